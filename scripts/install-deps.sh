@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything rtgw needs to build and test, from Debian bookworm packages only.
+# Idempotent: packages already present are skipped; apt-get update runs only when something is missing.
+#   scripts/install-deps.sh            build + test dependencies
+#   scripts/install-deps.sh --bench    also wrk, nginx and the FastAPI reference peer's packages
+#   scripts/install-deps.sh --services also PostgreSQL and Slurm (munge, slurmctld, slurmd)
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+pkgs=(
+  cmake ninja-build g++ pkg-config git curl ca-certificates
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libsqlite3-dev sqlite3 libssl-dev libpq-dev libcurl4-openssl-dev
+  libgtest-dev libgmock-dev
+  python3-pytest python3-httpx python3-jwt python3-cryptography
+)
+for arg in "$@"; do
+  case "$arg" in
+    --bench) pkgs+=(wrk nginx-light python3-fastapi python3-uvicorn python3-uvloop python3-httptools) ;;
+    --services) pkgs+=(postgresql slurm-wlm slurm-client munge) ;;
+    *) echo "unknown option: $arg" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi
+  "${SUDO[@]}" apt-get update -qq
+  "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

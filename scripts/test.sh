@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh checkout: installs what it needs (Debian packages,
+# idempotent), builds, runs the unit tests (ctest) and the black-box suite against real
+# rtgw processes (pytest), then prints one closing line "tests: N passed, N failed".
+#
+#   scripts/test.sh              release build + all tests
+#   RTGW_TEST_ASAN=1 scripts/test.sh   also build and run the unit tests under ASan+UBSan
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+PY=/usr/bin/python3   # Debian's interpreter, which has the python3-* packages
+
+step() { printf '\n=== %s (%ss)\n' "$*" "$SECONDS"; }
+
+step "install dependencies"
+scripts/install-deps.sh
+
+RESULTS=$(mktemp -d "${TMPDIR:-/tmp}/rtgw-test.XXXXXX")
+trap 'rm -rf "$RESULTS"' EXIT
+
+step "configure + build (release)"
+cmake --preset release >/dev/null
+cmake --build --preset release
+
+status=0
+step "unit tests (ctest, release)"
+ctest --preset release --output-junit "$RESULTS/ctest-release.xml" || status=1
+
+if [ "${RTGW_TEST_ASAN:-0}" = 1 ]; then
+  step "unit tests (ctest, asan+ubsan)"
+  cmake --preset asan >/dev/null
+  cmake --build --preset asan
+  ctest --preset asan --output-junit "$RESULTS/ctest-asan.xml" || status=1
+fi
+
+step "black-box tests (pytest against real rtgw processes)"
+RTGW_BIN="$ROOT/build/release/src/app/rtgw" "$PY" -m pytest tests/blackbox -q \
+  -p no:cacheprovider --junitxml "$RESULTS/blackbox.xml" || status=1
+
+step "summary"
+"$PY" - "$RESULTS" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+passed = failed = skipped = 0
+for path in sorted(glob.glob(sys.argv[1] + "/*.xml")):
+    root = ET.parse(path).getroot()
+    suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+    p = f = s = 0
+    for st in suites:
+        for case in st.iter("testcase"):
+            if case.find("failure") is not None or case.find("error") is not None:
+                f += 1
+            elif case.find("skipped") is not None:
+                s += 1
+            else:
+                p += 1
+    print(f"{path.rsplit('/', 1)[-1]}: {p} passed, {f} failed, {s} skipped")
+    passed, failed, skipped = passed + p, failed + f, skipped + s
+print(f"tests: {passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
+PY
+exit $status

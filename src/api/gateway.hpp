@@ -1,0 +1,53 @@
+#ifndef RTGW_API_GATEWAY_HPP_
+#define RTGW_API_GATEWAY_HPP_
+
+#include <memory>
+#include <string>
+
+#include "auth/jwt_verifier.hpp"
+#include "common/metrics.hpp"
+#include "http/http_types.hpp"
+#include "storage/job_store.hpp"
+
+namespace rtgw::api {
+
+struct GatewayOptions {
+  std::string version = "0.0.0";
+  std::string proxy_auth_key;  // both empty: proxy auth off
+  std::string proxy_auth_secret;
+  std::string proxy_auth_key_header = "modal-key";  // lowercase
+  std::string proxy_auth_secret_header = "modal-secret";
+  bool access_log = true;
+};
+
+// The request handler of `rtgw serve`: routing, proxy auth, bearer auth and
+// tenant scoping, body validation, store calls, response shaping, one access
+// log line and metrics per request. It never blocks: CPU-only work (routing,
+// JWT verification, JSON parsing) runs on the calling I/O thread and every
+// store call completes on a store thread, which responds.
+//
+// Thread-safety: safe for concurrent use. `*verifier`, `*store` and `*metrics`
+// must outlive this object and every request it has accepted.
+class Gateway final : public http::Handler {
+ public:
+  Gateway(GatewayOptions options, const auth::JwtVerifier& verifier, storage::JobStore& store,
+          MetricsRegistry& metrics);
+  ~Gateway() override;
+
+  void Handle(http::Request request, http::Respond respond) override;
+  http::Response MakeProtocolError(int status, std::string_view code, std::string_view message,
+                                   const http::Request& partial) override;
+
+ private:
+  struct Call;
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Trace id for a request: the trace-id of a valid W3C traceparent header, else
+// 32 fresh random hex characters.
+std::string TraceIdFor(const http::Request& request);
+
+}  // namespace rtgw::api
+
+#endif  // RTGW_API_GATEWAY_HPP_

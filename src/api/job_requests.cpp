@@ -1,0 +1,310 @@
+#include "api/job_requests.hpp"
+
+#include <cmath>
+#include <cstdint>
+#include <optional>
+
+#include <boost/json.hpp>
+
+#include "api/canonical_json.hpp"
+#include "common/time_format.hpp"
+#include "jobs/job_state.hpp"
+
+namespace rtgw::api {
+namespace json = boost::json;
+namespace {
+
+constexpr std::size_t kIdMaxChars = 256;
+constexpr std::size_t kUriMaxChars = 4096;
+
+std::string Path(std::string_view parent, std::string_view key) {
+  return parent.empty() ? std::string(key) : std::string(parent) + "." + std::string(key);
+}
+
+bool HasControlChars(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7F) return true;
+  }
+  return false;
+}
+
+bool HasUriScheme(std::string_view s) {
+  auto colon = s.find(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  if (!alpha(s[0])) return false;
+  for (std::size_t i = 1; i < colon; ++i) {
+    char c = s[i];
+    if (!alpha(c) && !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '.') return false;
+  }
+  return true;
+}
+
+// Reads validated fields out of one JSON object; `parent` prefixes error paths.
+class Fields {
+ public:
+  Fields(const json::object& obj, std::string parent) : obj_(obj), parent_(std::move(parent)) {}
+
+  const json::value* Find(std::string_view key) const {
+    auto it = obj_.find(key);
+    return it == obj_.end() ? nullptr : &it->value();
+  }
+
+  Result<std::string> String(std::string_view key, std::size_t max_chars = kIdMaxChars) const {
+    const json::value* v = Find(key);
+    if (v == nullptr || v->is_null()) return Missing(key);
+    if (!v->is_string()) return Bad(key, "must be a string");
+    std::string_view s = v->get_string();
+    if (s.empty()) return Bad(key, "must not be empty");
+    if (s.size() > max_chars) {
+      return Bad(key, "must be at most " + std::to_string(max_chars) + " characters");
+    }
+    if (HasControlChars(s)) return Bad(key, "must not contain control characters");
+    return std::string(s);
+  }
+
+  Result<std::string> Uri(std::string_view key) const {
+    auto s = String(key, kUriMaxChars);
+    if (!s) return s;
+    if (!HasUriScheme(*s)) return Bad(key, "must be a URI with a scheme (scheme:...)");
+    return s;
+  }
+
+  Result<std::int64_t> Integer(std::string_view key, std::int64_t min, std::int64_t max) const {
+    const json::value* v = Find(key);
+    if (v == nullptr || v->is_null()) return Missing(key);
+    std::optional<std::int64_t> n;
+    if (v->is_int64()) {
+      n = v->get_int64();
+    } else if (v->is_uint64()) {
+      if (v->get_uint64() <= static_cast<std::uint64_t>(max)) {
+        n = static_cast<std::int64_t>(v->get_uint64());
+      }
+    } else if (v->is_double()) {
+      double d = v->get_double();
+      if (std::isfinite(d) && std::floor(d) == d && d >= static_cast<double>(min) &&
+          d <= static_cast<double>(max)) {
+        n = static_cast<std::int64_t>(d);
+      }
+    } else {
+      return Bad(key, "must be an integer");
+    }
+    if (!n || *n < min || *n > max) {
+      return Bad(key,
+                 "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+    }
+    return *n;
+  }
+
+  Result<const json::object*> Object(std::string_view key, bool required) const {
+    const json::value* v = Find(key);
+    if (v == nullptr || v->is_null()) {
+      if (required) return Missing(key);
+      return static_cast<const json::object*>(nullptr);
+    }
+    if (!v->is_object()) return Bad(key, "must be an object");
+    return &v->get_object();
+  }
+
+  std::string PathOf(std::string_view key) const { return Path(parent_, key); }
+
+  Error Missing(std::string_view key) const {
+    return InvalidArgument(PathOf(key) + ": is required");
+  }
+  Error Bad(std::string_view key, const std::string& why) const {
+    return InvalidArgument(PathOf(key) + ": " + why);
+  }
+
+ private:
+  const json::object& obj_;
+  std::string parent_;
+};
+
+Result<json::value> ParseBody(std::string_view body, json::storage_ptr sp) {
+  boost::system::error_code ec;
+  json::parse_options opts;
+  opts.max_depth = 32;
+  json::value v = json::parse(body, ec, std::move(sp), opts);
+  if (ec) return InvalidArgument("request body is not valid JSON: " + ec.message(), "invalid_json");
+  if (!v.is_object()) return InvalidArgument("request body must be a JSON object");
+  return v;
+}
+
+Status CheckTenant(const Fields& f, std::string_view caller) {
+  auto tenant = f.String("tenant_id");
+  if (!tenant) return tenant.error();
+  if (*tenant != caller) {
+    return PermissionDenied("tenant_id does not match the token's tenant", "tenant_mismatch");
+  }
+  return Ok{};
+}
+
+}  // namespace
+
+bool IsValidJobId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-' || c == '@' || c == '~';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Result<storage::SubmitRecord> ParseSubmitRequest(std::string_view body, const SubmitContext& ctx) {
+  json::monotonic_resource mr;
+  auto parsed = ParseBody(body, &mr);
+  if (!parsed) return std::move(parsed).error();
+  Fields f(parsed->get_object(), "");
+
+  if (auto s = CheckTenant(f, ctx.caller_tenant_id); !s) return s.error();
+  storage::SubmitRecord r;
+  r.tenant_id = std::string(ctx.caller_tenant_id);
+
+#define RTGW_TAKE(dst, expr)        \
+  do {                              \
+    auto tmp_ = (expr);             \
+    if (!tmp_) return tmp_.error(); \
+    dst = std::move(*tmp_);         \
+  } while (0)
+
+  RTGW_TAKE(r.workspace_id, f.String("workspace_id"));
+  RTGW_TAKE(r.job_id, f.String("job_id", 128));
+  if (!IsValidJobId(r.job_id)) {
+    return f.Bad("job_id", "must be 1-128 characters of A-Z a-z 0-9 . _ - @ ~");
+  }
+  RTGW_TAKE(r.idempotency_key, f.String("idempotency_key"));
+  RTGW_TAKE(r.management_node_id, f.String("management_node_id"));
+
+  const json::object* profile = nullptr;
+  const json::object* shape = nullptr;
+  const json::object* payload = nullptr;
+  const json::object* requested = nullptr;
+  RTGW_TAKE(profile, f.Object("execution_profile", true));
+  RTGW_TAKE(shape, f.Object("resource_shape", true));
+  RTGW_TAKE(payload, f.Object("payload_ref", true));
+  RTGW_TAKE(requested, f.Object("requested_by", true));
+
+  std::string queue_name, input_uri, user_id;
+  std::int64_t cpu = 0, memory_mib = 0, walltime = 0;
+  Fields fp(*profile, "execution_profile");
+  RTGW_TAKE(queue_name, fp.String("queue_name"));
+  Fields fs(*shape, "resource_shape");
+  RTGW_TAKE(cpu, fs.Integer("cpu", 1, 1024));
+  RTGW_TAKE(memory_mib, fs.Integer("memory_mib", 1, 16'777'216));
+  RTGW_TAKE(walltime, fs.Integer("walltime_seconds", 1, 31'536'000));
+  Fields fpay(*payload, "payload_ref");
+  RTGW_TAKE(input_uri, fpay.Uri("input_uri"));
+  Fields fr(*requested, "requested_by");
+  RTGW_TAKE(user_id, fr.String("user_id"));
+
+  json::object spec;
+  spec["execution_profile"] = json::object{{"queue_name", queue_name}};
+  spec["resource_shape"] =
+      json::object{{"cpu", cpu}, {"memory_mib", memory_mib}, {"walltime_seconds", walltime}};
+  spec["payload_ref"] = json::object{{"input_uri", input_uri}};
+  spec["requested_by"] = json::object{{"user_id", user_id}};
+  r.spec_json = CanonicalJson(spec);
+
+  json::object canonical = spec;
+  canonical["tenant_id"] = r.tenant_id;
+  canonical["workspace_id"] = r.workspace_id;
+  canonical["job_id"] = r.job_id;
+  canonical["idempotency_key"] = r.idempotency_key;
+  canonical["management_node_id"] = r.management_node_id;
+  r.request_fingerprint = Fingerprint(canonical);
+
+  r.submission_id = std::string(ctx.submission_id);
+  r.accepted_at = std::string(ctx.accepted_at);
+  r.trace_id = std::string(ctx.trace_id);
+  json::object response;
+  response["job_id"] = r.job_id;
+  response["submission_id"] = r.submission_id;
+  response["accepted_at"] = r.accepted_at;
+  response["trace_id"] = r.trace_id;
+  r.response_json = json::serialize(response);
+  return r;
+}
+
+Result<storage::EventRecord> ParseEventRequest(std::string_view body, const EventContext& ctx) {
+  json::monotonic_resource mr;
+  auto parsed = ParseBody(body, &mr);
+  if (!parsed) return std::move(parsed).error();
+  Fields f(parsed->get_object(), "");
+
+  if (auto s = CheckTenant(f, ctx.caller_tenant_id); !s) return s.error();
+  storage::EventRecord r;
+  r.tenant_id = std::string(ctx.caller_tenant_id);
+  RTGW_TAKE(r.job_id, f.String("job_id", 128));
+  if (r.job_id != ctx.path_job_id) {
+    return InvalidArgument("job_id: does not match the job in the path", "job_id_mismatch");
+  }
+  RTGW_TAKE(r.event_id, f.String("event_id"));
+  RTGW_TAKE(r.workspace_id, f.String("workspace_id"));
+  RTGW_TAKE(r.submission_id, f.String("submission_id"));
+  RTGW_TAKE(r.execution_id, f.String("execution_id"));
+  std::string state;
+  RTGW_TAKE(state, f.String("state", 32));
+  auto parsed_state = jobs::ParseJobState(state);
+  if (!parsed_state) {
+    return f.Bad("state", "must be one of queued, running, completed, failed, cancelled");
+  }
+  r.state = *parsed_state;
+  RTGW_TAKE(r.occurred_at, f.String("occurred_at", 64));
+  if (!ParseRfc3339(r.occurred_at)) return f.Bad("occurred_at", "must be an RFC 3339 date-time");
+  RTGW_TAKE(r.trace_id, f.String("trace_id"));
+
+  json::object canonical;
+  canonical["tenant_id"] = r.tenant_id;
+  canonical["job_id"] = r.job_id;
+  canonical["event_id"] = r.event_id;
+  canonical["workspace_id"] = r.workspace_id;
+  canonical["submission_id"] = r.submission_id;
+  canonical["execution_id"] = r.execution_id;
+  canonical["state"] = state;
+  canonical["occurred_at"] = r.occurred_at;
+  canonical["trace_id"] = r.trace_id;
+
+  const json::object* result_ref = nullptr;
+  RTGW_TAKE(result_ref, f.Object("result_ref", false));
+  if (result_ref != nullptr) {
+    Fields fr(*result_ref, "result_ref");
+    std::string output_uri;
+    RTGW_TAKE(output_uri, fr.Uri("output_uri"));
+    json::object ref{{"output_uri", output_uri}};
+    r.result_ref_json = CanonicalJson(ref);
+    canonical["result_ref"] = std::move(ref);
+  }
+  const json::object* error = nullptr;
+  RTGW_TAKE(error, f.Object("error", false));
+  if (error != nullptr) {
+    Fields fe(*error, "error");
+    json::object err;
+    if (fe.Find("code") != nullptr && !fe.Find("code")->is_null()) {
+      std::string code;
+      RTGW_TAKE(code, fe.String("code", 128));
+      err["code"] = code;
+    }
+    if (fe.Find("message") != nullptr && !fe.Find("message")->is_null()) {
+      const json::value* m = fe.Find("message");
+      if (!m->is_string() || m->get_string().size() > 4096) {
+        return fe.Bad("message", "must be a string of at most 4096 characters");
+      }
+      err["message"] = m->get_string();
+    }
+    if (fe.Find("exit_code") != nullptr && !fe.Find("exit_code")->is_null()) {
+      std::int64_t exit_code = 0;
+      RTGW_TAKE(exit_code, fe.Integer("exit_code", -1'000'000, 1'000'000));
+      err["exit_code"] = exit_code;
+    }
+    r.error_json = CanonicalJson(err);
+    canonical["error"] = std::move(err);
+  }
+#undef RTGW_TAKE
+
+  r.received_at = std::string(ctx.received_at);
+  r.fingerprint = Fingerprint(canonical);
+  return r;
+}
+
+}  // namespace rtgw::api

@@ -1,0 +1,400 @@
+#include "api/openapi.hpp"
+
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "api/routes.hpp"
+
+namespace rtgw::api {
+namespace json = boost::json;
+namespace {
+
+json::value Ref(std::string_view name) {
+  return json::object{{"$ref", "#/components/schemas/" + std::string(name)}};
+}
+
+json::object Str(std::string_view description, int max_length = 256) {
+  return json::object{{"type", "string"},
+                      {"minLength", 1},
+                      {"maxLength", max_length},
+                      {"description", description}};
+}
+
+json::object Int(std::int64_t min, std::int64_t max, std::string_view description) {
+  return json::object{
+      {"type", "integer"}, {"minimum", min}, {"maximum", max}, {"description", description}};
+}
+
+json::object Obj(json::object properties, std::vector<std::string_view> required) {
+  json::array req;
+  for (auto r : required) req.emplace_back(r);
+  json::object o{{"type", "object"}, {"properties", std::move(properties)}};
+  if (!req.empty()) o["required"] = std::move(req);
+  return o;
+}
+
+json::value Nullable(json::value schema) {
+  return json::object{{"oneOf", json::array{std::move(schema), json::object{{"type", "null"}}}}};
+}
+
+json::object Schemas() {
+  json::object s;
+  s["Error"] = Obj({{"error", Obj({{"code", json::object{{"type", "string"}}},
+                                   {"message", json::object{{"type", "string"}}},
+                                   {"trace_id", json::object{{"type", "string"}}}},
+                                  {"code", "message", "trace_id"})}},
+                   {"error"});
+  s["ExecutionProfile"] =
+      Obj({{"queue_name", Str("Queue requested for the job.")}}, {"queue_name"});
+  s["ResourceShape"] = Obj({{"cpu", Int(1, 1024, "CPUs per task.")},
+                            {"memory_mib", Int(1, 16777216, "Memory in MiB.")},
+                            {"walltime_seconds", Int(1, 31536000, "Wall-time limit.")}},
+                           {"cpu", "memory_mib", "walltime_seconds"});
+  s["PayloadRef"] =
+      Obj({{"input_uri", Str("URI of the job input (scheme:...).", 4096)}}, {"input_uri"});
+  s["RequestedBy"] = Obj({{"user_id", Str("Product user who asked for the job.")}}, {"user_id"});
+  s["ResultRef"] = Obj({{"output_uri", Str("URI of the job output.", 4096)}}, {"output_uri"});
+  s["EventError"] = Obj({{"code", json::object{{"type", "string"}, {"maxLength", 128}}},
+                         {"message", json::object{{"type", "string"}, {"maxLength", 4096}}},
+                         {"exit_code", json::object{{"type", "integer"}}}},
+                        {});
+  json::object job_id = Str("Client-chosen job id, unique per tenant.", 128);
+  job_id["pattern"] = "^[A-Za-z0-9._@~-]{1,128}$";
+  s["SubmitJobRequest"] = Obj(
+      {{"tenant_id", Str("Must equal the token's tenant_id claim.")},
+       {"workspace_id", Str("Workspace within the tenant.")},
+       {"job_id", job_id},
+       {"idempotency_key", Str("Retries with the same key and body return the original answer.")},
+       {"management_node_id", Str("Management node that will run the job.")},
+       {"execution_profile", Ref("ExecutionProfile")},
+       {"resource_shape", Ref("ResourceShape")},
+       {"payload_ref", Ref("PayloadRef")},
+       {"requested_by", Ref("RequestedBy")}},
+      {"tenant_id", "workspace_id", "job_id", "idempotency_key", "management_node_id",
+       "execution_profile", "resource_shape", "payload_ref", "requested_by"});
+  s["SubmitJobResponse"] =
+      Obj({{"job_id", json::object{{"type", "string"}}},
+           {"submission_id", json::object{{"type", "string"}, {"format", "uuid"}}},
+           {"accepted_at", json::object{{"type", "string"}, {"format", "date-time"}}},
+           {"trace_id", json::object{{"type", "string"}}}},
+          {"job_id", "submission_id", "accepted_at", "trace_id"});
+  json::object event_state{
+      {"type", "string"},
+      {"enum", json::array{"queued", "running", "completed", "failed", "cancelled"}}};
+  json::object job_state{
+      {"type", "string"},
+      {"enum", json::array{"submitted", "queued", "running", "completed", "failed", "cancelled"}}};
+  s["ExecutionEventRequest"] =
+      Obj({{"event_id", Str("Idempotency key of the event within the job.")},
+           {"tenant_id", Str("Must equal the token's tenant_id claim.")},
+           {"workspace_id", Str("Workspace of the job.")},
+           {"job_id", Str("Must equal the job id in the path.", 128)},
+           {"submission_id", Str("The job's submission_id.")},
+           {"execution_id", Str("Execution-side id (e.g. aiida-<pk>, slurm job id).")},
+           {"state", event_state},
+           {"occurred_at", json::object{{"type", "string"}, {"format", "date-time"}}},
+           {"trace_id", Str("Trace id of the execution side.")},
+           {"result_ref", Ref("ResultRef")},
+           {"error", Ref("EventError")}},
+          {"event_id", "tenant_id", "workspace_id", "job_id", "submission_id", "execution_id",
+           "state", "occurred_at", "trace_id"});
+  s["EventAck"] = Obj({{"ok", json::object{{"type", "boolean"}}},
+                       {"idempotent", json::object{{"type", "boolean"}}}},
+                      {"ok", "idempotent"});
+  json::object job_props{{"job_id", json::object{{"type", "string"}}},
+                         {"tenant_id", json::object{{"type", "string"}}},
+                         {"workspace_id", json::object{{"type", "string"}}},
+                         {"submission_id", json::object{{"type", "string"}}},
+                         {"management_node_id", json::object{{"type", "string"}}},
+                         {"state", job_state},
+                         {"execution_profile", Ref("ExecutionProfile")},
+                         {"resource_shape", Ref("ResourceShape")},
+                         {"payload_ref", Ref("PayloadRef")},
+                         {"requested_by", Ref("RequestedBy")},
+                         {"result_ref", Nullable(Ref("ResultRef"))},
+                         {"error", Nullable(Ref("EventError"))},
+                         {"accepted_at", json::object{{"type", "string"}, {"format", "date-time"}}},
+                         {"updated_at", json::object{{"type", "string"}, {"format", "date-time"}}},
+                         {"trace_id", json::object{{"type", "string"}}},
+                         {"projection_version", json::object{{"type", "integer"}, {"minimum", 1}}}};
+  std::vector<std::string_view> job_required;
+  for (const auto& kv : job_props) job_required.push_back(kv.key());
+  s["Job"] = Obj(job_props, job_required);
+  s["JobEvent"] = Obj({{"seq", json::object{{"type", "integer"}}},
+                       {"event_id", json::object{{"type", "string"}}},
+                       {"execution_id", json::object{{"type", "string"}}},
+                       {"state", event_state},
+                       {"occurred_at", json::object{{"type", "string"}}},
+                       {"received_at", json::object{{"type", "string"}, {"format", "date-time"}}},
+                       {"trace_id", json::object{{"type", "string"}}},
+                       {"result_ref", Nullable(Ref("ResultRef"))},
+                       {"error", Nullable(Ref("EventError"))},
+                       {"applied", json::object{{"type", "boolean"},
+                                                {"description",
+                                                 "False when the event did not move the state "
+                                                 "(late, repeated or after a terminal state)."}}}},
+                      {"seq", "event_id", "execution_id", "state", "occurred_at", "received_at",
+                       "trace_id", "result_ref", "error", "applied"});
+  json::object detail_props = job_props;
+  detail_props["events"] = json::object{{"type", "array"}, {"items", Ref("JobEvent")}};
+  job_required.push_back("events");
+  s["JobDetail"] = Obj(detail_props, job_required);
+  s["JobProjection"] = Obj(
+      {{"job_id", json::object{{"type", "string"}}},
+       {"tenant_id", json::object{{"type", "string"}}},
+       {"workspace_id", json::object{{"type", "string"}}},
+       {"submission_id", json::object{{"type", "string"}}},
+       {"status", json::object{{"type", "string"},
+                               {"enum", json::array{"queued", "running", "finished", "failed",
+                                                    "cancelled"}}}},
+       {"state", job_state},
+       {"projection_version",
+        json::object{{"type", "integer"},
+                     {"minimum", 1},
+                     {"description", "Grows by one per applied state change; never decreases."}}},
+       {"updated_at", json::object{{"type", "string"}, {"format", "date-time"}}},
+       {"result_ref", Nullable(Ref("ResultRef"))},
+       {"error", Nullable(Ref("EventError"))}},
+      {"job_id", "tenant_id", "workspace_id", "submission_id", "status", "state",
+       "projection_version", "updated_at", "result_ref", "error"});
+  s["Health"] =
+      Obj({{"status", json::object{{"type", "string"}, {"enum", json::array{"ok", "unavailable"}}}},
+           {"version", json::object{{"type", "string"}}},
+           {"checks", json::object{{"type", "object"}}}},
+          {"status", "checks"});
+  return s;
+}
+
+json::object ErrorResponse(std::string_view description) {
+  return json::object{
+      {"description", description},
+      {"content", json::object{{"application/json", json::object{{"schema", Ref("Error")}}}}}};
+}
+
+json::object JsonResponse(std::string_view description, std::string_view schema) {
+  return json::object{
+      {"description", description},
+      {"content", json::object{{"application/json", json::object{{"schema", Ref(schema)}}}}}};
+}
+
+json::object RuntimeErrors(json::object responses, std::initializer_list<const char*> extra) {
+  responses["401"] = ErrorResponse("Missing, invalid or expired bearer token, or proxy auth.");
+  responses["403"] = ErrorResponse("x-tenant-id or body tenant_id differs from the token.");
+  responses["503"] = ErrorResponse("Store unavailable; nothing changed, retry.");
+  for (const char* code : extra) {
+    std::string c = code;
+    if (c == "400") responses["400"] = ErrorResponse("Invalid input; the message names the field.");
+    if (c == "404") responses["404"] = ErrorResponse("No such job in the caller's tenant.");
+    if (c == "409") responses["409"] = ErrorResponse("Idempotency or consistency conflict.");
+    if (c == "413") responses["413"] = ErrorResponse("Body larger than the limit.");
+    if (c == "415") responses["415"] = ErrorResponse("Body is not application/json.");
+  }
+  return responses;
+}
+
+json::object RequestBody(std::string_view schema) {
+  return json::object{
+      {"required", true},
+      {"content", json::object{{"application/json", json::object{{"schema", Ref(schema)}}}}}};
+}
+
+json::object Operation(const RouteSpec& r) {
+  json::object op{{"operationId", r.operation_id}};
+  json::array params;
+  if (r.path_template.find("{job_id}") != std::string_view::npos) {
+    params.push_back(json::object{{"name", "job_id"},
+                                  {"in", "path"},
+                                  {"required", true},
+                                  {"schema", json::object{{"type", "string"}}}});
+  }
+  if (r.needs_bearer) {
+    params.push_back(
+        json::object{{"name", "x-tenant-id"},
+                     {"in", "header"},
+                     {"required", false},
+                     {"description", "When sent, must equal the token's tenant_id claim."},
+                     {"schema", json::object{{"type", "string"}}}});
+    op["security"] = json::array{json::object{{"bearerAuth", json::array{}}}};
+    op["tags"] = json::array{"runtime"};
+  } else {
+    op["tags"] = json::array{"operations"};
+  }
+  switch (r.id) {
+    case RouteId::kSubmitJob:
+      op["summary"] = "Submit a job (SubmitJobCommand); idempotent by idempotency_key.";
+      op["requestBody"] = RequestBody("SubmitJobRequest");
+      op["responses"] = RuntimeErrors(
+          {{"202",
+            JsonResponse("Accepted (or the original answer to a replay).", "SubmitJobResponse")}},
+          {"400", "409", "413", "415"});
+      break;
+    case RouteId::kPostEvent:
+      op["summary"] =
+          "Report an execution lifecycle event (ExecutionEvent); idempotent by event_id.";
+      op["requestBody"] = RequestBody("ExecutionEventRequest");
+      op["responses"] = RuntimeErrors({{"200", JsonResponse("Event stored.", "EventAck")}},
+                                      {"400", "404", "409", "413", "415"});
+      break;
+    case RouteId::kGetJob:
+      op["summary"] = "Current state of a job.";
+      op["responses"] = RuntimeErrors({{"200", JsonResponse("The job.", "Job")}}, {"404"});
+      break;
+    case RouteId::kGetJobDetail:
+      op["summary"] = "A job with its event history in arrival order.";
+      op["responses"] =
+          RuntimeErrors({{"200", JsonResponse("The job and its events.", "JobDetail")}}, {"404"});
+      break;
+    case RouteId::kGetProjection:
+      op["summary"] = "App-facing projection of a job (status, projection_version).";
+      op["responses"] =
+          RuntimeErrors({{"200", JsonResponse("The projection.", "JobProjection")}}, {"404"});
+      break;
+    case RouteId::kHealth:
+      op["summary"] = "Liveness and store health; ?deep=1 adds managed_aiida_runtime.";
+      op["parameters"] = json::array{json::object{{"name", "deep"},
+                                                  {"in", "query"},
+                                                  {"required", false},
+                                                  {"schema", json::object{{"type", "string"}}}}};
+      op["responses"] = json::object{{"200", JsonResponse("Healthy.", "Health")},
+                                     {"503", JsonResponse("Store unavailable.", "Health")}};
+      break;
+    case RouteId::kMetrics:
+      op["summary"] = "Prometheus metrics (text format 0.0.4).";
+      op["responses"] = json::object{
+          {"200",
+           json::object{
+               {"description", "Metrics."},
+               {"content",
+                json::object{
+                    {"text/plain", json::object{{"schema", json::object{{"type", "string"}}}}}}}}}};
+      break;
+    case RouteId::kOpenApi:
+      op["summary"] = "This OpenAPI document.";
+      op["responses"] = json::object{
+          {"200",
+           json::object{
+               {"description", "OpenAPI 3.1 document."},
+               {"content",
+                json::object{{"application/json",
+                              json::object{{"schema", json::object{{"type", "object"}}}}}}}}}};
+      break;
+    case RouteId::kRetiredZpe:  // not in Routes(): answered 410 before routing
+      break;
+  }
+  if (!params.empty() && !op.contains("parameters")) op["parameters"] = std::move(params);
+  return op;
+}
+
+void Pretty(std::string& out, const json::value& v, int indent) {
+  auto pad = [&](int n) { out.append(static_cast<std::size_t>(n) * 2, ' '); };
+  if (v.is_object()) {
+    const auto& o = v.get_object();
+    if (o.empty()) {
+      out += "{}";
+      return;
+    }
+    out += "{\n";
+    std::size_t i = 0;
+    for (const auto& kv : o) {
+      pad(indent + 1);
+      out += json::serialize(json::string_view(kv.key()));
+      out += ": ";
+      Pretty(out, kv.value(), indent + 1);
+      out += ++i < o.size() ? ",\n" : "\n";
+    }
+    pad(indent);
+    out += '}';
+  } else if (v.is_array()) {
+    const auto& a = v.get_array();
+    if (a.empty()) {
+      out += "[]";
+      return;
+    }
+    out += "[\n";
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      pad(indent + 1);
+      Pretty(out, a[i], indent + 1);
+      out += i + 1 < a.size() ? ",\n" : "\n";
+    }
+    pad(indent);
+    out += ']';
+  } else {
+    out += json::serialize(v);
+  }
+}
+
+void Diff(const json::value& a, const json::value& b, const std::string& ptr,
+          std::vector<std::string>& out) {
+  if (out.size() >= 20) return;
+  if (a.is_object() && b.is_object()) {
+    for (const auto& kv : a.get_object()) {
+      std::string p = ptr + "/" + std::string(kv.key());
+      if (const json::value* other = b.get_object().if_contains(kv.key())) {
+        Diff(kv.value(), *other, p, out);
+      } else {
+        out.push_back("removed in code: " + p);
+      }
+    }
+    for (const auto& kv : b.get_object()) {
+      if (!a.get_object().contains(kv.key())) {
+        out.push_back("added in code: " + ptr + "/" + std::string(kv.key()));
+      }
+    }
+    return;
+  }
+  if (a != b) out.push_back("changed: " + (ptr.empty() ? std::string("/") : ptr));
+}
+
+}  // namespace
+
+std::string BuildOpenApiJson(std::string_view version) {
+  json::object paths;
+  for (const RouteSpec& r : Routes()) {
+    json::value& slot = paths[r.path_template];
+    if (!slot.is_object()) slot = json::object{};
+    json::object& item = slot.get_object();
+    std::string method(r.method);
+    for (auto& c : method) c = static_cast<char>(c - 'A' + 'a');
+    item[method] = Operation(r);
+  }
+  json::object doc;
+  doc["openapi"] = "3.1.0";
+  doc["info"] = json::object{
+      {"title", "rtgw runtime gateway API"},
+      {"version", version},
+      {"description",
+       "Runtime contract between the product app, the gateway and management nodes. "
+       "Errors always have the shape {\"error\":{\"code\",\"message\",\"trace_id\"}}. "
+       "/api/zpe/* is retired (410). See docs/contracts/http-api.md."},
+      {"license", json::object{{"name", "Proprietary"}, {"identifier", "LicenseRef-rtgw"}}}};
+  doc["servers"] = json::array{json::object{{"url", "http://127.0.0.1:8080"}}};
+  doc["tags"] = json::array{
+      json::object{{"name", "runtime"}, {"description", "Jobs, events and projections."}},
+      json::object{{"name", "operations"}, {"description", "Health, metrics, API document."}}};
+  doc["paths"] = std::move(paths);
+  doc["components"] = json::object{
+      {"schemas", Schemas()},
+      {"securitySchemes", json::object{{"bearerAuth", json::object{{"type", "http"},
+                                                                   {"scheme", "bearer"},
+                                                                   {"bearerFormat", "JWT"}}}}}};
+  std::string out;
+  Pretty(out, doc, 0);
+  out += '\n';
+  return out;
+}
+
+std::string DiffOpenApi(std::string_view expected, std::string_view actual) {
+  boost::system::error_code ec;
+  json::value a = json::parse(expected, ec);
+  if (ec) return "committed document is not valid JSON: " + ec.message();
+  json::value b = json::parse(actual, ec);
+  if (ec) return "generated document is not valid JSON: " + ec.message();
+  std::vector<std::string> diffs;
+  Diff(a, b, "", diffs);
+  std::string out;
+  for (const auto& d : diffs) out += d + "\n";
+  return out;
+}
+
+}  // namespace rtgw::api

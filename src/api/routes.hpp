@@ -1,0 +1,47 @@
+#ifndef RTGW_API_ROUTES_HPP_
+#define RTGW_API_ROUTES_HPP_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rtgw::api {
+
+enum class RouteId {
+  kSubmitJob,
+  kPostEvent,
+  kGetJob,
+  kGetJobDetail,
+  kGetProjection,
+  kHealth,
+  kMetrics,
+  kOpenApi,
+  kRetiredZpe,  // /api/zpe/* -> 410, any method
+};
+
+// One served route. The table drives both request routing and the OpenAPI
+// document, so a route cannot exist without being documented.
+struct RouteSpec {
+  RouteId id;
+  std::string_view method;
+  std::string_view path_template;  // "/api/runtime/jobs/{job_id}/events"
+  std::string_view operation_id;
+  bool needs_bearer;
+};
+
+const std::vector<RouteSpec>& Routes();
+
+struct RouteMatch {
+  enum class Kind { kMatched, kMethodNotAllowed, kNotFound } kind = Kind::kNotFound;
+  const RouteSpec* route = nullptr;  // when kMatched
+  std::string job_id;                // percent-decoded {job_id}, when the template has one
+  std::string allow;                 // "GET, POST" when kMethodNotAllowed
+  std::string_view path_template;    // for logs/metrics; "unmatched" when kNotFound
+};
+
+// Pure; safe for concurrent use.
+RouteMatch MatchRoute(std::string_view method, std::string_view path);
+
+}  // namespace rtgw::api
+
+#endif  // RTGW_API_ROUTES_HPP_

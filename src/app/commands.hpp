@@ -1,0 +1,19 @@
+#ifndef RTGW_APP_COMMANDS_HPP_
+#define RTGW_APP_COMMANDS_HPP_
+
+#include <string>
+#include <vector>
+
+// Subcommands of the rtgw binary. Each takes the arguments after its own
+// name and returns the process exit code.
+namespace rtgw::app {
+
+int RunServe(const std::vector<std::string>& args);
+int RunOpenApi(const std::vector<std::string>& args);
+int RunDev(const std::vector<std::string>& args);
+
+inline constexpr const char* kVersion = RTGW_VERSION;
+
+}  // namespace rtgw::app
+
+#endif  // RTGW_APP_COMMANDS_HPP_

@@ -1,0 +1,49 @@
+// rtgw: runtime gateway for bring-your-own HPC compute. Composition root.
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "app/commands.hpp"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: rtgw <command> [options]\n"
+    "\n"
+    "rtgw sits between a product app and the clusters its users bring: the app submits jobs,\n"
+    "management nodes report lifecycle events, rtgw keeps the ordered, tenant-scoped record.\n"
+    "\n"
+    "commands:\n"
+    "  serve      Run the gateway HTTP API (embedded SQLite store by default).\n"
+    "  openapi    Print the OpenAPI 3.1 document, or --check it against a committed copy.\n"
+    "  dev token  Mint an HS256 bearer token for development and scripts.\n"
+    "  version    Print the version.\n"
+    "\n"
+    "Run 'rtgw <command> --help' for the options of a command.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::fputs(kUsage, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  const std::string command = args[0];
+  args.erase(args.begin());
+  try {
+    if (command == "serve") return rtgw::app::RunServe(args);
+    if (command == "openapi") return rtgw::app::RunOpenApi(args);
+    if (command == "dev") return rtgw::app::RunDev(args);
+    if (command == "version" || command == "--version") {
+      std::printf("rtgw %s\n", rtgw::app::kVersion);
+      return 0;
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "rtgw %s: fatal: %s\n", command.c_str(), e.what());
+    return 1;
+  }
+  std::fprintf(stderr, "rtgw: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+  return 2;
+}

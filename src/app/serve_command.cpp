@@ -1,0 +1,143 @@
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "api/gateway.hpp"
+#include "app/commands.hpp"
+#include "auth/jwt_verifier.hpp"
+#include "common/logging.hpp"
+#include "common/metrics.hpp"
+#include "common/random.hpp"
+#include "config/serve_config.hpp"
+#include "http/server.hpp"
+#include "storage/sqlite/sqlite_job_store.hpp"
+
+namespace rtgw::app {
+namespace {
+
+constexpr const char* kServeUsage = "rtgw serve [options]";
+constexpr const char* kServeDescription =
+    "Runs the gateway HTTP API: POST /api/runtime/jobs:submit, POST "
+    "/api/runtime/jobs/{id}/events,\n"
+    "GET /api/runtime/jobs/{id}[/detail|/projection], GET /api/health, GET /metrics,\n"
+    "GET /api/openapi.json. Every option can also be set with the environment variable shown.\n"
+    "Bearer tokens need tenant_id and sub claims (see docs/contracts/jwt.md).";
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return InvalidArgument("cannot read " + path);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+// Writes the port atomically (temp file + rename) so a watcher never reads a
+// half-written number.
+Status WritePortFile(const std::string& path, std::uint16_t port) {
+  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << "\n";
+    if (!out) return InvalidArgument("cannot write port file " + path);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return InvalidArgument("cannot rename port file to " + path);
+  }
+  return Ok{};
+}
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "rtgw serve: %s\n", message.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int RunServe(const std::vector<std::string>& args) {
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") {
+      std::fputs(
+          config::FormatHelp(kServeUsage, kServeDescription, config::ServeOptionSpecs()).c_str(),
+          stdout);
+      return 0;
+    }
+  }
+  auto values = config::ParseOptions(args, config::ServeOptionSpecs(), config::ProcessEnv);
+  if (!values) return Fail(values.error().message);
+  auto cfg_or = config::BuildServeConfig(*values);
+  if (!cfg_or) return Fail(cfg_or.error().message);
+  config::ServeConfig cfg = std::move(cfg_or).value();
+  Logger::Configure(cfg.log_format, cfg.log_level);
+
+  if (cfg.dev && cfg.jwt_hs256_secret.empty()) {
+    cfg.jwt_hs256_secret = RandomHex(32);
+    const std::string token =
+        auth::MintDevToken(cfg.jwt_hs256_secret, "dev-tenant", "dev-user", std::chrono::hours(24),
+                           std::chrono::system_clock::now());
+    std::fprintf(stderr,
+                 "\n--dev: generated an HS256 secret for this run (tokens die with it).\n"
+                 "  export RTGW_JWT_HS256_SECRET=%s\n"
+                 "  export TOKEN=%s\n"
+                 "  (tenant_id=dev-tenant, sub=dev-user, valid 24h; mint more with "
+                 "'rtgw dev token --tenant T')\n\n",
+                 cfg.jwt_hs256_secret.c_str(), token.c_str());
+  }
+
+  auth::JwtVerifierOptions vopts;
+  vopts.hs256_secret = cfg.jwt_hs256_secret;
+  if (!cfg.jwks_file.empty()) {
+    auto jwks = ReadFile(cfg.jwks_file);
+    if (!jwks) return Fail("RTGW_JWKS_FILE: " + jwks.error().message);
+    vopts.jwks_json = std::move(*jwks);
+  }
+  vopts.issuer = cfg.jwt_issuer;
+  vopts.audience = cfg.jwt_audience;
+  vopts.leeway = cfg.jwt_leeway;
+  auto verifier = auth::JwtVerifier::Create(std::move(vopts));
+  if (!verifier) return Fail("token verification: " + verifier.error().message);
+
+  MetricsRegistry metrics;
+  storage::sqlite::SqliteOptions sopts;
+  sopts.path = cfg.sqlite_path;
+  sopts.synchronous = cfg.sqlite_synchronous;
+  sopts.reader_threads = cfg.store_reader_threads;
+  auto store = storage::sqlite::SqliteJobStore::Open(sopts, &metrics);
+  if (!store) return Fail("store " + cfg.database_url + ": " + store.error().message);
+
+  api::GatewayOptions gopts;
+  gopts.version = kVersion;
+  gopts.proxy_auth_key = cfg.proxy_auth_key;
+  gopts.proxy_auth_secret = cfg.proxy_auth_secret;
+  gopts.proxy_auth_key_header = cfg.proxy_auth_key_header;
+  gopts.proxy_auth_secret_header = cfg.proxy_auth_secret_header;
+  gopts.access_log = cfg.access_log;
+  api::Gateway gateway(gopts, **verifier, **store, metrics);
+
+  http::ServerOptions hopts;
+  hopts.host = cfg.listen_host;
+  hopts.port = cfg.listen_port;
+  hopts.io_threads = cfg.io_threads;
+  hopts.body_limit_bytes = cfg.max_body_bytes;
+  hopts.read_timeout = cfg.read_timeout;
+  hopts.drain_timeout = cfg.drain_timeout;
+  http::Server server(hopts, gateway);
+  if (auto s = server.Listen(); !s) return Fail(s.error().message);
+  if (!cfg.port_file.empty()) {
+    if (auto s = WritePortFile(cfg.port_file, server.Port()); !s) return Fail(s.error().message);
+  }
+  LogInfo("rtgw serving", {{"version", kVersion},
+                           {"listen", cfg.listen_host + ":" + std::to_string(server.Port())},
+                           {"store", cfg.database_url},
+                           {"sqlite_synchronous", cfg.sqlite_synchronous},
+                           {"proxy_auth", cfg.proxy_auth_key.empty() ? "off" : "on"},
+                           {"io_threads", cfg.io_threads}});
+  server.Run(/*handle_signals=*/true);
+  (*store)->Close();
+  LogInfo("rtgw stopped");
+  return 0;
+}
+
+}  // namespace rtgw::app

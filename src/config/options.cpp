@@ -1,0 +1,102 @@
+#include "config/options.hpp"
+
+#include <cstdlib>
+
+namespace rtgw::config {
+
+std::optional<std::string> OptionValues::Get(std::string_view flag) const {
+  auto it = values.find(flag);
+  if (it == values.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string OptionValues::GetOr(std::string_view flag, std::string fallback) const {
+  auto v = Get(flag);
+  return v ? *v : std::move(fallback);
+}
+
+bool OptionValues::Switch(std::string_view flag) const {
+  auto v = Get(flag);
+  return v && (*v == "1" || *v == "true" || *v == "yes" || *v == "on");
+}
+
+std::string OptionValues::Source(std::string_view flag) const {
+  auto it = sources.find(flag);
+  return it == sources.end() ? "--" + std::string(flag) : it->second;
+}
+
+std::optional<std::string> ProcessEnv(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  if (v == nullptr) return std::nullopt;
+  return std::string(v);
+}
+
+Result<OptionValues> ParseOptions(const std::vector<std::string>& args,
+                                  const std::vector<OptionSpec>& specs, const EnvLookup& env,
+                                  bool allow_positional) {
+  OptionValues out;
+  for (const OptionSpec& s : specs) {
+    if (!s.default_value.empty()) {
+      out.values[s.flag] = s.default_value;
+      out.sources[s.flag] = "default of --" + s.flag;
+    }
+    if (!s.env.empty()) {
+      if (auto v = env(s.env)) {
+        out.values[s.flag] = *v;
+        out.sources[s.flag] = s.env;
+      }
+    }
+  }
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.rfind("--", 0) != 0 || a == "--") {
+      if (!allow_positional) return InvalidArgument("unexpected argument '" + a + "'");
+      out.positional.push_back(a);
+      continue;
+    }
+    std::string name = a.substr(2);
+    std::optional<std::string> inline_value;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      inline_value = name.substr(eq + 1);
+      name.resize(eq);
+    }
+    const OptionSpec* spec = nullptr;
+    for (const OptionSpec& s : specs) {
+      if (s.flag == name) spec = &s;
+    }
+    if (spec == nullptr) {
+      return InvalidArgument("unknown option '--" + name + "' (see --help)");
+    }
+    if (spec->is_switch) {
+      out.values[name] = inline_value.value_or("true");
+    } else if (inline_value) {
+      out.values[name] = *inline_value;
+    } else if (i + 1 < args.size()) {
+      out.values[name] = args[++i];
+    } else {
+      return InvalidArgument("option '--" + name + "' needs a value");
+    }
+    out.sources[name] = "--" + name;
+  }
+  return out;
+}
+
+std::string FormatHelp(std::string_view usage, std::string_view description,
+                       const std::vector<OptionSpec>& specs) {
+  std::string out = "usage: " + std::string(usage) + "\n\n" + std::string(description) + "\n";
+  if (!specs.empty()) out += "\noptions:\n";
+  for (const OptionSpec& s : specs) {
+    std::string head = "  --" + s.flag + (s.is_switch ? "" : " VALUE");
+    out += head + "\n      " + s.help + "\n";
+    std::string meta;
+    if (!s.env.empty()) meta += "env " + s.env;
+    if (!s.default_value.empty()) {
+      meta += (meta.empty() ? "" : "; ") + std::string("default ") + s.default_value;
+    }
+    if (!meta.empty()) out += "      (" + meta + ")\n";
+  }
+  out += "  --help\n      Print this help and exit.\n";
+  return out;
+}
+
+}  // namespace rtgw::config

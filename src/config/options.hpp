@@ -1,0 +1,58 @@
+#ifndef RTGW_CONFIG_OPTIONS_HPP_
+#define RTGW_CONFIG_OPTIONS_HPP_
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.hpp"
+
+namespace rtgw::config {
+
+// One command-line option. Every option with an `env` name can also be given
+// as that environment variable; a flag on the command line wins over the env.
+struct OptionSpec {
+  std::string flag;           // "listen" -> --listen VALUE / --listen=VALUE
+  std::string env;            // "RTGW_LISTEN"; empty: flag only
+  std::string default_value;  // shown in --help; empty: none
+  std::string help;
+  bool is_switch = false;  // --dev (no value); env value "1"/"true" enables it
+  bool secret = false;     // never echoed back in errors or logs
+};
+
+// Parsed values by flag name (only options that were given or have defaults).
+class OptionValues {
+ public:
+  std::optional<std::string> Get(std::string_view flag) const;
+  std::string GetOr(std::string_view flag, std::string fallback) const;
+  bool Switch(std::string_view flag) const;
+  // Where the value came from, for error messages: "--listen" or "RTGW_LISTEN".
+  std::string Source(std::string_view flag) const;
+
+  std::map<std::string, std::string, std::less<>> values;
+  std::map<std::string, std::string, std::less<>> sources;
+  std::vector<std::string> positional;
+};
+
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+
+// Reads the process environment.
+std::optional<std::string> ProcessEnv(const std::string& name);
+
+// Parses argv (without the program/subcommand words) against `specs`.
+// kInvalidArgument naming the offending flag for unknown flags or a missing value.
+Result<OptionValues> ParseOptions(const std::vector<std::string>& args,
+                                  const std::vector<OptionSpec>& specs, const EnvLookup& env,
+                                  bool allow_positional = false);
+
+// Help text: usage line, description, then one entry per option with its env
+// name and default.
+std::string FormatHelp(std::string_view usage, std::string_view description,
+                       const std::vector<OptionSpec>& specs);
+
+}  // namespace rtgw::config
+
+#endif  // RTGW_CONFIG_OPTIONS_HPP_

@@ -1,0 +1,218 @@
+#include "config/serve_config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+namespace rtgw::config {
+namespace {
+
+Result<long long> ParseInt(const OptionValues& v, std::string_view flag, long long min,
+                           long long max) {
+  std::string text = v.GetOr(flag, "");
+  long long out = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || out < min ||
+      out > max) {
+    return InvalidArgument(v.Source(flag) + ": expected an integer from " + std::to_string(min) +
+                           " to " + std::to_string(max) + ", got '" + text + "'");
+  }
+  return out;
+}
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+}  // namespace
+
+const std::vector<OptionSpec>& ServeOptionSpecs() {
+  static const std::vector<OptionSpec> kSpecs = {
+      {"listen", "RTGW_LISTEN", "127.0.0.1:8080",
+       "Address to listen on, host:port ([::1]:port for IPv6; port 0 picks a free port)."},
+      {"port-file", "RTGW_PORT_FILE", "",
+       "Write the bound port to this file once listening (for scripts using port 0)."},
+      {"database-url", "RTGW_DATABASE_URL", "sqlite://rtgw.db",
+       "Store: sqlite://relative/path.db or sqlite:///absolute/path.db (embedded SQLite, WAL)."},
+      {"sqlite-synchronous", "RTGW_SQLITE_SYNCHRONOUS", "FULL",
+       "SQLite PRAGMA synchronous: FULL (durable acks, default), EXTRA, or NORMAL (faster, "
+       "may lose the last acknowledged writes on power loss)."},
+      {"store-reader-threads", "RTGW_STORE_READER_THREADS", "2",
+       "Threads serving reads, each with its own connection (1-64)."},
+      {"jwt-hs256-secret", "RTGW_JWT_HS256_SECRET", "",
+       "Shared secret for HS256 bearer tokens (at least 32 bytes recommended).", false, true},
+      {"jwks-file", "RTGW_JWKS_FILE", "",
+       "JWKS file with RS256/ES256 public keys (selected by kid) for bearer tokens."},
+      {"jwt-issuer", "RTGW_JWT_ISSUER", "", "Required 'iss' claim, checked when set."},
+      {"jwt-audience", "RTGW_JWT_AUDIENCE", "", "Required 'aud' claim, checked when set."},
+      {"jwt-leeway-seconds", "RTGW_JWT_LEEWAY_SECONDS", "60",
+       "Clock skew allowed on exp/nbf/iat, seconds (0-300)."},
+      {"proxy-auth-key", "RTGW_PROXY_AUTH_KEY", "",
+       "When set with --proxy-auth-secret, every request but /api/health must carry the proxy "
+       "key and secret headers.",
+       false, true},
+      {"proxy-auth-secret", "RTGW_PROXY_AUTH_SECRET", "", "Proxy-auth secret (see above).", false,
+       true},
+      {"proxy-auth-key-header", "RTGW_PROXY_AUTH_KEY_HEADER", "Modal-Key",
+       "Header carrying the proxy-auth key."},
+      {"proxy-auth-secret-header", "RTGW_PROXY_AUTH_SECRET_HEADER", "Modal-Secret",
+       "Header carrying the proxy-auth secret."},
+      {"log-format", "RTGW_LOG_FORMAT", "json", "Log format on stderr: json or text."},
+      {"log-level", "RTGW_LOG_LEVEL", "info", "Minimum log level: debug, info, warn, error."},
+      {"access-log", "RTGW_ACCESS_LOG", "on", "One log line per request: on or off."},
+      {"io-threads", "RTGW_IO_THREADS", "1",
+       "HTTP I/O threads (1-64). Store work runs on its own threads, never on these."},
+      {"max-body-bytes", "RTGW_MAX_BODY_BYTES", "1048576",
+       "Largest request body accepted; larger gets 413 (1 KiB - 64 MiB)."},
+      {"read-timeout-ms", "RTGW_READ_TIMEOUT_MS", "10000",
+       "A request must be fully received within this time, else 408 (50-600000)."},
+      {"drain-timeout-ms", "RTGW_DRAIN_TIMEOUT_MS", "10000",
+       "On SIGTERM, wait at most this long for in-flight requests (0-600000)."},
+      {"dev", "RTGW_DEV", "",
+       "Development mode: without a configured secret, generate one and print it with a "
+       "ready-to-use token for tenant 'dev-tenant'.",
+       true},
+  };
+  return kSpecs;
+}
+
+Result<std::pair<std::string, std::uint16_t>> ParseListenAddress(const std::string& text) {
+  std::string host;
+  std::string port_text;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return InvalidArgument("listen address '" + text + "' is not [ipv6]:port");
+    }
+    host = text.substr(1, close - 1);
+    port_text = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0) {
+      return InvalidArgument("listen address '" + text + "' is not host:port");
+    }
+    host = text.substr(0, colon);
+    port_text = text.substr(colon + 1);
+  }
+  unsigned port = 0;
+  auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc() || ptr != port_text.data() + port_text.size() ||
+      port > 65535) {
+    return InvalidArgument("listen address '" + text + "' has an invalid port");
+  }
+  return std::pair{host, static_cast<std::uint16_t>(port)};
+}
+
+Result<std::string> SqlitePathFromUrl(const std::string& url) {
+  static constexpr std::string_view kPrefix = "sqlite://";
+  if (url.rfind(kPrefix, 0) != 0) {
+    if (url.rfind("postgres", 0) == 0) {
+      return InvalidArgument("database URL '" + url +
+                             "': PostgreSQL is not supported by this build; use sqlite://PATH");
+    }
+    return InvalidArgument("database URL '" + url +
+                           "' is not supported; use sqlite://relative.db or sqlite:///abs.db");
+  }
+  std::string path = url.substr(kPrefix.size());
+  if (auto q = path.find('?'); q != std::string::npos) path.resize(q);
+  if (path.empty() || path == ":memory:") {
+    return InvalidArgument("database URL '" + url + "' needs a file path");
+  }
+  return path;
+}
+
+Result<ServeConfig> BuildServeConfig(const OptionValues& v) {
+  ServeConfig c;
+  auto listen = ParseListenAddress(v.GetOr("listen", ""));
+  if (!listen) return InvalidArgument(v.Source("listen") + ": " + listen.error().message);
+  c.listen_host = listen->first;
+  c.listen_port = listen->second;
+  c.port_file = v.GetOr("port-file", "");
+
+  c.database_url = v.GetOr("database-url", "");
+  auto path = SqlitePathFromUrl(c.database_url);
+  if (!path) return InvalidArgument(v.Source("database-url") + ": " + path.error().message);
+  c.sqlite_path = *path;
+  c.sqlite_synchronous = v.GetOr("sqlite-synchronous", "FULL");
+  std::transform(c.sqlite_synchronous.begin(), c.sqlite_synchronous.end(),
+                 c.sqlite_synchronous.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
+  if (c.sqlite_synchronous != "FULL" && c.sqlite_synchronous != "EXTRA" &&
+      c.sqlite_synchronous != "NORMAL") {
+    return InvalidArgument(v.Source("sqlite-synchronous") + ": expected FULL, EXTRA or NORMAL");
+  }
+  auto readers = ParseInt(v, "store-reader-threads", 1, 64);
+  if (!readers) return readers.error();
+  c.store_reader_threads = static_cast<int>(*readers);
+
+  c.jwt_hs256_secret = v.GetOr("jwt-hs256-secret", "");
+  c.jwks_file = v.GetOr("jwks-file", "");
+  c.jwt_issuer = v.GetOr("jwt-issuer", "");
+  c.jwt_audience = v.GetOr("jwt-audience", "");
+  auto leeway = ParseInt(v, "jwt-leeway-seconds", 0, 300);
+  if (!leeway) return leeway.error();
+  c.jwt_leeway = std::chrono::seconds(*leeway);
+  c.dev = v.Switch("dev");
+  if (c.jwt_hs256_secret.empty() && c.jwks_file.empty() && !c.dev) {
+    return InvalidArgument(
+        "no token verification configured: set RTGW_JWT_HS256_SECRET (--jwt-hs256-secret) "
+        "and/or RTGW_JWKS_FILE (--jwks-file), or run with --dev to generate a dev secret");
+  }
+
+  c.proxy_auth_key = v.GetOr("proxy-auth-key", "");
+  c.proxy_auth_secret = v.GetOr("proxy-auth-secret", "");
+  if (c.proxy_auth_key.empty() != c.proxy_auth_secret.empty()) {
+    return InvalidArgument(
+        "proxy auth needs both RTGW_PROXY_AUTH_KEY and RTGW_PROXY_AUTH_SECRET (only one is set)");
+  }
+  c.proxy_auth_key_header = Lower(v.GetOr("proxy-auth-key-header", "Modal-Key"));
+  c.proxy_auth_secret_header = Lower(v.GetOr("proxy-auth-secret-header", "Modal-Secret"));
+  if (c.proxy_auth_key_header.empty() || c.proxy_auth_secret_header.empty()) {
+    return InvalidArgument("proxy-auth header names must not be empty");
+  }
+
+  const std::string format = v.GetOr("log-format", "json");
+  if (format == "json") {
+    c.log_format = LogFormat::kJson;
+  } else if (format == "text") {
+    c.log_format = LogFormat::kText;
+  } else {
+    return InvalidArgument(v.Source("log-format") + ": expected json or text, got '" + format +
+                           "'");
+  }
+  const std::string level = v.GetOr("log-level", "info");
+  if (level == "debug") {
+    c.log_level = LogLevel::kDebug;
+  } else if (level == "info") {
+    c.log_level = LogLevel::kInfo;
+  } else if (level == "warn") {
+    c.log_level = LogLevel::kWarn;
+  } else if (level == "error") {
+    c.log_level = LogLevel::kError;
+  } else {
+    return InvalidArgument(v.Source("log-level") + ": expected debug, info, warn or error");
+  }
+  const std::string access = v.GetOr("access-log", "on");
+  if (access != "on" && access != "off") {
+    return InvalidArgument(v.Source("access-log") + ": expected on or off");
+  }
+  c.access_log = access == "on";
+
+  auto io = ParseInt(v, "io-threads", 1, 64);
+  if (!io) return io.error();
+  c.io_threads = static_cast<int>(*io);
+  auto body = ParseInt(v, "max-body-bytes", 1024, 64LL << 20);
+  if (!body) return body.error();
+  c.max_body_bytes = static_cast<std::size_t>(*body);
+  auto read_timeout = ParseInt(v, "read-timeout-ms", 50, 600'000);
+  if (!read_timeout) return read_timeout.error();
+  c.read_timeout = std::chrono::milliseconds(*read_timeout);
+  auto drain = ParseInt(v, "drain-timeout-ms", 0, 600'000);
+  if (!drain) return drain.error();
+  c.drain_timeout = std::chrono::milliseconds(*drain);
+  return c;
+}
+
+}  // namespace rtgw::config

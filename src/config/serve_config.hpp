@@ -1,0 +1,66 @@
+#ifndef RTGW_CONFIG_SERVE_CONFIG_HPP_
+#define RTGW_CONFIG_SERVE_CONFIG_HPP_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/logging.hpp"
+#include "config/options.hpp"
+
+namespace rtgw::config {
+
+// Everything `rtgw serve` is configured with, validated. Built once at
+// start-up by LoadServeConfig; immutable afterwards.
+struct ServeConfig {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  std::string port_file;  // write the bound port here once listening
+
+  std::string database_url = "sqlite://rtgw.db";
+  std::string sqlite_path;  // derived from database_url
+  std::string sqlite_synchronous = "FULL";
+  int store_reader_threads = 2;
+
+  std::string jwt_hs256_secret;
+  std::string jwks_file;
+  std::string jwt_issuer;
+  std::string jwt_audience;
+  std::chrono::seconds jwt_leeway{60};
+
+  std::string proxy_auth_key;
+  std::string proxy_auth_secret;
+  std::string proxy_auth_key_header = "modal-key";        // lowercased
+  std::string proxy_auth_secret_header = "modal-secret";  // lowercased
+
+  LogFormat log_format = LogFormat::kJson;
+  LogLevel log_level = LogLevel::kInfo;
+  bool access_log = true;
+
+  int io_threads = 1;
+  std::size_t max_body_bytes = 1 << 20;
+  std::chrono::milliseconds read_timeout{10'000};
+  std::chrono::milliseconds drain_timeout{10'000};
+
+  bool dev = false;  // generate a secret and print a token when none is configured
+};
+
+// Option table of `rtgw serve` (flags, env names, defaults, help).
+const std::vector<OptionSpec>& ServeOptionSpecs();
+
+// Validates parsed options. kInvalidArgument with a message naming the flag or
+// env variable and the accepted values.
+Result<ServeConfig> BuildServeConfig(const OptionValues& values);
+
+// "host:port" -> parts; IPv6 as "[::1]:8080".
+Result<std::pair<std::string, std::uint16_t>> ParseListenAddress(const std::string& text);
+
+// "sqlite://rtgw.db" -> "rtgw.db", "sqlite:///var/lib/rtgw.db" -> "/var/lib/rtgw.db".
+Result<std::string> SqlitePathFromUrl(const std::string& url);
+
+}  // namespace rtgw::config
+
+#endif  // RTGW_CONFIG_SERVE_CONFIG_HPP_

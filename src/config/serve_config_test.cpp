@@ -1,0 +1,80 @@
+#include "config/serve_config.hpp"
+
+#include <map>
+
+#include <gtest/gtest.h>
+
+namespace rtgw::config {
+namespace {
+
+Result<ServeConfig> Load(std::vector<std::string> args, std::map<std::string, std::string> env) {
+  auto lookup = [&](const std::string& k) -> std::optional<std::string> {
+    auto it = env.find(k);
+    if (it == env.end()) return std::nullopt;
+    return it->second;
+  };
+  auto values = ParseOptions(args, ServeOptionSpecs(), lookup);
+  if (!values) return values.error();
+  return BuildServeConfig(*values);
+}
+
+TEST(ServeConfigTest, DefaultsWithSecret) {
+  auto c = Load({}, {{"RTGW_JWT_HS256_SECRET", "s"}});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->listen_host, "127.0.0.1");
+  EXPECT_EQ(c->listen_port, 8080);
+  EXPECT_EQ(c->sqlite_path, "rtgw.db");
+  EXPECT_EQ(c->sqlite_synchronous, "FULL");
+  EXPECT_EQ(c->max_body_bytes, 1u << 20);
+  EXPECT_EQ(c->proxy_auth_key_header, "modal-key");
+}
+
+TEST(ServeConfigTest, FlagWinsOverEnv) {
+  auto c = Load({"--listen", "0.0.0.0:9000", "--database-url=sqlite:///tmp/x.db"},
+                {{"RTGW_LISTEN", "127.0.0.1:1"}, {"RTGW_JWT_HS256_SECRET", "s"}});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->listen_host, "0.0.0.0");
+  EXPECT_EQ(c->listen_port, 9000);
+  EXPECT_EQ(c->sqlite_path, "/tmp/x.db");
+}
+
+TEST(ServeConfigTest, RejectsBadValuesNamingTheSource) {
+  struct Case {
+    std::vector<std::string> args;
+    std::map<std::string, std::string> env;
+    std::string must_mention;
+  };
+  const std::map<std::string, std::string> ok_env = {{"RTGW_JWT_HS256_SECRET", "s"}};
+  auto with = [&](std::string k, std::string v) {
+    auto e = ok_env;
+    e[k] = v;
+    return e;
+  };
+  const Case cases[] = {
+      {{}, {}, "RTGW_JWT_HS256_SECRET"},
+      {{}, with("RTGW_LOG_FORMAT", "xml"), "RTGW_LOG_FORMAT"},
+      {{"--listen", "nonsense"}, ok_env, "--listen"},
+      {{"--listen", "127.0.0.1:99999"}, ok_env, "--listen"},
+      {{}, with("RTGW_DATABASE_URL", "mysql://x"), "RTGW_DATABASE_URL"},
+      {{}, with("RTGW_MAX_BODY_BYTES", "-1"), "RTGW_MAX_BODY_BYTES"},
+      {{}, with("RTGW_PROXY_AUTH_KEY", "k"), "RTGW_PROXY_AUTH_SECRET"},
+      {{"--no-such-flag"}, ok_env, "--no-such-flag"},
+      {{"--listen"}, ok_env, "--listen"},
+      {{}, with("RTGW_IO_THREADS", "two"), "RTGW_IO_THREADS"},
+  };
+  for (const Case& c : cases) {
+    auto r = Load(c.args, c.env);
+    ASSERT_FALSE(r.ok()) << c.must_mention;
+    EXPECT_NE(r.error().message.find(c.must_mention), std::string::npos) << r.error().message;
+  }
+}
+
+TEST(ServeConfigTest, ParsesIpv6Listen) {
+  auto r = ParseListenAddress("[::1]:0");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->first, "::1");
+  EXPECT_EQ(r->second, 0);
+}
+
+}  // namespace
+}  // namespace rtgw::config

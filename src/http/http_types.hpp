@@ -1,0 +1,85 @@
+#ifndef RTGW_HTTP_HTTP_TYPES_HPP_
+#define RTGW_HTTP_HTTP_TYPES_HPP_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+// Plain request/response types shared by the HTTP server and the API layer.
+// No Beast here: Beast stays inside src/http/*.cpp.
+namespace rtgw::http {
+
+struct Request {
+  std::string method;  // "GET", "POST", ... as received
+  std::string target;  // raw request-target, e.g. "/api/health?deep=1"
+  std::string path;    // target up to '?', percent-decoding NOT applied
+  std::string query;   // after '?', without it; empty if none
+  // Header names lowercased; values as received (trimmed). Order preserved.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string remote_address;  // "ip:port"
+  std::chrono::steady_clock::time_point received_at;
+
+  // First header with that (lowercase) name, or empty.
+  std::string_view Header(std::string_view lower_name) const {
+    for (const auto& [k, v] : headers) {
+      if (k == lower_name) return v;
+    }
+    return {};
+  }
+  bool HasHeader(std::string_view lower_name) const {
+    for (const auto& [k, v] : headers) {
+      if (k == lower_name) return true;
+    }
+    return false;
+  }
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  std::string body;
+};
+
+// Completes a request. Call exactly once, from any thread.
+using Respond = std::function<void(Response)>;
+
+// What the server serves. Implemented by the API layer.
+// Thread-safety: Handle is called concurrently from the I/O threads; it must
+// not block (hand blocking work to another executor and call `respond` later).
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  virtual void Handle(Request request, Respond respond) = 0;
+
+  // Builds the response for a request the server rejected before it reached
+  // Handle (status 400 malformed, 408 read timeout, 413 body too large,
+  // 431 headers too large, 503 draining). `code` is a machine-readable
+  // code such as "payload_too_large". Must not block.
+  virtual Response MakeProtocolError(int status, std::string_view code, std::string_view message,
+                                     const Request& partial) = 0;
+};
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;  // 0 = pick a free port; see Server::Port()
+  int io_threads = 1;
+  std::size_t body_limit_bytes = 1 << 20;          // 413 above
+  std::size_t header_limit_bytes = 16 << 10;       // 431 above
+  std::chrono::milliseconds read_timeout{10'000};  // whole request, from first byte; 408
+  std::chrono::milliseconds idle_timeout{60'000};  // keep-alive wait for next request
+  std::chrono::milliseconds write_timeout{10'000};
+  std::chrono::milliseconds handler_timeout{30'000};  // 503 if Handle never responds
+  std::chrono::milliseconds drain_timeout{10'000};    // graceful shutdown bound
+  std::size_t max_connections = 10'000;
+};
+
+}  // namespace rtgw::http
+
+#endif  // RTGW_HTTP_HTTP_TYPES_HPP_

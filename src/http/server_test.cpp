@@ -1,0 +1,752 @@
+#include "http/server.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace rtgw::http {
+namespace {
+
+using std::chrono::milliseconds;
+using SteadyClock = std::chrono::steady_clock;
+
+std::string Lower(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+struct ClientResponse {
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
+  std::string body;
+
+  std::string Header(std::string_view lower_name) const {
+    for (const auto& [k, v] : headers) {
+      if (k == lower_name) return v;
+    }
+    return {};
+  }
+  bool HasHeader(std::string_view lower_name) const {
+    for (const auto& [k, v] : headers) {
+      if (k == lower_name) return true;
+    }
+    return false;
+  }
+};
+
+// Blocking HTTP/1.1 test client over a POSIX socket. Every receive gives up
+// after `timeout`, so a broken server fails the test instead of hanging it.
+class Client {
+ public:
+  explicit Client(std::uint16_t port, milliseconds timeout = milliseconds(3000)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+    tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  }
+  ~Client() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  bool connected() const { return connected_; }
+
+  bool Send(std::string_view data) {
+    while (!data.empty()) {
+      const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+
+  // Reads one response (Content-Length framing). nullopt on close, error or
+  // timeout before it is complete.
+  std::optional<ClientResponse> Read(bool head_request = false) {
+    std::size_t header_end;
+    while ((header_end = buffer_.find("\r\n\r\n")) == std::string::npos) {
+      if (!Fill()) return std::nullopt;
+    }
+    ClientResponse out;
+    const std::string head = buffer_.substr(0, header_end);
+    std::size_t line_end = head.find("\r\n");
+    const std::string status_line = head.substr(0, line_end);
+    if (status_line.size() < 12 || status_line.compare(0, 5, "HTTP/") != 0) return std::nullopt;
+    out.status = std::atoi(status_line.c_str() + 9);
+    while (line_end != std::string::npos) {
+      const std::size_t start = line_end + 2;
+      line_end = head.find("\r\n", start);
+      const std::string line =
+          head.substr(start, line_end == std::string::npos ? std::string::npos : line_end - start);
+      const std::size_t colon = line.find(':');
+      if (colon == std::string::npos) continue;
+      std::string value = line.substr(colon + 1);
+      while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+      out.headers.emplace_back(Lower(line.substr(0, colon)), value);
+    }
+    buffer_.erase(0, header_end + 4);
+    std::size_t length = 0;
+    if (!head_request && out.HasHeader("content-length")) {
+      length = std::stoul(out.Header("content-length"));
+    }
+    while (buffer_.size() < length) {
+      if (!Fill()) return std::nullopt;
+    }
+    out.body = buffer_.substr(0, length);
+    buffer_.erase(0, length);
+    return out;
+  }
+
+  // True when the server closes the connection (EOF or reset) without
+  // sending anything more.
+  bool WaitForClose() {
+    char c;
+    const ssize_t n = ::recv(fd_, &c, 1, 0);
+    return buffer_.empty() && (n == 0 || (n < 0 && errno == ECONNRESET));
+  }
+
+  // True when something (data or EOF) is ready to be read.
+  bool Readable() {
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, 0) > 0;
+  }
+
+  // Sends a simple GET and reads its response.
+  std::optional<ClientResponse> Get(const std::string& target) {
+    if (!Send("GET " + target + " HTTP/1.1\r\nHost: test\r\n\r\n")) return std::nullopt;
+    return Read();
+  }
+
+ private:
+  bool Fill() {
+    char chunk[16384];
+    const ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
+    if (n <= 0) return false;
+    buffer_.append(chunk, static_cast<std::size_t>(n));
+    return true;
+  }
+
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string buffer_;
+};
+
+// Handler whose behaviour each test sets. Protocol errors answer with the code
+// in a JSON body and are recorded.
+class TestHandler final : public Handler {
+ public:
+  std::function<void(Request, Respond)> on_request = [](Request request, Respond respond) {
+    Response r;
+    r.body = request.method + " " + request.path;
+    respond(std::move(r));
+  };
+
+  void Handle(Request request, Respond respond) override {
+    on_request(std::move(request), std::move(respond));
+  }
+
+  Response MakeProtocolError(int status, std::string_view code, std::string_view message,
+                             const Request& partial) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      codes_.emplace_back(code);
+      last_partial_ = partial;
+    }
+    Response r;
+    r.status = status;
+    r.body = "{\"error\":{\"code\":\"" + std::string(code) + "\",\"message\":\"" +
+             std::string(message) + "\"}}";
+    return r;
+  }
+
+  std::vector<std::string> codes() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return codes_;
+  }
+  Request last_partial() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_partial_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> codes_;
+  Request last_partial_;
+};
+
+ServerOptions TestOptions() {
+  ServerOptions o;
+  o.host = "127.0.0.1";
+  o.port = 0;
+  o.io_threads = 1;
+  o.read_timeout = milliseconds(2000);
+  o.idle_timeout = milliseconds(5000);
+  o.write_timeout = milliseconds(2000);
+  o.handler_timeout = milliseconds(2000);
+  o.drain_timeout = milliseconds(2000);
+  return o;
+}
+
+// A listening server running on its own thread; stopped and joined on exit.
+class RunningServer {
+ public:
+  RunningServer(ServerOptions options, Handler& handler, bool handle_signals = false)
+      : server_(std::move(options), handler) {
+    const Status status = server_.Listen();
+    EXPECT_TRUE(status.ok()) << (status.ok() ? "" : status.error().message);
+    thread_ = std::thread([this, handle_signals] {
+      server_.Run(handle_signals);
+      returned_ = true;
+    });
+  }
+  ~RunningServer() { StopAndJoin(); }
+
+  std::uint16_t port() const { return server_.Port(); }
+  void Stop() { server_.Stop(); }
+  void Join() {
+    if (thread_.joinable()) thread_.join();
+  }
+  void StopAndJoin() {
+    Stop();
+    Join();
+  }
+  bool returned() const { return returned_; }
+
+ private:
+  Server server_;
+  std::thread thread_;
+  std::atomic<bool> returned_{false};
+};
+
+// One-shot latch for "the handler has been called".
+class Latch {
+ public:
+  void Set() {
+    std::lock_guard<std::mutex> lock(mu_);
+    set_ = true;
+    cv_.notify_all();
+  }
+  bool WaitFor(milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [this] { return set_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool set_ = false;
+};
+
+// Holds Respond callables a handler did not use yet. Thread-safe.
+class ParkedResponds {
+ public:
+  void Park(Respond respond) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      responds_.push_back(std::move(respond));
+    }
+    parked_.Set();
+  }
+  bool WaitForOne(milliseconds timeout) { return parked_.WaitFor(timeout); }
+  Respond Take() {
+    std::lock_guard<std::mutex> lock(mu_);
+    Respond r = std::move(responds_.front());
+    responds_.erase(responds_.begin());
+    return r;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<Respond> responds_;
+  Latch parked_;
+};
+
+Response TextResponse(std::string body) {
+  Response r;
+  r.content_type = "text/plain";
+  r.body = std::move(body);
+  return r;
+}
+
+long long ElapsedMs(SteadyClock::time_point since) {
+  return std::chrono::duration_cast<milliseconds>(SteadyClock::now() - since).count();
+}
+
+TEST(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  TestHandler handler;
+  std::mutex mu;
+  std::vector<Request> seen;
+  handler.on_request = [&](Request request, Respond respond) {
+    Response r = TextResponse(request.method + "|" + request.path + "|" + request.query + "|" +
+                              request.body);
+    r.headers.emplace_back("X-Extra", "1");
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      seen.push_back(std::move(request));
+    }
+    respond(std::move(r));
+  };
+  RunningServer server(TestOptions(), handler);
+  Client client(server.port());
+  ASSERT_TRUE(client.connected());
+
+  ASSERT_TRUE(client.Send("GET /a/b?x=1&y=2 HTTP/1.1\r\nHost: test\r\nX-Custom:  Value \r\n\r\n"));
+  auto r1 = client.Read();
+  ASSERT_TRUE(r1);
+  EXPECT_EQ(r1->status, 200);
+  EXPECT_EQ(r1->body, "GET|/a/b|x=1&y=2|");
+  EXPECT_EQ(r1->Header("content-type"), "text/plain");
+  EXPECT_EQ(r1->Header("x-extra"), "1");
+  EXPECT_FALSE(r1->HasHeader("connection"));
+
+  ASSERT_TRUE(
+      client.Send("POST /jobs HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+                  "Content-Length: 5\r\n\r\nhello"));
+  auto r2 = client.Read();
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->body, "POST|/jobs||hello");
+
+  auto r3 = client.Get("/third");
+  ASSERT_TRUE(r3);
+  EXPECT_EQ(r3->body, "GET|/third||");
+
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(seen.size(), 3u);
+  const Request& first = seen[0];
+  EXPECT_EQ(first.target, "/a/b?x=1&y=2");
+  ASSERT_EQ(first.headers.size(), 2u);
+  EXPECT_EQ(first.headers[0].first, "host");
+  EXPECT_EQ(first.headers[1].first, "x-custom");
+  EXPECT_EQ(first.Header("x-custom"), "Value");
+  EXPECT_EQ(first.remote_address.rfind("127.0.0.1:", 0), 0u) << first.remote_address;
+  EXPECT_NE(first.received_at.time_since_epoch().count(), 0);
+  EXPECT_EQ(seen[1].Header("content-type"), "application/json");
+}
+
+TEST(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  TestHandler handler;
+  RunningServer server(TestOptions(), handler);
+  Client client(server.port());
+  ASSERT_TRUE(
+      client.Send("GET /1 HTTP/1.1\r\nHost: t\r\n\r\nGET /2 HTTP/1.1\r\nHost: t\r\n\r\n"
+                  "GET /3 HTTP/1.1\r\nHost: t\r\n\r\n"));
+  for (const char* want : {"GET /1", "GET /2", "GET /3"}) {
+    auto r = client.Read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, want);
+  }
+}
+
+TEST(ServerTest, RespondCalledLaterFromAnotherThread) {
+  TestHandler handler;
+  ParkedResponds parked;
+  handler.on_request = [&](Request, Respond respond) { parked.Park(std::move(respond)); };
+  RunningServer server(TestOptions(), handler);
+  Client client(server.port());
+  ASSERT_TRUE(client.Send("GET /later HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(parked.WaitForOne(milliseconds(2000)));
+  std::thread responder([respond = parked.Take()] {
+    std::this_thread::sleep_for(milliseconds(50));
+    respond(TextResponse("late but fine"));
+  });
+  auto r = client.Read();
+  responder.join();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "late but fine");
+  // The connection is still usable.
+  handler.on_request = [](Request, Respond respond) { respond(TextResponse("again")); };
+  auto again = client.Get("/again");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->body, "again");
+}
+
+TEST(ServerTest, SecondRespondIsIgnored) {
+  TestHandler handler;
+  handler.on_request = [](Request, Respond respond) {
+    respond(TextResponse("first"));
+    respond(TextResponse("second"));
+  };
+  RunningServer server(TestOptions(), handler);
+  Client client(server.port());
+  auto r1 = client.Get("/x");
+  auto r2 = client.Get("/y");
+  ASSERT_TRUE(r1);
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r1->body, "first");
+  EXPECT_EQ(r2->body, "first");
+}
+
+TEST(ServerTest, BodyOverLimitGets413AndClose) {
+  TestHandler handler;
+  ServerOptions options = TestOptions();
+  options.body_limit_bytes = 1024;
+  RunningServer server(options, handler);
+  Client client(server.port());
+  ASSERT_TRUE(client.Send("POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: 4096\r\n\r\n" +
+                          std::string(4096, 'a')));
+  auto r = client.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_NE(r->body.find("payload_too_large"), std::string::npos);
+  EXPECT_EQ(Lower(r->Header("connection")), "close");
+  EXPECT_TRUE(client.WaitForClose());
+  EXPECT_EQ(handler.last_partial().path, "/big");
+}
+
+TEST(ServerTest, ContentLengthOverLimitGets413BeforeTheBodyIsSent) {
+  TestHandler handler;
+  ServerOptions options = TestOptions();
+  options.body_limit_bytes = 1024;
+  RunningServer server(options, handler);
+  Client client(server.port());
+  ASSERT_TRUE(client.Send("POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: 100000000\r\n\r\n"));
+  auto r = client.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_TRUE(client.WaitForClose());
+}
+
+TEST(ServerTest, ChunkedBodyOverLimitGets413) {
+  TestHandler handler;
+  ServerOptions options = TestOptions();
+  options.body_limit_bytes = 1024;
+  RunningServer server(options, handler);
+  Client client(server.port());
+  const std::string chunk = "300\r\n" + std::string(0x300, 'b') + "\r\n";
+  ASSERT_TRUE(client.Send("POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                          chunk + chunk + "0\r\n\r\n"));
+  auto r = client.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+}
+
+TEST(ServerTest, HugeHeadersGet431) {
+  TestHandler handler;
+  ServerOptions options = TestOptions();
+  options.header_limit_bytes = 1024;
+  RunningServer server(options, handler);
+  Client client(server.port());
+  ASSERT_TRUE(
+      client.Send("GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(4000, 'h') + "\r\n\r\n"));
+  auto r = client.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 431);
+  EXPECT_NE(r->body.find("headers_too_large"), std::string::npos);
+  EXPECT_TRUE(client.WaitForClose());
+}
+
+TEST(ServerTest, GarbageGets400AndClose) {
+  TestHandler handler;
+  RunningServer server(TestOptions(), handler);
+  Client client(server.port());
+  ASSERT_TRUE(client.Send("this is not http at all\r\n\r\n"));
+  auto r = client.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("bad_request"), std::string::npos);
+  EXPECT_EQ(Lower(r->Header("connection")), "close");
+  EXPECT_TRUE(client.WaitForClose());
+}
+
+TEST(ServerTest, StalledHalfRequestGets408ThenClose) {
+  TestHandler handler;
+  ServerOptions options = TestOptions();
+  options.read_timeout = milliseconds(300);
+  RunningServer server(options, handler);
+  Client client(server.port());
+  const auto start = SteadyClock::now();
+  ASSERT_TRUE(client.Send("GET /slow HTTP/1.1\r\nHost: t\r\n"));
+  auto r = client.Read();
+  const long long elapsed = ElapsedMs(start);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 408);
+  EXPECT_NE(r->body.find("request_timeout"), std::string::npos);
+  EXPECT_GE(elapsed, 250);
+  EXPECT_LT(elapsed, 1500);
+  EXPECT_TRUE(client.WaitForClose());
+}
+
+TEST(ServerTest, DribblingClientIsCutOffByReadTimeout) {
+  TestHandler handler;
+  ServerOptions options = TestOptions();
+  options.read_timeout = milliseconds(300);
+  RunningServer server(options, handler);
+  Client client(server.port());
+  const auto start = SteadyClock::now();
+  ASSERT_TRUE(client.Send("GET /drip HTTP/1.1\r\nX-Drip: "));
+  // One byte every 20 ms keeps every single read short but never ends the
+  // request: only a whole-request deadline stops it.
+  while (!client.Readable() && ElapsedMs(start) < 3000) {
+    if (!client.Send("a")) break;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  auto r = client.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 408);
+  EXPECT_LT(ElapsedMs(start), 1500);
+}
+
+TEST(ServerTest, IdleKeepAliveConnectionIsClosedAfterIdleTimeout) {
+  TestHandler handler;
+  ServerOptions options = TestOptions();
+  options.idle_timeout = milliseconds(200);
+  RunningServer server(options, handler);
+  Client client(server.port());
+  ASSERT_TRUE(client.Get("/"));
+  const auto start = SteadyClock::now();
+  EXPECT_TRUE(client.WaitForClose());
+  const long long elapsed = ElapsedMs(start);
+  EXPECT_GE(elapsed, 150);
+  EXPECT_LT(elapsed, 1500);
+  EXPECT_TRUE(handler.codes().empty());  // closed silently
+}
+
+TEST(ServerTest, HandlerTimeoutGives503AndLateRespondIsHarmless) {
+  TestHandler handler;
+  ParkedResponds parked;
+  handler.on_request = [&](Request, Respond respond) { parked.Park(std::move(respond)); };
+  ServerOptions options = TestOptions();
+  options.handler_timeout = milliseconds(200);
+  Respond late;
+  {
+    RunningServer server(options, handler);
+    Client client(server.port());
+    const auto start = SteadyClock::now();
+    auto r = client.Get("/never");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 503);
+    EXPECT_NE(r->body.find("handler_timeout"), std::string::npos);
+    EXPECT_GE(ElapsedMs(start), 150);
+    EXPECT_EQ(Lower(r->Header("connection")), "close");
+    EXPECT_TRUE(client.WaitForClose());
+    EXPECT_EQ(handler.last_partial().path, "/never");
+
+    ASSERT_TRUE(parked.WaitForOne(milliseconds(0)));
+    late = parked.Take();
+    Respond copy = late;
+    std::thread([copy] { copy(TextResponse("too late")); }).join();  // ignored
+    // The server is still healthy.
+    handler.on_request = [](Request, Respond respond) { respond(TextResponse("ok")); };
+    Client other(server.port());
+    auto ok = other.Get("/ok");
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->body, "ok");
+  }
+  late(TextResponse("after the server is gone"));  // ignored, no use-after-free
+}
+
+TEST(ServerTest, HandlerExceptionBecomes500) {
+  TestHandler handler;
+  handler.on_request = [](Request, Respond) { throw std::runtime_error("boom"); };
+  RunningServer server(TestOptions(), handler);
+  Client client(server.port());
+  auto r = client.Get("/throw");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);
+  EXPECT_TRUE(client.WaitForClose());
+}
+
+TEST(ServerTest, HeadGetsContentLengthWithoutBody) {
+  TestHandler handler;
+  handler.on_request = [](Request, Respond respond) { respond(TextResponse("12345")); };
+  RunningServer server(TestOptions(), handler);
+  Client client(server.port());
+  ASSERT_TRUE(client.Send("HEAD / HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto r = client.Read(/*head_request=*/true);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->Header("content-length"), "5");
+  auto next = client.Get("/");  // a stray body would corrupt this response
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->body, "12345");
+}
+
+TEST(ServerTest, ExpectContinueGetsInterimResponse) {
+  TestHandler handler;
+  handler.on_request = [](Request request, Respond respond) {
+    respond(TextResponse(request.body));
+  };
+  RunningServer server(TestOptions(), handler);
+  Client client(server.port());
+  ASSERT_TRUE(client.Send(
+      "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"));
+  auto interim = client.Read();
+  ASSERT_TRUE(interim);
+  EXPECT_EQ(interim->status, 100);
+  ASSERT_TRUE(client.Send("data"));
+  auto r = client.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "data");
+}
+
+TEST(ServerTest, Http10ClosesUnlessKeepAliveAsked) {
+  TestHandler handler;
+  RunningServer server(TestOptions(), handler);
+  Client client(server.port());
+  ASSERT_TRUE(client.Send("GET /old HTTP/1.0\r\n\r\n"));
+  auto r = client.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "GET /old");
+  EXPECT_TRUE(client.WaitForClose());
+
+  Client keep(server.port());
+  ASSERT_TRUE(keep.Send("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  auto k = keep.Read();
+  ASSERT_TRUE(k);
+  EXPECT_EQ(Lower(k->Header("connection")), "keep-alive");
+  EXPECT_TRUE(keep.Get("/b"));
+}
+
+TEST(ServerTest, MaxConnectionsClosesExtraSockets) {
+  TestHandler handler;
+  ServerOptions options = TestOptions();
+  options.max_connections = 1;
+  RunningServer server(options, handler);
+  Client first(server.port());
+  ASSERT_TRUE(first.Get("/"));  // its session is registered by now
+  Client second(server.port());
+  EXPECT_TRUE(second.WaitForClose());
+  EXPECT_TRUE(first.Get("/still-served"));
+}
+
+TEST(ServerTest, ListenFailsClearlyWhenPortIsTaken) {
+  TestHandler handler;
+  RunningServer first(TestOptions(), handler);
+  ServerOptions options = TestOptions();
+  options.port = first.port();
+  Server second(options, handler);
+  const Status status = second.Listen();
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(status.error().message, "cannot listen on 127.0.0.1:" + std::to_string(first.port()) +
+                                        ": Address already in use");
+}
+
+TEST(ServerTest, StopFinishesInFlightRequestThenRefusesConnections) {
+  TestHandler handler;
+  ParkedResponds parked;
+  handler.on_request = [&](Request request, Respond respond) {
+    if (request.path == "/slow") return parked.Park(std::move(respond));
+    respond(TextResponse("fast"));
+  };
+  RunningServer server(TestOptions(), handler);
+  const std::uint16_t port = server.port();
+  Client idle(port);
+  ASSERT_TRUE(idle.Get("/fast"));
+  Client busy(port);
+  ASSERT_TRUE(busy.Send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(parked.WaitForOne(milliseconds(2000)));
+
+  const auto start = SteadyClock::now();
+  server.Stop();
+  EXPECT_TRUE(idle.WaitForClose());  // idle keep-alive connections go at once
+  EXPECT_FALSE(server.returned());   // the in-flight request holds the drain open
+  std::thread responder([respond = parked.Take()] { respond(TextResponse("finished")); });
+  auto r = busy.Read();
+  responder.join();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "finished");
+  EXPECT_EQ(Lower(r->Header("connection")), "close");
+  EXPECT_TRUE(busy.WaitForClose());
+  server.Join();
+  EXPECT_LT(ElapsedMs(start), 1500);
+  Client refused(port);
+  EXPECT_FALSE(refused.connected());
+}
+
+TEST(ServerTest, DrainTimeoutClosesStuckRequests) {
+  TestHandler handler;
+  ParkedResponds parked;
+  handler.on_request = [&](Request, Respond respond) { parked.Park(std::move(respond)); };
+  ServerOptions options = TestOptions();
+  options.drain_timeout = milliseconds(200);
+  options.handler_timeout = milliseconds(10'000);
+  RunningServer server(options, handler);
+  Client client(server.port());
+  ASSERT_TRUE(client.Send("GET /stuck HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(parked.WaitForOne(milliseconds(2000)));
+  const auto start = SteadyClock::now();
+  server.StopAndJoin();
+  const long long elapsed = ElapsedMs(start);
+  EXPECT_GE(elapsed, 150);
+  EXPECT_LT(elapsed, 1500);
+  EXPECT_TRUE(client.WaitForClose());
+  parked.Take()(TextResponse("nobody listens"));  // harmless
+}
+
+TEST(ServerTest, SigtermStopsRunWhenSignalsAreHandled) {
+  TestHandler handler;
+  RunningServer server(TestOptions(), handler, /*handle_signals=*/true);
+  Client client(server.port());
+  ASSERT_TRUE(client.Get("/"));  // Run() has installed the signal handler by now
+  ASSERT_EQ(::kill(::getpid(), SIGTERM), 0);
+  server.Join();
+  EXPECT_TRUE(server.returned());
+}
+
+TEST(ServerTest, HundredConcurrentConnectionsOnTwoThreads) {
+  TestHandler handler;
+  handler.on_request = [](Request request, Respond respond) {
+    respond(TextResponse(request.path));
+  };
+  ServerOptions options = TestOptions();
+  options.io_threads = 2;
+  RunningServer server(options, handler);
+  constexpr int kConnections = 100;
+  constexpr int kRequests = 50;
+  std::atomic<int> good{0};
+  std::vector<std::thread> clients;
+  clients.reserve(kConnections);
+  for (int c = 0; c < kConnections; ++c) {
+    clients.emplace_back([&, c] {
+      Client client(server.port());
+      for (int i = 0; i < kRequests; ++i) {
+        const std::string path = "/c" + std::to_string(c) + "/r" + std::to_string(i);
+        auto r = client.Get(path);
+        if (!r || r->status != 200 || r->body != path) return;
+        ++good;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(good.load(), kConnections * kRequests);
+}
+
+}  // namespace
+}  // namespace rtgw::http

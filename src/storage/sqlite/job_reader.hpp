@@ -1,0 +1,48 @@
+#ifndef RTGW_STORAGE_SQLITE_JOB_READER_HPP_
+#define RTGW_STORAGE_SQLITE_JOB_READER_HPP_
+
+// Private to storage/sqlite: the read side, synchronous and single-threaded.
+
+#include <memory>
+#include <string>
+
+#include "common/error.hpp"
+#include "storage/job_store.hpp"
+#include "storage/sqlite/sqlite_db.hpp"
+
+namespace rtgw::storage::sqlite {
+
+// One read-only connection and its cached statements. Every read is scoped by
+// tenant: another tenant's job is NotFound("job not found"), like a missing one.
+//
+// Thread-safety: not thread-safe; one thread at a time (its reader thread).
+class JobReader {
+ public:
+  // `db` should be opened read-only. Prepares every statement up front.
+  static Result<std::unique_ptr<JobReader>> Create(Database db);
+
+  Result<JobRecord> GetJob(const std::string& tenant_id, const std::string& job_id);
+  // Job and its events (ascending seq) from one read transaction, so the two
+  // agree: a concurrent applied event is either in both or in neither.
+  Result<JobDetail> GetDetail(const std::string& tenant_id, const std::string& job_id);
+  // A cheap real read of the database file (reachability check).
+  Status Ping();
+
+ private:
+  explicit JobReader(Database db) : db_(std::move(db)) {}
+  Status PrepareAll();
+  Result<JobRecord> ReadJob(const std::string& tenant_id, const std::string& job_id);
+  Result<JobDetail> ReadDetail(const std::string& tenant_id, const std::string& job_id);
+
+  // Member order matters: statements are finalized before the connection closes.
+  Database db_;
+  Statement begin_;
+  Statement commit_;
+  Statement get_job_;
+  Statement list_events_;
+  Statement ping_;
+};
+
+}  // namespace rtgw::storage::sqlite
+
+#endif  // RTGW_STORAGE_SQLITE_JOB_READER_HPP_

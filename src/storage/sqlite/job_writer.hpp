@@ -1,0 +1,65 @@
+#ifndef RTGW_STORAGE_SQLITE_JOB_WRITER_HPP_
+#define RTGW_STORAGE_SQLITE_JOB_WRITER_HPP_
+
+// Private to storage/sqlite: the write side, synchronous and single-threaded.
+
+#include <memory>
+
+#include "common/error.hpp"
+#include "storage/job_store.hpp"
+#include "storage/sqlite/sqlite_db.hpp"
+
+namespace rtgw::storage::sqlite {
+
+// The only write connection and its cached statements. Implements the write
+// semantics of JobStore (error contract in storage/job_store.hpp) as plain
+// blocking calls; the caller (the store's writer thread) owns transactions:
+// Begin, then per write Savepoint + op + Release or RollbackToSavepoint,
+// then Commit.
+//
+// Thread-safety: not thread-safe; one thread at a time (the writer thread).
+class JobWriter {
+ public:
+  // `db` must already be migrated. Prepares every statement up front.
+  static Result<std::unique_ptr<JobWriter>> Create(Database db);
+
+  Status Begin();                // BEGIN IMMEDIATE
+  Status Commit();               // COMMIT; durable per PRAGMA synchronous when it returns
+  void Rollback();               // ROLLBACK when a transaction is open; never fails loudly
+  Status Savepoint();            // SAVEPOINT w
+  Status ReleaseSavepoint();     // RELEASE w
+  Status RollbackToSavepoint();  // ROLLBACK TO w, then RELEASE w
+  // False when SQLite rolled the whole transaction back on its own (I/O
+  // error, disk full, ...): every write of the batch is then lost.
+  bool InTransaction() const { return db_.InTransaction(); }
+
+  Result<SubmitOutcome> Submit(const SubmitRecord& record);
+  Result<EventOutcome> AppendEvent(const EventRecord& record);
+  // Upserts the single store_health row: proves the database takes writes.
+  Status TouchHealth();
+
+ private:
+  explicit JobWriter(Database db) : db_(std::move(db)) {}
+  Status PrepareAll();
+
+  // Member order matters: statements are finalized before the connection closes.
+  Database db_;
+  Statement begin_;
+  Statement commit_;
+  Statement rollback_;
+  Statement savepoint_;
+  Statement release_;
+  Statement rollback_to_;
+  Statement find_by_key_;
+  Statement job_exists_;
+  Statement insert_job_;
+  Statement find_job_for_event_;
+  Statement find_event_;
+  Statement insert_event_;
+  Statement apply_event_;
+  Statement touch_health_;
+};
+
+}  // namespace rtgw::storage::sqlite
+
+#endif  // RTGW_STORAGE_SQLITE_JOB_WRITER_HPP_

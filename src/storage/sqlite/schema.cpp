@@ -1,0 +1,144 @@
+#include "storage/sqlite/schema.hpp"
+
+#include <array>
+#include <charconv>
+#include <string>
+#include <utility>
+
+#include <sqlite3.h>
+
+namespace rtgw::storage::sqlite {
+namespace {
+
+// Version 1: jobs, their event history, and the health-check row.
+// See docs/contracts/storage-schema.md for the meaning of every column.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE jobs (
+  tenant_id           TEXT    NOT NULL,
+  job_id              TEXT    NOT NULL,
+  workspace_id        TEXT    NOT NULL,
+  idempotency_key     TEXT    NOT NULL,
+  management_node_id  TEXT    NOT NULL,
+  request_fingerprint TEXT    NOT NULL,
+  spec_json           TEXT    NOT NULL,
+  submission_id       TEXT    NOT NULL,
+  accepted_at         TEXT    NOT NULL,
+  trace_id            TEXT    NOT NULL,
+  response_json       TEXT    NOT NULL,
+  state               TEXT    NOT NULL CHECK (state IN
+                        ('submitted', 'queued', 'running', 'completed', 'failed', 'cancelled')),
+  projection_version  INTEGER NOT NULL CHECK (projection_version >= 1),
+  result_ref_json     TEXT,
+  error_json          TEXT,
+  updated_at          TEXT    NOT NULL,
+  PRIMARY KEY (tenant_id, job_id),
+  UNIQUE (tenant_id, idempotency_key)
+) STRICT;
+
+CREATE TABLE job_events (
+  seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+  tenant_id       TEXT    NOT NULL,
+  job_id          TEXT    NOT NULL,
+  event_id        TEXT    NOT NULL,
+  workspace_id    TEXT    NOT NULL,
+  submission_id   TEXT    NOT NULL,
+  execution_id    TEXT    NOT NULL,
+  state           TEXT    NOT NULL CHECK (state IN
+                    ('queued', 'running', 'completed', 'failed', 'cancelled')),
+  occurred_at     TEXT    NOT NULL,
+  received_at     TEXT    NOT NULL,
+  trace_id        TEXT    NOT NULL,
+  result_ref_json TEXT,
+  error_json      TEXT,
+  fingerprint     TEXT    NOT NULL,
+  applied         INTEGER NOT NULL CHECK (applied IN (0, 1)),
+  UNIQUE (tenant_id, job_id, event_id),
+  FOREIGN KEY (tenant_id, job_id) REFERENCES jobs (tenant_id, job_id)
+) STRICT;
+
+CREATE INDEX job_events_by_job ON job_events (tenant_id, job_id, seq);
+
+CREATE TABLE store_health (
+  id          INTEGER PRIMARY KEY CHECK (id = 1),
+  checked_at  TEXT    NOT NULL,
+  write_count INTEGER NOT NULL
+) STRICT;
+)sql";
+
+constexpr std::array<Migration, 1> kMigrations = {{
+    {1, "jobs, job_events, store_health", kSchemaV1},
+}};
+
+// Plain (not STRICT) so that any SQLite, and any build, can read the version.
+constexpr const char* kCreateMigrationsTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY,"
+    " applied_at TEXT NOT NULL)";
+
+Result<int> ParseVersion(const std::string& text) {
+  int version = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, version);
+  if (ec != std::errc() || ptr != end) {
+    return Internal("schema_migrations holds a non-integer version: '" + text + "'");
+  }
+  return version;
+}
+
+Result<int> MigrateInTransaction(Database& db) {
+  if (Status s = db.Exec(kCreateMigrationsTable, "create schema_migrations"); !s) {
+    return std::move(s).error();
+  }
+  Result<std::string> max_text = db.QueryText(
+      "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", "read schema version");
+  if (!max_text) return std::move(max_text).error();
+  Result<int> found = ParseVersion(*max_text);
+  if (!found) return found;
+  const int latest = LatestSchemaVersion();
+  if (*found > latest) {
+    return Unavailable("database schema version " + std::to_string(*found) +
+                           " is newer than this build's schema version " + std::to_string(latest) +
+                           "; refusing to open it (upgrade rtgw, do not downgrade the database)",
+                       "store_unavailable");
+  }
+  Result<Statement> record = db.Prepare(
+      "INSERT INTO schema_migrations (version, applied_at)"
+      " VALUES (?1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))");
+  if (!record) return std::move(record).error();
+  for (const Migration& m : kMigrations) {
+    if (m.version <= *found) continue;
+    if (Status s = db.Exec(m.sql, "apply migration " + std::to_string(m.version)); !s) {
+      return std::move(s).error();
+    }
+    ResetGuard reset(*record);
+    record->BindInt64(1, m.version);
+    if (const int rc = record->Step(); rc != SQLITE_DONE) {
+      return SqliteError(rc, db.handle(), "record migration " + std::to_string(m.version));
+    }
+  }
+  return found;
+}
+
+}  // namespace
+
+std::span<const Migration> Migrations() { return kMigrations; }
+
+int LatestSchemaVersion() { return kMigrations.back().version; }
+
+Result<int> MigrateSchema(Database& db) {
+  // IMMEDIATE takes the write lock up front, so two processes opening the same
+  // new file cannot both decide to apply migration 1.
+  if (Status s = db.Exec("BEGIN IMMEDIATE", "begin migration"); !s) return std::move(s).error();
+  Result<int> found = MigrateInTransaction(db);
+  if (!found) {
+    (void)db.Exec("ROLLBACK", "rollback migration");
+    return found;
+  }
+  if (Status s = db.Exec("COMMIT", "commit migration"); !s) {
+    (void)db.Exec("ROLLBACK", "rollback migration");
+    return std::move(s).error();
+  }
+  return found;
+}
+
+}  // namespace rtgw::storage::sqlite

@@ -1,0 +1,113 @@
+#ifndef RTGW_STORAGE_SQLITE_SQLITE_DB_HPP_
+#define RTGW_STORAGE_SQLITE_SQLITE_DB_HPP_
+
+// Private to storage/sqlite: thin RAII owners of a SQLite connection and of a
+// prepared statement. Keeps <sqlite3.h> out of every other header.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/error.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace rtgw::storage::sqlite {
+
+// Maps a SQLite result code to our Error. Environmental failures (busy,
+// locked, I/O, disk full, cannot open, read-only, out of memory, corruption)
+// become Unavailable; anything else (constraint, misuse, schema) is Internal.
+// `what` names the operation, e.g. "insert job".
+Error SqliteError(int rc, sqlite3* db, std::string_view what);
+
+// One prepared statement. Not thread-safe: used by the thread that owns its
+// connection. Move-only; finalizes on destruction. Bound text is not copied
+// (SQLITE_STATIC), so bound strings must outlive the Step() calls, which they
+// do because every use runs bind/step/reset inside one function.
+class Statement {
+ public:
+  Statement() = default;
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(Statement&& other) noexcept;
+  Statement& operator=(Statement&& other) noexcept;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement();
+
+  // Binds are 1-based, as in SQLite. A failed bind (value too big, out of
+  // memory) is remembered and returned by the next Step(), which then does not
+  // run, so a half-bound statement can never store a NULL by accident.
+  void BindText(int index, std::string_view value);
+  void BindOptionalText(int index, const std::optional<std::string>& value);
+  void BindInt64(int index, std::int64_t value);
+
+  // Returns SQLITE_ROW, SQLITE_DONE or an error code.
+  int Step();
+  // Resets the statement and clears its bindings; releases any read lock the
+  // statement held. Always call it (or use a ResetGuard) after stepping.
+  void Reset();
+
+  std::string ColumnText(int index) const;
+  std::optional<std::string> ColumnOptionalText(int index) const;
+  std::int64_t ColumnInt64(int index) const;
+
+  sqlite3* db() const { return db_; }
+
+ private:
+  void KeepBindError(int rc);
+
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* stmt_ = nullptr;
+  int bind_rc_ = 0;  // first failed bind since the last Reset, 0 (SQLITE_OK) if none
+};
+
+// Resets a statement when leaving scope, whatever the path.
+class ResetGuard {
+ public:
+  explicit ResetGuard(Statement& stmt) : stmt_(stmt) {}
+  ResetGuard(const ResetGuard&) = delete;
+  ResetGuard& operator=(const ResetGuard&) = delete;
+  ~ResetGuard() { stmt_.Reset(); }
+
+ private:
+  Statement& stmt_;
+};
+
+// One SQLite connection in multi-thread mode (SQLITE_OPEN_NOMUTEX): one thread
+// at a time. Move-only; closes on destruction (statements must be destroyed
+// first, which the owners guarantee by member order).
+class Database {
+ public:
+  enum class Mode { kReadWriteCreate, kReadOnly };
+
+  static Result<Database> Open(const std::string& path, Mode mode, int busy_timeout_ms);
+
+  Database() = default;
+  Database(Database&& other) noexcept;
+  Database& operator=(Database&& other) noexcept;
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+  ~Database();
+
+  // Runs one or more statements that return no rows we need.
+  Status Exec(const std::string& sql, std::string_view what);
+  // Prepares a statement kept for the connection's lifetime.
+  Result<Statement> Prepare(std::string_view sql);
+  // Runs a single-row, single-column query and returns the text value (empty
+  // when there is no row or the value is NULL).
+  Result<std::string> QueryText(std::string_view sql, std::string_view what);
+  // True when a transaction is open (SQLite is not in autocommit mode).
+  bool InTransaction() const;
+
+  sqlite3* handle() const { return db_; }
+
+ private:
+  explicit Database(sqlite3* db) : db_(db) {}
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace rtgw::storage::sqlite
+
+#endif  // RTGW_STORAGE_SQLITE_SQLITE_DB_HPP_

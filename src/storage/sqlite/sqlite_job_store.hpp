@@ -1,0 +1,84 @@
+#ifndef RTGW_STORAGE_SQLITE_SQLITE_JOB_STORE_HPP_
+#define RTGW_STORAGE_SQLITE_SQLITE_JOB_STORE_HPP_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "common/error.hpp"
+#include "common/metrics.hpp"
+#include "storage/job_store.hpp"
+
+namespace rtgw::storage::sqlite {
+
+struct SqliteOptions {
+  std::string path;                  // file path; ":memory:" is refused (readers need a file)
+  std::string synchronous = "FULL";  // PRAGMA synchronous: FULL (default) or NORMAL/EXTRA
+  int reader_threads = 2;            // threads serving reads, each with its own connection
+  std::size_t max_batch = 256;       // writes per group-commit transaction, at most
+  std::size_t max_queue = 65'536;    // queued writes; beyond -> Unavailable("store overloaded")
+  int busy_timeout_ms = 5'000;
+};
+
+// JobStore on one SQLite file in WAL mode.
+//
+// Writes: one writer thread owns the only write connection. It takes every
+// queued write (up to max_batch), runs them in ONE transaction (each in its own
+// SAVEPOINT so one failing write does not undo the others), commits with the
+// configured synchronous mode, and only then completes their callbacks (group
+// commit). If the transaction cannot be committed, every write of the batch
+// gets Unavailable and none is acknowledged. Because all writes are serialized
+// on that thread, a duplicate submit that arrives while the first is still
+// queued sees the first one's row. More than max_queue queued writes (or
+// reads) -> Unavailable("store overloaded") at once (answered on a store
+// thread, not the caller's).
+// Reads: `reader_threads` threads with their own read connections and prepared
+// statements. GetDetail reads the job and its events in one read transaction.
+//
+// Schema: versioned migrations in a `schema_migrations` table; Open applies
+// pending ones and refuses a database whose schema is newer than this build
+// (docs/contracts/storage-schema.md).
+//
+// Details of the JobStore contract as implemented here:
+//  - AppendEvent replaying a known event (idempotent=true) reports
+//    applied=false: the call changed nothing. state/projection_version are the
+//    job's current ones.
+//  - CheckHealth always completes with a StoreHealth value; failures are
+//    reachable/writable=false with a `detail`, never an Error.
+//  - After Close() there is no store thread left, so later calls complete at
+//    once ON THE CALLER'S THREAD with Unavailable("store closed").
+//  - Close() called from one of the store's own callbacks only stops
+//    accepting work (a thread cannot join itself); the owner must still call
+//    Close() or destroy the store from outside. Destroying the store from its
+//    own callback terminates the process.
+//
+// Metrics (when `metrics` is given): rtgw_store_commit_batch_size histogram,
+// rtgw_store_commit_seconds histogram, rtgw_store_write_queue gauge.
+//
+// Thread-safety: safe for concurrent use. `*metrics` must outlive the store.
+// Callbacks must not block: they run on the writer or a reader thread.
+class SqliteJobStore final : public JobStore {
+ public:
+  static Result<std::unique_ptr<SqliteJobStore>> Open(SqliteOptions options,
+                                                      MetricsRegistry* metrics);
+  ~SqliteJobStore() override;
+
+  void Submit(SubmitRecord record, Callback<SubmitOutcome> done) override;
+  void AppendEvent(EventRecord record, Callback<EventOutcome> done) override;
+  void GetJob(std::string tenant_id, std::string job_id, Callback<JobRecord> done) override;
+  void GetDetail(std::string tenant_id, std::string job_id, Callback<JobDetail> done) override;
+  void CheckHealth(Callback<StoreHealth> done) override;
+  void Close() override;
+
+  // Current schema version this build knows (the newest migration).
+  static int SchemaVersion();
+
+ private:
+  class Impl;
+  explicit SqliteJobStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rtgw::storage::sqlite
+
+#endif  // RTGW_STORAGE_SQLITE_SQLITE_JOB_STORE_HPP_

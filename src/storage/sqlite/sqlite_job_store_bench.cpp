@@ -1,0 +1,117 @@
+// Throughput probe for SqliteJobStore group commit (not a unit test).
+//
+//   rtgw_sqlite_store_bench [dir] [submits_per_writer] [writers...]
+//
+// For each writer count N: a fresh database, N threads, each doing M submits
+// one after another (closed loop: the next submit is sent when the previous
+// one is acknowledged, like N concurrent HTTP clients). Prints acknowledged
+// writes/s and the mean group-commit batch size.
+
+#include <stdlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/metrics.hpp"
+#include "storage/sqlite/sqlite_job_store.hpp"
+
+namespace {
+
+using rtgw::MetricsRegistry;
+using rtgw::Result;
+using rtgw::storage::SubmitOutcome;
+using rtgw::storage::SubmitRecord;
+using rtgw::storage::sqlite::SqliteJobStore;
+using rtgw::storage::sqlite::SqliteOptions;
+
+SubmitRecord MakeRecord(int writer, int i) {
+  SubmitRecord r;
+  const std::string id = "job-" + std::to_string(writer) + "-" + std::to_string(i);
+  r.tenant_id = "tenant-1";
+  r.workspace_id = "tenant-1";
+  r.job_id = id;
+  r.idempotency_key = "submit-" + id;
+  r.management_node_id = "mgmt-node-1";
+  r.request_fingerprint = "3f2a9c0d5e6b7a8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e";
+  r.spec_json =
+      R"({"execution_profile":{"queue_name":"default"},"payload_ref":{"input_uri":"inline://gate/)" +
+      id +
+      R"("},"requested_by":{"user_id":"u1"},"resource_shape":{"cpu":1,"memory_mib":2048,"walltime_seconds":3600}})";
+  r.submission_id =
+      "6f1c2b7e-0d4a-4c8e-9b1a-" + std::to_string(100000000000 + writer * 1000000 + i);
+  r.accepted_at = "2026-02-18T00:00:00.123456Z";
+  r.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  r.response_json =
+      R"({"job_id":")" + id + R"(","submission_id":")" + r.submission_id +
+      R"(","accepted_at":"2026-02-18T00:00:00.123456Z","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"})";
+  return r;
+}
+
+int RunOnce(const std::string& dir, int writers, int per_writer) {
+  const std::string path = dir + "/bench-" + std::to_string(writers) + ".db";
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  MetricsRegistry metrics;
+  SqliteOptions options;
+  options.path = path;
+  Result<std::unique_ptr<SqliteJobStore>> opened = SqliteJobStore::Open(options, &metrics);
+  if (!opened) {
+    std::fprintf(stderr, "open failed: %s\n", opened.error().message.c_str());
+    return 1;
+  }
+  std::unique_ptr<SqliteJobStore> store = std::move(opened).value();
+  std::atomic<int> failures{0};
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (int w = 0; w < writers; ++w) {
+    threads.emplace_back([&, w] {
+      for (int i = 0; i < per_writer; ++i) {
+        std::promise<bool> acked;
+        store->Submit(MakeRecord(w, i),
+                      [&acked](Result<SubmitOutcome> r) { acked.set_value(r.ok()); });
+        if (!acked.get_future().get()) failures.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  store->Close();
+
+  std::vector<std::uint64_t> buckets;
+  double batch_sum = 0;
+  std::uint64_t batches = 0;
+  metrics.GetHistogram("rtgw_store_commit_batch_size", "", {}, {})
+      ->Snapshot(buckets, batch_sum, batches);
+  double commit_sum = 0;
+  std::uint64_t commits = 0;
+  metrics.GetHistogram("rtgw_store_commit_seconds", "", {}, {})
+      ->Snapshot(buckets, commit_sum, commits);
+  const int total = writers * per_writer;
+  std::printf(
+      "writers=%3d writes=%7d failures=%d seconds=%.3f writes/s=%9.0f batches=%llu "
+      "mean_batch=%.1f mean_commit_ms=%.3f\n",
+      writers, total, failures.load(), seconds, total / seconds,
+      static_cast<unsigned long long>(batches), batches ? batch_sum / batches : 0.0,
+      commits ? 1000.0 * commit_sum / commits : 0.0);
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  return failures.load() == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string dir = argc > 1 ? argv[1] : std::filesystem::temp_directory_path().string();
+  const int per_writer = argc > 2 ? std::atoi(argv[2]) : 2000;
+  std::vector<int> writer_counts;
+  for (int i = 3; i < argc; ++i) writer_counts.push_back(std::atoi(argv[i]));
+  if (writer_counts.empty()) writer_counts = {1, 8, 32};
+  int rc = 0;
+  for (int writers : writer_counts) rc |= RunOnce(dir, writers, per_writer);
+  return rc;
+}

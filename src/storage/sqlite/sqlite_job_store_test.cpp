@@ -1,0 +1,897 @@
+#include "storage/sqlite/sqlite_job_store.hpp"
+
+#include <stdlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include "common/metrics.hpp"
+#include "jobs/job_state.hpp"
+
+namespace rtgw::storage::sqlite {
+namespace {
+
+using jobs::JobState;
+namespace fs = std::filesystem;
+
+// A fresh directory under $TMPDIR (or /tmp), removed at the end of the test.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "rtgw-sqlite-XXXXXX").string();
+    char* made = mkdtemp(pattern.data());
+    EXPECT_NE(made, nullptr);
+    path_ = pattern;
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string File(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+// A second, raw connection to the same file: the fault-injection seam (hold
+// the write lock, add a failing trigger, bump the schema version).
+class RawDb {
+ public:
+  explicit RawDb(const std::string& path) {
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
+    sqlite3_busy_timeout(db_, 5'000);
+  }
+  RawDb(const RawDb&) = delete;
+  RawDb& operator=(const RawDb&) = delete;
+  ~RawDb() { sqlite3_close(db_); }
+  void Exec(const std::string& sql) {
+    char* err = nullptr;
+    const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
+    EXPECT_EQ(rc, SQLITE_OK) << sql << ": " << (err ? err : "");
+    sqlite3_free(err);
+  }
+  std::int64_t QueryInt(const std::string& sql) {
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
+    std::int64_t value = -1;
+    if (sqlite3_step(stmt) == SQLITE_ROW) value = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return value;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+// Runs an async store call and waits for its callback.
+template <class T, class Start>
+Result<T> Await(Start start) {
+  std::promise<Result<T>> promise;
+  std::future<Result<T>> future = promise.get_future();
+  start([&promise](Result<T> r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+SqliteOptions OptionsFor(const TempDir& dir) {
+  SqliteOptions o;
+  o.path = dir.File("rtgw.db");
+  return o;
+}
+
+std::unique_ptr<SqliteJobStore> OpenOrDie(SqliteOptions options,
+                                          MetricsRegistry* metrics = nullptr) {
+  Result<std::unique_ptr<SqliteJobStore>> store = SqliteJobStore::Open(std::move(options), metrics);
+  EXPECT_TRUE(store.ok()) << (store.ok() ? "" : store.error().message);
+  if (!store.ok()) return nullptr;
+  return std::move(store).value();
+}
+
+SubmitRecord MakeSubmit(const std::string& tenant, const std::string& job_id,
+                        const std::string& key, const std::string& fingerprint = "fp-1") {
+  SubmitRecord r;
+  r.tenant_id = tenant;
+  r.workspace_id = tenant;
+  r.job_id = job_id;
+  r.idempotency_key = key;
+  r.management_node_id = "mgmt-node-1";
+  r.request_fingerprint = fingerprint;
+  r.spec_json = R"({"execution_profile":{"queue_name":"default"},"resource_shape":{"cpu":1}})";
+  r.submission_id = "sub-" + job_id;
+  r.accepted_at = "2026-02-18T00:00:00.000001Z";
+  r.trace_id = "trace-" + job_id;
+  r.response_json = R"({"job_id":")" + job_id + R"(","submission_id":")" + r.submission_id +
+                    R"(","accepted_at":"2026-02-18T00:00:00.000001Z","trace_id":"trace-)" + job_id +
+                    R"("})";
+  return r;
+}
+
+EventRecord MakeEvent(const SubmitRecord& job, const std::string& event_id, JobState state,
+                      const std::string& fingerprint = "") {
+  EventRecord e;
+  e.tenant_id = job.tenant_id;
+  e.job_id = job.job_id;
+  e.event_id = event_id;
+  e.workspace_id = job.workspace_id;
+  e.submission_id = job.submission_id;
+  e.execution_id = "aiida-1";
+  e.state = state;
+  e.occurred_at = "2026-02-18T00:00:01Z";
+  e.received_at = "2026-02-18T00:00:02.000000Z";
+  e.trace_id = "trace-" + event_id;
+  e.fingerprint = fingerprint.empty() ? "fp-" + event_id : fingerprint;
+  return e;
+}
+
+Result<SubmitOutcome> SubmitSync(SqliteJobStore& store, SubmitRecord r) {
+  return Await<SubmitOutcome>([&](Callback<SubmitOutcome> cb) { store.Submit(std::move(r), cb); });
+}
+Result<EventOutcome> AppendSync(SqliteJobStore& store, EventRecord e) {
+  return Await<EventOutcome>(
+      [&](Callback<EventOutcome> cb) { store.AppendEvent(std::move(e), cb); });
+}
+Result<JobRecord> GetJobSync(SqliteJobStore& store, const std::string& tenant,
+                             const std::string& job_id) {
+  return Await<JobRecord>([&](Callback<JobRecord> cb) { store.GetJob(tenant, job_id, cb); });
+}
+Result<JobDetail> GetDetailSync(SqliteJobStore& store, const std::string& tenant,
+                                const std::string& job_id) {
+  return Await<JobDetail>([&](Callback<JobDetail> cb) { store.GetDetail(tenant, job_id, cb); });
+}
+Result<StoreHealth> HealthSync(SqliteJobStore& store) {
+  return Await<StoreHealth>([&](Callback<StoreHealth> cb) { store.CheckHealth(cb); });
+}
+
+// Polls until `pred` holds (the writer thread reached a point we need), at
+// most 10 s so a bug fails the test instead of hanging it.
+template <class Pred>
+bool WaitFor(Pred pred) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+// ---- Open and schema ----
+
+TEST(SqliteJobStoreTest, OpenRefusesInMemoryAndBadOptions) {
+  TempDir dir;
+  SqliteOptions memory = OptionsFor(dir);
+  memory.path = ":memory:";
+  Result<std::unique_ptr<SqliteJobStore>> r1 = SqliteJobStore::Open(memory, nullptr);
+  ASSERT_FALSE(r1.ok());
+  EXPECT_EQ(r1.error().code, ErrorCode::kInvalidArgument);
+
+  SqliteOptions off = OptionsFor(dir);
+  off.synchronous = "OFF";
+  Result<std::unique_ptr<SqliteJobStore>> r2 = SqliteJobStore::Open(off, nullptr);
+  ASSERT_FALSE(r2.ok());
+  EXPECT_EQ(r2.error().code, ErrorCode::kInvalidArgument);
+
+  SqliteOptions no_readers = OptionsFor(dir);
+  no_readers.reader_threads = 0;
+  EXPECT_FALSE(SqliteJobStore::Open(no_readers, nullptr).ok());
+
+  SqliteOptions missing_dir = OptionsFor(dir);
+  missing_dir.path = dir.File("no-such-dir/rtgw.db");
+  Result<std::unique_ptr<SqliteJobStore>> r3 = SqliteJobStore::Open(missing_dir, nullptr);
+  ASSERT_FALSE(r3.ok());
+  EXPECT_EQ(r3.error().code, ErrorCode::kUnavailable);
+}
+
+TEST(SqliteJobStoreTest, OpenRecordsEveryMigrationOnce) {
+  TempDir dir;
+  OpenOrDie(OptionsFor(dir))->Close();
+  OpenOrDie(OptionsFor(dir))->Close();  // reopening applies nothing new
+  RawDb raw(OptionsFor(dir).path);
+  EXPECT_EQ(raw.QueryInt("SELECT COUNT(*) FROM schema_migrations"),
+            SqliteJobStore::SchemaVersion());
+  EXPECT_EQ(raw.QueryInt("SELECT MAX(version) FROM schema_migrations"),
+            SqliteJobStore::SchemaVersion());
+  EXPECT_EQ(
+      raw.QueryInt("SELECT COUNT(*) FROM schema_migrations WHERE applied_at LIKE '____-__-__T%Z'"),
+      SqliteJobStore::SchemaVersion());
+}
+
+TEST(SqliteJobStoreTest, UsesWalMode) {
+  TempDir dir;
+  auto store = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(store);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(OptionsFor(dir).path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "wal");
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+}
+
+TEST(SqliteJobStoreTest, RefusesDatabaseWithNewerSchema) {
+  TempDir dir;
+  OpenOrDie(OptionsFor(dir))->Close();
+  const int newer = SqliteJobStore::SchemaVersion() + 1;
+  {
+    RawDb raw(OptionsFor(dir).path);
+    raw.Exec("INSERT INTO schema_migrations (version, applied_at) VALUES (" +
+             std::to_string(newer) + ", '2030-01-01T00:00:00Z')");
+  }
+  Result<std::unique_ptr<SqliteJobStore>> reopened = SqliteJobStore::Open(OptionsFor(dir), nullptr);
+  ASSERT_FALSE(reopened.ok());
+  EXPECT_EQ(reopened.error().code, ErrorCode::kUnavailable);
+  const std::string& message = reopened.error().message;
+  EXPECT_NE(message.find("version " + std::to_string(newer)), std::string::npos) << message;
+  EXPECT_NE(message.find("version " + std::to_string(SqliteJobStore::SchemaVersion())),
+            std::string::npos)
+      << message;
+  RawDb raw(OptionsFor(dir).path);
+  EXPECT_EQ(raw.QueryInt("SELECT MAX(version) FROM schema_migrations"), newer);  // untouched
+}
+
+// ---- Submit ----
+
+TEST(SqliteJobStoreTest, SubmitCreatesJobInSubmittedState) {
+  TempDir dir;
+  auto store = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(store);
+  SubmitRecord r = MakeSubmit("t1", "job-1", "key-1");
+  Result<SubmitOutcome> out = SubmitSync(*store, r);
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_FALSE(out->replayed);
+  EXPECT_EQ(out->response_json, r.response_json);
+
+  Result<JobRecord> job = GetJobSync(*store, "t1", "job-1");
+  ASSERT_TRUE(job.ok()) << job.error().message;
+  EXPECT_EQ(job->tenant_id, "t1");
+  EXPECT_EQ(job->job_id, "job-1");
+  EXPECT_EQ(job->workspace_id, "t1");
+  EXPECT_EQ(job->submission_id, r.submission_id);
+  EXPECT_EQ(job->management_node_id, "mgmt-node-1");
+  EXPECT_EQ(job->state, JobState::kSubmitted);
+  EXPECT_EQ(job->spec_json, r.spec_json);
+  EXPECT_FALSE(job->result_ref_json.has_value());
+  EXPECT_FALSE(job->error_json.has_value());
+  EXPECT_EQ(job->accepted_at, r.accepted_at);
+  EXPECT_EQ(job->updated_at, r.accepted_at);
+  EXPECT_EQ(job->trace_id, r.trace_id);
+  EXPECT_EQ(job->projection_version, 1);
+}
+
+TEST(SqliteJobStoreTest, ReplayReturnsOriginalResponseByteForByte) {
+  TempDir dir;
+  auto store = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(store);
+  SubmitRecord first = MakeSubmit("t1", "job-1", "key-1");
+  // Unusual but legal bytes must come back unchanged.
+  first.response_json = "{\"job_id\": \"job-1\",  \"note\":\"caf\xc3\xa9 \\u00e9 \\\"q\\\"\"}\n";
+  ASSERT_TRUE(SubmitSync(*store, first).ok());
+
+  SubmitRecord retry = first;  // same key and fingerprint, fresh per-request values
+  retry.submission_id = "sub-other";
+  retry.accepted_at = "2026-02-18T00:00:09Z";
+  retry.response_json = R"({"job_id":"job-1","submission_id":"sub-other"})";
+  Result<SubmitOutcome> out = SubmitSync(*store, retry);
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_TRUE(out->replayed);
+  EXPECT_EQ(out->response_json, first.response_json);
+
+  Result<JobRecord> job = GetJobSync(*store, "t1", "job-1");
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(job->submission_id, first.submission_id);
+  EXPECT_EQ(job->accepted_at, first.accepted_at);
+}
+
+TEST(SqliteJobStoreTest, SameKeyOtherFingerprintIsIdempotencyConflict) {
+  TempDir dir;
+  auto store = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(SubmitSync(*store, MakeSubmit("t1", "job-1", "key-1", "fp-a")).ok());
+  Result<SubmitOutcome> out = SubmitSync(*store, MakeSubmit("t1", "job-1", "key-1", "fp-b"));
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(out.error().api_code, "idempotency_conflict");
+}
+
+TEST(SqliteJobStoreTest, NewKeyForTakenJobIdIsJobIdConflict) {
+  TempDir dir;
+  auto store = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(SubmitSync(*store, MakeSubmit("t1", "job-1", "key-1")).ok());
+  Result<SubmitOutcome> out = SubmitSync(*store, MakeSubmit("t1", "job-1", "key-2"));
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(out.error().api_code, "job_id_conflict");
+}
+
+TEST(SqliteJobStoreTest, KeysAndJobIdsAreScopedByTenant) {
+  TempDir dir;
+  auto store = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(SubmitSync(*store, MakeSubmit("t1", "job-1", "key-1", "fp-a")).ok());
+  // Same job_id and key in another tenant: a different job.
+  Result<SubmitOutcome> out = SubmitSync(*store, MakeSubmit("t2", "job-1", "key-1", "fp-b"));
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_FALSE(out->replayed);
+}
+
+// ---- Events ----
+
+TEST(SqliteJobStoreTest, AppliedEventsMoveStateAndProjectionVersion) {
+  TempDir dir;
+  auto store = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(store);
+  SubmitRecord job = MakeSubmit("t1", "job-1", "key-1");
+  ASSERT_TRUE(SubmitSync(*store, job).ok());
+
+  EventRecord queued = MakeEvent(job, "evt-q", JobState::kQueued);
+  queued.received_at = "2026-02-18T00:00:01.000000Z";
+  Result<EventOutcome> q = AppendSync(*store, queued);
+  ASSERT_TRUE(q.ok()) << q.error().message;
+  EXPECT_FALSE(q->idempotent);
+  EXPECT_TRUE(q->applied);
+  EXPECT_EQ(q->state, JobState::kQueued);
+  EXPECT_EQ(q->projection_version, 2);
+
+  EventRecord running = MakeEvent(job, "evt-r", JobState::kRunning);
+  running.received_at = "2026-02-18T00:00:02.000000Z";
+  Result<EventOutcome> r = AppendSync(*store, running);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->applied);
+  EXPECT_EQ(r->projection_version, 3);
+
+  EventRecord completed = MakeEvent(job, "evt-c", JobState::kCompleted);
+  completed.received_at = "2026-02-18T00:00:03.000000Z";
+  completed.result_ref_json = R"({"output_uri":"s3://out/x"})";
+  Result<EventOutcome> c = AppendSync(*store, completed);
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->applied);
+  EXPECT_EQ(c->state, JobState::kCompleted);
+  EXPECT_EQ(c->projection_version, 4);
+
+  Result<JobRecord> stored = GetJobSync(*store, "t1", "job-1");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->state, JobState::kCompleted);
+  EXPECT_EQ(stored->projection_version, 4);
+  EXPECT_EQ(stored->updated_at, "2026-02-18T00:00:03.000000Z");
+  EXPECT_EQ(stored->result_ref_json, completed.result_ref_json);
+  EXPECT_FALSE(stored->error_json.has_value());
+  EXPECT_EQ(stored->accepted_at, job.accepted_at);
+}
+
+TEST(SqliteJobStoreTest, AppliedEventWithoutResultKeepsStoredOne) {
+  TempDir dir;
+  auto store = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(store);
+  SubmitRecord job = MakeSubmit("t1", "job-1", "key-1");
+  ASSERT_TRUE(SubmitSync(*store, job).ok());
+  EventRecord running = MakeEvent(job, "evt-r", JobState::kRunning);
+  running.result_ref_json = R"({"output_uri":"s3://partial"})";
+  running.error_json = R"({"code":"Warn"})";
+  ASSERT_TRUE(AppendSync(*store, running).ok());
+  ASSERT_TRUE(AppendSync(*store, MakeEvent(job, "evt-f", JobState::kFailed)).ok());
+  Result<JobRecord> stored = GetJobSync(*store, "t1", "job-1");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->state, JobState::kFailed);
+  EXPECT_EQ(stored->result_ref_json, running.result_ref_json);
+  EXPECT_EQ(stored->error_json, running.error_json);
+}
+
+TEST(SqliteJobStoreTest, ReplayedEventIsIdempotentAndChangesNothing) {
+  TempDir dir;
+  auto store = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(store);
+  SubmitRecord job = MakeSubmit("t1", "job-1", "key-1");
+  ASSERT_TRUE(SubmitSync(*store, job).ok());
+  EventRecord running = MakeEvent(job, "evt-r", JobState::kRunning);
+  ASSERT_TRUE(AppendSync(*store, running).ok());
+
+  EventRecord again = running;
+  again.received_at = "2026-02-18T00:09:00Z";  // gateway clock differs; payload does not
+  Result<EventOutcome> out = AppendSync(*store, again);
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_TRUE(out->idempotent);
+  EXPECT_FALSE(out->applied);
+  EXPECT_EQ(out->state, JobState::kRunning);
+  EXPECT_EQ(out->projection_version, 2);
+
+  Result<JobDetail> detail = GetDetailSync(*store, "t1", "job-1");
+  ASSERT_TRUE(detail.ok());
+  EXPECT_EQ(detail->events.size(), 1u);
+  EXPECT_EQ(detail->job.projection_version, 2);
+  EXPECT_EQ(detail->job.updated_at, running.received_at);
+}
+
+TEST(SqliteJobStoreTest, ReusedEventIdWithOtherPayloadIsEventConflict) {
+  TempDir dir;
+  auto store = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(store);
+  SubmitRecord job = MakeSubmit("t1", "job-1", "key-1");
+  ASSERT_TRUE(SubmitSync(*store, job).ok());
+  ASSERT_TRUE(AppendSync(*store, MakeEvent(job, "evt-1", JobState::kQueued, "fp-a")).ok());
+  Result<EventOutcome> out =
+      AppendSync(*store, MakeEvent(job, "evt-1", JobState::kRunning, "fp-b"));
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(out.error().api_code, "event_conflict");
+}
+
+TEST(SqliteJobStoreTest, EventForUnknownOrOtherTenantsJobIsNotFound) {
+  TempDir dir;
+  auto store = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(store);
+  SubmitRecord job = MakeSubmit("t1", "job-1", "key-1");
+  ASSERT_TRUE(SubmitSync(*store, job).ok());
+
+  SubmitRecord missing = MakeSubmit("t1", "job-missing", "key-x");
+  Result<EventOutcome> unknown = AppendSync(*store, MakeEvent(missing, "evt-1", JobState::kQueued));
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
+
+  EventRecord foreign = MakeEvent(job, "evt-1", JobState::kQueued);
+  foreign.tenant_id = "t2";
+  Result<EventOutcome> other = AppendSync(*store, foreign);
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(other.error().message, unknown.error().message);  // indistinguishable
+}
+
+TEST(SqliteJobStoreTest, EventForOtherSubmissionIsSubmissionMismatch) {
+  TempDir dir;
+  auto store = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(store);
+  SubmitRecord job = MakeSubmit("t1", "job-1", "key-1");
+  ASSERT_TRUE(SubmitSync(*store, job).ok());
+  EventRecord e = MakeEvent(job, "evt-1", JobState::kQueued);
+  e.submission_id = "sub-stale";
+  Result<EventOutcome> out = AppendSync(*store, e);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(out.error().api_code, "submission_mismatch");
+  Result<JobDetail> detail = GetDetailSync(*store, "t1", "job-1");
+  ASSERT_TRUE(detail.ok());
+  EXPECT_TRUE(detail->events.empty());
+}
+
+TEST(SqliteJobStoreTest, OutOfOrderEventIsStoredButNeverRegresses) {
+  TempDir dir;
+  auto store = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(store);
+  SubmitRecord job = MakeSubmit("t1", "job-1", "key-1");
+  ASSERT_TRUE(SubmitSync(*store, job).ok());
+  ASSERT_TRUE(AppendSync(*store, MakeEvent(job, "evt-r", JobState::kRunning)).ok());
+
+  EventRecord late = MakeEvent(job, "evt-q", JobState::kQueued);
+  late.received_at = "2026-02-18T00:05:00Z";
+  Result<EventOutcome> out = AppendSync(*store, late);
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_FALSE(out->idempotent);
+  EXPECT_FALSE(out->applied);
+  EXPECT_EQ(out->state, JobState::kRunning);
+  EXPECT_EQ(out->projection_version, 2);
+
+  // Same-rank event: also history only.
+  Result<EventOutcome> same = AppendSync(*store, MakeEvent(job, "evt-r2", JobState::kRunning));
+  ASSERT_TRUE(same.ok());
+  EXPECT_FALSE(same->applied);
+
+  Result<JobDetail> detail = GetDetailSync(*store, "t1", "job-1");
+  ASSERT_TRUE(detail.ok());
+  EXPECT_EQ(detail->job.state, JobState::kRunning);
+  EXPECT_EQ(detail->job.projection_version, 2);
+  EXPECT_NE(detail->job.updated_at, late.received_at);
+  ASSERT_EQ(detail->events.size(), 3u);
+  EXPECT_TRUE(detail->events[0].applied);
+  EXPECT_FALSE(detail->events[1].applied);
+  EXPECT_FALSE(detail->events[2].applied);
+}
+
+TEST(SqliteJobStoreTest, EventsAfterTerminalAreStoredButNotApplied) {
+  TempDir dir;
+  auto store = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(store);
+  SubmitRecord job = MakeSubmit("t1", "job-1", "key-1");
+  ASSERT_TRUE(SubmitSync(*store, job).ok());
+  EventRecord failed = MakeEvent(job, "evt-f", JobState::kFailed);
+  failed.error_json = R"({"code":"NonZeroExitCode","exit_code":3})";
+  ASSERT_TRUE(AppendSync(*store, failed).ok());
+
+  EventRecord completed = MakeEvent(job, "evt-c", JobState::kCompleted);
+  completed.result_ref_json = R"({"output_uri":"s3://late"})";
+  Result<EventOutcome> c = AppendSync(*store, completed);
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->applied);
+  EXPECT_EQ(c->state, JobState::kFailed);
+  Result<EventOutcome> r = AppendSync(*store, MakeEvent(job, "evt-r", JobState::kRunning));
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->applied);
+
+  Result<JobDetail> detail = GetDetailSync(*store, "t1", "job-1");
+  ASSERT_TRUE(detail.ok());
+  EXPECT_EQ(detail->job.state, JobState::kFailed);
+  EXPECT_EQ(detail->job.projection_version, 2);
+  EXPECT_EQ(detail->job.error_json, failed.error_json);
+  EXPECT_FALSE(detail->job.result_ref_json.has_value());
+  ASSERT_EQ(detail->events.size(), 3u);
+  EXPECT_EQ(detail->events[1].result_ref_json, completed.result_ref_json);  // kept in history
+}
+
+TEST(SqliteJobStoreTest, DetailListsEventsInArrivalOrder) {
+  TempDir dir;
+  auto store = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(store);
+  SubmitRecord job = MakeSubmit("t1", "job-1", "key-1");
+  ASSERT_TRUE(SubmitSync(*store, job).ok());
+  SubmitRecord other = MakeSubmit("t1", "job-2", "key-2");
+  ASSERT_TRUE(SubmitSync(*store, other).ok());
+  // Arrival order differs from occurred_at order and from event_id order.
+  const std::vector<std::pair<std::string, JobState>> sent = {{"z-running", JobState::kRunning},
+                                                              {"a-queued", JobState::kQueued},
+                                                              {"m-done", JobState::kCompleted}};
+  int minute = 9;
+  for (const auto& [id, state] : sent) {
+    EventRecord e = MakeEvent(job, id, state);
+    e.occurred_at = "2026-02-18T00:0" + std::to_string(minute--) + ":00Z";
+    ASSERT_TRUE(AppendSync(*store, e).ok());
+    // Interleave another job's events: seq is global, order is per job.
+    ASSERT_TRUE(AppendSync(*store, MakeEvent(other, "o-" + id, state)).ok());
+  }
+  Result<JobDetail> detail = GetDetailSync(*store, "t1", "job-1");
+  ASSERT_TRUE(detail.ok()) << detail.error().message;
+  ASSERT_EQ(detail->events.size(), 3u);
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    EXPECT_EQ(detail->events[i].event_id, sent[i].first);
+    EXPECT_EQ(detail->events[i].state, sent[i].second);
+    if (i > 0) {
+      EXPECT_GT(detail->events[i].seq, detail->events[i - 1].seq);
+    }
+  }
+  EXPECT_EQ(detail->events[0].execution_id, "aiida-1");
+  EXPECT_EQ(detail->events[0].trace_id, "trace-z-running");
+  EXPECT_EQ(detail->events[0].occurred_at, "2026-02-18T00:09:00Z");
+  EXPECT_EQ(detail->events[0].received_at, "2026-02-18T00:00:02.000000Z");
+  EXPECT_TRUE(detail->events[0].applied);
+  EXPECT_FALSE(detail->events[1].applied);  // queued after running
+  EXPECT_TRUE(detail->events[2].applied);
+  EXPECT_EQ(detail->job.state, JobState::kCompleted);
+  EXPECT_EQ(detail->job.projection_version, 3);
+}
+
+TEST(SqliteJobStoreTest, ReadsAreScopedByTenant) {
+  TempDir dir;
+  auto store = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(SubmitSync(*store, MakeSubmit("t1", "job-1", "key-1")).ok());
+  Result<JobRecord> other = GetJobSync(*store, "t2", "job-1");
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().code, ErrorCode::kNotFound);
+  Result<JobDetail> other_detail = GetDetailSync(*store, "t2", "job-1");
+  ASSERT_FALSE(other_detail.ok());
+  EXPECT_EQ(other_detail.error().code, ErrorCode::kNotFound);
+  Result<JobRecord> missing = GetJobSync(*store, "t1", "job-2");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(missing.error().message, other.error().message);
+  EXPECT_TRUE(GetJobSync(*store, "t1", "job-1").ok());
+}
+
+// ---- Concurrency, batching, durability ----
+
+TEST(SqliteJobStoreTest, ConcurrentSubmitsOfSameKeyCreateExactlyOneJob) {
+  TempDir dir;
+  auto store = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(store);
+  constexpr int kThreads = 32;
+  std::vector<std::promise<Result<SubmitOutcome>>> promises(kThreads);
+  std::vector<std::future<Result<SubmitOutcome>>> futures;
+  for (auto& p : promises) futures.push_back(p.get_future());
+  std::atomic<bool> go{false};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      SubmitRecord r = MakeSubmit("t1", "job-1", "key-1");
+      // Each request carries its own would-be identity; only one may win.
+      r.submission_id = "sub-" + std::to_string(i);
+      r.response_json = R"({"job_id":"job-1","submission_id":"sub-)" + std::to_string(i) + "\"}";
+      while (!go.load()) std::this_thread::yield();
+      store->Submit(std::move(r), [&promises, i](Result<SubmitOutcome> out) {
+        promises[static_cast<std::size_t>(i)].set_value(std::move(out));
+      });
+    });
+  }
+  go.store(true);
+  for (auto& t : threads) t.join();
+  int created = 0;
+  std::set<std::string> bodies;
+  for (auto& f : futures) {
+    Result<SubmitOutcome> out = f.get();
+    ASSERT_TRUE(out.ok()) << out.error().message;
+    if (!out->replayed) ++created;
+    bodies.insert(out->response_json);
+  }
+  EXPECT_EQ(created, 1);
+  ASSERT_EQ(bodies.size(), 1u);
+  Result<JobRecord> job = GetJobSync(*store, "t1", "job-1");
+  ASSERT_TRUE(job.ok());
+  EXPECT_NE(bodies.begin()->find(job->submission_id), std::string::npos);
+  store->Close();
+  RawDb raw(OptionsFor(dir).path);
+  EXPECT_EQ(raw.QueryInt("SELECT COUNT(*) FROM jobs"), 1);
+}
+
+TEST(SqliteJobStoreTest, AcknowledgedWritesSurviveCloseAndReopen) {
+  TempDir dir;
+  constexpr int kThreads = 8;
+  constexpr int kJobsPerThread = 40;
+  std::mutex mu;
+  std::vector<std::pair<std::string, JobState>> acked;  // job_id, state after the last ack
+  {
+    auto store = OpenOrDie(OptionsFor(dir));
+    ASSERT_TRUE(store);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int j = 0; j < kJobsPerThread; ++j) {
+          const std::string id = "job-" + std::to_string(t) + "-" + std::to_string(j);
+          SubmitRecord r = MakeSubmit("t1", id, "key-" + id);
+          if (!SubmitSync(*store, r).ok()) continue;
+          JobState last = JobState::kSubmitted;
+          if (j % 2 == 0) {
+            Result<EventOutcome> e =
+                AppendSync(*store, MakeEvent(r, "evt-" + id, JobState::kRunning));
+            if (e.ok()) last = e->state;
+          }
+          std::lock_guard lock(mu);
+          acked.emplace_back(id, last);
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    store->Close();
+  }
+  ASSERT_EQ(acked.size(), static_cast<std::size_t>(kThreads * kJobsPerThread));
+  auto store = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(store);
+  for (const auto& [id, state] : acked) {
+    Result<JobRecord> job = GetJobSync(*store, "t1", id);
+    ASSERT_TRUE(job.ok()) << id;
+    EXPECT_EQ(job->state, state) << id;
+  }
+}
+
+TEST(SqliteJobStoreTest, FailingWriteInBatchDoesNotAffectTheOthers) {
+  TempDir dir;
+  MetricsRegistry metrics;
+  auto store = OpenOrDie(OptionsFor(dir), &metrics);
+  ASSERT_TRUE(store);
+  Gauge* queue = metrics.GetGauge("rtgw_store_write_queue", "", {});
+  RawDb raw(OptionsFor(dir).path);
+  // A real SQL failure for one write: a trigger aborts inserts of job "boom".
+  raw.Exec(
+      "CREATE TRIGGER inject_failure BEFORE INSERT ON jobs WHEN NEW.job_id = 'boom'"
+      " BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+  // Hold the write lock so the writer stalls on its first batch ("a") while
+  // the next four writes queue up behind it and form one batch.
+  raw.Exec("BEGIN IMMEDIATE");
+  std::promise<Result<SubmitOutcome>> pa, pb, pboom, pdup, pc;
+  auto into = [](std::promise<Result<SubmitOutcome>>& p) {
+    return [&p](Result<SubmitOutcome> r) { p.set_value(std::move(r)); };
+  };
+  store->Submit(MakeSubmit("t1", "a", "key-a"), into(pa));
+  ASSERT_TRUE(WaitFor([&] { return queue->Value() == 0; }));  // writer took "a"
+  store->Submit(MakeSubmit("t1", "b", "key-b"), into(pb));
+  store->Submit(MakeSubmit("t1", "boom", "key-boom"), into(pboom));
+  store->Submit(MakeSubmit("t1", "b", "key-b2"), into(pdup));  // job_id_conflict
+  store->Submit(MakeSubmit("t1", "c", "key-c"), into(pc));
+  ASSERT_EQ(queue->Value(), 4);
+  raw.Exec("COMMIT");
+
+  EXPECT_TRUE(pa.get_future().get().ok());
+  Result<SubmitOutcome> b = pb.get_future().get();
+  Result<SubmitOutcome> boom = pboom.get_future().get();
+  Result<SubmitOutcome> dup = pdup.get_future().get();
+  Result<SubmitOutcome> c = pc.get_future().get();
+  EXPECT_TRUE(b.ok());
+  ASSERT_FALSE(boom.ok());
+  EXPECT_EQ(boom.error().code, ErrorCode::kInternal);
+  EXPECT_NE(boom.error().message.find("injected failure"), std::string::npos);
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().api_code, "job_id_conflict");
+  EXPECT_TRUE(c.ok());
+
+  // Exactly two batches: {a} and {b, boom, dup, c}.
+  std::vector<std::uint64_t> buckets;
+  double sum = 0;
+  std::uint64_t count = 0;
+  metrics.GetHistogram("rtgw_store_commit_batch_size", "", {}, {})->Snapshot(buckets, sum, count);
+  EXPECT_EQ(count, 2u);
+  EXPECT_EQ(sum, 5.0);
+  std::uint64_t commits = 0;
+  metrics.GetHistogram("rtgw_store_commit_seconds", "", {}, {})->Snapshot(buckets, sum, commits);
+  EXPECT_EQ(commits, 2u);
+
+  EXPECT_TRUE(GetJobSync(*store, "t1", "a").ok());
+  EXPECT_TRUE(GetJobSync(*store, "t1", "b").ok());
+  EXPECT_TRUE(GetJobSync(*store, "t1", "c").ok());
+  Result<JobRecord> gone = GetJobSync(*store, "t1", "boom");
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().code, ErrorCode::kNotFound);
+}
+
+TEST(SqliteJobStoreTest, BatchWithoutWriteLockIsUnavailableAndStoresNothing) {
+  TempDir dir;
+  SqliteOptions options = OptionsFor(dir);
+  options.busy_timeout_ms = 50;
+  auto store = OpenOrDie(options);
+  ASSERT_TRUE(store);
+  RawDb raw(options.path);
+  raw.Exec("BEGIN IMMEDIATE");  // the writer cannot get the write lock in time
+  Result<SubmitOutcome> out = SubmitSync(*store, MakeSubmit("t1", "job-1", "key-1"));
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().code, ErrorCode::kUnavailable);
+  raw.Exec("ROLLBACK");
+  Result<JobRecord> job = GetJobSync(*store, "t1", "job-1");
+  ASSERT_FALSE(job.ok());
+  EXPECT_EQ(job.error().code, ErrorCode::kNotFound);
+  // The client's retry then succeeds as a first submit.
+  Result<SubmitOutcome> retry = SubmitSync(*store, MakeSubmit("t1", "job-1", "key-1"));
+  ASSERT_TRUE(retry.ok()) << retry.error().message;
+  EXPECT_FALSE(retry->replayed);
+}
+
+TEST(SqliteJobStoreTest, FullQueueIsRefusedAtOnceOnAStoreThread) {
+  TempDir dir;
+  MetricsRegistry metrics;
+  SqliteOptions options = OptionsFor(dir);
+  options.max_queue = 1;
+  auto store = OpenOrDie(options, &metrics);
+  ASSERT_TRUE(store);
+  Gauge* queue = metrics.GetGauge("rtgw_store_write_queue", "", {});
+  RawDb raw(options.path);
+  raw.Exec("BEGIN IMMEDIATE");
+  std::promise<Result<SubmitOutcome>> pa, pb;
+  store->Submit(MakeSubmit("t1", "a", "key-a"),
+                [&](Result<SubmitOutcome> r) { pa.set_value(std::move(r)); });
+  ASSERT_TRUE(WaitFor([&] { return queue->Value() == 0; }));
+  store->Submit(MakeSubmit("t1", "b", "key-b"),
+                [&](Result<SubmitOutcome> r) { pb.set_value(std::move(r)); });
+  ASSERT_EQ(queue->Value(), 1);
+
+  std::thread::id callback_thread;
+  Result<SubmitOutcome> refused = Await<SubmitOutcome>([&](Callback<SubmitOutcome> cb) {
+    store->Submit(MakeSubmit("t1", "c", "key-c"), [&, cb](Result<SubmitOutcome> r) {
+      callback_thread = std::this_thread::get_id();
+      cb(std::move(r));
+    });
+  });
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(refused.error().message, "store overloaded");
+  EXPECT_NE(callback_thread, std::this_thread::get_id());
+
+  raw.Exec("COMMIT");
+  EXPECT_TRUE(pa.get_future().get().ok());
+  EXPECT_TRUE(pb.get_future().get().ok());
+}
+
+TEST(SqliteJobStoreTest, CallbacksRunOnStoreThreads) {
+  TempDir dir;
+  auto store = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(store);
+  std::promise<std::thread::id> write_thread, read_thread;
+  store->Submit(MakeSubmit("t1", "job-1", "key-1"),
+                [&](Result<SubmitOutcome>) { write_thread.set_value(std::this_thread::get_id()); });
+  EXPECT_NE(write_thread.get_future().get(), std::this_thread::get_id());
+  store->GetJob("t1", "job-1",
+                [&](Result<JobRecord>) { read_thread.set_value(std::this_thread::get_id()); });
+  EXPECT_NE(read_thread.get_future().get(), std::this_thread::get_id());
+}
+
+TEST(SqliteJobStoreTest, CloseCompletesEveryPendingCallback) {
+  TempDir dir;
+  auto store = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(store);
+  constexpr int kWrites = 500;
+  constexpr int kReads = 100;
+  std::atomic<int> completed{0};
+  std::atomic<int> succeeded{0};
+  for (int i = 0; i < kWrites; ++i) {
+    const std::string id = "job-" + std::to_string(i);
+    store->Submit(MakeSubmit("t1", id, "key-" + id), [&](Result<SubmitOutcome> r) {
+      if (r.ok()) succeeded.fetch_add(1);
+      completed.fetch_add(1);
+    });
+  }
+  for (int i = 0; i < kReads; ++i) {
+    store->GetJob("t1", "job-0", [&](Result<JobRecord>) { completed.fetch_add(1); });
+  }
+  store->Close();
+  EXPECT_EQ(completed.load(), kWrites + kReads);
+  EXPECT_EQ(succeeded.load(), kWrites);  // queued before Close: drained, not dropped
+
+  Result<SubmitOutcome> late = SubmitSync(*store, MakeSubmit("t1", "late", "key-late"));
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().code, ErrorCode::kUnavailable);
+  Result<JobRecord> late_read = GetJobSync(*store, "t1", "job-0");
+  ASSERT_FALSE(late_read.ok());
+  EXPECT_EQ(late_read.error().code, ErrorCode::kUnavailable);
+  Result<StoreHealth> health = HealthSync(*store);
+  ASSERT_TRUE(health.ok());
+  EXPECT_FALSE(health->reachable);
+  store->Close();  // idempotent
+
+  auto reopened = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(reopened);
+  EXPECT_TRUE(GetJobSync(*reopened, "t1", "job-" + std::to_string(kWrites - 1)).ok());
+}
+
+TEST(SqliteJobStoreTest, CloseFromOwnCallbackDoesNotDeadlock) {
+  TempDir dir;
+  auto store = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(store);
+  Result<SubmitOutcome> first = Await<SubmitOutcome>([&](Callback<SubmitOutcome> cb) {
+    store->Submit(MakeSubmit("t1", "job-1", "key-1"), [&, cb](Result<SubmitOutcome> r) {
+      store->Close();  // from the writer thread: stops accepting, cannot join itself
+      cb(std::move(r));
+    });
+  });
+  EXPECT_TRUE(first.ok());
+  Result<SubmitOutcome> after = SubmitSync(*store, MakeSubmit("t1", "job-2", "key-2"));
+  ASSERT_FALSE(after.ok());
+  EXPECT_EQ(after.error().code, ErrorCode::kUnavailable);
+  store->Close();
+}
+
+// ---- Health ----
+
+TEST(SqliteJobStoreTest, HealthIsReachableAndWritable) {
+  TempDir dir;
+  auto store = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(store);
+  Result<StoreHealth> health = HealthSync(*store);
+  ASSERT_TRUE(health.ok());
+  EXPECT_TRUE(health->reachable);
+  EXPECT_TRUE(health->writable);
+  EXPECT_EQ(health->backend, "sqlite");
+  EXPECT_EQ(health->detail, "");
+  ASSERT_TRUE(HealthSync(*store).ok());
+  store->Close();
+  RawDb raw(OptionsFor(dir).path);
+  EXPECT_EQ(raw.QueryInt("SELECT write_count FROM store_health WHERE id = 1"), 2);
+}
+
+TEST(SqliteJobStoreTest, HealthIsNotWritableWhileWriteLockIsHeld) {
+  TempDir dir;
+  SqliteOptions options = OptionsFor(dir);
+  options.busy_timeout_ms = 50;
+  auto store = OpenOrDie(options);
+  ASSERT_TRUE(store);
+  RawDb raw(options.path);
+  raw.Exec("BEGIN IMMEDIATE");
+  Result<StoreHealth> health = HealthSync(*store);
+  raw.Exec("ROLLBACK");
+  ASSERT_TRUE(health.ok());
+  EXPECT_TRUE(health->reachable);
+  EXPECT_FALSE(health->writable);
+  EXPECT_EQ(health->backend, "sqlite");
+  EXPECT_FALSE(health->detail.empty());
+  Result<StoreHealth> again = HealthSync(*store);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->writable);
+}
+
+}  // namespace
+}  // namespace rtgw::storage::sqlite

@@ -1,0 +1,745 @@
+"""Fixtures and helpers for the rtgw black-box suite.
+
+Every test talks to a real `rtgw serve` process (binary in $RTGW_BIN) listening on
+127.0.0.1 with a real SQLite file in a temporary directory. Nothing is mocked.
+
+Run:  RTGW_BIN=/path/to/rtgw /usr/bin/python3 -m pytest tests/blackbox -q
+"""
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Callable, Iterable
+
+import httpx
+import jwt
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+OPENAPI_DOC = REPO_ROOT / "docs" / "openapi.json"
+
+SECRET = "blackbox-hs256-secret-0123456789abcdef"  # >= 32 bytes
+TRACE_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+# RFC 3339 UTC with microseconds, as the contract promises for every timestamp it emits.
+TS_MICROS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+
+START_TIMEOUT_S = 20.0
+STOP_TIMEOUT_S = 20.0
+HTTP_TIMEOUT_S = 15.0
+PER_TEST_LIMIT_S = 75
+
+
+# --------------------------------------------------------------------------------------------
+# per-test watchdog (no pytest-timeout on this box): every test is bounded.
+# --------------------------------------------------------------------------------------------
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    limit = PER_TEST_LIMIT_S
+    marker = item.get_closest_marker("slow")
+    if marker is not None:
+        limit = 2 * PER_TEST_LIMIT_S
+
+    def on_alarm(signum, frame):  # pragma: no cover - only on hangs
+        raise TimeoutError(f"test exceeded its {limit}s watchdog")
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(limit)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+# --------------------------------------------------------------------------------------------
+# binary
+# --------------------------------------------------------------------------------------------
+def _resolve_bin() -> str:
+    path = os.environ.get("RTGW_BIN", "")
+    if not path:
+        pytest.fail(
+            "RTGW_BIN is not set: point it at the built rtgw binary, e.g. "
+            "RTGW_BIN=/work/main/build/release/src/app/rtgw /usr/bin/python3 -m pytest tests/blackbox",
+            pytrace=False)
+    p = Path(path)
+    if not p.is_file() or not os.access(p, os.X_OK):
+        pytest.fail(f"RTGW_BIN={path!r} does not exist or is not executable", pytrace=False)
+    return str(p.resolve())
+
+
+@pytest.fixture(scope="session")
+def rtgw_bin() -> str:
+    return _resolve_bin()
+
+
+def clean_env(extra: dict | None = None) -> dict:
+    """The process environment without any RTGW_* variable (so the host cannot leak config)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RTGW_")}
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_cli(rtgw_bin: str, *args: str, env: dict | None = None, timeout: float = 20.0,
+            cwd: str | None = None) -> subprocess.CompletedProcess:
+    """Runs a short-lived rtgw command (bounded) and returns the completed process."""
+    return subprocess.run([rtgw_bin, *args], stdin=subprocess.DEVNULL, capture_output=True,
+                          env=clean_env(env), timeout=timeout, cwd=cwd)
+
+
+# --------------------------------------------------------------------------------------------
+# Server
+# --------------------------------------------------------------------------------------------
+class Server:
+    """One `rtgw serve` process on 127.0.0.1:<ephemeral>, with its own SQLite file.
+
+    start() waits (bounded) for the port file; stop(sig) sends a signal and waits for the exit
+    code; kill9() is SIGKILL; restart() starts again on the same database file. stderr is
+    collected line by line (`stderr_lines`, `logs()`); everything is cleaned up by close().
+    """
+
+    def __init__(self, bin_path: str, workdir: Path, *, args: Iterable[str] = (),
+                 env: dict | None = None, secret: str | None = SECRET,
+                 db_path: Path | None = None, config_via_env: bool = False):
+        self.bin = bin_path
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.db_path = Path(db_path) if db_path else self.workdir / "rtgw.db"
+        self.port_file = self.workdir / "port"
+        self.args = list(args)
+        self.extra_env = dict(env or {})
+        self.secret = secret
+        self.config_via_env = config_via_env
+        self.proc: subprocess.Popen | None = None
+        self.port: int | None = None
+        self.generation = 0
+        self.returncode: int | None = None
+        self._lines: list[str] = []
+        self._all_lines: list[str] = []
+        self._lock = threading.Lock()
+        self._reader: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    @property
+    def database_url(self) -> str:
+        return "sqlite://" + str(self.db_path.resolve())
+
+    def command_and_env(self) -> tuple[list[str], dict]:
+        env = clean_env(self.extra_env)
+        if self.config_via_env:
+            env.update({
+                "RTGW_LISTEN": "127.0.0.1:0",
+                "RTGW_PORT_FILE": str(self.port_file),
+                "RTGW_DATABASE_URL": self.database_url,
+            })
+            if self.secret is not None:
+                env["RTGW_JWT_HS256_SECRET"] = self.secret
+            return [self.bin, "serve", *self.args], env
+        cmd = [self.bin, "serve", "--listen", "127.0.0.1:0", "--port-file", str(self.port_file),
+               "--database-url", self.database_url]
+        if self.secret is not None:
+            cmd += ["--jwt-hs256-secret", self.secret]
+        cmd += self.args
+        return cmd, env
+
+    def start(self, timeout: float = START_TIMEOUT_S) -> "Server":
+        assert not self.running, "server already running"
+        with contextlib.suppress(FileNotFoundError):
+            self.port_file.unlink()
+        self.generation += 1
+        self.returncode = None
+        self.port = None
+        with self._lock:
+            self._lines = []
+        cmd, env = self.command_and_env()
+        stdout = open(self.workdir / f"stdout.{self.generation}.log", "wb")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=stdout,
+                                     stderr=subprocess.PIPE, env=env, cwd=str(self.workdir),
+                                     start_new_session=True)
+        stdout.close()
+        self._reader = threading.Thread(target=self._read_stderr, args=(self.proc,), daemon=True)
+        self._reader.start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            rc = self.proc.poll()
+            if rc is not None:
+                self._join_reader()
+                self.returncode = rc
+                raise RuntimeError(f"rtgw serve exited with {rc} before writing its port file\n"
+                                   f"cmd: {cmd}\nstderr:\n{self.stderr_text()[-4000:]}")
+            try:
+                text = self.port_file.read_text()
+            except FileNotFoundError:
+                text = ""
+            if text.strip().isdigit() and int(text.strip()) > 0:
+                self.port = int(text.strip())
+                return self
+            time.sleep(0.02)
+        self.kill9()
+        raise RuntimeError(f"rtgw serve did not write {self.port_file} within {timeout}s\n"
+                           f"stderr:\n{self.stderr_text()[-4000:]}")
+
+    def _read_stderr(self, proc: subprocess.Popen) -> None:
+        with open(self.workdir / f"stderr.{self.generation}.log", "wb") as sink:
+            for raw in iter(proc.stderr.readline, b""):
+                sink.write(raw)
+                sink.flush()
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                with self._lock:
+                    self._lines.append(line)
+                    self._all_lines.append(line)
+        proc.stderr.close()
+
+    def _join_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.join(timeout=5)
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT_S) -> int:
+        """Sends `sig` and waits for the exit code (bounded; SIGKILL and AssertionError on hang)."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+                self._join_reader()
+                raise AssertionError(f"rtgw did not exit within {timeout}s after signal {sig}")
+        self._join_reader()
+        self.returncode = self.proc.returncode
+        return self.returncode
+
+    def kill9(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        if self.proc is not None:
+            self._join_reader()
+            self.returncode = self.proc.returncode
+
+    def restart(self) -> "Server":
+        """Starts again on the same database file (after stop() or kill9())."""
+        if self.running:
+            self.stop()
+        return self.start()
+
+    def close(self) -> None:
+        self.kill9()
+
+    # -- access --------------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        assert self.port, "server not started"
+        return f"http://127.0.0.1:{self.port}"
+
+    def client(self, **kw) -> httpx.Client:
+        kw.setdefault("timeout", HTTP_TIMEOUT_S)
+        return httpx.Client(base_url=self.base_url, **kw)
+
+    @property
+    def stderr_lines(self) -> list[str]:
+        with self._lock:
+            return list(self._lines)
+
+    def stderr_text(self) -> str:
+        with self._lock:
+            return "\n".join(self._all_lines)
+
+    def logs(self) -> list[dict]:
+        out = []
+        for line in self.stderr_lines:
+            with contextlib.suppress(ValueError):
+                rec = json.loads(line)
+                if isinstance(rec, dict):
+                    out.append(rec)
+        return out
+
+    def wait_for_log(self, pred: Callable[[dict], bool], timeout: float = 5.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            for rec in self.logs():
+                if pred(rec):
+                    return rec
+            if time.monotonic() > deadline:
+                tail = "\n".join(self.stderr_lines[-30:])
+                raise AssertionError(f"no matching log line within {timeout}s; stderr tail:\n{tail}")
+            time.sleep(0.05)
+
+
+class ServerPool:
+    def __init__(self, rtgw_bin: str, base_dir: Path):
+        self.rtgw_bin = rtgw_bin
+        self.base_dir = base_dir
+        self.servers: list[Server] = []
+
+    def __call__(self, *args: str, env: dict | None = None, secret: str | None = SECRET,
+                 db_path: Path | None = None, start: bool = True,
+                 config_via_env: bool = False) -> Server:
+        s = Server(self.rtgw_bin, self.base_dir / f"srv{len(self.servers)}", args=args, env=env,
+                   secret=secret, db_path=db_path, config_via_env=config_via_env)
+        self.servers.append(s)
+        if start:
+            s.start()
+        return s
+
+    def close(self) -> None:
+        for s in self.servers:
+            s.close()
+
+
+@pytest.fixture
+def server_factory(rtgw_bin, tmp_path):
+    """Function-scoped: server_factory(*extra_args, env=..., secret=...) -> started Server."""
+    pool = ServerPool(rtgw_bin, tmp_path)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(scope="module")
+def module_server_factory(rtgw_bin, tmp_path_factory):
+    pool = ServerPool(rtgw_bin, tmp_path_factory.mktemp("srv"))
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(scope="session")
+def _shared_server(rtgw_bin, tmp_path_factory):
+    pool = ServerPool(rtgw_bin, tmp_path_factory.mktemp("shared"))
+    srv = pool()
+    yield srv
+    pool.close()
+
+
+@pytest.fixture
+def server(_shared_server):
+    """The shared default-config server (HS256 secret). Restarted (same DB) if a previous test
+    crashed it; a test during which it dies gets an error naming the exit code and stderr."""
+    if not _shared_server.running:
+        _shared_server.start()
+    yield _shared_server
+    if not _shared_server.running:
+        rc = _shared_server.proc.poll() if _shared_server.proc else None
+        tail = "\n".join(_shared_server.stderr_lines[-40:])
+        pytest.fail(f"rtgw serve died during this test (exit {rc}); stderr tail:\n{tail}",
+                    pytrace=False)
+
+
+# --------------------------------------------------------------------------------------------
+# ids, tokens, bodies
+# --------------------------------------------------------------------------------------------
+def uid(prefix: str = "x") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:16]}"
+
+
+def make_claims(tenant: str, sub: str = "blackbox-user", exp_in: int = 600, **extra) -> dict:
+    now = int(time.time())
+    claims = {"tenant_id": tenant, "sub": sub, "iat": now, "exp": now + exp_in}
+    claims.update(extra)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def make_token(tenant: str, *, secret: str = SECRET, alg: str = "HS256", key=None,
+               headers: dict | None = None, exp_in: int = 600, sub: str = "blackbox-user",
+               **extra) -> str:
+    claims = make_claims(tenant, sub=sub, exp_in=exp_in, **extra)
+    return jwt.encode(claims, key if key is not None else secret, algorithm=alg, headers=headers)
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unsigned_token(claims: dict, header: dict | None = None) -> str:
+    header = header or {"alg": "none", "typ": "JWT"}
+    return (b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode()) + ".")
+
+
+def hmac_token(claims: dict, key: bytes, alg_name: str = "HS256", header_extra: dict | None = None,
+               digest: str = "sha256") -> str:
+    """Hand-made HMAC JWS (for algorithm-confusion tokens PyJWT refuses to make)."""
+    import hashlib
+    import hmac
+    header = {"alg": alg_name, "typ": "JWT", **(header_extra or {})}
+    signing_input = b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())
+    sig = hmac.new(key, signing_input.encode(), getattr(hashlib, digest)).digest()
+    return signing_input + "." + b64url(sig)
+
+
+def submit_body(tenant: str, job_id: str | None = None, key: str | None = None, **over) -> dict:
+    job_id = job_id or uid("job")
+    body = {
+        "tenant_id": tenant,
+        "workspace_id": tenant,
+        "job_id": job_id,
+        "idempotency_key": key or ("submit-" + job_id),
+        "management_node_id": "mgmt-node-1",
+        "execution_profile": {"queue_name": "default"},
+        "resource_shape": {"cpu": 1, "memory_mib": 2048, "walltime_seconds": 3600},
+        "payload_ref": {"input_uri": f"inline://gate/{job_id}"},
+        "requested_by": {"user_id": "u1"},
+    }
+    body.update(over)
+    return body
+
+
+def event_body(tenant: str, job_id: str, submission_id: str, state: str,
+               event_id: str | None = None, occurred_at: str = "2026-02-18T00:00:00Z",
+               **over) -> dict:
+    event_id = event_id or uid("evt-" + state)
+    body = {
+        "event_id": event_id,
+        "tenant_id": tenant,
+        "workspace_id": tenant,
+        "job_id": job_id,
+        "submission_id": submission_id,
+        "execution_id": "aiida-123",
+        "state": state,
+        "occurred_at": occurred_at,
+        "trace_id": "trace-" + event_id,
+    }
+    body.update(over)
+    return body
+
+
+class Api:
+    """A tenant's client for /api/runtime/* on one server."""
+
+    def __init__(self, server: Server, tenant: str | None = None, token: str | None = None,
+                 send_tenant_header: bool = True, extra_headers: dict | None = None):
+        self.server = server
+        self.tenant = tenant or uid("tenant")
+        self.token = token or make_token(self.tenant)
+        self.send_tenant_header = send_tenant_header
+        self.extra_headers = dict(extra_headers or {})
+        self.client = server.client()
+
+    def close(self) -> None:
+        self.client.close()
+
+    def headers(self, extra: dict | None = None) -> dict:
+        h = {"authorization": "Bearer " + self.token}
+        if self.send_tenant_header:
+            h["x-tenant-id"] = self.tenant
+        h.update(self.extra_headers)
+        if extra:
+            h.update(extra)
+        return {k: v for k, v in h.items() if v is not None}
+
+    # raw calls ---------------------------------------------------------------------------------
+    def post_json(self, path: str, body, headers: dict | None = None) -> httpx.Response:
+        data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        h = self.headers({"content-type": "application/json", **(headers or {})})
+        return self.client.post(path, content=data, headers=h)
+
+    def submit(self, body, headers: dict | None = None) -> httpx.Response:
+        return self.post_json("/api/runtime/jobs:submit", body, headers)
+
+    def event(self, job_id: str, body, headers: dict | None = None) -> httpx.Response:
+        return self.post_json(f"/api/runtime/jobs/{job_id}/events", body, headers)
+
+    def get(self, path: str, headers: dict | None = None) -> httpx.Response:
+        return self.client.get(path, headers=self.headers(headers))
+
+    def job(self, job_id: str, headers: dict | None = None) -> httpx.Response:
+        return self.get(f"/api/runtime/jobs/{job_id}", headers)
+
+    def detail(self, job_id: str, headers: dict | None = None) -> httpx.Response:
+        return self.get(f"/api/runtime/jobs/{job_id}/detail", headers)
+
+    def projection(self, job_id: str, headers: dict | None = None) -> httpx.Response:
+        return self.get(f"/api/runtime/jobs/{job_id}/projection", headers)
+
+    # asserting helpers ---------------------------------------------------------------------
+    def submit_ok(self, body: dict | None = None, **over) -> dict:
+        body = body if body is not None else submit_body(self.tenant, **over)
+        r = self.submit(body)
+        assert r.status_code == 202, f"submit: expected 202, got {r.status_code}: {r.text}"
+        return r.json()
+
+    def new_job(self, **over) -> tuple[dict, dict]:
+        body = submit_body(self.tenant, **over)
+        return body, self.submit_ok(body)
+
+    def event_ok(self, job_id: str, body: dict, idempotent: bool = False) -> dict:
+        r = self.event(job_id, body)
+        assert r.status_code == 200, f"event: expected 200, got {r.status_code}: {r.text}"
+        assert r.json() == {"ok": True, "idempotent": idempotent}, r.text
+        return r.json()
+
+    def job_ok(self, job_id: str) -> dict:
+        r = self.job(job_id)
+        assert r.status_code == 200, f"GET job: {r.status_code}: {r.text}"
+        return r.json()
+
+    def detail_ok(self, job_id: str) -> dict:
+        r = self.detail(job_id)
+        assert r.status_code == 200, f"GET detail: {r.status_code}: {r.text}"
+        return r.json()
+
+    def projection_ok(self, job_id: str) -> dict:
+        r = self.projection(job_id)
+        assert r.status_code == 200, f"GET projection: {r.status_code}: {r.text}"
+        return r.json()
+
+
+@pytest.fixture
+def api(server):
+    a = Api(server)
+    yield a
+    a.close()
+
+
+@pytest.fixture
+def api_b(server):
+    a = Api(server)
+    yield a
+    a.close()
+
+
+# --------------------------------------------------------------------------------------------
+# assertions
+# --------------------------------------------------------------------------------------------
+def assert_error_body(status: int, headers, body: bytes, expected_status: int, codes,
+                      context: str = "") -> dict:
+    """The one error shape: {"error": {"code", "message", "trace_id"}}, trace_id == x-trace-id."""
+    if isinstance(codes, str):
+        codes = {codes}
+    where = f" [{context}]" if context else ""
+    assert status == expected_status, (
+        f"expected {expected_status} {sorted(codes)}, got {status}: {body[:500]!r}{where}")
+    ctype = headers.get("content-type", "")
+    assert ctype.split(";")[0].strip().lower() == "application/json", (
+        f"error content-type {ctype!r}{where}")
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        raise AssertionError(f"error body is not JSON: {body[:300]!r}{where}")
+    assert isinstance(doc, dict) and set(doc) == {"error"}, f"error envelope: {doc}{where}"
+    err = doc["error"]
+    assert isinstance(err, dict) and set(err) == {"code", "message", "trace_id"}, (
+        f"error object keys: {err}{where}")
+    assert err["code"] in codes, f"error code {err['code']!r} not in {sorted(codes)}{where}"
+    assert isinstance(err["message"], str) and err["message"], f"empty message{where}"
+    assert isinstance(err["trace_id"], str) and TRACE_ID_RE.match(err["trace_id"]), (
+        f"trace_id {err['trace_id']!r}{where}")
+    xt = headers.get("x-trace-id")
+    assert xt == err["trace_id"], f"x-trace-id {xt!r} != body trace_id {err['trace_id']!r}{where}"
+    return err
+
+
+def assert_error(r: httpx.Response, status: int, codes, context: str = "") -> dict:
+    return assert_error_body(r.status_code, r.headers, r.content, status, codes, context)
+
+
+def db_counts(db_path: Path) -> dict | None:
+    """Row count of every table in the SQLite file, read-only and schema-agnostic.
+    None when the file is locked exclusively (then callers rely on API reads alone)."""
+    try:
+        con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
+    except sqlite3.OperationalError:
+        return None
+    try:
+        tables = [row[0] for row in con.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
+        return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+    except sqlite3.OperationalError as e:
+        if "locked" in str(e) or "busy" in str(e):
+            return None
+        raise
+    finally:
+        con.close()
+
+
+class Unchanged:
+    """Snapshot of the store (row counts per table) and of some jobs' detail bytes; check()
+    asserts an erroring request changed nothing."""
+
+    def __init__(self, api: Api, job_ids: Iterable[str] = (), absent: Iterable[str] = ()):
+        self.api = api
+        self.job_ids = list(job_ids)
+        self.absent = list(absent)
+        self.counts = db_counts(api.server.db_path)
+        self.details = {}
+        for j in self.job_ids:
+            r = api.detail(j)
+            assert r.status_code == 200, r.text
+            self.details[j] = r.content
+
+    def check(self, context: str = "") -> None:
+        for j in self.job_ids:
+            r = self.api.detail(j)
+            assert r.status_code == 200, r.text
+            assert r.content == self.details[j], f"job {j} changed{' [' + context + ']' if context else ''}"
+        for j in self.absent:
+            r = self.api.job(j)
+            assert r.status_code == 404, f"job {j} exists but must not ({context}): {r.text}"
+        if self.counts is not None:
+            now = db_counts(self.api.server.db_path)
+            if now is not None:
+                assert now == self.counts, f"store row counts changed ({context}): {self.counts} -> {now}"
+
+
+# --------------------------------------------------------------------------------------------
+# raw HTTP (for byte-level cases httpx cannot express: stalls, oversize headers, partial bodies)
+# --------------------------------------------------------------------------------------------
+class RawResponse:
+    def __init__(self, status: int, reason: str, headers: dict, body: bytes, closed: bool):
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.body = body
+        self.closed = closed
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return f"RawResponse({self.status}, {self.headers}, {self.body[:200]!r}, closed={self.closed})"
+
+
+def read_raw_response(sock: socket.socket, timeout: float = 10.0,
+                      check_close: float = 0.0) -> RawResponse:
+    """Reads one HTTP/1.1 response (Content-Length or chunked). With check_close > 0, also waits
+    that long for the server to close the connection and reports it in `closed`."""
+    deadline = time.monotonic() + timeout
+    buf = b""
+    closed = False
+
+    def recv_more() -> bool:
+        nonlocal buf, closed
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"no complete response within {timeout}s; got {buf[:300]!r}")
+        sock.settimeout(remaining)
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            raise TimeoutError(f"no complete response within {timeout}s; got {buf[:300]!r}")
+        except ConnectionResetError:
+            if not buf:
+                raise
+            chunk = b""
+        if not chunk:
+            closed = True
+            return False
+        buf += chunk
+        return True
+
+    while b"\r\n\r\n" not in buf:
+        if not recv_more():
+            raise ConnectionError(f"connection closed before a full response head: {buf[:300]!r}")
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ", 2)
+    status = int(parts[1])
+    reason = parts[2] if len(parts) > 2 else ""
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    body = rest
+    if "content-length" in headers:
+        n = int(headers["content-length"])
+        buf = body
+        while len(buf) < n:
+            if not recv_more():
+                break
+        body = buf[:n]
+    elif headers.get("transfer-encoding", "").lower() == "chunked":
+        buf = body
+        out = b""
+        while True:
+            while b"\r\n" not in buf:
+                if not recv_more():
+                    raise ConnectionError("closed inside chunked body")
+            size_line, _, buf = buf.partition(b"\r\n")
+            size = int(size_line.split(b";")[0], 16)
+            while len(buf) < size + 2:
+                if not recv_more():
+                    raise ConnectionError("closed inside chunked body")
+            out += buf[:size]
+            buf = buf[size + 2:]
+            if size == 0:
+                break
+        body = out
+    else:
+        while recv_more():
+            pass
+        body = buf.partition(b"\r\n\r\n")[2]
+    if check_close > 0 and not closed:
+        sock.settimeout(check_close)
+        try:
+            extra = sock.recv(65536)
+            closed = extra == b""
+        except socket.timeout:
+            closed = False
+        except ConnectionResetError:
+            closed = True
+    return RawResponse(status, reason, headers, body, closed)
+
+
+def raw_connect(port: int, timeout: float = 5.0) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", port), timeout=timeout)
+
+
+def http_request_bytes(method: str, path: str, headers: dict | None = None,
+                       body: bytes = b"") -> bytes:
+    h = {"Host": "127.0.0.1", **(headers or {})}
+    if body and not any(k.lower() == "content-length" for k in h):
+        h["Content-Length"] = str(len(body))
+    head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in h.items()) + "\r\n"
+    return head.encode("latin-1") + body
+
+
+def assert_raw_error(resp: RawResponse, status: int, codes, context: str = "") -> dict:
+    return assert_error_body(resp.status, resp.headers, resp.body, status, codes, context)
+
+
+# --------------------------------------------------------------------------------------------
+# metrics
+# --------------------------------------------------------------------------------------------
+_METRIC_RE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\d+)?$")
+_LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text: str) -> list[tuple[str, dict, float]]:
+    out = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = _METRIC_RE.match(line)
+        assert m, f"unparseable metrics line: {line!r}"
+        labels = dict(_LABEL_RE.findall(m.group(2) or ""))
+        out.append((m.group(1), labels, float(m.group(3))))
+    return out
+
+
+def metric_value(samples, name: str, **labels) -> float:
+    return sum(v for n, l, v in samples
+               if n == name and all(l.get(k) == val for k, val in labels.items()))
+
+
+def wait_until(pred: Callable[[], bool], timeout: float = 5.0, interval: float = 0.05,
+               what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
