@@ -69,6 +69,7 @@ std::string TraceIdFor(const http::Request& request) {
     std::string_view trace = tp.substr(3, 32);
     if (IsLowerHex(version) && version != "ff" && IsLowerHex(trace) &&
         trace != "00000000000000000000000000000000" && IsLowerHex(tp.substr(36, 16)) &&
+        tp.substr(36, 16) != "0000000000000000" && IsLowerHex(tp.substr(53, 2)) &&
         (tp.size() == 55 || version != "00")) {
       return std::string(trace);
     }
@@ -110,6 +111,15 @@ class Gateway::Impl {
     call->latency = LatencyFor(match.path_template);
     call->job_id = match.job_id;
 
+    // Proxy auth guards every request but a matched GET/HEAD /api/health:
+    // an unknown path or a wrong method must not reveal the route table.
+    const bool is_health =
+        match.kind == RouteMatch::Kind::kMatched && match.route->id == RouteId::kHealth;
+    if (!is_health && !ProxyAuthOk(call->request)) {
+      return Finish(*call,
+                    MakeErrorResponse(401, "proxy_unauthorized",
+                                      "missing or invalid proxy-auth headers", call->trace_id));
+    }
     if (match.kind == RouteMatch::Kind::kNotFound) {
       return Finish(*call, MakeErrorResponse(404, "not_found", "no route for " + call->request.path,
                                              call->trace_id));
@@ -122,11 +132,6 @@ class Gateway::Impl {
       return Finish(*call, std::move(r));
     }
     const RouteSpec& route = *match.route;
-    if (route.id != RouteId::kHealth && !ProxyAuthOk(call->request)) {
-      return Finish(*call,
-                    MakeErrorResponse(401, "proxy_unauthorized",
-                                      "missing or invalid proxy-auth headers", call->trace_id));
-    }
     switch (route.id) {
       case RouteId::kHealth:
         return Health(std::move(call));

@@ -251,7 +251,9 @@ Result<storage::EventRecord> ParseEventRequest(std::string_view body, const Even
   }
   r.state = *parsed_state;
   RTGW_TAKE(r.occurred_at, f.String("occurred_at", 64));
-  if (!ParseRfc3339(r.occurred_at)) return f.Bad("occurred_at", "must be an RFC 3339 date-time");
+  const auto occurred_at = ParseRfc3339(r.occurred_at);
+  if (!occurred_at) return f.Bad("occurred_at", "must be an RFC 3339 date-time");
+  r.occurred_at = FormatRfc3339(*occurred_at);  // stored and fingerprinted as UTC, microseconds
   RTGW_TAKE(r.trace_id, f.String("trace_id"));
 
   json::object canonical;

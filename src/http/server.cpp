@@ -170,6 +170,13 @@ std::optional<ProtocolFailure> ClassifyReadFailure(const error_code& ec, bool ti
   return std::nullopt;
 }
 
+// Size of the header block as sent: request line plus "name: value\r\n" per field.
+std::size_t HeaderBytes(const BeastRequest& message) {
+  std::size_t total = message.method_string().size() + message.target().size() + 12;
+  for (const auto& field : message) total += field.name_string().size() + field.value().size() + 4;
+  return total + 2;
+}
+
 // A non-positive timeout means "no limit".
 bool IsLimited(std::chrono::milliseconds timeout) { return timeout.count() > 0; }
 
@@ -300,6 +307,12 @@ asio::awaitable<bool> Session::ReadRequest() {
   SetDeadline(options.read_timeout);
 
   auto [ec, n] = co_await bhttp::async_read_header(socket_, buffer_, *parser_, kAsTuple);
+  // Beast applies header_limit to each parse window, not to the whole header
+  // block: many small fields arriving in several reads can pass it. Enforce
+  // the total here, before anything looks at the request.
+  if (!ec && HeaderBytes(parser_->get()) > options.header_limit_bytes) {
+    ec = bhttp::error::header_limit;
+  }
   if (!ec) {
     received_at_ = Clock::now();
     const BeastRequest& message = parser_->get();
