@@ -11,7 +11,7 @@ pkgs=(
   cmake ninja-build g++ pkg-config git curl ca-certificates
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev sqlite3 libssl-dev libpq-dev libcurl4-openssl-dev
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev libgoogle-perftools-dev
   python3-pytest python3-httpx python3-jwt python3-cryptography
 )
 for arg in "$@"; do

@@ -104,6 +104,7 @@ int RunServe(const std::vector<std::string>& args) {
   sopts.path = cfg.sqlite_path;
   sopts.synchronous = cfg.sqlite_synchronous;
   sopts.reader_threads = cfg.store_reader_threads;
+  sopts.job_cache_entries = cfg.job_cache_entries;
   auto store = storage::sqlite::SqliteJobStore::Open(sopts, &metrics);
   if (!store) return Fail("store " + cfg.database_url + ": " + store.error().message);
 

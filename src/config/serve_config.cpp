@@ -41,6 +41,9 @@ const std::vector<OptionSpec>& ServeOptionSpecs() {
        "may lose the last acknowledged writes on power loss)."},
       {"store-reader-threads", "RTGW_STORE_READER_THREADS", "2",
        "Threads serving reads, each with its own connection (1-64)."},
+      {"job-cache-entries", "RTGW_JOB_CACHE_ENTRIES", "65536",
+       "Jobs whose committed state is kept in memory (LRU) so GET job/projection are answered "
+       "without a database read; 0 disables (0-10000000)."},
       {"jwt-hs256-secret", "RTGW_JWT_HS256_SECRET", "",
        "Shared secret for HS256 bearer tokens (at least 32 bytes recommended).", false, true},
       {"jwks-file", "RTGW_JWKS_FILE", "",
@@ -146,6 +149,9 @@ Result<ServeConfig> BuildServeConfig(const OptionValues& v) {
   auto readers = ParseInt(v, "store-reader-threads", 1, 64);
   if (!readers) return readers.error();
   c.store_reader_threads = static_cast<int>(*readers);
+  auto cache_entries = ParseInt(v, "job-cache-entries", 0, 10'000'000);
+  if (!cache_entries) return cache_entries.error();
+  c.job_cache_entries = static_cast<std::size_t>(*cache_entries);
 
   c.jwt_hs256_secret = v.GetOr("jwt-hs256-secret", "");
   c.jwks_file = v.GetOr("jwks-file", "");

@@ -24,6 +24,7 @@ struct ServeConfig {
   std::string sqlite_path;  // derived from database_url
   std::string sqlite_synchronous = "FULL";
   int store_reader_threads = 2;
+  std::size_t job_cache_entries = 65'536;
 
   std::string jwt_hs256_secret;
   std::string jwks_file;

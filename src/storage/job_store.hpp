@@ -12,8 +12,9 @@
 
 namespace rtgw::storage {
 
-// Completion callback. Called exactly once, on a store-owned thread (never the
-// caller's), so it must not block; hand the result back to your own executor.
+// Completion callback. Called exactly once, usually on a store-owned thread;
+// a read served from memory (GetJob on a cache hit) completes inline on the
+// caller's thread before the call returns. Either way it must not block.
 template <class T>
 using Callback = std::function<void(Result<T>)>;
 

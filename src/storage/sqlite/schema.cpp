@@ -36,7 +36,7 @@ CREATE TABLE jobs (
 ) STRICT;
 
 CREATE TABLE job_events (
-  seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+  seq             INTEGER PRIMARY KEY,
   tenant_id       TEXT    NOT NULL,
   job_id          TEXT    NOT NULL,
   event_id        TEXT    NOT NULL,
@@ -56,7 +56,6 @@ CREATE TABLE job_events (
   FOREIGN KEY (tenant_id, job_id) REFERENCES jobs (tenant_id, job_id)
 ) STRICT;
 
-CREATE INDEX job_events_by_job ON job_events (tenant_id, job_id, seq);
 
 CREATE TABLE store_health (
   id          INTEGER PRIMARY KEY CHECK (id = 1),

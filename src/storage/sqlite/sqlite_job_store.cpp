@@ -1,6 +1,7 @@
 #include "storage/sqlite/sqlite_job_store.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <condition_variable>
@@ -12,9 +13,16 @@
 #include <utility>
 #include <vector>
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "common/logging.hpp"
+#include "storage/job_cache.hpp"
 #include "storage/sqlite/job_reader.hpp"
 #include "storage/sqlite/job_writer.hpp"
 #include "storage/sqlite/schema.hpp"
@@ -61,6 +69,9 @@ class PendingWrite : public StoreTask {
   // the outcome. Returns false when the outcome is an error (the caller then
   // rolls the savepoint back).
   virtual bool Execute(JobWriter& writer) noexcept = 0;
+  // Called only after the transaction holding this write committed durably:
+  // brings the cache in line with what was committed.
+  virtual void AfterCommit(JobCache& cache) noexcept = 0;
 };
 
 class PendingRead : public StoreTask {
@@ -85,6 +96,7 @@ class Outcome {
     return result_->ok();
   }
   void Set(Error error) { result_.emplace(std::move(error)); }
+  const Result<T>* result() const { return result_ ? &*result_ : nullptr; }
   void Complete() noexcept {
     if (!result_) result_.emplace(Internal("store task completed without running"));
     InvokeNoThrow(done_, std::move(*result_));
@@ -103,12 +115,59 @@ class TypedWrite final : public PendingWrite {
     auto run = [&] { return fn_(writer); };
     return outcome_.Run(run, "store write");
   }
+  void AfterCommit(JobCache& cache) noexcept override {
+    if constexpr (requires(const Fn& f, const T& v) { f.AfterCommit(v, cache); }) {
+      const Result<T>* result = outcome_.result();
+      if (result == nullptr || !result->ok()) return;
+      try {
+        fn_.AfterCommit(**result, cache);
+      } catch (...) {
+        // Out of memory while copying into the cache. JobCache bumps its
+        // generation before it allocates, so it may now miss this job but
+        // never serves a stale row.
+      }
+    }
+  }
   void Fail(Error error) override { outcome_.Set(std::move(error)); }
   void Complete() noexcept override { outcome_.Complete(); }
 
  private:
   Fn fn_;
   Outcome<T> outcome_;
+};
+
+// The writes whose commit changes a job row, and what that does to the cache.
+struct SubmitWrite {
+  SubmitRecord r;
+  Result<SubmitOutcome> operator()(JobWriter& w) const { return w.Submit(r); }
+  void AfterCommit(const SubmitOutcome& outcome, JobCache& cache) const {
+    if (outcome.replayed) return;
+    // Mirrors the INSERT in JobWriter::Submit.
+    cache.PutCommitted(JobRecord{.tenant_id = r.tenant_id,
+                                 .job_id = r.job_id,
+                                 .workspace_id = r.workspace_id,
+                                 .submission_id = r.submission_id,
+                                 .management_node_id = r.management_node_id,
+                                 .state = jobs::JobState::kSubmitted,
+                                 .spec_json = r.spec_json,
+                                 .result_ref_json = std::nullopt,
+                                 .error_json = std::nullopt,
+                                 .accepted_at = r.accepted_at,
+                                 .updated_at = r.accepted_at,
+                                 .trace_id = r.trace_id,
+                                 .projection_version = 1});
+  }
+};
+
+struct EventWrite {
+  EventRecord r;
+  Result<EventOutcome> operator()(JobWriter& w) const { return w.AppendEvent(r); }
+  void AfterCommit(const EventOutcome& outcome, JobCache& cache) const {
+    if (!outcome.applied) return;  // the job row did not change
+    // Mirrors the UPDATE in JobWriter::AppendEvent.
+    cache.ApplyCommitted(r.tenant_id, r.job_id, outcome.state, outcome.projection_version,
+                         r.received_at, r.result_ref_json, r.error_json);
+  }
 };
 
 template <class T, class Fn>
@@ -188,6 +247,46 @@ Result<Database> OpenWriteConnection(const SqliteOptions& o) {
   return db;
 }
 
+// An exclusive advisory lock (flock) on "<path>.lock", held for the store's
+// lifetime. One rtgw process per SQLite file: the write path and the job cache
+// assume no other process changes the database. The kernel drops the lock when
+// the process dies (kill -9 included), so a restart never finds a stale one.
+class FileLock {
+ public:
+  static Result<FileLock> Acquire(const std::string& db_path) {
+    const std::string path = db_path + ".lock";
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      return Unavailable("sqlite: cannot open lock file " + path + ": " + std::strerror(errno),
+                         "store_unavailable");
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      ::close(fd);
+      if (err == EWOULDBLOCK) {
+        return Unavailable("sqlite: " + db_path +
+                               " is in use by another rtgw process (lock file " + path +
+                               "); run one rtgw serve per SQLite file, or use PostgreSQL for "
+                               "several replicas",
+                           "store_unavailable");
+      }
+      return Unavailable("sqlite: cannot lock " + path + ": " + std::strerror(err),
+                         "store_unavailable");
+    }
+    return FileLock(fd);
+  }
+  FileLock(FileLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  FileLock& operator=(FileLock&&) = delete;
+  ~FileLock() { Release(); }
+  void Release() {
+    if (fd_ >= 0) ::close(std::exchange(fd_, -1));  // closing releases the flock
+  }
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
 std::vector<double> BatchSizeBuckets() {
   std::vector<double> bounds;
   for (double b = 1; b <= 512; b *= 2) bounds.push_back(b);
@@ -200,9 +299,13 @@ std::vector<double> BatchSizeBuckets() {
 // the header for the threading model.
 class SqliteJobStore::Impl {
  public:
-  Impl(SqliteOptions options, std::unique_ptr<JobWriter> writer,
+  Impl(SqliteOptions options, FileLock lock, std::unique_ptr<JobWriter> writer,
        std::vector<std::unique_ptr<JobReader>> readers, MetricsRegistry* metrics)
-      : options_(std::move(options)), writer_(std::move(writer)), readers_(std::move(readers)) {
+      : options_(std::move(options)),
+        lock_(std::move(lock)),
+        writer_(std::move(writer)),
+        readers_(std::move(readers)),
+        cache_(options_.job_cache_entries) {
     if (metrics != nullptr) {
       batch_size_metric_ =
           metrics->GetHistogram("rtgw_store_commit_batch_size",
@@ -211,6 +314,12 @@ class SqliteJobStore::Impl {
           "rtgw_store_commit_seconds",
           "Time from BEGIN to durable COMMIT of one group-commit transaction.", {},
           MetricsRegistry::LatencyBucketsSeconds());
+      cache_hits_ = metrics->GetCounter("rtgw_store_job_cache_total",
+                                        "Job reads by whether the in-memory job cache had the row.",
+                                        {{"result", "hit"}});
+      cache_misses_ = metrics->GetCounter("rtgw_store_job_cache_total",
+                                          "Job reads by whether the in-memory job cache had the row.",
+                                          {{"result", "miss"}});
       queue_gauge_ = metrics->GetGauge("rtgw_store_write_queue",
                                        "Writes queued and not yet taken by the writer.", {});
     }
@@ -293,6 +402,40 @@ class SqliteJobStore::Impl {
     CompleteOnStoreThread(std::move(op));
   }
 
+  // A hit completes at once on the caller's thread; a miss reads on a reader
+  // thread and fills the cache unless a commit raced the read.
+  void GetJob(std::string tenant_id, std::string job_id, Callback<JobRecord> done) {
+    if (std::shared_ptr<const JobRecord> hit = cache_.Find(tenant_id, job_id)) {
+      if (cache_hits_ != nullptr) cache_hits_->Add();
+      if (!ReadsOpen()) {
+        InvokeNoThrow<JobRecord>(done, StoreClosed());
+        return;
+      }
+      InvokeNoThrow<JobRecord>(done, JobRecord(*hit));
+      return;
+    }
+    if (cache_misses_ != nullptr) cache_misses_->Add();
+    EnqueueRead(MakeRead<JobRecord>(
+        [this, t = std::move(tenant_id), j = std::move(job_id)](JobReader& r) -> Result<JobRecord> {
+          const std::uint64_t generation = cache_.Generation();
+          Result<JobRecord> job = r.GetJob(t, j);
+          if (job) cache_.FillIfUnchanged(generation, *job);
+          return job;
+        },
+        std::move(done)));
+  }
+
+  void GetDetail(std::string tenant_id, std::string job_id, Callback<JobDetail> done) {
+    EnqueueRead(MakeRead<JobDetail>(
+        [this, t = std::move(tenant_id), j = std::move(job_id)](JobReader& r) -> Result<JobDetail> {
+          const std::uint64_t generation = cache_.Generation();
+          Result<JobDetail> detail = r.GetDetail(t, j);
+          if (detail) cache_.FillIfUnchanged(generation, detail->job);
+          return detail;
+        },
+        std::move(done)));
+  }
+
   void Close() {
     if (t_store_owner == this) {
       // Called from one of our own callbacks: stop taking new work now; the
@@ -323,6 +466,7 @@ class SqliteJobStore::Impl {
     // the WAL into the database file.
     readers_.clear();
     writer_.reset();
+    lock_.Release();  // no connection left: another store may open the file now
     closed_ = true;
   }
 
@@ -334,7 +478,10 @@ class SqliteJobStore::Impl {
     }
     std::lock_guard lock(read_mu_);
     reads_closed_ = true;
+    reads_open_.store(false, std::memory_order_release);
   }
+
+  bool ReadsOpen() const { return reads_open_.load(std::memory_order_acquire); }
 
   void SetQueueGauge() {
     if (queue_gauge_ != nullptr) queue_gauge_->Set(static_cast<std::int64_t>(write_queue_.size()));
@@ -407,7 +554,9 @@ class SqliteJobStore::Impl {
         }
         SetQueueGauge();
       }
-      CommitBatch(batch);
+      if (CommitBatch(batch)) {
+        for (auto& op : batch) op->AfterCommit(cache_);
+      }
       // Only now, with the batch durable (or failed as a whole), answer.
       for (auto& op : batch) op->Complete();
       batch.clear();
@@ -417,7 +566,7 @@ class SqliteJobStore::Impl {
   // Runs every write of `batch` in one transaction, each in its own
   // savepoint, and commits. On return every op holds its outcome; when the
   // transaction could not be committed every op holds Unavailable.
-  void CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch) noexcept {
+  bool CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch) noexcept {
     const auto start = std::chrono::steady_clock::now();
     std::optional<Error> batch_error;
     if (Status s = writer_->Begin(); !s) batch_error = std::move(s).error();
@@ -455,13 +604,17 @@ class SqliteJobStore::Impl {
       commit_seconds_metric_->Observe(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
+    return !batch_error;
   }
 
   const SqliteOptions options_;
+  FileLock lock_;  // released last, after the connections closed
   std::unique_ptr<JobWriter> writer_;                // used only by the writer thread
   std::vector<std::unique_ptr<JobReader>> readers_;  // readers_[i] used only by thread i
   Histogram* batch_size_metric_ = nullptr;
   Histogram* commit_seconds_metric_ = nullptr;
+  Counter* cache_hits_ = nullptr;
+  Counter* cache_misses_ = nullptr;
   Gauge* queue_gauge_ = nullptr;
 
   std::mutex write_mu_;
@@ -478,6 +631,9 @@ class SqliteJobStore::Impl {
   bool readers_stopping_ = false;                        // GUARDED_BY(read_mu_)
   int live_readers_ = 0;                                 // GUARDED_BY(read_mu_)
 
+  JobCache cache_;
+  std::atomic<bool> reads_open_{true};  // mirrors !reads_closed_ for the lock-free hit path
+
   std::mutex close_mu_;
   bool closed_ = false;  // GUARDED_BY(close_mu_)
   std::vector<std::thread> reader_threads_;
@@ -492,6 +648,8 @@ Result<std::unique_ptr<SqliteJobStore>> SqliteJobStore::Open(SqliteOptions optio
   if (sqlite3_threadsafe() == 0) {
     return Internal("sqlite: library built with SQLITE_THREADSAFE=0; the store needs threads");
   }
+  Result<FileLock> lock = FileLock::Acquire(options.path);
+  if (!lock) return std::move(lock).error();
   Result<Database> write_db = OpenWriteConnection(options);
   if (!write_db) return std::move(write_db).error();
   Result<int> found = MigrateSchema(*write_db);
@@ -513,7 +671,8 @@ Result<std::unique_ptr<SqliteJobStore>> SqliteJobStore::Open(SqliteOptions optio
     readers.push_back(std::move(reader).value());
   }
 
-  auto impl = std::make_unique<Impl>(std::move(options), std::move(writer).value(),
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(lock).value(),
+                                     std::move(writer).value(),
                                      std::move(readers), metrics);
   if (Status s = impl->Start(); !s) return std::move(s).error();
   return std::unique_ptr<SqliteJobStore>(new SqliteJobStore(std::move(impl)));
@@ -526,30 +685,22 @@ SqliteJobStore::~SqliteJobStore() = default;  // ~Impl closes
 int SqliteJobStore::SchemaVersion() { return LatestSchemaVersion(); }
 
 void SqliteJobStore::Submit(SubmitRecord record, Callback<SubmitOutcome> done) {
-  impl_->EnqueueWrite(
-      MakeWrite<SubmitOutcome>([r = std::move(record)](JobWriter& w) { return w.Submit(r); },
-                               std::move(done)),
-      /*internal=*/false);
+  impl_->EnqueueWrite(MakeWrite<SubmitOutcome>(SubmitWrite{std::move(record)}, std::move(done)),
+                      /*internal=*/false);
 }
 
 void SqliteJobStore::AppendEvent(EventRecord record, Callback<EventOutcome> done) {
-  impl_->EnqueueWrite(
-      MakeWrite<EventOutcome>([r = std::move(record)](JobWriter& w) { return w.AppendEvent(r); },
-                              std::move(done)),
-      /*internal=*/false);
+  impl_->EnqueueWrite(MakeWrite<EventOutcome>(EventWrite{std::move(record)}, std::move(done)),
+                      /*internal=*/false);
 }
 
 void SqliteJobStore::GetJob(std::string tenant_id, std::string job_id, Callback<JobRecord> done) {
-  impl_->EnqueueRead(MakeRead<JobRecord>(
-      [t = std::move(tenant_id), j = std::move(job_id)](JobReader& r) { return r.GetJob(t, j); },
-      std::move(done)));
+  impl_->GetJob(std::move(tenant_id), std::move(job_id), std::move(done));
 }
 
 void SqliteJobStore::GetDetail(std::string tenant_id, std::string job_id,
                                Callback<JobDetail> done) {
-  impl_->EnqueueRead(MakeRead<JobDetail>(
-      [t = std::move(tenant_id), j = std::move(job_id)](JobReader& r) { return r.GetDetail(t, j); },
-      std::move(done)));
+  impl_->GetDetail(std::move(tenant_id), std::move(job_id), std::move(done));
 }
 
 void SqliteJobStore::CheckHealth(Callback<StoreHealth> done) {

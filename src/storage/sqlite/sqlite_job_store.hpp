@@ -18,6 +18,9 @@ struct SqliteOptions {
   std::size_t max_batch = 256;       // writes per group-commit transaction, at most
   std::size_t max_queue = 65'536;    // queued writes; beyond -> Unavailable("store overloaded")
   int busy_timeout_ms = 5'000;
+  // Jobs whose committed row is kept in memory (LRU) so GET job/projection
+  // skip the reader threads; 0 disables. See storage/job_cache.hpp.
+  std::size_t job_cache_entries = 65'536;
 };
 
 // JobStore on one SQLite file in WAL mode.
@@ -34,6 +37,9 @@ struct SqliteOptions {
 // thread, not the caller's).
 // Reads: `reader_threads` threads with their own read connections and prepared
 // statements. GetDetail reads the job and its events in one read transaction.
+// GetJob is first looked up in a JobCache of committed rows (filled by the
+// writer after each commit and by reader misses); a hit completes at once on
+// the CALLER'S thread without touching SQLite.
 //
 // Schema: versioned migrations in a `schema_migrations` table; Open applies
 // pending ones and refuses a database whose schema is newer than this build
@@ -53,7 +59,8 @@ struct SqliteOptions {
 //    own callback terminates the process.
 //
 // Metrics (when `metrics` is given): rtgw_store_commit_batch_size histogram,
-// rtgw_store_commit_seconds histogram, rtgw_store_write_queue gauge.
+// rtgw_store_commit_seconds histogram, rtgw_store_write_queue gauge,
+// rtgw_store_job_cache_total{result="hit"|"miss"} counter.
 //
 // Thread-safety: safe for concurrent use. `*metrics` must outlive the store.
 // Callbacks must not block: they run on the writer or a reader thread.

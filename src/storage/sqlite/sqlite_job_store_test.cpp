@@ -787,9 +787,11 @@ TEST(SqliteJobStoreTest, FullQueueIsRefusedAtOnceOnAStoreThread) {
   EXPECT_TRUE(pb.get_future().get().ok());
 }
 
-TEST(SqliteJobStoreTest, CallbacksRunOnStoreThreads) {
+TEST(SqliteJobStoreTest, CallbacksRunOnStoreThreadsUnlessServedFromCache) {
   TempDir dir;
-  auto store = OpenOrDie(OptionsFor(dir));
+  SqliteOptions no_cache = OptionsFor(dir);
+  no_cache.job_cache_entries = 0;
+  auto store = OpenOrDie(no_cache);
   ASSERT_TRUE(store);
   std::promise<std::thread::id> write_thread, read_thread;
   store->Submit(MakeSubmit("t1", "job-1", "key-1"),
@@ -798,6 +800,60 @@ TEST(SqliteJobStoreTest, CallbacksRunOnStoreThreads) {
   store->GetJob("t1", "job-1",
                 [&](Result<JobRecord>) { read_thread.set_value(std::this_thread::get_id()); });
   EXPECT_NE(read_thread.get_future().get(), std::this_thread::get_id());
+  store->Close();
+
+  // With the cache, a job the writer just committed is answered inline.
+  auto cached = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(cached);
+  ASSERT_TRUE(SubmitSync(*cached, MakeSubmit("t1", "job-2", "key-2")).ok());
+  std::optional<std::thread::id> inline_thread;
+  cached->GetJob("t1", "job-2", [&](Result<JobRecord> r) {
+    EXPECT_TRUE(r.ok());
+    inline_thread = std::this_thread::get_id();
+  });
+  ASSERT_TRUE(inline_thread.has_value());  // completed before GetJob returned
+  EXPECT_EQ(*inline_thread, std::this_thread::get_id());
+}
+
+TEST(SqliteJobStoreTest, CachedReadsFollowCommittedEvents) {
+  TempDir dir;
+  auto store = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(store);
+  const SubmitRecord job = MakeSubmit("t1", "job-1", "key-1");
+  ASSERT_TRUE(SubmitSync(*store, job).ok());
+  ASSERT_TRUE(GetJobSync(*store, "t1", "job-1").ok());
+  EventRecord running = MakeEvent(job, "e1", JobState::kRunning);
+  ASSERT_TRUE(AppendSync(*store, running).ok());
+  EventRecord done = MakeEvent(job, "e2", JobState::kCompleted);
+  done.result_ref_json = R"({"output_uri":"file:///out"})";
+  ASSERT_TRUE(AppendSync(*store, done).ok());
+  Result<JobRecord> after = GetJobSync(*store, "t1", "job-1");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->state, JobState::kCompleted);
+  EXPECT_EQ(after->projection_version, 3);
+  EXPECT_EQ(after->result_ref_json, R"({"output_uri":"file:///out"})");
+  // The cache agrees with the database row, field by field.
+  Result<JobDetail> detail = GetDetailSync(*store, "t1", "job-1");
+  ASSERT_TRUE(detail.ok());
+  EXPECT_EQ(detail->job.state, after->state);
+  EXPECT_EQ(detail->job.updated_at, after->updated_at);
+  EXPECT_EQ(detail->job.projection_version, after->projection_version);
+  EXPECT_EQ(detail->job.result_ref_json, after->result_ref_json);
+  EXPECT_EQ(detail->job.spec_json, after->spec_json);
+  EXPECT_EQ(detail->job.accepted_at, after->accepted_at);
+  EXPECT_EQ(detail->job.trace_id, after->trace_id);
+}
+
+TEST(SqliteJobStoreTest, SecondStoreOnTheSameFileIsRefused) {
+  TempDir dir;
+  auto first = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(first);
+  Result<std::unique_ptr<SqliteJobStore>> second = SqliteJobStore::Open(OptionsFor(dir), nullptr);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(second.error().message.find("in use by another rtgw process"), std::string::npos);
+  first->Close();
+  EXPECT_TRUE(SqliteJobStore::Open(OptionsFor(dir), nullptr).ok());
 }
 
 TEST(SqliteJobStoreTest, CloseCompletesEveryPendingCallback) {
