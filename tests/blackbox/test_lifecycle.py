@@ -1,0 +1,117 @@
+"""Process lifecycle: SIGTERM drains and exits cleanly, bad configuration refuses to start,
+one process per SQLite file."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import threading
+import time
+
+import httpx
+import pytest
+
+from conftest import Api, SECRET, clean_env, make_token, submit_body, uid
+
+
+def _run_serve(rtgw_bin: str, tmp_path, *args: str, env: dict | None = None,
+               timeout: float = 15) -> subprocess.CompletedProcess:
+    cmd = [rtgw_bin, "serve", "--listen", "127.0.0.1:0",
+           "--database-url", "sqlite://" + str(tmp_path / "refused.db"), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                          env=clean_env(env or {}), cwd=str(tmp_path))
+
+
+@pytest.mark.slow
+def test_sigterm_drains_in_flight_writes_and_exits_zero(server_factory):
+    srv = server_factory()
+    tenant = uid("tenant")
+    headers = {"authorization": "Bearer " + make_token(tenant, exp_in=3600),
+               "content-type": "application/json"}
+    acked: list[dict] = []
+    refused: list[int] = []
+    unexpected: list[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def worker(n: int) -> None:
+        with httpx.Client(base_url=srv.base_url, timeout=10) as c:
+            while not stop.is_set():
+                body = submit_body(tenant, job_id=uid(f"drain{n}"))
+                try:
+                    r = c.post("/api/runtime/jobs:submit", content=json.dumps(body),
+                               headers=headers)
+                except httpx.TransportError:
+                    return  # the listener closed: expected once draining began
+                with lock:
+                    if r.status_code == 202:
+                        acked.append(body)
+                    elif r.status_code == 503:
+                        refused.append(r.status_code)
+                        assert r.json()["error"]["code"] in {"draining", "unavailable"}, r.text
+                    else:
+                        unexpected.append(f"{r.status_code} {r.text[:200]}")
+                if r.status_code != 202:
+                    return
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(6)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 10
+    while len(acked) < 200 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(acked) >= 200, f"only {len(acked)} submits acknowledged before SIGTERM"
+    rc = srv.stop(signal.SIGTERM, timeout=20)
+    stop.set()
+    for t in threads:
+        t.join(timeout=15)
+    assert rc == 0, f"exit code {rc} after SIGTERM; stderr tail:\n{srv.stderr_text()[-2000:]}"
+    assert not unexpected, unexpected[:5]
+    messages = [rec.get("msg") for rec in srv.logs()]
+    assert any(m and "drain" in m for m in messages), messages[-10:]
+
+    # Every acknowledged submit is there after a restart on the same file.
+    srv.start()
+    api = Api(srv, tenant)
+    snapshot = list(acked)
+    for body in snapshot:
+        r = api.job(body["job_id"])
+        assert r.status_code == 200, (body["job_id"], r.status_code, r.text)
+
+
+@pytest.mark.parametrize("args,env,needle", [
+    (["--listen", "nowhere"], {}, "listen"),
+    (["--log-format", "yaml"], {}, "log-format"),
+    (["--sqlite-synchronous", "OFF"], {}, "sqlite-synchronous"),
+    (["--max-body-bytes", "-5"], {}, "max-body-bytes"),
+    (["--job-cache-entries", "many"], {}, "job-cache-entries"),
+    (["--jwt-hs256-secret", SECRET, "--database-url", "mysql://x"], {}, "database-url"),
+    ([], {"RTGW_LOG_FORMAT": "xml"}, "RTGW_LOG_FORMAT"),
+    (["--no-such-flag"], {}, "no-such-flag"),
+])
+def test_bad_configuration_refuses_to_start(rtgw_bin, tmp_path, args, env, needle):
+    all_args = list(args)
+    if "--jwt-hs256-secret" not in all_args:
+        all_args += ["--jwt-hs256-secret", SECRET]
+    res = _run_serve(rtgw_bin, tmp_path, *all_args, env=env)
+    assert res.returncode != 0, res
+    assert needle in res.stderr, res.stderr
+
+
+def test_no_verification_key_refuses_to_start(rtgw_bin, tmp_path):
+    res = _run_serve(rtgw_bin, tmp_path)
+    assert res.returncode != 0
+    assert "RTGW_JWT_HS256_SECRET" in res.stderr or "jwks" in res.stderr.lower(), res.stderr
+
+
+def test_second_server_on_same_database_is_refused(server_factory, rtgw_bin):
+    first = server_factory()
+    res = subprocess.run(
+        [rtgw_bin, "serve", "--listen", "127.0.0.1:0", "--database-url", first.database_url,
+         "--jwt-hs256-secret", SECRET],
+        capture_output=True, text=True, timeout=15, env=clean_env({}))
+    assert res.returncode != 0, res
+    assert "in use by another rtgw process" in res.stderr, res.stderr
+    # The first one is unaffected.
+    with first.client() as c:
+        assert c.get("/api/health").status_code == 200
