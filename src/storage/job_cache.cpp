@@ -93,6 +93,13 @@ void JobCache::ApplyCommitted(std::string_view tenant_id, std::string_view job_i
   it->second->second = std::move(updated);
 }
 
+void JobCache::Clear() noexcept {
+  std::lock_guard lock(mu_);
+  ++generation_;
+  index_.clear();
+  lru_.clear();
+}
+
 std::size_t JobCache::size() {
   std::lock_guard lock(mu_);
   return lru_.size();

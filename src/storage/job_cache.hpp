@@ -52,6 +52,9 @@ class JobCache {
                       const std::optional<std::string>& result_ref_json,
                       const std::optional<std::string>& error_json);
 
+  // Drops every entry and invalidates in-flight fills. Never throws.
+  void Clear() noexcept;
+
   std::size_t size();
   std::size_t capacity() const { return capacity_; }
 

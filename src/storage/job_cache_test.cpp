@@ -77,6 +77,17 @@ TEST(JobCacheTest, EvictsLeastRecentlyUsed) {
   EXPECT_EQ(cache.size(), 2u);
 }
 
+TEST(JobCacheTest, ClearDropsEntriesAndPendingFills) {
+  JobCache cache(8);
+  cache.PutCommitted(Job("t", "a"));
+  const std::uint64_t generation = cache.Generation();
+  cache.Clear();
+  EXPECT_EQ(cache.Find("t", "a"), nullptr);
+  cache.FillIfUnchanged(generation, Job("t", "b"));
+  EXPECT_EQ(cache.Find("t", "b"), nullptr);
+  EXPECT_EQ(cache.size(), 0u);
+}
+
 TEST(JobCacheTest, CapacityZeroDisables) {
   JobCache cache(0);
   cache.PutCommitted(Job("t", "a"));

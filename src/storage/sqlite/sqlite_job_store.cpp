@@ -122,9 +122,9 @@ class TypedWrite final : public PendingWrite {
       try {
         fn_.AfterCommit(**result, cache);
       } catch (...) {
-        // Out of memory while copying into the cache. JobCache bumps its
-        // generation before it allocates, so it may now miss this job but
-        // never serves a stale row.
+        // Out of memory while updating the cache: the row it holds for this
+        // job may now be stale, so drop everything (Clear does not allocate).
+        cache.Clear();
       }
     }
   }
