@@ -25,8 +25,8 @@ std::chrono::system_clock::time_point Now(std::int64_t offset = 0) {
 }
 
 std::string Claims(std::int64_t exp_offset = 300, std::string_view extra = {}) {
-  std::string out = R"({"tenant_id":"tenant-a","sub":"user-1","exp":)" +
-                    std::to_string(kNow + exp_offset);
+  std::string out =
+      R"({"tenant_id":"tenant-a","sub":"user-1","exp":)" + std::to_string(kNow + exp_offset);
   out.append(extra);
   out.push_back('}');
   return out;
@@ -57,8 +57,8 @@ std::string ErrorOf(const JwtVerifier& verifier, std::string_view token,
 
 TEST(JwtVerifierTest, AcceptsHs256TokenAndReturnsClaims) {
   auto verifier = Hs256Verifier();
-  const std::string token = SignHs256(Claims(300, R"(,"node_id":"node-7","iat":1799999990)"),
-                                      kSecret);
+  const std::string token =
+      SignHs256(Claims(300, R"(,"node_id":"node-7","iat":1799999990)"), kSecret);
   auto claims = verifier->Verify(token, Now());
   ASSERT_TRUE(claims.ok()) << claims.error().message;
   EXPECT_EQ(claims->tenant_id, "tenant-a");
@@ -83,7 +83,7 @@ TEST(JwtVerifierTest, MintDevTokenVerifies) {
 TEST(JwtVerifierTest, ExpiryAndNotBeforeHonourLeeway) {
   auto verifier = Hs256Verifier();
   const std::string token = SignHs256(Claims(0), kSecret);  // exp == now
-  EXPECT_EQ(ErrorOf(*verifier, token, Now(29)), "ok");        // within 30 s leeway
+  EXPECT_EQ(ErrorOf(*verifier, token, Now(29)), "ok");      // within 30 s leeway
   EXPECT_EQ(ErrorOf(*verifier, token, Now(30)), "token expired");
 
   const std::string future = SignHs256(Claims(300, R"(,"nbf":1800000100)"), kSecret);
@@ -111,25 +111,25 @@ TEST(JwtVerifierTest, RequiresTenantAndSubject) {
             "missing claim tenant_id");
   EXPECT_EQ(ErrorOf(*verifier, SignHs256(R"({"tenant_id":"t","exp":)" + exp + "}", kSecret)),
             "missing claim sub");
-  EXPECT_EQ(ErrorOf(*verifier,
-                    SignHs256(R"({"tenant_id":"","sub":"s","exp":)" + exp + "}", kSecret)),
-            "invalid claim tenant_id");
-  EXPECT_EQ(ErrorOf(*verifier,
-                    SignHs256(R"({"tenant_id":7,"sub":"s","exp":)" + exp + "}", kSecret)),
-            "invalid claim tenant_id");
+  EXPECT_EQ(
+      ErrorOf(*verifier, SignHs256(R"({"tenant_id":"","sub":"s","exp":)" + exp + "}", kSecret)),
+      "invalid claim tenant_id");
+  EXPECT_EQ(
+      ErrorOf(*verifier, SignHs256(R"({"tenant_id":7,"sub":"s","exp":)" + exp + "}", kSecret)),
+      "invalid claim tenant_id");
 }
 
 TEST(JwtVerifierTest, ChecksIssuerAndAudienceWhenConfigured) {
   auto verifier = Hs256Verifier("https://issuer.example", "rtgw");
   EXPECT_EQ(ErrorOf(*verifier, SignHs256(Claims(60, R"(,"aud":"rtgw")"), kSecret)),
             "missing claim iss");
-  EXPECT_EQ(ErrorOf(*verifier,
-                    SignHs256(Claims(60, R"(,"iss":"https://evil.example","aud":"rtgw")"),
-                              kSecret)),
-            "bad issuer");
-  EXPECT_EQ(ErrorOf(*verifier, SignHs256(Claims(60, R"(,"iss":"https://issuer.example")"),
-                                         kSecret)),
-            "missing claim aud");
+  EXPECT_EQ(
+      ErrorOf(*verifier,
+              SignHs256(Claims(60, R"(,"iss":"https://evil.example","aud":"rtgw")"), kSecret)),
+      "bad issuer");
+  EXPECT_EQ(
+      ErrorOf(*verifier, SignHs256(Claims(60, R"(,"iss":"https://issuer.example")"), kSecret)),
+      "missing claim aud");
   EXPECT_EQ(ErrorOf(*verifier, SignHs256(Claims(60, R"(,"iss":"https://issuer.example",)"
                                                     R"("aud":["other","rtgw"])"),
                                          kSecret)),
@@ -139,8 +139,7 @@ TEST(JwtVerifierTest, ChecksIssuerAndAudienceWhenConfigured) {
                                          kSecret)),
             "bad audience");
   // Unconfigured: iss/aud are not checked.
-  EXPECT_EQ(ErrorOf(*Hs256Verifier(), SignHs256(Claims(60, R"(,"iss":"anyone")"), kSecret)),
-            "ok");
+  EXPECT_EQ(ErrorOf(*Hs256Verifier(), SignHs256(Claims(60, R"(,"iss":"anyone")"), kSecret)), "ok");
 }
 
 TEST(JwtVerifierTest, RejectsWrongSecretAndTampering) {
@@ -151,8 +150,8 @@ TEST(JwtVerifierTest, RejectsWrongSecretAndTampering) {
   // Swap the payload for one granting another tenant, keep the signature.
   const auto first = token.find('.');
   const auto second = token.find('.', first + 1);
-  const std::string forged_payload = crypto::Base64UrlEncode(
-      R"({"tenant_id":"tenant-b","sub":"user-1","exp":1800000300})");
+  const std::string forged_payload =
+      crypto::Base64UrlEncode(R"({"tenant_id":"tenant-b","sub":"user-1","exp":1800000300})");
   token.replace(first + 1, second - first - 1, forged_payload);
   EXPECT_EQ(ErrorOf(*verifier, token), "bad signature");
   EXPECT_NE(ErrorOf(*verifier, "not-a-token"), "ok");
@@ -164,8 +163,7 @@ TEST(JwtVerifierTest, RejectsAlgNone) {
   const std::string unsigned_token = crypto::Base64UrlEncode(R"({"alg":"none","typ":"JWT"})") +
                                      "." + crypto::Base64UrlEncode(Claims()) + ".";
   EXPECT_NE(ErrorOf(*verifier, unsigned_token), "ok");
-  const std::string with_mac =
-      SignTokenHs256(R"({"alg":"none"})", Claims(), kSecret);
+  const std::string with_mac = SignTokenHs256(R"({"alg":"none"})", Claims(), kSecret);
   EXPECT_NE(ErrorOf(*verifier, with_mac), "ok");
   const std::string upper = SignTokenHs256(R"({"alg":"hs256"})", Claims(), kSecret);
   EXPECT_NE(ErrorOf(*verifier, upper), "ok");
@@ -178,8 +176,7 @@ TEST(JwtVerifierTest, Rs256AndEs256FromJwksByKid) {
   options.jwks_json = Jwks({rsa.PublicJwk("rsa-1", "RS256"), ec.PublicJwk("ec-1")});
   auto verifier = MakeVerifier(std::move(options));
 
-  EXPECT_EQ(ErrorOf(*verifier, SignToken(R"({"alg":"RS256","kid":"rsa-1"})", Claims(), rsa)),
-            "ok");
+  EXPECT_EQ(ErrorOf(*verifier, SignToken(R"({"alg":"RS256","kid":"rsa-1"})", Claims(), rsa)), "ok");
   EXPECT_EQ(ErrorOf(*verifier, SignToken(R"({"alg":"ES256","kid":"ec-1"})", Claims(), ec)), "ok");
   // Wrong kid.
   EXPECT_EQ(ErrorOf(*verifier, SignToken(R"({"alg":"RS256","kid":"rsa-2"})", Claims(), rsa)),
@@ -189,8 +186,7 @@ TEST(JwtVerifierTest, Rs256AndEs256FromJwksByKid) {
             "alg not allowed for key");
   // Signed by a key that is not in the set, under a known kid.
   const TestKeyPair stranger = TestKeyPair::GenerateRsa();
-  EXPECT_EQ(ErrorOf(*verifier,
-                    SignToken(R"({"alg":"RS256","kid":"rsa-1"})", Claims(), stranger)),
+  EXPECT_EQ(ErrorOf(*verifier, SignToken(R"({"alg":"RS256","kid":"rsa-1"})", Claims(), stranger)),
             "bad signature");
   // Without a kid, a single key of the algorithm is used.
   EXPECT_EQ(ErrorOf(*verifier, SignToken(R"({"alg":"ES256"})", Claims(), ec)), "ok");
@@ -237,8 +233,8 @@ TEST(JwtVerifierTest, RefusesOversizeTokens) {
   options.hs256_secret = std::string(kSecret);
   options.max_token_bytes = 256;
   auto verifier = MakeVerifier(std::move(options));
-  const std::string big = SignHs256(Claims(60, ",\"pad\":\"" + std::string(400, 'x') + "\""),
-                                    kSecret);
+  const std::string big =
+      SignHs256(Claims(60, ",\"pad\":\"" + std::string(400, 'x') + "\""), kSecret);
   EXPECT_EQ(ErrorOf(*verifier, big), "token too large");
 }
 

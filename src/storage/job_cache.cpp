@@ -9,8 +9,8 @@ JobCache::JobCache(std::size_t capacity) : capacity_(capacity) {
 }
 
 std::string JobCache::Key(std::string_view tenant_id, std::string_view job_id) {
-  // Tenant ids may hold any character but NUL never reaches here from JSON
-  // validation; the length prefix makes the key unambiguous regardless.
+  // "<len(tenant)>:<tenant><job>": the length prefix keeps ("t1","j") and
+  // ("t","1j") apart whatever characters the ids hold.
   std::string key;
   key.reserve(tenant_id.size() + job_id.size() + 12);
   key.append(std::to_string(tenant_id.size()));

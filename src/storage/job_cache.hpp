@@ -65,9 +65,9 @@ class JobCache {
 
   const std::size_t capacity_;
   std::mutex mu_;
-  std::list<Entry> lru_;                                           // GUARDED_BY(mu_), MRU first
+  std::list<Entry> lru_;                                               // GUARDED_BY(mu_), MRU first
   std::unordered_map<std::string, std::list<Entry>::iterator> index_;  // GUARDED_BY(mu_)
-  std::uint64_t generation_ = 0;                                   // GUARDED_BY(mu_)
+  std::uint64_t generation_ = 0;                                       // GUARDED_BY(mu_)
 };
 
 }  // namespace rtgw::storage

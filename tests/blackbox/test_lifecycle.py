@@ -46,9 +46,10 @@ def test_sigterm_drains_in_flight_writes_and_exits_zero(server_factory):
                 with lock:
                     if r.status_code == 202:
                         acked.append(body)
-                    elif r.status_code == 503:
+                    elif r.status_code == 503 and r.json()["error"]["code"] in {
+                            "draining", "unavailable"}:
+                        # An assert here would die with the thread unnoticed: record instead.
                         refused.append(r.status_code)
-                        assert r.json()["error"]["code"] in {"draining", "unavailable"}, r.text
                     else:
                         unexpected.append(f"{r.status_code} {r.text[:200]}")
                 if r.status_code != 202:

@@ -1,10 +1,16 @@
 #include "storage/sqlite/sqlite_job_store.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <mutex>
@@ -13,13 +19,7 @@
 #include <utility>
 #include <vector>
 
-#include <fcntl.h>
 #include <sqlite3.h>
-#include <sys/file.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "common/logging.hpp"
 #include "storage/job_cache.hpp"
@@ -264,8 +264,8 @@ class FileLock {
       const int err = errno;
       ::close(fd);
       if (err == EWOULDBLOCK) {
-        return Unavailable("sqlite: " + db_path +
-                               " is in use by another rtgw process (lock file " + path +
+        return Unavailable("sqlite: " + db_path + " is in use by another rtgw process (lock file " +
+                               path +
                                "); run one rtgw serve per SQLite file, or use PostgreSQL for "
                                "several replicas",
                            "store_unavailable");
@@ -317,9 +317,9 @@ class SqliteJobStore::Impl {
       cache_hits_ = metrics->GetCounter("rtgw_store_job_cache_total",
                                         "Job reads by whether the in-memory job cache had the row.",
                                         {{"result", "hit"}});
-      cache_misses_ = metrics->GetCounter("rtgw_store_job_cache_total",
-                                          "Job reads by whether the in-memory job cache had the row.",
-                                          {{"result", "miss"}});
+      cache_misses_ = metrics->GetCounter(
+          "rtgw_store_job_cache_total", "Job reads by whether the in-memory job cache had the row.",
+          {{"result", "miss"}});
       queue_gauge_ = metrics->GetGauge("rtgw_store_write_queue",
                                        "Writes queued and not yet taken by the writer.", {});
     }
@@ -608,7 +608,7 @@ class SqliteJobStore::Impl {
   }
 
   const SqliteOptions options_;
-  FileLock lock_;  // released last, after the connections closed
+  FileLock lock_;                                    // released last, after the connections closed
   std::unique_ptr<JobWriter> writer_;                // used only by the writer thread
   std::vector<std::unique_ptr<JobReader>> readers_;  // readers_[i] used only by thread i
   Histogram* batch_size_metric_ = nullptr;
@@ -672,8 +672,7 @@ Result<std::unique_ptr<SqliteJobStore>> SqliteJobStore::Open(SqliteOptions optio
   }
 
   auto impl = std::make_unique<Impl>(std::move(options), std::move(lock).value(),
-                                     std::move(writer).value(),
-                                     std::move(readers), metrics);
+                                     std::move(writer).value(), std::move(readers), metrics);
   if (Status s = impl->Start(); !s) return std::move(s).error();
   return std::unique_ptr<SqliteJobStore>(new SqliteJobStore(std::move(impl)));
 }
