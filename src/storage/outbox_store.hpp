@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,12 +25,14 @@ namespace rtgw::storage {
 //   tenant_id, job_id  text
 //   projection_version integer; UNIQUE (tenant_id, job_id, projection_version)
 //   payload_json       text: the exact body the relay sends
-//   created_at         RFC 3339 UTC with microseconds (the change's commit time)
+//   created_at         time of the change (the API shows RFC 3339 UTC with microseconds)
 //   attempts           integer, 0 at insert
 //   next_attempt_at    time before which the row is not claimable (insert: now)
 //   lease_owner        text or null; lease_expires_at: time or null
 //   last_error         text or null
 //   dead_at            time or null: set when the relay gave up (a dead letter)
+// ("time": PostgreSQL timestamptz; SQLite integer microseconds since the epoch,
+// columns named *_us, see docs/contracts/storage-schema.md.)
 // A delivered row is DELETED, so the table holds exactly the undelivered updates.
 //
 // Ordering rule the store enforces: the HEAD of a job is its undelivered row with
@@ -72,13 +75,14 @@ class OutboxStore {
   virtual void ClaimOutbox(std::string owner, std::chrono::milliseconds lease, int limit,
                            Callback<std::vector<OutboxItem>> done) = 0;
 
-  // The sink accepted row `id`: delete it. Value false when `owner` no longer
-  // holds its lease (the row is left as it is; the other owner will deliver it).
+  // The sink accepted row `id`: delete it. Value false when `owner` is no longer
+  // the row's lease owner, i.e. another owner took the expired lease over (the
+  // row is left as it is; that owner delivers it again, the sink dedupes).
   virtual void CompleteOutbox(std::string owner, std::int64_t id, Callback<bool> done) = 0;
 
   // Delivery failed: attempts += 1, last_error = error, lease cleared, and
   // either next_attempt_at = now + retry_after, or (dead) dead_at = now.
-  // Value false when `owner` no longer holds the lease (nothing changed).
+  // Value false when `owner` is no longer the row's lease owner (nothing changed).
   virtual void FailOutbox(std::string owner, std::int64_t id, std::string error,
                           std::chrono::milliseconds retry_after, bool dead,
                           Callback<bool> done) = 0;
@@ -94,6 +98,12 @@ class OutboxStore {
                                 Callback<bool> done) = 0;
 
   virtual void GetOutboxStats(Callback<OutboxStats> done) = 0;
+
+  // Optional wake-up: `listener` is called after each commit that added outbox
+  // rows (on a store thread; it must not block), so a relay claims at once
+  // instead of waiting for its next poll. A backend without notifications
+  // ignores it (the relay polls anyway). Set once, before writes start.
+  virtual void SetOutboxListener(std::function<void()> listener) { (void)listener; }
 };
 
 }  // namespace rtgw::storage

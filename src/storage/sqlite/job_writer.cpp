@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include "jobs/job_state.hpp"
+#include "storage/projection_update.hpp"
 
 namespace rtgw::storage::sqlite {
 namespace {
@@ -29,10 +30,21 @@ Result<jobs::JobState> ParseStoredState(const std::string& text) {
 
 }  // namespace
 
-Result<std::unique_ptr<JobWriter>> JobWriter::Create(Database db) {
-  std::unique_ptr<JobWriter> writer(new JobWriter(std::move(db)));
+Result<std::unique_ptr<JobWriter>> JobWriter::Create(Database db, bool write_outbox) {
+  std::unique_ptr<JobWriter> writer(new JobWriter(std::move(db), write_outbox));
   if (Status s = writer->PrepareAll(); !s) return std::move(s).error();
+  Result<OutboxWriter> outbox = OutboxWriter::Create(writer->db_);
+  if (!outbox) return std::move(outbox).error();
+  writer->outbox_.emplace(std::move(outbox).value());
   return writer;
+}
+
+Status JobWriter::InsertOutbox(const JobRecord& job, const std::string& occurred_at,
+                               const std::string& trace_id) {
+  Status s = outbox_->Insert(job.tenant_id, job.job_id, job.projection_version,
+                             BuildProjectionUpdate(job, occurred_at, trace_id), NowMicros());
+  if (s) ++outbox_inserts_;
+  return s;
 }
 
 Status JobWriter::PrepareAll() {
@@ -72,7 +84,9 @@ Status JobWriter::PrepareAll() {
        " result_ref_json = COALESCE(?5, result_ref_json),"
        " error_json = COALESCE(?6, error_json),"
        " projection_version = projection_version + 1"
-       " WHERE tenant_id = ?1 AND job_id = ?2"},
+       " WHERE tenant_id = ?1 AND job_id = ?2"
+       " RETURNING workspace_id, submission_id, projection_version, result_ref_json,"
+       " error_json, accepted_at, trace_id"},
       {&touch_health_,
        "INSERT INTO store_health (id, checked_at, write_count)"
        " VALUES (1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 1)"
@@ -146,6 +160,22 @@ Result<SubmitOutcome> JobWriter::Submit(const SubmitRecord& r) {
     insert_job_.BindText(10, r.trace_id);
     insert_job_.BindText(11, r.response_json);
     if (Status s = StepDone(insert_job_, "insert job"); !s) return std::move(s).error();
+  }
+  if (write_outbox_) {
+    const JobRecord job{.tenant_id = r.tenant_id,
+                        .job_id = r.job_id,
+                        .workspace_id = r.workspace_id,
+                        .submission_id = r.submission_id,
+                        .management_node_id = r.management_node_id,
+                        .state = jobs::JobState::kSubmitted,
+                        .spec_json = {},
+                        .result_ref_json = std::nullopt,
+                        .error_json = std::nullopt,
+                        .accepted_at = r.accepted_at,
+                        .updated_at = r.accepted_at,
+                        .trace_id = r.trace_id,
+                        .projection_version = 1};
+    if (Status s = InsertOutbox(job, r.accepted_at, r.trace_id); !s) return std::move(s).error();
   }
   return SubmitOutcome{.replayed = false, .response_json = r.response_json};
 }
@@ -222,7 +252,28 @@ Result<EventOutcome> JobWriter::AppendEvent(const EventRecord& r) {
     apply_event_.BindText(4, r.received_at);
     apply_event_.BindOptionalText(5, r.result_ref_json);
     apply_event_.BindOptionalText(6, r.error_json);
+    const int rc = apply_event_.Step();
+    if (rc != SQLITE_ROW) return SqliteError(rc, apply_event_.db(), "apply event");
+    // The row as it is after the update: the ProjectionUpdate describes it.
+    JobRecord job{.tenant_id = r.tenant_id,
+                  .job_id = r.job_id,
+                  .workspace_id = apply_event_.ColumnText(0),
+                  .submission_id = apply_event_.ColumnText(1),
+                  .management_node_id = {},
+                  .state = r.state,
+                  .spec_json = {},
+                  .result_ref_json = apply_event_.ColumnOptionalText(3),
+                  .error_json = apply_event_.ColumnOptionalText(4),
+                  .accepted_at = apply_event_.ColumnText(5),
+                  .updated_at = r.received_at,
+                  .trace_id = apply_event_.ColumnText(6),
+                  .projection_version = apply_event_.ColumnInt64(2)};
     if (Status s = StepDone(apply_event_, "apply event"); !s) return std::move(s).error();
+    if (write_outbox_) {
+      if (Status s = InsertOutbox(job, r.occurred_at, r.trace_id); !s) {
+        return std::move(s).error();
+      }
+    }
   }
   return EventOutcome{.idempotent = false,
                       .applied = true,

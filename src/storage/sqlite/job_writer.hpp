@@ -3,10 +3,14 @@
 
 // Private to storage/sqlite: the write side, synchronous and single-threaded.
 
+#include <cstdint>
 #include <memory>
+#include <optional>
+#include <utility>
 
 #include "common/error.hpp"
 #include "storage/job_store.hpp"
+#include "storage/sqlite/outbox_writer.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
 
 namespace rtgw::storage::sqlite {
@@ -20,8 +24,10 @@ namespace rtgw::storage::sqlite {
 // Thread-safety: not thread-safe; one thread at a time (the writer thread).
 class JobWriter {
  public:
-  // `db` must already be migrated. Prepares every statement up front.
-  static Result<std::unique_ptr<JobWriter>> Create(Database db);
+  // `db` must already be migrated. Prepares every statement up front. With
+  // `write_outbox`, every submit and applied event also inserts its
+  // ProjectionUpdate into projection_outbox (storage/outbox_store.hpp).
+  static Result<std::unique_ptr<JobWriter>> Create(Database db, bool write_outbox);
 
   Status Begin();                // BEGIN IMMEDIATE
   Status Commit();               // COMMIT; durable per PRAGMA synchronous when it returns
@@ -38,8 +44,16 @@ class JobWriter {
   // Upserts the single store_health row: proves the database takes writes.
   Status TouchHealth();
 
+  // The outbox statements of this connection (claims, completions, ...).
+  OutboxWriter& outbox() { return *outbox_; }
+  // Outbox rows inserted since the last call (the store notifies its relay
+  // listener after a commit that added some).
+  std::int64_t TakeOutboxInserts() { return std::exchange(outbox_inserts_, 0); }
+
  private:
-  explicit JobWriter(Database db) : db_(std::move(db)) {}
+  JobWriter(Database db, bool write_outbox) : db_(std::move(db)), write_outbox_(write_outbox) {}
+  Status InsertOutbox(const JobRecord& job, const std::string& occurred_at,
+                      const std::string& trace_id);
   Status PrepareAll();
 
   // Member order matters: statements are finalized before the connection closes.
@@ -58,6 +72,9 @@ class JobWriter {
   Statement insert_event_;
   Statement apply_event_;
   Statement touch_health_;
+  std::optional<OutboxWriter> outbox_;
+  bool write_outbox_;
+  std::int64_t outbox_inserts_ = 0;
 };
 
 }  // namespace rtgw::storage::sqlite

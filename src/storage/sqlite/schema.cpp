@@ -64,8 +64,34 @@ CREATE TABLE store_health (
 ) STRICT;
 )sql";
 
-constexpr std::array<Migration, 1> kMigrations = {{
+// Version 2: the transactional outbox of ProjectionUpdates
+// (storage/outbox_store.hpp). Times are integer microseconds since the Unix
+// epoch so that comparisons are exact; created_at is also kept as RFC 3339.
+// The head index serves "lowest undelivered version per job".
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE projection_outbox (
+  id                 INTEGER PRIMARY KEY,
+  tenant_id          TEXT    NOT NULL,
+  job_id             TEXT    NOT NULL,
+  projection_version INTEGER NOT NULL CHECK (projection_version >= 1),
+  payload_json       TEXT    NOT NULL,
+  created_at         TEXT    NOT NULL,
+  created_us         INTEGER NOT NULL,
+  attempts           INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  next_attempt_us    INTEGER NOT NULL,
+  lease_owner        TEXT,
+  lease_expires_us   INTEGER,
+  last_error         TEXT,
+  dead_us            INTEGER,
+  UNIQUE (tenant_id, job_id, projection_version)
+) STRICT;
+
+CREATE INDEX projection_outbox_dead ON projection_outbox (dead_us) WHERE dead_us IS NOT NULL;
+)sql";
+
+constexpr std::array<Migration, 2> kMigrations = {{
     {1, "jobs, job_events, store_health", kSchemaV1},
+    {2, "projection_outbox", kSchemaV2},
 }};
 
 // Plain (not STRICT) so that any SQLite, and any build, can read the version.

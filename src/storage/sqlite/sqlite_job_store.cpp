@@ -25,6 +25,7 @@
 #include "storage/job_cache.hpp"
 #include "storage/sqlite/job_reader.hpp"
 #include "storage/sqlite/job_writer.hpp"
+#include "storage/sqlite/outbox_writer.hpp"
 #include "storage/sqlite/schema.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
 
@@ -436,6 +437,11 @@ class SqliteJobStore::Impl {
         std::move(done)));
   }
 
+  void SetOutboxListener(std::function<void()> listener) {
+    std::lock_guard lock(write_mu_);  // publishes it to the writer thread
+    outbox_listener_ = std::move(listener);
+  }
+
   void Close() {
     if (t_store_owner == this) {
       // Called from one of our own callbacks: stop taking new work now; the
@@ -556,6 +562,15 @@ class SqliteJobStore::Impl {
       }
       if (CommitBatch(batch)) {
         for (auto& op : batch) op->AfterCommit(cache_);
+        if (writer_->TakeOutboxInserts() > 0 && outbox_listener_) {
+          try {
+            outbox_listener_();
+          } catch (...) {
+            LogError("outbox listener threw");
+          }
+        }
+      } else {
+        (void)writer_->TakeOutboxInserts();
       }
       // Only now, with the batch durable (or failed as a whole), answer.
       for (auto& op : batch) op->Complete();
@@ -608,6 +623,7 @@ class SqliteJobStore::Impl {
   }
 
   const SqliteOptions options_;
+  std::function<void()> outbox_listener_;  // set before writes start; read by the writer
   FileLock lock_;                                    // released last, after the connections closed
   std::unique_ptr<JobWriter> writer_;                // used only by the writer thread
   std::vector<std::unique_ptr<JobReader>> readers_;  // readers_[i] used only by thread i
@@ -658,7 +674,8 @@ Result<std::unique_ptr<SqliteJobStore>> SqliteJobStore::Open(SqliteOptions optio
     LogInfo("sqlite schema migrated",
             {{"path", options.path}, {"from_version", *found}, {"to_version", SchemaVersion()}});
   }
-  Result<std::unique_ptr<JobWriter>> writer = JobWriter::Create(std::move(write_db).value());
+  Result<std::unique_ptr<JobWriter>> writer =
+      JobWriter::Create(std::move(write_db).value(), options.write_outbox);
   if (!writer) return std::move(writer).error();
 
   std::vector<std::unique_ptr<JobReader>> readers;
@@ -729,5 +746,72 @@ void SqliteJobStore::CheckHealth(Callback<StoreHealth> done) {
 }
 
 void SqliteJobStore::Close() { impl_->Close(); }
+
+// ---- OutboxStore: every call is a write on the writer thread ----
+
+void SqliteJobStore::ClaimOutbox(std::string owner, std::chrono::milliseconds lease, int limit,
+                                 Callback<std::vector<OutboxItem>> done) {
+  const std::int64_t lease_us = std::chrono::duration_cast<std::chrono::microseconds>(lease).count();
+  impl_->EnqueueWrite(
+      MakeWrite<std::vector<OutboxItem>>(
+          [owner = std::move(owner), lease_us, limit](JobWriter& w) {
+            return w.outbox().Claim(owner, lease_us, limit, NowMicros());
+          },
+          std::move(done)),
+      /*internal=*/true);
+}
+
+void SqliteJobStore::CompleteOutbox(std::string owner, std::int64_t id, Callback<bool> done) {
+  impl_->EnqueueWrite(
+      MakeWrite<bool>([owner = std::move(owner), id](
+                          JobWriter& w) { return w.outbox().Complete(owner, id); },
+                      std::move(done)),
+      /*internal=*/true);
+}
+
+void SqliteJobStore::FailOutbox(std::string owner, std::int64_t id, std::string error,
+                                std::chrono::milliseconds retry_after, bool dead,
+                                Callback<bool> done) {
+  const std::int64_t retry_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(retry_after).count();
+  impl_->EnqueueWrite(MakeWrite<bool>(
+                          [owner = std::move(owner), id, error = std::move(error), retry_us,
+                           dead](JobWriter& w) {
+                            return w.outbox().Fail(owner, id, error, retry_us, dead, NowMicros());
+                          },
+                          std::move(done)),
+                      /*internal=*/true);
+}
+
+void SqliteJobStore::ListDeadLetters(std::optional<std::string> tenant_id, int limit,
+                                     Callback<std::vector<OutboxItem>> done) {
+  impl_->EnqueueWrite(MakeWrite<std::vector<OutboxItem>>(
+                          [tenant_id = std::move(tenant_id), limit](JobWriter& w) {
+                            return w.outbox().ListDead(tenant_id, limit);
+                          },
+                          std::move(done)),
+                      /*internal=*/false);
+}
+
+void SqliteJobStore::ReplayDeadLetter(std::optional<std::string> tenant_id, std::int64_t id,
+                                      Callback<bool> done) {
+  impl_->EnqueueWrite(MakeWrite<bool>(
+                          [tenant_id = std::move(tenant_id), id](JobWriter& w) {
+                            return w.outbox().Replay(tenant_id, id, NowMicros());
+                          },
+                          std::move(done)),
+                      /*internal=*/false);
+}
+
+void SqliteJobStore::GetOutboxStats(Callback<OutboxStats> done) {
+  impl_->EnqueueWrite(
+      MakeWrite<OutboxStats>([](JobWriter& w) { return w.outbox().Stats(NowMicros()); },
+                             std::move(done)),
+      /*internal=*/true);
+}
+
+void SqliteJobStore::SetOutboxListener(std::function<void()> listener) {
+  impl_->SetOutboxListener(std::move(listener));
+}
 
 }  // namespace rtgw::storage::sqlite

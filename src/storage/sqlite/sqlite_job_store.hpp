@@ -8,6 +8,7 @@
 #include "common/error.hpp"
 #include "common/metrics.hpp"
 #include "storage/job_store.hpp"
+#include "storage/outbox_store.hpp"
 
 namespace rtgw::storage::sqlite {
 
@@ -21,6 +22,10 @@ struct SqliteOptions {
   // Jobs whose committed row is kept in memory (LRU) so GET job/projection
   // skip the reader threads; 0 disables. See storage/job_cache.hpp.
   std::size_t job_cache_entries = 65'536;
+  // Insert a ProjectionUpdate into projection_outbox with every job state
+  // change (the relay's transactional outbox). Off: no outbox rows are written
+  // (the OutboxStore methods still work on whatever rows exist).
+  bool write_outbox = false;
 };
 
 // JobStore on one SQLite file in WAL mode.
@@ -64,7 +69,11 @@ struct SqliteOptions {
 //
 // Thread-safety: safe for concurrent use. `*metrics` must outlive the store.
 // Callbacks must not block: they run on the writer or a reader thread.
-class SqliteJobStore final : public JobStore {
+//
+// OutboxStore: every outbox call is a write through the writer thread (claims
+// set leases), committed durably like any other write. The outbox listener is
+// called on the writer thread after a commit that inserted outbox rows.
+class SqliteJobStore final : public JobStore, public OutboxStore {
  public:
   static Result<std::unique_ptr<SqliteJobStore>> Open(SqliteOptions options,
                                                       MetricsRegistry* metrics);
@@ -76,6 +85,18 @@ class SqliteJobStore final : public JobStore {
   void GetDetail(std::string tenant_id, std::string job_id, Callback<JobDetail> done) override;
   void CheckHealth(Callback<StoreHealth> done) override;
   void Close() override;
+
+  void ClaimOutbox(std::string owner, std::chrono::milliseconds lease, int limit,
+                   Callback<std::vector<OutboxItem>> done) override;
+  void CompleteOutbox(std::string owner, std::int64_t id, Callback<bool> done) override;
+  void FailOutbox(std::string owner, std::int64_t id, std::string error,
+                  std::chrono::milliseconds retry_after, bool dead, Callback<bool> done) override;
+  void ListDeadLetters(std::optional<std::string> tenant_id, int limit,
+                       Callback<std::vector<OutboxItem>> done) override;
+  void ReplayDeadLetter(std::optional<std::string> tenant_id, std::int64_t id,
+                        Callback<bool> done) override;
+  void GetOutboxStats(Callback<OutboxStats> done) override;
+  void SetOutboxListener(std::function<void()> listener) override;
 
   // Current schema version this build knows (the newest migration).
   static int SchemaVersion();
