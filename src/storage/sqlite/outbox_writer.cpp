@@ -72,15 +72,14 @@ Result<OutboxWriter> OutboxWriter::Create(Database& db) {
        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?6)"},
       // Heads only: the lowest undelivered version of each job, dead or not,
       // so a dead head blocks its job. An expired lease may be taken over.
-      {&w.claim_select_,
-       "SELECT " + columns +
-           " FROM projection_outbox AS o"
-           " WHERE dead_us IS NULL AND next_attempt_us <= ?1"
-           "   AND (lease_expires_us IS NULL OR lease_expires_us <= ?1)"
-           "   AND projection_version = (SELECT MIN(h.projection_version)"
-           "     FROM projection_outbox AS h"
-           "     WHERE h.tenant_id = o.tenant_id AND h.job_id = o.job_id)"
-           " ORDER BY id LIMIT ?2"},
+      {&w.claim_select_, "SELECT " + columns +
+                             " FROM projection_outbox AS o"
+                             " WHERE dead_us IS NULL AND next_attempt_us <= ?1"
+                             "   AND (lease_expires_us IS NULL OR lease_expires_us <= ?1)"
+                             "   AND projection_version = (SELECT MIN(h.projection_version)"
+                             "     FROM projection_outbox AS h"
+                             "     WHERE h.tenant_id = o.tenant_id AND h.job_id = o.job_id)"
+                             " ORDER BY id LIMIT ?2"},
       {&w.claim_update_,
        "UPDATE projection_outbox SET lease_owner = ?2, lease_expires_us = ?3 WHERE id = ?1"},
       {&w.complete_,
@@ -92,11 +91,10 @@ Result<OutboxWriter> OutboxWriter::Create(Database& db) {
        " next_attempt_us = CASE WHEN ?5 THEN next_attempt_us ELSE ?4 END,"
        " dead_us = CASE WHEN ?5 THEN ?6 ELSE NULL END"
        " WHERE id = ?1 AND lease_owner = ?2"},
-      {&w.list_dead_,
-       "SELECT " + columns +
-           " FROM projection_outbox WHERE dead_us IS NOT NULL"
-           "   AND (?1 IS NULL OR tenant_id = ?1)"
-           " ORDER BY dead_us, id LIMIT ?2"},
+      {&w.list_dead_, "SELECT " + columns +
+                          " FROM projection_outbox WHERE dead_us IS NOT NULL"
+                          "   AND (?1 IS NULL OR tenant_id = ?1)"
+                          " ORDER BY dead_us, id LIMIT ?2"},
       {&w.replay_,
        "UPDATE projection_outbox SET dead_us = NULL, attempts = 0, next_attempt_us = ?3,"
        " lease_owner = NULL, lease_expires_us = NULL"
@@ -118,19 +116,20 @@ Result<OutboxWriter> OutboxWriter::Create(Database& db) {
 Status OutboxWriter::Insert(const std::string& tenant_id, const std::string& job_id,
                             std::int64_t projection_version, const std::string& payload_json,
                             std::int64_t now_us) {
+  // Binds do not copy (SQLITE_STATIC): every bound string must outlive Step.
+  const std::string created_at = FormatRfc3339(FromMicros(now_us));
   ResetGuard reset(insert_);
   insert_.BindText(1, tenant_id);
   insert_.BindText(2, job_id);
   insert_.BindInt64(3, projection_version);
   insert_.BindText(4, payload_json);
-  insert_.BindText(5, FormatRfc3339(FromMicros(now_us)));
+  insert_.BindText(5, created_at);
   insert_.BindInt64(6, now_us);
   return StepDone(insert_, "insert outbox row");
 }
 
-Result<std::vector<OutboxItem>> OutboxWriter::Claim(const std::string& owner,
-                                                    std::int64_t lease_us, int limit,
-                                                    std::int64_t now_us) {
+Result<std::vector<OutboxItem>> OutboxWriter::Claim(const std::string& owner, std::int64_t lease_us,
+                                                    int limit, std::int64_t now_us) {
   Result<std::vector<OutboxItem>> items = [&] {
     ResetGuard reset(claim_select_);
     claim_select_.BindInt64(1, now_us);

@@ -623,7 +623,7 @@ class SqliteJobStore::Impl {
   }
 
   const SqliteOptions options_;
-  std::function<void()> outbox_listener_;  // set before writes start; read by the writer
+  std::function<void()> outbox_listener_;            // set before writes start; read by the writer
   FileLock lock_;                                    // released last, after the connections closed
   std::unique_ptr<JobWriter> writer_;                // used only by the writer thread
   std::vector<std::unique_ptr<JobReader>> readers_;  // readers_[i] used only by thread i
@@ -751,22 +751,21 @@ void SqliteJobStore::Close() { impl_->Close(); }
 
 void SqliteJobStore::ClaimOutbox(std::string owner, std::chrono::milliseconds lease, int limit,
                                  Callback<std::vector<OutboxItem>> done) {
-  const std::int64_t lease_us = std::chrono::duration_cast<std::chrono::microseconds>(lease).count();
-  impl_->EnqueueWrite(
-      MakeWrite<std::vector<OutboxItem>>(
-          [owner = std::move(owner), lease_us, limit](JobWriter& w) {
-            return w.outbox().Claim(owner, lease_us, limit, NowMicros());
-          },
-          std::move(done)),
-      /*internal=*/true);
+  const std::int64_t lease_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(lease).count();
+  impl_->EnqueueWrite(MakeWrite<std::vector<OutboxItem>>(
+                          [owner = std::move(owner), lease_us, limit](JobWriter& w) {
+                            return w.outbox().Claim(owner, lease_us, limit, NowMicros());
+                          },
+                          std::move(done)),
+                      /*internal=*/true);
 }
 
 void SqliteJobStore::CompleteOutbox(std::string owner, std::int64_t id, Callback<bool> done) {
-  impl_->EnqueueWrite(
-      MakeWrite<bool>([owner = std::move(owner), id](
-                          JobWriter& w) { return w.outbox().Complete(owner, id); },
-                      std::move(done)),
-      /*internal=*/true);
+  impl_->EnqueueWrite(MakeWrite<bool>([owner = std::move(owner),
+                                       id](JobWriter& w) { return w.outbox().Complete(owner, id); },
+                                      std::move(done)),
+                      /*internal=*/true);
 }
 
 void SqliteJobStore::FailOutbox(std::string owner, std::int64_t id, std::string error,
@@ -774,13 +773,13 @@ void SqliteJobStore::FailOutbox(std::string owner, std::int64_t id, std::string 
                                 Callback<bool> done) {
   const std::int64_t retry_us =
       std::chrono::duration_cast<std::chrono::microseconds>(retry_after).count();
-  impl_->EnqueueWrite(MakeWrite<bool>(
-                          [owner = std::move(owner), id, error = std::move(error), retry_us,
-                           dead](JobWriter& w) {
-                            return w.outbox().Fail(owner, id, error, retry_us, dead, NowMicros());
-                          },
-                          std::move(done)),
-                      /*internal=*/true);
+  impl_->EnqueueWrite(
+      MakeWrite<bool>(
+          [owner = std::move(owner), id, error = std::move(error), retry_us, dead](JobWriter& w) {
+            return w.outbox().Fail(owner, id, error, retry_us, dead, NowMicros());
+          },
+          std::move(done)),
+      /*internal=*/true);
 }
 
 void SqliteJobStore::ListDeadLetters(std::optional<std::string> tenant_id, int limit,
@@ -795,12 +794,11 @@ void SqliteJobStore::ListDeadLetters(std::optional<std::string> tenant_id, int l
 
 void SqliteJobStore::ReplayDeadLetter(std::optional<std::string> tenant_id, std::int64_t id,
                                       Callback<bool> done) {
-  impl_->EnqueueWrite(MakeWrite<bool>(
-                          [tenant_id = std::move(tenant_id), id](JobWriter& w) {
-                            return w.outbox().Replay(tenant_id, id, NowMicros());
-                          },
-                          std::move(done)),
-                      /*internal=*/false);
+  impl_->EnqueueWrite(
+      MakeWrite<bool>([tenant_id = std::move(tenant_id),
+                       id](JobWriter& w) { return w.outbox().Replay(tenant_id, id, NowMicros()); },
+                      std::move(done)),
+      /*internal=*/false);
 }
 
 void SqliteJobStore::GetOutboxStats(Callback<OutboxStats> done) {

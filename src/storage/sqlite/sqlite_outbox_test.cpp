@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/time_format.hpp"
 #include "storage/sqlite/sqlite_job_store.hpp"
 #include "storage/sqlite/sqlite_test_support.hpp"
 
@@ -29,8 +30,7 @@ std::vector<OutboxItem> Claim(SqliteJobStore& store, const std::string& owner, i
 }
 
 bool Complete(SqliteJobStore& store, const std::string& owner, std::int64_t id) {
-  Result<bool> r =
-      Await<bool>([&](Callback<bool> cb) { store.CompleteOutbox(owner, id, cb); });
+  Result<bool> r = Await<bool>([&](Callback<bool> cb) { store.CompleteOutbox(owner, id, cb); });
   EXPECT_TRUE(r.ok());
   return r.ok() && *r;
 }
@@ -59,7 +59,7 @@ TEST(SqliteOutboxTest, EveryStateChangeWritesOneUpdateInTheSameCommit) {
   ASSERT_TRUE(SubmitSync(*store, job).ok());
   ASSERT_TRUE(SubmitSync(*store, job).ok());  // replay: no second row
   ASSERT_TRUE(AppendSync(*store, MakeEvent(job, "e-run", JobState::kRunning)).ok());
-  ASSERT_TRUE(AppendSync(*store, MakeEvent(job, "e-run", JobState::kRunning)).ok());  // replay
+  ASSERT_TRUE(AppendSync(*store, MakeEvent(job, "e-run", JobState::kRunning)).ok());    // replay
   ASSERT_TRUE(AppendSync(*store, MakeEvent(job, "e-queued", JobState::kQueued)).ok());  // late
   EventRecord done = MakeEvent(job, "e-done", JobState::kCompleted);
   done.result_ref_json = R"({"output_uri":"file:///out"})";
@@ -76,6 +76,8 @@ TEST(SqliteOutboxTest, EveryStateChangeWritesOneUpdateInTheSameCommit) {
   EXPECT_NE(first[0].payload_json.find(R"("status":"queued","state":"submitted")"),
             std::string::npos)
       << first[0].payload_json;
+  EXPECT_TRUE(ParseRfc3339(first[0].created_at).has_value()) << first[0].created_at;
+  EXPECT_EQ(first[0].attempts, 0);
   EXPECT_TRUE(Claim(*store, "relay-b").empty()) << "a leased head is not claimable";
   EXPECT_TRUE(Complete(*store, "relay-a", first[0].id));
 
@@ -182,12 +184,12 @@ TEST(SqliteOutboxTest, FailureBacksOffAndDeadLetterBlocksItsJobUntilReplayed) {
   EXPECT_GT(stats.oldest_pending_age_seconds, 0.0);
 
   // Tenant scoping: t1 cannot replay t2's dead letter.
-  Result<bool> wrong = Await<bool>(
-      [&](Callback<bool> cb) { store->ReplayDeadLetter("t1", (*dead)[0].id, cb); });
+  Result<bool> wrong =
+      Await<bool>([&](Callback<bool> cb) { store->ReplayDeadLetter("t1", (*dead)[0].id, cb); });
   ASSERT_TRUE(wrong.ok());
   EXPECT_FALSE(*wrong);
-  Result<bool> replay = Await<bool>(
-      [&](Callback<bool> cb) { store->ReplayDeadLetter("t2", (*dead)[0].id, cb); });
+  Result<bool> replay =
+      Await<bool>([&](Callback<bool> cb) { store->ReplayDeadLetter("t2", (*dead)[0].id, cb); });
   ASSERT_TRUE(replay.ok());
   EXPECT_TRUE(*replay);
   std::vector<OutboxItem> again = Claim(*store, "relay");

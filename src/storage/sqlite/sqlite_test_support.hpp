@@ -93,7 +93,7 @@ inline SqliteOptions OptionsFor(const TempDir& dir) {
 }
 
 inline std::unique_ptr<SqliteJobStore> OpenOrDie(SqliteOptions options,
-                                          MetricsRegistry* metrics = nullptr) {
+                                                 MetricsRegistry* metrics = nullptr) {
   Result<std::unique_ptr<SqliteJobStore>> store = SqliteJobStore::Open(std::move(options), metrics);
   EXPECT_TRUE(store.ok()) << (store.ok() ? "" : store.error().message);
   if (!store.ok()) return nullptr;
@@ -101,7 +101,7 @@ inline std::unique_ptr<SqliteJobStore> OpenOrDie(SqliteOptions options,
 }
 
 inline SubmitRecord MakeSubmit(const std::string& tenant, const std::string& job_id,
-                        const std::string& key, const std::string& fingerprint = "fp-1") {
+                               const std::string& key, const std::string& fingerprint = "fp-1") {
   SubmitRecord r;
   r.tenant_id = tenant;
   r.workspace_id = tenant;
@@ -120,7 +120,7 @@ inline SubmitRecord MakeSubmit(const std::string& tenant, const std::string& job
 }
 
 inline EventRecord MakeEvent(const SubmitRecord& job, const std::string& event_id, JobState state,
-                      const std::string& fingerprint = "") {
+                             const std::string& fingerprint = "") {
   EventRecord e;
   e.tenant_id = job.tenant_id;
   e.job_id = job.job_id;
@@ -144,11 +144,11 @@ inline Result<EventOutcome> AppendSync(SqliteJobStore& store, EventRecord e) {
       [&](Callback<EventOutcome> cb) { store.AppendEvent(std::move(e), cb); });
 }
 inline Result<JobRecord> GetJobSync(SqliteJobStore& store, const std::string& tenant,
-                             const std::string& job_id) {
+                                    const std::string& job_id) {
   return Await<JobRecord>([&](Callback<JobRecord> cb) { store.GetJob(tenant, job_id, cb); });
 }
 inline Result<JobDetail> GetDetailSync(SqliteJobStore& store, const std::string& tenant,
-                                const std::string& job_id) {
+                                       const std::string& job_id) {
   return Await<JobDetail>([&](Callback<JobDetail> cb) { store.GetDetail(tenant, job_id, cb); });
 }
 inline Result<StoreHealth> HealthSync(SqliteJobStore& store) {

@@ -1,0 +1,379 @@
+#include "relay/projection_relay.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <boost/url/parse.hpp>
+
+#include "common/logging.hpp"
+#include "common/random.hpp"
+#include "common/time_format.hpp"
+#include "relay/http_sender.hpp"
+#include "relay/webhook_signer.hpp"
+
+namespace rtgw::relay {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr auto kStatsInterval = std::chrono::seconds(5);
+
+// Runs an async store call on this (relay-owned) thread and waits for it.
+template <class T, class Start>
+Result<T> Await(Start start) {
+  auto promise = std::make_shared<std::promise<Result<T>>>();
+  std::future<Result<T>> future = promise->get_future();
+  start([promise](Result<T> r) { promise->set_value(std::move(r)); });
+  return future.get();
+}
+
+std::string DefaultOwner() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  return std::string(host[0] != '\0' ? host : "relay") + ":" + std::to_string(::getpid()) + ":" +
+         RandomHex(4);
+}
+
+Result<std::string> SinkOrigin(const std::string& url) {
+  boost::system::result<boost::urls::url_view> parsed = boost::urls::parse_absolute_uri(url);
+  if (!parsed) return InvalidArgument("projection URL is not an absolute URL: '" + url + "'");
+  const std::string scheme(parsed->scheme());
+  if (scheme != "http" && scheme != "https") {
+    return InvalidArgument("projection URL must be http:// or https://, got '" + scheme + "://'");
+  }
+  if (parsed->host().empty()) return InvalidArgument("projection URL has no host");
+  if (parsed->has_userinfo()) {
+    return InvalidArgument("projection URL must not carry credentials (use the secret)");
+  }
+  std::string origin = scheme + "://" + std::string(parsed->encoded_host_and_port());
+  return origin;
+}
+
+std::vector<double> LagBuckets() {
+  return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+}
+
+}  // namespace
+
+Status ValidateRelayOptions(const RelayOptions& o) {
+  if (Result<std::string> origin = SinkOrigin(o.url); !origin) return std::move(origin).error();
+  if (Result<WebhookSigner> s = WebhookSigner::Create(o.secret); !s) return std::move(s).error();
+  if (o.workers < 1 || o.workers > 256) return InvalidArgument("relay workers must be 1..256");
+  if (o.max_attempts < 1 || o.max_attempts > 1000) {
+    return InvalidArgument("relay max attempts must be 1..1000");
+  }
+  if (o.backoff_base.count() < 1 || o.backoff_max < o.backoff_base) {
+    return InvalidArgument("relay backoff: base must be >= 1ms and max >= base");
+  }
+  if (o.request_timeout.count() < 10)
+    return InvalidArgument("relay request timeout must be >= 10ms");
+  if (o.lease < o.request_timeout * 2) {
+    // A POST still running when its lease runs out could reach the sink after
+    // a newer version delivered by another relay.
+    return InvalidArgument("relay lease must be at least twice the request timeout");
+  }
+  if (o.poll_interval.count() < 1) return InvalidArgument("relay poll interval must be >= 1ms");
+  return Ok{};
+}
+
+milliseconds BackoffDelay(int failed_attempts, milliseconds base, milliseconds max,
+                          double unit_random) {
+  const int exponent = std::clamp(failed_attempts - 1, 0, 40);
+  const double full = std::min(static_cast<double>(base.count()) * std::ldexp(1.0, exponent),
+                               static_cast<double>(max.count()));
+  const double jittered = full / 2 + full / 2 * std::clamp(unit_random, 0.0, 1.0);
+  return milliseconds(static_cast<std::int64_t>(jittered));
+}
+
+class ProjectionRelay::Impl {
+ public:
+  Impl(RelayOptions o, std::string origin, WebhookSigner signer, storage::OutboxStore& store,
+       MetricsRegistry* metrics)
+      : o_(std::move(o)), signer_(std::move(signer)), store_(store) {
+    status_.sink = std::move(origin);
+    if (o_.owner.empty()) o_.owner = DefaultOwner();
+    if (metrics != nullptr) {
+      const char* help = "ProjectionUpdate delivery attempts by outcome.";
+      delivered_ =
+          metrics->GetCounter("rtgw_relay_deliveries_total", help, {{"result", "delivered"}});
+      retried_ = metrics->GetCounter("rtgw_relay_deliveries_total", help, {{"result", "retry"}});
+      dead_ = metrics->GetCounter("rtgw_relay_deliveries_total", help, {{"result", "dead"}});
+      attempt_seconds_ = metrics->GetHistogram("rtgw_relay_attempt_seconds",
+                                               "Duration of one POST to the projection sink.", {},
+                                               MetricsRegistry::LatencyBucketsSeconds());
+      lag_seconds_ = metrics->GetHistogram(
+          "rtgw_projection_lag_seconds",
+          "Time from the state change's commit (outbox row) to the sink's 2xx.", {}, LagBuckets());
+      backlog_ = metrics->GetGauge("rtgw_outbox_backlog",
+                                   "Undelivered ProjectionUpdates that are not dead letters.", {});
+      dead_letters_ = metrics->GetGauge("rtgw_outbox_dead_letters",
+                                        "ProjectionUpdates the relay gave up on.", {});
+      oldest_ = metrics->GetGauge("rtgw_outbox_oldest_undelivered_seconds",
+                                  "Age of the oldest undelivered ProjectionUpdate.", {});
+    }
+  }
+
+  ~Impl() { Stop(); }
+
+  Status Start() {
+    std::lock_guard lock(mu_);
+    if (started_) return Ok{};
+    InitHttpClientLibrary();
+    try {
+      for (int i = 0; i < o_.workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+      dispatcher_ = std::thread([this] { DispatcherLoop(); });
+    } catch (const std::exception& e) {
+      stopping_ = true;
+      work_cv_.notify_all();
+      return Unavailable(std::string("relay: cannot start threads: ") + e.what());
+    }
+    started_ = true;
+    status_.running = true;
+    LogInfo("projection relay started", {{"sink", status_.sink},
+                                         {"owner", o_.owner},
+                                         {"workers", o_.workers},
+                                         {"max_attempts", o_.max_attempts}});
+    return Ok{};
+  }
+
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_ && !started_) return;
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    work_cv_.notify_all();
+    if (dispatcher_.joinable()) dispatcher_.join();
+    for (std::thread& t : workers_) {
+      if (t.joinable()) t.join();
+    }
+    std::lock_guard lock(mu_);
+    if (started_) LogInfo("projection relay stopped", {{"owner", o_.owner}});
+    started_ = false;
+    status_.running = false;
+  }
+
+  void Wake() {
+    {
+      std::lock_guard lock(mu_);
+      wake_ = true;
+    }
+    cv_.notify_one();
+  }
+
+  RelayStatus GetStatus() const {
+    std::lock_guard lock(mu_);
+    RelayStatus s = status_;
+    s.in_flight = busy_ + static_cast<std::int64_t>(queue_.size());
+    s.degraded = s.outbox.dead > 0 || s.consecutive_failures >= 3;
+    return s;
+  }
+
+ private:
+  void DispatcherLoop() {
+    auto next_stats = Clock::now();
+    for (;;) {
+      int want = 0;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait_for(lock, o_.poll_interval, [this] { return stopping_ || wake_; });
+        if (stopping_) return;
+        wake_ = false;
+        want = o_.workers * 2 - busy_ - static_cast<int>(queue_.size());
+      }
+      if (want > 0) Claim(want);
+      if (Clock::now() >= next_stats) {
+        RefreshStats();
+        next_stats = Clock::now() + kStatsInterval;
+      }
+    }
+  }
+
+  void Claim(int want) {
+    Result<std::vector<storage::OutboxItem>> items = Await<std::vector<storage::OutboxItem>>(
+        [&](auto cb) { store_.ClaimOutbox(o_.owner, o_.lease, want, std::move(cb)); });
+    if (!items) {
+      LogWarn("projection relay: claim failed", {{"error", items.error().message}});
+      return;
+    }
+    if (items->empty()) return;
+    {
+      std::lock_guard lock(mu_);
+      for (storage::OutboxItem& item : *items) queue_.push_back(std::move(item));
+    }
+    work_cv_.notify_all();
+  }
+
+  void RefreshStats() {
+    Result<storage::OutboxStats> stats =
+        Await<storage::OutboxStats>([&](auto cb) { store_.GetOutboxStats(std::move(cb)); });
+    if (!stats) return;
+    if (backlog_ != nullptr) backlog_->Set(stats->pending);
+    if (dead_letters_ != nullptr) dead_letters_->Set(stats->dead);
+    if (oldest_ != nullptr) {
+      oldest_->Set(static_cast<std::int64_t>(stats->oldest_pending_age_seconds));
+    }
+    std::lock_guard lock(mu_);
+    status_.outbox = *stats;
+  }
+
+  void WorkerLoop() {
+    HttpSender sender;
+    std::mt19937_64 rng(std::random_device{}());
+    for (;;) {
+      storage::OutboxItem item;
+      {
+        std::unique_lock lock(mu_);
+        work_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        if (stopping_) return;  // queued rows keep their lease until it expires
+        item = std::move(queue_.front());
+        queue_.pop_front();
+        ++busy_;
+      }
+      Deliver(sender, rng, item);
+      {
+        std::lock_guard lock(mu_);
+        --busy_;
+      }
+      Wake();  // the job's next version may be a head now
+    }
+  }
+
+  void Deliver(HttpSender& sender, std::mt19937_64& rng, const storage::OutboxItem& item) {
+    const std::string webhook_id =
+        ProjectionWebhookId(item.tenant_id, item.job_id, item.projection_version);
+    const std::int64_t timestamp = std::chrono::duration_cast<std::chrono::seconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count();
+    const std::vector<std::pair<std::string, std::string>> headers = {
+        {"webhook-id", webhook_id},
+        {"webhook-timestamp", std::to_string(timestamp)},
+        {"webhook-signature", signer_.Sign(webhook_id, timestamp, item.payload_json)},
+    };
+    const auto start = Clock::now();
+    PostResult post = sender.Post(o_.url, headers, item.payload_json, o_.request_timeout);
+    if (attempt_seconds_ != nullptr) {
+      attempt_seconds_->Observe(std::chrono::duration<double>(Clock::now() - start).count());
+    }
+    if (post.status >= 200 && post.status < 300) {
+      Delivered(item);
+      return;
+    }
+    const std::string error = post.status == 0
+                                  ? post.error
+                                  : "HTTP " + std::to_string(post.status) +
+                                        (post.body_start.empty() ? "" : ": " + post.body_start);
+    const int failed = item.attempts + 1;
+    const bool dead = failed >= o_.max_attempts;
+    const milliseconds delay = BackoffDelay(failed, o_.backoff_base, o_.backoff_max,
+                                            std::uniform_real_distribution<double>(0.0, 1.0)(rng));
+    Result<bool> recorded = Await<bool>(
+        [&](auto cb) { store_.FailOutbox(o_.owner, item.id, error, delay, dead, std::move(cb)); });
+    if (Counter* c = dead ? dead_ : retried_; c != nullptr) c->Add();
+    {
+      std::lock_guard lock(mu_);
+      ++status_.failed_attempts_total;
+      ++status_.consecutive_failures;
+      status_.last_error = error;
+      if (dead) ++status_.outbox.dead;
+    }
+    const std::initializer_list<LogField> fields = {
+        {"tenant_id", item.tenant_id},
+        {"job_id", item.job_id},
+        {"projection_version", static_cast<long long>(item.projection_version)},
+        {"webhook_id", webhook_id},
+        {"attempt", failed},
+        {"error", error},
+        {"retry_in_ms", static_cast<long long>(dead ? -1 : delay.count())},
+        {"recorded", recorded.ok() ? (*recorded ? "yes" : "lease lost") : "store error"}};
+    if (dead) {
+      LogError("projection update dead-lettered", fields);
+    } else {
+      LogWarn("projection delivery failed", fields);
+    }
+  }
+
+  void Delivered(const storage::OutboxItem& item) {
+    Result<bool> done =
+        Await<bool>([&](auto cb) { store_.CompleteOutbox(o_.owner, item.id, std::move(cb)); });
+    const auto now = std::chrono::system_clock::now();
+    if (std::optional<SystemTime> created = ParseRfc3339(item.created_at)) {
+      if (lag_seconds_ != nullptr) {
+        lag_seconds_->Observe(std::max(0.0, std::chrono::duration<double>(now - *created).count()));
+      }
+    }
+    if (delivered_ != nullptr) delivered_->Add();
+    {
+      std::lock_guard lock(mu_);
+      ++status_.delivered_total;
+      status_.consecutive_failures = 0;
+      status_.last_delivery_at = FormatRfc3339(now);
+    }
+    if (!done.ok() || !*done) {
+      // Delivered, but the row stays: another relay holds it now (or the store
+      // is down) and will send it again; the sink dedupes by webhook-id.
+      LogWarn("projection delivered but not completed",
+              {{"tenant_id", item.tenant_id},
+               {"job_id", item.job_id},
+               {"projection_version", static_cast<long long>(item.projection_version)},
+               {"reason", done.ok() ? "lease lost" : done.error().message}});
+    }
+  }
+
+  RelayOptions o_;
+  const WebhookSigner signer_;
+  storage::OutboxStore& store_;
+  Counter* delivered_ = nullptr;
+  Counter* retried_ = nullptr;
+  Counter* dead_ = nullptr;
+  Histogram* attempt_seconds_ = nullptr;
+  Histogram* lag_seconds_ = nullptr;
+  Gauge* backlog_ = nullptr;
+  Gauge* dead_letters_ = nullptr;
+  Gauge* oldest_ = nullptr;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;             // dispatcher: wake or stop
+  std::condition_variable work_cv_;        // workers: queue or stop
+  std::deque<storage::OutboxItem> queue_;  // GUARDED_BY(mu_)
+  int busy_ = 0;                           // GUARDED_BY(mu_)
+  bool wake_ = true;                       // GUARDED_BY(mu_): claim once at start
+  bool stopping_ = false;                  // GUARDED_BY(mu_)
+  bool started_ = false;                   // GUARDED_BY(mu_)
+  RelayStatus status_;                     // GUARDED_BY(mu_)
+  std::thread dispatcher_;
+  std::vector<std::thread> workers_;
+};
+
+Result<std::unique_ptr<ProjectionRelay>> ProjectionRelay::Create(RelayOptions options,
+                                                                 storage::OutboxStore& store,
+                                                                 MetricsRegistry* metrics) {
+  if (Status s = ValidateRelayOptions(options); !s) return std::move(s).error();
+  Result<std::string> origin = SinkOrigin(options.url);
+  if (!origin) return std::move(origin).error();
+  Result<WebhookSigner> signer = WebhookSigner::Create(options.secret);
+  if (!signer) return std::move(signer).error();
+  return std::unique_ptr<ProjectionRelay>(new ProjectionRelay(std::make_unique<Impl>(
+      std::move(options), std::move(origin).value(), std::move(signer).value(), store, metrics)));
+}
+
+ProjectionRelay::ProjectionRelay(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ProjectionRelay::~ProjectionRelay() = default;
+Status ProjectionRelay::Start() { return impl_->Start(); }
+void ProjectionRelay::Stop() { impl_->Stop(); }
+void ProjectionRelay::Wake() { impl_->Wake(); }
+RelayStatus ProjectionRelay::GetStatus() const { return impl_->GetStatus(); }
+
+}  // namespace rtgw::relay
