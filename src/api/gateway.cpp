@@ -7,6 +7,7 @@
 #include "api/job_requests.hpp"
 #include "api/job_views.hpp"
 #include "api/openapi.hpp"
+#include "api/outbox_views.hpp"
 #include "api/routes.hpp"
 #include "common/logging.hpp"
 #include "common/random.hpp"
@@ -162,6 +163,10 @@ class Gateway::Impl {
         return GetJob(std::move(call), route.id);
       case RouteId::kGetJobDetail:
         return GetDetail(std::move(call));
+      case RouteId::kListDeadLetters:
+        return ListDeadLetters(std::move(call));
+      case RouteId::kReplayDeadLetter:
+        return ReplayDeadLetter(std::move(call));
       default:
         return Finish(*call, MakeErrorResponse(Internal("unrouted"), call->trace_id));
     }
@@ -293,6 +298,44 @@ class Gateway::Impl {
     });
   }
 
+  // GET /api/runtime/projection/dead-letters[?limit=N]: the caller's tenant only.
+  void ListDeadLetters(std::shared_ptr<Call> call) {
+    Result<int> limit = ParseDeadLetterLimit(call->request.query);
+    if (!limit) return Finish(*call, MakeErrorResponse(limit.error(), call->trace_id));
+    if (options_.outbox == nullptr) {
+      return Finish(*call, JsonResponse(200, R"({"dead_letters":[]})"));
+    }
+    options_.outbox->ListDeadLetters(
+        call->tenant_id, *limit, [this, call](Result<std::vector<storage::OutboxItem>> r) {
+          if (!r) return Finish(*call, MakeErrorResponse(r.error(), call->trace_id));
+          Finish(*call, JsonResponse(200, DeadLettersJson(*r)));
+        });
+  }
+
+  // POST /api/runtime/projection/dead-letters:replay {"id": N}.
+  void ReplayDeadLetter(std::shared_ptr<Call> call) {
+    if (!RequireJsonBody(*call)) return;
+    Result<std::int64_t> id = ParseReplayRequest(call->request.body);
+    if (!id) return Finish(*call, MakeErrorResponse(id.error(), call->trace_id));
+    auto not_found = [this, call] {
+      Finish(*call, MakeErrorResponse(NotFound("no dead letter with that id in this tenant"),
+                                      call->trace_id));
+    };
+    if (options_.outbox == nullptr) return not_found();
+    const std::int64_t row = *id;
+    options_.outbox->ReplayDeadLetter(
+        call->tenant_id, row, [this, call, row, not_found](Result<bool> r) {
+          if (!r) {
+            return Finish(*call, MakeErrorResponse(r.error(), call->trace_id));
+          }
+          if (!*r) return not_found();
+          LogInfo("projection dead letter replayed", {{"trace_id", call->trace_id},
+                                                      {"tenant_id", call->tenant_id},
+                                                      {"id", static_cast<long long>(row)}});
+          Finish(*call, JsonResponse(200, R"({"ok":true,"id":)" + std::to_string(row) + "}"));
+        });
+  }
+
   http::Response NotFoundResponse(const Call& call) {
     return MakeErrorResponse(NotFound("job not found"), call.trace_id);
   }
@@ -301,27 +344,41 @@ class Gateway::Impl {
     const bool deep = QueryFlag(call->request.query, "deep");
     store_.CheckHealth([this, call, deep](Result<storage::StoreHealth> r) {
       const bool ok = r.ok() && r->reachable && r->writable;
-      std::string body = "{\"status\":\"";
-      body += ok ? "ok" : "unavailable";
-      body += "\",\"version\":\"";
-      AppendJsonEscaped(body, options_.version);
-      body += "\",\"checks\":{\"store\":{\"status\":\"";
-      body += ok ? "ok" : "unavailable";
-      body += "\",\"backend\":\"";
-      AppendJsonEscaped(body, r.ok() ? r->backend : std::string("unknown"));
-      body += "\",\"reachable\":";
-      body += r.ok() && r->reachable ? "true" : "false";
-      body += ",\"writable\":";
-      body += r.ok() && r->writable ? "true" : "false";
+      std::string checks = "{\"store\":{\"status\":\"";
+      checks += ok ? "ok" : "unavailable";
+      checks += "\",\"backend\":\"";
+      AppendJsonEscaped(checks, r.ok() ? r->backend : std::string("unknown"));
+      checks += "\",\"reachable\":";
+      checks += r.ok() && r->reachable ? "true" : "false";
+      checks += ",\"writable\":";
+      checks += r.ok() && r->writable ? "true" : "false";
       const std::string detail = r.ok() ? r->detail : r.error().message;
       if (!detail.empty()) {
-        body += ",\"detail\":\"";
-        AppendJsonEscaped(body, detail);
-        body += '"';
+        checks += ",\"detail\":\"";
+        AppendJsonEscaped(checks, detail);
+        checks += '"';
       }
+      checks += '}';
+      if (deep) checks += ",\"managed_aiida_runtime\":{\"status\":\"ok\",\"nodes\":[]}";
+      // Extra checks can degrade the answer but not fail it: the API still
+      // serves while, say, the product sink is down.
+      bool degraded = false;
+      for (const GatewayOptions::HealthCheck& check : options_.health_checks) {
+        auto [check_degraded, check_json] = check.run();
+        degraded = degraded || check_degraded;
+        checks += ",\"";
+        AppendJsonEscaped(checks, check.name);
+        checks += "\":";
+        checks += check_json;
+      }
+      checks += '}';
+      std::string body = "{\"status\":\"";
+      body += !ok ? "unavailable" : degraded ? "degraded" : "ok";
+      body += "\",\"version\":\"";
+      AppendJsonEscaped(body, options_.version);
+      body += "\",\"checks\":";
+      body += checks;
       body += '}';
-      if (deep) body += ",\"managed_aiida_runtime\":{\"status\":\"ok\",\"nodes\":[]}";
-      body += "}}";
       Finish(*call, JsonResponse(ok ? 200 : 503, std::move(body)));
     });
   }

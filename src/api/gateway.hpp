@@ -1,13 +1,16 @@
 #ifndef RTGW_API_GATEWAY_HPP_
 #define RTGW_API_GATEWAY_HPP_
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "auth/jwt_verifier.hpp"
 #include "common/metrics.hpp"
 #include "http/http_types.hpp"
 #include "storage/job_store.hpp"
+#include "storage/outbox_store.hpp"
 
 namespace rtgw::api {
 
@@ -18,6 +21,19 @@ struct GatewayOptions {
   std::string proxy_auth_key_header = "modal-key";  // lowercase
   std::string proxy_auth_secret_header = "modal-secret";
   bool access_log = true;
+
+  // Extra /api/health checks, shown as checks.<name>. `run` returns the
+  // check's JSON object and whether it is degraded (health then says
+  // "degraded", still 200). Called on a store thread: must be quick, no I/O.
+  struct HealthCheck {
+    std::string name;
+    std::function<std::pair<bool, std::string>()> run;
+  };
+  std::vector<HealthCheck> health_checks;
+
+  // Serves the projection dead-letter routes (tenant-scoped). Null: they list
+  // nothing and replay finds nothing. Must outlive the gateway.
+  storage::OutboxStore* outbox = nullptr;
 };
 
 // The request handler of `rtgw serve`: routing, proxy auth, bearer auth and

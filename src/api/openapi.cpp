@@ -158,11 +158,48 @@ json::object Schemas() {
        {"error", Nullable(Ref("EventError"))}},
       {"job_id", "tenant_id", "workspace_id", "submission_id", "status", "state",
        "projection_version", "updated_at", "result_ref", "error"});
-  s["Health"] =
-      Obj({{"status", json::object{{"type", "string"}, {"enum", json::array{"ok", "unavailable"}}}},
-           {"version", json::object{{"type", "string"}}},
-           {"checks", json::object{{"type", "object"}}}},
-          {"status", "checks"});
+  s["ProjectionUpdate"] =
+      Obj({{"tenant_id", json::object{{"type", "string"}}},
+           {"workspace_id", json::object{{"type", "string"}}},
+           {"job_id", json::object{{"type", "string"}}},
+           {"submission_id", json::object{{"type", "string"}}},
+           {"status", json::object{{"type", "string"},
+                                   {"enum", json::array{"queued", "running", "finished", "failed",
+                                                        "cancelled"}}}},
+           {"state", job_state},
+           {"projection_version", json::object{{"type", "integer"}, {"minimum", 1}}},
+           {"occurred_at", json::object{{"type", "string"}, {"format", "date-time"}}},
+           {"trace_id", json::object{{"type", "string"}}},
+           {"result_ref", Ref("ResultRef")},
+           {"error", Ref("EventError")}},
+          {"tenant_id", "workspace_id", "job_id", "submission_id", "status", "state",
+           "projection_version", "occurred_at", "trace_id"});
+  s["DeadLetter"] = Obj(
+      {{"id", json::object{{"type", "integer"}, {"description", "Outbox row id (for replay)."}}},
+       {"tenant_id", json::object{{"type", "string"}}},
+       {"job_id", json::object{{"type", "string"}}},
+       {"projection_version", json::object{{"type", "integer"}, {"minimum", 1}}},
+       {"attempts", json::object{{"type", "integer"}}},
+       {"last_error", Nullable(json::object{{"type", "string"}})},
+       {"created_at", json::object{{"type", "string"}, {"format", "date-time"}}},
+       {"dead_at", json::object{{"type", "string"}, {"format", "date-time"}}},
+       {"payload", Ref("ProjectionUpdate")}},
+      {"id", "tenant_id", "job_id", "projection_version", "attempts", "last_error", "created_at",
+       "dead_at", "payload"});
+  s["DeadLetterList"] =
+      Obj({{"dead_letters", json::object{{"type", "array"}, {"items", Ref("DeadLetter")}}}},
+          {"dead_letters"});
+  s["ReplayDeadLetterRequest"] =
+      Obj({{"id", json::object{{"type", "integer"}, {"minimum", 1}}}}, {"id"});
+  s["ReplayDeadLetterResponse"] =
+      Obj({{"ok", json::object{{"type", "boolean"}}}, {"id", json::object{{"type", "integer"}}}},
+          {"ok", "id"});
+  s["Health"] = Obj(
+      {{"status",
+        json::object{{"type", "string"}, {"enum", json::array{"ok", "degraded", "unavailable"}}}},
+       {"version", json::object{{"type", "string"}}},
+       {"checks", json::object{{"type", "object"}}}},
+      {"status", "checks"});
   return s;
 }
 
@@ -278,6 +315,24 @@ json::object Operation(const RouteSpec& r) {
                {"content",
                 json::object{{"application/json",
                               json::object{{"schema", json::object{{"type", "object"}}}}}}}}}};
+      break;
+    case RouteId::kListDeadLetters:
+      op["summary"] =
+          "ProjectionUpdates of the caller's tenant that the relay gave up on (oldest first).";
+      op["parameters"] = json::array{json::object{
+          {"name", "limit"},
+          {"in", "query"},
+          {"required", false},
+          {"schema", json::object{{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}}}}};
+      op["responses"] =
+          RuntimeErrors({{"200", JsonResponse("Dead letters.", "DeadLetterList")}}, {"400"});
+      break;
+    case RouteId::kReplayDeadLetter:
+      op["summary"] = "Make a dead letter of the caller's tenant deliverable again.";
+      op["requestBody"] = RequestBody("ReplayDeadLetterRequest");
+      op["responses"] = RuntimeErrors(
+          {{"200", JsonResponse("Queued for delivery again.", "ReplayDeadLetterResponse")}},
+          {"400", "404", "415"});
       break;
     case RouteId::kRetiredZpe:  // not in Routes(): answered 410 before routing
       break;

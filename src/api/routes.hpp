@@ -16,6 +16,8 @@ enum class RouteId {
   kHealth,
   kMetrics,
   kOpenApi,
+  kListDeadLetters,
+  kReplayDeadLetter,
   kRetiredZpe,  // /api/zpe/* -> 410, any method
 };
 

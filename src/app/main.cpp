@@ -17,6 +17,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  serve      Run the gateway HTTP API (embedded SQLite store by default).\n"
     "  openapi    Print the OpenAPI 3.1 document, or --check it against a committed copy.\n"
+    "  relay      Run the projection relay alone; list and replay its dead letters.\n"
     "  dev token  Mint an HS256 bearer token for development and scripts.\n"
     "  version    Print the version.\n"
     "\n"
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
     if (command == "serve") return rtgw::app::RunServe(args);
     if (command == "openapi") return rtgw::app::RunOpenApi(args);
     if (command == "dev") return rtgw::app::RunDev(args);
+    if (command == "relay") return rtgw::app::RunRelayCommand(args);
     if (command == "version" || command == "--version") {
       std::printf("rtgw %s\n", rtgw::app::kVersion);
       return 0;

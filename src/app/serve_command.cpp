@@ -7,12 +7,14 @@
 
 #include "api/gateway.hpp"
 #include "app/commands.hpp"
+#include "app/relay_wiring.hpp"
 #include "auth/jwt_verifier.hpp"
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
 #include "common/random.hpp"
 #include "config/serve_config.hpp"
 #include "http/server.hpp"
+#include "relay/projection_relay.hpp"
 #include "storage/sqlite/sqlite_job_store.hpp"
 
 namespace rtgw::app {
@@ -105,8 +107,18 @@ int RunServe(const std::vector<std::string>& args) {
   sopts.synchronous = cfg.sqlite_synchronous;
   sopts.reader_threads = cfg.store_reader_threads;
   sopts.job_cache_entries = cfg.job_cache_entries;
+  sopts.write_outbox = cfg.relay.outbox;
   auto store = storage::sqlite::SqliteJobStore::Open(sopts, &metrics);
   if (!store) return Fail("store " + cfg.database_url + ": " + store.error().message);
+
+  std::unique_ptr<relay::ProjectionRelay> projection_relay;
+  if (cfg.relay.relay_enabled()) {
+    auto created = relay::ProjectionRelay::Create(ToRelayOptions(cfg.relay), **store, &metrics);
+    if (!created) return Fail("RTGW_PROJECTION_URL/--projection-url: " + created.error().message);
+    projection_relay = std::move(created).value();
+    (*store)->SetOutboxListener([r = projection_relay.get()] { r->Wake(); });
+    if (auto s = projection_relay->Start(); !s) return Fail(s.error().message);
+  }
 
   api::GatewayOptions gopts;
   gopts.version = kVersion;
@@ -115,6 +127,11 @@ int RunServe(const std::vector<std::string>& args) {
   gopts.proxy_auth_key_header = cfg.proxy_auth_key_header;
   gopts.proxy_auth_secret_header = cfg.proxy_auth_secret_header;
   gopts.access_log = cfg.access_log;
+  gopts.outbox = store->get();
+  if (projection_relay) {
+    gopts.health_checks.push_back(
+        {"projection_relay", [r = projection_relay.get()] { return RelayHealth(*r); }});
+  }
   api::Gateway gateway(gopts, **verifier, **store, metrics);
 
   http::ServerOptions hopts;
@@ -134,8 +151,11 @@ int RunServe(const std::vector<std::string>& args) {
                            {"store", cfg.database_url},
                            {"sqlite_synchronous", cfg.sqlite_synchronous},
                            {"proxy_auth", cfg.proxy_auth_key.empty() ? "off" : "on"},
+                           {"outbox", cfg.relay.outbox ? "on" : "off"},
+                           {"projection_relay", projection_relay ? "on" : "off"},
                            {"io_threads", cfg.io_threads}});
   server.Run(/*handle_signals=*/true);
+  if (projection_relay) projection_relay->Stop();
   (*store)->Close();
   LogInfo("rtgw stopped");
   return 0;

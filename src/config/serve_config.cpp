@@ -28,7 +28,20 @@ std::string Lower(std::string s) {
 
 }  // namespace
 
+// The options of `rtgw serve` itself, before the shared relay options.
+const std::vector<OptionSpec>& ServeOnlyOptionSpecs();
+
 const std::vector<OptionSpec>& ServeOptionSpecs() {
+  static const std::vector<OptionSpec> kSpecs = [] {
+    std::vector<OptionSpec> specs = ServeOnlyOptionSpecs();
+    const std::vector<OptionSpec>& relay = RelayOptionSpecs();
+    specs.insert(specs.end(), relay.begin(), relay.end());
+    return specs;
+  }();
+  return kSpecs;
+}
+
+const std::vector<OptionSpec>& ServeOnlyOptionSpecs() {
   static const std::vector<OptionSpec> kSpecs = {
       {"listen", "RTGW_LISTEN", "127.0.0.1:8080",
        "Address to listen on, host:port ([::1]:port for IPv6; port 0 picks a free port)."},
@@ -218,6 +231,9 @@ Result<ServeConfig> BuildServeConfig(const OptionValues& v) {
   auto drain = ParseInt(v, "drain-timeout-ms", 0, 600'000);
   if (!drain) return drain.error();
   c.drain_timeout = std::chrono::milliseconds(*drain);
+  auto relay = BuildRelayConfig(v);
+  if (!relay) return relay.error();
+  c.relay = std::move(relay).value();
   return c;
 }
 

@@ -10,6 +10,7 @@
 #include "common/error.hpp"
 #include "common/logging.hpp"
 #include "config/options.hpp"
+#include "config/relay_config.hpp"
 
 namespace rtgw::config {
 
@@ -47,6 +48,8 @@ struct ServeConfig {
   std::chrono::milliseconds drain_timeout{10'000};
 
   bool dev = false;  // generate a secret and print a token when none is configured
+
+  RelayConfig relay;  // projection outbox and relay (config/relay_config.hpp)
 };
 
 // Option table of `rtgw serve` (flags, env names, defaults, help).

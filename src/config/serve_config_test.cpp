@@ -78,3 +78,55 @@ TEST(ServeConfigTest, ParsesIpv6Listen) {
 
 }  // namespace
 }  // namespace rtgw::config
+
+namespace rtgw::config {
+namespace {
+
+TEST(RelayConfigTest, OutboxFollowsTheProjectionUrlUnlessSet) {
+  auto off = Load({}, {{"RTGW_JWT_HS256_SECRET", "s"}});
+  ASSERT_TRUE(off.ok());
+  EXPECT_FALSE(off->relay.outbox);
+  EXPECT_FALSE(off->relay.relay_enabled());
+  auto on = Load({"--projection-url", "http://127.0.0.1:9/hook"},
+                 {{"RTGW_JWT_HS256_SECRET", "s"}, {"RTGW_PROJECTION_SECRET", "0123456789abcdef"}});
+  ASSERT_TRUE(on.ok()) << on.error().message;
+  EXPECT_TRUE(on->relay.outbox);
+  EXPECT_TRUE(on->relay.relay_enabled());
+  EXPECT_EQ(on->relay.lease, std::chrono::milliseconds(30'000));
+  auto writer_only = Load({"--outbox", "on"}, {{"RTGW_JWT_HS256_SECRET", "s"}});
+  ASSERT_TRUE(writer_only.ok());
+  EXPECT_TRUE(writer_only->relay.outbox);
+  EXPECT_FALSE(writer_only->relay.relay_enabled());
+}
+
+TEST(RelayConfigTest, RejectsInconsistentRelaySettingsNamingTheKey) {
+  const std::map<std::string, std::string> base = {{"RTGW_JWT_HS256_SECRET", "s"},
+                                                   {"RTGW_PROJECTION_URL", "http://h/x"},
+                                                   {"RTGW_PROJECTION_SECRET", "0123456789abcdef"}};
+  auto with = [&](std::string k, std::string v) {
+    auto e = base;
+    e[k] = v;
+    return e;
+  };
+  struct Case {
+    std::map<std::string, std::string> env;
+    std::string must_mention;
+  };
+  const Case cases[] = {
+      {with("RTGW_PROJECTION_SECRET", ""), "RTGW_PROJECTION_SECRET"},
+      {with("RTGW_OUTBOX", "maybe"), "RTGW_OUTBOX"},
+      {with("RTGW_OUTBOX", "off"), "RTGW_OUTBOX"},
+      {with("RTGW_RELAY", "sometimes"), "RTGW_RELAY"},
+      {with("RTGW_RELAY_WORKERS", "0"), "RTGW_RELAY_WORKERS"},
+      {with("RTGW_RELAY_LEASE_MS", "15000"), "RTGW_RELAY_LEASE_MS"},
+      {with("RTGW_RELAY_BACKOFF_MAX_MS", "10"), "RTGW_RELAY_BACKOFF_MAX_MS"},
+  };
+  for (const Case& c : cases) {
+    auto r = Load({}, c.env);
+    ASSERT_FALSE(r.ok()) << c.must_mention;
+    EXPECT_NE(r.error().message.find(c.must_mention), std::string::npos) << r.error().message;
+  }
+}
+
+}  // namespace
+}  // namespace rtgw::config
