@@ -159,7 +159,10 @@ class ProjectionRelay::Impl {
     for (std::thread& t : workers_) {
       if (t.joinable()) t.join();
     }
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    // The store answers every call exactly once (also when it closes), and
+    // those callbacks use this object: wait for them.
+    cv_.wait(lock, [this] { return store_ops_ == 0; });
     if (started_) LogInfo("projection relay stopped", {{"owner", o_.owner}});
     started_ = false;
     status_.running = false;
@@ -279,8 +282,6 @@ class ProjectionRelay::Impl {
     const bool dead = failed >= o_.max_attempts;
     const milliseconds delay = BackoffDelay(failed, o_.backoff_base, o_.backoff_max,
                                             std::uniform_real_distribution<double>(0.0, 1.0)(rng));
-    Result<bool> recorded = Await<bool>(
-        [&](auto cb) { store_.FailOutbox(o_.owner, item.id, error, delay, dead, std::move(cb)); });
     if (Counter* c = dead ? dead_ : retried_; c != nullptr) c->Add();
     {
       std::lock_guard lock(mu_);
@@ -296,18 +297,28 @@ class ProjectionRelay::Impl {
         {"webhook_id", webhook_id},
         {"attempt", failed},
         {"error", error},
-        {"retry_in_ms", static_cast<long long>(dead ? -1 : delay.count())},
-        {"recorded", recorded.ok() ? (*recorded ? "yes" : "lease lost") : "store error"}};
+        {"retry_in_ms", static_cast<long long>(dead ? -1 : delay.count())}};
     if (dead) {
       LogError("projection update dead-lettered", fields);
     } else {
       LogWarn("projection delivery failed", fields);
     }
+    // Recorded asynchronously: the row keeps our lease until the store has
+    // it, so nobody claims it meanwhile.
+    BeginStoreOp();
+    store_.FailOutbox(
+        o_.owner, item.id, error, delay, dead, [this, id = item.id](Result<bool> recorded) {
+          if (!recorded.ok() || !*recorded) {
+            LogWarn(
+                "projection failure not recorded",
+                {{"outbox_id", static_cast<long long>(id)},
+                 {"reason", recorded.ok() ? std::string("lease lost") : recorded.error().message}});
+          }
+          EndStoreOp();
+        });
   }
 
   void Delivered(const storage::OutboxItem& item) {
-    Result<bool> done =
-        Await<bool>([&](auto cb) { store_.CompleteOutbox(o_.owner, item.id, std::move(cb)); });
     const auto now = std::chrono::system_clock::now();
     if (std::optional<SystemTime> created = ParseRfc3339(item.created_at)) {
       if (lag_seconds_ != nullptr) {
@@ -321,15 +332,40 @@ class ProjectionRelay::Impl {
       status_.consecutive_failures = 0;
       status_.last_delivery_at = FormatRfc3339(now);
     }
-    if (!done.ok() || !*done) {
-      // Delivered, but the row stays: another relay holds it now (or the store
-      // is down) and will send it again; the sink dedupes by webhook-id.
-      LogWarn("projection delivered but not completed",
-              {{"tenant_id", item.tenant_id},
-               {"job_id", item.job_id},
-               {"projection_version", static_cast<long long>(item.projection_version)},
-               {"reason", done.ok() ? "lease lost" : done.error().message}});
+    // Completed asynchronously, so this worker takes its next update at once;
+    // the job's next version becomes a head when the delete commits, and the
+    // callback wakes the dispatcher to claim it.
+    BeginStoreOp();
+    store_.CompleteOutbox(
+        o_.owner, item.id,
+        [this, tenant = item.tenant_id, job = item.job_id,
+         version = item.projection_version](Result<bool> done) {
+          if (!done.ok() || !*done) {
+            // Delivered, but the row stays: another relay holds it now (or
+            // the store is down) and sends it again; the sink dedupes.
+            LogWarn("projection delivered but not completed",
+                    {{"tenant_id", tenant},
+                     {"job_id", job},
+                     {"projection_version", static_cast<long long>(version)},
+                     {"reason", done.ok() ? std::string("lease lost") : done.error().message}});
+          }
+          EndStoreOp();
+        });
+  }
+
+  void BeginStoreOp() {
+    std::lock_guard lock(mu_);
+    ++store_ops_;
+  }
+
+  // Called on a store thread once a completion/failure is durable.
+  void EndStoreOp() {
+    {
+      std::lock_guard lock(mu_);
+      --store_ops_;
+      wake_ = true;
     }
+    cv_.notify_all();
   }
 
   RelayOptions o_;
@@ -349,10 +385,11 @@ class ProjectionRelay::Impl {
   std::condition_variable work_cv_;        // workers: queue or stop
   std::deque<storage::OutboxItem> queue_;  // GUARDED_BY(mu_)
   int busy_ = 0;                           // GUARDED_BY(mu_)
-  bool wake_ = true;                       // GUARDED_BY(mu_): claim once at start
-  bool stopping_ = false;                  // GUARDED_BY(mu_)
-  bool started_ = false;                   // GUARDED_BY(mu_)
-  RelayStatus status_;                     // GUARDED_BY(mu_)
+  int store_ops_ = 0;      // GUARDED_BY(mu_): completions/failures the store has not answered
+  bool wake_ = true;       // GUARDED_BY(mu_): claim once at start
+  bool stopping_ = false;  // GUARDED_BY(mu_)
+  bool started_ = false;   // GUARDED_BY(mu_)
+  RelayStatus status_;     // GUARDED_BY(mu_)
   std::thread dispatcher_;
   std::vector<std::thread> workers_;
 };

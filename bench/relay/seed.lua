@@ -1,0 +1,30 @@
+-- Seeds jobs for the projection-lag bench: POST /api/runtime/jobs:submit with unique ids,
+-- and writes "job_id submission_id" per accepted job to $RTGW_JOBS_OUT (wrk -t1 only).
+local tenant = os.getenv("RTGW_TENANT")
+local token = os.getenv("RTGW_TOKEN")
+local run = os.getenv("RTGW_RUN_ID")
+local out = assert(io.open(assert(os.getenv("RTGW_JOBS_OUT")), "w"))
+local counter = 0
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer " .. token
+wrk.headers["Content-Type"] = "application/json"
+local fmt = '{"tenant_id":"%s","workspace_id":"ws-lag","job_id":"%s","idempotency_key":"k-%s",' ..
+  '"management_node_id":"node-lag","execution_profile":{"queue_name":"default"},' ..
+  '"resource_shape":{"cpu":1,"memory_mib":512,"walltime_seconds":60},' ..
+  '"payload_ref":{"input_uri":"inline://lag"},"requested_by":{"user_id":"u"}}'
+
+function request()
+  counter = counter + 1
+  local id = string.format("%s-%d", run, counter)
+  return wrk.format(nil, "/api/runtime/jobs:submit", nil, string.format(fmt, tenant, id, id))
+end
+
+function response(status, headers, body)
+  if status == 202 then
+    local id = body:match('"job_id":"([^"]+)"')
+    local sub = body:match('"submission_id":"([^"]+)"')
+    if id and sub then out:write(id, " ", sub, "\n") end
+  end
+end
+
+function done() out:close() end
