@@ -1,5 +1,6 @@
 #include "config/options.hpp"
 
+#include <charconv>
 #include <cstdlib>
 
 namespace rtgw::config {
@@ -96,6 +97,19 @@ std::string FormatHelp(std::string_view usage, std::string_view description,
     if (!meta.empty()) out += "      (" + meta + ")\n";
   }
   out += "  --help\n      Print this help and exit.\n";
+  return out;
+}
+
+Result<long long> ParseIntOption(const OptionValues& v, std::string_view flag, long long min,
+                                 long long max) {
+  const std::string text = v.GetOr(flag, "");
+  long long out = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || out < min ||
+      out > max) {
+    return InvalidArgument(v.Source(flag) + ": expected an integer from " + std::to_string(min) +
+                           " to " + std::to_string(max) + ", got '" + text + "'");
+  }
   return out;
 }
 

@@ -53,6 +53,11 @@ Result<OptionValues> ParseOptions(const std::vector<std::string>& args,
 std::string FormatHelp(std::string_view usage, std::string_view description,
                        const std::vector<OptionSpec>& specs);
 
+// The integer value of `flag` (given or default) within [min, max], else
+// kInvalidArgument naming the flag or env variable, the range and the value.
+Result<long long> ParseIntOption(const OptionValues& values, std::string_view flag, long long min,
+                                 long long max);
+
 }  // namespace rtgw::config
 
 #endif  // RTGW_CONFIG_OPTIONS_HPP_

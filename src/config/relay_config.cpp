@@ -7,15 +7,7 @@ namespace {
 
 Result<long long> ParseInt(const OptionValues& v, std::string_view flag, long long min,
                            long long max) {
-  const std::string text = v.GetOr(flag, "");
-  long long out = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || out < min ||
-      out > max) {
-    return InvalidArgument(v.Source(flag) + ": expected an integer from " + std::to_string(min) +
-                           " to " + std::to_string(max) + ", got '" + text + "'");
-  }
-  return out;
+  return ParseIntOption(v, flag, min, max);
 }
 
 Result<std::chrono::milliseconds> ParseMillis(const OptionValues& v, std::string_view flag,
