@@ -15,7 +15,9 @@ constexpr const char* kUsage =
     "management nodes report lifecycle events, rtgw keeps the ordered, tenant-scoped record.\n"
     "\n"
     "commands:\n"
-    "  serve      Run the gateway HTTP API (embedded SQLite store by default).\n"
+    "  serve      Run the gateway HTTP API (embedded SQLite store by default, or PostgreSQL).\n"
+    "  migrate    Apply pending schema migrations to the store (--database-url).\n"
+
     "  openapi    Print the OpenAPI 3.1 document, or --check it against a committed copy.\n"
     "  dev token  Mint an HS256 bearer token for development and scripts.\n"
     "  version    Print the version.\n"
@@ -34,6 +36,7 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   try {
     if (command == "serve") return rtgw::app::RunServe(args);
+    if (command == "migrate") return rtgw::app::RunMigrate(args);
     if (command == "openapi") return rtgw::app::RunOpenApi(args);
     if (command == "dev") return rtgw::app::RunDev(args);
     if (command == "version" || command == "--version") {

@@ -13,7 +13,7 @@
 #include "common/random.hpp"
 #include "config/serve_config.hpp"
 #include "http/server.hpp"
-#include "storage/sqlite/sqlite_job_store.hpp"
+#include "storage/open_store.hpp"
 
 namespace rtgw::app {
 namespace {
@@ -100,13 +100,23 @@ int RunServe(const std::vector<std::string>& args) {
   if (!verifier) return Fail("token verification: " + verifier.error().message);
 
   MetricsRegistry metrics;
-  storage::sqlite::SqliteOptions sopts;
-  sopts.path = cfg.sqlite_path;
-  sopts.synchronous = cfg.sqlite_synchronous;
+  storage::StoreOptions sopts;
+  sopts.url = cfg.database_url;
+  sopts.migrate = cfg.migrate == config::MigrateSetting::kOn    ? storage::MigrateMode::kAlways
+                  : cfg.migrate == config::MigrateSetting::kOff ? storage::MigrateMode::kNever
+                                                                : storage::MigrateMode::kAuto;
+  sopts.sqlite_synchronous = cfg.sqlite_synchronous;
   sopts.reader_threads = cfg.store_reader_threads;
   sopts.job_cache_entries = cfg.job_cache_entries;
-  auto store = storage::sqlite::SqliteJobStore::Open(sopts, &metrics);
-  if (!store) return Fail("store " + cfg.database_url + ": " + store.error().message);
+  sopts.pool_size = cfg.db_pool_size;
+  const std::string store_name = storage::RedactDatabaseUrl(cfg.database_url);
+  auto store = storage::OpenStore(sopts, &metrics);
+  if (!store) {
+    if (store.error().code == ErrorCode::kInvalidArgument) {
+      return Fail(cfg.database_url_source + ": " + store.error().message);
+    }
+    return Fail("store " + store_name + ": " + store.error().message);
+  }
 
   api::GatewayOptions gopts;
   gopts.version = kVersion;
@@ -115,7 +125,7 @@ int RunServe(const std::vector<std::string>& args) {
   gopts.proxy_auth_key_header = cfg.proxy_auth_key_header;
   gopts.proxy_auth_secret_header = cfg.proxy_auth_secret_header;
   gopts.access_log = cfg.access_log;
-  api::Gateway gateway(gopts, **verifier, **store, metrics);
+  api::Gateway gateway(gopts, **verifier, *store->jobs, metrics);
 
   http::ServerOptions hopts;
   hopts.host = cfg.listen_host;
@@ -131,12 +141,13 @@ int RunServe(const std::vector<std::string>& args) {
   }
   LogInfo("rtgw serving", {{"version", kVersion},
                            {"listen", cfg.listen_host + ":" + std::to_string(server.Port())},
-                           {"store", cfg.database_url},
+                           {"store", store_name},
+                           {"backend", store->backend},
                            {"sqlite_synchronous", cfg.sqlite_synchronous},
                            {"proxy_auth", cfg.proxy_auth_key.empty() ? "off" : "on"},
                            {"io_threads", cfg.io_threads}});
   server.Run(/*handle_signals=*/true);
-  (*store)->Close();
+  store->jobs->Close();
   LogInfo("rtgw stopped");
   return 0;
 }

@@ -623,4 +623,8 @@ Result<PgMigrateReport> MigratePostgres(const std::string& url) {
       .found = m->found, .applied = m->applied, .latest = PgLatestSchemaVersion()};
 }
 
+Status ValidatePostgresUrl(const std::string& url) { return ValidateConnectionUrl(url); }
+
+std::string RedactPostgresUrl(const std::string& url) { return RedactUrl(url); }
+
 }  // namespace rtgw::storage::postgres

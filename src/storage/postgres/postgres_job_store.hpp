@@ -99,6 +99,11 @@ struct PgMigrateReport {
 };
 Result<PgMigrateReport> MigratePostgres(const std::string& url);
 
+// InvalidArgument unless `url` is a postgresql:// or postgres:// URL libpq can parse.
+Status ValidatePostgresUrl(const std::string& url);
+// `url` with its password replaced by "***" (any scheme://user:password@host form).
+std::string RedactPostgresUrl(const std::string& url);
+
 }  // namespace rtgw::storage::postgres
 
 #endif  // RTGW_STORAGE_POSTGRES_POSTGRES_JOB_STORE_HPP_

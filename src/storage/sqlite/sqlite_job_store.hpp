@@ -21,6 +21,10 @@ struct SqliteOptions {
   // Jobs whose committed row is kept in memory (LRU) so GET job/projection
   // skip the reader threads; 0 disables. See storage/job_cache.hpp.
   std::size_t job_cache_entries = 65'536;
+  // true: apply pending schema migrations at Open (the embedded default).
+  // false: refuse a schema that is behind (run `rtgw migrate`). A newer schema
+  // is always refused.
+  bool migrate = true;
 };
 
 // JobStore on one SQLite file in WAL mode.
@@ -79,6 +83,10 @@ class SqliteJobStore final : public JobStore {
 
   // Current schema version this build knows (the newest migration).
   static int SchemaVersion();
+
+  // `rtgw migrate`: takes the file lock, applies pending migrations, returns
+  // the version found before. Fails while a store has the file open.
+  static Result<int> MigrateFile(const std::string& path);
 
  private:
   class Impl;
