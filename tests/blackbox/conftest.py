@@ -183,14 +183,16 @@ class Server:
     def __init__(self, bin_path: str, workdir: Path, *, args: Iterable[str] = (),
                  env: dict | None = None, secret: str | None = SECRET,
                  db_path: Path | None = None, config_via_env: bool = False,
-                 backend: str = "sqlite", pg_schema: str | None = None):
+                 backend: str = "sqlite", pg_schema: str | None = None,
+                 database_url: str | None = None):
         self.bin = bin_path
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.backend = backend
         self.db_path = Path(db_path) if db_path else self.workdir / "rtgw.db"
         self.pg_schema = pg_schema
-        self.owns_schema = backend == "postgresql" and pg_schema is None
+        self.url_override = database_url
+        self.owns_schema = backend == "postgresql" and pg_schema is None and database_url is None
         if self.owns_schema:
             # A fresh schema, brought to the current version the way an operator would.
             self.pg_schema = new_pg_schema()
@@ -214,6 +216,8 @@ class Server:
     # -- lifecycle -----------------------------------------------------------------------------
     @property
     def database_url(self) -> str:
+        if self.url_override:
+            return self.url_override
         if self.backend == "postgresql":
             return pg_url(self.pg_schema)
         return "sqlite://" + str(self.db_path.resolve())
@@ -380,11 +384,13 @@ class ServerPool:
 
     def __call__(self, *args: str, env: dict | None = None, secret: str | None = SECRET,
                  db_path: Path | None = None, start: bool = True,
-                 config_via_env: bool = False, pg_schema: str | None = None) -> Server:
-        """A new server; with pg_schema (PostgreSQL), one more replica on that schema."""
+                 config_via_env: bool = False, pg_schema: str | None = None,
+                 database_url: str | None = None) -> Server:
+        """A new server; with pg_schema (PostgreSQL), one more replica on that schema; with
+        database_url, exactly that store (the caller prepares it)."""
         s = Server(self.rtgw_bin, self.base_dir / f"srv{len(self.servers)}", args=args, env=env,
                    secret=secret, db_path=db_path, config_via_env=config_via_env,
-                   backend=self.backend, pg_schema=pg_schema)
+                   backend=self.backend, pg_schema=pg_schema, database_url=database_url)
         self.servers.append(s)
         if start:
             s.start()
