@@ -214,4 +214,30 @@ Result<PgResult> PgConn::QueryPrepared(const char* name, const char* sql, const 
                what);
 }
 
+Status PgConn::StreamRows(const std::string& sql, const std::function<Status(const PgResult&)>& fn,
+                          std::string_view what) {
+  if (PQsendQuery(conn_, sql.c_str()) == 0 || PQsetSingleRowMode(conn_) == 0) {
+    return Unavailable("postgresql: " + std::string(what) + ": " + Trim(PQerrorMessage(conn_)),
+                       "store_unavailable");
+  }
+  std::optional<Error> failed;
+  // Every result must be consumed, even after an error, before the next query.
+  while (pg_result* res = PQgetResult(conn_)) {
+    const ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_SINGLE_TUPLE) {
+      PgResult row(res);
+      if (!failed) {
+        if (Status s = fn(row); !s) failed = std::move(s).error();
+      }
+    } else if (st == PGRES_TUPLES_OK) {
+      PQclear(res);
+    } else {
+      Result<PgResult> checked = Check(res, what);
+      if (!checked && !failed) failed = std::move(checked).error();
+    }
+  }
+  if (failed) return *failed;
+  return Ok{};
+}
+
 }  // namespace rtgw::storage::postgres

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -90,6 +91,11 @@ class PgConn {
   // `name` (the same name must always mean the same SQL).
   Result<PgResult> QueryPrepared(const char* name, const char* sql, const Params& params,
                                  std::string_view what);
+
+  // Runs a query without parameters and hands its rows to `fn` one at a time
+  // (libpq single-row mode: the result set is never held whole in memory).
+  Status StreamRows(const std::string& sql, const std::function<Status(const PgResult&)>& fn,
+                    std::string_view what);
 
   // False once the connection is unusable; the owner then drops it and reconnects.
   bool ok() const;
