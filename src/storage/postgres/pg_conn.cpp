@@ -169,6 +169,8 @@ bool PgConn::InTransaction() const {
   return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
 }
 
+bool PgConn::TransactionFailed() const { return PQtransactionStatus(conn_) == PQTRANS_INERROR; }
+
 bool PgConn::LastErrorRetryable() const {
   return last_sqlstate_ == "40P01" || last_sqlstate_ == "40001";
 }

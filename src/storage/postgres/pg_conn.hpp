@@ -104,6 +104,8 @@ class PgConn {
   bool LastErrorRetryable() const;
   // True inside a transaction block (also an aborted one).
   bool InTransaction() const;
+  // True inside a transaction block that an error aborted (only ROLLBACK [TO] works).
+  bool TransactionFailed() const;
 
  private:
   explicit PgConn(pg_conn* conn) : conn_(conn) {}

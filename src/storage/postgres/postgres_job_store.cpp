@@ -407,6 +407,45 @@ class PostgresJobStore::Impl {
     }
   }
 
+  enum class Pass { kDone, kNeedsSavepoints };
+
+  // Runs every write of the batch inside the open transaction. Without
+  // savepoints, stops at the first SQL error (kNeedsSavepoints). With them,
+  // rolls a failing write back alone and marks lost deadlocks for a retry.
+  // A broken connection or failing savepoint sets `batch_error`.
+  Pass RunWrites(PgConn& conn, std::vector<std::unique_ptr<WriteTask>>& batch,
+                 std::vector<bool>& retry, bool savepoints, std::optional<Error>& batch_error) {
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (savepoints) {
+        if (Status s = conn.Exec("SAVEPOINT w", "savepoint"); !s) {
+          batch_error = std::move(s).error();
+          return Pass::kDone;
+        }
+      }
+      const bool ok = batch[i]->Execute(conn);
+      if (!conn.ok()) {
+        batch_error = Unavailable("postgresql: connection lost during a write; batch not stored",
+                                  "store_unavailable");
+        return Pass::kDone;
+      }
+      if (!savepoints) {
+        if (conn.TransactionFailed()) return Pass::kNeedsSavepoints;
+        continue;
+      }
+      if (!ok && conn.LastErrorRetryable() && batch[i]->attempts + 1 < kMaxWriteAttempts) {
+        retry[i] = true;  // lost a deadlock: run it again once this batch's locks are gone
+      }
+      Status end =
+          ok ? conn.Exec("RELEASE SAVEPOINT w", "release savepoint")
+             : conn.Exec("ROLLBACK TO SAVEPOINT w; RELEASE SAVEPOINT w", "rollback to savepoint");
+      if (!end) {
+        batch_error = std::move(end).error();
+        return Pass::kDone;
+      }
+    }
+    return Pass::kDone;
+  }
+
   void RunBatch(std::unique_ptr<PgConn>& slot, std::vector<std::unique_ptr<WriteTask>>& batch) {
     std::stable_sort(batch.begin(), batch.end(), [](const auto& a, const auto& b) {
       if (a->tenant() != b->tenant()) return a->tenant() < b->tenant();
@@ -425,24 +464,22 @@ class PostgresJobStore::Impl {
     }
     if (!begin) batch_error = std::move(begin).error();
     PgConn* conn = c ? *c : nullptr;
-    for (std::size_t i = 0; !batch_error && i < batch.size(); ++i) {
-      if (Status s = conn->Exec("SAVEPOINT w", "savepoint"); !s) {
-        batch_error = std::move(s).error();
-        break;
+    if (!batch_error) {
+      // Fast path: no savepoints. Domain outcomes (replay, conflicts, not
+      // found) come from statements that succeed, so they never abort the
+      // transaction; only a real SQL error does. Then the whole batch is
+      // rolled back and run again with a savepoint per write, which isolates
+      // the failing one.
+      if (RunWrites(*conn, batch, retry, /*savepoints=*/false, batch_error) ==
+          Pass::kNeedsSavepoints) {
+        (void)conn->Exec("ROLLBACK", "rollback");
+        std::fill(retry.begin(), retry.end(), false);
+        if (Status s = conn->Exec("BEGIN", "begin"); !s) {
+          batch_error = std::move(s).error();
+        } else {
+          (void)RunWrites(*conn, batch, retry, /*savepoints=*/true, batch_error);
+        }
       }
-      const bool ok = batch[i]->Execute(*conn);
-      if (!conn->ok()) {
-        batch_error = Unavailable("postgresql: connection lost during a write; batch not stored",
-                                  "store_unavailable");
-        break;
-      }
-      if (!ok && conn->LastErrorRetryable() && batch[i]->attempts + 1 < kMaxWriteAttempts) {
-        retry[i] = true;  // lost a deadlock: run it again once this batch's locks are gone
-      }
-      Status end =
-          ok ? conn->Exec("RELEASE SAVEPOINT w", "release savepoint")
-             : conn->Exec("ROLLBACK TO SAVEPOINT w; RELEASE SAVEPOINT w", "rollback to savepoint");
-      if (!end) batch_error = std::move(end).error();
     }
     if (!batch_error) {
       if (Status s = conn->Exec("COMMIT", "commit"); !s) batch_error = std::move(s).error();

@@ -34,12 +34,15 @@ struct PostgresOptions {
 // Threads: `pool_size` store threads, each owning one connection (the bounded
 // pool). All libpq calls run on them, never on the caller's thread. A thread
 // takes either one read/outbox task, or every queued write (up to max_batch)
-// and runs them in ONE transaction, each write in its own SAVEPOINT so one
-// failing write does not undo the others, commits, and only then completes the
-// callbacks (group commit; ack only after COMMIT returned). If the transaction
-// cannot commit, every write of the batch gets Unavailable. A write that lost a
-// deadlock against another replica's batch is rolled back to its savepoint and
-// run again after the batch commits (bounded retries).
+// and runs them in ONE transaction, commits, and only then completes the
+// callbacks (group commit; ack only after COMMIT returned). Domain outcomes
+// (replay, conflict, not found) come from statements that succeed, so the
+// batch first runs without savepoints; if any statement fails (a bug, a
+// constraint, a deadlock), the batch is rolled back and run again with each
+// write in its own SAVEPOINT, so one failing write does not undo the others.
+// If the transaction cannot commit, every write of the batch gets Unavailable.
+// A write that lost a deadlock against another replica's batch is rolled back
+// to its savepoint and run again after the batch commits (bounded retries).
 //
 // Outage: a broken connection is dropped and reopened on the next task; while
 // connecting fails, tasks fail at once with Unavailable for
