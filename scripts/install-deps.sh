@@ -3,7 +3,9 @@
 # Idempotent: packages already present are skipped; apt-get update runs only when something is missing.
 #   scripts/install-deps.sh            build + test dependencies
 #   scripts/install-deps.sh --bench    also wrk, nginx and the FastAPI reference peer's packages
-#   scripts/install-deps.sh --services also PostgreSQL and Slurm (munge, slurmctld, slurmd)
+#   scripts/install-deps.sh --services also Slurm (munge, slurmctld, slurmd)
+# PostgreSQL (server + psql) is a test dependency: the black-box suite and the PostgreSQL store's
+# unit tests run against a real one that scripts/test.sh starts (scripts/services/postgres-up.sh).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
@@ -13,11 +15,12 @@ pkgs=(
   libsqlite3-dev sqlite3 libssl-dev libpq-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libgoogle-perftools-dev
   python3-pytest python3-httpx python3-jwt python3-cryptography
+  postgresql postgresql-client
 )
 for arg in "$@"; do
   case "$arg" in
     --bench) pkgs+=(wrk nginx-light python3-fastapi python3-uvicorn python3-uvloop python3-httptools) ;;
-    --services) pkgs+=(postgresql slurm-wlm slurm-client munge) ;;
+    --services) pkgs+=(slurm-wlm slurm-client munge) ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done

@@ -6,6 +6,11 @@
 #   scripts/test.sh                    release build + all tests, plus the unit tests again
 #                                      under ASan+UBSan (asan preset)
 #   RTGW_TEST_ASAN=0 scripts/test.sh   skip the ASan+UBSan build (about 4 minutes on 2 cores)
+#   RTGW_TEST_BACKENDS=sqlite scripts/test.sh
+#                                      black-box suite on one backend only (default: both,
+#                                      sqlite,postgresql)
+# PostgreSQL: started here (scripts/services/postgres-up.sh) and stopped on exit if this script
+# started it; its DSN is exported as RTGW_TEST_PG_DSN for the unit and black-box tests.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -17,7 +22,13 @@ step "install dependencies"
 scripts/install-deps.sh
 
 RESULTS=$(mktemp -d "${TMPDIR:-/tmp}/rtgw-test.XXXXXX")
-trap 'rm -rf "$RESULTS"' EXIT
+trap 'scripts/services/postgres-down.sh; rm -rf "$RESULTS"' EXIT
+
+step "start PostgreSQL"
+RTGW_TEST_PG_DSN=$(scripts/services/postgres-up.sh | tail -n 1)
+export RTGW_TEST_PG_DSN
+export RTGW_TEST_BACKENDS=${RTGW_TEST_BACKENDS:-sqlite,postgresql}
+echo "PostgreSQL: ${RTGW_TEST_PG_DSN%%:*}://...; black-box backends: $RTGW_TEST_BACKENDS"
 
 step "configure + build (release)"
 cmake --preset release >/dev/null

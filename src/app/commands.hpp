@@ -9,6 +9,8 @@
 namespace rtgw::app {
 
 int RunServe(const std::vector<std::string>& args);
+int RunMigrate(const std::vector<std::string>& args);
+int RunStore(const std::vector<std::string>& args);
 int RunOpenApi(const std::vector<std::string>& args);
 int RunDev(const std::vector<std::string>& args);
 int RunRelayCommand(const std::vector<std::string>& args);

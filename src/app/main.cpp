@@ -15,7 +15,10 @@ constexpr const char* kUsage =
     "management nodes report lifecycle events, rtgw keeps the ordered, tenant-scoped record.\n"
     "\n"
     "commands:\n"
-    "  serve      Run the gateway HTTP API (embedded SQLite store by default).\n"
+    "  serve      Run the gateway HTTP API (embedded SQLite store by default, or PostgreSQL).\n"
+    "  migrate    Apply pending schema migrations to the store (--database-url).\n"
+    "  store copy Copy a store to another, verified (SQLite -> PostgreSQL promotion).\n"
+
     "  openapi    Print the OpenAPI 3.1 document, or --check it against a committed copy.\n"
     "  relay      Run the projection relay alone; list and replay its dead letters.\n"
     "  dev token  Mint an HS256 bearer token for development and scripts.\n"
@@ -35,6 +38,8 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   try {
     if (command == "serve") return rtgw::app::RunServe(args);
+    if (command == "migrate") return rtgw::app::RunMigrate(args);
+    if (command == "store") return rtgw::app::RunStore(args);
     if (command == "openapi") return rtgw::app::RunOpenApi(args);
     if (command == "dev") return rtgw::app::RunDev(args);
     if (command == "relay") return rtgw::app::RunRelayCommand(args);

@@ -13,7 +13,7 @@
 #include "config/options.hpp"
 #include "config/relay_config.hpp"
 #include "config/serve_config.hpp"
-#include "storage/sqlite/sqlite_job_store.hpp"
+#include "storage/open_store.hpp"
 
 namespace rtgw::app {
 namespace {
@@ -61,15 +61,19 @@ Result<T> Await(Start start) {
   return future.get();
 }
 
-Result<std::unique_ptr<storage::sqlite::SqliteJobStore>> OpenStore(const std::string& url,
-                                                                   MetricsRegistry* metrics) {
-  Result<std::string> path = config::SqlitePathFromUrl(url);
-  if (!path) return std::move(path).error();
-  storage::sqlite::SqliteOptions o;
-  o.path = *path;
-  o.write_outbox = false;  // this process writes no jobs
+// The store of `url` (either backend) for outbox work only: this process
+// writes no jobs, and never migrates (that is `rtgw migrate`'s job).
+Result<storage::OpenedStore> OpenOutbox(const std::string& url, MetricsRegistry* metrics) {
+  storage::StoreOptions o;
+  o.url = url;
+  o.migrate = storage::MigrateMode::kNever;
   o.reader_threads = 1;
-  return storage::sqlite::SqliteJobStore::Open(o, metrics);
+  o.pool_size = 2;
+  Result<storage::OpenedStore> store = storage::OpenStore(o, metrics);
+  if (!store) return store;
+  if (store->outbox == nullptr)
+    return Unavailable("the " + store->backend + " store has no outbox");
+  return store;
 }
 
 int RunRelay(const config::OptionValues& v) {
@@ -88,16 +92,17 @@ int RunRelay(const config::OptionValues& v) {
 
   MetricsRegistry metrics;
   const std::string url = v.GetOr("database-url", "sqlite://rtgw.db");
-  auto store = OpenStore(url, &metrics);
-  if (!store) return Fail("store " + url + ": " + store.error().message);
-  auto relay = relay::ProjectionRelay::Create(ToRelayOptions(*cfg), **store, &metrics);
+  auto store = OpenOutbox(url, &metrics);
+  if (!store)
+    return Fail("store " + storage::RedactDatabaseUrl(url) + ": " + store.error().message);
+  auto relay = relay::ProjectionRelay::Create(ToRelayOptions(*cfg), *store->outbox, &metrics);
   if (!relay) return Fail(relay.error().message);
   if (auto s = (*relay)->Start(); !s) return Fail(s.error().message);
   int signal = 0;
   sigwait(&signals, &signal);
   LogInfo("rtgw relay stopping", {{"signal", signal}});
   (*relay)->Stop();
-  (*store)->Close();
+  store->jobs->Close();
   return 0;
 }
 
@@ -110,11 +115,11 @@ std::optional<std::string> TenantFilter(const config::OptionValues& v) {
 int ListDeadLetters(const config::OptionValues& v) {
   Result<int> limit = api::ParseDeadLetterLimit("limit=" + v.GetOr("limit", "100"));
   if (!limit) return Fail("--" + limit.error().message);
-  auto store = OpenStore(v.GetOr("database-url", "sqlite://rtgw.db"), nullptr);
+  auto store = OpenOutbox(v.GetOr("database-url", "sqlite://rtgw.db"), nullptr);
   if (!store) return Fail(store.error().message);
   auto items = Await<std::vector<storage::OutboxItem>>(
-      [&](auto cb) { (*store)->ListDeadLetters(TenantFilter(v), *limit, std::move(cb)); });
-  (*store)->Close();
+      [&](auto cb) { store->outbox->ListDeadLetters(TenantFilter(v), *limit, std::move(cb)); });
+  store->jobs->Close();
   if (!items) return Fail(items.error().message);
   std::printf("%s\n", api::DeadLettersJson(*items).c_str());
   return 0;
@@ -123,11 +128,11 @@ int ListDeadLetters(const config::OptionValues& v) {
 int Replay(const config::OptionValues& v) {
   Result<std::int64_t> id = api::ParseReplayRequest("{\"id\":" + v.GetOr("id", "null") + "}");
   if (!id) return Fail("--id: expected the dead letter's id (a positive integer)");
-  auto store = OpenStore(v.GetOr("database-url", "sqlite://rtgw.db"), nullptr);
+  auto store = OpenOutbox(v.GetOr("database-url", "sqlite://rtgw.db"), nullptr);
   if (!store) return Fail(store.error().message);
   auto done = Await<bool>(
-      [&](auto cb) { (*store)->ReplayDeadLetter(TenantFilter(v), *id, std::move(cb)); });
-  (*store)->Close();
+      [&](auto cb) { store->outbox->ReplayDeadLetter(TenantFilter(v), *id, std::move(cb)); });
+  store->jobs->Close();
   if (!done) return Fail(done.error().message);
   if (!*done) {
     std::fprintf(stderr, "rtgw relay replay: no dead letter with id %lld\n",

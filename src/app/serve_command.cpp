@@ -15,7 +15,7 @@
 #include "config/serve_config.hpp"
 #include "http/server.hpp"
 #include "relay/projection_relay.hpp"
-#include "storage/sqlite/sqlite_job_store.hpp"
+#include "storage/open_store.hpp"
 
 namespace rtgw::app {
 namespace {
@@ -102,21 +102,33 @@ int RunServe(const std::vector<std::string>& args) {
   if (!verifier) return Fail("token verification: " + verifier.error().message);
 
   MetricsRegistry metrics;
-  storage::sqlite::SqliteOptions sopts;
-  sopts.path = cfg.sqlite_path;
-  sopts.synchronous = cfg.sqlite_synchronous;
+  storage::StoreOptions sopts;
+  sopts.url = cfg.database_url;
+  sopts.migrate = cfg.migrate == config::MigrateSetting::kOn    ? storage::MigrateMode::kAlways
+                  : cfg.migrate == config::MigrateSetting::kOff ? storage::MigrateMode::kNever
+                                                                : storage::MigrateMode::kAuto;
+  sopts.sqlite_synchronous = cfg.sqlite_synchronous;
   sopts.reader_threads = cfg.store_reader_threads;
   sopts.job_cache_entries = cfg.job_cache_entries;
   sopts.write_outbox = cfg.relay.outbox;
-  auto store = storage::sqlite::SqliteJobStore::Open(sopts, &metrics);
-  if (!store) return Fail("store " + cfg.database_url + ": " + store.error().message);
+  sopts.pool_size = cfg.db_pool_size;
+  const std::string store_name = storage::RedactDatabaseUrl(cfg.database_url);
+  auto store = storage::OpenStore(sopts, &metrics);
+  if (!store) {
+    if (store.error().code == ErrorCode::kInvalidArgument) {
+      return Fail(cfg.database_url_source + ": " + store.error().message);
+    }
+    return Fail("store " + store_name + ": " + store.error().message);
+  }
 
   std::unique_ptr<relay::ProjectionRelay> projection_relay;
   if (cfg.relay.relay_enabled()) {
-    auto created = relay::ProjectionRelay::Create(ToRelayOptions(cfg.relay), **store, &metrics);
+    if (store->outbox == nullptr) return Fail("the " + store->backend + " store has no outbox");
+    auto created =
+        relay::ProjectionRelay::Create(ToRelayOptions(cfg.relay), *store->outbox, &metrics);
     if (!created) return Fail("RTGW_PROJECTION_URL/--projection-url: " + created.error().message);
     projection_relay = std::move(created).value();
-    (*store)->SetOutboxListener([r = projection_relay.get()] { r->Wake(); });
+    store->outbox->SetOutboxListener([r = projection_relay.get()] { r->Wake(); });
     if (auto s = projection_relay->Start(); !s) return Fail(s.error().message);
   }
 
@@ -127,12 +139,12 @@ int RunServe(const std::vector<std::string>& args) {
   gopts.proxy_auth_key_header = cfg.proxy_auth_key_header;
   gopts.proxy_auth_secret_header = cfg.proxy_auth_secret_header;
   gopts.access_log = cfg.access_log;
-  gopts.outbox = store->get();
+  gopts.outbox = store->outbox;
   if (projection_relay) {
     gopts.health_checks.push_back(
         {"projection_relay", [r = projection_relay.get()] { return RelayHealth(*r); }});
   }
-  api::Gateway gateway(gopts, **verifier, **store, metrics);
+  api::Gateway gateway(gopts, **verifier, *store->jobs, metrics);
 
   http::ServerOptions hopts;
   hopts.host = cfg.listen_host;
@@ -148,7 +160,8 @@ int RunServe(const std::vector<std::string>& args) {
   }
   LogInfo("rtgw serving", {{"version", kVersion},
                            {"listen", cfg.listen_host + ":" + std::to_string(server.Port())},
-                           {"store", cfg.database_url},
+                           {"store", store_name},
+                           {"backend", store->backend},
                            {"sqlite_synchronous", cfg.sqlite_synchronous},
                            {"proxy_auth", cfg.proxy_auth_key.empty() ? "off" : "on"},
                            {"outbox", cfg.relay.outbox ? "on" : "off"},
@@ -156,7 +169,7 @@ int RunServe(const std::vector<std::string>& args) {
                            {"io_threads", cfg.io_threads}});
   server.Run(/*handle_signals=*/true);
   if (projection_relay) projection_relay->Stop();
-  (*store)->Close();
+  store->jobs->Close();
   LogInfo("rtgw stopped");
   return 0;
 }

@@ -40,15 +40,24 @@ const std::vector<OptionSpec>& ServeOnlyOptionSpecs() {
       {"port-file", "RTGW_PORT_FILE", "",
        "Write the bound port to this file once listening (for scripts using port 0)."},
       {"database-url", "RTGW_DATABASE_URL", "sqlite://rtgw.db",
-       "Store: sqlite://relative/path.db or sqlite:///absolute/path.db (embedded SQLite, WAL)."},
+       "Store: sqlite://relative/path.db or sqlite:///absolute/path.db (embedded SQLite, WAL, "
+       "one process per file), or postgresql://user:password@host:port/dbname (also "
+       "postgres://; several rtgw serve replicas may share it)."},
+      {"migrate", "RTGW_MIGRATE", "auto",
+       "Apply pending schema migrations at start: on, off (refuse to start on a schema that is "
+       "behind; run 'rtgw migrate'), or auto (on for sqlite://, off for postgresql://). A "
+       "schema newer than this build is always refused."},
+      {"db-pool-size", "RTGW_DB_POOL_SIZE", "4",
+       "PostgreSQL: connections (= store threads) of this process (1-64)."},
       {"sqlite-synchronous", "RTGW_SQLITE_SYNCHRONOUS", "FULL",
        "SQLite PRAGMA synchronous: FULL (durable acks, default), EXTRA, or NORMAL (faster, "
        "may lose the last acknowledged writes on power loss)."},
       {"store-reader-threads", "RTGW_STORE_READER_THREADS", "2",
        "Threads serving reads, each with its own connection (1-64)."},
       {"job-cache-entries", "RTGW_JOB_CACHE_ENTRIES", "65536",
-       "Jobs whose committed state is kept in memory (LRU) so GET job/projection are answered "
-       "without a database read; 0 disables (0-10000000)."},
+       "SQLite: jobs whose committed state is kept in memory (LRU) so GET job/projection are "
+       "answered without a database read; 0 disables (0-10000000). Not used with PostgreSQL "
+       "(other replicas change rows; every read goes to the database)."},
       {"jwt-hs256-secret", "RTGW_JWT_HS256_SECRET", "",
        "Shared secret for HS256 bearer tokens (at least 32 bytes recommended).", false, true},
       {"jwks-file", "RTGW_JWKS_FILE", "",
@@ -116,12 +125,9 @@ Result<std::pair<std::string, std::uint16_t>> ParseListenAddress(const std::stri
 Result<std::string> SqlitePathFromUrl(const std::string& url) {
   static constexpr std::string_view kPrefix = "sqlite://";
   if (url.rfind(kPrefix, 0) != 0) {
-    if (url.rfind("postgres", 0) == 0) {
-      return InvalidArgument("database URL '" + url +
-                             "': PostgreSQL is not supported by this build; use sqlite://PATH");
-    }
-    return InvalidArgument("database URL '" + url +
-                           "' is not supported; use sqlite://relative.db or sqlite:///abs.db");
+    return InvalidArgument(
+        "database URL is not supported; use sqlite://relative.db, "
+        "sqlite:///abs.db or postgresql://user:password@host:port/dbname");
   }
   std::string path = url.substr(kPrefix.size());
   if (auto q = path.find('?'); q != std::string::npos) path.resize(q);
@@ -140,9 +146,28 @@ Result<ServeConfig> BuildServeConfig(const OptionValues& v) {
   c.port_file = v.GetOr("port-file", "");
 
   c.database_url = v.GetOr("database-url", "");
-  auto path = SqlitePathFromUrl(c.database_url);
-  if (!path) return InvalidArgument(v.Source("database-url") + ": " + path.error().message);
-  c.sqlite_path = *path;
+  c.database_url_source = v.Source("database-url");
+  if (c.database_url.starts_with("postgresql://") || c.database_url.starts_with("postgres://")) {
+    c.postgres = true;  // the store factory checks the rest of the URL (libpq's parser)
+  } else {
+    auto path = SqlitePathFromUrl(c.database_url);
+    if (!path) return InvalidArgument(v.Source("database-url") + ": " + path.error().message);
+    c.sqlite_path = *path;
+  }
+  const std::string migrate = Lower(v.GetOr("migrate", "auto"));
+  if (migrate == "on" || migrate == "true" || migrate == "1") {
+    c.migrate = MigrateSetting::kOn;
+  } else if (migrate == "off" || migrate == "false" || migrate == "0") {
+    c.migrate = MigrateSetting::kOff;
+  } else if (migrate == "auto") {
+    c.migrate = MigrateSetting::kAuto;
+  } else {
+    return InvalidArgument(v.Source("migrate") + ": expected on, off or auto, got '" + migrate +
+                           "'");
+  }
+  auto pool = ParseInt(v, "db-pool-size", 1, 64);
+  if (!pool) return pool.error();
+  c.db_pool_size = static_cast<int>(*pool);
   c.sqlite_synchronous = v.GetOr("sqlite-synchronous", "FULL");
   std::transform(c.sqlite_synchronous.begin(), c.sqlite_synchronous.end(),
                  c.sqlite_synchronous.begin(),

@@ -14,6 +14,9 @@
 
 namespace rtgw::config {
 
+// --migrate: auto = on for SQLite (embedded), off for PostgreSQL.
+enum class MigrateSetting { kAuto, kOn, kOff };
+
 // Everything `rtgw serve` is configured with, validated. Built once at
 // start-up by LoadServeConfig; immutable afterwards.
 struct ServeConfig {
@@ -22,7 +25,11 @@ struct ServeConfig {
   std::string port_file;  // write the bound port here once listening
 
   std::string database_url = "sqlite://rtgw.db";
-  std::string sqlite_path;  // derived from database_url
+  std::string database_url_source = "RTGW_DATABASE_URL";  // flag or env name, for errors
+  bool postgres = false;                                  // postgresql:// or postgres://
+  std::string sqlite_path;                                // derived from a sqlite:// database_url
+  MigrateSetting migrate = MigrateSetting::kAuto;
+  int db_pool_size = 4;
   std::string sqlite_synchronous = "FULL";
   int store_reader_threads = 2;
   std::size_t job_cache_entries = 65'536;

@@ -61,12 +61,30 @@ TEST(ServeConfigTest, RejectsBadValuesNamingTheSource) {
       {{"--no-such-flag"}, ok_env, "--no-such-flag"},
       {{"--listen"}, ok_env, "--listen"},
       {{}, with("RTGW_IO_THREADS", "two"), "RTGW_IO_THREADS"},
+      {{}, with("RTGW_MIGRATE", "sometimes"), "RTGW_MIGRATE"},
+      {{"--db-pool-size", "0"}, ok_env, "--db-pool-size"},
+      {{}, with("RTGW_DB_POOL_SIZE", "65"), "RTGW_DB_POOL_SIZE"},
   };
   for (const Case& c : cases) {
     auto r = Load(c.args, c.env);
     ASSERT_FALSE(r.ok()) << c.must_mention;
     EXPECT_NE(r.error().message.find(c.must_mention), std::string::npos) << r.error().message;
   }
+}
+
+TEST(ServeConfigTest, PostgresUrlMigrateAndPool) {
+  auto c = Load({"--database-url", "postgresql://u:p@db:5432/rtgw", "--migrate", "on"},
+                {{"RTGW_JWT_HS256_SECRET", "s"}, {"RTGW_DB_POOL_SIZE", "8"}});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_TRUE(c->postgres);
+  EXPECT_EQ(c->migrate, MigrateSetting::kOn);
+  EXPECT_EQ(c->db_pool_size, 8);
+  EXPECT_EQ(c->database_url_source, "--database-url");
+  auto d = Load({}, {{"RTGW_JWT_HS256_SECRET", "s"}, {"RTGW_DATABASE_URL", "postgres://h/db"}});
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_TRUE(d->postgres);
+  EXPECT_EQ(d->migrate, MigrateSetting::kAuto);
+  EXPECT_EQ(d->db_pool_size, 4);
 }
 
 TEST(ServeConfigTest, ParsesIpv6Listen) {

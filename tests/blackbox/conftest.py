@@ -1,7 +1,14 @@
 """Fixtures and helpers for the rtgw black-box suite.
 
 Every test talks to a real `rtgw serve` process (binary in $RTGW_BIN) listening on
-127.0.0.1 with a real SQLite file in a temporary directory. Nothing is mocked.
+127.0.0.1 with a real store: a SQLite file in a temporary directory, or a fresh schema of a real
+PostgreSQL database. Nothing is mocked.
+
+Backends: RTGW_TEST_BACKENDS=sqlite,postgresql (default: sqlite) runs every server-backed test
+once per backend (test ids get [sqlite] / [postgresql]). PostgreSQL needs RTGW_TEST_PG_DSN
+(scripts/services/postgres-up.sh prints one; scripts/test.sh sets both). Each PostgreSQL test
+server gets its own schema, migrated with `rtgw migrate`, so tests stay independent. Tests about
+SQLite itself (the file lock, the db file) are marked sqlite_only and skipped on PostgreSQL.
 
 Run:  RTGW_BIN=/path/to/rtgw /usr/bin/python3 -m pytest tests/blackbox -q
 """
@@ -34,6 +41,10 @@ TRACE_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 # RFC 3339 UTC with microseconds, as the contract promises for every timestamp it emits.
 TS_MICROS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+
+BACKENDS = [b.strip() for b in os.environ.get("RTGW_TEST_BACKENDS", "sqlite").split(",")
+            if b.strip()]
+PG_DSN = os.environ.get("RTGW_TEST_PG_DSN", "")
 
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 20.0
@@ -100,6 +111,65 @@ def run_cli(rtgw_bin: str, *args: str, env: dict | None = None, timeout: float =
 
 
 # --------------------------------------------------------------------------------------------
+# backends
+# --------------------------------------------------------------------------------------------
+def psql(sql: str, dsn: str | None = None, timeout: float = 20.0) -> str:
+    """Runs SQL with the psql client against the test PostgreSQL; returns stdout (-At)."""
+    res = subprocess.run(["psql", dsn or PG_DSN, "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
+                         stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                         timeout=timeout, env=clean_env({"PGCONNECT_TIMEOUT": "5"}))
+    if res.returncode != 0:
+        raise RuntimeError(f"psql failed ({res.returncode}): {sql}\n{res.stderr}")
+    return res.stdout
+
+
+def pg_url(schema: str) -> str:
+    """RTGW_TEST_PG_DSN with its search_path set to `schema`."""
+    sep = "&" if "?" in PG_DSN else "?"
+    return f"{PG_DSN}{sep}options=-csearch_path%3D{schema}"
+
+
+def new_pg_schema(prefix: str = "bb") -> str:
+    name = f"rtgw_{prefix}_{uuid.uuid4().hex[:12]}"
+    psql(f"CREATE SCHEMA {name}")
+    return name
+
+
+def pg_counts(schema: str) -> dict:
+    """Row count of every table in `schema` (schema-agnostic, like db_counts for SQLite)."""
+    tables = [t for t in psql(
+        f"SELECT tablename FROM pg_tables WHERE schemaname = '{schema}' ORDER BY 1").split()]
+    if not tables:
+        return {}
+    q = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM {schema}.\"{t}\"" for t in tables)
+    out = {}
+    for line in psql(q).splitlines():
+        name, _, n = line.partition("|")
+        out[name] = int(n)
+    return out
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request) -> str:
+    """The store backend of this run of a test: "sqlite" or "postgresql"."""
+    name = request.param
+    if name not in ("sqlite", "postgresql"):
+        pytest.fail(f"RTGW_TEST_BACKENDS: unknown backend {name!r}", pytrace=False)
+    if name == "postgresql" and not PG_DSN:
+        pytest.fail("RTGW_TEST_BACKENDS includes postgresql but RTGW_TEST_PG_DSN is not set "
+                    "(scripts/services/postgres-up.sh prints one)", pytrace=False)
+    return name
+
+
+@pytest.fixture(autouse=True)
+def _sqlite_only(request):
+    marker = request.node.get_closest_marker("sqlite_only")
+    if marker is not None and "backend" in request.fixturenames:
+        if request.getfixturevalue("backend") != "sqlite":
+            pytest.skip("SQLite-specific: " + (marker.args[0] if marker.args else ""))
+
+
+# --------------------------------------------------------------------------------------------
 # Server
 # --------------------------------------------------------------------------------------------
 class Server:
@@ -112,11 +182,23 @@ class Server:
 
     def __init__(self, bin_path: str, workdir: Path, *, args: Iterable[str] = (),
                  env: dict | None = None, secret: str | None = SECRET,
-                 db_path: Path | None = None, config_via_env: bool = False):
+                 db_path: Path | None = None, config_via_env: bool = False,
+                 backend: str = "sqlite", pg_schema: str | None = None,
+                 database_url: str | None = None):
         self.bin = bin_path
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
+        self.backend = backend
         self.db_path = Path(db_path) if db_path else self.workdir / "rtgw.db"
+        self.pg_schema = pg_schema
+        self.url_override = database_url
+        self.owns_schema = backend == "postgresql" and pg_schema is None and database_url is None
+        if self.owns_schema:
+            # A fresh schema, brought to the current version the way an operator would.
+            self.pg_schema = new_pg_schema()
+            res = run_cli(bin_path, "migrate", "--database-url", pg_url(self.pg_schema))
+            if res.returncode != 0:
+                raise RuntimeError(f"rtgw migrate failed: {res.stderr.decode()}")
         self.port_file = self.workdir / "port"
         self.args = list(args)
         self.extra_env = dict(env or {})
@@ -134,7 +216,17 @@ class Server:
     # -- lifecycle -----------------------------------------------------------------------------
     @property
     def database_url(self) -> str:
+        if self.url_override:
+            return self.url_override
+        if self.backend == "postgresql":
+            return pg_url(self.pg_schema)
         return "sqlite://" + str(self.db_path.resolve())
+
+    def counts(self) -> dict | None:
+        """Row count per table of this server's store (None: SQLite file locked)."""
+        if self.backend == "postgresql":
+            return pg_counts(self.pg_schema)
+        return db_counts(self.db_path)
 
     def command_and_env(self) -> tuple[list[str], dict]:
         env = clean_env(self.extra_env)
@@ -284,16 +376,21 @@ class Server:
 
 
 class ServerPool:
-    def __init__(self, rtgw_bin: str, base_dir: Path):
+    def __init__(self, rtgw_bin: str, base_dir: Path, backend: str = "sqlite"):
         self.rtgw_bin = rtgw_bin
         self.base_dir = base_dir
+        self.backend = backend
         self.servers: list[Server] = []
 
     def __call__(self, *args: str, env: dict | None = None, secret: str | None = SECRET,
                  db_path: Path | None = None, start: bool = True,
-                 config_via_env: bool = False) -> Server:
+                 config_via_env: bool = False, pg_schema: str | None = None,
+                 database_url: str | None = None) -> Server:
+        """A new server; with pg_schema (PostgreSQL), one more replica on that schema; with
+        database_url, exactly that store (the caller prepares it)."""
         s = Server(self.rtgw_bin, self.base_dir / f"srv{len(self.servers)}", args=args, env=env,
-                   secret=secret, db_path=db_path, config_via_env=config_via_env)
+                   secret=secret, db_path=db_path, config_via_env=config_via_env,
+                   backend=self.backend, pg_schema=pg_schema, database_url=database_url)
         self.servers.append(s)
         if start:
             s.start()
@@ -302,26 +399,30 @@ class ServerPool:
     def close(self) -> None:
         for s in self.servers:
             s.close()
+        for s in self.servers:
+            if s.owns_schema:
+                with contextlib.suppress(Exception):
+                    psql(f"DROP SCHEMA IF EXISTS {s.pg_schema} CASCADE")
 
 
 @pytest.fixture
-def server_factory(rtgw_bin, tmp_path):
+def server_factory(rtgw_bin, tmp_path, backend):
     """Function-scoped: server_factory(*extra_args, env=..., secret=...) -> started Server."""
-    pool = ServerPool(rtgw_bin, tmp_path)
+    pool = ServerPool(rtgw_bin, tmp_path, backend)
     yield pool
     pool.close()
 
 
 @pytest.fixture(scope="module")
-def module_server_factory(rtgw_bin, tmp_path_factory):
-    pool = ServerPool(rtgw_bin, tmp_path_factory.mktemp("srv"))
+def module_server_factory(rtgw_bin, tmp_path_factory, backend):
+    pool = ServerPool(rtgw_bin, tmp_path_factory.mktemp("srv"), backend)
     yield pool
     pool.close()
 
 
 @pytest.fixture(scope="session")
-def _shared_server(rtgw_bin, tmp_path_factory):
-    pool = ServerPool(rtgw_bin, tmp_path_factory.mktemp("shared"))
+def _shared_server(rtgw_bin, tmp_path_factory, backend):
+    pool = ServerPool(rtgw_bin, tmp_path_factory.mktemp("shared"), backend)
     srv = pool()
     yield srv
     pool.close()
@@ -548,9 +649,12 @@ def assert_error(r: httpx.Response, status: int, codes, context: str = "") -> di
     return assert_error_body(r.status_code, r.headers, r.content, status, codes, context)
 
 
-def db_counts(db_path: Path) -> dict | None:
+def db_counts(db_path) -> dict | None:
     """Row count of every table in the SQLite file, read-only and schema-agnostic.
-    None when the file is locked exclusively (then callers rely on API reads alone)."""
+    None when the file is locked exclusively (then callers rely on API reads alone).
+    Given a Server instead of a path, counts that server's store (either backend)."""
+    if isinstance(db_path, Server):
+        return db_path.counts()
     try:
         con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
     except sqlite3.OperationalError:
@@ -575,7 +679,7 @@ class Unchanged:
         self.api = api
         self.job_ids = list(job_ids)
         self.absent = list(absent)
-        self.counts = db_counts(api.server.db_path)
+        self.counts = api.server.counts()
         self.details = {}
         for j in self.job_ids:
             r = api.detail(j)
@@ -591,7 +695,7 @@ class Unchanged:
             r = self.api.job(j)
             assert r.status_code == 404, f"job {j} exists but must not ({context}): {r.text}"
         if self.counts is not None:
-            now = db_counts(self.api.server.db_path)
+            now = self.api.server.counts()
             if now is not None:
                 assert now == self.counts, f"store row counts changed ({context}): {self.counts} -> {now}"
 

@@ -56,15 +56,15 @@ def counts_delta(before, after):
 
 def one_submit_delta(api: Api):
     """Row-count change one ordinary submit causes (schema-agnostic yardstick)."""
-    before = db_counts(api.server.db_path)
+    before = db_counts(api.server)
     api.new_job()
-    return counts_delta(before, db_counts(api.server.db_path))
+    return counts_delta(before, db_counts(api.server))
 
 
 def test_64_concurrent_identical_submits_create_one_job(api: Api):
     unit = one_submit_delta(api)
     body = submit_body(api.tenant)
-    before = db_counts(api.server.db_path)
+    before = db_counts(api.server)
     results = run_concurrently(api.server, [submit_req(api, body)] * 64)
     statuses = Counter(r.status_code for r in results)
     assert statuses == {202: 64}, f"statuses: {statuses}; e.g. {[r.text for r in results if r.status_code != 202][:2]}"
@@ -76,7 +76,7 @@ def test_64_concurrent_identical_submits_create_one_job(api: Api):
     # a later replay still gets the same bytes
     assert api.submit(body).content == results[0].content
     # exactly one job: the store grew exactly as for one submit
-    delta = counts_delta(before, db_counts(api.server.db_path))
+    delta = counts_delta(before, db_counts(api.server))
     if unit is not None and delta is not None:
         assert delta == unit, f"64 identical submits changed the store by {delta}, one submit by {unit}"
     assert_error(api.submit(dict(body, idempotency_key=uid("k"))), 409, "job_id_conflict")
@@ -85,7 +85,7 @@ def test_64_concurrent_identical_submits_create_one_job(api: Api):
 def test_many_different_submits_concurrently(api: Api):
     unit = one_submit_delta(api)
     bodies = [submit_body(api.tenant) for _ in range(64)]
-    before = db_counts(api.server.db_path)
+    before = db_counts(api.server)
     results = run_concurrently(api.server, [submit_req(api, b) for b in bodies])
     bad = [(r.status_code, r.text) for r in results if r.status_code != 202]
     assert not bad, f"{len(bad)} non-202: {bad[:3]}"
@@ -95,7 +95,7 @@ def test_many_different_submits_concurrently(api: Api):
     assert len({s["trace_id"] for s in subs}) == 64
     for b, s in zip(bodies, subs):
         assert api.job_ok(b["job_id"])["submission_id"] == s["submission_id"]
-    delta = counts_delta(before, db_counts(api.server.db_path))
+    delta = counts_delta(before, db_counts(api.server))
     if unit is not None and delta is not None:
         assert delta == {t: 64 * d for t, d in unit.items()}, (delta, unit)
 

@@ -105,6 +105,8 @@ def test_no_verification_key_refuses_to_start(rtgw_bin, tmp_path):
     assert "RTGW_JWT_HS256_SECRET" in res.stderr or "jwks" in res.stderr.lower(), res.stderr
 
 
+@pytest.mark.sqlite_only("one process per SQLite file (flock); PostgreSQL takes replicas, "
+                        "see test_postgres_replicas.py")
 def test_second_server_on_same_database_is_refused(server_factory, rtgw_bin):
     first = server_factory()
     res = subprocess.run(

@@ -207,8 +207,8 @@ def test_health_shape(server):
     assert set(h) == {"status", "version", "checks"}, h
     assert h["status"] == "ok"
     assert isinstance(h["version"], str) and re.match(r"^\d+\.\d+\.\d+", h["version"]), h
-    assert h["checks"] == {"store": {"status": "ok", "backend": "sqlite", "reachable": True,
-                                     "writable": True}}, h
+    assert h["checks"] == {"store": {"status": "ok", "backend": server.backend,
+                                     "reachable": True, "writable": True}}, h
 
 
 def test_health_deep(server):
@@ -217,8 +217,8 @@ def test_health_deep(server):
     assert r.status_code == 200, r.text
     h = r.json()
     assert h["status"] == "ok"
-    assert h["checks"]["store"] == {"status": "ok", "backend": "sqlite", "reachable": True,
-                                   "writable": True}
+    assert h["checks"]["store"] == {"status": "ok", "backend": server.backend,
+                                   "reachable": True, "writable": True}
     m = h["checks"]["managed_aiida_runtime"]
     assert m["status"] == "ok" and isinstance(m["nodes"], list), m
 

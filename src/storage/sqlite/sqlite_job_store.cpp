@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <exception>
@@ -298,6 +299,35 @@ std::vector<double> BatchSizeBuckets() {
 
 // Owns the threads, the queues and the connections. See the class comment in
 // the header for the threading model.
+// Without migrating: the schema version, refused when it is not this build's.
+Result<int> CheckSchema(Database& db) {
+  Result<std::string> has = db.QueryText(
+      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+      "find schema_migrations");
+  if (!has) return std::move(has).error();
+  int found = 0;
+  if (*has != "0") {
+    Result<std::string> max_text =
+        db.QueryText("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", "read version");
+    if (!max_text) return std::move(max_text).error();
+    found = std::atoi(max_text->c_str());
+  }
+  const int latest = LatestSchemaVersion();
+  if (found > latest) {
+    return Unavailable("database schema version " + std::to_string(found) +
+                           " is newer than this build's schema version " + std::to_string(latest) +
+                           "; refusing to open it (upgrade rtgw, do not downgrade the database)",
+                       "store_unavailable");
+  }
+  if (found < latest) {
+    return Unavailable("database schema version " + std::to_string(found) +
+                           " is behind this build's schema version " + std::to_string(latest) +
+                           "; run `rtgw migrate --database-url URL` (or start with --migrate on)",
+                       "store_unavailable");
+  }
+  return found;
+}
+
 class SqliteJobStore::Impl {
  public:
   Impl(SqliteOptions options, FileLock lock, std::unique_ptr<JobWriter> writer,
@@ -668,7 +698,7 @@ Result<std::unique_ptr<SqliteJobStore>> SqliteJobStore::Open(SqliteOptions optio
   if (!lock) return std::move(lock).error();
   Result<Database> write_db = OpenWriteConnection(options);
   if (!write_db) return std::move(write_db).error();
-  Result<int> found = MigrateSchema(*write_db);
+  Result<int> found = options.migrate ? MigrateSchema(*write_db) : CheckSchema(*write_db);
   if (!found) return std::move(found).error();
   if (*found < SchemaVersion()) {
     LogInfo("sqlite schema migrated",
@@ -699,6 +729,17 @@ SqliteJobStore::SqliteJobStore(std::unique_ptr<Impl> impl) : impl_(std::move(imp
 SqliteJobStore::~SqliteJobStore() = default;  // ~Impl closes
 
 int SqliteJobStore::SchemaVersion() { return LatestSchemaVersion(); }
+
+Result<int> SqliteJobStore::MigrateFile(const std::string& path) {
+  SqliteOptions options;
+  options.path = path;
+  if (Status s = ValidateOptions(options); !s) return std::move(s).error();
+  Result<FileLock> lock = FileLock::Acquire(options.path);
+  if (!lock) return std::move(lock).error();
+  Result<Database> db = OpenWriteConnection(options);
+  if (!db) return std::move(db).error();
+  return MigrateSchema(*db);
+}
 
 void SqliteJobStore::Submit(SubmitRecord record, Callback<SubmitOutcome> done) {
   impl_->EnqueueWrite(MakeWrite<SubmitOutcome>(SubmitWrite{std::move(record)}, std::move(done)),

@@ -26,6 +26,10 @@ struct SqliteOptions {
   // change (the relay's transactional outbox). Off: no outbox rows are written
   // (the OutboxStore methods still work on whatever rows exist).
   bool write_outbox = false;
+  // true: apply pending schema migrations at Open (the embedded default).
+  // false: refuse a schema that is behind (run `rtgw migrate`). A newer schema
+  // is always refused.
+  bool migrate = true;
 };
 
 // JobStore on one SQLite file in WAL mode.
@@ -100,6 +104,10 @@ class SqliteJobStore final : public JobStore, public OutboxStore {
 
   // Current schema version this build knows (the newest migration).
   static int SchemaVersion();
+
+  // `rtgw migrate`: takes the file lock, applies pending migrations, returns
+  // the version found before. Fails while a store has the file open.
+  static Result<int> MigrateFile(const std::string& path);
 
  private:
   class Impl;

@@ -1,0 +1,84 @@
+#include "storage/open_store.hpp"
+
+#include <utility>
+
+#include "storage/postgres/postgres_job_store.hpp"
+#include "storage/sqlite/sqlite_job_store.hpp"
+
+namespace rtgw::storage {
+
+Result<DatabaseUrl> ParseDatabaseUrl(const std::string& url) {
+  DatabaseUrl out;
+  out.url = url;
+  if (url.starts_with("sqlite://")) {
+    std::string path = url.substr(std::string_view("sqlite://").size());
+    if (auto q = path.find('?'); q != std::string::npos) path.resize(q);
+    if (path.empty() || path == ":memory:") {
+      return InvalidArgument("database URL '" + url + "' needs a file path (sqlite://PATH)");
+    }
+    out.backend = Backend::kSqlite;
+    out.sqlite_path = std::move(path);
+    return out;
+  }
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+    if (Status s = postgres::ValidatePostgresUrl(url); !s) {
+      return InvalidArgument("database URL '" + RedactDatabaseUrl(url) + "': " + s.error().message);
+    }
+    out.backend = Backend::kPostgres;
+    return out;
+  }
+  return InvalidArgument("database URL '" + RedactDatabaseUrl(url) +
+                         "' is not supported; use sqlite://relative.db, sqlite:///abs.db or "
+                         "postgresql://user:password@host:port/dbname");
+}
+
+std::string RedactDatabaseUrl(const std::string& url) { return postgres::RedactPostgresUrl(url); }
+
+Result<OpenedStore> OpenStore(const StoreOptions& o, MetricsRegistry* metrics) {
+  Result<DatabaseUrl> url = ParseDatabaseUrl(o.url);
+  if (!url) return std::move(url).error();
+  OpenedStore out;
+  if (url->backend == Backend::kSqlite) {
+    sqlite::SqliteOptions s;
+    s.path = url->sqlite_path;
+    s.synchronous = o.sqlite_synchronous;
+    s.reader_threads = o.reader_threads;
+    s.job_cache_entries = o.job_cache_entries;
+    s.write_outbox = o.write_outbox;
+    s.migrate = o.migrate != MigrateMode::kNever;
+    Result<std::unique_ptr<sqlite::SqliteJobStore>> store =
+        sqlite::SqliteJobStore::Open(s, metrics);
+    if (!store) return std::move(store).error();
+    out.jobs = std::move(store).value();
+    out.backend = "sqlite";
+  } else {
+    postgres::PostgresOptions p;
+    p.url = url->url;
+    p.pool_size = o.pool_size;
+    p.migrate = o.migrate == MigrateMode::kAlways;
+    Result<std::unique_ptr<postgres::PostgresJobStore>> store =
+        postgres::PostgresJobStore::Open(p, metrics);
+    if (!store) return std::move(store).error();
+    out.jobs = std::move(store).value();
+    out.backend = "postgresql";
+  }
+  // Both backends implement OutboxStore on the same object.
+  out.outbox = dynamic_cast<OutboxStore*>(out.jobs.get());
+  return out;
+}
+
+Result<MigrateReport> MigrateDatabase(const std::string& url_text) {
+  Result<DatabaseUrl> url = ParseDatabaseUrl(url_text);
+  if (!url) return std::move(url).error();
+  if (url->backend == Backend::kSqlite) {
+    Result<int> found = sqlite::SqliteJobStore::MigrateFile(url->sqlite_path);
+    if (!found) return std::move(found).error();
+    return MigrateReport{
+        .backend = "sqlite", .found = *found, .latest = sqlite::SqliteJobStore::SchemaVersion()};
+  }
+  Result<postgres::PgMigrateReport> r = postgres::MigratePostgres(url->url);
+  if (!r) return std::move(r).error();
+  return MigrateReport{.backend = "postgresql", .found = r->found, .latest = r->latest};
+}
+
+}  // namespace rtgw::storage

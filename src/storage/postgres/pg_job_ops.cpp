@@ -1,0 +1,306 @@
+#include "storage/postgres/pg_job_ops.hpp"
+
+#include <string>
+#include <utility>
+
+#include "jobs/job_state.hpp"
+#include "storage/postgres/pg_conn.hpp"
+#include "storage/projection_update.hpp"
+
+namespace rtgw::storage::postgres {
+namespace {
+
+Result<jobs::JobState> ParseStoredState(const std::string& text, bool allow_submitted) {
+  std::optional<jobs::JobState> state = jobs::ParseJobState(text, allow_submitted);
+  if (!state) return Internal("stored state is not a known state: '" + text + "'");
+  return *state;
+}
+
+constexpr const char* kInsertJob =
+    "WITH j AS ("
+    " INSERT INTO jobs (tenant_id, job_id, workspace_id, idempotency_key, management_node_id,"
+    " request_fingerprint, spec_json, submission_id, accepted_at, trace_id, response_json,"
+    " state, projection_version, result_ref_json, error_json, updated_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'submitted', 1, NULL, NULL, $9)"
+    " ON CONFLICT DO NOTHING RETURNING tenant_id, job_id)"
+    " INSERT INTO projection_outbox (tenant_id, job_id, projection_version, payload_json)"
+    " SELECT tenant_id, job_id, 1, $12 FROM j RETURNING id";
+
+constexpr const char* kFindByKey =
+    "SELECT request_fingerprint, response_json FROM jobs"
+    " WHERE tenant_id = $1 AND idempotency_key = $2";
+
+// The job row, locked until the batch commits. (Not joined with job_events: a
+// row lock that waited re-reads the job row but not the joined rows, which
+// would be from before the wait.)
+constexpr const char* kLockJob =
+    "SELECT state, submission_id, projection_version, workspace_id, result_ref_json, error_json"
+    " FROM jobs WHERE tenant_id = $1 AND job_id = $2 FOR UPDATE";
+
+constexpr const char* kFindEvent =
+    "SELECT fingerprint FROM job_events WHERE tenant_id = $1 AND job_id = $2 AND event_id = $3";
+
+constexpr const char* kInsertUnappliedEvent =
+    "INSERT INTO job_events (tenant_id, job_id, event_id, workspace_id, submission_id,"
+    " execution_id, state, occurred_at, received_at, trace_id, result_ref_json, error_json,"
+    " fingerprint, applied)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    " ON CONFLICT (tenant_id, job_id, event_id) DO NOTHING RETURNING seq";
+
+// Event row, job update (a given result_ref/error replaces the stored one, an
+// absent one keeps it) and outbox row, in one statement. $15 is the payload,
+// $16 the expected new projection_version.
+constexpr const char* kInsertAppliedEvent =
+    "WITH e AS ("
+    " INSERT INTO job_events (tenant_id, job_id, event_id, workspace_id, submission_id,"
+    " execution_id, state, occurred_at, received_at, trace_id, result_ref_json, error_json,"
+    " fingerprint, applied)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    " ON CONFLICT (tenant_id, job_id, event_id) DO NOTHING RETURNING seq),"
+    " u AS ("
+    " UPDATE jobs SET state = $7, updated_at = $9,"
+    " result_ref_json = COALESCE($11, result_ref_json),"
+    " error_json = COALESCE($12, error_json),"
+    " projection_version = projection_version + 1"
+    " WHERE tenant_id = $1 AND job_id = $2 AND EXISTS (SELECT 1 FROM e)"
+    " RETURNING projection_version),"
+    " o AS ("
+    " INSERT INTO projection_outbox (tenant_id, job_id, projection_version, payload_json)"
+    " SELECT $1, $2, projection_version, $15 FROM u RETURNING projection_version)"
+    " SELECT projection_version FROM o WHERE projection_version = $16::bigint";
+
+constexpr const char* kTouchHealth =
+    "INSERT INTO store_health (id, checked_at, write_count) VALUES (1, now(), 1)"
+    " ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at,"
+    " write_count = store_health.write_count + 1";
+
+constexpr const char* kGetJob =
+    "SELECT tenant_id, job_id, workspace_id, submission_id, management_node_id, state,"
+    " spec_json, result_ref_json, error_json, accepted_at, updated_at, trace_id,"
+    " projection_version FROM jobs WHERE tenant_id = $1 AND job_id = $2";
+
+constexpr const char* kListEvents =
+    "SELECT seq, event_id, execution_id, state, occurred_at, received_at, trace_id,"
+    " result_ref_json, error_json, applied FROM job_events"
+    " WHERE tenant_id = $1 AND job_id = $2 ORDER BY seq";
+
+Result<JobRecord> RowToJob(const PgResult& r) {
+  Result<jobs::JobState> state = ParseStoredState(r.Text(0, 5), true);
+  if (!state) return std::move(state).error();
+  JobRecord job;
+  job.tenant_id = r.Text(0, 0);
+  job.job_id = r.Text(0, 1);
+  job.workspace_id = r.Text(0, 2);
+  job.submission_id = r.Text(0, 3);
+  job.management_node_id = r.Text(0, 4);
+  job.state = *state;
+  job.spec_json = r.Text(0, 6);
+  job.result_ref_json = r.OptText(0, 7);
+  job.error_json = r.OptText(0, 8);
+  job.accepted_at = r.Text(0, 9);
+  job.updated_at = r.Text(0, 10);
+  job.trace_id = r.Text(0, 11);
+  job.projection_version = r.Int(0, 12);
+  return job;
+}
+
+// An insert that must have changed a row did not: another transaction got
+// there in between, which the job row lock rules out. Retried by the caller.
+Error Raced(const char* what) {
+  return Unavailable(
+      std::string("postgresql: concurrent change while ") + what + "; not stored, retry",
+      "store_unavailable");
+}
+
+}  // namespace
+
+Result<SubmitOutcome> PgSubmit(PgConn& conn, const SubmitRecord& r) {
+  const JobRecord as_inserted{.tenant_id = r.tenant_id,
+                              .job_id = r.job_id,
+                              .workspace_id = r.workspace_id,
+                              .submission_id = r.submission_id,
+                              .management_node_id = r.management_node_id,
+                              .state = jobs::JobState::kSubmitted,
+                              .spec_json = r.spec_json,
+                              .result_ref_json = std::nullopt,
+                              .error_json = std::nullopt,
+                              .accepted_at = r.accepted_at,
+                              .updated_at = r.accepted_at,
+                              .trace_id = r.trace_id,
+                              .projection_version = 1};
+  const std::string payload = BuildProjectionUpdate(as_inserted, r.accepted_at, r.trace_id);
+  Result<PgResult> ins = conn.QueryPrepared("insert_job", kInsertJob,
+                                            Params()
+                                                .Text(r.tenant_id)
+                                                .Text(r.job_id)
+                                                .Text(r.workspace_id)
+                                                .Text(r.idempotency_key)
+                                                .Text(r.management_node_id)
+                                                .Text(r.request_fingerprint)
+                                                .Text(r.spec_json)
+                                                .Text(r.submission_id)
+                                                .Text(r.accepted_at)
+                                                .Text(r.trace_id)
+                                                .Text(r.response_json)
+                                                .Text(payload),
+                                            "insert job");
+  if (!ins) return std::move(ins).error();
+  if (ins->rows() == 1) return SubmitOutcome{.replayed = false, .response_json = r.response_json};
+  // A unique key was taken (by a committed row: ON CONFLICT waited for any
+  // in-flight insert of it). The key decides first, as in SQLite.
+  Result<PgResult> found =
+      conn.QueryPrepared("find_by_key", kFindByKey,
+                         Params().Text(r.tenant_id).Text(r.idempotency_key), "find job by key");
+  if (!found) return std::move(found).error();
+  if (found->rows() == 1) {
+    if (found->Text(0, 0) != r.request_fingerprint) {
+      return Conflict("idempotency_key reused with a different payload", "idempotency_conflict");
+    }
+    return SubmitOutcome{.replayed = true, .response_json = found->Text(0, 1)};
+  }
+  return Conflict("job_id already used in this tenant with another idempotency_key",
+                  "job_id_conflict");
+}
+
+Result<EventOutcome> PgAppendEvent(PgConn& conn, const EventRecord& r) {
+  Result<PgResult> row = conn.QueryPrepared("lock_job", kLockJob,
+                                            Params().Text(r.tenant_id).Text(r.job_id), "lock job");
+  if (!row) return std::move(row).error();
+  if (row->rows() == 0) return NotFound("job not found");
+  Result<jobs::JobState> state = ParseStoredState(row->Text(0, 0), true);
+  if (!state) return std::move(state).error();
+  const jobs::JobState current = *state;
+  const std::string job_submission_id = row->Text(0, 1);
+  const std::int64_t projection_version = row->Int(0, 2);
+  const EventOutcome unchanged{.idempotent = false,
+                               .applied = false,
+                               .state = current,
+                               .projection_version = projection_version};
+
+  // A known event_id decides before anything else: same payload -> idempotent
+  // replay, other payload -> event_conflict.
+  auto known_event = [&]() -> Result<std::optional<EventOutcome>> {
+    Result<PgResult> found = conn.QueryPrepared(
+        "find_event", kFindEvent, Params().Text(r.tenant_id).Text(r.job_id).Text(r.event_id),
+        "find event");
+    if (!found) return std::move(found).error();
+    if (found->rows() == 0) return std::optional<EventOutcome>();
+    if (found->Text(0, 0) != r.fingerprint) {
+      return Conflict("event_id reused with a different payload", "event_conflict");
+    }
+    EventOutcome replay = unchanged;
+    replay.idempotent = true;
+    return std::optional<EventOutcome>(replay);
+  };
+
+  if (r.submission_id != job_submission_id) {
+    Result<std::optional<EventOutcome>> known = known_event();
+    if (!known) return std::move(known).error();
+    if (*known) return **known;
+    return Conflict("submission_id is not the job's current submission", "submission_mismatch");
+  }
+  const bool applied = jobs::ShouldApply(current, r.state);
+  const std::string state_text(jobs::ToString(r.state));
+  Params p;
+  p.Text(r.tenant_id)
+      .Text(r.job_id)
+      .Text(r.event_id)
+      .Text(r.workspace_id)
+      .Text(r.submission_id)
+      .Text(r.execution_id)
+      .Text(state_text)
+      .Text(r.occurred_at)
+      .Text(r.received_at)
+      .Text(r.trace_id)
+      .OptText(r.result_ref_json)
+      .OptText(r.error_json)
+      .Text(r.fingerprint)
+      .Bool(applied);
+  // The insert is the check: ON CONFLICT on the unique event key does nothing
+  // for a known event_id, which is then looked up.
+  Result<PgResult> ins = Internal("unreachable");
+  std::string payload;
+  JobRecord after;
+  if (!applied) {
+    ins = conn.QueryPrepared("insert_event", kInsertUnappliedEvent, p, "insert event");
+  } else {
+    // The job row after the change, as the UPDATE leaves it.
+    after.tenant_id = r.tenant_id;
+    after.job_id = r.job_id;
+    after.workspace_id = row->Text(0, 3);
+    after.submission_id = job_submission_id;
+    after.state = r.state;
+    after.result_ref_json = r.result_ref_json ? r.result_ref_json : row->OptText(0, 4);
+    after.error_json = r.error_json ? r.error_json : row->OptText(0, 5);
+    after.projection_version = projection_version + 1;
+    payload = BuildProjectionUpdate(after, r.occurred_at, r.trace_id);
+    p.Text(payload).Int(after.projection_version);
+    ins = conn.QueryPrepared("insert_applied_event", kInsertAppliedEvent, p, "apply event");
+  }
+  if (!ins) return std::move(ins).error();
+  if (ins->rows() == 1) {
+    if (!applied) return unchanged;
+    return EventOutcome{.idempotent = false,
+                        .applied = true,
+                        .state = r.state,
+                        .projection_version = after.projection_version};
+  }
+  Result<std::optional<EventOutcome>> known = known_event();
+  if (!known) return std::move(known).error();
+  if (*known) return **known;
+  return Raced("inserting the event");
+}
+
+Status PgTouchHealth(PgConn& conn) {
+  Result<PgResult> r = conn.QueryPrepared("touch_health", kTouchHealth, Params(), "health write");
+  if (!r) return std::move(r).error();
+  return Ok{};
+}
+
+Result<JobRecord> PgGetJob(PgConn& conn, const std::string& tenant_id, const std::string& job_id) {
+  Result<PgResult> r =
+      conn.QueryPrepared("get_job", kGetJob, Params().Text(tenant_id).Text(job_id), "read job");
+  if (!r) return std::move(r).error();
+  if (r->rows() == 0) return NotFound("job not found");
+  return RowToJob(*r);
+}
+
+Result<JobDetail> PgGetDetail(PgConn& conn, const std::string& tenant_id,
+                              const std::string& job_id) {
+  // One snapshot for the job and its events.
+  if (Status s = conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin read"); !s) {
+    return std::move(s).error();
+  }
+  auto read = [&]() -> Result<JobDetail> {
+    Result<JobRecord> job = PgGetJob(conn, tenant_id, job_id);
+    if (!job) return std::move(job).error();
+    JobDetail detail;
+    detail.job = std::move(job).value();
+    Result<PgResult> ev = conn.QueryPrepared("list_events", kListEvents,
+                                             Params().Text(tenant_id).Text(job_id), "read events");
+    if (!ev) return std::move(ev).error();
+    for (int i = 0; i < ev->rows(); ++i) {
+      Result<jobs::JobState> state = ParseStoredState(ev->Text(i, 3), false);
+      if (!state) return std::move(state).error();
+      EventView e;
+      e.seq = ev->Int(i, 0);
+      e.event_id = ev->Text(i, 1);
+      e.execution_id = ev->Text(i, 2);
+      e.state = *state;
+      e.occurred_at = ev->Text(i, 4);
+      e.received_at = ev->Text(i, 5);
+      e.trace_id = ev->Text(i, 6);
+      e.result_ref_json = ev->OptText(i, 7);
+      e.error_json = ev->OptText(i, 8);
+      e.applied = ev->Text(i, 9) == "t";
+      detail.events.push_back(std::move(e));
+    }
+    return detail;
+  };
+  Result<JobDetail> detail = read();
+  Status end = conn.Exec(detail ? "COMMIT" : "ROLLBACK", "end read");
+  if (detail && !end) return std::move(end).error();
+  return detail;
+}
+
+}  // namespace rtgw::storage::postgres

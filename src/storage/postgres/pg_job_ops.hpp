@@ -1,0 +1,36 @@
+#ifndef RTGW_STORAGE_POSTGRES_PG_JOB_OPS_HPP_
+#define RTGW_STORAGE_POSTGRES_PG_JOB_OPS_HPP_
+
+// Private to storage/postgres: the JobStore operations as plain blocking calls
+// on one connection. Error contract: storage/job_store.hpp.
+
+#include "common/error.hpp"
+#include "storage/job_store.hpp"
+
+namespace rtgw::storage::postgres {
+
+class PgConn;
+
+// Writes run inside the caller's transaction (the group-commit batch, each in
+// its own savepoint). They are safe against other processes writing the same
+// database concurrently:
+//  - Submit inserts with INSERT .. ON CONFLICT DO NOTHING: of concurrent
+//    duplicates exactly one inserts; the others wait for it to commit and then
+//    read the winner's row (replay or conflict). The outbox row (version 1) is
+//    inserted by the same statement.
+//  - AppendEvent first locks the job row (SELECT .. FOR UPDATE), so the events
+//    of one job are decided one at a time across all replicas; the event insert
+//    is still guarded by the unique (tenant_id, job_id, event_id) key. An
+//    applied event updates the job and inserts its outbox row in one statement.
+Result<SubmitOutcome> PgSubmit(PgConn& conn, const SubmitRecord& record);
+Result<EventOutcome> PgAppendEvent(PgConn& conn, const EventRecord& record);
+Status PgTouchHealth(PgConn& conn);
+
+// Reads, each on its own (autocommit) statement or read-only snapshot.
+Result<JobRecord> PgGetJob(PgConn& conn, const std::string& tenant_id, const std::string& job_id);
+Result<JobDetail> PgGetDetail(PgConn& conn, const std::string& tenant_id,
+                              const std::string& job_id);
+
+}  // namespace rtgw::storage::postgres
+
+#endif  // RTGW_STORAGE_POSTGRES_PG_JOB_OPS_HPP_

@@ -1,0 +1,97 @@
+"""Schema versions at start-up: `rtgw migrate` for both backends, `rtgw serve --migrate`, refusal of
+schemas that are behind (PostgreSQL default) or newer than the build (always), bad URLs naming
+the key. PostgreSQL cases need RTGW_TEST_BACKENDS to include postgresql."""
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+
+import pytest
+
+from conftest import BACKENDS, SECRET, ServerPool, clean_env, new_pg_schema, pg_url, psql, run_cli
+
+needs_pg = pytest.mark.skipif("postgresql" not in BACKENDS,
+                              reason="RTGW_TEST_BACKENDS does not include postgresql")
+
+
+def _serve_once(rtgw_bin, tmp_path, url: str, *args: str) -> subprocess.CompletedProcess:
+    """Starts serve and expects it to exit on its own (refusal); bounded."""
+    return subprocess.run([rtgw_bin, "serve", "--listen", "127.0.0.1:0", "--database-url", url,
+                           "--jwt-hs256-secret", SECRET, *args], capture_output=True, text=True,
+                          timeout=20, env=clean_env({}), cwd=str(tmp_path))
+
+
+@pytest.fixture
+def schema():
+    name = new_pg_schema("mig")
+    yield name
+    psql(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+
+@needs_pg
+def test_postgres_serve_refuses_a_schema_behind_until_migrated(rtgw_bin, tmp_path, schema):
+    res = _serve_once(rtgw_bin, tmp_path, pg_url(schema))
+    assert res.returncode != 0
+    assert "rtgw migrate" in res.stderr, res.stderr
+    out = run_cli(rtgw_bin, "migrate", "--database-url", pg_url(schema))
+    assert out.returncode == 0, out.stderr
+    assert b"schema version 0 -> 2 (migrated)" in out.stdout, out.stdout
+    again = run_cli(rtgw_bin, "migrate", "--database-url", pg_url(schema))
+    assert again.returncode == 0 and b"up to date" in again.stdout, again.stdout
+    assert psql(f"SELECT count(*) FROM {schema}.schema_migrations").strip() == "2"
+
+
+@needs_pg
+def test_postgres_serve_migrate_on_starts_on_an_empty_schema(rtgw_bin, tmp_path, schema):
+    pool = ServerPool(rtgw_bin, tmp_path, "postgresql")
+    try:
+        srv = pool("--migrate", "on", pg_schema=schema)
+        with srv.client() as c:
+            h = c.get("/api/health").json()
+    finally:
+        pool.close()
+    assert h["checks"]["store"]["backend"] == "postgresql", h
+    assert psql(f"SELECT max(version) FROM {schema}.schema_migrations").strip() == "2"
+
+
+@needs_pg
+def test_newer_postgres_schema_is_refused_by_every_command(rtgw_bin, tmp_path, schema):
+    assert run_cli(rtgw_bin, "migrate", "--database-url", pg_url(schema)).returncode == 0
+    psql(f"INSERT INTO {schema}.schema_migrations (version, name) VALUES (99, 'future')")
+    for args in ([], ["--migrate", "on"]):
+        res = _serve_once(rtgw_bin, tmp_path, pg_url(schema), *args)
+        assert res.returncode != 0 and "newer" in res.stderr, res.stderr
+    res = run_cli(rtgw_bin, "migrate", "--database-url", pg_url(schema))
+    assert res.returncode != 0 and b"newer" in res.stderr, res.stderr
+
+
+def test_sqlite_migrate_and_migrate_off(rtgw_bin, tmp_path):
+    db = tmp_path / "m.db"
+    res = _serve_once(rtgw_bin, tmp_path, f"sqlite://{db}", "--migrate", "off")
+    assert res.returncode != 0 and "rtgw migrate" in res.stderr, res.stderr
+    out = run_cli(rtgw_bin, "migrate", "--database-url", f"sqlite://{db}")
+    assert out.returncode == 0 and b"-> 1 (migrated)" in out.stdout, out
+    con = sqlite3.connect(db)
+    con.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (50, 'x')")
+    con.commit()
+    con.close()
+    res = _serve_once(rtgw_bin, tmp_path, f"sqlite://{db}")
+    assert res.returncode != 0 and "newer" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("url,needle", [
+    ("postgresql://u:hunter2@127.0.0.1/db?nosuch=1", "--database-url"),
+    ("mysql://x", "--database-url"),
+    ("sqlite://", "--database-url"),
+])
+def test_bad_database_url_refuses_to_start_naming_the_key(rtgw_bin, tmp_path, url, needle):
+    res = _serve_once(rtgw_bin, tmp_path, url)
+    assert res.returncode == 2, res
+    assert needle in res.stderr, res.stderr
+    assert "hunter2" not in res.stderr, res.stderr
+
+
+def test_unreachable_postgres_refuses_to_start(rtgw_bin, tmp_path):
+    res = _serve_once(rtgw_bin, tmp_path, "postgresql://u:p@127.0.0.1:1/db", "--migrate", "on")
+    assert res.returncode != 0
+    assert "cannot connect" in res.stderr, res.stderr
