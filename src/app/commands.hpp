@@ -11,6 +11,8 @@ namespace rtgw::app {
 int RunServe(const std::vector<std::string>& args);
 int RunOpenApi(const std::vector<std::string>& args);
 int RunDev(const std::vector<std::string>& args);
+int RunConformance(const std::vector<std::string>& args);
+int RunGate(const std::vector<std::string>& args);
 
 inline constexpr const char* kVersion = RTGW_VERSION;
 

@@ -17,7 +17,11 @@ constexpr const char* kUsage =
     "commands:\n"
     "  serve      Run the gateway HTTP API (embedded SQLite store by default).\n"
     "  openapi    Print the OpenAPI 3.1 document, or --check it against a committed copy.\n"
-    "  dev token  Mint an HS256 bearer token for development and scripts.\n"
+    "  dev token  Mint an HS256 bearer token from a secrets file (dev secrets writes one).\n"
+    "  dev secrets  Write a 0600 env file with generated secrets for a local operator set-up.\n"
+    "  conformance  Run the runtime gates 1-6 (seed 000) against a deployment; pass/fail table.\n"
+    "  gate run   Run a promotion gate spec (TOML): evidence logs and a PROMOTE/HOLD decision.\n"
+    "  gate rerun Re-run only the failed gates of an earlier gate run, keeping passing evidence.\n"
     "  version    Print the version.\n"
     "\n"
     "Run 'rtgw <command> --help' for the options of a command.\n";
@@ -36,6 +40,8 @@ int main(int argc, char** argv) {
     if (command == "serve") return rtgw::app::RunServe(args);
     if (command == "openapi") return rtgw::app::RunOpenApi(args);
     if (command == "dev") return rtgw::app::RunDev(args);
+    if (command == "conformance") return rtgw::app::RunConformance(args);
+    if (command == "gate") return rtgw::app::RunGate(args);
     if (command == "version" || command == "--version") {
       std::printf("rtgw %s\n", rtgw::app::kVersion);
       return 0;
