@@ -98,6 +98,7 @@ expect() {  # expect NAME FIELD VALUE
 
 start_ns=$(date +%s%N)
 call health 200 "" GET "/api/health?deep=1"
+echo "      health: $(head -c 400 "$WORK/health.json" 2>/dev/null)"
 call submit 202 "$TOKEN" POST /api/runtime/jobs:submit '{
   "tenant_id": "'"$TENANT"'", "workspace_id": "'"$TENANT"'", "job_id": "'"$JOB_ID"'",
   "idempotency_key": "submit-'"$JOB_ID"'", "management_node_id": "mgmt-node-1",

@@ -219,6 +219,7 @@ std::string ResultsToJson(const GateRunResult& r) {
       jr["step_results"] = Strings(run.step_results);
       jr["logs"] = Strings(run.logs);
       jr["failure"] = run.failure;
+      jr["blocked"] = run.blocked;
       runs.push_back(std::move(jr));
     }
     j["runs"] = std::move(runs);
@@ -287,6 +288,8 @@ Result<GateRunResult> ResultsFromJson(const std::string& text) {
         run.step_results = StringsFrom(jr, "step_results");
         run.logs = StringsFrom(jr, "logs");
         run.failure = Str(jr, "failure");
+        const auto* blocked = jr.if_contains("blocked");
+        run.blocked = blocked && blocked->is_bool() && blocked->as_bool();
         g.runs.push_back(std::move(run));
       }
     }

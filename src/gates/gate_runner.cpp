@@ -32,6 +32,14 @@ std::string Seconds(double s) {
   return buf;
 }
 
+std::string LastLine(const std::string& text) {
+  size_t end = text.find_last_not_of("\r\n");
+  if (end == std::string::npos) return "(no output)";
+  const size_t start = text.find_last_of('\n', end);
+  return text.substr(start == std::string::npos ? 0 : start + 1,
+                     end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+
 std::string ReadCapped(const std::string& path, bool* truncated) {
   std::ifstream in(path, std::ios::binary);
   std::string out(kMaxCapturedBytes, '\0');
@@ -241,7 +249,16 @@ GateOutcome GateExecutor::Run(const Gate& gate, int index, int attempt) {
           exit_ok = false;
           for (int code : step.expect_exit) exit_ok = exit_ok || code == x.proc->exit_code;
         }
-        if (!exit_ok) {
+        bool blocked = false;
+        for (int code : step.blocked_exit) {
+          blocked = blocked ||
+                    (!x.proc->timed_out && x.proc->term_signal == 0 && code == x.proc->exit_code);
+        }
+        if (blocked) {
+          rec.blocked = true;
+          failure =
+              "blocked (" + x.proc->Describe() + "): " + LastLine(x.err.empty() ? x.out : x.err);
+        } else if (!exit_ok) {
           failure = x.proc->Describe();
           if (!x.proc->timed_out && x.proc->term_signal == 0 && step.expect_exit.size() == 1) {
             failure += " (expected exit " + std::to_string(step.expect_exit[0]) + ")";
@@ -267,6 +284,16 @@ GateOutcome GateExecutor::Run(const Gate& gate, int index, int attempt) {
     Say("  run " + std::to_string(run) + "/" + std::to_string(gate.repeat) + ": " +
         (rec.ok ? "ok" : "FAILED " + rec.failure) + " (" + Seconds(rec.wall_seconds) + " s)");
     o.runs.push_back(std::move(rec));
+  }
+  for (const auto& r : o.runs) {
+    if (r.blocked) {
+      o.status = gate.on_missing == OnMissing::kBlocked ? GateStatus::kBlocked : GateStatus::kFail;
+      o.reason = (o.status == GateStatus::kBlocked ? "blocked: " : "HOLD: ") + r.failure;
+      o.finished_at = Now();
+      Say("gate " + Nn(index) + " " + gate.id + ": " + GateStatusName(o.status) + " (" + o.reason +
+          ")");
+      return o;
+    }
   }
   o.p95_seconds = Percentile(walls, 95);
   o.median_seconds = Median(walls);

@@ -37,6 +37,7 @@ struct RunRecord {
   std::vector<std::string> step_results;  // per step run: "<name>: exit 0"
   std::vector<std::string> logs;          // file names in the run directory
   std::string failure;                    // first failure of this run
+  bool blocked = false;                   // a step exited with one of its blocked_exit codes
 };
 
 struct GateOutcome {

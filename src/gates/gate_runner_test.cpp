@@ -239,6 +239,14 @@ requires = ["rtgw-no-such-verdi-xyz"]
 on_missing = "hold"
   [[gate.step]]
   command = "true"
+[[gate]]
+id = "step-blocked"
+  [[gate.step]]
+  command = "echo 'relay tests are not there yet' >&2; exit 2"
+  blocked_exit = [2]
+  [[gate.step]]
+  name = "step-blocked-after"
+  command = "true"
 )");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->ExitCode(), 2);
@@ -253,6 +261,11 @@ on_missing = "hold"
             std::string::npos);
   const fs::path d = r->run_dir;
   EXPECT_FALSE(fs::exists(d / "should-not-run"));
+  EXPECT_EQ(r->gates[4].status, GateStatus::kBlocked);
+  EXPECT_NE(r->gates[4].reason.find("blocked (exit 2): relay tests are not there yet"),
+            std::string::npos)
+      << r->gates[4].reason;
+  EXPECT_FALSE(fs::exists(d / "05-step-blocked-after.log"));
   EXPECT_TRUE(fs::exists(d / "03-needs-command-preconditions.log"));
   EXPECT_NE(Read(d / "promotion-decision.md").find("blocked: a precondition is missing"),
             std::string::npos);

@@ -104,8 +104,9 @@ bool ValidId(const std::string& id) {
 
 Result<Step> ParseStep(const toml::table& t, const std::string& where, const Gate& gate,
                        size_t index, size_t count) {
-  if (auto e = CheckKeys(t, {"name", "command", "expect_exit", "expect_output", "timeout_seconds"},
-                         where)) {
+  if (auto e = CheckKeys(
+          t, {"name", "command", "expect_exit", "blocked_exit", "expect_output", "timeout_seconds"},
+          where)) {
     return *e;
   }
   Step s;
@@ -123,6 +124,20 @@ Result<Step> ParseStep(const toml::table& t, const std::string& where, const Gat
     for (const auto& e : *arr) {
       if (!e.is_integer()) return Bad(where, "'expect_exit' must be a non-empty integer array");
       s.expect_exit.push_back(static_cast<int>(e.as_integer()->get()));
+    }
+  }
+  if (const auto* node = t.get("blocked_exit")) {
+    const auto* arr = node->as_array();
+    if (!arr) return Bad(where, "'blocked_exit' must be an integer array");
+    for (const auto& e : *arr) {
+      if (!e.is_integer()) return Bad(where, "'blocked_exit' must be an integer array");
+      const int code = static_cast<int>(e.as_integer()->get());
+      for (int ok : s.expect_exit) {
+        if (ok == code)
+          return Bad(where,
+                     "exit " + std::to_string(code) + " is in both expect_exit and blocked_exit");
+      }
+      s.blocked_exit.push_back(code);
     }
   }
   RTGW_TRY(patterns, GetStrings(t, "expect_output", where));

@@ -19,6 +19,10 @@ struct Step {
   std::string name;     // log file part: NN-<name>[-runK].log
   std::string command;  // run as /bin/sh -c COMMAND
   std::vector<int> expect_exit = {0};
+  // Exit codes meaning "blocked: a precondition is missing" (seed 003: a smoke
+  // script exits 2 when blocked); the gate is then BLOCKED, with the last line
+  // of the step's stderr as the reason.
+  std::vector<int> blocked_exit;
   std::vector<std::string> expect_output;  // ECMAScript regexes, each must match stdout or stderr
   int timeout_seconds = 0;                 // 0: the gate's
 };

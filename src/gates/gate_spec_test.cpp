@@ -97,5 +97,18 @@ TEST(GateSpec, RejectsMistakesNamingThem) {
                 "on_missing");
 }
 
+TEST(GateSpec, ShippedPromotionSpecIsValid) {
+  auto s = LoadGateSpec(std::string(RTGW_SOURCE_DIR) + "/gates/promotion-postgres.toml");
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->workdir, std::string(RTGW_SOURCE_DIR));
+  std::vector<std::string> ids;
+  for (const auto& g : s->gates) ids.push_back(g.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"preflight", "sqlite-smoke", "postgres-sanity",
+                                           "slurm-smoke", "contract-checks", "aiida-verdi"}));
+  EXPECT_EQ(s->gates[1].repeat, 3);
+  EXPECT_EQ(s->gates[1].p95_max_regression_pct, 25.0);
+  EXPECT_EQ(s->gates[5].on_missing, OnMissing::kHold);
+}
+
 }  // namespace
 }  // namespace rtgw::gates
