@@ -38,6 +38,14 @@ step "black-box tests (pytest against real rtgw processes)"
 RTGW_BIN="$ROOT/build/release/src/app/rtgw" "$PY" -m pytest tests/blackbox -q \
   -p no:cacheprovider --junitxml "$RESULTS/blackbox.xml" || status=1
 
+# ---- TypeScript client (clients/typescript; issue 6) -------------------------------------------
+# npm ci, drift check (regenerate from docs/openapi.json, no diff), Redocly lint of the OpenAPI
+# document, tsc build, node tests against a live rtgw; one JUnit file counted in the summary.
+step "TypeScript client (npm ci, drift, OpenAPI lint, live node test)"
+RTGW_BIN="$ROOT/build/release/src/app/rtgw" scripts/test-ts-client.sh "$RESULTS/ts-client.xml" \
+  || status=1
+# ---- end TypeScript client ---------------------------------------------------------------------
+
 step "summary"
 "$PY" - "$RESULTS" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET
