@@ -13,6 +13,7 @@
 # Options: --base-url URL  --secrets FILE (required)  --tenant T (default smoke-tenant)
 #          --rtgw BIN (default $RTGW, else build/release/src/app/rtgw)  --start-server
 #          --database-url URL (with --start-server)  --job-id ID (default smoke-<random>)
+#          --conformance  also run `rtgw conformance` (seed 000 gates 1-6) against the same server
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BASE_URL=http://127.0.0.1:8080
@@ -20,6 +21,7 @@ SECRETS=""
 TENANT=smoke-tenant
 RTGW_BIN=${RTGW:-$ROOT/build/release/src/app/rtgw}
 START=0
+CONFORMANCE=0
 DB_URL=""
 JOB_ID="smoke-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -30,6 +32,7 @@ while (($#)); do
     --tenant) TENANT=$2; shift 2 ;;
     --rtgw) RTGW_BIN=$2; shift 2 ;;
     --start-server) START=1; shift ;;
+    --conformance) CONFORMANCE=1; shift ;;
     --database-url) DB_URL=$2; shift 2 ;;
     --job-id) JOB_ID=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
@@ -119,6 +122,17 @@ expect job state completed
 call projection 200 "$TOKEN" GET "/api/runtime/jobs/$JOB_ID/projection"
 expect projection status finished
 elapsed_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
+if [ "$CONFORMANCE" = 1 ]; then
+  PROXY_ARGS=()
+  [ -n "$PROXY_KEY" ] && PROXY_ARGS=(--proxy-key "$PROXY_KEY" --proxy-secret "$PROXY_SECRET")
+  if "$RTGW_BIN" conformance --base-url "$BASE_URL" --token "$TOKEN" \
+      --other-tenant-token "$("$RTGW_BIN" dev token --secrets-file "$SECRETS" --tenant "$TENANT-other" --ttl 10m)" \
+      "${PROXY_ARGS[@]}" > "$WORK/conformance.txt"; then
+    echo "ok    conformance $(tail -1 "$WORK/conformance.txt")"
+  else
+    echo "FAIL  conformance"; cat "$WORK/conformance.txt"; fail=1
+  fi
+fi
 if [ "$fail" = 0 ]; then
   echo "SMOKE PASS job=$JOB_ID tenant=$TENANT base_url=$BASE_URL elapsed_ms=$elapsed_ms"
 else

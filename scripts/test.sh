@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh checkout: installs what it needs (Debian packages,
 # idempotent), builds, runs the unit tests (ctest) and the black-box suite against real
-# rtgw processes (pytest), then prints one closing line "tests: N passed, N failed".
+# rtgw processes (pytest) and the TypeScript client's checks (npm), then prints one closing line
+# "tests: N passed, N failed".
 #
 #   scripts/test.sh                    release build + all tests, plus the unit tests again
 #                                      under ASan+UBSan (asan preset)

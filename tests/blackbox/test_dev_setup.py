@@ -74,11 +74,13 @@ def test_submit_smoke_script_against_running_server(rtgw_bin, server_factory, tm
     script = str(REPO_ROOT / "scripts" / "submit-smoke.sh")
     tenant = uid("smoke")
     p = subprocess.run([script, "--secrets", str(f), "--base-url", srv.base_url, "--tenant",
-                        tenant, "--rtgw", rtgw_bin], capture_output=True, env=clean_env(),
+                        tenant, "--rtgw", rtgw_bin, "--conformance"], capture_output=True,
+                       env=clean_env(),
                        timeout=60)
     out = p.stdout.decode()
     assert p.returncode == 0, out + p.stderr.decode()
     assert "SMOKE PASS" in out and "FAIL" not in out.replace("SMOKE PASS", "")
+    assert "ok    conformance CONFORMANCE PASS" in out
     # a secrets file the server was not started with: the smoke fails, naming the 401
     other = tmp_path / "other.env"
     assert run_cli(rtgw_bin, "dev", "secrets", "--out", str(other)).returncode == 0
