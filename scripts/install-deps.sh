@@ -14,6 +14,7 @@ pkgs=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev sqlite3 libssl-dev libpq-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libgoogle-perftools-dev
+  libtomlplusplus-dev   # rtgw gate: TOML gate specs (toml++ 3.3, src/gates only)
   python3-pytest python3-httpx python3-jwt python3-cryptography
   postgresql postgresql-client
 )

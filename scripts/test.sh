@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh checkout: installs what it needs (Debian packages,
 # idempotent), builds, runs the unit tests (ctest) and the black-box suite against real
-# rtgw processes (pytest), then prints one closing line "tests: N passed, N failed".
+# rtgw processes (pytest) and the TypeScript client's checks (npm), then prints one closing line
+# "tests: N passed, N failed".
 #
 #   scripts/test.sh                    release build + all tests, plus the unit tests again
 #                                      under ASan+UBSan (asan preset)
@@ -48,6 +49,14 @@ fi
 step "black-box tests (pytest against real rtgw processes)"
 RTGW_BIN="$ROOT/build/release/src/app/rtgw" "$PY" -m pytest tests/blackbox -q \
   -p no:cacheprovider --junitxml "$RESULTS/blackbox.xml" || status=1
+
+# ---- TypeScript client (clients/typescript; issue 6) -------------------------------------------
+# npm ci, drift check (regenerate from docs/openapi.json, no diff), Redocly lint of the OpenAPI
+# document, tsc build, node tests against a live rtgw; one JUnit file counted in the summary.
+step "TypeScript client (npm ci, drift, OpenAPI lint, live node test)"
+RTGW_BIN="$ROOT/build/release/src/app/rtgw" scripts/test-ts-client.sh "$RESULTS/ts-client.xml" \
+  || status=1
+# ---- end TypeScript client ---------------------------------------------------------------------
 
 step "summary"
 "$PY" - "$RESULTS" <<'PY'

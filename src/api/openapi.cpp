@@ -252,9 +252,20 @@ json::object Operation(const RouteSpec& r) {
                      {"required", false},
                      {"description", "When sent, must equal the token's tenant_id claim."},
                      {"schema", json::object{{"type", "string"}}}});
-    op["security"] = json::array{json::object{{"bearerAuth", json::array{}}}};
+    // Bearer always; the proxy-auth headers too where the deployment enables
+    // proxy auth (RTGW_PROXY_AUTH_KEY/SECRET).
+    op["security"] = json::array{json::object{{"bearerAuth", json::array{}},
+                                              {"proxyKey", json::array{}},
+                                              {"proxySecret", json::array{}}},
+                                 json::object{{"bearerAuth", json::array{}}}};
     op["tags"] = json::array{"runtime"};
+  } else if (r.id == RouteId::kHealth) {
+    op["security"] = json::array{};  // never authenticated, not even by proxy auth
+    op["tags"] = json::array{"operations"};
   } else {
+    // No bearer token; the proxy-auth headers where proxy auth is enabled.
+    op["security"] = json::array{
+        json::object{{"proxyKey", json::array{}}, {"proxySecret", json::array{}}}, json::object{}};
     op["tags"] = json::array{"operations"};
   }
   switch (r.id) {
@@ -299,6 +310,7 @@ json::object Operation(const RouteSpec& r) {
     case RouteId::kMetrics:
       op["summary"] = "Prometheus metrics (text format 0.0.4).";
       op["responses"] = json::object{
+          {"401", ErrorResponse("Proxy auth enabled and its headers missing or wrong.")},
           {"200",
            json::object{
                {"description", "Metrics."},
@@ -309,6 +321,7 @@ json::object Operation(const RouteSpec& r) {
     case RouteId::kOpenApi:
       op["summary"] = "This OpenAPI document.";
       op["responses"] = json::object{
+          {"401", ErrorResponse("Proxy auth enabled and its headers missing or wrong.")},
           {"200",
            json::object{
                {"description", "OpenAPI 3.1 document."},
@@ -430,9 +443,25 @@ std::string BuildOpenApiJson(std::string_view version) {
   doc["paths"] = std::move(paths);
   doc["components"] = json::object{
       {"schemas", Schemas()},
-      {"securitySchemes", json::object{{"bearerAuth", json::object{{"type", "http"},
-                                                                   {"scheme", "bearer"},
-                                                                   {"bearerFormat", "JWT"}}}}}};
+      {"securitySchemes",
+       json::object{
+           {"bearerAuth",
+            json::object{{"type", "http"}, {"scheme", "bearer"}, {"bearerFormat", "JWT"}}},
+           {"proxyKey",
+            json::object{{"type", "apiKey"},
+                         {"in", "header"},
+                         {"name", "Modal-Key"},
+                         {"description",
+                          "Proxy-auth key, required on every route but /api/health when the "
+                          "deployment sets RTGW_PROXY_AUTH_KEY/SECRET (header name "
+                          "configurable: RTGW_PROXY_AUTH_KEY_HEADER)."}}},
+           {"proxySecret",
+            json::object{{"type", "apiKey"},
+                         {"in", "header"},
+                         {"name", "Modal-Secret"},
+                         {"description",
+                          "Proxy-auth secret, sent with proxyKey (header name configurable: "
+                          "RTGW_PROXY_AUTH_SECRET_HEADER)."}}}}}};
   std::string out;
   Pretty(out, doc, 0);
   out += '\n';

@@ -14,6 +14,8 @@ int RunStore(const std::vector<std::string>& args);
 int RunOpenApi(const std::vector<std::string>& args);
 int RunDev(const std::vector<std::string>& args);
 int RunRelayCommand(const std::vector<std::string>& args);
+int RunConformance(const std::vector<std::string>& args);
+int RunGate(const std::vector<std::string>& args);
 
 inline constexpr const char* kVersion = RTGW_VERSION;
 

@@ -1,69 +1,172 @@
+// rtgw dev token / rtgw dev secrets: the local operator set-up of seed 000.
 #include <chrono>
 #include <cstdio>
 
 #include "app/commands.hpp"
 #include "auth/jwt_verifier.hpp"
+#include "common/random.hpp"
+#include "common/time_format.hpp"
+#include "config/env_file.hpp"
 #include "config/options.hpp"
 
 namespace rtgw::app {
+namespace {
 
-int RunDev(const std::vector<std::string>& args) {
+bool WantsHelp(const std::vector<std::string>& args) {
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") return true;
+  }
+  return false;
+}
+
+int RunDevToken(const std::vector<std::string>& args) {
   static const std::vector<config::OptionSpec> kSpecs = {
-      {"secret", "RTGW_JWT_HS256_SECRET", "", "HS256 secret the gateway verifies with.", false,
-       true},
+      {"secrets-file", "RTGW_DEV_SECRETS_FILE", "",
+       "Env file written by 'rtgw dev secrets'; its RTGW_JWT_HS256_SECRET (and "
+       "RTGW_JWT_ISSUER/RTGW_JWT_AUDIENCE when present) sign the token."},
+      {"secret", "RTGW_JWT_HS256_SECRET", "",
+       "HS256 secret the gateway verifies with (a --secret flag wins over --secrets-file, which "
+       "wins over the environment variable).",
+       false, true},
       {"tenant", "", "", "tenant_id claim (required)."},
       {"sub", "", "dev-user", "sub claim (the user or service)."},
       {"node", "", "", "node_id claim, for management-node tokens."},
-      {"ttl", "", "3600", "Lifetime in seconds (1-31536000)."},
+      {"ttl", "", "3600", "Lifetime: seconds, or with a unit: 90s, 30m, 12h, 7d (max 365d)."},
       {"issuer", "RTGW_JWT_ISSUER", "", "iss claim, when the gateway checks one."},
       {"audience", "RTGW_JWT_AUDIENCE", "", "aud claim, when the gateway checks one."},
   };
-  const char* usage = "rtgw dev token --tenant T [--sub S] [--node N] [--ttl SECONDS]";
-  if (args.empty() || args[0] != "token") {
-    std::fprintf(stderr, "usage: %s\n", usage);
-    return 2;
+  const char* usage =
+      "rtgw dev token --tenant T [--sub S] [--node N] [--ttl D] [--secrets-file FILE]";
+  if (WantsHelp(args)) {
+    std::fputs(config::FormatHelp(usage,
+                                  "Mints an HS256 bearer token and prints it on stdout. The "
+                                  "secret comes from --secret, --secrets-file (see 'rtgw dev "
+                                  "secrets') or RTGW_JWT_HS256_SECRET.",
+                                  kSpecs)
+                   .c_str(),
+               stdout);
+    return 0;
   }
-  std::vector<std::string> rest(args.begin() + 1, args.end());
-  for (const auto& a : rest) {
-    if (a == "--help" || a == "-h") {
-      std::fputs(config::FormatHelp(usage,
-                                    "Mints an HS256 bearer token and prints it on stdout. The "
-                                    "secret comes from --secret or RTGW_JWT_HS256_SECRET.",
-                                    kSpecs)
-                     .c_str(),
-                 stdout);
-      return 0;
-    }
-  }
-  auto v = config::ParseOptions(rest, kSpecs, config::ProcessEnv);
+  auto v = config::ParseOptions(args, kSpecs, config::ProcessEnv);
   if (!v) {
     std::fprintf(stderr, "rtgw dev token: %s\n", v.error().message.c_str());
     return 2;
   }
-  const std::string secret = v->GetOr("secret", "");
+  std::string secret = v->GetOr("secret", "");
+  std::string issuer = v->GetOr("issuer", "");
+  std::string audience = v->GetOr("audience", "");
+  if (const auto file = v->GetOr("secrets-file", ""); !file.empty()) {
+    auto env = config::ReadEnvFile(file);
+    if (!env) {
+      std::fprintf(stderr, "rtgw dev token: --secrets-file: %s\n", env.error().message.c_str());
+      return 2;
+    }
+    const bool flag_secret = v->Get("secret") && v->Source("secret") == "--secret";
+    if (!flag_secret) {
+      const auto it = env->find("RTGW_JWT_HS256_SECRET");
+      if (it == env->end() || it->second.empty()) {
+        std::fprintf(stderr, "rtgw dev token: %s has no RTGW_JWT_HS256_SECRET\n", file.c_str());
+        return 2;
+      }
+      secret = it->second;
+    }
+    if (v->Source("issuer") != "--issuer" && env->count("RTGW_JWT_ISSUER")) {
+      issuer = env->at("RTGW_JWT_ISSUER");
+    }
+    if (v->Source("audience") != "--audience" && env->count("RTGW_JWT_AUDIENCE")) {
+      audience = env->at("RTGW_JWT_AUDIENCE");
+    }
+  }
   const std::string tenant = v->GetOr("tenant", "");
   if (secret.empty() || tenant.empty()) {
     std::fprintf(stderr,
-                 "rtgw dev token: --tenant and a secret (--secret or "
+                 "rtgw dev token: --tenant and a secret (--secret, --secrets-file or "
                  "RTGW_JWT_HS256_SECRET) are required\n");
     return 2;
   }
-  long long ttl = 0;
-  try {
-    ttl = std::stoll(v->GetOr("ttl", "3600"));
-  } catch (...) {
-    ttl = 0;
-  }
-  if (ttl < 1 || ttl > 31'536'000) {
-    std::fprintf(stderr, "rtgw dev token: --ttl must be 1-31536000 seconds\n");
+  const auto ttl = config::ParseDurationSeconds(v->GetOr("ttl", "3600"));
+  if (!ttl || *ttl < 1 || *ttl > 31'536'000) {
+    std::fprintf(stderr, "rtgw dev token: --ttl must be 1s-365d (e.g. 3600, 30m, 12h, 7d)\n");
     return 2;
   }
-  std::printf("%s\n", auth::MintDevToken(secret, tenant, v->GetOr("sub", "dev-user"),
-                                         std::chrono::seconds(ttl),
-                                         std::chrono::system_clock::now(), v->GetOr("node", ""),
-                                         v->GetOr("issuer", ""), v->GetOr("audience", ""))
+  std::printf("%s\n", auth::MintDevToken(
+                          secret, tenant, v->GetOr("sub", "dev-user"), std::chrono::seconds(*ttl),
+                          std::chrono::system_clock::now(), v->GetOr("node", ""), issuer, audience)
                           .c_str());
   return 0;
+}
+
+int RunDevSecrets(const std::vector<std::string>& args) {
+  static const std::vector<config::OptionSpec> kSpecs = {
+      {"out", "", "", "Env file to write (required); created with mode 0600."},
+      {"force", "", "", "Replace an existing file (atomically, still 0600).", true},
+      {"no-proxy-auth", "", "", "Leave out the proxy-auth key and secret.", true},
+  };
+  const char* usage = "rtgw dev secrets --out FILE [--force] [--no-proxy-auth]";
+  if (WantsHelp(args)) {
+    std::fputs(
+        config::FormatHelp(
+            usage,
+            "Writes an env file with freshly generated secrets for a local operator set-up "
+            "(seed 000): RTGW_JWT_HS256_SECRET (256 bits) and, unless --no-proxy-auth, "
+            "RTGW_PROXY_AUTH_KEY / RTGW_PROXY_AUTH_SECRET. Refuses to overwrite an existing "
+            "file without --force. Use it with:\n"
+            "  set -a; . FILE; set +a; rtgw serve          # the gateway picks the RTGW_* up\n"
+            "  rtgw dev token --secrets-file FILE --tenant t1 --sub alice\n"
+            "  scripts/submit-smoke.sh --secrets FILE --base-url http://127.0.0.1:8080",
+            kSpecs)
+            .c_str(),
+        stdout);
+    return 0;
+  }
+  auto v = config::ParseOptions(args, kSpecs,
+                                [](const std::string&) { return std::optional<std::string>(); });
+  if (!v) {
+    std::fprintf(stderr, "rtgw dev secrets: %s\n", v.error().message.c_str());
+    return 2;
+  }
+  const std::string out = v->GetOr("out", "");
+  if (out.empty()) {
+    std::fprintf(stderr, "rtgw dev secrets: --out FILE is required\n");
+    return 2;
+  }
+  std::string text = "# rtgw local operator secrets, generated " +
+                     FormatRfc3339(std::chrono::system_clock::now()) +
+                     " by 'rtgw dev secrets'.\n"
+                     "# Private (mode 0600); never commit it. Load with: set -a; . " +
+                     out + "; set +a\n";
+  text += "RTGW_JWT_HS256_SECRET=" + RandomHex(32) + "\n";
+  if (!v->Switch("no-proxy-auth")) {
+    text += "RTGW_PROXY_AUTH_KEY=pk-" + RandomHex(8) + "\n";
+    text += "RTGW_PROXY_AUTH_SECRET=" + RandomHex(32) + "\n";
+  }
+  auto s = config::WritePrivateFile(out, text, v->Switch("force"));
+  if (!s) {
+    std::fprintf(stderr, "rtgw dev secrets: %s\n", s.error().message.c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "wrote %s (mode 0600)\n", out.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int RunDev(const std::vector<std::string>& args) {
+  const char* usage =
+      "rtgw dev token --tenant T [--sub S] [--node N] [--ttl D] [--secrets-file FILE]\n"
+      "       rtgw dev secrets --out FILE [--force]";
+  if (!args.empty() && args[0] == "token") {
+    return RunDevToken(std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  if (!args.empty() && args[0] == "secrets") {
+    return RunDevSecrets(std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+    std::printf("usage: %s\n", usage);
+    return 0;
+  }
+  std::fprintf(stderr, "usage: %s\n", usage);
+  return 2;
 }
 
 }  // namespace rtgw::app

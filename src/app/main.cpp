@@ -15,14 +15,17 @@ constexpr const char* kUsage =
     "management nodes report lifecycle events, rtgw keeps the ordered, tenant-scoped record.\n"
     "\n"
     "commands:\n"
-    "  serve      Run the gateway HTTP API (embedded SQLite store by default, or PostgreSQL).\n"
-    "  migrate    Apply pending schema migrations to the store (--database-url).\n"
-    "  store copy Copy a store to another, verified (SQLite -> PostgreSQL promotion).\n"
-
-    "  openapi    Print the OpenAPI 3.1 document, or --check it against a committed copy.\n"
-    "  relay      Run the projection relay alone; list and replay its dead letters.\n"
-    "  dev token  Mint an HS256 bearer token for development and scripts.\n"
-    "  version    Print the version.\n"
+    "  serve        Run the gateway HTTP API (embedded SQLite store by default, or PostgreSQL).\n"
+    "  migrate      Apply pending schema migrations to the store (--database-url).\n"
+    "  store copy   Copy a store to another, verified (SQLite -> PostgreSQL promotion).\n"
+    "  relay        Run the projection relay alone; list and replay its dead letters.\n"
+    "  openapi      Print the OpenAPI 3.1 document, or --check it against a committed copy.\n"
+    "  dev token    Mint an HS256 bearer token (secret from --secrets-file, --secret or env).\n"
+    "  dev secrets  Write a 0600 env file with generated secrets for a local operator set-up.\n"
+    "  conformance  Run the runtime gates 1-6 (seed 000) against a deployment; pass/fail table.\n"
+    "  gate run     Run a promotion gate spec (TOML): evidence logs, PROMOTE/HOLD decision.\n"
+    "  gate rerun   Re-run only the failed gates of a gate run, keeping passing evidence.\n"
+    "  version      Print the version.\n"
     "\n"
     "Run 'rtgw <command> --help' for the options of a command.\n";
 
@@ -43,6 +46,8 @@ int main(int argc, char** argv) {
     if (command == "openapi") return rtgw::app::RunOpenApi(args);
     if (command == "dev") return rtgw::app::RunDev(args);
     if (command == "relay") return rtgw::app::RunRelayCommand(args);
+    if (command == "conformance") return rtgw::app::RunConformance(args);
+    if (command == "gate") return rtgw::app::RunGate(args);
     if (command == "version" || command == "--version") {
       std::printf("rtgw %s\n", rtgw::app::kVersion);
       return 0;

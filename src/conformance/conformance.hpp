@@ -1,0 +1,53 @@
+#ifndef RTGW_CONFORMANCE_CONFORMANCE_HPP_
+#define RTGW_CONFORMANCE_CONFORMANCE_HPP_
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "conformance/http_client.hpp"
+#include "conformance/report.hpp"
+
+namespace rtgw::conformance {
+
+// The runtime conformance suite: gates 1-6 of seed 000 (runtime gate
+// runbook) run against any deployment by base URL, as black-box HTTP calls.
+//   1 reachability and deep health (+ proxy auth accepted)
+//   2 submit contract (202 fields, replay, 409 on key reuse with drift)
+//   3 event ingestion (running, replay, 409 on drift, completed)
+//   4 reads (terminal state, ordered detail, projection "finished")
+//   5 tenant isolation with a second tenant's token (404, no data, 403 scope)
+//   6 projection alignment (versions monotonic, matching the event sequence;
+//     with a sink log, the product sink received the same)
+// Every gate runs even when an earlier one failed; a check that needs an
+// earlier result that is missing fails and says so. The suite writes one new
+// job per run (job id from `job_id`, default "job-gate-<random>").
+// Blocking: runs on the calling thread.
+
+struct ConformanceOptions {
+  std::string base_url;  // "http://127.0.0.1:8080" (a trailing '/' is dropped)
+  std::string token;
+  std::string other_token;
+  std::string tenant_id;        // empty: the token's tenant_id claim
+  std::string other_tenant_id;  // empty: the other token's tenant_id claim
+  std::string proxy_key;
+  std::string proxy_secret;
+  std::string proxy_key_header = "Modal-Key";
+  std::string proxy_secret_header = "Modal-Secret";
+  std::string job_id;  // empty: "job-gate-<16 hex>"
+  std::string management_node_id = "mgmt-node-1";
+  std::string sink_log;  // empty: gate 6 checks the gateway side only
+  std::chrono::milliseconds sink_wait{10000};
+  std::chrono::milliseconds timeout{10000};
+};
+
+// The tenant_id claim of a JWT, read without verifying it (the deployment
+// verifies; we only need to know which tenant to put in the bodies).
+std::optional<std::string> TenantFromToken(std::string_view jwt);
+
+ConformanceReport RunConformance(const ConformanceOptions& options, const HttpClient& client);
+
+}  // namespace rtgw::conformance
+
+#endif  // RTGW_CONFORMANCE_CONFORMANCE_HPP_
