@@ -84,6 +84,7 @@ struct Gateway::Call {
   http::Respond respond;
   std::string trace_id;
   std::string tenant_id;
+  std::string subject;
   std::string workspace_id;
   std::string job_id;
   std::string_view route = "unmatched";
@@ -114,8 +115,16 @@ class Gateway::Impl {
 
     // Proxy auth guards every request but a matched GET/HEAD /api/health:
     // an unknown path or a wrong method must not reveal the route table.
+    if (match.kind == RouteMatch::Kind::kMatched && !RoleServes(match.route->id)) {
+      match = RouteMatch{};  // another role's route: 404, as if it did not exist
+      call->route = match.path_template = "unmatched";
+      call->latency = LatencyFor("unmatched");
+      call->job_id.clear();
+    }
+    // The validator callback carries its own credential (the job's ID token).
     const bool is_health =
-        match.kind == RouteMatch::Kind::kMatched && match.route->id == RouteId::kHealth;
+        match.kind == RouteMatch::Kind::kMatched &&
+        (match.route->id == RouteId::kHealth || match.route->id == RouteId::kValidatorCallback);
     if (!is_health && !ProxyAuthOk(call->request)) {
       return Finish(*call,
                     MakeErrorResponse(401, "proxy_unauthorized",
@@ -167,6 +176,11 @@ class Gateway::Impl {
         return ListDeadLetters(std::move(call));
       case RouteId::kReplayDeadLetter:
         return ReplayDeadLetter(std::move(call));
+      case RouteId::kLaunchValidation:
+      case RouteId::kRerunValidation:
+      case RouteId::kGetValidation:
+      case RouteId::kValidatorCallback:
+        return Validator(std::move(call), route.id);
       default:
         return Finish(*call, MakeErrorResponse(Internal("unrouted"), call->trace_id));
     }
@@ -231,6 +245,7 @@ class Gateway::Impl {
       return false;
     }
     call.tenant_id = claims->tenant_id;
+    call.subject = claims->sub;
     if (call.request.HasHeader("x-tenant-id") &&
         call.request.Header("x-tenant-id") != claims->tenant_id) {
       Finish(call,
@@ -334,6 +349,49 @@ class Gateway::Impl {
                                                       {"id", static_cast<long long>(row)}});
           Finish(*call, JsonResponse(200, R"({"ok":true,"id":)" + std::to_string(row) + "}"));
         });
+  }
+
+  bool RoleServes(RouteId id) const {
+    switch (RoleOf(id)) {
+      case RouteRole::kPublic:
+        return options_.serve_public;
+      case RouteRole::kInternal:
+        return options_.serve_internal;
+      case RouteRole::kBoth:
+        return true;
+    }
+    return false;
+  }
+
+  // Validator routes: handed to src/validators/ (api/validator_handlers.hpp).
+  void Validator(std::shared_ptr<Call> call, RouteId id) {
+    if (options_.validators == nullptr) {
+      return Finish(*call, MakeErrorResponse(404, "not_found",
+                                             "validators are not configured on this process",
+                                             call->trace_id));
+    }
+    if ((id == RouteId::kLaunchValidation || id == RouteId::kValidatorCallback) &&
+        !RequireJsonBody(*call)) {
+      return;
+    }
+    ValidatorCall vc;
+    vc.request = &call->request;
+    vc.tenant_id = call->tenant_id;
+    vc.subject = call->subject;
+    vc.trace_id = call->trace_id;
+    vc.path_param = call->job_id;
+    call->job_id.clear();
+    vc.respond = [this, call](http::Response r) { Finish(*call, std::move(r)); };
+    switch (id) {
+      case RouteId::kLaunchValidation:
+        return options_.validators->Launch(std::move(vc));
+      case RouteId::kRerunValidation:
+        return options_.validators->Rerun(std::move(vc));
+      case RouteId::kGetValidation:
+        return options_.validators->Get(std::move(vc));
+      default:
+        return options_.validators->Callback(std::move(vc));
+    }
   }
 
   http::Response NotFoundResponse(const Call& call) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "api/validator_handlers.hpp"
 #include "auth/jwt_verifier.hpp"
 #include "common/metrics.hpp"
 #include "http/http_types.hpp"
@@ -34,6 +35,13 @@ struct GatewayOptions {
   // Serves the projection dead-letter routes (tenant-scoped). Null: they list
   // nothing and replay finds nothing. Must outlive the gateway.
   storage::OutboxStore* outbox = nullptr;
+
+  // Process role (APP_ROLE): a route of a role this process does not serve
+  // answers 404 as if it did not exist (api/routes.hpp RoleOf).
+  bool serve_public = true;    // web, all
+  bool serve_internal = true;  // worker, all
+  // The validator routes; null: they answer 404. Must outlive the gateway.
+  ValidatorEndpoints* validators = nullptr;
 };
 
 // The request handler of `rtgw serve`: routing, proxy auth, bearer auth and

@@ -236,6 +236,55 @@ json::object RequestBody(std::string_view schema) {
       {"content", json::object{{"application/json", json::object{{"schema", Ref(schema)}}}}}};
 }
 
+// The validator routes (docs/contracts/validator-callback.md); bodies are
+// described there, the schema here is a plain object.
+void ValidatorOperation(const RouteSpec& r, json::object& op, json::array& params) {
+  auto ok = [](std::string_view description) {
+    return json::object{
+        {"description", description},
+        {"content", json::object{{"application/json",
+                                  json::object{{"schema", json::object{{"type", "object"}}}}}}}};
+  };
+  auto body = [] {
+    return json::object{
+        {"required", true},
+        {"content", json::object{{"application/json",
+                                  json::object{{"schema", json::object{{"type", "object"}}}}}}}};
+  };
+  if (r.path_template.find("{run_id}") != std::string_view::npos) {
+    params.push_back(json::object{{"name", "run_id"},
+                                  {"in", "path"},
+                                  {"required", true},
+                                  {"schema", json::object{{"type", "string"}}}});
+  }
+  switch (r.id) {
+    case RouteId::kLaunchValidation:
+      op["summary"] = "Start a validation run (web role): envelope to storage, job launched.";
+      op["requestBody"] = body();
+      op["responses"] = RuntimeErrors({{"202", ok("The run.")}}, {"400", "404", "413", "415"});
+      break;
+    case RouteId::kRerunValidation:
+      op["summary"] = "Run a finished validation again with a new callback_id (web role).";
+      op["responses"] = RuntimeErrors({{"202", ok("The run.")}}, {"404", "409"});
+      break;
+    case RouteId::kGetValidation:
+      op["summary"] = "A validation run and its current execution (web role).";
+      op["responses"] = RuntimeErrors({{"200", ok("The run.")}}, {"404"});
+      break;
+    default:
+      op["summary"] =
+          "Validator job callback (worker role only; Authorization: Bearer <ID token>).";
+      op["requestBody"] = body();
+      op["responses"] =
+          json::object{{"200", ok("Applied, or the stored receipt of a replay.")},
+                       {"400", ok("Malformed callback.")},
+                       {"401", ok("Bad ID token.")},
+                       {"404", ok("Unknown run/callback_id, or not the worker role.")},
+                       {"409", ok("Superseded callback_id, or execution ended.")}};
+      break;
+  }
+}
+
 json::object Operation(const RouteSpec& r) {
   json::object op{{"operationId", r.operation_id}};
   json::array params;
@@ -348,6 +397,12 @@ json::object Operation(const RouteSpec& r) {
           {"400", "404", "415"});
       break;
     case RouteId::kRetiredZpe:  // not in Routes(): answered 410 before routing
+      break;
+    case RouteId::kLaunchValidation:
+    case RouteId::kRerunValidation:
+    case RouteId::kGetValidation:
+    case RouteId::kValidatorCallback:
+      ValidatorOperation(r, op, params);
       break;
   }
   if (!params.empty() && !op.contains("parameters")) op["parameters"] = std::move(params);

@@ -34,13 +34,13 @@ std::optional<std::string> DecodeSegment(std::string_view s) {
   return out;
 }
 
-// Matches `path` against a template with at most one "{job_id}" segment.
+// Matches `path` against a template with at most one "{param}" segment.
 bool MatchTemplate(std::string_view tmpl, std::string_view path, std::string& job_id) {
-  static constexpr std::string_view kParam = "{job_id}";
-  auto p = tmpl.find(kParam);
+  auto p = tmpl.find('{');
   if (p == std::string_view::npos) return tmpl == path;
+  auto close = tmpl.find('}', p);
   std::string_view prefix = tmpl.substr(0, p);
-  std::string_view suffix = tmpl.substr(p + kParam.size());
+  std::string_view suffix = tmpl.substr(close + 1);
   if (path.size() <= prefix.size() + suffix.size()) return false;
   if (path.substr(0, prefix.size()) != prefix) return false;
   if (path.substr(path.size() - suffix.size()) != suffix) return false;
@@ -68,11 +68,31 @@ const std::vector<RouteSpec>& Routes() {
        "listProjectionDeadLetters", true},
       {RouteId::kReplayDeadLetter, "POST", "/api/runtime/projection/dead-letters:replay",
        "replayProjectionDeadLetter", true},
+      {RouteId::kLaunchValidation, "POST", "/api/runtime/validations:launch", "launchValidation",
+       true},
+      {RouteId::kRerunValidation, "POST", "/api/runtime/validations/{run_id}:rerun",
+       "rerunValidation", true},
+      {RouteId::kGetValidation, "GET", "/api/runtime/validations/{run_id}", "getValidation", true},
+      {RouteId::kValidatorCallback, "POST", "/internal/validations/callback", "validatorCallback",
+       false},
       {RouteId::kHealth, "GET", "/api/health", "getHealth", false},
       {RouteId::kMetrics, "GET", "/metrics", "getMetrics", false},
       {RouteId::kOpenApi, "GET", "/api/openapi.json", "getOpenApi", false},
   };
   return kRoutes;
+}
+
+RouteRole RoleOf(RouteId id) {
+  switch (id) {
+    case RouteId::kValidatorCallback:
+      return RouteRole::kInternal;
+    case RouteId::kHealth:
+    case RouteId::kMetrics:
+    case RouteId::kOpenApi:
+      return RouteRole::kBoth;
+    default:
+      return RouteRole::kPublic;
+  }
 }
 
 RouteMatch MatchRoute(std::string_view method, std::string_view path) {

@@ -19,7 +19,16 @@ enum class RouteId {
   kListDeadLetters,
   kReplayDeadLetter,
   kRetiredZpe,  // /api/zpe/* -> 410, any method
+  kLaunchValidation,
+  kRerunValidation,
+  kGetValidation,
+  kValidatorCallback,
 };
+
+// Which process role serves a route (APP_ROLE): web = the public API, worker =
+// internal endpoints (validator callbacks), both = health, metrics, OpenAPI.
+enum class RouteRole { kPublic, kInternal, kBoth };
+RouteRole RoleOf(RouteId id);
 
 // One served route. The table drives both request routing and the OpenAPI
 // document, so a route cannot exist without being documented.

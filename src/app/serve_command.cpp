@@ -8,6 +8,7 @@
 #include "api/gateway.hpp"
 #include "app/commands.hpp"
 #include "app/relay_wiring.hpp"
+#include "app/validator_wiring.hpp"
 #include "auth/jwt_verifier.hpp"
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
@@ -25,7 +26,10 @@ constexpr const char* kServeDescription =
     "Runs the gateway HTTP API: POST /api/runtime/jobs:submit, POST "
     "/api/runtime/jobs/{id}/events,\n"
     "GET /api/runtime/jobs/{id}[/detail|/projection], GET /api/health, GET /metrics,\n"
-    "GET /api/openapi.json. Every option can also be set with the environment variable shown.\n"
+    "GET /api/openapi.json; validation runs: POST /api/runtime/validations:launch,\n"
+    "GET /api/runtime/validations/{id}, POST /api/runtime/validations/{id}:rerun (role web),\n"
+    "POST /internal/validations/callback (role worker; docs/contracts/validator-callback.md).\n"
+    "Every option can also be set with the environment variable shown.\n"
     "Bearer tokens need tenant_id and sub claims (see docs/contracts/jwt.md).";
 
 Result<std::string> ReadFile(const std::string& path) {
@@ -122,7 +126,8 @@ int RunServe(const std::vector<std::string>& args) {
   }
 
   std::unique_ptr<relay::ProjectionRelay> projection_relay;
-  if (cfg.relay.relay_enabled()) {
+  // The relay is worker work: a web-role process never runs it.
+  if (cfg.relay.relay_enabled() && cfg.validators.serve_internal()) {
     if (store->outbox == nullptr) return Fail("the " + store->backend + " store has no outbox");
     auto created =
         relay::ProjectionRelay::Create(ToRelayOptions(cfg.relay), *store->outbox, &metrics);
@@ -144,6 +149,10 @@ int RunServe(const std::vector<std::string>& args) {
     gopts.health_checks.push_back(
         {"projection_relay", [r = projection_relay.get()] { return RelayHealth(*r); }});
   }
+  gopts.serve_public = cfg.validators.serve_public();
+  gopts.serve_internal = cfg.validators.serve_internal();
+  LateValidatorEndpoints validator_endpoints;
+  gopts.validators = &validator_endpoints;
   api::Gateway gateway(gopts, **verifier, *store->jobs, metrics);
 
   http::ServerOptions hopts;
@@ -155,6 +164,21 @@ int RunServe(const std::vector<std::string>& args) {
   hopts.drain_timeout = cfg.drain_timeout;
   http::Server server(hopts, gateway);
   if (auto s = server.Listen(); !s) return Fail(s.error().message);
+  // Validator runs: built once the port is known (the default callback URL).
+  // Their run store lives on the SQLite writer; PostgreSQL has none yet.
+  auto* sqlite_store = dynamic_cast<storage::sqlite::SqliteJobStore*>(store->jobs.get());
+  if (sqlite_store == nullptr && !cfg.validators.validators_file.empty()) {
+    return Fail("validator runs need the SQLite store for now (RTGW_DATABASE_URL=sqlite://...)");
+  }
+  Result<std::unique_ptr<ValidatorStack>> validator_stack = std::unique_ptr<ValidatorStack>();
+  if (sqlite_store != nullptr) {
+    validator_stack =
+        BuildValidatorStack(cfg.validators, *sqlite_store,
+                            "http://" + cfg.listen_host + ":" + std::to_string(server.Port()) +
+                                "/internal/validations/callback");
+  }
+  if (!validator_stack) return Fail(validator_stack.error().message);
+  if (*validator_stack) validator_endpoints.Set((*validator_stack)->endpoints());
   if (!cfg.port_file.empty()) {
     if (auto s = WritePortFile(cfg.port_file, server.Port()); !s) return Fail(s.error().message);
   }
@@ -166,8 +190,11 @@ int RunServe(const std::vector<std::string>& args) {
                            {"proxy_auth", cfg.proxy_auth_key.empty() ? "off" : "on"},
                            {"outbox", cfg.relay.outbox ? "on" : "off"},
                            {"projection_relay", projection_relay ? "on" : "off"},
+                           {"role", cfg.validators.role},
+                           {"validators", *validator_stack ? "on" : "off"},
                            {"io_threads", cfg.io_threads}});
   server.Run(/*handle_signals=*/true);
+  if (*validator_stack) (*validator_stack)->Stop();
   if (projection_relay) projection_relay->Stop();
   store->jobs->Close();
   LogInfo("rtgw stopped");

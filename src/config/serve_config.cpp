@@ -28,6 +28,8 @@ const std::vector<OptionSpec>& ServeOptionSpecs() {
     std::vector<OptionSpec> specs = ServeOnlyOptionSpecs();
     const std::vector<OptionSpec>& relay = RelayOptionSpecs();
     specs.insert(specs.end(), relay.begin(), relay.end());
+    const std::vector<OptionSpec>& validators = ValidatorOptionSpecs();
+    specs.insert(specs.end(), validators.begin(), validators.end());
     return specs;
   }();
   return kSpecs;
@@ -251,6 +253,9 @@ Result<ServeConfig> BuildServeConfig(const OptionValues& v) {
   auto relay = BuildRelayConfig(v);
   if (!relay) return relay.error();
   c.relay = std::move(relay).value();
+  auto validators = BuildValidatorConfig(v);
+  if (!validators) return validators.error();
+  c.validators = std::move(validators).value();
   return c;
 }
 

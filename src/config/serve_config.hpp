@@ -11,6 +11,7 @@
 #include "common/logging.hpp"
 #include "config/options.hpp"
 #include "config/relay_config.hpp"
+#include "config/validator_config.hpp"
 
 namespace rtgw::config {
 
@@ -56,7 +57,8 @@ struct ServeConfig {
 
   bool dev = false;  // generate a secret and print a token when none is configured
 
-  RelayConfig relay;  // projection outbox and relay (config/relay_config.hpp)
+  RelayConfig relay;           // projection outbox and relay (config/relay_config.hpp)
+  ValidatorConfig validators;  // role and validator runs (config/validator_config.hpp)
 };
 
 // Option table of `rtgw serve` (flags, env names, defaults, help).

@@ -36,6 +36,9 @@ Result<std::unique_ptr<JobWriter>> JobWriter::Create(Database db, bool write_out
   Result<OutboxWriter> outbox = OutboxWriter::Create(writer->db_);
   if (!outbox) return std::move(outbox).error();
   writer->outbox_.emplace(std::move(outbox).value());
+  Result<ValidatorRunWriter> runs = ValidatorRunWriter::Create(writer->db_);
+  if (!runs) return std::move(runs).error();
+  writer->validator_runs_.emplace(std::move(runs).value());
   return writer;
 }
 

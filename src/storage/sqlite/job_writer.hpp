@@ -12,6 +12,7 @@
 #include "storage/job_store.hpp"
 #include "storage/sqlite/outbox_writer.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
+#include "storage/sqlite/validator_run_writer.hpp"
 
 namespace rtgw::storage::sqlite {
 
@@ -46,6 +47,8 @@ class JobWriter {
 
   // The outbox statements of this connection (claims, completions, ...).
   OutboxWriter& outbox() { return *outbox_; }
+  // The validator run statements of this connection.
+  ValidatorRunWriter& validator_runs() { return *validator_runs_; }
   // Outbox rows inserted since the last call (the store notifies its relay
   // listener after a commit that added some).
   std::int64_t TakeOutboxInserts() { return std::exchange(outbox_inserts_, 0); }
@@ -73,6 +76,7 @@ class JobWriter {
   Statement apply_event_;
   Statement touch_health_;
   std::optional<OutboxWriter> outbox_;
+  std::optional<ValidatorRunWriter> validator_runs_;
   bool write_outbox_;
   std::int64_t outbox_inserts_ = 0;
 };

@@ -89,9 +89,55 @@ CREATE TABLE projection_outbox (
 CREATE INDEX projection_outbox_dead ON projection_outbox (dead_us) WHERE dead_us IS NOT NULL;
 )sql";
 
-constexpr std::array<Migration, 2> kMigrations = {{
+// Version 4: validator runs and their executions (storage/validator_run_store.hpp,
+// docs/contracts/validator-callback.md). One execution per launch/rerun, keyed
+// by its callback_id; the run points at its current one. Times in *_us are
+// integer microseconds since the Unix epoch.
+constexpr const char* kSchemaV4 = R"sql(
+CREATE TABLE validator_runs (
+  run_id              TEXT PRIMARY KEY,
+  tenant_id           TEXT NOT NULL,
+  workspace_id        TEXT NOT NULL,
+  validator           TEXT NOT NULL,
+  version             TEXT NOT NULL,
+  launcher            TEXT NOT NULL,
+  requested_by        TEXT NOT NULL,
+  created_at          TEXT NOT NULL,
+  current_callback_id TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE validator_executions (
+  callback_id    TEXT    PRIMARY KEY,
+  run_id         TEXT    NOT NULL REFERENCES validator_runs (run_id),
+  attempt        INTEGER NOT NULL CHECK (attempt >= 1),
+  job_id         TEXT    NOT NULL,
+  submission_id  TEXT    NOT NULL,
+  execution_name TEXT    NOT NULL DEFAULT '',
+  status         TEXT    NOT NULL CHECK (status IN
+                   ('PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED')),
+  input_uri      TEXT    NOT NULL,
+  result_uri     TEXT    NOT NULL DEFAULT '',
+  findings_json  TEXT,
+  error          TEXT,
+  receipt_json   TEXT,
+  finished_at    TEXT    NOT NULL DEFAULT '',
+  trace_id       TEXT    NOT NULL,
+  deadline_us    INTEGER NOT NULL,
+  event_synced   INTEGER NOT NULL DEFAULT 0 CHECK (event_synced IN (0, 1)),
+  created_at     TEXT    NOT NULL,
+  UNIQUE (run_id, attempt)
+) STRICT;
+
+CREATE INDEX validator_executions_open ON validator_executions (deadline_us)
+  WHERE status IN ('PENDING', 'RUNNING');
+CREATE INDEX validator_executions_unsynced ON validator_executions (deadline_us)
+  WHERE event_synced = 0;
+)sql";
+
+constexpr std::array<Migration, 3> kMigrations = {{
     {1, "jobs, job_events, store_health", kSchemaV1},
     {2, "projection_outbox", kSchemaV2},
+    {4, "validator_runs, validator_executions", kSchemaV4},
 }};
 
 // Plain (not STRICT) so that any SQLite, and any build, can read the version.

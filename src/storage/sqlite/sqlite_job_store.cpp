@@ -849,6 +849,12 @@ void SqliteJobStore::GetOutboxStats(Callback<OutboxStats> done) {
       /*internal=*/true);
 }
 
+void SqliteJobStore::RunWrite(std::function<Status(JobWriter&)> write, Callback<Ok> done) {
+  impl_->EnqueueWrite(
+      MakeWrite<Ok>([write = std::move(write)](JobWriter& w) { return write(w); }, std::move(done)),
+      /*internal=*/false);
+}
+
 void SqliteJobStore::SetOutboxListener(std::function<void()> listener) {
   impl_->SetOutboxListener(std::move(listener));
 }

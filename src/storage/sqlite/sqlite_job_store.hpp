@@ -2,6 +2,7 @@
 #define RTGW_STORAGE_SQLITE_SQLITE_JOB_STORE_HPP_
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -11,6 +12,8 @@
 #include "storage/outbox_store.hpp"
 
 namespace rtgw::storage::sqlite {
+
+class JobWriter;
 
 struct SqliteOptions {
   std::string path;                  // file path; ":memory:" is refused (readers need a file)
@@ -101,6 +104,12 @@ class SqliteJobStore final : public JobStore, public OutboxStore {
                         Callback<bool> done) override;
   void GetOutboxStats(Callback<OutboxStats> done) override;
   void SetOutboxListener(std::function<void()> listener) override;
+
+  // Runs `write` on the writer thread in its own savepoint of the next
+  // group-commit transaction; an error rolls the savepoint back. `done` gets
+  // Ok only after that transaction committed durably. For store extensions
+  // in this folder (SqliteValidatorRunStore); `write` must not block.
+  void RunWrite(std::function<Status(JobWriter&)> write, Callback<Ok> done);
 
   // Current schema version this build knows (the newest migration).
   static int SchemaVersion();

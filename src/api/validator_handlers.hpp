@@ -1,0 +1,36 @@
+#ifndef RTGW_API_VALIDATOR_HANDLERS_HPP_
+#define RTGW_API_VALIDATOR_HANDLERS_HPP_
+
+#include <functional>
+#include <string>
+
+#include "http/http_types.hpp"
+
+namespace rtgw::api {
+
+// One request to a validator route, authenticated as far as the gateway does
+// it (public routes: bearer token and tenant; the callback route: nothing,
+// the handler verifies the job's ID token).
+struct ValidatorCall {
+  const http::Request* request = nullptr;
+  std::string tenant_id;  // public routes
+  std::string subject;    // public routes: token sub
+  std::string trace_id;
+  std::string path_param;                       // {run_id}
+  std::function<void(http::Response)> respond;  // exactly once, any thread
+};
+
+// The validator routes (docs/contracts/validator-callback.md), implemented
+// in src/validators/. Methods must not block: they run on I/O threads.
+class ValidatorEndpoints {
+ public:
+  virtual ~ValidatorEndpoints() = default;
+  virtual void Launch(ValidatorCall call) = 0;    // POST /api/runtime/validations:launch
+  virtual void Get(ValidatorCall call) = 0;       // GET /api/runtime/validations/{run_id}
+  virtual void Rerun(ValidatorCall call) = 0;     // POST /api/runtime/validations/{run_id}:rerun
+  virtual void Callback(ValidatorCall call) = 0;  // POST /internal/validations/callback
+};
+
+}  // namespace rtgw::api
+
+#endif  // RTGW_API_VALIDATOR_HANDLERS_HPP_

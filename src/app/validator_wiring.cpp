@@ -1,0 +1,140 @@
+#include "app/validator_wiring.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include "api/error_mapping.hpp"
+#include "auth/rs256_signer.hpp"
+#include "common/logging.hpp"
+#include "common/random.hpp"
+#include "storage/sqlite/sqlite_validator_run_store.hpp"
+#include "validators/callback_token.hpp"
+#include "validators/cloud_run_launcher.hpp"
+#include "validators/http_client.hpp"
+#include "validators/http_endpoints.hpp"
+#include "validators/local_launcher.hpp"
+#include "validators/object_storage.hpp"
+#include "validators/registry.hpp"
+#include "validators/validation_service.hpp"
+
+namespace rtgw::app {
+namespace {
+
+Result<std::string> ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return InvalidArgument("cannot read " + path);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+class Stack final : public ValidatorStack {
+ public:
+  api::ValidatorEndpoints* endpoints() override { return endpoints_.get(); }
+  void Stop() override {
+    if (service_) service_->Stop();
+  }
+  ~Stack() override { Stop(); }
+
+  std::unique_ptr<validators::ObjectStorage> storage_;
+  std::unique_ptr<storage::sqlite::SqliteValidatorRunStore> runs_;
+  std::unique_ptr<validators::LocalLauncher> local_;
+  std::unique_ptr<validators::CloudRunLauncher> cloud_run_;
+  validators::CallbackTokenVerifier verifier_;
+  std::unique_ptr<validators::ValidationService> service_;
+  std::unique_ptr<validators::ValidatorHttpEndpoints> endpoints_;
+};
+
+}  // namespace
+
+api::ValidatorEndpoints* LateValidatorEndpoints::Target(api::ValidatorCall& call) {
+  api::ValidatorEndpoints* t = target_.load();
+  if (t == nullptr) {
+    call.respond(api::MakeErrorResponse(
+        404, "not_found", "validators are not configured on this process", call.trace_id));
+  }
+  return t;
+}
+
+Result<std::unique_ptr<ValidatorStack>> BuildValidatorStack(
+    const config::ValidatorConfig& cfg, storage::sqlite::SqliteJobStore& store,
+    const std::string& default_callback_url) {
+  if (cfg.validators_file.empty()) return std::unique_ptr<ValidatorStack>();
+  auto text = ReadAll(cfg.validators_file);
+  if (!text) return InvalidArgument("RTGW_VALIDATORS_FILE: " + text.error().message);
+  auto specs = validators::ParseValidatorRegistry(*text);
+  if (!specs) return InvalidArgument("RTGW_VALIDATORS_FILE: " + specs.error().message);
+  bool any_cloud_run = false;
+  for (const auto& s : *specs) any_cloud_run = any_cloud_run || s.launcher == "cloud-run";
+
+  auto stack = std::make_unique<Stack>();
+  validators::AccessTokenSource token =
+      validators::MakeAccessTokenSource(cfg.gcp_access_token, cfg.metadata_url);
+  if (cfg.storage == "file://") {
+    auto s = validators::MakeFileStorage(cfg.media_root);
+    if (!s) return InvalidArgument("MEDIA_ROOT: " + s.error().message);
+    stack->storage_ = std::move(s).value();
+  } else {
+    auto s = validators::MakeGcsStorage(cfg.storage, cfg.gcs_endpoint, token);
+    if (!s) return InvalidArgument("RTGW_VALIDATOR_STORAGE: " + s.error().message);
+    stack->storage_ = std::move(s).value();
+  }
+  stack->runs_ = std::make_unique<storage::sqlite::SqliteValidatorRunStore>(store);
+
+  // local: our own key (shared through a PEM file when several processes run).
+  Result<std::unique_ptr<auth::Rs256Signer>> signer =
+      cfg.local_key_file.empty()
+          ? auth::Rs256Signer::Generate("local-" + RandomHex(4))
+          : auth::Rs256Signer::FromPemFile(cfg.local_key_file, "local-launcher");
+  if (!signer) return InvalidArgument("RTGW_LOCAL_LAUNCHER_KEY: " + signer.error().message);
+  std::shared_ptr<const auth::Rs256Signer> shared_signer = std::move(signer).value();
+  validators::LocalTokenIdentity identity;
+  identity.service_account = cfg.local_service_account;
+  if (auto s = stack->verifier_.Trust(
+          "local", {shared_signer->PublicJwks(), identity.issuer, identity.service_account});
+      !s) {
+    return s.error();
+  }
+  stack->local_ = std::make_unique<validators::LocalLauncher>(shared_signer, identity);
+  std::map<std::string, validators::Launcher*> launchers{{"local", stack->local_.get()}};
+
+  if (any_cloud_run) {
+    if (cfg.service_account.empty()) {
+      return InvalidArgument(
+          "RTGW_VALIDATOR_SERVICE_ACCOUNT: required when a cloud-run validator is configured");
+    }
+    std::string jwks;
+    if (cfg.jwks.rfind("http://", 0) == 0 || cfg.jwks.rfind("https://", 0) == 0) {
+      auto r = validators::HttpRequest("GET", cfg.jwks, {}, "", std::chrono::seconds(10));
+      if (r.status != 200) {
+        return InvalidArgument("RTGW_VALIDATOR_JWKS: cannot fetch " + cfg.jwks + ": " +
+                               (r.status == 0 ? r.error : "HTTP " + std::to_string(r.status)));
+      }
+      jwks = std::move(r.body);
+    } else {
+      auto r = ReadAll(cfg.jwks);
+      if (!r) return InvalidArgument("RTGW_VALIDATOR_JWKS: " + r.error().message);
+      jwks = std::move(*r);
+    }
+    if (auto s = stack->verifier_.Trust("cloud-run", {jwks, cfg.token_issuer, cfg.service_account});
+        !s) {
+      return InvalidArgument("RTGW_VALIDATOR_JWKS: " + s.error().message);
+    }
+    stack->cloud_run_ =
+        std::make_unique<validators::CloudRunLauncher>(cfg.cloud_run_endpoint, token);
+    launchers["cloud-run"] = stack->cloud_run_.get();
+  }
+
+  validators::ValidationServiceOptions opts;
+  opts.validators = std::move(specs).value();
+  opts.callback_url = cfg.callback_url.empty() ? default_callback_url : cfg.callback_url;
+  opts.poll_interval = cfg.poll_interval;
+  stack->service_ = std::make_unique<validators::ValidationService>(
+      std::move(opts), store, *stack->runs_, *stack->storage_, std::move(launchers),
+      stack->verifier_);
+  if (cfg.serve_internal()) stack->service_->StartPoller();
+  stack->endpoints_ = std::make_unique<validators::ValidatorHttpEndpoints>(*stack->service_);
+  return std::unique_ptr<ValidatorStack>(std::move(stack));
+}
+
+}  // namespace rtgw::app

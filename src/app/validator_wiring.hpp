@@ -1,0 +1,55 @@
+#ifndef RTGW_APP_VALIDATOR_WIRING_HPP_
+#define RTGW_APP_VALIDATOR_WIRING_HPP_
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "api/validator_handlers.hpp"
+#include "common/error.hpp"
+#include "config/validator_config.hpp"
+#include "storage/sqlite/sqlite_job_store.hpp"
+
+namespace rtgw::app {
+
+// Everything validator runs need in `rtgw serve`, owned together: storage
+// backend, launchers, callback token verifier, run store, service, routes.
+class ValidatorStack {
+ public:
+  virtual ~ValidatorStack() = default;
+  virtual api::ValidatorEndpoints* endpoints() = 0;
+  virtual void Stop() = 0;
+};
+
+// Forwards to endpoints set once the server is bound (the default callback
+// URL needs the port); until then, and when none are set, answers 404.
+class LateValidatorEndpoints final : public api::ValidatorEndpoints {
+ public:
+  void Set(api::ValidatorEndpoints* target) { target_.store(target); }
+  void Launch(api::ValidatorCall call) override {
+    if (auto* t = Target(call)) t->Launch(std::move(call));
+  }
+  void Get(api::ValidatorCall call) override {
+    if (auto* t = Target(call)) t->Get(std::move(call));
+  }
+  void Rerun(api::ValidatorCall call) override {
+    if (auto* t = Target(call)) t->Rerun(std::move(call));
+  }
+  void Callback(api::ValidatorCall call) override {
+    if (auto* t = Target(call)) t->Callback(std::move(call));
+  }
+
+ private:
+  api::ValidatorEndpoints* Target(api::ValidatorCall& call);
+  std::atomic<api::ValidatorEndpoints*> target_{nullptr};
+};
+
+// Null (no error) when no validators file is configured. The poller runs
+// only when the role serves internal routes (worker, all).
+Result<std::unique_ptr<ValidatorStack>> BuildValidatorStack(
+    const config::ValidatorConfig& cfg, storage::sqlite::SqliteJobStore& store,
+    const std::string& default_callback_url);
+
+}  // namespace rtgw::app
+
+#endif  // RTGW_APP_VALIDATOR_WIRING_HPP_

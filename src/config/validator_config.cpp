@@ -1,0 +1,96 @@
+#include "config/validator_config.hpp"
+
+#include <charconv>
+
+namespace rtgw::config {
+
+const std::vector<OptionSpec>& ValidatorOptionSpecs() {
+  static const std::vector<OptionSpec> kSpecs = {
+      {"role", "APP_ROLE", "all",
+       "Process role: web (public API), worker (internal endpoints: validator callbacks; runs "
+       "the projection relay and the validator fallback poller), or all (both, one process). "
+       "A route of the other role answers 404."},
+      {"validators-file", "RTGW_VALIDATORS_FILE", "",
+       "JSON file listing the validators ({\"validators\":[{name, version, launcher: local|"
+       "cloud-run, command | job, timeout_seconds}]}). Empty: no validation routes."},
+      {"media-root", "MEDIA_ROOT", "./media",
+       "Root of file:// storage for validator envelopes and results; URIs outside it are "
+       "refused."},
+      {"validator-storage", "RTGW_VALIDATOR_STORAGE", "file://",
+       "Where envelopes are written: file:// (under MEDIA_ROOT) or gs://<bucket>[/<prefix>] "
+       "(GCS JSON API)."},
+      {"validator-callback-url", "RTGW_VALIDATOR_CALLBACK_URL", "",
+       "Exact URL validator jobs call back to (the ID token audience). Default: "
+       "http://<listen address>/internal/validations/callback."},
+      {"validator-jwks", "RTGW_VALIDATOR_JWKS", "https://www.googleapis.com/oauth2/v3/certs",
+       "JWKS (file path or http(s) URL) that signs the ID tokens of cloud-run validator jobs. "
+       "Loaded only when a cloud-run validator is configured."},
+      {"validator-token-issuer", "RTGW_VALIDATOR_TOKEN_ISSUER", "https://accounts.google.com",
+       "Required iss of cloud-run validator ID tokens."},
+      {"validator-service-account", "RTGW_VALIDATOR_SERVICE_ACCOUNT", "",
+       "Required email claim of cloud-run validator ID tokens (the jobs' service account); "
+       "required when a cloud-run validator is configured."},
+      {"local-launcher-key", "RTGW_LOCAL_LAUNCHER_KEY", "",
+       "PEM RSA private key (>= 2048 bits) the local launcher signs its jobs' ID tokens with. "
+       "Empty: a fresh key per process (then only this process accepts their callbacks)."},
+      {"local-service-account", "RTGW_LOCAL_SERVICE_ACCOUNT", "validator@rtgw.local",
+       "email claim of the local launcher's ID tokens."},
+      {"validator-poll-interval-ms", "RTGW_VALIDATOR_POLL_INTERVAL_MS", "1000",
+       "How often the worker looks for runs past their callback deadline (10-600000)."},
+      {"gcs-endpoint", "RTGW_GCS_ENDPOINT", "https://storage.googleapis.com",
+       "GCS JSON API base URL (a local server in tests)."},
+      {"cloud-run-endpoint", "RTGW_CLOUD_RUN_ENDPOINT", "https://run.googleapis.com",
+       "Cloud Run Admin API base URL (a local server in tests)."},
+      {"gcp-metadata-url", "RTGW_GCP_METADATA_URL", "http://metadata.google.internal",
+       "Metadata server for Google access tokens."},
+      {"gcp-access-token", "RTGW_GCP_ACCESS_TOKEN", "",
+       "Fixed Google access token instead of the metadata server (tests, local runs).", false,
+       true},
+  };
+  return kSpecs;
+}
+
+Result<ValidatorConfig> BuildValidatorConfig(const OptionValues& v) {
+  ValidatorConfig c;
+  c.role = v.GetOr("role", "all");
+  if (c.role != "all" && c.role != "web" && c.role != "worker") {
+    return InvalidArgument(v.Source("role") + ": expected web, worker or all, got '" + c.role +
+                           "'");
+  }
+  c.validators_file = v.GetOr("validators-file", "");
+  c.media_root = v.GetOr("media-root", "./media");
+  if (c.media_root.empty()) return InvalidArgument(v.Source("media-root") + ": must not be empty");
+  c.storage = v.GetOr("validator-storage", "file://");
+  if (c.storage != "file://" && c.storage.rfind("gs://", 0) != 0) {
+    return InvalidArgument(v.Source("validator-storage") +
+                           ": expected file:// or gs://<bucket>[/<prefix>]");
+  }
+  if (c.storage.rfind("gs://", 0) == 0 && (c.storage.size() <= 5 || c.storage[5] == '/')) {
+    return InvalidArgument(v.Source("validator-storage") + ": gs:// needs a bucket");
+  }
+  c.callback_url = v.GetOr("validator-callback-url", "");
+  if (!c.callback_url.empty() && c.callback_url.rfind("http://", 0) != 0 &&
+      c.callback_url.rfind("https://", 0) != 0) {
+    return InvalidArgument(v.Source("validator-callback-url") + ": must be an http(s) URL");
+  }
+  c.jwks = v.GetOr("validator-jwks", c.jwks);
+  c.token_issuer = v.GetOr("validator-token-issuer", c.token_issuer);
+  c.service_account = v.GetOr("validator-service-account", "");
+  c.local_key_file = v.GetOr("local-launcher-key", "");
+  c.local_service_account = v.GetOr("local-service-account", c.local_service_account);
+  const std::string poll = v.GetOr("validator-poll-interval-ms", "1000");
+  long long ms = 0;
+  auto [ptr, ec] = std::from_chars(poll.data(), poll.data() + poll.size(), ms);
+  if (ec != std::errc() || ptr != poll.data() + poll.size() || ms < 10 || ms > 600'000) {
+    return InvalidArgument(v.Source("validator-poll-interval-ms") +
+                           ": expected an integer from 10 to 600000, got '" + poll + "'");
+  }
+  c.poll_interval = std::chrono::milliseconds(ms);
+  c.gcs_endpoint = v.GetOr("gcs-endpoint", c.gcs_endpoint);
+  c.cloud_run_endpoint = v.GetOr("cloud-run-endpoint", c.cloud_run_endpoint);
+  c.metadata_url = v.GetOr("gcp-metadata-url", c.metadata_url);
+  c.gcp_access_token = v.GetOr("gcp-access-token", "");
+  return c;
+}
+
+}  // namespace rtgw::config

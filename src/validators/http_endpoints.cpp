@@ -1,0 +1,209 @@
+#include "validators/http_endpoints.hpp"
+
+#include <cctype>
+
+#include <boost/json.hpp>
+
+#include "api/error_mapping.hpp"
+#include "crypto/crypto.hpp"
+#include "storage/validator_run_store.hpp"
+
+namespace rtgw::validators {
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::size_t kMaxFindingsBytes = 1 << 20;
+
+bool ValidFileName(std::string_view s) {
+  if (s.empty() || s.size() > 128 || s.front() == '.') return false;
+  for (char c : s) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool ValidId(std::string_view s) {
+  if (s.empty() || s.size() > 128) return false;
+  for (char c : s) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Result<json::object> ParseObject(std::string_view body) {
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (ec) return InvalidArgument("body is not valid JSON", "invalid_json");
+  if (!v.is_object()) return InvalidArgument("body must be a JSON object", "invalid_json");
+  return std::move(v.as_object());
+}
+
+std::optional<std::string> String(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr || !v->is_string()) return std::nullopt;
+  return std::string(v->as_string());
+}
+
+http::Response ToResponse(const Result<Reply>& r, const std::string& trace_id) {
+  if (!r) return api::MakeErrorResponse(r.error(), trace_id);
+  http::Response out;
+  out.status = r->status;
+  out.body = r->body;
+  return out;
+}
+
+std::string BearerToken(const http::Request& request) {
+  std::string_view auth = request.Header("authorization");
+  if (auth.size() < 7) return {};
+  std::string scheme(auth.substr(0, 7));
+  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (scheme != "bearer ") return {};
+  auth.remove_prefix(7);
+  while (!auth.empty() && auth.front() == ' ') auth.remove_prefix(1);
+  return std::string(auth);
+}
+
+}  // namespace
+
+Result<LaunchRequest> ParseLaunchBody(std::string_view body) {
+  auto o = ParseObject(body);
+  if (!o) return std::move(o).error();
+  LaunchRequest r;
+  auto validator = String(*o, "validator");
+  if (!validator || !ValidId(*validator)) {
+    return InvalidArgument("validator: a validator name is required");
+  }
+  r.validator = *validator;
+  if (o->contains("version")) {
+    auto version = String(*o, "version");
+    if (!version || !ValidId(*version)) return InvalidArgument("version: must be a version name");
+    r.version = *version;
+  }
+  auto workspace = String(*o, "workspace_id");
+  if (!workspace || workspace->empty() || workspace->size() > 128) {
+    return InvalidArgument("workspace_id: a string of 1-128 characters is required");
+  }
+  r.workspace_id = *workspace;
+  const json::value* input = o->if_contains("input");
+  if (input == nullptr || !input->is_object()) {
+    return InvalidArgument("input: an object {document, files?} is required");
+  }
+  const json::object& in = input->as_object();
+  const json::value* document = in.if_contains("document");
+  if (document == nullptr) return InvalidArgument("input.document: required (any JSON value)");
+  r.document_json = json::serialize(*document);
+  if (const json::value* files = in.if_contains("files")) {
+    if (!files->is_array() || files->as_array().size() > 64) {
+      return InvalidArgument("input.files: an array of at most 64 files");
+    }
+    std::size_t i = 0;
+    for (const json::value& f : files->as_array()) {
+      const std::string where = "input.files[" + std::to_string(i++) + "]";
+      if (!f.is_object()) return InvalidArgument(where + ": must be an object");
+      auto name = String(f.as_object(), "name");
+      if (!name || !ValidFileName(*name)) {
+        return InvalidArgument(where +
+                               ".name: 1-128 characters of A-Z a-z 0-9 . _ -, not "
+                               "starting with '.'");
+      }
+      for (const InputFile& seen : r.files) {
+        if (seen.name == *name) return InvalidArgument(where + ".name: duplicate");
+      }
+      InputFile file{*name, {}};
+      if (auto text = String(f.as_object(), "content")) {
+        file.bytes = *text;
+      } else if (auto b64 = String(f.as_object(), "content_base64")) {
+        auto bytes = crypto::Base64Decode(*b64);
+        if (!bytes) return InvalidArgument(where + ".content_base64: not valid base64");
+        file.bytes = std::move(*bytes);
+      } else {
+        return InvalidArgument(where + ": content or content_base64 is required");
+      }
+      r.files.push_back(std::move(file));
+    }
+  }
+  return r;
+}
+
+Result<CallbackRequest> ParseCallbackBody(std::string_view body) {
+  auto o = ParseObject(body);
+  if (!o) return std::move(o).error();
+  CallbackRequest r;
+  auto run_id = String(*o, "run_id");
+  auto callback_id = String(*o, "callback_id");
+  auto status = String(*o, "status");
+  if (!run_id || !ValidId(*run_id)) return InvalidArgument("run_id: required");
+  if (!callback_id || !ValidId(*callback_id)) return InvalidArgument("callback_id: required");
+  if (!status || !storage::IsTerminalRunStatus(*status)) {
+    return InvalidArgument("status: must be SUCCEEDED, FAILED or CANCELLED");
+  }
+  r.run_id = *run_id;
+  r.callback_id = *callback_id;
+  r.status = *status;
+  if (auto uri = String(*o, "result_uri")) {
+    if (uri->size() > 2048 || (uri->rfind("file://", 0) != 0 && uri->rfind("gs://", 0) != 0)) {
+      return InvalidArgument("result_uri: a file:// or gs:// URI");
+    }
+    r.result_uri = *uri;
+  } else if (o->contains("result_uri") && !o->at("result_uri").is_null()) {
+    return InvalidArgument("result_uri: a file:// or gs:// URI");
+  }
+  if (r.status == storage::kRunSucceeded && r.result_uri.empty()) {
+    return InvalidArgument("result_uri: required when status is SUCCEEDED");
+  }
+  if (const json::value* f = o->if_contains("findings"); f != nullptr && !f->is_null()) {
+    if (!f->is_array()) return InvalidArgument("findings: must be an array");
+    r.findings_json = json::serialize(*f);
+    if (r.findings_json->size() > kMaxFindingsBytes) {
+      return InvalidArgument("findings: at most 1 MiB");
+    }
+  }
+  if (const json::value* e = o->if_contains("error"); e != nullptr && !e->is_null()) {
+    std::string message;
+    if (e->is_string()) message = std::string(e->as_string());
+    if (e->is_object()) message = String(e->as_object(), "message").value_or("");
+    r.error_message = message.substr(0, 4096);
+  }
+  return r;
+}
+
+void ValidatorHttpEndpoints::Launch(api::ValidatorCall call) {
+  auto req = ParseLaunchBody(call.request->body);
+  if (!req) return call.respond(api::MakeErrorResponse(req.error(), call.trace_id));
+  req->tenant_id = call.tenant_id;
+  req->subject = call.subject;
+  req->trace_id = call.trace_id;
+  service_.Launch(std::move(req).value(),
+                  [call](Result<Reply> r) { call.respond(ToResponse(r, call.trace_id)); });
+}
+
+void ValidatorHttpEndpoints::Get(api::ValidatorCall call) {
+  service_.Get(call.tenant_id, call.path_param,
+               [call](Result<Reply> r) { call.respond(ToResponse(r, call.trace_id)); });
+}
+
+void ValidatorHttpEndpoints::Rerun(api::ValidatorCall call) {
+  service_.Rerun(call.tenant_id, call.path_param, call.trace_id,
+                 [call](Result<Reply> r) { call.respond(ToResponse(r, call.trace_id)); });
+}
+
+void ValidatorHttpEndpoints::Callback(api::ValidatorCall call) {
+  std::string token = BearerToken(*call.request);
+  if (token.empty()) {
+    return call.respond(
+        api::MakeErrorResponse(Unauthenticated("missing bearer ID token"), call.trace_id));
+  }
+  auto req = ParseCallbackBody(call.request->body);
+  if (!req) return call.respond(api::MakeErrorResponse(req.error(), call.trace_id));
+  req->bearer_token = std::move(token);
+  req->trace_id = call.trace_id;
+  service_.Callback(std::move(req).value(),
+                    [call](Result<Reply> r) { call.respond(ToResponse(r, call.trace_id)); });
+}
+
+}  // namespace rtgw::validators

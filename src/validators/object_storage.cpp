@@ -1,0 +1,204 @@
+#include "validators/object_storage.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include <boost/json.hpp>
+
+#include "validators/http_client.hpp"
+
+namespace rtgw::validators {
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::chrono::milliseconds kTimeout{30'000};
+
+bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+class FileStorage final : public ObjectStorage {
+ public:
+  explicit FileStorage(fs::path root) : root_(std::move(root)), base_("file://" + root_.string()) {}
+
+  Status Put(const std::string& uri, const std::string& bytes, const std::string&) override {
+    auto path = Resolve(uri);
+    if (!path) return path.error();
+    std::error_code ec;
+    fs::create_directories(path->parent_path(), ec);
+    if (ec)
+      return Unavailable("cannot create " + path->parent_path().string() + ": " + ec.message());
+    // Write to a temp file, then rename: a reader never sees half an object.
+    const fs::path tmp = path->string() + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      out.flush();
+      if (!out) return Unavailable("cannot write " + tmp.string());
+    }
+    fs::rename(tmp, *path, ec);
+    if (ec) return Unavailable("cannot rename to " + path->string() + ": " + ec.message());
+    return Ok{};
+  }
+
+  Result<std::string> Get(const std::string& uri) override {
+    auto path = Resolve(uri);
+    if (!path) return path.error();
+    std::ifstream in(*path, std::ios::binary);
+    if (!in) return NotFound("object not found: " + uri);
+    std::stringstream buf;
+    buf << in.rdbuf();
+    return buf.str();
+  }
+
+  const std::string& base_uri() const override { return base_; }
+
+  // file:///abs/path -> the path, if it stays under the root.
+  Result<fs::path> Resolve(const std::string& uri) const {
+    if (!StartsWith(uri, "file://")) return InvalidArgument("not a file:// URI: " + uri);
+    const std::string raw = uri.substr(7);
+    if (raw.empty() || raw.front() != '/') return InvalidArgument("file:// URI must be absolute");
+    if (raw.find('\0') != std::string::npos) return InvalidArgument("bad file:// URI");
+    // weakly_canonical resolves ".." and the symlinks of the existing prefix.
+    std::error_code ec;
+    fs::path p = fs::weakly_canonical(fs::path(raw), ec);
+    if (ec) return InvalidArgument("bad file:// URI: " + ec.message());
+    auto rel = p.lexically_relative(root_);
+    if (rel.empty() || *rel.begin() == ".." || rel.is_absolute()) {
+      return PermissionDenied("path is outside MEDIA_ROOT", "path_outside_media_root");
+    }
+    return p;
+  }
+
+ private:
+  fs::path root_;
+  std::string base_;
+};
+
+class GcsStorage final : public ObjectStorage {
+ public:
+  GcsStorage(std::string base, std::string endpoint, AccessTokenSource token)
+      : base_(std::move(base)), endpoint_(std::move(endpoint)), token_(std::move(token)) {}
+
+  Status Put(const std::string& uri, const std::string& bytes,
+             const std::string& content_type) override {
+    auto parts = Split(uri);
+    if (!parts) return parts.error();
+    auto token = token_();
+    if (!token) return token.error();
+    const std::string url = endpoint_ + "/upload/storage/v1/b/" + UrlEncode(parts->first) +
+                            "/o?uploadType=media&name=" + UrlEncode(parts->second);
+    HttpResult r = HttpRequest(
+        "POST", url, {{"Authorization", "Bearer " + *token}, {"Content-Type", content_type}}, bytes,
+        kTimeout);
+    if (r.status / 100 != 2) return Failure("upload", uri, r);
+    return Ok{};
+  }
+
+  Result<std::string> Get(const std::string& uri) override {
+    auto parts = Split(uri);
+    if (!parts) return parts.error();
+    auto token = token_();
+    if (!token) return token.error();
+    const std::string url = endpoint_ + "/storage/v1/b/" + UrlEncode(parts->first) + "/o/" +
+                            UrlEncode(parts->second) + "?alt=media";
+    HttpResult r = HttpRequest("GET", url, {{"Authorization", "Bearer " + *token}}, "", kTimeout);
+    if (r.status == 404) return NotFound("object not found: " + uri);
+    if (r.status / 100 != 2) return Failure("download", uri, r);
+    return std::move(r.body);
+  }
+
+  const std::string& base_uri() const override { return base_; }
+
+ private:
+  static Result<std::pair<std::string, std::string>> Split(const std::string& uri) {
+    if (!StartsWith(uri, "gs://")) return InvalidArgument("not a gs:// URI: " + uri);
+    const auto slash = uri.find('/', 5);
+    if (slash == std::string::npos || slash == 5 || slash + 1 == uri.size()) {
+      return InvalidArgument("gs:// URI needs a bucket and an object: " + uri);
+    }
+    return std::make_pair(uri.substr(5, slash - 5), uri.substr(slash + 1));
+  }
+  static Error Failure(const char* what, const std::string& uri, const HttpResult& r) {
+    return Unavailable(std::string("GCS ") + what + " of " + uri + " failed: " +
+                       (r.status == 0 ? r.error : "HTTP " + std::to_string(r.status)));
+  }
+
+  std::string base_;
+  std::string endpoint_;
+  AccessTokenSource token_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ObjectStorage>> MakeFileStorage(const std::string& media_root) {
+  std::error_code ec;
+  fs::create_directories(media_root, ec);
+  if (ec) return InvalidArgument("MEDIA_ROOT " + media_root + ": " + ec.message());
+  fs::path root = fs::canonical(media_root, ec);
+  if (ec) return InvalidArgument("MEDIA_ROOT " + media_root + ": " + ec.message());
+  return std::unique_ptr<ObjectStorage>(new FileStorage(root));
+}
+
+Result<std::unique_ptr<ObjectStorage>> MakeGcsStorage(const std::string& base_uri,
+                                                      const std::string& endpoint,
+                                                      AccessTokenSource token) {
+  if (!StartsWith(base_uri, "gs://") || base_uri.size() <= 5 || base_uri[5] == '/') {
+    return InvalidArgument("expected gs://<bucket>[/<prefix>], got '" + base_uri + "'");
+  }
+  std::string base = base_uri;
+  while (base.size() > 5 && base.back() == '/') base.pop_back();
+  return std::unique_ptr<ObjectStorage>(new GcsStorage(base, endpoint, std::move(token)));
+}
+
+AccessTokenSource MakeAccessTokenSource(std::string static_token, std::string metadata_url) {
+  if (!static_token.empty()) {
+    return [t = std::move(static_token)]() -> Result<std::string> { return t; };
+  }
+  struct Cache {
+    std::mutex mu;
+    std::string token;
+    std::chrono::steady_clock::time_point expires;
+  };
+  auto cache = std::make_shared<Cache>();
+  return [cache, url = std::move(metadata_url)]() -> Result<std::string> {
+    std::lock_guard lock(cache->mu);
+    const auto now = std::chrono::steady_clock::now();
+    if (!cache->token.empty() && now < cache->expires) return cache->token;
+    HttpResult r =
+        HttpRequest("GET", url + "/computeMetadata/v1/instance/service-accounts/default/token",
+                    {{"Metadata-Flavor", "Google"}}, "", std::chrono::milliseconds(5'000));
+    if (r.status != 200) {
+      return Unavailable("metadata server token: " +
+                         (r.status == 0 ? r.error : "HTTP " + std::to_string(r.status)));
+    }
+    boost::system::error_code ec;
+    json::value v = json::parse(r.body, ec);
+    if (ec || !v.is_object() || !v.as_object().contains("access_token") ||
+        !v.at("access_token").is_string()) {
+      return Unavailable("metadata server token: unexpected answer");
+    }
+    std::int64_t ttl = 300;
+    if (const json::value* e = v.as_object().if_contains("expires_in"); e && e->is_int64()) {
+      ttl = e->as_int64();
+    }
+    cache->token = std::string(v.at("access_token").as_string());
+    cache->expires = now + std::chrono::seconds(std::max<std::int64_t>(ttl - 60, 0));
+    return cache->token;
+  };
+}
+
+std::string JoinUri(const std::string& base, const std::string& relative) {
+  std::string out = base;
+  while (!out.empty() && out.back() == '/') out.pop_back();
+  std::string_view rel = relative;
+  while (!rel.empty() && rel.front() == '/') rel.remove_prefix(1);
+  out += '/';
+  out += rel;
+  return out;
+}
+
+}  // namespace rtgw::validators

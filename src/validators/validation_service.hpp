@@ -1,0 +1,138 @@
+#ifndef RTGW_VALIDATORS_VALIDATION_SERVICE_HPP_
+#define RTGW_VALIDATORS_VALIDATION_SERVICE_HPP_
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/error.hpp"
+#include "storage/job_store.hpp"
+#include "storage/validator_run_store.hpp"
+#include "validators/callback_token.hpp"
+#include "validators/launcher.hpp"
+#include "validators/object_storage.hpp"
+#include "validators/registry.hpp"
+
+namespace rtgw::validators {
+
+struct InputFile {
+  std::string name;   // [A-Za-z0-9._-], 1-128, not starting with '.'
+  std::string bytes;  // decoded content
+};
+
+struct LaunchRequest {
+  std::string tenant_id;
+  std::string subject;  // token sub: requested_by.user_id
+  std::string workspace_id;
+  std::string validator;
+  std::optional<std::string> version;
+  std::string document_json;  // the input document (any JSON value), serialized
+  std::vector<InputFile> files;
+  std::string trace_id;
+};
+
+struct CallbackRequest {
+  std::string run_id;
+  std::string callback_id;
+  std::string status;  // SUCCEEDED | FAILED | CANCELLED
+  std::string result_uri;
+  std::optional<std::string> findings_json;  // JSON array text
+  std::optional<std::string> error_message;
+  std::string bearer_token;
+  std::string trace_id;
+};
+
+// A reply for the HTTP layer: status and JSON body.
+struct Reply {
+  int status = 200;
+  std::string body;
+};
+
+struct ValidationServiceOptions {
+  std::vector<ValidatorSpec> validators;
+  std::string callback_url;  // exact URL jobs call back to (the token audience)
+  std::chrono::milliseconds poll_interval{1'000};
+  int threads = 2;
+};
+
+// Validation runs (docs/contracts/validator-callback.md): launch, rerun,
+// read, callbacks, and the fallback poller. Every blocking step (storage,
+// process spawn, Google APIs, store waits) runs on the service's own threads;
+// the public methods only enqueue and return, and `done` is called once from
+// a service thread.
+//
+// A run's execution is also a runtime job (JobStore::Submit, then
+// AppendEvent running / completed | failed | cancelled with event ids
+// "<run_id>:<callback_id>:<state>"), so it shows in the job routes and the
+// projection like any other job.
+//
+// Thread-safety: safe for concurrent use. Everything passed in must outlive
+// the service; Stop() (or the destructor) joins its threads.
+class ValidationService {
+ public:
+  ValidationService(ValidationServiceOptions options, storage::JobStore& jobs,
+                    storage::ValidatorRunStore& runs, ObjectStorage& storage,
+                    std::map<std::string, Launcher*> launchers,
+                    const CallbackTokenVerifier& verifier);
+  ~ValidationService();
+
+  void Launch(LaunchRequest request, std::function<void(Result<Reply>)> done);
+  void Rerun(std::string tenant_id, std::string run_id, std::string trace_id,
+             std::function<void(Result<Reply>)> done);
+  void Get(std::string tenant_id, std::string run_id, std::function<void(Result<Reply>)> done);
+  void Callback(CallbackRequest request, std::function<void(Result<Reply>)> done);
+
+  // Starts the fallback poller (worker role): overdue open executions are
+  // polled through their launcher and finished; terminal ones whose job event
+  // is not stored yet get it.
+  void StartPoller();
+  // One poller pass (exposed for tests).
+  void PollOnce();
+  void Stop();
+
+ private:
+  void Post(std::function<void()> task);
+  void WorkerLoop();
+  void PollerLoop();
+  Result<Reply> DoLaunch(const LaunchRequest& request);
+  Result<Reply> DoRerun(const std::string& tenant_id, const std::string& run_id,
+                        const std::string& trace_id);
+  Result<Reply> DoCallback(const CallbackRequest& request);
+  // Writes the envelope, submits the runtime job, stores the execution and
+  // starts it. `run` has everything but the execution's ids filled in.
+  Result<storage::ValidatorRun> StartExecution(storage::ValidatorRun run, bool first,
+                                               const std::string& document_json,
+                                               const std::string& files_json,
+                                               const std::string& trace_id);
+  void SyncTerminalEvent(const storage::ValidatorRun& run);
+  void PollRun(const storage::ValidatorRun& run, std::int64_t now_us);
+  Launcher* LauncherFor(const std::string& name) const;
+
+  ValidationServiceOptions options_;
+  storage::JobStore& jobs_;
+  storage::ValidatorRunStore& runs_;
+  ObjectStorage& storage_;
+  std::map<std::string, Launcher*> launchers_;
+  const CallbackTokenVerifier& verifier_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+  std::thread poller_;
+};
+
+// Run JSON as the API shows it (docs/contracts/validator-callback.md).
+std::string RunJson(const storage::ValidatorRun& run);
+
+}  // namespace rtgw::validators
+
+#endif  // RTGW_VALIDATORS_VALIDATION_SERVICE_HPP_

@@ -1,0 +1,196 @@
+// Unit tests of the validators module: registry, bodies, file storage,
+// callback tokens, and the local launcher with real child processes.
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "auth/rs256_signer.hpp"
+#include "validators/callback_token.hpp"
+#include "validators/http_endpoints.hpp"
+#include "validators/local_launcher.hpp"
+#include "validators/object_storage.hpp"
+#include "validators/registry.hpp"
+
+namespace rtgw::validators {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(RegistryTest, ParsesLocalAndCloudRun) {
+  auto specs = ParseValidatorRegistry(
+      R"({"validators":[{"name":"json-rules","version":"1.0.0","command":["/bin/true"],
+      "timeout_seconds":5},{"name":"ep","version":"abc","launcher":"cloud-run",
+      "job":"projects/p/locations/l/jobs/ep"}]})");
+  ASSERT_TRUE(specs.ok()) << specs.error().message;
+  ASSERT_EQ(specs->size(), 2u);
+  EXPECT_EQ((*specs)[0].timeout, std::chrono::seconds(5));
+  EXPECT_EQ((*specs)[1].cloud_run_job, "projects/p/locations/l/jobs/ep");
+  EXPECT_NE(FindValidator(*specs, "json-rules", std::nullopt), nullptr);
+  EXPECT_EQ(FindValidator(*specs, "json-rules", std::string("2")), nullptr);
+}
+
+TEST(RegistryTest, RefusesRelativeCommandAndUnknownLauncher) {
+  auto rel = ParseValidatorRegistry(
+      R"({"validators":[{"name":"a","version":"1","command":["python3"]}]})");
+  ASSERT_FALSE(rel.ok());
+  EXPECT_NE(rel.error().message.find("validators[0].command[0]"), std::string::npos);
+  EXPECT_FALSE(
+      ParseValidatorRegistry(R"({"validators":[{"name":"a","version":"1","launcher":"slurm"}]})")
+          .ok());
+}
+
+TEST(CallbackBodyTest, RequiresResultUriOnSuccessAndTerminalStatus) {
+  EXPECT_TRUE(ParseCallbackBody(
+                  R"({"run_id":"vr-1","callback_id":"cb-1","status":"SUCCEEDED",
+                  "result_uri":"file:///m/r.json","findings":[{"a":1}]})")
+                  .ok());
+  EXPECT_FALSE(
+      ParseCallbackBody(R"({"run_id":"vr-1","callback_id":"cb-1","status":"SUCCEEDED"})").ok());
+  EXPECT_FALSE(ParseCallbackBody(
+                   R"({"run_id":"vr-1","callback_id":"cb-1","status":"RUNNING",
+                   "result_uri":"file:///m"})")
+                   .ok());
+  EXPECT_FALSE(ParseCallbackBody(
+                   R"({"run_id":"vr-1","callback_id":"cb-1","status":"FAILED",
+                   "result_uri":"http://x"})")
+                   .ok());
+}
+
+TEST(LaunchBodyTest, DecodesFilesAndRefusesBadNames) {
+  auto ok = ParseLaunchBody(
+      R"({"validator":"v","workspace_id":"ws","input":{"document":{"a":1},
+      "files":[{"name":"a.txt","content":"hi"},{"name":"b.bin","content_base64":"AAE="}]}})");
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->document_json, R"({"a":1})");
+  EXPECT_EQ(ok->files[1].bytes, std::string("\0\1", 2));
+  EXPECT_FALSE(ParseLaunchBody(R"({"validator":"v","workspace_id":"ws","input":{"document":1,
+      "files":[{"name":"../x","content":""}]}})")
+                   .ok());
+}
+
+class FileStorageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("rtgw-media-" + std::to_string(::getpid()));
+    fs::remove_all(root_);
+    auto s = MakeFileStorage(root_.string());
+    ASSERT_TRUE(s.ok());
+    storage_ = std::move(s).value();
+  }
+  void TearDown() override { fs::remove_all(root_); }
+  fs::path root_;
+  std::unique_ptr<ObjectStorage> storage_;
+};
+
+TEST_F(FileStorageTest, RoundTripUnderTheRoot) {
+  const std::string uri = JoinUri(storage_->base_uri(), "a/b/input.json");
+  ASSERT_TRUE(storage_->Put(uri, "{}", "application/json").ok());
+  auto got = storage_->Get(uri);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, "{}");
+}
+
+TEST_F(FileStorageTest, RefusesTraversalAndOtherRoots) {
+  auto up = storage_->Get(storage_->base_uri() + "/../../etc/passwd");
+  ASSERT_FALSE(up.ok());
+  EXPECT_EQ(up.error().api_code, "path_outside_media_root");
+  EXPECT_FALSE(storage_->Put("file:///tmp/elsewhere.json", "x", "text/plain").ok());
+  fs::create_symlink("/etc", root_ / "link");
+  EXPECT_FALSE(storage_->Get(storage_->base_uri() + "/link/passwd").ok());
+}
+
+class TokenTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = auth::Rs256Signer::Generate("k1");
+    ASSERT_TRUE(s.ok());
+    signer_ = std::move(s).value();
+    ASSERT_TRUE(verifier_.Trust("local", {signer_->PublicJwks(), "iss-1", "sa@x"}).ok());
+  }
+  std::string Token(const std::string& aud, std::int64_t exp_offset,
+                    const std::string& email = "sa@x") {
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    return *signer_->Sign(R"({"iss":"iss-1","aud":")" + aud + R"(","email":")" + email +
+                          R"(","iat":)" + std::to_string(now) + R"(,"exp":)" +
+                          std::to_string(now + exp_offset) + "}");
+  }
+  Status Verify(const std::string& token) {
+    return verifier_.Verify("local", token, "http://w/cb", std::chrono::system_clock::now());
+  }
+  std::unique_ptr<auth::Rs256Signer> signer_;
+  CallbackTokenVerifier verifier_;
+};
+
+TEST_F(TokenTest, AcceptsTheRightToken) { EXPECT_TRUE(Verify(Token("http://w/cb", 300)).ok()); }
+
+TEST_F(TokenTest, RejectsWrongAudienceExpiredWrongAccountAndForged) {
+  EXPECT_EQ(Verify(Token("http://w/cb2", 300)).error().message, "wrong audience");
+  EXPECT_EQ(Verify(Token("http://w/cb", -120)).error().message, "token expired");
+  EXPECT_EQ(Verify(Token("http://w/cb", 300, "other@x")).error().message, "wrong service account");
+  auto forger = auth::Rs256Signer::Generate("k1");
+  ASSERT_TRUE(forger.ok());
+  auto forged = (*forger)->Sign(R"({"iss":"iss-1","aud":"http://w/cb","email":"sa@x",)"
+                                R"("exp":9999999999})");
+  EXPECT_FALSE(Verify(*forged).ok());
+  EXPECT_FALSE(verifier_
+                   .Verify("cloud-run", Token("http://w/cb", 300), "http://w/cb",
+                           std::chrono::system_clock::now())
+                   .ok());
+}
+
+ExecutionStatus WaitEnded(LocalLauncher& l, const std::string& name) {
+  for (int i = 0; i < 500; ++i) {
+    auto s = l.Poll(name);
+    if (s.ok() && s->status != "RUNNING") return *s;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return {"RUNNING", "timeout"};
+}
+
+TEST(LocalLauncherTest, RunsAChildWithTheSmallEnvAndReportsItsExit) {
+  auto signer = auth::Rs256Signer::Generate("k1");
+  ASSERT_TRUE(signer.ok());
+  LocalLauncher launcher(std::shared_ptr<const auth::Rs256Signer>(std::move(signer).value()), {});
+  const fs::path out = fs::temp_directory_path() / ("rtgw-env-" + std::to_string(::getpid()));
+  LaunchSpec spec;
+  spec.run_id = "vr-1";
+  spec.callback_id = "cb-1";
+  spec.validator = "v";
+  spec.version = "1.2";
+  spec.input_uri = "file:///m/input.json";
+  spec.callback_url = "http://127.0.0.1:1/cb";
+  spec.command = {"/bin/sh", "-c", "env > " + out.string() + "; exit 3"};
+  auto name = launcher.Launch(spec);
+  ASSERT_TRUE(name.ok()) << name.error().message;
+  ExecutionStatus st = WaitEnded(launcher, *name);
+  EXPECT_EQ(st.status, "FAILED");
+  EXPECT_EQ(st.detail, "exit code 3");
+  std::ifstream in(out);
+  std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  fs::remove(out);
+  EXPECT_NE(env.find("INPUT_URI=file:///m/input.json"), std::string::npos);
+  EXPECT_NE(env.find("CALLBACK_ID=cb-1"), std::string::npos);
+  EXPECT_NE(env.find("RUN_ID=vr-1"), std::string::npos);
+  EXPECT_NE(env.find("VALIDATOR_VERSION=1.2"), std::string::npos);
+  EXPECT_NE(env.find("CALLBACK_ID_TOKEN="), std::string::npos);
+  EXPECT_EQ(env.find("HOME="), std::string::npos);  // nothing else leaks in
+
+  spec.command = {"/bin/sleep", "30"};
+  auto sleeper = launcher.Launch(spec);
+  ASSERT_TRUE(sleeper.ok());
+  EXPECT_EQ(launcher.Poll(*sleeper)->status, "RUNNING");
+  ASSERT_TRUE(launcher.Cancel(*sleeper).ok());
+  EXPECT_EQ(WaitEnded(launcher, *sleeper).detail, "killed by signal 9");
+  EXPECT_EQ(launcher.Poll("local/1")->detail, "execution lost");
+}
+
+}  // namespace
+}  // namespace rtgw::validators
