@@ -22,6 +22,8 @@
 #   WARMUP      warm-up per scenario, not recorded (default 2s; 0 = none)
 #   RTGW_PORT   listen port (default 0 = pick a free one)
 #   RTGW_SERVE_ARGS  extra `rtgw serve` flags, e.g. "--io-threads 2"
+#   BENCH_DATABASE_URL  store to run on instead of a fresh SQLite file, e.g. a PostgreSQL URL
+#                       (migrated at start; use an empty database or schema per run)
 #   KEEP_LOGS   1 = keep the full access log in OUTDIR (it is large: ~1 line per request)
 #   OUTDIR      raw output (default ${TMPDIR:-/tmp}/rtgw-bench/rtgw-<timestamp>)
 set -euo pipefail
@@ -82,7 +84,8 @@ trap 'exit 129' HUP
 # Server: the JWT secret goes through the environment (not visible in ps).
 # shellcheck disable=SC2206
 EXTRA=($RTGW_SERVE_ARGS)
-CMD=("$RTGW_BIN" serve --listen "127.0.0.1:$RTGW_PORT" --database-url "sqlite://$DB"
+DB_URL=${BENCH_DATABASE_URL:-sqlite://$DB}
+CMD=("$RTGW_BIN" serve --listen "127.0.0.1:$RTGW_PORT" --database-url "$DB_URL" --migrate on
      --port-file "$PORT_FILE" --log-format json "${EXTRA[@]}")
 RTGW_JWT_HS256_SECRET=$SECRET "${CMD[@]}" > "$OUTDIR/server.stdout" 2> "$LOG" &
 SERVER_PID=$!
@@ -105,7 +108,7 @@ BASE=http://127.0.0.1:$PORT
 
 {
   echo "rtgw conns=[$CONNS] duration=$DURATION seed_jobs=$SEED_JOBS warmup=$WARMUP port=$PORT"
-  echo "cmd: ${CMD[*]}"
+  echo "cmd: ${CMD[*]}" | sed -E 's#(://[^:/@]*:)[^@]*@#\1***@#'
   echo "binary: $RTGW_BIN ($(stat -c '%s bytes, modified %y' "$RTGW_BIN"))"
   bt=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$(dirname "$RTGW_BIN")/../../CMakeCache.txt" 2>/dev/null || true)
   echo "build type: ${bt:-unknown}"

@@ -144,3 +144,30 @@ def test_copy_refuses_bad_urls_and_missing_sources(rtgw_bin, tmp_path):
     assert res.returncode == 2 and b"--from" in res.stderr, res
     res = run_cli(rtgw_bin, "store", "copy", "--from", "sqlite://a.db")
     assert res.returncode == 2 and b"required" in res.stderr, res
+
+
+def test_sqlite_outbox_is_copied_to_postgresql_and_back(rtgw_bin, tmp_path, schemas):
+    """The SQLite outbox keeps its times as integer micros; the copy converts them both ways
+    and the checksums still agree."""
+    lite = ServerPool(rtgw_bin, tmp_path / "lite", "sqlite")
+    try:
+        old = lite("--outbox", "on")  # a serve whose relay runs elsewhere: rows accumulate
+        api = Api(old)
+        _fill(api)
+        api.close()
+        old.stop()
+        target = schemas()
+        res = _copy(rtgw_bin, old.database_url, pg_url(target))
+        out = res.stdout.decode()
+        assert res.returncode == 0, (out, res.stderr)
+        # submit (4) + applied running (3) + completed (1) + failed (1)
+        assert "ok       projection_outbox: rows 9 -> 9" in out, out
+        assert pg_counts(target)["projection_outbox"] == 9
+        back = "sqlite://" + str(tmp_path / "back.db")
+        res = _copy(rtgw_bin, pg_url(target), back)
+        assert res.returncode == 0, (res.stdout, res.stderr)
+        assert "ok       projection_outbox: rows 9 -> 9" in res.stdout.decode()
+        listed = run_cli(rtgw_bin, "relay", "dead-letters", "--database-url", back)
+        assert listed.returncode == 0, listed.stderr
+    finally:
+        lite.close()

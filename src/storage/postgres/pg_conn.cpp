@@ -1,5 +1,6 @@
 #include "storage/postgres/pg_conn.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <utility>
@@ -124,26 +125,31 @@ std::int64_t PgResult::Affected() const {
 Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& url) {
   if (Status s = ValidateConnectionUrl(url); !s) return std::move(s).error();
   // Keywords after the expanded URL override it, so add defaults only for
-  // what the URL leaves unset.
-  bool has_timeout = false;
-  bool has_app = false;
+  // what the URL leaves unset: a bounded connect, and TCP keepalives plus a
+  // user timeout so a server that vanished without closing the connection
+  // (host down, partition) fails the call in seconds instead of hanging a
+  // store thread for the kernel's retransmission timeout.
+  static constexpr std::pair<const char*, const char*> kDefaults[] = {
+      {"connect_timeout", "3"},      {"application_name", "rtgw"}, {"keepalives", "1"},
+      {"keepalives_idle", "10"},     {"keepalives_interval", "3"}, {"keepalives_count", "3"},
+      {"tcp_user_timeout", "20000"},
+  };
+  std::vector<std::string_view> given;
   {
     std::unique_ptr<PQconninfoOption, ConninfoDeleter> opts(PQconninfoParse(url.c_str(), nullptr));
     for (PQconninfoOption* o = opts.get(); o != nullptr && o->keyword != nullptr; ++o) {
       if (o->val == nullptr) continue;
-      if (std::string_view(o->keyword) == "connect_timeout") has_timeout = true;
-      if (std::string_view(o->keyword) == "application_name") has_app = true;
+      for (const auto& [key, value] : kDefaults) {
+        if (std::string_view(o->keyword) == key) given.push_back(key);
+      }
     }
   }
   std::vector<const char*> keys = {"dbname"};
   std::vector<const char*> vals = {url.c_str()};
-  if (!has_timeout) {
-    keys.push_back("connect_timeout");
-    vals.push_back("3");
-  }
-  if (!has_app) {
-    keys.push_back("application_name");
-    vals.push_back("rtgw");
+  for (const auto& [key, value] : kDefaults) {
+    if (std::find(given.begin(), given.end(), std::string_view(key)) != given.end()) continue;
+    keys.push_back(key);
+    vals.push_back(value);
   }
   keys.push_back(nullptr);
   vals.push_back(nullptr);

@@ -76,8 +76,8 @@ class PgResult {
 // retry deadlocks and serialization failures.
 class PgConn {
  public:
-  // Connects (blocking). Adds connect_timeout=3 and application_name=rtgw
-  // unless the URL sets them.
+  // Connects (blocking). Adds connect_timeout=3, application_name=rtgw, TCP
+  // keepalives and tcp_user_timeout=20000 unless the URL sets them.
   static Result<std::unique_ptr<PgConn>> Connect(const std::string& url);
   ~PgConn();
   PgConn(const PgConn&) = delete;

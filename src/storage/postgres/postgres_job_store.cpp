@@ -69,6 +69,9 @@ class WriteTask : public Task {
 class OneShotTask : public Task {
  public:
   virtual void Execute(PgConn& conn) noexcept = 0;
+  // A read: when its connection turns out to be dead (a server restart
+  // dropped it while idle), it is run once more on a fresh connection.
+  bool read_only = false;
 };
 
 template <class T>
@@ -181,6 +184,13 @@ std::unique_ptr<WriteTask> MakeWrite(std::string tenant, std::string job, Fn fn,
 template <class T, class Fn>
 std::unique_ptr<OneShotTask> MakeTask(Fn fn, Callback<T> done) {
   return std::make_unique<TypedTask<T, Fn>>(std::move(fn), std::move(done));
+}
+
+template <class T, class Fn>
+std::unique_ptr<OneShotTask> MakeRead(Fn fn, Callback<T> done) {
+  auto task = MakeTask<T>(std::move(fn), std::move(done));
+  task->read_only = true;
+  return task;
 }
 
 Status ValidateOptions(const PostgresOptions& o) {
@@ -397,7 +407,11 @@ class PostgresJobStore::Impl {
           task->Fail(std::move(c).error());
         } else {
           task->Execute(**c);
-          if ((*c)->InTransaction()) (void)(*c)->Exec("ROLLBACK", "rollback");
+          if (!(*c)->ok() && task->read_only) {
+            c = Connection(conn);
+            if (c) task->Execute(**c);
+          }
+          if (c && (*c)->InTransaction()) (void)(*c)->Exec("ROLLBACK", "rollback");
         }
         task->Complete();
       } else {
@@ -592,14 +606,14 @@ void PostgresJobStore::AppendEvent(EventRecord record, Callback<EventOutcome> do
 }
 
 void PostgresJobStore::GetJob(std::string tenant_id, std::string job_id, Callback<JobRecord> done) {
-  impl_->EnqueueTask(MakeTask<JobRecord>(
+  impl_->EnqueueTask(MakeRead<JobRecord>(
       [t = std::move(tenant_id), j = std::move(job_id)](PgConn& c) { return PgGetJob(c, t, j); },
       std::move(done)));
 }
 
 void PostgresJobStore::GetDetail(std::string tenant_id, std::string job_id,
                                  Callback<JobDetail> done) {
-  impl_->EnqueueTask(MakeTask<JobDetail>(
+  impl_->EnqueueTask(MakeRead<JobDetail>(
       [t = std::move(tenant_id), j = std::move(job_id)](PgConn& c) { return PgGetDetail(c, t, j); },
       std::move(done)));
 }
@@ -634,7 +648,7 @@ void PostgresJobStore::FailOutbox(std::string owner, std::int64_t id, std::strin
 
 void PostgresJobStore::ListDeadLetters(std::optional<std::string> tenant_id, int limit,
                                        Callback<std::vector<OutboxItem>> done) {
-  impl_->EnqueueTask(MakeTask<std::vector<OutboxItem>>(
+  impl_->EnqueueTask(MakeRead<std::vector<OutboxItem>>(
       [t = std::move(tenant_id), limit](PgConn& c) { return PgListDeadLetters(c, t, limit); },
       std::move(done)));
 }
@@ -648,7 +662,7 @@ void PostgresJobStore::ReplayDeadLetter(std::optional<std::string> tenant_id, st
 
 void PostgresJobStore::GetOutboxStats(Callback<OutboxStats> done) {
   impl_->EnqueueTask(
-      MakeTask<OutboxStats>([](PgConn& c) { return PgOutboxStats(c); }, std::move(done)));
+      MakeRead<OutboxStats>([](PgConn& c) { return PgOutboxStats(c); }, std::move(done)));
 }
 
 Result<PgMigrateReport> MigratePostgres(const std::string& url) {

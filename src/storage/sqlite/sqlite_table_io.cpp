@@ -5,25 +5,49 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <optional>
+#include <string_view>
 #include <utility>
 
 #include <sqlite3.h>
 
+#include "common/time_format.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
 
 namespace rtgw::storage::sqlite {
 namespace {
 
+// The SQLite outbox keeps its times as integer microseconds (`*_us`, exact
+// comparisons); the copy format names them as times (`*_at`) like PostgreSQL.
+// Returns the SQLite column holding `column` as micros, or nullptr.
+const char* MicrosColumn(std::string_view table, std::string_view column) {
+  if (table != "projection_outbox") return nullptr;
+  if (column == "next_attempt_at") return "next_attempt_us";
+  if (column == "lease_expires_at") return "lease_expires_us";
+  if (column == "dead_at") return "dead_us";
+  return nullptr;
+}
+
 std::string ColumnList(const TableSpec& spec) {
   std::string out;
   for (const Column& c : spec.columns) {
     if (!out.empty()) out += ", ";
-    out += c.name;
+    const char* micros = MicrosColumn(spec.name, c.name);
+    out += micros != nullptr ? micros : c.name;
   }
+  // Stored twice in SQLite (text for the API, micros for comparisons).
+  if (std::string_view(spec.name) == "projection_outbox") out += ", created_us";
   return out;
+}
+
+std::optional<std::int64_t> RfcToMicros(const std::string& text) {
+  std::optional<SystemTime> t = ParseRfc3339(text);
+  if (!t) return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::microseconds>(t->time_since_epoch()).count();
 }
 
 class SqliteTableIo final : public TableIo {
@@ -73,6 +97,10 @@ class SqliteTableIo final : public TableIo {
       if (rc != SQLITE_ROW) return SqliteError(rc, db_.handle(), "read rows");
       for (std::size_t i = 0; i < spec.columns.size(); ++i) {
         std::optional<std::string> v = st->ColumnOptionalText(static_cast<int>(i));
+        if (v && MicrosColumn(spec.name, spec.columns[i].name) != nullptr) {
+          const std::int64_t us = st->ColumnInt64(static_cast<int>(i));
+          v = FormatRfc3339(SystemTime(std::chrono::microseconds(us)));
+        }
         if (v && spec.columns[i].kind == ColumnKind::kTime) v = CanonicalTime(*v);
         row[i] = std::move(v);
       }
@@ -91,10 +119,13 @@ class SqliteTableIo final : public TableIo {
   }
 
   Status Insert(const TableSpec& spec, const Row& row) override {
+    const bool outbox = std::string_view(spec.name) == "projection_outbox";
     Statement& st = insert_[spec.name];
     if (st.db() == nullptr) {
       std::string marks;
-      for (std::size_t i = 0; i < spec.columns.size(); ++i) marks += i ? ", ?" : "?";
+      for (std::size_t i = 0; i < spec.columns.size() + (outbox ? 1 : 0); ++i) {
+        marks += i ? ", ?" : "?";
+      }
       Result<Statement> prepared = db_.Prepare(std::string("INSERT INTO ") + spec.name + " (" +
                                                ColumnList(spec) + ") VALUES (" + marks + ")");
       if (!prepared) return std::move(prepared).error();
@@ -103,12 +134,27 @@ class SqliteTableIo final : public TableIo {
     ResetGuard reset(st);
     for (std::size_t i = 0; i < row.size(); ++i) {
       const int idx = static_cast<int>(i + 1);
-      if (row[i] && spec.columns[i].kind != ColumnKind::kText &&
-          spec.columns[i].kind != ColumnKind::kTime) {
+      const bool micros = MicrosColumn(spec.name, spec.columns[i].name) != nullptr;
+      if (row[i] && micros) {
+        std::optional<std::int64_t> us = RfcToMicros(*row[i]);
+        if (!us) return InvalidArgument("not an RFC 3339 time in " + std::string(spec.name));
+        st.BindInt64(idx, *us);
+      } else if (row[i] && spec.columns[i].kind != ColumnKind::kText &&
+                 spec.columns[i].kind != ColumnKind::kTime) {
         st.BindInt64(idx, std::strtoll(row[i]->c_str(), nullptr, 10));
       } else {
         st.BindOptionalText(idx, row[i]);
       }
+    }
+    if (outbox) {  // created_us from created_at (the spec's 6th column)
+      std::optional<std::int64_t> us;
+      for (std::size_t i = 0; i < row.size(); ++i) {
+        if (std::string_view(spec.columns[i].name) == "created_at" && row[i]) {
+          us = RfcToMicros(*row[i]);
+        }
+      }
+      if (!us) return InvalidArgument("projection_outbox row without a valid created_at");
+      st.BindInt64(static_cast<int>(row.size() + 1), *us);
     }
     const int rc = st.Step();
     if (rc != SQLITE_DONE) return SqliteError(rc, db_.handle(), "insert row");
