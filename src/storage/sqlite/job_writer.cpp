@@ -32,6 +32,9 @@ Result<jobs::JobState> ParseStoredState(const std::string& text) {
 Result<std::unique_ptr<JobWriter>> JobWriter::Create(Database db) {
   std::unique_ptr<JobWriter> writer(new JobWriter(std::move(db)));
   if (Status s = writer->PrepareAll(); !s) return std::move(s).error();
+  auto nodes = NodeWriter::Create(writer->db_);
+  if (!nodes) return std::move(nodes).error();
+  writer->nodes_ = std::move(nodes).value();
   return writer;
 }
 

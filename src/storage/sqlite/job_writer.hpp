@@ -7,6 +7,7 @@
 
 #include "common/error.hpp"
 #include "storage/job_store.hpp"
+#include "storage/sqlite/node_sql.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
 
 namespace rtgw::storage::sqlite {
@@ -37,6 +38,8 @@ class JobWriter {
   Result<EventOutcome> AppendEvent(const EventRecord& record);
   // Upserts the single store_health row: proves the database takes writes.
   Status TouchHealth();
+  // The NodeStore statements on this same connection (node_sql.hpp).
+  NodeWriter& nodes() { return *nodes_; }
 
  private:
   explicit JobWriter(Database db) : db_(std::move(db)) {}
@@ -58,6 +61,7 @@ class JobWriter {
   Statement insert_event_;
   Statement apply_event_;
   Statement touch_health_;
+  std::unique_ptr<NodeWriter> nodes_;
 };
 
 }  // namespace rtgw::storage::sqlite

@@ -7,6 +7,8 @@
 
 #include <sqlite3.h>
 
+#include "storage/sqlite/node_schema.hpp"
+
 namespace rtgw::storage::sqlite {
 namespace {
 
@@ -64,8 +66,9 @@ CREATE TABLE store_health (
 ) STRICT;
 )sql";
 
-constexpr std::array<Migration, 1> kMigrations = {{
+constexpr std::array<Migration, 2> kMigrations = {{
     {1, "jobs, job_events, store_health", kSchemaV1},
+    {3, "nodes, job_leases, job_cancels", kNodeSchemaV3},
 }};
 
 // Plain (not STRICT) so that any SQLite, and any build, can read the version.

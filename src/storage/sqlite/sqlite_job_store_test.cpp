@@ -18,6 +18,7 @@
 
 #include "common/metrics.hpp"
 #include "jobs/job_state.hpp"
+#include "storage/sqlite/schema.hpp"
 
 namespace rtgw::storage::sqlite {
 namespace {
@@ -199,12 +200,12 @@ TEST(SqliteJobStoreTest, OpenRecordsEveryMigrationOnce) {
   OpenOrDie(OptionsFor(dir))->Close();  // reopening applies nothing new
   RawDb raw(OptionsFor(dir).path);
   EXPECT_EQ(raw.QueryInt("SELECT COUNT(*) FROM schema_migrations"),
-            SqliteJobStore::SchemaVersion());
+            static_cast<int>(Migrations().size()));
   EXPECT_EQ(raw.QueryInt("SELECT MAX(version) FROM schema_migrations"),
             SqliteJobStore::SchemaVersion());
   EXPECT_EQ(
       raw.QueryInt("SELECT COUNT(*) FROM schema_migrations WHERE applied_at LIKE '____-__-__T%Z'"),
-      SqliteJobStore::SchemaVersion());
+      static_cast<int>(Migrations().size()));
 }
 
 TEST(SqliteJobStoreTest, UsesWalMode) {
