@@ -4,10 +4,13 @@
 #include <memory>
 #include <string>
 
+#include "api/node_handlers.hpp"
 #include "auth/jwt_verifier.hpp"
 #include "common/metrics.hpp"
 #include "http/http_types.hpp"
+#include "slurm_adapter/adapter.hpp"
 #include "storage/job_store.hpp"
+#include "storage/node_store.hpp"
 
 namespace rtgw::api {
 
@@ -18,6 +21,7 @@ struct GatewayOptions {
   std::string proxy_auth_key_header = "modal-key";  // lowercase
   std::string proxy_auth_secret_header = "modal-secret";
   bool access_log = true;
+  NodeApiOptions nodes;  // management-node surface (agent-protocol.md)
 };
 
 // The request handler of `rtgw serve`: routing, proxy auth, bearer auth and
@@ -26,20 +30,26 @@ struct GatewayOptions {
 // JWT verification, JSON parsing) runs on the calling I/O thread and every
 // store call completes on a store thread, which responds.
 //
-// Thread-safety: safe for concurrent use. `*verifier`, `*store` and `*metrics`
-// must outlive this object and every request it has accepted.
+// Submits pass the Slurm adapter boundary (`adapter`, slurm-adapter-boundary.md);
+// the management-node routes are served by NodeApi on `nodes`.
+//
+// Thread-safety: safe for concurrent use. `*verifier`, `*store`, `*nodes`,
+// `*adapter` and `*metrics` must outlive this object and every request it has
+// accepted.
 class Gateway final : public http::Handler {
  public:
   Gateway(GatewayOptions options, const auth::JwtVerifier& verifier, storage::JobStore& store,
+          storage::NodeStore& nodes, const slurm_adapter::AdapterSettings& adapter,
           MetricsRegistry& metrics);
   ~Gateway() override;
 
   void Handle(http::Request request, http::Respond respond) override;
   http::Response MakeProtocolError(int status, std::string_view code, std::string_view message,
                                    const http::Request& partial) override;
+  // Answers parked long polls (leases:acquire) at once.
+  void OnDrain() override;
 
  private:
-  struct Call;
   class Impl;
   std::unique_ptr<Impl> impl_;
 };

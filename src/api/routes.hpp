@@ -17,6 +17,13 @@ enum class RouteId {
   kMetrics,
   kOpenApi,
   kRetiredZpe,  // /api/zpe/* -> 410, any method
+  // Management nodes and cancel (docs/contracts/agent-protocol.md).
+  kCancelJob,
+  kNodeHeartbeat,
+  kAcquireLeases,
+  kRenewLease,
+  kReleaseLease,
+  kOnboardingDryRun,
 };
 
 // One served route. The table drives both request routing and the OpenAPI
@@ -24,7 +31,10 @@ enum class RouteId {
 struct RouteSpec {
   RouteId id;
   std::string_view method;
-  std::string_view path_template;  // "/api/runtime/jobs/{job_id}/events"
+  // "/api/runtime/jobs/{job_id}/events". Parameters: {job_id}, {node_id},
+  // {lease_id}; each is one path segment, or the part of one before a
+  // ":verb" literal ("/leases/{lease_id}:renew").
+  std::string_view path_template;
   std::string_view operation_id;
   bool needs_bearer;
 };
@@ -35,6 +45,8 @@ struct RouteMatch {
   enum class Kind { kMatched, kMethodNotAllowed, kNotFound } kind = Kind::kNotFound;
   const RouteSpec* route = nullptr;  // when kMatched
   std::string job_id;                // percent-decoded {job_id}, when the template has one
+  std::string node_id;               // percent-decoded {node_id}
+  std::string lease_id;              // percent-decoded {lease_id}
   std::string allow;                 // "GET, POST" when kMethodNotAllowed
   std::string_view path_template;    // for logs/metrics; "unmatched" when kNotFound
 };

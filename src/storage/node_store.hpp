@@ -80,6 +80,10 @@ struct CancelItem {
 struct AcquireResult {
   std::vector<Lease> leases;  // oldest accepted_at first
   std::vector<CancelItem> cancellations;
+  // True when a cancellation is listed for the first time (its delivered_at
+  // was set by this call): a long poll answers at once for new work only, not
+  // for cancellations it already handed out.
+  bool new_cancellations = false;
 };
 
 // A cancel request. `node_id` set: the caller is a node token and may only
@@ -97,6 +101,7 @@ struct CancelOutcome {
   jobs::JobState state = jobs::JobState::kSubmitted;  // after the call
   bool cancelled_now = false;  // the gateway itself moved the job to cancelled
   bool already_requested = false;
+  std::string management_node_id;  // the job's node (to wake its long poll)
 };
 
 class NodeStore {
@@ -115,8 +120,8 @@ class NodeStore {
   // (state 'submitted', management_node_id = node, no cancel request, and no
   // current lease, or one expired (expires <= now) or released), oldest
   // accepted_at first; then lists the node's cancellations: its non-terminal
-  // jobs with a cancel request. Atomic: a job never has two unexpired leases
-  // (PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED on the candidate jobs).
+  // jobs with a cancel request (marking first deliveries). Atomic: a job never has two unexpired
+  // leases (PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED on the candidate jobs).
   virtual void AcquireLeases(LeaseRequest request, Callback<AcquireResult> done) = 0;
 
   // Sets the lease's expiry to now + lease while it is still the job's current

@@ -41,6 +41,7 @@ CREATE TABLE job_cancels (
   requested_at_ms INTEGER NOT NULL,
   requested_by    TEXT    NOT NULL,
   trace_id        TEXT    NOT NULL,
+  delivered_at_ms INTEGER,
   PRIMARY KEY (tenant_id, job_id),
   FOREIGN KEY (tenant_id, job_id) REFERENCES jobs (tenant_id, job_id)
 ) STRICT;

@@ -90,6 +90,12 @@ Result<std::unique_ptr<NodeWriter>> NodeWriter::Create(Database& db) {
        " WHERE c.tenant_id = ?1 AND c.node_id = ?2"
        " AND j.state IN ('submitted', 'queued', 'running')"
        " ORDER BY c.requested_at_ms, c.job_id LIMIT 1000"},
+      {&w->mark_delivered_,
+       "UPDATE job_cancels SET delivered_at_ms = ?3"
+       " WHERE tenant_id = ?1 AND node_id = ?2 AND delivered_at_ms IS NULL"
+       " AND EXISTS (SELECT 1 FROM jobs j WHERE j.tenant_id = job_cancels.tenant_id"
+       "             AND j.job_id = job_cancels.job_id"
+       "             AND j.state IN ('submitted', 'queued', 'running'))"},
       {&w->renew_,
        "UPDATE job_leases SET expires_at_ms = ?4"
        " WHERE lease_id = ?3 AND tenant_id = ?1 AND node_id = ?2 AND released = 0"
@@ -199,6 +205,18 @@ Result<std::vector<CancelItem>> NodeWriter::ListCancellations(const std::string&
                              .execution_id = list_cancels_.ColumnOptionalText(2)});
   }
   return out;
+}
+
+Result<bool> NodeWriter::MarkCancelsDelivered(const std::string& tenant_id,
+                                              const std::string& node_id, SystemTime now) {
+  ResetGuard reset(mark_delivered_);
+  mark_delivered_.BindText(1, tenant_id);
+  mark_delivered_.BindText(2, node_id);
+  mark_delivered_.BindInt64(3, ToEpochMs(now));
+  if (const int rc = mark_delivered_.Step(); rc != SQLITE_DONE) {
+    return SqliteError(rc, mark_delivered_.db(), "mark cancels delivered");
+  }
+  return sqlite3_changes(mark_delivered_.db()) > 0;
 }
 
 Result<SystemTime> NodeWriter::RenewLease(const std::string& tenant_id, const std::string& node_id,

@@ -33,6 +33,9 @@ class NodeWriter {
   Result<std::vector<Lease>> GrantLeases(const LeaseRequest& request);
   Result<std::vector<CancelItem>> ListCancellations(const std::string& tenant_id,
                                                     const std::string& node_id);
+  // Sets delivered_at on the node's undelivered cancel requests; true when any.
+  Result<bool> MarkCancelsDelivered(const std::string& tenant_id, const std::string& node_id,
+                                    SystemTime now);
   Result<SystemTime> RenewLease(const std::string& tenant_id, const std::string& node_id,
                                 const std::string& lease_id, SystemTime expires_at);
   // True when a lease was released by this call.
@@ -57,6 +60,7 @@ class NodeWriter {
   Statement select_leasable_;
   Statement upsert_lease_;
   Statement list_cancels_;
+  Statement mark_delivered_;
   Statement renew_;
   Statement release_;
   Statement find_cancel_target_;

@@ -122,6 +122,9 @@ void SqliteJobStore::AcquireLeases(LeaseRequest request, Callback<AcquireResult>
         auto leases = w.nodes().GrantLeases(req);
         if (!leases) return std::move(leases).error();
         out.leases = std::move(leases).value();
+        auto fresh = w.nodes().MarkCancelsDelivered(req.tenant_id, req.node_id, req.now);
+        if (!fresh) return std::move(fresh).error();
+        out.new_cancellations = *fresh;
         auto cancels = w.nodes().ListCancellations(req.tenant_id, req.node_id);
         if (!cancels) return std::move(cancels).error();
         out.cancellations = std::move(cancels).value();
@@ -165,6 +168,7 @@ void SqliteJobStore::RequestCancel(CancelRequest request, Callback<CancelOutcome
         }
         CancelResult out;
         out.outcome.state = target->state;
+        out.outcome.management_node_id = target->management_node_id;
         if (target->state == jobs::JobState::kCompleted ||
             target->state == jobs::JobState::kFailed) {
           return Conflict("job is already " + std::string(jobs::ToString(target->state)) +

@@ -205,13 +205,16 @@ TEST_F(NodeStoreTest, CancelSemanticsPerState) {
   ASSERT_TRUE(listed);
   EXPECT_TRUE(listed->leases.empty());  // the expired lease of a cancelled job is not regranted
   ASSERT_EQ(listed->cancellations.size(), 2u);
+  EXPECT_TRUE(listed->new_cancellations);
   EXPECT_EQ(listed->cancellations[0].job_id, "leased");
   EXPECT_FALSE(listed->cancellations[0].execution_id.has_value());
   EXPECT_EQ(listed->cancellations[1].job_id, "running");
   EXPECT_EQ(listed->cancellations[1].execution_id, "4242");
-  // Listed until terminal.
+  // Listed until terminal (no longer new).
   ASSERT_TRUE(Event("t1", "running", JobState::kCancelled));
-  EXPECT_EQ(Acquire("t1", "n1", t0_)->cancellations.size(), 1u);
+  auto relisted = Acquire("t1", "n1", t0_);
+  EXPECT_EQ(relisted->cancellations.size(), 1u);
+  EXPECT_FALSE(relisted->new_cancellations);
   EXPECT_TRUE(Acquire("t1", "n2", t0_)->cancellations.empty());
 
   // Terminal, another node, another tenant.
