@@ -348,6 +348,12 @@ class Gateway::Impl {
          {"used_fallback", b != nullptr && b->used_fallback ? "true" : "false"},
          {"partition", b != nullptr && b->mapping ? std::string_view(b->mapping->partition) : ""},
          {"outcome", outcome}});
+    metrics_
+        .GetCounter("rtgw_slurm_adapter_decisions_total",
+                    "Slurm adapter boundary decisions at submit by mode and outcome.",
+                    {{"adapter", std::string(slurm_adapter::ToString(adapter_.mode))},
+                     {"outcome", std::string(outcome)}})
+        ->Add();
   }
 
   void PostEvent(std::shared_ptr<Call> call) {

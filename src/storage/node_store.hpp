@@ -116,12 +116,14 @@ class NodeStore {
   virtual void ListNodes(std::optional<std::string> tenant_id,
                          Callback<std::vector<NodeRecord>> done) = 0;
 
-  // In one transaction: grants up to max_jobs leases on the node's leasable jobs
-  // (state 'submitted', management_node_id = node, no cancel request, and no
-  // current lease, or one expired (expires <= now) or released), oldest
-  // accepted_at first; then lists the node's cancellations: its non-terminal
-  // jobs with a cancel request (marking first deliveries). Atomic: a job never has two unexpired
-  // leases (PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED on the candidate jobs).
+  // In one transaction: grants up to max_jobs leases on the node's leasable
+  // jobs (state 'submitted', management_node_id = node, no cancel request, and
+  // no current lease, or one expired (expires <= now) or released), oldest
+  // accepted_at first; sets delivered_at on the node's cancel requests not
+  // listed before (new_cancellations); then lists the node's cancellations:
+  // its non-terminal jobs with a cancel request. Atomic: a job never has two
+  // unexpired leases (PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED on the
+  // candidate jobs).
   virtual void AcquireLeases(LeaseRequest request, Callback<AcquireResult> done) = 0;
 
   // Sets the lease's expiry to now + lease while it is still the job's current

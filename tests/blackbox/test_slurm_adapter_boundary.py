@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from conftest import Api, assert_error, db_counts, run_cli, submit_body, uid, SECRET
+from conftest import (Api, SECRET, assert_error, db_counts, metric_value, parse_metrics, run_cli,
+                      submit_body, uid)
 from slurm_helpers import CATALOGUE, POLICY, Node, adapter_env, heartbeat_body, write_policy
 
 MODES = ["passthrough", "stub-policy", "real-policy"]
@@ -111,6 +112,10 @@ def test_denied_queue_is_403_naming_queue_and_rule(tenant_api):
     log = api.server.wait_for_log(lambda l: l.get("msg") == "slurm adapter boundary"
                                   and l.get("job_id") == body["job_id"])
     assert log["outcome"] == "queue_denied" and log["requested_queue_name"] == "gpu"
+    with api.server.client() as c:
+        samples = parse_metrics(c.get("/metrics").text)
+    assert metric_value(samples, "rtgw_slurm_adapter_decisions_total", adapter=mode,
+                        outcome="queue_denied") >= 1
 
 
 def test_walltime_over_the_mapping_is_422(tenant_api):
