@@ -431,3 +431,17 @@ def test_sigterm_answers_parked_long_polls_and_exits_zero(server_factory):
         assert time.monotonic() - t0 < 5
     api.close()
     node.close()
+
+
+def test_a_dev_minted_node_token_works(server, rtgw_bin):
+    from conftest import SECRET, run_cli
+    tenant = uid("tenant")
+    r = run_cli(rtgw_bin, "dev", "token", "--tenant", tenant, "--sub", "agent", "--node", "n-dev",
+                env={"RTGW_JWT_HS256_SECRET": SECRET})
+    assert r.returncode == 0, r.stderr
+    node = Node(server, tenant, "n-dev", token=r.stdout.decode().strip())
+    try:
+        assert node.heartbeat().status_code == 200
+        assert_error(node.heartbeat(node_id="n-other"), 403, "node_mismatch")
+    finally:
+        node.close()
