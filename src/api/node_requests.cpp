@@ -192,7 +192,7 @@ std::string ManagedRuntimeJson(const std::vector<storage::NodeRecord>& nodes, bo
     o["executor"] = n.executor;
     o["agent_version"] = n.agent_version;
     o["last_seen"] = FormatRfc3339(n.last_seen);
-    o["age_seconds"] = std::max(0.0, age);
+    o["age_seconds"] = static_cast<std::int64_t>(std::max(0.0, age));  // whole seconds
     o["stale"] = stale;
     o["in_flight"] = n.in_flight;
     json::value catalogue = StoredJson(n.catalogue_json);
