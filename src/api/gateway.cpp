@@ -3,12 +3,14 @@
 #include <array>
 #include <chrono>
 
+#include "api/call.hpp"
 #include "api/error_mapping.hpp"
 #include "api/job_requests.hpp"
 #include "api/job_views.hpp"
 #include "api/openapi.hpp"
 #include "api/outbox_views.hpp"
 #include "api/routes.hpp"
+#include "api/submit_boundary.hpp"
 #include "common/logging.hpp"
 #include "common/random.hpp"
 #include "common/time_format.hpp"
@@ -24,6 +26,8 @@ bool IsLowerHex(std::string_view s) {
   return true;
 }
 
+}  // namespace
+
 bool IsJsonContentType(std::string_view ct) {
   auto semi = ct.find(';');
   std::string_view media = ct.substr(0, semi);
@@ -38,6 +42,8 @@ bool IsJsonContentType(std::string_view ct) {
   }
   return true;
 }
+
+namespace {
 
 http::Response JsonResponse(int status, std::string body) {
   http::Response r;
@@ -78,28 +84,20 @@ std::string TraceIdFor(const http::Request& request) {
   return RandomHex(16);
 }
 
-// Per-request state, shared by the I/O thread and the store callback.
-struct Gateway::Call {
-  http::Request request;
-  http::Respond respond;
-  std::string trace_id;
-  std::string tenant_id;
-  std::string subject;
-  std::string workspace_id;
-  std::string job_id;
-  std::string_view route = "unmatched";
-  Histogram* latency = nullptr;
-};
-
 class Gateway::Impl {
  public:
   Impl(GatewayOptions options, const auth::JwtVerifier& verifier, storage::JobStore& store,
+       storage::NodeStore& nodes, const slurm_adapter::AdapterSettings& adapter,
        MetricsRegistry& metrics)
       : options_(std::move(options)),
         verifier_(verifier),
         store_(store),
+        nodes_(nodes),
+        adapter_(adapter),
         metrics_(metrics),
-        openapi_json_(BuildOpenApiJson(options_.version)) {
+        openapi_json_(BuildOpenApiJson(options_.version)),
+        node_api_(options_.nodes, nodes, adapter,
+                  [this](Call& call, http::Response r) { Finish(call, std::move(r)); }) {
     for (const RouteSpec& r : Routes()) LatencyFor(r.path_template);
   }
 
@@ -112,6 +110,8 @@ class Gateway::Impl {
     call->route = match.path_template;
     call->latency = LatencyFor(match.path_template);
     call->job_id = match.job_id;
+    call->node_id = match.node_id;
+    call->lease_id = match.lease_id;
 
     // Proxy auth guards every request but a matched GET/HEAD /api/health:
     // an unknown path or a wrong method must not reveal the route table.
@@ -181,6 +181,24 @@ class Gateway::Impl {
       case RouteId::kGetValidation:
       case RouteId::kValidatorCallback:
         return Validator(std::move(call), route.id);
+      case RouteId::kCancelJob:
+        if (!RequireJsonBodyIfAny(*call)) return;
+        return node_api_.Cancel(std::move(call));
+      case RouteId::kNodeHeartbeat:
+        if (!RequireJsonBody(*call)) return;
+        return node_api_.Heartbeat(std::move(call));
+      case RouteId::kAcquireLeases:
+        if (!RequireJsonBodyIfAny(*call)) return;
+        return node_api_.Acquire(std::move(call));
+      case RouteId::kRenewLease:
+        if (!RequireJsonBodyIfAny(*call)) return;
+        return node_api_.Renew(std::move(call));
+      case RouteId::kReleaseLease:
+        if (!RequireJsonBodyIfAny(*call)) return;
+        return node_api_.Release(std::move(call));
+      case RouteId::kOnboardingDryRun:
+        if (!RequireJsonBody(*call)) return;
+        return node_api_.DryRun(std::move(call));
       default:
         return Finish(*call, MakeErrorResponse(Internal("unrouted"), call->trace_id));
     }
@@ -245,7 +263,8 @@ class Gateway::Impl {
       return false;
     }
     call.tenant_id = claims->tenant_id;
-    call.subject = claims->sub;
+    call.sub = claims->sub;
+    call.token_node_id = claims->node_id;
     if (call.request.HasHeader("x-tenant-id") &&
         call.request.Header("x-tenant-id") != claims->tenant_id) {
       Finish(call,
@@ -265,19 +284,94 @@ class Gateway::Impl {
     return true;
   }
 
+  // A body is optional; when there is one it must be declared JSON.
+  bool RequireJsonBodyIfAny(Call& call) {
+    if (call.request.body.empty()) return true;
+    return RequireJsonBody(call);
+  }
+
   void Submit(std::shared_ptr<Call> call) {
     if (!RequireJsonBody(*call)) return;
     const std::string submission_id = NewUuidV4();
-    const std::string accepted_at = FormatRfc3339(std::chrono::system_clock::now());
+    const auto now = std::chrono::system_clock::now();
+    const std::string accepted_at = FormatRfc3339(now);
     auto record = ParseSubmitRequest(call->request.body,
                                      {call->tenant_id, submission_id, accepted_at, call->trace_id});
     if (!record) return Finish(*call, MakeErrorResponse(record.error(), call->trace_id));
     call->workspace_id = record->workspace_id;
     call->job_id = record->job_id;
-    store_.Submit(std::move(record).value(), [this, call](Result<storage::SubmitOutcome> r) {
+    ResolveSubmitBoundary(
+        adapter_, nodes_, std::move(record).value(), now,
+        [this, call](storage::SubmitRecord rec, Result<slurm_adapter::BoundaryRecord> boundary) {
+          if (!boundary) return SubmitRefused(call, std::move(rec), boundary.error());
+          StoreSubmit(call, std::move(rec), *boundary);
+        });
+  }
+
+  void StoreSubmit(std::shared_ptr<Call> call, storage::SubmitRecord rec,
+                   slurm_adapter::BoundaryRecord boundary) {
+    const std::string node = rec.management_node_id;
+    store_.Submit(std::move(rec), [this, call, node, boundary = std::move(boundary)](
+                                      Result<storage::SubmitOutcome> r) {
       if (!r) return Finish(*call, MakeErrorResponse(r.error(), call->trace_id));
+      if (!r->replayed) {
+        LogBoundary(*call, "accepted", boundary.requested_queue, &boundary);
+        node_api_.NotifyWork(call->tenant_id, node);
+      }
       Finish(*call, JsonResponse(202, std::move(r->response_json)));
     });
+  }
+
+  // The boundary refused the submit (403/422/503). A replay of a submit that
+  // was accepted earlier still gets its original bytes, whatever the policy
+  // says now; a new submit gets the refusal and nothing is stored.
+  void SubmitRefused(std::shared_ptr<Call> call, storage::SubmitRecord rec, Error error) {
+    const std::string tenant = rec.tenant_id;
+    const std::string key = rec.idempotency_key;
+    nodes_.FindSubmit(
+        tenant, key,
+        [this, call, rec = std::move(rec),
+         error = std::move(error)](Result<std::optional<storage::NodeStore::StoredSubmit>> found) {
+          if (found && found->has_value()) {
+            if ((*found)->request_fingerprint != rec.request_fingerprint) {
+              return Finish(*call, MakeErrorResponse(Conflict("idempotency_key reused with a "
+                                                              "different payload",
+                                                              "idempotency_conflict"),
+                                                     call->trace_id));
+            }
+            return Finish(*call, JsonResponse(202, (*found)->response_json));
+          }
+          if (!found) {
+            return Finish(*call, MakeErrorResponse(found.error(), call->trace_id));
+          }
+          const std::string queue = RequestedQueue(rec.spec_json);
+          LogBoundary(*call, error.api_code.empty() ? "refused" : error.api_code, queue, nullptr);
+          Finish(*call, MakeErrorResponse(error, call->trace_id));
+        });
+  }
+
+  // One line per boundary decision with the seed's observability fields.
+  void LogBoundary(const Call& call, std::string_view outcome, const std::string& requested,
+                   const slurm_adapter::BoundaryRecord* b) {
+    LogInfo(
+        "slurm adapter boundary",
+        {{"trace_id", call.trace_id},
+         {"tenant_id", call.tenant_id},
+         {"workspace_id", call.workspace_id},
+         {"job_id", call.job_id},
+         {"slurm_adapter", slurm_adapter::ToString(adapter_.mode)},
+         {"slurm_contract_version", slurm_adapter::kContractVersion},
+         {"requested_queue_name", requested},
+         {"resolved_queue_name", b != nullptr ? std::string_view(b->resolved_queue) : ""},
+         {"used_fallback", b != nullptr && b->used_fallback ? "true" : "false"},
+         {"partition", b != nullptr && b->mapping ? std::string_view(b->mapping->partition) : ""},
+         {"outcome", outcome}});
+    metrics_
+        .GetCounter("rtgw_slurm_adapter_decisions_total",
+                    "Slurm adapter boundary decisions at submit by mode and outcome.",
+                    {{"adapter", std::string(slurm_adapter::ToString(adapter_.mode))},
+                     {"outcome", std::string(outcome)}})
+        ->Add();
   }
 
   void PostEvent(std::shared_ptr<Call> call) {
@@ -287,7 +381,29 @@ class Gateway::Impl {
         ParseEventRequest(call->request.body, {call->tenant_id, call->job_id, received_at});
     if (!record) return Finish(*call, MakeErrorResponse(record.error(), call->trace_id));
     call->workspace_id = record->workspace_id;
-    store_.AppendEvent(std::move(record).value(), [this, call](Result<storage::EventOutcome> r) {
+    if (call->token_node_id) {
+      // A node posts events only about its own jobs (agent-protocol.md). The
+      // job's node never changes, so checking it before the write is race-free.
+      return store_.GetJob(
+          call->tenant_id, call->job_id,
+          [this, call, rec = std::move(record).value()](Result<storage::JobRecord> job) mutable {
+            if (!job) {
+              return Finish(*call, MakeErrorResponse(job.error(), call->trace_id));
+            }
+            if (job->management_node_id != *call->token_node_id) {
+              return Finish(*call, MakeErrorResponse(403, "node_mismatch",
+                                                     "job " + call->job_id +
+                                                         " belongs to another management node",
+                                                     call->trace_id));
+            }
+            AppendEvent(call, std::move(rec));
+          });
+    }
+    AppendEvent(call, std::move(record).value());
+  }
+
+  void AppendEvent(std::shared_ptr<Call> call, storage::EventRecord record) {
+    store_.AppendEvent(std::move(record), [this, call](Result<storage::EventOutcome> r) {
       if (!r) return Finish(*call, MakeErrorResponse(r.error(), call->trace_id));
       Finish(*call, JsonResponse(200, r->idempotent ? R"({"ok":true,"idempotent":true})"
                                                     : R"({"ok":true,"idempotent":false})"));
@@ -377,7 +493,7 @@ class Gateway::Impl {
     ValidatorCall vc;
     vc.request = &call->request;
     vc.tenant_id = call->tenant_id;
-    vc.subject = call->subject;
+    vc.subject = call->sub;
     vc.trace_id = call->trace_id;
     vc.path_param = call->job_id;
     call->job_id.clear();
@@ -398,47 +514,110 @@ class Gateway::Impl {
     return MakeErrorResponse(NotFound("job not found"), call.trace_id);
   }
 
+  // The tenant of a valid bearer token on a health request, if any. Health
+  // never fails on a token: without a valid one the caller is anonymous.
+  std::optional<std::string> OptionalTenant(const http::Request& req) const {
+    std::string_view auth = req.Header("authorization");
+    if (auth.size() < 8 || (auth.substr(0, 7) != "Bearer " && auth.substr(0, 7) != "bearer ")) {
+      return std::nullopt;
+    }
+    auto claims = verifier_.Verify(auth.substr(7), std::chrono::system_clock::now());
+    if (!claims) return std::nullopt;
+    return claims->tenant_id;
+  }
+
+  // checks.slurm_adapter: the boundary's mode, policy and rollback state.
+  std::string AdapterCheckJson(bool& degraded) const {
+    const auto rollback =
+        slurm_adapter::GetRollbackStatus(adapter_, std::chrono::system_clock::now());
+    degraded = rollback.expired;
+    std::string out = "{\"status\":\"";
+    out += rollback.expired ? "degraded" : "ok";
+    out += "\",\"adapter\":\"";
+    out += slurm_adapter::ToString(adapter_.mode);
+    out += "\",\"contract_version\":\"";
+    out += slurm_adapter::kContractVersion;
+    out += "\",\"policy_file\":";
+    if (adapter_.policy_path.empty()) {
+      out += "null";
+    } else {
+      out += '"';
+      AppendJsonEscaped(out, adapter_.policy_path);
+      out += '"';
+    }
+    out += ",\"policy_sha256\":";
+    if (adapter_.policy) {
+      out += "\"" + adapter_.policy->sha256 + "\"";
+    } else {
+      out += "null";
+    }
+    out += ",\"rollback\":";
+    if (!rollback.active) {
+      out += "null";
+    } else {
+      out += "{\"active\":true,\"owner\":\"";
+      AppendJsonEscaped(out, adapter_.rollback_owner);
+      out += "\",\"expires_at\":\"" + adapter_.rollback_expires_at_text + "\",\"expired\":";
+      out += rollback.expired ? "true" : "false";
+      out += '}';
+    }
+    out += '}';
+    return out;
+  }
+
   void Health(std::shared_ptr<Call> call) {
     const bool deep = QueryFlag(call->request.query, "deep");
-    store_.CheckHealth([this, call, deep](Result<storage::StoreHealth> r) {
-      const bool ok = r.ok() && r->reachable && r->writable;
-      std::string checks = "{\"store\":{\"status\":\"";
-      checks += ok ? "ok" : "unavailable";
-      checks += "\",\"backend\":\"";
-      AppendJsonEscaped(checks, r.ok() ? r->backend : std::string("unknown"));
-      checks += "\",\"reachable\":";
-      checks += r.ok() && r->reachable ? "true" : "false";
-      checks += ",\"writable\":";
-      checks += r.ok() && r->writable ? "true" : "false";
-      const std::string detail = r.ok() ? r->detail : r.error().message;
-      if (!detail.empty()) {
-        checks += ",\"detail\":\"";
-        AppendJsonEscaped(checks, detail);
-        checks += '"';
-      }
-      checks += '}';
-      if (deep) checks += ",\"managed_aiida_runtime\":{\"status\":\"ok\",\"nodes\":[]}";
-      // Extra checks can degrade the answer but not fail it: the API still
-      // serves while, say, the product sink is down.
-      bool degraded = false;
-      for (const GatewayOptions::HealthCheck& check : options_.health_checks) {
-        auto [check_degraded, check_json] = check.run();
-        degraded = degraded || check_degraded;
-        checks += ",\"";
-        AppendJsonEscaped(checks, check.name);
-        checks += "\":";
-        checks += check_json;
-      }
-      checks += '}';
-      std::string body = "{\"status\":\"";
-      body += !ok ? "unavailable" : degraded ? "degraded" : "ok";
-      body += "\",\"version\":\"";
-      AppendJsonEscaped(body, options_.version);
-      body += "\",\"checks\":";
-      body += checks;
-      body += '}';
-      Finish(*call, JsonResponse(ok ? 200 : 503, std::move(body)));
-    });
+    if (deep) {
+      // The node list is the caller's tenant's (valid bearer token), else counts only.
+      return node_api_.ManagedRuntime(
+          OptionalTenant(call->request),
+          [this, call](std::string runtime) { HealthWith(call, std::move(runtime)); });
+    }
+    HealthWith(std::move(call), std::string());
+  }
+
+  void HealthWith(std::shared_ptr<Call> call, std::string runtime_json) {
+    store_.CheckHealth(
+        [this, call, runtime = std::move(runtime_json)](Result<storage::StoreHealth> r) {
+          const bool ok = r.ok() && r->reachable && r->writable;
+          bool degraded = false;
+          std::string checks = "{\"store\":{\"status\":\"";
+          checks += ok ? "ok" : "unavailable";
+          checks += "\",\"backend\":\"";
+          AppendJsonEscaped(checks, r.ok() ? r->backend : std::string("unknown"));
+          checks += "\",\"reachable\":";
+          checks += r.ok() && r->reachable ? "true" : "false";
+          checks += ",\"writable\":";
+          checks += r.ok() && r->writable ? "true" : "false";
+          const std::string detail = r.ok() ? r->detail : r.error().message;
+          if (!detail.empty()) {
+            checks += ",\"detail\":\"";
+            AppendJsonEscaped(checks, detail);
+            checks += '"';
+          }
+          checks += '}';
+          checks += ",\"slurm_adapter\":" + AdapterCheckJson(degraded);
+          if (!runtime.empty()) checks += ",\"managed_aiida_runtime\":" + runtime;
+          // Extra checks (e.g. the projection relay) can degrade the answer but
+          // not fail it: the API still serves while, say, the product sink is down.
+          for (const GatewayOptions::HealthCheck& check : options_.health_checks) {
+            auto [check_degraded, check_json] = check.run();
+            degraded = degraded || check_degraded;
+            checks += ",\"";
+            AppendJsonEscaped(checks, check.name);
+            checks += "\":";
+            checks += check_json;
+          }
+          checks += '}';
+          std::string body = "{\"status\":\"";
+          body += !ok ? "unavailable" : degraded ? "degraded" : "ok";
+          body += "\",\"version\":\"";
+          AppendJsonEscaped(body, options_.version);
+          body += "\",\"checks\":";
+          body += checks;
+          body += '}';
+          Finish(*call, JsonResponse(ok ? 200 : 503, std::move(body)));
+        });
   }
 
   void Record(const Call& call, int status) {
@@ -480,13 +659,21 @@ class Gateway::Impl {
   GatewayOptions options_;
   const auth::JwtVerifier& verifier_;
   storage::JobStore& store_;
+  storage::NodeStore& nodes_;
+  const slurm_adapter::AdapterSettings& adapter_;
   MetricsRegistry& metrics_;
   const std::string openapi_json_;
+
+ public:
+  NodeApi node_api_;  // last: its waiter thread stops (destructor) before the rest goes
 };
 
 Gateway::Gateway(GatewayOptions options, const auth::JwtVerifier& verifier,
-                 storage::JobStore& store, MetricsRegistry& metrics)
-    : impl_(std::make_unique<Impl>(std::move(options), verifier, store, metrics)) {}
+                 storage::JobStore& store, storage::NodeStore& nodes,
+                 const slurm_adapter::AdapterSettings& adapter, MetricsRegistry& metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), verifier, store, nodes, adapter, metrics)) {}
+
+void Gateway::OnDrain() { impl_->node_api_.Shutdown(); }
 
 Gateway::~Gateway() = default;
 

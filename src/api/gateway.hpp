@@ -7,11 +7,14 @@
 #include <vector>
 
 #include "api/validator_handlers.hpp"
+#include "api/node_handlers.hpp"
 #include "auth/jwt_verifier.hpp"
 #include "common/metrics.hpp"
 #include "http/http_types.hpp"
+#include "slurm_adapter/adapter.hpp"
 #include "storage/job_store.hpp"
 #include "storage/outbox_store.hpp"
+#include "storage/node_store.hpp"
 
 namespace rtgw::api {
 
@@ -42,6 +45,7 @@ struct GatewayOptions {
   bool serve_internal = true;  // worker, all
   // The validator routes; null: they answer 404. Must outlive the gateway.
   ValidatorEndpoints* validators = nullptr;
+  NodeApiOptions nodes;  // management-node surface (agent-protocol.md)
 };
 
 // The request handler of `rtgw serve`: routing, proxy auth, bearer auth and
@@ -50,20 +54,26 @@ struct GatewayOptions {
 // JWT verification, JSON parsing) runs on the calling I/O thread and every
 // store call completes on a store thread, which responds.
 //
-// Thread-safety: safe for concurrent use. `*verifier`, `*store` and `*metrics`
-// must outlive this object and every request it has accepted.
+// Submits pass the Slurm adapter boundary (`adapter`, slurm-adapter-boundary.md);
+// the management-node routes are served by NodeApi on `nodes`.
+//
+// Thread-safety: safe for concurrent use. `*verifier`, `*store`, `*nodes`,
+// `*adapter` and `*metrics` must outlive this object and every request it has
+// accepted.
 class Gateway final : public http::Handler {
  public:
   Gateway(GatewayOptions options, const auth::JwtVerifier& verifier, storage::JobStore& store,
+          storage::NodeStore& nodes, const slurm_adapter::AdapterSettings& adapter,
           MetricsRegistry& metrics);
   ~Gateway() override;
 
   void Handle(http::Request request, http::Respond respond) override;
   http::Response MakeProtocolError(int status, std::string_view code, std::string_view message,
                                    const http::Request& partial) override;
+  // Answers parked long polls (leases:acquire) at once.
+  void OnDrain() override;
 
  private:
-  struct Call;
   class Impl;
   std::unique_ptr<Impl> impl_;
 };

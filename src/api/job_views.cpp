@@ -38,6 +38,11 @@ json::object JobObject(const storage::JobRecord& job) {
   o["updated_at"] = job.updated_at;
   o["trace_id"] = job.trace_id;
   o["projection_version"] = job.projection_version;
+  // The Slurm adapter boundary record stored at submit (null for jobs stored
+  // before the boundary existed).
+  const json::value* boundary =
+      spec.is_object() ? spec.get_object().if_contains("slurm_adapter") : nullptr;
+  o["slurm_adapter"] = boundary != nullptr ? *boundary : json::value(nullptr);
   return o;
 }
 

@@ -38,6 +38,121 @@ json::value Nullable(json::value schema) {
   return json::object{{"oneOf", json::array{std::move(schema), json::object{{"type", "null"}}}}};
 }
 
+json::object Type(std::string_view type) { return json::object{{"type", type}}; }
+
+json::object NullableType(std::string_view type) {
+  return json::object{{"type", json::array{type, "null"}}};
+}
+
+// Schemas of the Slurm adapter boundary and the management-node surface
+// (docs/contracts/slurm-adapter-boundary.md, agent-protocol.md).
+void NodeSchemas(json::object& s) {
+  s["QueueMapping"] = Obj({{"queue", Type("string")},
+                           {"partition", Type("string")},
+                           {"account", NullableType("string")},
+                           {"qos", NullableType("string")},
+                           {"max_walltime_minutes", Type("integer")}},
+                          {"queue", "partition", "account", "qos", "max_walltime_minutes"});
+  s["SlurmAdapterBoundary"] =
+      Obj({{"adapter",
+            json::object{{"type", "string"},
+                         {"enum", json::array{"passthrough", "stub-policy", "real-policy"}}}},
+           {"contract_version",
+            json::object{{"type", "string"}, {"const", "slurm-adapter-boundary/v1"}}},
+           {"requested_queue", Type("string")},
+           {"resolved_queue", Type("string")},
+           {"used_fallback", Type("boolean")},
+           {"mapping", Nullable(Ref("QueueMapping"))}},
+          {"adapter", "contract_version", "requested_queue", "resolved_queue", "used_fallback",
+           "mapping"});
+  s["SlurmPartition"] = Obj({{"name", Str("Partition name.")},
+                             {"state", Str("Slurm partition state (up, down, drain, inactive).")},
+                             {"default", Type("boolean")},
+                             {"max_time_minutes", NullableType("integer")},
+                             {"total_nodes", NullableType("integer")},
+                             {"idle_nodes", NullableType("integer")},
+                             {"total_cpus", NullableType("integer")},
+                             {"idle_cpus", NullableType("integer")}},
+                            {"name", "state"});
+  s["SlurmCatalogue"] =
+      Obj({{"version", Str("Slurm version.")},
+           {"cluster", NullableType("string")},
+           {"partitions", json::object{{"type", "array"}, {"items", Ref("SlurmPartition")}}},
+           {"accounts", json::object{{"type", "array"}, {"items", Type("string")}}},
+           {"qos", json::object{{"type", "array"}, {"items", Type("string")}}}},
+          {"version", "partitions"});
+  json::object executor{{"type", "string"}, {"enum", json::array{"slurm", "local"}}};
+  s["NodeHeartbeat"] = Obj({{"agent_version", Str("Agent version.", 64)},
+                            {"executor", executor},
+                            {"slurm", Nullable(Ref("SlurmCatalogue"))},
+                            {"in_flight", Int(0, 1000000, "Jobs the agent is tracking.")}},
+                           {"agent_version", "executor"});
+  s["NodeHeartbeatAck"] =
+      Obj({{"ok", Type("boolean")},
+           {"server_time", json::object{{"type", "string"}, {"format", "date-time"}}},
+           {"stale_after_seconds", Type("integer")}},
+          {"ok", "server_time", "stale_after_seconds"});
+  s["AcquireLeasesRequest"] =
+      Obj({{"max_jobs", Int(1, 256, "Most leases granted by this call (default 16).")},
+           {"wait_seconds", Int(0, 25, "Long-poll time when nothing is leasable (default 20).")},
+           {"lease_seconds", Int(10, 600, "Lease length (default 60).")}},
+          {});
+  json::object lease_props{
+      {"lease_id", Type("string")},
+      {"lease_expires_at", json::object{{"type", "string"}, {"format", "date-time"}}},
+      {"job_id", Type("string")},
+      {"tenant_id", Type("string")},
+      {"workspace_id", Type("string")},
+      {"submission_id", Type("string")},
+      {"trace_id", Type("string")},
+      {"execution_profile", Ref("ExecutionProfile")},
+      {"resource_shape", Ref("ResourceShape")},
+      {"payload_ref", Ref("PayloadRef")},
+      {"requested_by", Ref("RequestedBy")},
+      {"slurm_adapter", Nullable(Ref("SlurmAdapterBoundary"))}};
+  std::vector<std::string_view> lease_required;
+  for (const auto& kv : lease_props) lease_required.push_back(kv.key());
+  s["Lease"] = Obj(lease_props, lease_required);
+  s["Cancellation"] = Obj({{"job_id", Type("string")},
+                           {"submission_id", Type("string")},
+                           {"execution_id", NullableType("string")}},
+                          {"job_id", "submission_id", "execution_id"});
+  s["AcquireLeasesResponse"] =
+      Obj({{"leases", json::object{{"type", "array"}, {"items", Ref("Lease")}}},
+           {"cancellations", json::object{{"type", "array"}, {"items", Ref("Cancellation")}}}},
+          {"leases", "cancellations"});
+  s["RenewLeaseRequest"] =
+      Obj({{"lease_seconds", Int(10, 600, "New length from now (default 60).")}}, {});
+  s["RenewLeaseResponse"] =
+      Obj({{"lease_id", Type("string")},
+           {"lease_expires_at", json::object{{"type", "string"}, {"format", "date-time"}}}},
+          {"lease_id", "lease_expires_at"});
+  s["OkResponse"] = Obj({{"ok", Type("boolean")}}, {"ok"});
+  json::object job_state{
+      {"type", "string"},
+      {"enum", json::array{"submitted", "queued", "running", "completed", "failed", "cancelled"}}};
+  s["CancelJobResponse"] =
+      Obj({{"job_id", Type("string")}, {"state", job_state}, {"cancel_requested", Type("boolean")}},
+          {"job_id", "state", "cancel_requested"});
+  s["OnboardingDryRunRequest"] = Obj({{"node_id", Str("Management node to register.")},
+                                      {"executor", executor},
+                                      {"agent_version", Str("Agent version.", 64)},
+                                      {"slurm", Nullable(Ref("SlurmCatalogue"))}},
+                                     {"node_id", "executor"});
+  s["OnboardingDryRunReport"] =
+      Obj({{"dry_run", Type("boolean")},
+           {"ok", Type("boolean")},
+           {"would_register", json::object{{"type", "object"}}},
+           {"adapter", Type("string")},
+           {"contract_version", Type("string")},
+           {"fallback_queue", NullableType("string")},
+           {"queue_mappings",
+            json::object{{"type", "array"}, {"items", json::object{{"type", "object"}}}}},
+           {"notes", json::object{{"type", "array"}, {"items", Type("string")}}}},
+          {"dry_run", "ok", "would_register", "adapter", "contract_version", "queue_mappings",
+           "notes"});
+}
+
 json::object Schemas() {
   json::object s;
   s["Error"] = Obj({{"error", Obj({{"code", json::object{{"type", "string"}}},
@@ -118,6 +233,7 @@ json::object Schemas() {
                          {"updated_at", json::object{{"type", "string"}, {"format", "date-time"}}},
                          {"trace_id", json::object{{"type", "string"}}},
                          {"projection_version", json::object{{"type", "integer"}, {"minimum", 1}}}};
+  job_props["slurm_adapter"] = Nullable(Ref("SlurmAdapterBoundary"));
   std::vector<std::string_view> job_required;
   for (const auto& kv : job_props) job_required.push_back(kv.key());
   s["Job"] = Obj(job_props, job_required);
@@ -194,6 +310,7 @@ json::object Schemas() {
   s["ReplayDeadLetterResponse"] =
       Obj({{"ok", json::object{{"type", "boolean"}}}, {"id", json::object{{"type", "integer"}}}},
           {"ok", "id"});
+  NodeSchemas(s);
   s["Health"] = Obj(
       {{"status",
         json::object{{"type", "string"}, {"enum", json::array{"ok", "degraded", "unavailable"}}}},
@@ -220,12 +337,34 @@ json::object RuntimeErrors(json::object responses, std::initializer_list<const c
   responses["403"] = ErrorResponse("x-tenant-id or body tenant_id differs from the token.");
   responses["503"] = ErrorResponse("Store unavailable; nothing changed, retry.");
   for (const char* code : extra) {
+    const std::string c = code;
+    if (c == "403-node") {
+      responses["403"] = ErrorResponse(
+          "tenant_mismatch; node_token_required (no node_id claim); node_mismatch (another "
+          "node's path or job).");
+    }
+    if (c == "403-queue") {
+      responses["403"] =
+          ErrorResponse("tenant_mismatch; queue_denied (names the queue and the policy rule).");
+    }
+    if (c == "503-slurm") {
+      responses["503"] = ErrorResponse(
+          "Store unavailable, or slurm_unavailable (real-policy: the node's catalogue is missing, "
+          "stale or cannot serve the mapping); nothing changed, retry.");
+    }
+  }
+  for (const char* code : extra) {
     std::string c = code;
     if (c == "400") responses["400"] = ErrorResponse("Invalid input; the message names the field.");
     if (c == "404") responses["404"] = ErrorResponse("No such job in the caller's tenant.");
     if (c == "409") responses["409"] = ErrorResponse("Idempotency or consistency conflict.");
     if (c == "413") responses["413"] = ErrorResponse("Body larger than the limit.");
     if (c == "415") responses["415"] = ErrorResponse("Body is not application/json.");
+    if (c == "422") {
+      responses["422"] = ErrorResponse(
+          "walltime_exceeded / resource_limit_exceeded: over the queue mapping's, the policy's "
+          "or the partition's limit; nothing stored.");
+    }
   }
   return responses;
 }
@@ -288,8 +427,9 @@ void ValidatorOperation(const RouteSpec& r, json::object& op, json::array& param
 json::object Operation(const RouteSpec& r) {
   json::object op{{"operationId", r.operation_id}};
   json::array params;
-  if (r.path_template.find("{job_id}") != std::string_view::npos) {
-    params.push_back(json::object{{"name", "job_id"},
+  for (const char* name : {"job_id", "node_id", "lease_id"}) {
+    if (r.path_template.find("{" + std::string(name) + "}") == std::string_view::npos) continue;
+    params.push_back(json::object{{"name", name},
                                   {"in", "path"},
                                   {"required", true},
                                   {"schema", json::object{{"type", "string"}}}});
@@ -324,14 +464,14 @@ json::object Operation(const RouteSpec& r) {
       op["responses"] = RuntimeErrors(
           {{"202",
             JsonResponse("Accepted (or the original answer to a replay).", "SubmitJobResponse")}},
-          {"400", "409", "413", "415"});
+          {"400", "403-queue", "409", "413", "415", "422", "503-slurm"});
       break;
     case RouteId::kPostEvent:
       op["summary"] =
           "Report an execution lifecycle event (ExecutionEvent); idempotent by event_id.";
       op["requestBody"] = RequestBody("ExecutionEventRequest");
       op["responses"] = RuntimeErrors({{"200", JsonResponse("Event stored.", "EventAck")}},
-                                      {"400", "404", "409", "413", "415"});
+                                      {"400", "403-node", "404", "409", "413", "415"});
       break;
     case RouteId::kGetJob:
       op["summary"] = "Current state of a job.";
@@ -403,6 +543,47 @@ json::object Operation(const RouteSpec& r) {
     case RouteId::kGetValidation:
     case RouteId::kValidatorCallback:
       ValidatorOperation(r, op, params);
+      break;
+    case RouteId::kCancelJob:
+      op["summary"] = "Cancel a job (product or node token); idempotent.";
+      op["responses"] = RuntimeErrors(
+          {{"202",
+            JsonResponse("Cancelled, or the cancel request is recorded.", "CancelJobResponse")}},
+          {"403-node", "404", "409", "413", "415"});
+      break;
+    case RouteId::kNodeHeartbeat:
+      op["summary"] = "Management-node heartbeat with its Slurm catalogue (node token).";
+      op["requestBody"] = RequestBody("NodeHeartbeat");
+      op["responses"] = RuntimeErrors({{"200", JsonResponse("Stored.", "NodeHeartbeatAck")}},
+                                      {"400", "403-node", "413", "415"});
+      break;
+    case RouteId::kAcquireLeases:
+      op["summary"] = "Long poll: lease this node's submitted jobs; lists its cancellations.";
+      op["requestBody"] = RequestBody("AcquireLeasesRequest");
+      op["responses"] = RuntimeErrors(
+          {{"200",
+            JsonResponse("Leases and cancellations (possibly empty).", "AcquireLeasesResponse")}},
+          {"400", "403-node", "413", "415"});
+      break;
+    case RouteId::kRenewLease:
+      op["summary"] = "Renew a lease while the job is being handed to Slurm.";
+      op["requestBody"] = RequestBody("RenewLeaseRequest");
+      op["responses"] = RuntimeErrors({{"200", JsonResponse("New expiry.", "RenewLeaseResponse")}},
+                                      {"400", "403-node", "409", "413", "415"});
+      break;
+    case RouteId::kReleaseLease:
+      op["summary"] = "Give a leased job back without submitting it; idempotent.";
+      op["responses"] = RuntimeErrors({{"200", JsonResponse("Released.", "OkResponse")}},
+                                      {"403-node", "413", "415"});
+      break;
+    case RouteId::kOnboardingDryRun:
+      op["summary"] =
+          "What registering this node would do, and which queue mappings hold "
+          "against its catalogue. Changes nothing.";
+      op["requestBody"] = RequestBody("OnboardingDryRunRequest");
+      op["responses"] =
+          RuntimeErrors({{"200", JsonResponse("The report.", "OnboardingDryRunReport")}},
+                        {"400", "403-node", "413", "415"});
       break;
   }
   if (!params.empty() && !op.contains("parameters")) op["parameters"] = std::move(params);

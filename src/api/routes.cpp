@@ -34,23 +34,54 @@ std::optional<std::string> DecodeSegment(std::string_view s) {
   return out;
 }
 
-// Matches `path` against a template with at most one "{param}" segment.
-bool MatchTemplate(std::string_view tmpl, std::string_view path, std::string& job_id) {
-  auto p = tmpl.find('{');
-  if (p == std::string_view::npos) return tmpl == path;
-  auto close = tmpl.find('}', p);
-  std::string_view prefix = tmpl.substr(0, p);
-  std::string_view suffix = tmpl.substr(close + 1);
-  if (path.size() <= prefix.size() + suffix.size()) return false;
-  if (path.substr(0, prefix.size()) != prefix) return false;
-  if (path.substr(path.size() - suffix.size()) != suffix) return false;
-  std::string_view segment =
-      path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
-  if (segment.empty() || segment.find('/') != std::string_view::npos) return false;
-  auto decoded = DecodeSegment(segment);
-  if (!decoded || decoded->empty()) return false;
-  job_id = std::move(*decoded);
-  return true;
+struct Params {
+  std::string job_id;
+  std::string node_id;
+  std::string lease_id;
+};
+
+// Matches `path` against a template of literals and {param}s. A parameter
+// takes the rest of its path segment; when the literal after it starts with
+// ':' (a verb such as ":renew"), the segment must end with that verb, which is
+// not part of the value. Values are percent-decoded and must not be empty.
+bool MatchTemplate(std::string_view tmpl, std::string_view path, Params& params) {
+  std::size_t ti = 0;
+  std::size_t pi = 0;
+  for (;;) {
+    const std::size_t open = tmpl.find('{', ti);
+    const std::string_view literal =
+        tmpl.substr(ti, open == std::string_view::npos ? std::string_view::npos : open - ti);
+    if (path.substr(pi, literal.size()) != literal) return false;
+    pi += literal.size();
+    if (open == std::string_view::npos) return pi == path.size();
+    const std::size_t close = tmpl.find('}', open);
+    const std::string_view name = tmpl.substr(open + 1, close - open - 1);
+    ti = close + 1;
+    std::size_t seg_end = path.find('/', pi);
+    if (seg_end == std::string_view::npos) seg_end = path.size();
+    std::size_t value_end = seg_end;
+    if (ti < tmpl.size() && tmpl[ti] == ':') {
+      // The verb is the next literal up to the next '/' or parameter.
+      std::size_t verb_end = tmpl.find_first_of("/{", ti);
+      if (verb_end == std::string_view::npos) verb_end = tmpl.size();
+      const std::string_view verb = tmpl.substr(ti, verb_end - ti);
+      if (seg_end - pi <= verb.size()) return false;
+      if (path.substr(seg_end - verb.size(), verb.size()) != verb) return false;
+      value_end = seg_end - verb.size();
+    }
+    auto decoded = DecodeSegment(path.substr(pi, value_end - pi));
+    if (!decoded || decoded->empty()) return false;
+    // {job_id} and the validators' {run_id} share the job_id slot (a
+    // template has at most one of them).
+    if (name == "node_id") {
+      params.node_id = std::move(*decoded);
+    } else if (name == "lease_id") {
+      params.lease_id = std::move(*decoded);
+    } else {
+      params.job_id = std::move(*decoded);
+    }
+    pi = value_end;
+  }
 }
 
 }  // namespace
@@ -78,6 +109,16 @@ const std::vector<RouteSpec>& Routes() {
       {RouteId::kHealth, "GET", "/api/health", "getHealth", false},
       {RouteId::kMetrics, "GET", "/metrics", "getMetrics", false},
       {RouteId::kOpenApi, "GET", "/api/openapi.json", "getOpenApi", false},
+      {RouteId::kCancelJob, "POST", "/api/runtime/jobs/{job_id}:cancel", "cancelJob", true},
+      {RouteId::kNodeHeartbeat, "POST", "/api/runtime/nodes/{node_id}/heartbeat", "nodeHeartbeat",
+       true},
+      {RouteId::kAcquireLeases, "POST", "/api/runtime/nodes/{node_id}/leases:acquire",
+       "acquireLeases", true},
+      {RouteId::kRenewLease, "POST", "/api/runtime/nodes/{node_id}/leases/{lease_id}:renew",
+       "renewLease", true},
+      {RouteId::kReleaseLease, "POST", "/api/runtime/nodes/{node_id}/leases/{lease_id}:release",
+       "releaseLease", true},
+      {RouteId::kOnboardingDryRun, "POST", "/api/onboarding/dry-run", "onboardingDryRun", true},
   };
   return kRoutes;
 }
@@ -107,15 +148,19 @@ RouteMatch MatchRoute(std::string_view method, std::string_view path) {
   }
   // A HEAD is served as the GET without a body would be; we do not advertise it.
   for (const RouteSpec& r : Routes()) {
-    std::string job_id;
-    if (!MatchTemplate(r.path_template, path, job_id)) continue;
-    m.path_template = r.path_template;
+    Params params;
+    if (!MatchTemplate(r.path_template, path, params)) continue;
     if (r.method == method) {
       m.kind = RouteMatch::Kind::kMatched;
       m.route = &r;
-      m.job_id = std::move(job_id);
+      m.path_template = r.path_template;
+      m.job_id = std::move(params.job_id);
+      m.node_id = std::move(params.node_id);
+      m.lease_id = std::move(params.lease_id);
+      m.allow.clear();
       return m;
     }
+    m.path_template = r.path_template;
     m.kind = RouteMatch::Kind::kMethodNotAllowed;
     if (m.allow.find(r.method) == std::string::npos) {
       m.allow += (m.allow.empty() ? "" : ", ") + std::string(r.method);

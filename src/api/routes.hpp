@@ -23,6 +23,13 @@ enum class RouteId {
   kRerunValidation,
   kGetValidation,
   kValidatorCallback,
+  // Management nodes and cancel (docs/contracts/agent-protocol.md).
+  kCancelJob,
+  kNodeHeartbeat,
+  kAcquireLeases,
+  kRenewLease,
+  kReleaseLease,
+  kOnboardingDryRun,
 };
 
 // Which process role serves a route (APP_ROLE): web = the public API, worker =
@@ -35,7 +42,10 @@ RouteRole RoleOf(RouteId id);
 struct RouteSpec {
   RouteId id;
   std::string_view method;
-  std::string_view path_template;  // "/api/runtime/jobs/{job_id}/events"
+  // "/api/runtime/jobs/{job_id}/events". Parameters: {job_id}, {node_id},
+  // {lease_id}; each is one path segment, or the part of one before a
+  // ":verb" literal ("/leases/{lease_id}:renew").
+  std::string_view path_template;
   std::string_view operation_id;
   bool needs_bearer;
 };
@@ -46,6 +56,8 @@ struct RouteMatch {
   enum class Kind { kMatched, kMethodNotAllowed, kNotFound } kind = Kind::kNotFound;
   const RouteSpec* route = nullptr;  // when kMatched
   std::string job_id;                // percent-decoded {job_id}, when the template has one
+  std::string node_id;               // percent-decoded {node_id}
+  std::string lease_id;              // percent-decoded {lease_id}
   std::string allow;                 // "GET, POST" when kMethodNotAllowed
   std::string_view path_template;    // for logs/metrics; "unmatched" when kNotFound
 };

@@ -26,6 +26,8 @@ TEST(RoutesTest, MatchesEveryRuntimeRoute) {
       {"GET", "/api/openapi.json", RouteId::kOpenApi, ""},
       {"DELETE", "/api/zpe/jobs/1", RouteId::kRetiredZpe, ""},
       {"GET", "/api/zpe", RouteId::kRetiredZpe, ""},
+      {"POST", "/api/runtime/jobs/job-1:cancel", RouteId::kCancelJob, "job-1"},
+      {"POST", "/api/onboarding/dry-run", RouteId::kOnboardingDryRun, ""},
   };
   for (const Case& c : cases) {
     RouteMatch m = MatchRoute(c.method, c.path);
@@ -33,6 +35,36 @@ TEST(RoutesTest, MatchesEveryRuntimeRoute) {
     EXPECT_EQ(m.route->id, c.id) << c.path;
     EXPECT_EQ(m.job_id, c.job_id) << c.path;
   }
+}
+
+TEST(RoutesTest, NodeRoutesTakeNodeAndLeaseIds) {
+  RouteMatch hb = MatchRoute("POST", "/api/runtime/nodes/n%2D1/heartbeat");
+  ASSERT_EQ(hb.kind, Kind::kMatched);
+  EXPECT_EQ(hb.route->id, RouteId::kNodeHeartbeat);
+  EXPECT_EQ(hb.node_id, "n-1");
+  RouteMatch acq = MatchRoute("POST", "/api/runtime/nodes/n1/leases:acquire");
+  ASSERT_EQ(acq.kind, Kind::kMatched);
+  EXPECT_EQ(acq.route->id, RouteId::kAcquireLeases);
+  EXPECT_EQ(acq.node_id, "n1");
+  RouteMatch renew = MatchRoute("POST", "/api/runtime/nodes/n1/leases/abc-123:renew");
+  ASSERT_EQ(renew.kind, Kind::kMatched);
+  EXPECT_EQ(renew.route->id, RouteId::kRenewLease);
+  EXPECT_EQ(renew.node_id, "n1");
+  EXPECT_EQ(renew.lease_id, "abc-123");
+  EXPECT_EQ(renew.path_template, "/api/runtime/nodes/{node_id}/leases/{lease_id}:renew");
+  RouteMatch release = MatchRoute("POST", "/api/runtime/nodes/n1/leases/abc:release");
+  ASSERT_EQ(release.kind, Kind::kMatched);
+  EXPECT_EQ(release.route->id, RouteId::kReleaseLease);
+  EXPECT_EQ(release.lease_id, "abc");
+  // A verb without a value, an unknown verb, or a missing segment: no route.
+  EXPECT_EQ(MatchRoute("POST", "/api/runtime/nodes/n1/leases/:renew").kind, Kind::kNotFound);
+  EXPECT_EQ(MatchRoute("POST", "/api/runtime/nodes/n1/leases/a:steal").kind, Kind::kNotFound);
+  EXPECT_EQ(MatchRoute("POST", "/api/runtime/nodes//heartbeat").kind, Kind::kNotFound);
+  EXPECT_EQ(MatchRoute("GET", "/api/runtime/nodes/n1/heartbeat").kind, Kind::kMethodNotAllowed);
+  // The cancel verb is POST only; GET of "x:cancel" is a (missing) job named so.
+  RouteMatch get_cancel = MatchRoute("GET", "/api/runtime/jobs/x:cancel");
+  ASSERT_EQ(get_cancel.kind, Kind::kMatched);
+  EXPECT_EQ(get_cancel.route->id, RouteId::kGetJob);
 }
 
 TEST(RoutesTest, WrongMethodListsAllowed) {

@@ -14,9 +14,13 @@
 #include "common/metrics.hpp"
 #include "common/random.hpp"
 #include "config/serve_config.hpp"
+#include "crypto/crypto.hpp"
 #include "http/server.hpp"
 #include "relay/projection_relay.hpp"
+#include "slurm_adapter/adapter.hpp"
 #include "storage/open_store.hpp"
+#include "storage/sqlite/sqlite_job_store.hpp"
+#include "storage/unsupported_node_store.hpp"
 
 namespace rtgw::app {
 namespace {
@@ -26,11 +30,15 @@ constexpr const char* kServeDescription =
     "Runs the gateway HTTP API: POST /api/runtime/jobs:submit, POST "
     "/api/runtime/jobs/{id}/events,\n"
     "GET /api/runtime/jobs/{id}[/detail|/projection], GET /api/health, GET /metrics,\n"
-    "GET /api/openapi.json; validation runs: POST /api/runtime/validations:launch,\n"
-    "GET /api/runtime/validations/{id}, POST /api/runtime/validations/{id}:rerun (role web),\n"
-    "POST /internal/validations/callback (role worker; docs/contracts/validator-callback.md).\n"
+    "GET /api/openapi.json, the management-node routes /api/runtime/nodes/{node_id}/...,\n"
+    "POST /api/runtime/jobs/{id}:cancel and POST /api/onboarding/dry-run; validation runs:\n"
+    "POST /api/runtime/validations:launch, GET /api/runtime/validations/{id},\n"
+    "POST /api/runtime/validations/{id}:rerun (role web), POST /internal/validations/callback\n"
+    "(role worker; docs/contracts/validator-callback.md).\n"
     "Every option can also be set with the environment variable shown.\n"
-    "Bearer tokens need tenant_id and sub claims (see docs/contracts/jwt.md).";
+    "Bearer tokens need tenant_id and sub claims (see docs/contracts/jwt.md); node tokens\n"
+    "also carry node_id (docs/contracts/agent-protocol.md). Submits pass the Slurm adapter\n"
+    "boundary (docs/contracts/slurm-adapter-boundary.md).";
 
 Result<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -105,6 +113,36 @@ int RunServe(const std::vector<std::string>& args) {
   auto verifier = auth::JwtVerifier::Create(std::move(vopts));
   if (!verifier) return Fail("token verification: " + verifier.error().message);
 
+  // The Slurm adapter boundary: a bad mode, policy or rollback setting
+  // refuses to start, naming the setting.
+  slurm_adapter::AdapterInputs ainputs;
+  ainputs.mode = cfg.slurm_adapter;
+  ainputs.policy_path = cfg.queue_policy_file;
+  if (!cfg.queue_policy_file.empty()) {
+    if (auto text = ReadFile(cfg.queue_policy_file)) ainputs.policy_text = std::move(*text);
+  }
+  ainputs.owner = cfg.slurm_adapter_owner;
+  ainputs.expires_at = cfg.slurm_adapter_expires_at;
+  ainputs.catalogue_max_age = cfg.slurm_catalogue_max_age;
+  auto adapter = slurm_adapter::BuildAdapterSettings(ainputs);
+  if (!adapter) return Fail(adapter.error().message);
+  if (adapter->policy) adapter->policy->sha256 = crypto::Sha256Hex(*ainputs.policy_text);
+  const auto rollback =
+      slurm_adapter::GetRollbackStatus(*adapter, std::chrono::system_clock::now());
+  LogInfo("slurm adapter boundary configured",
+          {{"slurm_adapter", slurm_adapter::ToString(adapter->mode)},
+           {"slurm_contract_version", slurm_adapter::kContractVersion},
+           {"policy_file", adapter->policy_path},
+           {"policy_sha256", adapter->policy ? adapter->policy->sha256 : std::string()},
+           {"rollback_owner", adapter->rollback_owner},
+           {"rollback_expires_at", adapter->rollback_expires_at_text}});
+  if (rollback.expired) {
+    LogWarn("slurm adapter rollback has expired: reset ZPE_SLURM_ADAPTER or extend the expiry",
+            {{"slurm_adapter", slurm_adapter::ToString(adapter->mode)},
+             {"rollback_owner", adapter->rollback_owner},
+             {"rollback_expires_at", adapter->rollback_expires_at_text}});
+  }
+
   MetricsRegistry metrics;
   storage::StoreOptions sopts;
   sopts.url = cfg.database_url;
@@ -153,7 +191,13 @@ int RunServe(const std::vector<std::string>& args) {
   gopts.serve_internal = cfg.validators.serve_internal();
   LateValidatorEndpoints validator_endpoints;
   gopts.validators = &validator_endpoints;
-  api::Gateway gateway(gopts, **verifier, *store->jobs, metrics);
+  gopts.nodes.stale_after = cfg.node_stale_after;
+  // Management nodes, leases and cancels are stored by the SQLite store only
+  // so far; on PostgreSQL their routes answer 503 saying so.
+  storage::UnsupportedNodeStore no_node_store("the PostgreSQL store");
+  storage::NodeStore* node_store = dynamic_cast<storage::NodeStore*>(store->jobs.get());
+  if (node_store == nullptr) node_store = &no_node_store;
+  api::Gateway gateway(gopts, **verifier, *store->jobs, *node_store, *adapter, metrics);
 
   http::ServerOptions hopts;
   hopts.host = cfg.listen_host;

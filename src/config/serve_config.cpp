@@ -89,6 +89,21 @@ const std::vector<OptionSpec>& ServeOnlyOptionSpecs() {
        "A request must be fully received within this time, else 408 (50-600000)."},
       {"drain-timeout-ms", "RTGW_DRAIN_TIMEOUT_MS", "10000",
        "On SIGTERM, wait at most this long for in-flight requests (0-600000)."},
+      {"slurm-adapter", "ZPE_SLURM_ADAPTER", "passthrough",
+       "Slurm adapter boundary mode: passthrough (queue as requested), stub-policy (queue policy "
+       "file) or real-policy (policy file + the node's live Slurm catalogue)."},
+      {"queue-policy-file", "RTGW_QUEUE_POLICY_FILE", "",
+       "Queue policy (JSON: queues -> {partition, account, qos, max_walltime_minutes}, "
+       "fallback_queue, tenants allow/deny, limits); required by stub-policy and real-policy."},
+      {"slurm-adapter-owner", "ZPE_SLURM_ADAPTER_OWNER", "",
+       "Rollback owner: who switched the adapter away from real-policy (set with the expiry)."},
+      {"slurm-adapter-expires-at", "ZPE_SLURM_ADAPTER_EXPIRES_AT", "",
+       "Rollback expiry (RFC 3339); /api/health turns degraded once it has passed."},
+      {"slurm-catalogue-max-age-seconds", "RTGW_SLURM_CATALOGUE_MAX_AGE_SECONDS", "120",
+       "real-policy: a node's Slurm catalogue older than this gets 503 slurm_unavailable "
+       "(1-86400)."},
+      {"node-stale-after-seconds", "RTGW_NODE_STALE_AFTER_SECONDS", "60",
+       "A management node whose last heartbeat is older than this is shown stale (5-86400)."},
       {"dev", "RTGW_DEV", "",
        "Development mode: without a configured secret, generate one and print it with a "
        "ready-to-use token for tenant 'dev-tenant'.",
@@ -256,6 +271,17 @@ Result<ServeConfig> BuildServeConfig(const OptionValues& v) {
   auto validators = BuildValidatorConfig(v);
   if (!validators) return validators.error();
   c.validators = std::move(validators).value();
+
+  c.slurm_adapter = v.GetOr("slurm-adapter", "passthrough");
+  c.queue_policy_file = v.GetOr("queue-policy-file", "");
+  c.slurm_adapter_owner = v.GetOr("slurm-adapter-owner", "");
+  c.slurm_adapter_expires_at = v.GetOr("slurm-adapter-expires-at", "");
+  auto catalogue_age = ParseInt(v, "slurm-catalogue-max-age-seconds", 1, 86'400);
+  if (!catalogue_age) return catalogue_age.error();
+  c.slurm_catalogue_max_age = std::chrono::seconds(*catalogue_age);
+  auto stale = ParseInt(v, "node-stale-after-seconds", 5, 86'400);
+  if (!stale) return stale.error();
+  c.node_stale_after = std::chrono::seconds(*stale);
   return c;
 }
 

@@ -59,6 +59,15 @@ struct ServeConfig {
 
   RelayConfig relay;           // projection outbox and relay (config/relay_config.hpp)
   ValidatorConfig validators;  // role and validator runs (config/validator_config.hpp)
+  // Slurm adapter boundary and management nodes (docs/contracts/slurm-adapter-boundary.md,
+  // agent-protocol.md). The adapter settings are validated by slurm_adapter::BuildAdapterSettings
+  // once the policy file has been read.
+  std::string slurm_adapter = "passthrough";  // ZPE_SLURM_ADAPTER
+  std::string queue_policy_file;              // RTGW_QUEUE_POLICY_FILE
+  std::string slurm_adapter_owner;            // ZPE_SLURM_ADAPTER_OWNER
+  std::string slurm_adapter_expires_at;       // ZPE_SLURM_ADAPTER_EXPIRES_AT
+  std::chrono::seconds slurm_catalogue_max_age{120};
+  std::chrono::seconds node_stale_after{60};
 };
 
 // Option table of `rtgw serve` (flags, env names, defaults, help).

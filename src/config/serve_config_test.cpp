@@ -146,5 +146,32 @@ TEST(RelayConfigTest, RejectsInconsistentRelaySettingsNamingTheKey) {
   }
 }
 
+TEST(ServeConfigTest, SlurmAdapterAndNodeSettings) {
+  auto d = Load({}, {{"RTGW_JWT_HS256_SECRET", "s"}});
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->slurm_adapter, "passthrough");
+  EXPECT_EQ(d->queue_policy_file, "");
+  EXPECT_EQ(d->slurm_catalogue_max_age, std::chrono::seconds(120));
+  EXPECT_EQ(d->node_stale_after, std::chrono::seconds(60));
+  // The seed's operators know the ZPE_* names; they are the env names of these flags.
+  auto c = Load({"--node-stale-after-seconds", "30"},
+                {{"RTGW_JWT_HS256_SECRET", "s"},
+                 {"ZPE_SLURM_ADAPTER", "stub-policy"},
+                 {"RTGW_QUEUE_POLICY_FILE", "/etc/rtgw/policy.json"},
+                 {"ZPE_SLURM_ADAPTER_OWNER", "alice"},
+                 {"ZPE_SLURM_ADAPTER_EXPIRES_AT", "2026-03-01T00:00:00Z"},
+                 {"RTGW_SLURM_CATALOGUE_MAX_AGE_SECONDS", "300"}});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->slurm_adapter, "stub-policy");
+  EXPECT_EQ(c->queue_policy_file, "/etc/rtgw/policy.json");
+  EXPECT_EQ(c->slurm_adapter_owner, "alice");
+  EXPECT_EQ(c->slurm_adapter_expires_at, "2026-03-01T00:00:00Z");
+  EXPECT_EQ(c->slurm_catalogue_max_age, std::chrono::seconds(300));
+  EXPECT_EQ(c->node_stale_after, std::chrono::seconds(30));
+  auto bad = Load({"--node-stale-after-seconds", "1"}, {{"RTGW_JWT_HS256_SECRET", "s"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("--node-stale-after-seconds"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace rtgw::config

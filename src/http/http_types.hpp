@@ -64,6 +64,11 @@ class Handler {
   // code such as "payload_too_large". Must not block.
   virtual Response MakeProtocolError(int status, std::string_view code, std::string_view message,
                                      const Request& partial) = 0;
+
+  // Called once when the server starts draining (Stop, SIGTERM), before it
+  // waits for in-flight requests: a handler holding requests open (long
+  // polls) answers them now. Must not block. Default: nothing.
+  virtual void OnDrain() {}
 };
 
 struct ServerOptions {

@@ -729,6 +729,7 @@ void Server::Impl::StartDrain() {
   if (drain_started_) return;
   drain_started_ = true;
   shared_.draining.store(true, std::memory_order_release);
+  shared_.handler.OnDrain();
   error_code ignored;
   acceptor_.close(ignored);
   if (signals_) signals_->cancel(ignored);

@@ -20,6 +20,9 @@ Result<jobs::JobState> ParseStoredState(const std::string& text, bool allow_subm
 Result<std::unique_ptr<JobReader>> JobReader::Create(Database db) {
   std::unique_ptr<JobReader> reader(new JobReader(std::move(db)));
   if (Status s = reader->PrepareAll(); !s) return std::move(s).error();
+  auto nodes = NodeReader::Create(reader->db_);
+  if (!nodes) return std::move(nodes).error();
+  reader->nodes_ = std::move(nodes).value();
   return reader;
 }
 

@@ -8,6 +8,7 @@
 
 #include "common/error.hpp"
 #include "storage/job_store.hpp"
+#include "storage/sqlite/node_sql.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
 
 namespace rtgw::storage::sqlite {
@@ -27,6 +28,8 @@ class JobReader {
   Result<JobDetail> GetDetail(const std::string& tenant_id, const std::string& job_id);
   // A cheap real read of the database file (reachability check).
   Status Ping();
+  // The NodeStore read statements on this same connection (node_sql.hpp).
+  NodeReader& nodes() { return *nodes_; }
 
  private:
   explicit JobReader(Database db) : db_(std::move(db)) {}
@@ -41,6 +44,7 @@ class JobReader {
   Statement get_job_;
   Statement list_events_;
   Statement ping_;
+  std::unique_ptr<NodeReader> nodes_;
 };
 
 }  // namespace rtgw::storage::sqlite

@@ -39,6 +39,9 @@ Result<std::unique_ptr<JobWriter>> JobWriter::Create(Database db, bool write_out
   Result<ValidatorRunWriter> runs = ValidatorRunWriter::Create(writer->db_);
   if (!runs) return std::move(runs).error();
   writer->validator_runs_.emplace(std::move(runs).value());
+  auto nodes = NodeWriter::Create(writer->db_);
+  if (!nodes) return std::move(nodes).error();
+  writer->nodes_ = std::move(nodes).value();
   return writer;
 }
 

@@ -11,6 +11,7 @@
 #include "common/error.hpp"
 #include "storage/job_store.hpp"
 #include "storage/sqlite/outbox_writer.hpp"
+#include "storage/sqlite/node_sql.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
 #include "storage/sqlite/validator_run_writer.hpp"
 
@@ -44,6 +45,8 @@ class JobWriter {
   Result<EventOutcome> AppendEvent(const EventRecord& record);
   // Upserts the single store_health row: proves the database takes writes.
   Status TouchHealth();
+  // The NodeStore statements on this same connection (node_sql.hpp).
+  NodeWriter& nodes() { return *nodes_; }
 
   // The outbox statements of this connection (claims, completions, ...).
   OutboxWriter& outbox() { return *outbox_; }
@@ -79,6 +82,7 @@ class JobWriter {
   std::optional<ValidatorRunWriter> validator_runs_;
   bool write_outbox_;
   std::int64_t outbox_inserts_ = 0;
+  std::unique_ptr<NodeWriter> nodes_;
 };
 
 }  // namespace rtgw::storage::sqlite

@@ -7,6 +7,8 @@
 
 #include <sqlite3.h>
 
+#include "storage/sqlite/node_schema.hpp"
+
 namespace rtgw::storage::sqlite {
 namespace {
 
@@ -134,9 +136,10 @@ CREATE INDEX validator_executions_unsynced ON validator_executions (deadline_us)
   WHERE event_synced = 0;
 )sql";
 
-constexpr std::array<Migration, 3> kMigrations = {{
+constexpr std::array<Migration, 4> kMigrations = {{
     {1, "jobs, job_events, store_health", kSchemaV1},
     {2, "projection_outbox", kSchemaV2},
+    {3, "nodes, job_leases, job_cancels", kNodeSchemaV3},
     {4, "validator_runs, validator_executions", kSchemaV4},
 }};
 

@@ -850,13 +850,34 @@ void SqliteJobStore::GetOutboxStats(Callback<OutboxStats> done) {
 }
 
 void SqliteJobStore::RunWrite(std::function<Status(JobWriter&)> write, Callback<Ok> done) {
-  impl_->EnqueueWrite(
-      MakeWrite<Ok>([write = std::move(write)](JobWriter& w) { return write(w); }, std::move(done)),
-      /*internal=*/false);
+  RunWrite(std::move(write), nullptr, std::move(done));
 }
 
 void SqliteJobStore::SetOutboxListener(std::function<void()> listener) {
   impl_->SetOutboxListener(std::move(listener));
+}
+
+namespace {
+// A NodeStore write as the writer runs it (see SqliteJobStore::RunWrite).
+struct ExternalWrite {
+  std::function<Status(JobWriter&)> op;
+  std::function<void(JobCache&)> after;
+  Status operator()(JobWriter& w) const { return op(w); }
+  void AfterCommit(const Ok&, JobCache& cache) const {
+    if (after) after(cache);
+  }
+};
+}  // namespace
+
+void SqliteJobStore::RunWrite(std::function<Status(JobWriter&)> op,
+                              std::function<void(JobCache&)> after_commit, Callback<Ok> done) {
+  impl_->EnqueueWrite(
+      MakeWrite<Ok>(ExternalWrite{std::move(op), std::move(after_commit)}, std::move(done)),
+      /*internal=*/false);
+}
+
+void SqliteJobStore::RunRead(std::function<Status(JobReader&)> op, Callback<Ok> done) {
+  impl_->EnqueueRead(MakeRead<Ok>(std::move(op), std::move(done)));
 }
 
 }  // namespace rtgw::storage::sqlite

@@ -10,10 +10,16 @@
 #include "common/metrics.hpp"
 #include "storage/job_store.hpp"
 #include "storage/outbox_store.hpp"
+#include "storage/node_store.hpp"
+
+namespace rtgw::storage {
+class JobCache;
+}
 
 namespace rtgw::storage::sqlite {
 
 class JobWriter;
+class JobReader;
 
 struct SqliteOptions {
   std::string path;                  // file path; ":memory:" is refused (readers need a file)
@@ -80,7 +86,10 @@ struct SqliteOptions {
 // OutboxStore: every outbox call is a write through the writer thread (claims
 // set leases), committed durably like any other write. The outbox listener is
 // called on the writer thread after a commit that inserted outbox rows.
-class SqliteJobStore final : public JobStore, public OutboxStore {
+// NodeStore (node_store_sqlite.cpp): its writes go through the same writer
+// thread and group commit as the job writes, its reads through the same
+// reader threads; tables of migration 3 (node_schema.hpp).
+class SqliteJobStore final : public JobStore, public OutboxStore, public NodeStore {
  public:
   static Result<std::unique_ptr<SqliteJobStore>> Open(SqliteOptions options,
                                                       MetricsRegistry* metrics);
@@ -111,6 +120,20 @@ class SqliteJobStore final : public JobStore, public OutboxStore {
   // in this folder (SqliteValidatorRunStore); `write` must not block.
   void RunWrite(std::function<Status(JobWriter&)> write, Callback<Ok> done);
 
+  // NodeStore (defined in node_store_sqlite.cpp).
+  void RecordHeartbeat(NodeHeartbeat heartbeat, Callback<Ok> done) override;
+  void GetNode(std::string tenant_id, std::string node_id, Callback<NodeRecord> done) override;
+  void ListNodes(std::optional<std::string> tenant_id,
+                 Callback<std::vector<NodeRecord>> done) override;
+  void AcquireLeases(LeaseRequest request, Callback<AcquireResult> done) override;
+  void RenewLease(std::string tenant_id, std::string node_id, std::string lease_id,
+                  std::chrono::seconds lease, SystemTime now, Callback<SystemTime> done) override;
+  void ReleaseLease(std::string tenant_id, std::string node_id, std::string lease_id,
+                    Callback<Ok> done) override;
+  void RequestCancel(CancelRequest request, Callback<CancelOutcome> done) override;
+  void FindSubmit(std::string tenant_id, std::string idempotency_key,
+                  Callback<std::optional<StoredSubmit>> done) override;
+
   // Current schema version this build knows (the newest migration).
   static int SchemaVersion();
 
@@ -121,6 +144,18 @@ class SqliteJobStore final : public JobStore, public OutboxStore {
  private:
   class Impl;
   explicit SqliteJobStore(std::unique_ptr<Impl> impl);
+  friend struct NodeOps;  // node_store_sqlite.cpp
+
+  // Type-erased access to the store threads for the NodeStore half. RunWrite:
+  // `op` runs on the writer thread inside the next group-commit transaction,
+  // in its own savepoint (an error rolls back only that savepoint);
+  // `after_commit` (may be empty) runs once the transaction is durable; then
+  // `done` gets op's status, or Unavailable when the batch was not committed.
+  // RunRead: `op` runs on a reader thread.
+  void RunWrite(std::function<Status(JobWriter&)> op, std::function<void(JobCache&)> after_commit,
+                Callback<Ok> done);
+  void RunRead(std::function<Status(JobReader&)> op, Callback<Ok> done);
+
   std::unique_ptr<Impl> impl_;
 };
 

@@ -242,6 +242,108 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runtime/jobs/{job_id}:cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a job (product or node token); idempotent. */
+        post: operations["cancelJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runtime/nodes/{node_id}/heartbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Management-node heartbeat with its Slurm catalogue (node token). */
+        post: operations["nodeHeartbeat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runtime/nodes/{node_id}/leases:acquire": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Long poll: lease this node's submitted jobs; lists its cancellations. */
+        post: operations["acquireLeases"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runtime/nodes/{node_id}/leases/{lease_id}:renew": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Renew a lease while the job is being handed to Slurm. */
+        post: operations["renewLease"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runtime/nodes/{node_id}/leases/{lease_id}:release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Give a leased job back without submitting it; idempotent. */
+        post: operations["releaseLease"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/onboarding/dry-run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** What registering this node would do, and which queue mappings hold against its catalogue. Changes nothing. */
+        post: operations["onboardingDryRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -352,6 +454,7 @@ export interface components {
             updated_at: string;
             trace_id: string;
             projection_version: number;
+            slurm_adapter: components["schemas"]["SlurmAdapterBoundary"] | null;
         };
         JobEvent: {
             seq: number;
@@ -388,6 +491,7 @@ export interface components {
             updated_at: string;
             trace_id: string;
             projection_version: number;
+            slurm_adapter: components["schemas"]["SlurmAdapterBoundary"] | null;
             events: components["schemas"]["JobEvent"][];
         };
         JobProjection: {
@@ -445,6 +549,127 @@ export interface components {
         ReplayDeadLetterResponse: {
             ok: boolean;
             id: number;
+        };
+        QueueMapping: {
+            queue: string;
+            partition: string;
+            account: string | null;
+            qos: string | null;
+            max_walltime_minutes: number;
+        };
+        SlurmAdapterBoundary: {
+            /** @enum {string} */
+            adapter: "passthrough" | "stub-policy" | "real-policy";
+            /** @constant */
+            contract_version: "slurm-adapter-boundary/v1";
+            requested_queue: string;
+            resolved_queue: string;
+            used_fallback: boolean;
+            mapping: components["schemas"]["QueueMapping"] | null;
+        };
+        SlurmPartition: {
+            /** @description Partition name. */
+            name: string;
+            /** @description Slurm partition state (up, down, drain, inactive). */
+            state: string;
+            default?: boolean;
+            max_time_minutes?: number | null;
+            total_nodes?: number | null;
+            idle_nodes?: number | null;
+            total_cpus?: number | null;
+            idle_cpus?: number | null;
+        };
+        SlurmCatalogue: {
+            /** @description Slurm version. */
+            version: string;
+            cluster?: string | null;
+            partitions: components["schemas"]["SlurmPartition"][];
+            accounts?: string[];
+            qos?: string[];
+        };
+        NodeHeartbeat: {
+            /** @description Agent version. */
+            agent_version: string;
+            /** @enum {string} */
+            executor: "slurm" | "local";
+            slurm?: components["schemas"]["SlurmCatalogue"] | null;
+            /** @description Jobs the agent is tracking. */
+            in_flight?: number;
+        };
+        NodeHeartbeatAck: {
+            ok: boolean;
+            /** Format: date-time */
+            server_time: string;
+            stale_after_seconds: number;
+        };
+        AcquireLeasesRequest: {
+            /** @description Most leases granted by this call (default 16). */
+            max_jobs?: number;
+            /** @description Long-poll time when nothing is leasable (default 20). */
+            wait_seconds?: number;
+            /** @description Lease length (default 60). */
+            lease_seconds?: number;
+        };
+        Lease: {
+            lease_id: string;
+            /** Format: date-time */
+            lease_expires_at: string;
+            job_id: string;
+            tenant_id: string;
+            workspace_id: string;
+            submission_id: string;
+            trace_id: string;
+            execution_profile: components["schemas"]["ExecutionProfile"];
+            resource_shape: components["schemas"]["ResourceShape"];
+            payload_ref: components["schemas"]["PayloadRef"];
+            requested_by: components["schemas"]["RequestedBy"];
+            slurm_adapter: components["schemas"]["SlurmAdapterBoundary"] | null;
+        };
+        Cancellation: {
+            job_id: string;
+            submission_id: string;
+            execution_id: string | null;
+        };
+        AcquireLeasesResponse: {
+            leases: components["schemas"]["Lease"][];
+            cancellations: components["schemas"]["Cancellation"][];
+        };
+        RenewLeaseRequest: {
+            /** @description New length from now (default 60). */
+            lease_seconds?: number;
+        };
+        RenewLeaseResponse: {
+            lease_id: string;
+            /** Format: date-time */
+            lease_expires_at: string;
+        };
+        OkResponse: {
+            ok: boolean;
+        };
+        CancelJobResponse: {
+            job_id: string;
+            /** @enum {string} */
+            state: "submitted" | "queued" | "running" | "completed" | "failed" | "cancelled";
+            cancel_requested: boolean;
+        };
+        OnboardingDryRunRequest: {
+            /** @description Management node to register. */
+            node_id: string;
+            /** @enum {string} */
+            executor: "slurm" | "local";
+            /** @description Agent version. */
+            agent_version?: string;
+            slurm?: components["schemas"]["SlurmCatalogue"] | null;
+        };
+        OnboardingDryRunReport: {
+            dry_run: boolean;
+            ok: boolean;
+            would_register: Record<string, never>;
+            adapter: string;
+            contract_version: string;
+            fallback_queue?: string | null;
+            queue_mappings: Record<string, never>[];
+            notes: string[];
         };
         Health: {
             /** @enum {string} */
@@ -504,7 +729,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description x-tenant-id or body tenant_id differs from the token. */
+            /** @description tenant_mismatch; queue_denied (names the queue and the policy rule). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -540,7 +765,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Store unavailable; nothing changed, retry. */
+            /** @description walltime_exceeded / resource_limit_exceeded: over the queue mapping's, the policy's or the partition's limit; nothing stored. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Store unavailable, or slurm_unavailable (real-policy: the node's catalogue is missing, stale or cannot serve the mapping); nothing changed, retry. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -596,7 +830,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description x-tenant-id or body tenant_id differs from the token. */
+            /** @description tenant_mismatch; node_token_required (no node_id claim); node_mismatch (another node's path or job). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1335,6 +1569,505 @@ export interface operations {
             };
             /** @description Proxy auth enabled and its headers missing or wrong. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    cancelJob: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description When sent, must equal the token's tenant_id claim. */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cancelled, or the cancel request is recorded. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CancelJobResponse"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token, or proxy auth. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description tenant_mismatch; node_token_required (no node_id claim); node_mismatch (another node's path or job). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such job in the caller's tenant. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Idempotency or consistency conflict. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Store unavailable; nothing changed, retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    nodeHeartbeat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description When sent, must equal the token's tenant_id claim. */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                node_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NodeHeartbeat"];
+            };
+        };
+        responses: {
+            /** @description Stored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeHeartbeatAck"];
+                };
+            };
+            /** @description Invalid input; the message names the field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token, or proxy auth. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description tenant_mismatch; node_token_required (no node_id claim); node_mismatch (another node's path or job). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Store unavailable; nothing changed, retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    acquireLeases: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description When sent, must equal the token's tenant_id claim. */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                node_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AcquireLeasesRequest"];
+            };
+        };
+        responses: {
+            /** @description Leases and cancellations (possibly empty). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AcquireLeasesResponse"];
+                };
+            };
+            /** @description Invalid input; the message names the field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token, or proxy auth. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description tenant_mismatch; node_token_required (no node_id claim); node_mismatch (another node's path or job). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Store unavailable; nothing changed, retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    renewLease: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description When sent, must equal the token's tenant_id claim. */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                node_id: string;
+                lease_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RenewLeaseRequest"];
+            };
+        };
+        responses: {
+            /** @description New expiry. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RenewLeaseResponse"];
+                };
+            };
+            /** @description Invalid input; the message names the field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token, or proxy auth. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description tenant_mismatch; node_token_required (no node_id claim); node_mismatch (another node's path or job). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Idempotency or consistency conflict. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Store unavailable; nothing changed, retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    releaseLease: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description When sent, must equal the token's tenant_id claim. */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                node_id: string;
+                lease_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Released. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OkResponse"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token, or proxy auth. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description tenant_mismatch; node_token_required (no node_id claim); node_mismatch (another node's path or job). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Store unavailable; nothing changed, retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    onboardingDryRun: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description When sent, must equal the token's tenant_id claim. */
+                "x-tenant-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OnboardingDryRunRequest"];
+            };
+        };
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OnboardingDryRunReport"];
+                };
+            };
+            /** @description Invalid input; the message names the field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token, or proxy auth. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description tenant_mismatch; node_token_required (no node_id claim); node_mismatch (another node's path or job). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Store unavailable; nothing changed, retry. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

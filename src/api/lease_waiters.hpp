@@ -1,0 +1,71 @@
+#ifndef RTGW_API_LEASE_WAITERS_HPP_
+#define RTGW_API_LEASE_WAITERS_HPP_
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+namespace rtgw::api {
+
+// Parks long polls (leases:acquire) without holding an I/O thread. A request
+// that found nothing to lease parks here with the change counter of its node
+// it read BEFORE querying the store; it is woken when:
+//   - Notify(key) moved the counter (a submit, cancel or release for that
+//     node): wake(false), the handler queries again;
+//   - `recheck` passed: wake(false) (catches lease expiry, which has no event,
+//     and changes made by another gateway replica on a shared database);
+//   - its deadline passed, or Shutdown(): wake(true), the handler answers.
+// A waiter whose counter already moved when it parks is woken at once, so a
+// notification between the query and Park is never lost.
+//
+// `wake` runs on the waiter thread, outside the lock; it must not block (it
+// starts a store call). Each parked wake is called exactly once.
+// Thread-safety: safe for concurrent use. The destructor calls Shutdown() and
+// joins the thread.
+class LeaseWaiters {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  explicit LeaseWaiters(std::chrono::milliseconds recheck);
+  ~LeaseWaiters();
+  LeaseWaiters(const LeaseWaiters&) = delete;
+  LeaseWaiters& operator=(const LeaseWaiters&) = delete;
+
+  std::uint64_t Version(const std::string& key);
+  void Park(const std::string& key, std::uint64_t seen, Clock::time_point deadline,
+            std::function<void(bool final)> wake);
+  void Notify(const std::string& key);
+  // Wakes every parked waiter with final=true; later Park calls too. Idempotent.
+  void Shutdown();
+
+  std::size_t parked();
+
+ private:
+  struct Waiter {
+    std::string key;
+    std::uint64_t seen;
+    Clock::time_point deadline;
+    Clock::time_point recheck_at;
+    std::function<void(bool)> wake;
+  };
+  void Loop();
+
+  const std::chrono::milliseconds recheck_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::unordered_map<std::string, std::uint64_t> versions_;  // GUARDED_BY(mu_)
+  std::list<Waiter> waiters_;                                // GUARDED_BY(mu_)
+  bool stopping_ = false;                                    // GUARDED_BY(mu_)
+  bool dirty_ = false;  // GUARDED_BY(mu_): a Notify/Park since the loop last looked
+  std::thread thread_;
+};
+
+}  // namespace rtgw::api
+
+#endif  // RTGW_API_LEASE_WAITERS_HPP_

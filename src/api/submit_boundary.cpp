@@ -1,0 +1,100 @@
+#include "api/submit_boundary.hpp"
+
+#include <memory>
+#include <utility>
+
+#include <boost/json.hpp>
+
+#include "api/canonical_json.hpp"
+
+namespace rtgw::api {
+namespace json = boost::json;
+namespace sa = slurm_adapter;
+namespace {
+
+struct SpecInputs {
+  std::string queue_name;
+  std::int64_t walltime_seconds = 0;
+  std::int64_t cpu = 0;
+  std::int64_t memory_mib = 0;
+};
+
+// spec_json was built by ParseSubmitRequest, so these fields are present and valid.
+SpecInputs ReadSpec(const json::value& spec) {
+  SpecInputs in;
+  const json::object& o = spec.get_object();
+  in.queue_name = std::string(o.at("execution_profile").at("queue_name").get_string());
+  const json::object& shape = o.at("resource_shape").get_object();
+  in.walltime_seconds = shape.at("walltime_seconds").to_number<std::int64_t>();
+  in.cpu = shape.at("cpu").to_number<std::int64_t>();
+  in.memory_mib = shape.at("memory_mib").to_number<std::int64_t>();
+  return in;
+}
+
+void Finish(const sa::AdapterSettings& settings, storage::SubmitRecord record, json::value spec,
+            const SpecInputs& in, const sa::CatalogueSnapshot* catalogue, SystemTime now,
+            const std::function<void(storage::SubmitRecord, Result<sa::BoundaryRecord>)>& done) {
+  sa::ResolveInput input{.tenant_id = record.tenant_id,
+                         .management_node_id = record.management_node_id,
+                         .queue_name = in.queue_name,
+                         .walltime_seconds = in.walltime_seconds,
+                         .cpu = in.cpu,
+                         .memory_mib = in.memory_mib,
+                         .catalogue = catalogue,
+                         .now = now};
+  Result<sa::BoundaryRecord> boundary = sa::Resolve(settings, input);
+  if (boundary) {
+    spec.get_object()["slurm_adapter"] = json::parse(sa::BoundaryJson(*boundary));
+    record.spec_json = CanonicalJson(spec);
+  }
+  done(std::move(record), std::move(boundary));
+}
+
+}  // namespace
+
+std::string RequestedQueue(std::string_view spec_json) {
+  boost::system::error_code ec;
+  json::value spec = json::parse(spec_json, ec);
+  if (ec || !spec.is_object()) return {};
+  const json::value* profile = spec.get_object().if_contains("execution_profile");
+  if (profile == nullptr || !profile->is_object()) return {};
+  const json::value* queue = profile->get_object().if_contains("queue_name");
+  return queue != nullptr && queue->is_string() ? std::string(queue->get_string()) : std::string();
+}
+
+void ResolveSubmitBoundary(
+    const sa::AdapterSettings& settings, storage::NodeStore& nodes, storage::SubmitRecord record,
+    SystemTime now, std::function<void(storage::SubmitRecord, Result<sa::BoundaryRecord>)> done) {
+  json::value spec = json::parse(record.spec_json);
+  const SpecInputs in = ReadSpec(spec);
+  if (settings.mode != sa::AdapterMode::kRealPolicy) {
+    return Finish(settings, std::move(record), std::move(spec), in, nullptr, now, done);
+  }
+  std::string tenant = record.tenant_id;
+  std::string node = record.management_node_id;
+  auto shared = std::make_shared<std::pair<storage::SubmitRecord, json::value>>(std::move(record),
+                                                                                std::move(spec));
+  nodes.GetNode(
+      std::move(tenant), std::move(node),
+      [&settings, shared, in, now, done = std::move(done)](Result<storage::NodeRecord> r) {
+        if (!r && r.error().code != ErrorCode::kNotFound) {
+          // The store could not be read: not a Slurm verdict.
+          return done(std::move(shared->first), r.error());
+        }
+        std::optional<sa::CatalogueSnapshot> snapshot;
+        if (r) {
+          snapshot.emplace();
+          snapshot->node_id = r->node_id;
+          snapshot->reported_at = r->last_seen;
+          if (r->catalogue_json) {
+            auto c = sa::ParseCatalogueText(*r->catalogue_json);
+            if (!c) return done(std::move(shared->first), c.error());
+            snapshot->catalogue = std::move(*c);
+          }
+        }
+        Finish(settings, std::move(shared->first), std::move(shared->second), in,
+               snapshot ? &*snapshot : nullptr, now, done);
+      });
+}
+
+}  // namespace rtgw::api
