@@ -10,8 +10,10 @@ int RunMigrate(const std::vector<std::string>& args) {
   static const std::vector<config::OptionSpec> kSpecs = {
       {"database-url", "RTGW_DATABASE_URL", "sqlite://rtgw.db",
        "Store to migrate: sqlite://PATH or postgresql://user:password@host:port/dbname."},
+      {"check", "", "",
+       "Change nothing: exit 0 when the schema is current, 1 when it is behind or newer.", true},
   };
-  const char* usage = "rtgw migrate [--database-url URL]";
+  const char* usage = "rtgw migrate [--database-url URL] [--check]";
   for (const auto& a : args) {
     if (a == "--help" || a == "-h") {
       std::fputs(
@@ -33,13 +35,23 @@ int RunMigrate(const std::vector<std::string>& args) {
     return 2;
   }
   const std::string url = v->GetOr("database-url", "");
-  Result<storage::MigrateReport> r = storage::MigrateDatabase(url);
+  const bool check = v->Switch("check");
+  Result<storage::MigrateReport> r =
+      check ? storage::CheckSchema(url) : storage::MigrateDatabase(url);
   if (!r) {
     const bool bad_url = r.error().code == ErrorCode::kInvalidArgument;
     std::fprintf(stderr, "rtgw migrate: %s%s\n",
                  bad_url ? (v->Source("database-url") + ": ").c_str() : "",
                  r.error().message.c_str());
     return bad_url ? 2 : 1;
+  }
+  if (check) {
+    std::printf("%s %s: schema version %d, this build's %d (%s)\n", r->backend.c_str(),
+                storage::RedactDatabaseUrl(url).c_str(), r->found, r->latest,
+                r->found == r->latest  ? "current"
+                : r->found < r->latest ? "behind: run rtgw migrate"
+                                       : "newer than this build");
+    return r->found == r->latest ? 0 : 1;
   }
   std::printf("%s %s: schema version %d -> %d (%s)\n", r->backend.c_str(),
               storage::RedactDatabaseUrl(url).c_str(), r->found, r->latest,

@@ -1,9 +1,12 @@
 #include "storage/open_store.hpp"
 
+#include <filesystem>
 #include <utility>
 
+#include "storage/postgres/pg_table_io.hpp"
 #include "storage/postgres/postgres_job_store.hpp"
 #include "storage/sqlite/sqlite_job_store.hpp"
+#include "storage/sqlite/sqlite_table_io.hpp"
 
 namespace rtgw::storage {
 
@@ -79,6 +82,29 @@ Result<MigrateReport> MigrateDatabase(const std::string& url_text) {
   Result<postgres::PgMigrateReport> r = postgres::MigratePostgres(url->url);
   if (!r) return std::move(r).error();
   return MigrateReport{.backend = "postgresql", .found = r->found, .latest = r->latest};
+}
+
+}  // namespace rtgw::storage
+
+namespace rtgw::storage {
+
+Result<MigrateReport> CheckSchema(const std::string& url_text) {
+  Result<DatabaseUrl> url = ParseDatabaseUrl(url_text);
+  if (!url) return std::move(url).error();
+  const bool lite = url->backend == Backend::kSqlite;
+  if (lite && !std::filesystem::exists(url->sqlite_path)) {
+    return MigrateReport{
+        .backend = "sqlite", .found = 0, .latest = sqlite::SqliteJobStore::SchemaVersion()};
+  }
+  Result<std::unique_ptr<TableIo>> io =
+      lite ? sqlite::OpenSqliteTableIo(url->sqlite_path) : postgres::OpenPgTableIo(url->url);
+  if (!io) return std::move(io).error();
+  Result<int> found = (*io)->SchemaVersion();
+  if (!found) return std::move(found).error();
+  return MigrateReport{.backend = lite ? "sqlite" : "postgresql",
+                       .found = *found,
+                       .latest = lite ? sqlite::SqliteJobStore::SchemaVersion()
+                                      : postgres::PostgresJobStore::SchemaVersion()};
 }
 
 }  // namespace rtgw::storage

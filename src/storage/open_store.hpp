@@ -74,6 +74,10 @@ struct MigrateReport {
 // schema newer than this build.
 Result<MigrateReport> MigrateDatabase(const std::string& url);
 
+// `rtgw migrate --check`: the schema version found and this build's, changing
+// nothing (a missing SQLite file is version 0).
+Result<MigrateReport> CheckSchema(const std::string& url);
+
 }  // namespace rtgw::storage
 
 #endif  // RTGW_STORAGE_OPEN_STORE_HPP_

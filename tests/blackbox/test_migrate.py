@@ -95,3 +95,14 @@ def test_unreachable_postgres_refuses_to_start(rtgw_bin, tmp_path):
     res = _serve_once(rtgw_bin, tmp_path, "postgresql://u:p@127.0.0.1:1/db", "--migrate", "on")
     assert res.returncode != 0
     assert "cannot connect" in res.stderr, res.stderr
+
+
+def test_migrate_check_reports_without_changing_anything(rtgw_bin, tmp_path):
+    url = "sqlite://" + str(tmp_path / "check.db")
+    behind = run_cli(rtgw_bin, "migrate", "--check", "--database-url", url)
+    assert behind.returncode == 1, behind
+    assert b"behind: run rtgw migrate" in behind.stdout
+    assert not (tmp_path / "check.db").exists(), "--check created the database"
+    assert run_cli(rtgw_bin, "migrate", "--database-url", url).returncode == 0
+    current = run_cli(rtgw_bin, "migrate", "--check", "--database-url", url)
+    assert current.returncode == 0 and b"(current)" in current.stdout, current
