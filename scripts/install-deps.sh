@@ -4,6 +4,7 @@
 #   scripts/install-deps.sh            build + test dependencies
 #   scripts/install-deps.sh --bench    also wrk, nginx and the FastAPI reference peer's packages
 #   scripts/install-deps.sh --services also PostgreSQL and Slurm (munge, slurmctld, slurmd)
+#   scripts/install-deps.sh --slurm    only Slurm (munge, slurmctld, slurmd; scripts/services/slurm-up.sh)
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
@@ -18,6 +19,7 @@ for arg in "$@"; do
   case "$arg" in
     --bench) pkgs+=(wrk nginx-light python3-fastapi python3-uvicorn python3-uvloop python3-httptools) ;;
     --services) pkgs+=(postgresql slurm-wlm slurm-client munge) ;;
+    --slurm) pkgs+=(slurm-wlm slurm-client munge) ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done

@@ -19,6 +19,15 @@ scripts/install-deps.sh
 RESULTS=$(mktemp -d "${TMPDIR:-/tmp}/rtgw-test.XXXXXX")
 trap 'rm -rf "$RESULTS"' EXIT
 
+# --- agent (issue 3): real Slurm for the agent tests; stopped again on exit -----------------
+# RTGW_TEST_SLURM=0 skips starting it (the Slurm tests then skip, naming the reason).
+if [ "${RTGW_TEST_SLURM:-1}" = 1 ]; then
+  step "start Slurm (munge, slurmctld, slurmd: scripts/services/slurm-up.sh)"
+  scripts/services/slurm-up.sh
+  trap 'scripts/services/slurm-down.sh >/dev/null 2>&1 || true; rm -rf "$RESULTS"' EXIT
+fi
+# --- end agent block ---------------------------------------------------------------------------
+
 step "configure + build (release)"
 cmake --preset release >/dev/null
 cmake --build --preset release
