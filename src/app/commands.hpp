@@ -11,6 +11,7 @@ namespace rtgw::app {
 int RunServe(const std::vector<std::string>& args);
 int RunOpenApi(const std::vector<std::string>& args);
 int RunDev(const std::vector<std::string>& args);
+int RunAgent(const std::vector<std::string>& args);
 
 inline constexpr const char* kVersion = RTGW_VERSION;
 

@@ -16,6 +16,8 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  serve      Run the gateway HTTP API (embedded SQLite store by default).\n"
+    "  agent      Run the management-node agent: lease jobs, submit to Slurm (or local\n"
+    "             processes), report lifecycle events.\n"
     "  openapi    Print the OpenAPI 3.1 document, or --check it against a committed copy.\n"
     "  dev token  Mint an HS256 bearer token for development and scripts.\n"
     "  version    Print the version.\n"
@@ -34,6 +36,7 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   try {
     if (command == "serve") return rtgw::app::RunServe(args);
+    if (command == "agent") return rtgw::app::RunAgent(args);
     if (command == "openapi") return rtgw::app::RunOpenApi(args);
     if (command == "dev") return rtgw::app::RunDev(args);
     if (command == "version" || command == "--version") {

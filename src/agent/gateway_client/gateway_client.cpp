@@ -18,6 +18,11 @@ std::size_t WriteBody(char* data, std::size_t size, std::size_t n, void* user) {
   return len;
 }
 
+int AbortCheck(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* abort = static_cast<const std::atomic<bool>*>(user);
+  return abort != nullptr && abort->load() ? 1 : 0;
+}
+
 }  // namespace
 
 Delivery ClassifyDelivery(long status) {
@@ -86,6 +91,11 @@ HttpResult GatewayClient::Post(const std::string& path, const std::string& body,
                    static_cast<long>((options_.request_timeout + extra_timeout).count()));
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  if (options_.abort != nullptr) {
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, AbortCheck);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(options_.abort));
+  }
   const CURLcode rc = curl_easy_perform(h);
   if (rc != CURLE_OK) {
     result.status = 0;

@@ -6,6 +6,7 @@
 // its own easy handle; the token is behind a mutex so it can be reloaded.
 // Blocking; the agent calls it from its own threads (never an I/O thread).
 
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <string>
@@ -21,6 +22,9 @@ struct GatewayClientOptions {
   std::string token;
   std::chrono::milliseconds connect_timeout{5'000};
   std::chrono::milliseconds request_timeout{15'000};  // long polls add their wait to this
+  // When set and true, a request in progress is aborted (status 0) within ~1 s: lets
+  // SIGTERM interrupt a long poll. Not owned; must outlive the client.
+  const std::atomic<bool>* abort = nullptr;
 };
 
 struct HttpResult {
