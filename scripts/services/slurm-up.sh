@@ -59,6 +59,7 @@ SchedulerType=sched/backfill
 SchedulerParameters=sched_interval=1
 ReturnToService=2
 MinJobAge=600
+KillWait=5
 MaxJobCount=20000
 EnforcePartLimits=ALL
 MailProg=/bin/true

@@ -20,13 +20,6 @@ std::int64_t NowMs() {
       .count();
 }
 
-int Rank(const std::string& state) {
-  if (state == "queued") return 1;
-  if (state == "running") return 2;
-  if (state == "completed" || state == "failed" || state == "cancelled") return 3;
-  return 0;
-}
-
 }  // namespace
 
 Agent::Agent(AgentConfig config, std::unique_ptr<Journal> journal,
@@ -45,6 +38,12 @@ Agent::Agent(AgentConfig config, std::unique_ptr<Journal> journal,
   std::uint64_t seed;
   FillRandom(&seed, sizeof seed);
   rng_.seed(seed);
+  std::error_code ec;
+  JobRunner::Options ro;
+  ro.work_dir = std::filesystem::absolute(config_.work_dir, ec).lexically_normal().string();
+  ro.crash_point = config_.test_crash_point;
+  runner_ =
+      std::make_unique<JobRunner>(journal_.get(), executor_, ro, [this] { cv_.notify_all(); });
 }
 
 Agent::~Agent() = default;
@@ -59,133 +58,12 @@ void Agent::SleepFor(std::chrono::milliseconds d) {
   cv_.wait_for(lock, d, [&] { return stopping_.load(); });
 }
 
-bool Agent::TryBusy(const std::string& sid) {
-  std::lock_guard lock(mu_);
-  return busy_.insert(sid).second;
+std::chrono::milliseconds Agent::Backoff(int attempt) {
+  std::lock_guard lock(rng_mu_);
+  return BackoffDelay(attempt, config_.backoff_initial, config_.backoff_max, rng_);
 }
 
-void Agent::ReleaseBusy(const std::string& sid) {
-  std::lock_guard lock(mu_);
-  busy_.erase(sid);
-}
-
-std::string Agent::OutputUri(const std::string& submission_id) const {
-  std::error_code ec;
-  const auto dir = std::filesystem::absolute(config_.work_dir, ec).lexically_normal();
-  if (executor_->name() == "local") {
-    return "file://" + (dir / BackendTag(submission_id) / "out").string();
-  }
-  return "file://" + (dir / (BackendTag(submission_id) + ".out")).string();
-}
-
-void Agent::Record(const JobSpec& spec, const std::string& state, const std::string& backend_id,
-                   const JobObservation* obs, bool terminal) {
-  const std::string body =
-      BuildEventBody(spec, state, backend_id, FormatRfc3339(std::chrono::system_clock::now()), obs,
-                     state == "completed" ? OutputUri(spec.submission_id) : "");
-  Status st = journal_->RecordEvent(spec.submission_id, state, body, terminal);
-  if (!st.ok()) {
-    LogError(
-        "journal write failed",
-        {{"submission_id", spec.submission_id}, {"state", state}, {"error", st.error().message}});
-    return;
-  }
-  LogInfo("job state", {{"trace_id", spec.trace_id},
-                        {"tenant_id", spec.tenant_id},
-                        {"job_id", spec.job_id},
-                        {"submission_id", spec.submission_id},
-                        {"execution_id", backend_id},
-                        {"state", state},
-                        {"error_code", obs != nullptr ? obs->error_code : std::string()}});
-  cv_.notify_all();  // wake the sender
-}
-
-// ---- submission ---------------------------------------------------------------------------
-
-void Agent::SubmitOne(const std::string& sid) {
-  if (!TryBusy(sid)) return;
-  struct Guard {
-    Agent* a;
-    const std::string& sid;
-    ~Guard() { a->ReleaseBusy(sid); }
-  } guard{this, sid};
-
-  auto row_or = journal_->Get(sid);
-  if (!row_or.ok() || !row_or->has_value()) return;
-  JournalJob job = std::move(**row_or);
-  if (job.phase != JournalPhase::kLeased && job.phase != JournalPhase::kSubmitting) return;
-
-  if (job.phase == JournalPhase::kSubmitting) {
-    // A previous attempt's outcome is unknown (crash, timeout): look it up by tag first.
-    // The snapshot is taken now, after that attempt ended (its sbatch died with the old
-    // process, or returned in this one), so a job it created is in it.
-    auto snap = executor_->Snapshot();
-    if (!snap.ok()) {
-      LogWarn("backend snapshot failed; submission deferred",
-              {{"submission_id", sid}, {"error", snap.error().message}});
-      return;
-    }
-    auto it = snap->id_by_tag.find(BackendTag(sid));
-    if (it != snap->id_by_tag.end()) {
-      LogInfo("found earlier submission by tag; not submitting again",
-              {{"submission_id", sid}, {"execution_id", it->second}, {"job_id", job.spec.job_id}});
-      (void)journal_->MarkSubmitted(sid, it->second);
-      Record(job.spec, "queued", it->second, nullptr, false);
-      std::lock_guard lock(mu_);
-      for (auto l = held_leases_.begin(); l != held_leases_.end();) {
-        l = l->second.submission_id == sid ? held_leases_.erase(l) : std::next(l);
-      }
-      return;
-    }
-    const auto window = executor_->visibility_window();
-    if (NowMs() - job.intent_at_ms >
-        std::chrono::duration_cast<std::chrono::milliseconds>(window).count() - 30'000) {
-      // It may have run and been purged: we cannot know. Never guess; never resubmit.
-      JobObservation lost = VanishedJob("(unknown)");
-      lost.message =
-          "an earlier submission attempt may have created a job that is no longer "
-          "visible to the backend; not resubmitting";
-      Record(job.spec, "failed", "", &lost, true);
-      return;
-    }
-  }
-
-  if (Status st = journal_->MarkSubmitting(sid, NowMs()); !st.ok()) {
-    LogError("journal: cannot record intent; not submitting",
-             {{"submission_id", sid}, {"error", st.error().message}});
-    return;
-  }
-  {
-    std::lock_guard lock(mu_);
-    sbatch_started_[sid] = Clock::now();
-  }
-  SubmitOutcome out = executor_->Submit(job.spec);
-  if (out.kind == SubmitOutcome::Kind::kSubmitted && config_.test_crash_point == "after-sbatch") {
-    ::raise(SIGKILL);  // test hook: die between sbatch and the journal update
-  }
-  switch (out.kind) {
-    case SubmitOutcome::Kind::kSubmitted: {
-      if (Status st = journal_->MarkSubmitted(sid, out.backend_id); !st.ok()) {
-        LogError("journal: cannot record the backend id (the tag lookup will find it)",
-                 {{"submission_id", sid}, {"error", st.error().message}});
-        return;
-      }
-      Record(job.spec, "queued", out.backend_id, nullptr, false);
-      break;
-    }
-    case SubmitOutcome::Kind::kRejected: {
-      JobObservation rejected;
-      rejected.phase = JobPhase::kFailed;
-      rejected.error_code = out.error_code.empty() ? "submit_rejected" : out.error_code;
-      rejected.message = out.message;
-      Record(job.spec, "failed", "", &rejected, true);
-      break;
-    }
-    case SubmitOutcome::Kind::kUnknown:
-      LogWarn("submission outcome unknown; will look it up by tag and retry",
-              {{"submission_id", sid}, {"job_id", job.spec.job_id}, {"error", out.message}});
-      return;  // lease stays held (and renewed); phase stays submitting
-  }
+void Agent::DropLeasesOf(const std::string& sid) {
   std::lock_guard lock(mu_);
   for (auto l = held_leases_.begin(); l != held_leases_.end();) {
     l = l->second.submission_id == sid ? held_leases_.erase(l) : std::next(l);
@@ -196,16 +74,17 @@ void Agent::HandleLease(const Lease& lease) {
   const JobSpec& spec = lease.spec;
   auto row = journal_->RecordLease(spec, lease.lease_id);
   if (!row.ok()) {
-    LogError("journal: cannot record lease; releasing it",
+    LogError("journal: cannot record the lease; releasing it",
              {{"submission_id", spec.submission_id}, {"error", row.error().message}});
     (void)gateway_->Release(lease.lease_id);
     return;
   }
   LogInfo("lease acquired", {{"trace_id", spec.trace_id},
+                             {"tenant_id", spec.tenant_id},
                              {"job_id", spec.job_id},
                              {"submission_id", spec.submission_id},
                              {"lease_id", lease.lease_id},
-                             {"phase", std::string(ToString(row->phase))},
+                             {"journal_phase", std::string(ToString(row->phase))},
                              {"partition", spec.partition}});
   if (row->phase != JournalPhase::kLeased && row->phase != JournalPhase::kSubmitting) return;
   {
@@ -215,111 +94,13 @@ void Agent::HandleLease(const Lease& lease) {
   if (!config_.partitions.empty() && !spec.partition.empty() &&
       std::find(config_.partitions.begin(), config_.partitions.end(), spec.partition) ==
           config_.partitions.end()) {
-    JobObservation rejected;
-    rejected.phase = JobPhase::kFailed;
-    rejected.error_code = "partition_not_allowed";
-    rejected.message = "partition " + spec.partition + " is not served by node " + config_.node_id;
-    if (journal_->MarkSubmitting(spec.submission_id, NowMs()).ok()) {
-      Record(spec, "failed", "", &rejected, true);
-    }
+    runner_->Refuse(spec, "partition_not_allowed",
+                    "partition " + spec.partition + " is not served by node " + config_.node_id);
+    DropLeasesOf(spec.submission_id);
     return;
   }
-  SubmitOne(spec.submission_id);
-}
-
-void Agent::HandleCancel(const Cancellation& cancel) {
-  auto row = journal_->Get(cancel.submission_id);
-  if (!row.ok() || !row->has_value()) {
-    LogWarn("cancel for a job this agent does not know",
-            {{"job_id", cancel.job_id}, {"submission_id", cancel.submission_id}});
-    return;
-  }
-  const JournalJob& job = **row;
-  if (job.phase == JournalPhase::kTerminal) return;  // its final event is on its way
-  if (!job.cancel_requested) (void)journal_->MarkCancelRequested(cancel.submission_id);
-  if (job.phase == JournalPhase::kSubmitted && !job.backend_id.empty()) {
-    Status st = executor_->Cancel(job.backend_id);
-    LogInfo("cancel requested", {{"trace_id", job.spec.trace_id},
-                                 {"job_id", job.spec.job_id},
-                                 {"submission_id", job.spec.submission_id},
-                                 {"execution_id", job.backend_id},
-                                 {"result", st.ok() ? std::string("sent") : st.error().message}});
-  }
-}
-
-// ---- watching -----------------------------------------------------------------------------
-
-void Agent::Apply(const JournalJob& job, const JobObservation& obs) {
-  if (obs.phase == JobPhase::kUnknown) {
-    LogWarn("backend reports a state we do not map; not guessing",
-            {{"submission_id", job.spec.submission_id},
-             {"execution_id", job.backend_id},
-             {"backend_state", obs.raw_state}});
-    return;
-  }
-  const int have = Rank(job.last_state);
-  const bool ran = obs.phase == JobPhase::kRunning || obs.phase == JobPhase::kCompleted ||
-                   (obs.phase == JobPhase::kFailed &&
-                    (obs.error_code == "exit_code" || obs.error_code == "timeout" ||
-                     obs.error_code == "out_of_memory"));
-  if (have < 1) Record(job.spec, "queued", job.backend_id, nullptr, false);
-  if (have < 2 && ran) Record(job.spec, "running", job.backend_id, nullptr, false);
-  if (IsTerminal(obs.phase) && have < 3) {
-    Record(job.spec, std::string(EventState(obs.phase)), job.backend_id, &obs, true);
-  }
-}
-
-void Agent::Reconcile() {
-  const Clock::time_point start = Clock::now();
-  auto snap = executor_->Snapshot();  // the ONE backend query of this cycle
-  if (!snap.ok()) {
-    LogWarn("backend snapshot failed",
-            {{"executor", executor_->name()}, {"error", snap.error().message}});
-    return;
-  }
-  auto active = journal_->Active();
-  if (!active.ok()) {
-    LogError("journal read failed", {{"error", active.error().message}});
-    return;
-  }
-  in_flight_ = static_cast<int>(active->size());
-  for (const JournalJob& listed : *active) {
-    if (stopping_) return;
-    const std::string& sid = listed.spec.submission_id;
-    bool started_after_snapshot = false;
-    {
-      std::lock_guard lock(mu_);
-      auto it = sbatch_started_.find(sid);
-      started_after_snapshot = it != sbatch_started_.end() && it->second >= start;
-    }
-    if (started_after_snapshot) continue;  // the snapshot cannot show it yet
-    if (listed.phase == JournalPhase::kLeased || listed.phase == JournalPhase::kSubmitting) {
-      SubmitOne(sid);  // resolves an earlier attempt by tag, or submits
-      continue;
-    }
-    if (!TryBusy(sid)) continue;
-    auto fresh = journal_->Get(sid);
-    if (fresh.ok() && fresh->has_value() && (*fresh)->phase == JournalPhase::kSubmitted) {
-      const JournalJob& job = **fresh;
-      auto it = snap->by_id.find(job.backend_id);
-      const JobObservation obs = it != snap->by_id.end() ? it->second : VanishedJob(job.backend_id);
-      Apply(job, obs);
-      if (job.cancel_requested && !IsTerminal(obs.phase)) {
-        Status st = executor_->Cancel(job.backend_id);
-        if (!st.ok())
-          LogWarn("cancel failed; retrying next cycle",
-                  {{"submission_id", sid}, {"error", st.error().message}});
-      }
-    }
-    ReleaseBusy(sid);
-  }
-  {
-    // Forget start times that no snapshot can be confused by any more.
-    std::lock_guard lock(mu_);
-    for (auto it = sbatch_started_.begin(); it != sbatch_started_.end();) {
-      it = Clock::now() - it->second > std::chrono::minutes(10) ? sbatch_started_.erase(it)
-                                                                : std::next(it);
-    }
+  if (runner_->Submit(spec.submission_id) == JobRunner::SubmitResult::kDone) {
+    DropLeasesOf(spec.submission_id);
   }
 }
 
@@ -328,7 +109,7 @@ void Agent::Reconcile() {
 void Agent::LeaseLoop() {
   int failures = 0;
   while (!stopping_) {
-    if (in_flight_ >= config_.max_in_flight) {
+    if (runner_->in_flight() >= config_.max_in_flight) {
       SleepFor(config_.poll_interval);
       continue;
     }
@@ -337,7 +118,7 @@ void Agent::LeaseLoop() {
     if (stopping_) break;
     if (!r.ok()) {
       ++failures;
-      const auto delay = BackoffDelay(failures, config_.backoff_initial, config_.backoff_max, rng_);
+      const auto delay = Backoff(failures);
       LogWarn("leases:acquire failed", {{"error", r.error().message},
                                         {"retry_in_ms", static_cast<long long>(delay.count())}});
       SleepFor(delay);
@@ -348,7 +129,7 @@ void Agent::LeaseLoop() {
       LogError("malformed lease; releasing it", {{"lease_id", id}});
       (void)gateway_->Release(id);
     }
-    for (const Cancellation& c : r->cancellations) HandleCancel(c);
+    for (const Cancellation& c : r->cancellations) runner_->Cancel(c.submission_id);
     for (const Lease& l : r->leases) {
       if (stopping_) {
         (void)gateway_->Release(l.lease_id);
@@ -361,7 +142,20 @@ void Agent::LeaseLoop() {
 
 void Agent::WatchLoop() {
   while (!stopping_) {
-    Reconcile();
+    runner_->Reconcile();
+    // Leases of jobs that reached the backend (or were refused) are no longer held.
+    std::vector<std::string> sids;
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& [id, held] : held_leases_) sids.push_back(held.submission_id);
+    }
+    for (const std::string& sid : sids) {
+      auto row = journal_->Get(sid);
+      if (row.ok() && row->has_value() && (*row)->phase != JournalPhase::kLeased &&
+          (*row)->phase != JournalPhase::kSubmitting) {
+        DropLeasesOf(sid);
+      }
+    }
     SleepFor(config_.poll_interval);
   }
 }
@@ -402,8 +196,7 @@ void Agent::SenderLoop() {
                                       {"attempts", e.attempts + 1}});
           break;
         case Delivery::kRetry: {
-          const auto delay =
-              BackoffDelay(e.attempts + 1, config_.backoff_initial, config_.backoff_max, rng_);
+          const auto delay = Backoff(e.attempts + 1);
           (void)journal_->MarkRetry(e.event_id, e.attempts + 1, NowMs() + delay.count());
           blocked.insert(e.job_id);
           LogWarn("event not delivered; will retry",
@@ -441,7 +234,7 @@ void Agent::KeeperLoop() {
       }
       const std::string body = BuildHeartbeatBody(
           version_, executor_->name(), info.ok() ? *info : std::optional<slurm::ClusterInfo>(),
-          config_.partitions, in_flight_.load());
+          config_.partitions, runner_->in_flight());
       // Without a catalogue (Slurm down) no heartbeat is sent: the gateway sees the node
       // go stale rather than a catalogue that is not true.
       if (info.ok()) {
@@ -457,9 +250,7 @@ void Agent::KeeperLoop() {
       next_heartbeat =
           Clock::now() + (hb_failures == 0 ? config_.heartbeat_interval
                                            : std::min<std::chrono::milliseconds>(
-                                                 config_.heartbeat_interval,
-                                                 BackoffDelay(hb_failures, config_.backoff_initial,
-                                                              config_.backoff_max, rng_)));
+                                                 config_.heartbeat_interval, Backoff(hb_failures)));
     }
     std::vector<std::pair<std::string, std::string>> to_renew;
     {

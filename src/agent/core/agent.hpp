@@ -10,13 +10,7 @@
 //   watch     every poll interval: ONE Snapshot(), reconcile every active job
 //   sender    delivers journaled events in order, retrying with backoff + jitter
 //   keeper    heartbeat with the catalogue; renews leases that are still held
-// A submission is handled by one thread at a time (busy set), so the lease
-// and watch threads never submit the same job twice.
-//
-// Duplicate safety: MarkSubmitting (fsync'd) happens before sbatch; a job found
-// in phase submitting (crash, timeout) is looked up by its tag in a snapshot
-// taken after that sbatch ended, and only submitted again if absent and still
-// inside the backend's visibility window; outside it the job is reported lost.
+// Submission, reconciliation and duplicate safety live in JobRunner.
 
 #include <atomic>
 #include <chrono>
@@ -30,6 +24,7 @@
 #include <unordered_map>
 
 #include "agent/core/agent_config.hpp"
+#include "agent/core/job_runner.hpp"
 #include "agent/executor/executor.hpp"
 #include "agent/gateway_client/gateway_client.hpp"
 #include "agent/journal/journal.hpp"
@@ -57,18 +52,8 @@ class Agent {
   void KeeperLoop();
 
   void HandleLease(const Lease& lease);
-  void HandleCancel(const Cancellation& cancel);
-  // Submits (or resolves a previous attempt of) one submission. Takes the busy slot.
-  void SubmitOne(const std::string& submission_id);
-  void Reconcile();
-  // Emits the events that bring the journal's last_state up to `obs`.
-  void Apply(const JournalJob& job, const JobObservation& obs);
-  void Record(const JobSpec& spec, const std::string& state, const std::string& backend_id,
-              const JobObservation* obs, bool terminal);
-  std::string OutputUri(const std::string& submission_id) const;
-
-  bool TryBusy(const std::string& sid);
-  void ReleaseBusy(const std::string& sid);
+  void DropLeasesOf(const std::string& submission_id);
+  std::chrono::milliseconds Backoff(int attempt);  // thread-safe
   // Sleeps up to `d`, waking early on Stop().
   void SleepFor(std::chrono::milliseconds d);
 
@@ -82,15 +67,14 @@ class Agent {
 
   std::mutex mu_;  // guards the members below and the condition variable
   std::condition_variable cv_;
-  std::set<std::string> busy_;
-  std::unordered_map<std::string, Clock::time_point> sbatch_started_;
   struct HeldLease {
     std::string submission_id;
     Clock::time_point renewed;
   };
   std::map<std::string, HeldLease> held_leases_;  // lease_id -> held lease
-  std::mt19937_64 rng_;
-  std::atomic<int> in_flight_{0};
+  std::mutex rng_mu_;
+  std::mt19937_64 rng_;  // guarded by rng_mu_
+  std::unique_ptr<JobRunner> runner_;
 };
 
 }  // namespace rtgw::agent
