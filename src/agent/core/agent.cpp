@@ -262,7 +262,7 @@ void Agent::KeeperLoop() {
       }
     }
     for (const auto& [id, sid] : to_renew) {
-      HttpResult r = gateway_->Renew(id);
+      HttpResult r = gateway_->Renew(id, config_.lease_seconds);
       std::lock_guard lock(mu_);
       if (r.status == 200) {
         auto it = held_leases_.find(id);

@@ -145,6 +145,15 @@ JobRunner::SubmitResult JobRunner::Submit(const std::string& sid) {
     }
   }
 
+  if (job.cancel_requested) {
+    // A cancel arrived before sbatch (and no earlier attempt created a job, see above).
+    JobObservation obs;
+    obs.phase = JobPhase::kCancelled;
+    obs.error_code = "cancelled";
+    obs.message = "cancelled before submission";
+    Record(job.spec, "cancelled", "", &obs, true);
+    return SubmitResult::kDone;
+  }
   if (Status st = journal_->MarkSubmitting(sid, NowMs()); !st.ok()) {
     LogError("journal: cannot record the intent; not submitting",
              {{"submission_id", sid}, {"error", st.error().message}});
@@ -198,6 +207,21 @@ void JobRunner::Cancel(const std::string& sid) {
   const JournalJob& job = **row;
   if (job.phase == JournalPhase::kTerminal || job.phase == JournalPhase::kReleased) return;
   if (!job.cancel_requested) (void)journal_->MarkCancelRequested(sid);
+  if (job.phase == JournalPhase::kLeased) {
+    // Never reached sbatch: cancel it here, unless a submit is running right now (then
+    // Submit sees cancel_requested before sbatch, or Reconcile scancels after it).
+    if (!TryBusy(sid)) return;
+    auto fresh = journal_->Get(sid);
+    if (fresh.ok() && fresh->has_value() && (*fresh)->phase == JournalPhase::kLeased) {
+      JobObservation obs;
+      obs.phase = JobPhase::kCancelled;
+      obs.error_code = "cancelled";
+      obs.message = "cancelled before submission";
+      Record(job.spec, "cancelled", "", &obs, true);
+    }
+    ReleaseBusy(sid);
+    return;
+  }
   if (job.phase == JournalPhase::kSubmitted && !job.backend_id.empty()) {
     Status st = executor_->Cancel(job.backend_id);
     LogInfo("cancel sent to the backend",

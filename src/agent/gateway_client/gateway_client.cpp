@@ -133,10 +133,10 @@ Result<AcquireResult> GatewayClient::Acquire(int max_jobs, int wait_seconds, int
   return ParseAcquireResponse(r.body);
 }
 
-HttpResult GatewayClient::Renew(const std::string& lease_id) {
+HttpResult GatewayClient::Renew(const std::string& lease_id, int lease_seconds) {
   return Post("/api/runtime/nodes/" + EncodePathSegment(options_.node_id) + "/leases/" +
                   EncodePathSegment(lease_id) + ":renew",
-              "{}");
+              "{\"lease_seconds\":" + std::to_string(lease_seconds) + "}");
 }
 
 HttpResult GatewayClient::Release(const std::string& lease_id) {

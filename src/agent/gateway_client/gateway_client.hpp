@@ -50,7 +50,7 @@ class GatewayClient {
   HttpResult Heartbeat(const std::string& body);
   // Long poll. Error kUnavailable on transport/5xx, or the gateway's error otherwise.
   Result<AcquireResult> Acquire(int max_jobs, int wait_seconds, int lease_seconds);
-  HttpResult Renew(const std::string& lease_id);
+  HttpResult Renew(const std::string& lease_id, int lease_seconds);
   HttpResult Release(const std::string& lease_id);
   HttpResult PostEvent(const std::string& job_id, const std::string& body);
 
