@@ -263,6 +263,36 @@ TEST_F(JobRunnerTest, SlurmRecentIntentNotFoundIsSubmittedOnce) {
   EXPECT_EQ(CountSlurmJobsWithTag(BackendTag(spec.submission_id)), 1);
 }
 
+TEST_F(JobRunnerTest, SlurmCancelBeforeSubmissionNeverReachesSlurm) {
+  if (!SlurmUp()) GTEST_SKIP() << "Slurm is not running";
+  auto client = SlurmClient();
+  auto r = Runner(std::make_shared<SlurmExecutor>(client, RenderOptions{}, dir_.string()));
+  JobSpec spec = Spec("inline://x");
+  ASSERT_TRUE(journal_->RecordLease(spec, "l").ok());
+  const auto before = client->calls();
+  r->Cancel(spec.submission_id);  // the gateway lists a leased job's cancel request
+  EXPECT_EQ(States(spec.submission_id), (V{"cancelled"}));
+  EXPECT_EQ(Events(spec.submission_id)[0]["execution_id"].as_string(), "none");
+  EXPECT_EQ(r->Submit(spec.submission_id), JobRunner::SubmitResult::kDone);  // terminal: no-op
+  EXPECT_EQ(client->calls(), before);
+  EXPECT_EQ(CountSlurmJobsWithTag(BackendTag(spec.submission_id)), 0);
+}
+
+TEST_F(JobRunnerTest, SlurmCancelRequestedDuringAnUnknownSubmitIsHonouredBeforeSbatch) {
+  if (!SlurmUp()) GTEST_SKIP() << "Slurm is not running";
+  auto r = Runner(std::make_shared<SlurmExecutor>(SlurmClient(), RenderOptions{}, dir_.string()));
+  JobSpec spec = Spec("inline://x");
+  ASSERT_TRUE(journal_->RecordLease(spec, "l").ok());
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  ASSERT_TRUE(journal_->MarkSubmitting(spec.submission_id, now_ms).ok());  // outcome unknown
+  r->Cancel(spec.submission_id);  // phase submitting: only recorded
+  EXPECT_EQ(r->Submit(spec.submission_id), JobRunner::SubmitResult::kDone);
+  EXPECT_EQ(States(spec.submission_id), (V{"cancelled"}));
+  EXPECT_EQ(CountSlurmJobsWithTag(BackendTag(spec.submission_id)), 0);
+}
+
 TEST_F(JobRunnerTest, SlurmOneQueryPerPollCycle) {
   if (!SlurmUp()) GTEST_SKIP() << "Slurm is not running";
   auto client = SlurmClient();
