@@ -141,8 +141,17 @@ void Agent::LeaseLoop() {
 }
 
 void Agent::WatchLoop() {
+  Clock::time_point next_prune = Clock::now();
   while (!stopping_) {
     runner_->Reconcile();
+    if (Clock::now() >= next_prune) {
+      next_prune = Clock::now() + std::chrono::hours(1);
+      const auto cutoff = std::chrono::system_clock::now() - config_.journal_retention;
+      auto pruned = journal_->Prune(
+          std::chrono::duration_cast<std::chrono::milliseconds>(cutoff.time_since_epoch()).count());
+      if (pruned.ok() && *pruned > 0)
+        LogInfo("journal pruned", {{"jobs_removed", static_cast<long long>(*pruned)}});
+    }
     // Leases of jobs that reached the backend (or were refused) are no longer held.
     std::vector<std::string> sids;
     {

@@ -91,6 +91,9 @@ const std::vector<config::OptionSpec>& AgentOptionSpecs() {
       {"shutdown-timeout-ms", "RTGW_AGENT_SHUTDOWN_TIMEOUT_MS", "10000",
        "On SIGTERM: time allowed to flush pending events before exiting (0-600000); what is "
        "left stays journaled and is sent after the next start."},
+      {"journal-retention-hours", "RTGW_AGENT_JOURNAL_RETENTION_HOURS", "168",
+       "Finished jobs whose events were all delivered this long ago are removed from the "
+       "journal (checked hourly; 1-87600)."},
       {"log-format", "RTGW_AGENT_LOG_FORMAT", "json", "Log format on stderr: json or text."},
       {"log-level", "RTGW_AGENT_LOG_LEVEL", "info", "Minimum log level: debug, info, warn, error."},
       {"test-crash-point", "RTGW_AGENT_TEST_CRASH_POINT", "",
@@ -149,7 +152,7 @@ Result<AgentConfig> BuildAgentConfig(const config::OptionValues& v) {
     long long* out;
   };
   long long slurm_timeout = 0, poll = 0, hb = 0, lease = 0, wait = 0, max_jobs = 0, inflight = 0,
-            b0 = 0, bmax = 0, shutdown = 0;
+            b0 = 0, bmax = 0, shutdown = 0, retention = 0;
   const IntOpt ints[] = {
       {"slurm-timeout-ms", 1000, 600000, &slurm_timeout},
       {"poll-interval-ms", 100, 600000, &poll},
@@ -161,6 +164,7 @@ Result<AgentConfig> BuildAgentConfig(const config::OptionValues& v) {
       {"backoff-initial-ms", 10, 60000, &b0},
       {"backoff-max-ms", 100, 3600000, &bmax},
       {"shutdown-timeout-ms", 0, 600000, &shutdown},
+      {"journal-retention-hours", 1, 87600, &retention},
   };
   for (const IntOpt& o : ints) {
     auto r = ParseInt(v, o.flag, o.min, o.max);
@@ -180,6 +184,7 @@ Result<AgentConfig> BuildAgentConfig(const config::OptionValues& v) {
   c.backoff_initial = std::chrono::milliseconds(b0);
   c.backoff_max = std::chrono::milliseconds(bmax);
   c.shutdown_timeout = std::chrono::milliseconds(shutdown);
+  c.journal_retention = std::chrono::hours(retention);
 
   const std::string format = v.GetOr("log-format", "json");
   if (format == "json") {

@@ -35,6 +35,7 @@ struct AgentConfig {
   std::chrono::milliseconds backoff_initial{500};
   std::chrono::milliseconds backoff_max{30'000};
   std::chrono::milliseconds shutdown_timeout{10'000};
+  std::chrono::hours journal_retention{168};
   LogFormat log_format = LogFormat::kJson;
   LogLevel log_level = LogLevel::kInfo;
   // Test hook (docs/agent.md): "after-sbatch" makes the agent SIGKILL itself right after a

@@ -377,3 +377,21 @@ Result<std::int64_t> Journal::UndeliveredCount() {
 }
 
 }  // namespace rtgw::agent
+
+namespace rtgw::agent {
+
+Result<std::int64_t> Journal::Prune(std::int64_t delivered_before_ms) {
+  std::lock_guard lock(mu_);
+  Status st = impl_->Run(
+      "DELETE FROM events WHERE delivered_at_ms IS NOT NULL AND delivered_at_ms < ?1 AND "
+      "submission_id IN (SELECT submission_id FROM jobs WHERE phase = 'terminal')",
+      [&](Statement& s) { s.BindInt64(1, delivered_before_ms); });
+  if (!st.ok()) return st.error();
+  st = impl_->Exec(
+      "DELETE FROM jobs WHERE phase IN ('terminal', 'released') AND NOT EXISTS "
+      "(SELECT 1 FROM events e WHERE e.submission_id = jobs.submission_id)");
+  if (!st.ok()) return st.error();
+  return static_cast<std::int64_t>(sqlite3_changes(impl_->db.handle()));
+}
+
+}  // namespace rtgw::agent

@@ -82,6 +82,10 @@ class Journal {
   // due again (its resend is idempotent at the gateway).
   Status ReannounceInFlight();
   Result<std::int64_t> UndeliveredCount();
+  // Retention: deletes events delivered before `delivered_before_ms` of terminal jobs, then
+  // terminal or released jobs that have no event left. Undelivered and refused ("dead")
+  // events, and every non-terminal job, are kept. Returns the number of jobs deleted.
+  Result<std::int64_t> Prune(std::int64_t delivered_before_ms);
 
   struct Impl;
 

@@ -115,5 +115,22 @@ TEST_F(JournalTest, RetryDeliveryAndReannounce) {
   EXPECT_TRUE(j->DueEvents(10000, 10)->empty());
 }
 
+TEST_F(JournalTest, PruneKeepsWhatIsStillNeeded) {
+  auto j = Open();
+  for (const char* sid : {"done", "running", "dead"})
+    ASSERT_TRUE(j->RecordLease(Spec(sid), "l").ok());
+  ASSERT_TRUE(j->RecordEvent("done", "completed", "{}", true).ok());
+  ASSERT_TRUE(j->MarkDelivered("done:completed", 100).ok());
+  ASSERT_TRUE(j->RecordEvent("running", "queued", "{}", false).ok());
+  ASSERT_TRUE(j->MarkDelivered("running:queued", 100).ok());
+  ASSERT_TRUE(j->RecordEvent("dead", "failed", "{}", true).ok());
+  ASSERT_TRUE(j->MarkDead("dead:failed", "HTTP 404").ok());
+  EXPECT_EQ(*j->Prune(50), 0);  // delivered after the cutoff: kept
+  EXPECT_EQ(*j->Prune(1000), 1);
+  EXPECT_FALSE(j->Get("done")->has_value());
+  EXPECT_TRUE(j->Get("running")->has_value());  // not terminal
+  EXPECT_TRUE(j->Get("dead")->has_value());     // its refused event is kept for inspection
+}
+
 }  // namespace
 }  // namespace rtgw::agent
