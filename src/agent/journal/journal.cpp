@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS events(
   delivered_at_ms INTEGER,
   dead_reason TEXT);
 CREATE INDEX IF NOT EXISTS events_due ON events(delivered_at_ms, next_attempt_ms);
+CREATE INDEX IF NOT EXISTS events_by_job ON events(submission_id, seq);
 )sql";
 
 std::string SpecToJson(const JobSpec& s) {
@@ -311,7 +312,9 @@ Result<std::vector<JournalEvent>> Journal::DueEvents(std::int64_t now_ms, int li
   std::vector<JournalEvent> out;
   Status st = impl_->Query(
       "SELECT seq, event_id, submission_id, job_id, body, attempts FROM events "
-      "WHERE delivered_at_ms IS NULL AND dead_reason IS NULL AND next_attempt_ms <= ?1 "
+      "e WHERE delivered_at_ms IS NULL AND dead_reason IS NULL AND next_attempt_ms <= ?1 "
+      "AND NOT EXISTS (SELECT 1 FROM events p WHERE p.submission_id = e.submission_id "
+      "AND p.seq < e.seq AND p.delivered_at_ms IS NULL AND p.dead_reason IS NULL) "
       "ORDER BY seq LIMIT ?2",
       [&](Statement& s) {
         s.BindInt64(1, now_ms);

@@ -74,6 +74,9 @@ class Journal {
   // Jobs in leased, submitting or submitted.
   Result<std::vector<JournalJob>> Active();
 
+  // Events to send now, oldest first, at most one per submission: the oldest undelivered
+  // one, and only once its retry time has come. So a job's events reach the gateway in the
+  // order they happened, whatever the retries (a `completed` never overtakes a `running`).
   Result<std::vector<JournalEvent>> DueEvents(std::int64_t now_ms, int limit);
   Status MarkDelivered(const std::string& event_id, std::int64_t now_ms);
   Status MarkRetry(const std::string& event_id, int attempts, std::int64_t next_attempt_ms);

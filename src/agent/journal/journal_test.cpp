@@ -88,10 +88,13 @@ TEST_F(JournalTest, EventsAreDeterministicAndOnce) {
   ASSERT_TRUE(j->RecordEvent("s", "completed", "{\"b\":1}", true).ok());
   auto due = j->DueEvents(0, 10);
   ASSERT_TRUE(due.ok());
-  ASSERT_EQ(due->size(), 2u);
+  ASSERT_EQ(due->size(), 1u);  // one per job: the oldest
   EXPECT_EQ((*due)[0].event_id, "s:queued");
   EXPECT_EQ((*due)[0].body, "{\"a\":1}");
-  EXPECT_EQ((*due)[1].event_id, "s:completed");
+  ASSERT_TRUE(j->MarkDelivered("s:queued", 1).ok());
+  due = j->DueEvents(0, 10);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].event_id, "s:completed");
   EXPECT_EQ((*j->Get("s"))->phase, JournalPhase::kTerminal);
   EXPECT_EQ((*j->Get("s"))->last_state, "completed");
   EXPECT_FALSE(j->RecordEvent("nosuch", "queued", "{}", false).ok());
@@ -113,6 +116,26 @@ TEST_F(JournalTest, RetryDeliveryAndReannounce) {
   EXPECT_EQ(j->DueEvents(0, 10)->size(), 1u);
   ASSERT_TRUE(j->MarkDead("s:queued", "404").ok());
   EXPECT_TRUE(j->DueEvents(10000, 10)->empty());
+}
+
+TEST_F(JournalTest, ALaterEventNeverOvertakesAnEarlierOneInBackoff) {
+  auto j = Open();
+  ASSERT_TRUE(j->RecordLease(Spec("a"), "l").ok());
+  ASSERT_TRUE(j->RecordLease(Spec("b"), "l").ok());
+  ASSERT_TRUE(j->RecordEvent("a", "running", "{}", false).ok());
+  ASSERT_TRUE(j->MarkRetry("a:running", 1, 5000).ok());  // gateway was down
+  ASSERT_TRUE(j->RecordEvent("a", "completed", "{}", true).ok());
+  ASSERT_TRUE(j->RecordEvent("b", "queued", "{}", false).ok());
+  auto due = j->DueEvents(1000, 10);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].event_id, "b:queued");  // other jobs are not held up
+  due = j->DueEvents(5000, 10);
+  ASSERT_EQ(due->size(), 2u);
+  EXPECT_EQ((*due)[0].event_id, "a:running");
+  EXPECT_EQ((*due)[1].event_id, "b:queued");
+  ASSERT_TRUE(j->MarkDead("a:running", "HTTP 409").ok());  // refused: the next one may go
+  due = j->DueEvents(5000, 10);
+  EXPECT_EQ((*due)[0].event_id, "a:completed");
 }
 
 TEST_F(JournalTest, PruneKeepsWhatIsStillNeeded) {
