@@ -49,6 +49,10 @@ class JobRunnerTest : public ::testing::Test {
   }
   void TearDown() override {
     journal_.reset();
+    if (HasFailure()) {
+      std::fprintf(stderr, "kept for inspection: %s\n", dir_.c_str());
+      return;
+    }
     fs::remove_all(dir_);
   }
 
@@ -94,14 +98,12 @@ class JobRunnerTest : public ::testing::Test {
   // Event bodies of one submission, in journal order, by state.
   std::vector<json::object> Events(const std::string& sid) {
     std::vector<json::object> out;
-    auto due = journal_->DueEvents(INT64_MAX, 100000);
-    EXPECT_TRUE(due.ok());
-    for (const auto& e : *due) {
-      if (e.submission_id == sid) {
-        json::object o = json::parse(e.body).as_object();
-        EXPECT_EQ(e.event_id, sid + ":" + std::string(o["state"].as_string()));
-        out.push_back(std::move(o));
-      }
+    auto events = journal_->EventsOf(sid);
+    EXPECT_TRUE(events.ok());
+    for (const auto& e : *events) {
+      json::object o = json::parse(e.body).as_object();
+      EXPECT_EQ(e.event_id, sid + ":" + std::string(o["state"].as_string()));
+      out.push_back(std::move(o));
     }
     return out;
   }

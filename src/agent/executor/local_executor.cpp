@@ -20,7 +20,9 @@ namespace fs = std::filesystem;
 // The wrapper: records its own pid, runs the job, records the exit status atomically.
 // Paths are positional arguments ($1), never interpolated into the command text.
 // A cancel sends SIGTERM to the whole process group; the wrapper traps it (a trap, not an
-// ignore, so the job itself keeps the default action) and still writes the status.
+// ignore, so the job itself keeps the default action) and still writes the status. Only
+// builtins run after the job ends (a signal to the group cannot kill an `mv`); a reader
+// treats a status file without a complete number as not written yet.
 constexpr const char* kWrapper =
     // The pid file appears only once the trap is set and the job started, so a cancel that
     // sees the pid always finds the job in the process group.
@@ -28,7 +30,7 @@ constexpr const char* kWrapper =
     "/bin/bash ./script.sh > out 2>&1 < /dev/null & c=$!; "
     "echo $$ > pid.tmp && mv pid.tmp pid; wait $c; s=$?; "
     "while kill -0 $c 2>/dev/null; do wait $c; s=$?; done; "
-    "echo $s > status.tmp && mv status.tmp status";
+    "echo $s > status";
 
 std::optional<std::string> ReadSmallFile(const fs::path& p) {
   std::ifstream in(p);
@@ -126,10 +128,22 @@ Result<BackendSnapshot> LocalExecutor::Snapshot() {
     const std::string name = entry.path().filename().string();
     if (name.rfind("rtgw-", 0) != 0 || !entry.is_directory(ec)) continue;
     JobObservation o;
-    const auto status = ReadSmallFile(entry.path() / "status");
+    // Liveness first, then the status file: the wrapper writes `status` and then exits, so
+    // "not alive" read before "no status" can never be a job that just finished.
+    bool alive = false;
+    bool have_pid = false;
+    if (const auto pid_text = ReadSmallFile(entry.path() / "pid")) {
+      have_pid = true;
+      const auto pid = ParseLong(*pid_text);
+      alive = pid && *pid > 1 && (::kill(static_cast<pid_t>(*pid), 0) == 0 || errno == EPERM);
+    }
+    auto status = ReadSmallFile(entry.path() / "status");
+    if (status && (status->empty() || status->back() != '\n' || !ParseLong(*status))) {
+      status.reset();  // being written
+    }
     const bool cancelled = fs::exists(entry.path() / "cancelled", ec);
     if (status) {
-      const auto code = ParseLong(*status);
+      const auto code = ParseLong(*status);  // complete: checked above
       o.raw_state = "exited";
       o.exit_code = code ? static_cast<int>(*code) : -1;
       if (o.exit_code > 128 && o.exit_code < 160) o.signal = o.exit_code - 128;
@@ -142,14 +156,11 @@ Result<BackendSnapshot> LocalExecutor::Snapshot() {
         o.phase = JobPhase::kFailed;
         o.error_code = "exit_code";
       }
-    } else if (const auto pid_text = ReadSmallFile(entry.path() / "pid")) {
-      const auto pid = ParseLong(*pid_text);
-      if (pid && *pid > 1 && (::kill(static_cast<pid_t>(*pid), 0) == 0 || errno == EPERM)) {
-        o.phase = JobPhase::kRunning;
-        o.raw_state = "running";
-      } else {
-        o = VanishedJob(name);  // process gone without a status (reboot, kill -9 of the wrapper)
-      }
+    } else if (alive) {
+      o.phase = JobPhase::kRunning;
+      o.raw_state = "running";
+    } else if (have_pid) {
+      o = VanishedJob(name);  // gone without a status (reboot, kill -9 of the wrapper)
     } else {
       const auto age = fs::file_time_type::clock::now() - fs::last_write_time(entry.path(), ec);
       if (age < std::chrono::seconds(30)) {
@@ -172,12 +183,14 @@ Status LocalExecutor::Cancel(const std::string& backend_id) {
   const fs::path dir = fs::path(work_dir_) / backend_id;
   std::error_code ec;
   if (!fs::exists(dir, ec) || fs::exists(dir / "status", ec)) return Ok{};
-  { std::ofstream(dir / "cancelled") << "1\n"; }
+  const bool already = fs::exists(dir / "cancelled", ec);
   const auto pid_text = ReadSmallFile(dir / "pid");
   if (!pid_text) {
     // Not started yet. The agent repeats a cancel on every poll until the job is terminal.
     return Unavailable("local job " + backend_id + " is starting; cancel again");
   }
+  if (already) return Ok{};  // signalled once; the agent repeats cancels every poll cycle
+  { std::ofstream(dir / "cancelled") << "1\n"; }
   const auto pid = ParseLong(*pid_text);
   if (pid && *pid > 1) {
     // The wrapper is a session leader: its pid is the process group id. Kill the job's

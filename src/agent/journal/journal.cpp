@@ -334,6 +334,27 @@ Result<std::vector<JournalEvent>> Journal::DueEvents(std::int64_t now_ms, int li
   return out;
 }
 
+Result<std::vector<JournalEvent>> Journal::EventsOf(const std::string& submission_id) {
+  std::lock_guard lock(mu_);
+  std::vector<JournalEvent> out;
+  Status st = impl_->Query(
+      "SELECT seq, event_id, submission_id, job_id, body, attempts FROM events "
+      "WHERE submission_id = ?1 ORDER BY seq",
+      [&](Statement& s) { s.BindText(1, submission_id); },
+      [&](Statement& s) {
+        JournalEvent e;
+        e.seq = s.ColumnInt64(0);
+        e.event_id = s.ColumnText(1);
+        e.submission_id = s.ColumnText(2);
+        e.job_id = s.ColumnText(3);
+        e.body = s.ColumnText(4);
+        e.attempts = static_cast<int>(s.ColumnInt64(5));
+        out.push_back(std::move(e));
+      });
+  if (!st.ok()) return st.error();
+  return out;
+}
+
 Status Journal::MarkDelivered(const std::string& event_id, std::int64_t now_ms) {
   std::lock_guard lock(mu_);
   return impl_->Run("UPDATE events SET delivered_at_ms = ?2 WHERE event_id = ?1",

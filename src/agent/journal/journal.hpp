@@ -78,6 +78,8 @@ class Journal {
   // one, and only once its retry time has come. So a job's events reach the gateway in the
   // order they happened, whatever the retries (a `completed` never overtakes a `running`).
   Result<std::vector<JournalEvent>> DueEvents(std::int64_t now_ms, int limit);
+  // Every event of one submission, in the order they were journaled (tests, inspection).
+  Result<std::vector<JournalEvent>> EventsOf(const std::string& submission_id);
   Status MarkDelivered(const std::string& event_id, std::int64_t now_ms);
   Status MarkRetry(const std::string& event_id, int attempts, std::int64_t next_attempt_ms);
   Status MarkDead(const std::string& event_id, const std::string& reason);
