@@ -1,7 +1,7 @@
 // Agent benchmark on the real slurmctld (scripts/services/slurm-up.sh); not a test.
 //   ninja -C build/release rtgw_agent_bench && ./build/release/bench/agent/rtgw_agent_bench
-// 1. submit throughput: a bare `sbatch --parsable --wrap true` loop vs the agent's submit path
-//    (journal lease + fsync'd intent + render + sbatch + journal id + queued event), same
+// 1. submit throughput: a bare `sbatch --parsable` loop vs the agent's submit path for a lease
+//    (JobRunner::SubmitLease: fsync'd intent, render, sbatch, Slurm id + queued event), same
 //    slurmctld, same number of jobs, sequential (one lease thread submits sequentially too).
 // 2. Slurm calls and wall time per poll cycle with 10, 100, 1000 jobs in flight.
 // Prints a Markdown table. Cancels everything it submitted.
@@ -77,10 +77,7 @@ int main(int argc, char** argv) {
   std::vector<JobSpec> specs;
   for (int i = 0; i < n_submit; ++i) specs.push_back(Spec("inline://bench?sleep=600"));
   t0 = Clock::now();
-  for (const auto& s : specs) {
-    (void)journal->RecordLease(s, "lease");
-    (void)runner.Submit(s.submission_id);
-  }
+  for (const auto& s : specs) (void)runner.SubmitLease(s, "lease");
   const double agent_s = Seconds(Clock::now() - t0);
   std::vector<std::string> agent_ids;
   for (const auto& s : specs) agent_ids.push_back((*journal->Get(s.submission_id))->backend_id);
@@ -92,18 +89,20 @@ int main(int argc, char** argv) {
               1000 * bare_s / bare_ids.size());
   std::printf("| agent submit path (journal + sbatch) | %.1f | %.2f |\n", n_submit / agent_s,
               1000 * agent_s / n_submit);
-  std::printf("| ratio agent / bare | %.0f%% | |\n\n", 100.0 * (n_submit / agent_s) / (bare_ids.size() / bare_s));
+  std::printf("| ratio agent / bare | %.0f%% | |\n\n",
+              100.0 * (n_submit / agent_s) / (bare_ids.size() / bare_s));
 
   // 2. poll cycle cost vs in-flight jobs
-  std::printf("## Poll cycle vs jobs in flight\n\n| in flight | Slurm calls per cycle | ms per cycle |\n|---|---|---|\n");
+  std::printf(
+      "## Poll cycle vs jobs in flight\n\n| in flight | Slurm calls per cycle | ms per cycle "
+      "|\n|---|---|---|\n");
   for (int n : {10, 100, 1000}) {
     auto j2 = Journal::Open((dir / ("poll-" + std::to_string(n) + ".db")).string()).value();
     JobRunner r2(j2.get(), executor, {dir.string(), ""}, nullptr);
     std::vector<std::string> ids;
     for (int i = 0; i < n; ++i) {
       JobSpec s = Spec("inline://poll?sleep=600");
-      (void)j2->RecordLease(s, "lease");
-      (void)r2.Submit(s.submission_id);
+      (void)r2.SubmitLease(s, "lease");
       ids.push_back((*j2->Get(s.submission_id))->backend_id);
     }
     r2.Reconcile();  // settle the queued/running events
@@ -112,7 +111,8 @@ int main(int argc, char** argv) {
     t0 = Clock::now();
     for (int c = 0; c < cycles; ++c) r2.Reconcile();
     const double s = Seconds(Clock::now() - t0);
-    std::printf("| %d | %.1f | %.1f |\n", n, double(client->calls() - calls0) / cycles, 1000 * s / cycles);
+    std::printf("| %d | %.1f | %.1f |\n", n, double(client->calls() - calls0) / cycles,
+                1000 * s / cycles);
     std::fflush(stdout);
     CancelAll(ids);
   }

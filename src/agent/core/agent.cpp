@@ -72,21 +72,12 @@ void Agent::DropLeasesOf(const std::string& sid) {
 
 void Agent::HandleLease(const Lease& lease) {
   const JobSpec& spec = lease.spec;
-  auto row = journal_->RecordLease(spec, lease.lease_id);
-  if (!row.ok()) {
-    LogError("journal: cannot record the lease; releasing it",
-             {{"submission_id", spec.submission_id}, {"error", row.error().message}});
-    (void)gateway_->Release(lease.lease_id);
-    return;
-  }
   LogInfo("lease acquired", {{"trace_id", spec.trace_id},
                              {"tenant_id", spec.tenant_id},
                              {"job_id", spec.job_id},
                              {"submission_id", spec.submission_id},
                              {"lease_id", lease.lease_id},
-                             {"journal_phase", std::string(ToString(row->phase))},
                              {"partition", spec.partition}});
-  if (row->phase != JournalPhase::kLeased && row->phase != JournalPhase::kSubmitting) return;
   {
     std::lock_guard lock(mu_);
     held_leases_[lease.lease_id] = {spec.submission_id, Clock::now()};
@@ -94,12 +85,14 @@ void Agent::HandleLease(const Lease& lease) {
   if (!config_.partitions.empty() && !spec.partition.empty() &&
       std::find(config_.partitions.begin(), config_.partitions.end(), spec.partition) ==
           config_.partitions.end()) {
-    runner_->Refuse(spec, "partition_not_allowed",
-                    "partition " + spec.partition + " is not served by node " + config_.node_id);
+    if (journal_->RecordLease(spec, lease.lease_id).ok()) {
+      runner_->Refuse(spec, "partition_not_allowed",
+                      "partition " + spec.partition + " is not served by node " + config_.node_id);
+    }
     DropLeasesOf(spec.submission_id);
     return;
   }
-  if (runner_->Submit(spec.submission_id) == JobRunner::SubmitResult::kDone) {
+  if (runner_->SubmitLease(spec, lease.lease_id) == JobRunner::SubmitResult::kDone) {
     DropLeasesOf(spec.submission_id);
   }
 }

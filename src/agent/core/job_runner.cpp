@@ -57,11 +57,12 @@ std::string JobRunner::OutputUri(const std::string& submission_id) const {
 }
 
 void JobRunner::Record(const JobSpec& spec, const std::string& state, const std::string& backend_id,
-                       const JobObservation* obs, bool terminal) {
+                       const JobObservation* obs, bool terminal, bool submitted) {
   const std::string body =
       BuildEventBody(spec, state, backend_id, FormatRfc3339(std::chrono::system_clock::now()), obs,
                      state == "completed" ? OutputUri(spec.submission_id) : "");
-  Status st = journal_->RecordEvent(spec.submission_id, state, body, terminal);
+  Status st = journal_->RecordEvent(spec.submission_id, state, body, terminal,
+                                    submitted ? backend_id : std::string());
   if (!st.ok()) {
     LogError(
         "journal write failed",
@@ -104,12 +105,44 @@ JobRunner::SubmitResult JobRunner::Submit(const std::string& sid) {
 
   auto row_or = journal_->Get(sid);
   if (!row_or.ok() || !row_or->has_value()) return SubmitResult::kSkipped;
-  JournalJob job = std::move(**row_or);
+  return SubmitLocked(std::move(**row_or), false);
+}
+
+JobRunner::SubmitResult JobRunner::SubmitLease(const JobSpec& spec, const std::string& lease_id) {
+  const std::string& sid = spec.submission_id;
+  if (!TryBusy(sid)) return SubmitResult::kSkipped;
+  struct Guard {
+    JobRunner* r;
+    const std::string& sid;
+    ~Guard() { r->ReleaseBusy(sid); }
+  } guard{this, sid};
+  auto row_or = journal_->Get(sid);
+  if (!row_or.ok()) return SubmitResult::kPending;
+  if (!row_or->has_value()) {
+    if (Status st = journal_->RecordIntent(spec, lease_id, NowMs()); !st.ok()) {
+      LogError("journal: cannot record the intent; not submitting",
+               {{"submission_id", sid}, {"error", st.error().message}});
+      return SubmitResult::kPending;
+    }
+    JournalJob job;
+    job.spec = spec;
+    job.lease_id = lease_id;
+    job.phase = JournalPhase::kSubmitting;
+    return SubmitLocked(std::move(job), true);
+  }
+  auto row = journal_->RecordLease(spec, lease_id);  // known: keep its phase, new lease id
+  if (!row.ok()) return SubmitResult::kPending;
+  return SubmitLocked(std::move(*row), false);
+}
+
+// Caller holds the busy slot of job.spec.submission_id.
+JobRunner::SubmitResult JobRunner::SubmitLocked(JournalJob job, bool intent_recorded) {
+  const std::string sid = job.spec.submission_id;
   if (job.phase != JournalPhase::kLeased && job.phase != JournalPhase::kSubmitting) {
     return SubmitResult::kDone;
   }
 
-  if (job.phase == JournalPhase::kSubmitting) {
+  if (job.phase == JournalPhase::kSubmitting && !intent_recorded) {
     // An earlier attempt's outcome is unknown (crash, timeout). Look it up by tag in a
     // snapshot taken now, after that attempt ended: its sbatch either returned in this
     // process or died with the old one (PR_SET_PDEATHSIG), so a job it created is listed.
@@ -126,9 +159,7 @@ JobRunner::SubmitResult JobRunner::Submit(const std::string& sid) {
                {"job_id", job.spec.job_id},
                {"submission_id", sid},
                {"execution_id", it->second}});
-      if (Status st = journal_->MarkSubmitted(sid, it->second); !st.ok())
-        return SubmitResult::kPending;
-      Record(job.spec, "queued", it->second, nullptr, false);
+      Record(job.spec, "queued", it->second, nullptr, false, /*submitted=*/true);
       return SubmitResult::kDone;
     }
     const auto window_ms =
@@ -154,10 +185,12 @@ JobRunner::SubmitResult JobRunner::Submit(const std::string& sid) {
     Record(job.spec, "cancelled", "", &obs, true);
     return SubmitResult::kDone;
   }
-  if (Status st = journal_->MarkSubmitting(sid, NowMs()); !st.ok()) {
-    LogError("journal: cannot record the intent; not submitting",
-             {{"submission_id", sid}, {"error", st.error().message}});
-    return SubmitResult::kPending;
+  if (!intent_recorded) {
+    if (Status st = journal_->MarkSubmitting(sid, NowMs()); !st.ok()) {
+      LogError("journal: cannot record the intent; not submitting",
+               {{"submission_id", sid}, {"error", st.error().message}});
+      return SubmitResult::kPending;
+    }
   }
   {
     std::lock_guard lock(mu_);
@@ -169,18 +202,15 @@ JobRunner::SubmitResult JobRunner::Submit(const std::string& sid) {
   }
   switch (out.kind) {
     case SubmitOutcome::Kind::kSubmitted:
-      if (Status st = journal_->MarkSubmitted(sid, out.backend_id); !st.ok()) {
-        LogError("journal: cannot record the backend id (the tag lookup will find it)",
-                 {{"submission_id", sid}, {"error", st.error().message}});
-        return SubmitResult::kPending;
-      }
       LogInfo("job submitted", {{"trace_id", job.spec.trace_id},
                                 {"job_id", job.spec.job_id},
                                 {"submission_id", sid},
                                 {"execution_id", out.backend_id},
                                 {"executor", executor_->name()},
                                 {"partition", job.spec.partition}});
-      Record(job.spec, "queued", out.backend_id, nullptr, false);
+      // The Slurm id and the `queued` event in one commit. Should it fail, the journal still
+      // says submitting and the tag lookup finds the job.
+      Record(job.spec, "queued", out.backend_id, nullptr, false, /*submitted=*/true);
       return SubmitResult::kDone;
     case SubmitOutcome::Kind::kRejected: {
       JobObservation rejected;

@@ -46,6 +46,9 @@ class JobRunner {
             std::function<void()> on_event);
 
   SubmitResult Submit(const std::string& submission_id);
+  // A lease from the gateway: journals it and submits. A submission the journal does not
+  // know yet is journaled directly as the intent (one commit before sbatch, one after).
+  SubmitResult SubmitLease(const JobSpec& spec, const std::string& lease_id);
   // Refuses a leased job without submitting it (partition not served, ...).
   void Refuse(const JobSpec& spec, const std::string& error_code, const std::string& message);
   void Reconcile();
@@ -54,9 +57,11 @@ class JobRunner {
 
  private:
   using Clock = std::chrono::steady_clock;
+  SubmitResult SubmitLocked(JournalJob job, bool intent_recorded);
   void Apply(const JournalJob& job, const JobObservation& obs);
+  // `submitted`: also records backend_id as the job's Slurm id (same commit).
   void Record(const JobSpec& spec, const std::string& state, const std::string& backend_id,
-              const JobObservation* obs, bool terminal);
+              const JobObservation* obs, bool terminal, bool submitted = false);
   std::string OutputUri(const std::string& submission_id) const;
   bool TryBusy(const std::string& sid);
   void ReleaseBusy(const std::string& sid);

@@ -80,9 +80,9 @@ class JobRunnerTest : public ::testing::Test {
     return s;
   }
   // Leases and submits `spec`; returns the runner's answer.
+  // The agent's path for a lease from the gateway.
   JobRunner::SubmitResult LeaseAndSubmit(JobRunner& r, const JobSpec& spec) {
-    EXPECT_TRUE(journal_->RecordLease(spec, "lease-" + spec.submission_id).ok());
-    return r.Submit(spec.submission_id);
+    return r.SubmitLease(spec, "lease-" + spec.submission_id);
   }
   // Reconciles until the job's phase is terminal; returns the journal row.
   JournalJob RunToEnd(JobRunner& r, const std::string& sid, int seconds = 60) {
@@ -187,7 +187,6 @@ TEST_F(JobRunnerTest, SlurmWalltimeOverPartitionLimitRefusedBeforeSbatch) {
 TEST_F(JobRunnerTest, SlurmCrashAfterSbatchThenRestartFindsTheJobByTag) {
   if (!SlurmUp()) GTEST_SKIP() << "Slurm is not running";
   JobSpec spec = Spec("inline://crash?sleep=2");
-  ASSERT_TRUE(journal_->RecordLease(spec, "lease-1").ok());
   journal_.reset();  // the child opens its own connection, like the old agent process did
   const pid_t child = ::fork();
   ASSERT_GE(child, 0);
@@ -199,7 +198,7 @@ TEST_F(JobRunnerTest, SlurmCrashAfterSbatchThenRestartFindsTheJobByTag) {
     o.crash_point = "after-sbatch";
     JobRunner crashing(
         j->get(), std::make_shared<SlurmExecutor>(SlurmClient(), RenderOptions{}, ""), o, nullptr);
-    (void)crashing.Submit(spec.submission_id);
+    (void)crashing.SubmitLease(spec, "lease-1");
     ::_exit(4);  // not reached: the hook SIGKILLs the process after sbatch
   }
   int status = 0;
@@ -214,11 +213,25 @@ TEST_F(JobRunnerTest, SlurmCrashAfterSbatchThenRestartFindsTheJobByTag) {
 
   auto client = SlurmClient();
   auto r = Runner(std::make_shared<SlurmExecutor>(client, RenderOptions{}, dir_.string()));
-  EXPECT_EQ(r->Submit(spec.submission_id), JobRunner::SubmitResult::kDone);  // the re-lease
+  EXPECT_EQ(r->SubmitLease(spec, "lease-2"), JobRunner::SubmitResult::kDone);  // the re-lease
   EXPECT_EQ((*journal_->Get(spec.submission_id))->phase, JournalPhase::kSubmitted);
   EXPECT_EQ(CountSlurmJobsWithTag(BackendTag(spec.submission_id)), 1) << "no duplicate Slurm job";
   RunToEnd(*r, spec.submission_id);
   EXPECT_EQ(States(spec.submission_id), (V{"queued", "running", "completed"}));
+  EXPECT_EQ(CountSlurmJobsWithTag(BackendTag(spec.submission_id)), 1);
+}
+
+TEST_F(JobRunnerTest, SlurmReLeaseOfASubmittedJobSubmitsNothing) {
+  if (!SlurmUp()) GTEST_SKIP() << "Slurm is not running";
+  auto client = SlurmClient();
+  auto r = Runner(std::make_shared<SlurmExecutor>(client, RenderOptions{}, dir_.string()));
+  JobSpec spec = Spec("inline://x?sleep=0");
+  ASSERT_EQ(LeaseAndSubmit(*r, spec), JobRunner::SubmitResult::kDone);
+  const auto after_first = client->calls();
+  // The gateway leases it again (our `queued` had not arrived before the lease expired).
+  EXPECT_EQ(r->SubmitLease(spec, "lease-again"), JobRunner::SubmitResult::kDone);
+  EXPECT_EQ(client->calls(), after_first);
+  EXPECT_EQ((*journal_->Get(spec.submission_id))->lease_id, "lease-again");
   EXPECT_EQ(CountSlurmJobsWithTag(BackendTag(spec.submission_id)), 1);
 }
 

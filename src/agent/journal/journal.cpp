@@ -254,8 +254,28 @@ Status Journal::MarkCancelRequested(const std::string& submission_id) {
                     [&](Statement& s) { s.BindText(1, submission_id); });
 }
 
+Status Journal::RecordIntent(const JobSpec& spec, const std::string& lease_id,
+                             std::int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  const std::string spec_json = SpecToJson(spec);
+  Status st = impl_->Run(
+      "INSERT INTO jobs(submission_id, job_id, spec_json, lease_id, phase, intent_at_ms) "
+      "VALUES(?1, ?2, ?3, ?4, 'submitting', ?5)",
+      [&](Statement& s) {
+        s.BindText(1, spec.submission_id);
+        s.BindText(2, spec.job_id);
+        s.BindText(3, spec_json);
+        s.BindText(4, lease_id);
+        s.BindInt64(5, now_ms);
+      });
+  if (!st.ok() && st.error().code == ErrorCode::kInternal) {
+    return Conflict("journal: submission " + spec.submission_id + " already journaled");
+  }
+  return st;
+}
+
 Status Journal::RecordEvent(const std::string& submission_id, const std::string& state,
-                            const std::string& body, bool terminal) {
+                            const std::string& body, bool terminal, const std::string& backend_id) {
   std::lock_guard lock(mu_);
   Status st = impl_->Exec("BEGIN IMMEDIATE");
   if (!st.ok()) return st;
@@ -275,6 +295,15 @@ Status Journal::RecordEvent(const std::string& submission_id, const std::string&
           s.BindText(2, submission_id);
           s.BindText(3, job_id);
           s.BindText(4, body);
+        });
+  }
+  if (st.ok() && !backend_id.empty()) {
+    st = impl_->Run(
+        "UPDATE jobs SET phase = 'submitted', backend_id = ?2 "
+        "WHERE submission_id = ?1 AND phase IN ('leased', 'submitting')",
+        [&](Statement& s) {
+          s.BindText(1, submission_id);
+          s.BindText(2, backend_id);
         });
   }
   if (st.ok()) {

@@ -64,13 +64,17 @@ class Journal {
   Result<JournalJob> RecordLease(const JobSpec& spec, const std::string& lease_id);
   // The intent, committed BEFORE sbatch. Only from leased/submitting.
   Status MarkSubmitting(const std::string& submission_id, std::int64_t now_ms);
+  // A fresh lease that goes straight to sbatch: inserts the job already in phase submitting
+  // (one commit instead of RecordLease + MarkSubmitting). kConflict if the row exists.
+  Status RecordIntent(const JobSpec& spec, const std::string& lease_id, std::int64_t now_ms);
   Status MarkSubmitted(const std::string& submission_id, const std::string& backend_id);
   Status MarkReleased(const std::string& submission_id);
   Status MarkCancelRequested(const std::string& submission_id);
   // One transaction: the event (ignored if its id exists), last_state, and
-  // phase=terminal when `terminal`.
+  // phase=terminal when `terminal`. With `backend_id`, also phase=submitted and the id
+  // (from leased/submitting): the sbatch result and its `queued` event in one commit.
   Status RecordEvent(const std::string& submission_id, const std::string& state,
-                     const std::string& body, bool terminal);
+                     const std::string& body, bool terminal, const std::string& backend_id = {});
   // Jobs in leased, submitting or submitted.
   Result<std::vector<JournalJob>> Active();
 
