@@ -210,6 +210,15 @@ void Agent::SenderLoop() {
           break;
         }
         case Delivery::kPermanent:
+          if (r.status == 409 && r.body.find("event_conflict") != std::string::npos) {
+            // The gateway already holds an event with this deterministic id for this job, so it
+            // came from us (re-derived after a power loss dropped the journal's copy, with
+            // another occurred_at): the state is known there. Count it as delivered.
+            (void)journal_->MarkDelivered(e.event_id, NowMs());
+            LogWarn("event already recorded by the gateway with another body; treated as delivered",
+                    {{"event_id", e.event_id}, {"job_id", e.job_id}});
+            break;
+          }
           (void)journal_->MarkDead(
               e.event_id, "HTTP " + std::to_string(r.status) + " " + r.body.substr(0, 500));
           LogError("event refused by the gateway; kept in the journal, not retried",
