@@ -6,6 +6,7 @@
 #   scripts/install-deps.sh --services also Slurm (munge, slurmctld, slurmd)
 # PostgreSQL (server + psql) is a test dependency: the black-box suite and the PostgreSQL store's
 # unit tests run against a real one that scripts/test.sh starts (scripts/services/postgres-up.sh).
+#   scripts/install-deps.sh --slurm    only Slurm (munge, slurmctld, slurmd; scripts/services/slurm-up.sh)
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
@@ -22,6 +23,7 @@ for arg in "$@"; do
   case "$arg" in
     --bench) pkgs+=(wrk nginx-light python3-fastapi python3-uvicorn python3-uvloop python3-httptools) ;;
     --services) pkgs+=(slurm-wlm slurm-client munge) ;;
+    --slurm) pkgs+=(slurm-wlm slurm-client munge) ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done

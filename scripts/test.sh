@@ -23,13 +23,28 @@ step "install dependencies"
 scripts/install-deps.sh
 
 RESULTS=$(mktemp -d "${TMPDIR:-/tmp}/rtgw-test.XXXXXX")
-trap 'scripts/services/postgres-down.sh; rm -rf "$RESULTS"' EXIT
+SLURM_STARTED=0
+cleanup() {
+  [ "$SLURM_STARTED" = 0 ] || scripts/services/slurm-down.sh >/dev/null 2>&1 || true
+  scripts/services/postgres-down.sh || true
+  rm -rf "$RESULTS"
+}
+trap cleanup EXIT
 
 step "start PostgreSQL"
 RTGW_TEST_PG_DSN=$(scripts/services/postgres-up.sh | tail -n 1)
 export RTGW_TEST_PG_DSN
 export RTGW_TEST_BACKENDS=${RTGW_TEST_BACKENDS:-sqlite,postgresql}
 echo "PostgreSQL: ${RTGW_TEST_PG_DSN%%:*}://...; black-box backends: $RTGW_TEST_BACKENDS"
+
+# --- agent (issue 3): real Slurm for the agent tests; stopped again on exit -----------------
+# RTGW_TEST_SLURM=0 skips starting it (the Slurm tests then skip, naming the reason).
+if [ "${RTGW_TEST_SLURM:-1}" = 1 ]; then
+  step "start Slurm (munge, slurmctld, slurmd: scripts/services/slurm-up.sh)"
+  SLURM_STARTED=1
+  scripts/services/slurm-up.sh
+fi
+# --- end agent block ---------------------------------------------------------------------------
 
 step "configure + build (release)"
 cmake --preset release >/dev/null

@@ -16,6 +16,7 @@ int RunDev(const std::vector<std::string>& args);
 int RunRelayCommand(const std::vector<std::string>& args);
 int RunConformance(const std::vector<std::string>& args);
 int RunGate(const std::vector<std::string>& args);
+int RunAgent(const std::vector<std::string>& args);
 
 inline constexpr const char* kVersion = RTGW_VERSION;
 

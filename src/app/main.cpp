@@ -18,6 +18,8 @@ constexpr const char* kUsage =
     "  serve        Run the gateway HTTP API (embedded SQLite store by default, or PostgreSQL).\n"
     "  migrate      Apply pending schema migrations to the store (--database-url).\n"
     "  store copy   Copy a store to another, verified (SQLite -> PostgreSQL promotion).\n"
+    "  agent        Run the management-node agent: lease jobs, submit to Slurm (or local\n"
+    "               processes), report lifecycle events.\n"
     "  relay        Run the projection relay alone; list and replay its dead letters.\n"
     "  openapi      Print the OpenAPI 3.1 document, or --check it against a committed copy.\n"
     "  dev token    Mint an HS256 bearer token (secret from --secrets-file, --secret or env).\n"
@@ -43,6 +45,7 @@ int main(int argc, char** argv) {
     if (command == "serve") return rtgw::app::RunServe(args);
     if (command == "migrate") return rtgw::app::RunMigrate(args);
     if (command == "store") return rtgw::app::RunStore(args);
+    if (command == "agent") return rtgw::app::RunAgent(args);
     if (command == "openapi") return rtgw::app::RunOpenApi(args);
     if (command == "dev") return rtgw::app::RunDev(args);
     if (command == "relay") return rtgw::app::RunRelayCommand(args);

@@ -3,6 +3,7 @@ schemas that are behind (PostgreSQL default) or newer than the build (always), b
 the key. PostgreSQL cases need RTGW_TEST_BACKENDS to include postgresql."""
 from __future__ import annotations
 
+import re
 import sqlite3
 import subprocess
 
@@ -70,7 +71,7 @@ def test_sqlite_migrate_and_migrate_off(rtgw_bin, tmp_path):
     res = _serve_once(rtgw_bin, tmp_path, f"sqlite://{db}", "--migrate", "off")
     assert res.returncode != 0 and "rtgw migrate" in res.stderr, res.stderr
     out = run_cli(rtgw_bin, "migrate", "--database-url", f"sqlite://{db}")
-    assert out.returncode == 0 and b"-> 1 (migrated)" in out.stdout, out
+    assert out.returncode == 0 and re.search(rb"version 0 -> \d+ \(migrated\)", out.stdout), out
     con = sqlite3.connect(db)
     con.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (50, 'x')")
     con.commit()

@@ -1,0 +1,150 @@
+#include "agent/executor/batch_script.hpp"
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "agent/proc/process.hpp"
+
+namespace rtgw::agent {
+namespace {
+
+JobSpec Spec() {
+  JobSpec s;
+  s.submission_id = "0b7c6a52-1f0e-4c1e-9d47-2a8f3c1d5e60";
+  s.job_id = "job-1";
+  s.tenant_id = "t1";
+  s.workspace_id = "w1";
+  s.trace_id = "trace-1";
+  s.cpu = 2;
+  s.memory_mib = 2048;
+  s.walltime_seconds = 3601;
+  s.input_uri = "inline://demo/x?sleep=0&exit=3";
+  s.partition = "debug";
+  s.account = "acct";
+  s.qos = "normal";
+  return s;
+}
+
+TEST(BatchScriptTest, DirectivesFromSpecAndMapping) {
+  auto s = RenderBatchScript(Spec(), {});
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_NE(s->find("#SBATCH --job-name=rtgw-0b7c6a52-1f0e-4c1e-9d47-2a8f3c1d5e60\n"),
+            std::string::npos);
+  EXPECT_NE(s->find("#SBATCH --comment=rtgw-0b7c6a52-1f0e-4c1e-9d47-2a8f3c1d5e60\n"),
+            std::string::npos);
+  EXPECT_NE(s->find("#SBATCH --partition=debug\n"), std::string::npos);
+  EXPECT_NE(s->find("#SBATCH --account=acct\n"), std::string::npos);
+  EXPECT_NE(s->find("#SBATCH --qos=normal\n"), std::string::npos);
+  EXPECT_NE(s->find("#SBATCH --time=61\n"), std::string::npos);  // 3601 s rounds up
+  EXPECT_NE(s->find("#SBATCH --cpus-per-task=2\n"), std::string::npos);
+  EXPECT_NE(s->find("#SBATCH --mem=2048M\n"), std::string::npos);
+  EXPECT_EQ(s->rfind("#!/bin/bash\n", 0), 0u);
+}
+
+TEST(BatchScriptTest, OptionalDirectivesOmitted) {
+  JobSpec spec = Spec();
+  spec.partition.clear();
+  spec.account.clear();
+  spec.qos.clear();
+  auto s = RenderBatchScript(spec, {});
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->find("--partition"), std::string::npos);
+  EXPECT_EQ(s->find("--account"), std::string::npos);
+  EXPECT_EQ(s->find("--qos"), std::string::npos);
+}
+
+TEST(BatchScriptTest, UnsafeDirectiveValuesRefused) {
+  for (const char* bad : {"de bug", "a\nb", "x;rm", "$(id)", "a'b"}) {
+    JobSpec spec = Spec();
+    spec.partition = bad;
+    auto s = RenderBatchScript(spec, {});
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_EQ(s.error().api_code, "invalid_job_spec");
+  }
+  JobSpec spec = Spec();
+  spec.cpu = 0;
+  EXPECT_FALSE(RenderBatchScript(spec, {}).ok());
+}
+
+TEST(BatchScriptTest, HostileStringsAreQuotedAndInert) {
+  JobSpec spec = Spec();
+  spec.job_id = "x'; touch /tmp/rtgw-pwned; echo '";
+  spec.trace_id = "$(touch /tmp/rtgw-pwned)`id`\n\"";
+  spec.input_uri = "inline://a'b$(touch /tmp/rtgw-pwned)?sleep=0";
+  std::filesystem::remove("/tmp/rtgw-pwned");
+  auto s = RenderBatchScript(spec, {});
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  // Run the variable part (everything up to the payload) and print what bash sees.
+  const std::string head = s->substr(0, s->find('\n', s->find("export RTGW_PAYLOAD_URI")) + 1);
+  auto r = RunProcess(
+      {"/bin/bash", "-c", head + "printf '%s|%s' \"$RTGW_JOB_ID\" \"$RTGW_TRACE_ID\""}, {});
+  auto full = RunProcess({"/bin/bash", "-c", *s}, {});
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(full->exit_code, 0);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(std::filesystem::exists("/tmp/rtgw-pwned"));
+  EXPECT_NE(r->out.find(spec.job_id + "|" + spec.trace_id), std::string::npos) << r->out;
+}
+
+TEST(BatchScriptTest, ShellQuote) {
+  EXPECT_EQ(ShellQuote("a"), "'a'");
+  EXPECT_EQ(ShellQuote("it's"), "'it'\\''s'");
+  EXPECT_EQ(ShellQuote(""), "''");
+}
+
+TEST(BatchScriptTest, InlineDemoPayloadRuns) {
+  auto s = RenderBatchScript(Spec(), {});
+  ASSERT_TRUE(s.ok());
+  auto r = RunProcess({"/bin/bash", "-c", *s}, {});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->exit_code, 3);
+  EXPECT_NE(r->out.find("rtgw demo payload: inline://demo/x?sleep=0&exit=3 (job job-1)"),
+            std::string::npos);
+}
+
+TEST(BatchScriptTest, InlineParametersBounded) {
+  EXPECT_FALSE(RenderPayload("inline://x?sleep=-1", {}).ok());
+  EXPECT_FALSE(RenderPayload("inline://x?exit=256", {}).ok());
+  EXPECT_FALSE(RenderPayload("inline://x?sleep=1;rm", {}).ok());
+  EXPECT_TRUE(RenderPayload("inline://gate/job-gate-001", {}).ok());
+}
+
+TEST(BatchScriptTest, FilePayloadOnlyInsideAllowedDirs) {
+  const auto dir = std::filesystem::temp_directory_path() / "rtgw-payload-test";
+  std::filesystem::create_directories(dir / "ok");
+  std::ofstream(dir / "ok" / "job.sh") << "echo from-file\nexit 4\n";
+  std::ofstream(dir / "outside.sh") << "echo no\n";
+  RenderOptions o;
+  o.payload_dirs = {(dir / "ok").string()};
+  auto good = RenderPayload("file://" + (dir / "ok" / "job.sh").string(), o);
+  ASSERT_TRUE(good.ok()) << good.error().message;
+  auto bad = RenderPayload("file://" + (dir / "outside.sh").string(), o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().api_code, "payload_not_allowed");
+  auto traversal = RenderPayload("file://" + (dir / "ok" / ".." / "outside.sh").string(), o);
+  EXPECT_FALSE(traversal.ok());
+  EXPECT_FALSE(RenderPayload("file://" + (dir / "ok").string(), o).ok());  // a directory
+  EXPECT_FALSE(RenderPayload("file://relative.sh", o).ok());
+  EXPECT_FALSE(RenderPayload("s3://bucket/x", o).ok());
+  EXPECT_FALSE(RenderPayload("file:///etc/passwd", {}).ok());  // no dirs configured
+  JobSpec spec = Spec();
+  spec.input_uri = "file://" + (dir / "ok" / "job.sh").string();
+  auto script = RenderBatchScript(spec, o);
+  ASSERT_TRUE(script.ok());
+  auto r = RunProcess({"/bin/bash", "-c", *script}, {});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->exit_code, 4);
+  EXPECT_EQ(r->out, "from-file\n");
+}
+
+TEST(BatchScriptTest, WalltimeMinutes) {
+  EXPECT_EQ(WalltimeMinutes(1), 1);
+  EXPECT_EQ(WalltimeMinutes(60), 1);
+  EXPECT_EQ(WalltimeMinutes(61), 2);
+  EXPECT_EQ(WalltimeMinutes(3600), 60);
+}
+
+}  // namespace
+}  // namespace rtgw::agent

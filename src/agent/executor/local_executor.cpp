@@ -1,0 +1,203 @@
+#include "agent/executor/local_executor.hpp"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace rtgw::agent {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The wrapper: records its own pid, runs the job, records the exit status atomically.
+// Paths are positional arguments ($1), never interpolated into the command text.
+// A cancel sends SIGTERM to the whole process group; the wrapper traps it (a trap, not an
+// ignore, so the job itself keeps the default action) and still writes the status. Only
+// builtins run after the job ends (a signal to the group cannot kill an `mv`); a reader
+// treats a status file without a complete number as not written yet.
+constexpr const char* kWrapper =
+    // The pid file appears only once the trap is set and the job started, so a cancel that
+    // sees the pid always finds the job in the process group.
+    "cd \"$1\" || exit 1; exec 2>>wrapper.log; trap ':' TERM; "
+    "/bin/bash ./script.sh > out 2>&1 < /dev/null & c=$!; "
+    "echo $$ > pid.tmp && mv pid.tmp pid; wait $c; s=$?; "
+    "while kill -0 $c 2>/dev/null; do wait $c; s=$?; done; "
+    "echo $s > status";
+
+std::optional<std::string> ReadSmallFile(const fs::path& p) {
+  std::ifstream in(p);
+  if (!in.good()) return std::nullopt;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::optional<long long> ParseLong(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  long long v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+LocalExecutor::LocalExecutor(std::string work_dir, RenderOptions render)
+    : work_dir_(std::move(work_dir)), render_(std::move(render)) {
+  render_.sbatch_directives = false;
+}
+
+SubmitOutcome LocalExecutor::Submit(const JobSpec& spec) {
+  SubmitOutcome out;
+  const std::string tag = BackendTag(spec.submission_id);
+  auto script = RenderBatchScript(spec, render_);
+  if (!script.ok()) {
+    out.kind = SubmitOutcome::Kind::kRejected;
+    out.error_code = script.error().api_code;
+    out.message = script.error().message;
+    return out;
+  }
+  const fs::path dir = fs::path(work_dir_) / tag;
+  std::error_code ec;
+  fs::create_directories(work_dir_, ec);
+  if (fs::exists(dir / "pid", ec) || fs::exists(dir / "status", ec)) {
+    out.kind = SubmitOutcome::Kind::kSubmitted;  // already running: never twice
+    out.backend_id = tag;
+    return out;
+  }
+  fs::create_directories(dir, ec);
+  if (ec) {
+    out.message = "cannot create " + dir.string() + ": " + ec.message();
+    return out;  // kUnknown: retried later
+  }
+  {
+    std::ofstream f(dir / "script.sh", std::ios::trunc);
+    f << *script;
+    if (!f.good()) {
+      out.message = "cannot write script in " + dir.string();
+      return out;
+    }
+  }
+  const std::string dir_str = dir.string();
+  const char* argv[] = {"/bin/sh", "-c", kWrapper, "rtgw-local-job", dir_str.c_str(), nullptr};
+  ++calls_;
+  const pid_t child = ::fork();
+  if (child < 0) {
+    out.message = std::string("fork: ") + std::strerror(errno);
+    return out;
+  }
+  if (child == 0) {
+    const pid_t grandchild = ::fork();
+    if (grandchild != 0) ::_exit(grandchild < 0 ? 1 : 0);
+    // New session in the grandchild: it becomes the leader of its own process group,
+    // so its pid (what the wrapper writes to `pid`) is the group id a cancel signals.
+    ::setsid();
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int fd = 3; fd < 1024; ++fd) ::close(fd);
+    ::execv("/bin/sh", const_cast<char* const*>(argv));
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    out.message = "could not start the local job";
+    return out;
+  }
+  out.kind = SubmitOutcome::Kind::kSubmitted;
+  out.backend_id = tag;
+  return out;
+}
+
+Result<BackendSnapshot> LocalExecutor::Snapshot() {
+  ++calls_;
+  BackendSnapshot snap;
+  std::error_code ec;
+  if (!fs::exists(work_dir_, ec)) return snap;
+  for (const auto& entry : fs::directory_iterator(work_dir_, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("rtgw-", 0) != 0 || !entry.is_directory(ec)) continue;
+    JobObservation o;
+    // Liveness first, then the status file: the wrapper writes `status` and then exits, so
+    // "not alive" read before "no status" can never be a job that just finished.
+    bool alive = false;
+    bool have_pid = false;
+    if (const auto pid_text = ReadSmallFile(entry.path() / "pid")) {
+      have_pid = true;
+      const auto pid = ParseLong(*pid_text);
+      alive = pid && *pid > 1 && (::kill(static_cast<pid_t>(*pid), 0) == 0 || errno == EPERM);
+    }
+    auto status = ReadSmallFile(entry.path() / "status");
+    if (status && (status->empty() || status->back() != '\n' || !ParseLong(*status))) {
+      status.reset();  // being written
+    }
+    const bool cancelled = fs::exists(entry.path() / "cancelled", ec);
+    if (status) {
+      const auto code = ParseLong(*status);  // complete: checked above
+      o.raw_state = "exited";
+      o.exit_code = code ? static_cast<int>(*code) : -1;
+      if (o.exit_code > 128 && o.exit_code < 160) o.signal = o.exit_code - 128;
+      o.message = "local process exited with status " + std::to_string(o.exit_code);
+      if (cancelled) {
+        o.phase = JobPhase::kCancelled;
+      } else if (code && *code == 0) {
+        o.phase = JobPhase::kCompleted;
+      } else {
+        o.phase = JobPhase::kFailed;
+        o.error_code = "exit_code";
+      }
+    } else if (alive) {
+      o.phase = JobPhase::kRunning;
+      o.raw_state = "running";
+    } else if (have_pid) {
+      o = VanishedJob(name);  // gone without a status (reboot, kill -9 of the wrapper)
+    } else {
+      const auto age = fs::file_time_type::clock::now() - fs::last_write_time(entry.path(), ec);
+      if (age < std::chrono::seconds(30)) {
+        o.phase = JobPhase::kQueued;
+        o.raw_state = "starting";
+      } else {
+        o = VanishedJob(name);
+      }
+    }
+    snap.id_by_tag.emplace(name, name);
+    snap.by_id.emplace(name, std::move(o));
+  }
+  return snap;
+}
+
+Status LocalExecutor::Cancel(const std::string& backend_id) {
+  if (backend_id.rfind("rtgw-", 0) != 0 || backend_id.find('/') != std::string::npos) {
+    return InvalidArgument("not a local job id: " + backend_id);
+  }
+  const fs::path dir = fs::path(work_dir_) / backend_id;
+  std::error_code ec;
+  if (!fs::exists(dir, ec) || fs::exists(dir / "status", ec)) return Ok{};
+  const bool already = fs::exists(dir / "cancelled", ec);
+  const auto pid_text = ReadSmallFile(dir / "pid");
+  if (!pid_text) {
+    // Not started yet. The agent repeats a cancel on every poll until the job is terminal.
+    return Unavailable("local job " + backend_id + " is starting; cancel again");
+  }
+  if (already) return Ok{};  // signalled once; the agent repeats cancels every poll cycle
+  { std::ofstream(dir / "cancelled") << "1\n"; }
+  const auto pid = ParseLong(*pid_text);
+  if (pid && *pid > 1) {
+    // The wrapper is a session leader: its pid is the process group id. Kill the job's
+    // processes (the bash child and whatever it started) but let the wrapper record status.
+    ::kill(-static_cast<pid_t>(*pid), SIGTERM);
+  }
+  return Ok{};
+}
+
+}  // namespace rtgw::agent

@@ -1,0 +1,122 @@
+#include "agent/slurm/cli_slurm_client.hpp"
+
+#include <array>
+
+#include "agent/proc/process.hpp"
+
+namespace rtgw::agent::slurm {
+namespace {
+
+std::string FirstLines(const std::string& s, std::size_t max = 500) {
+  std::string out = s.substr(0, max);
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+SubmitResult::Kind ClassifySbatchFailure(int exit_code, bool timed_out, const std::string& err) {
+  if (timed_out || exit_code < 0) return SubmitResult::Kind::kUnknown;
+  // Messages after which the job may or may not exist in slurmctld.
+  static constexpr std::array<const char*, 6> kTransient = {
+      "Unable to contact slurm controller", "Socket timed out",
+      "Zero Bytes were transmitted",        "Resource temporarily unavailable",
+      "temporarily unable to accept",       "Connection refused"};
+  for (const char* t : kTransient) {
+    if (err.find(t) != std::string::npos) return SubmitResult::Kind::kUnknown;
+  }
+  if (err.find("Batch job submission failed") != std::string::npos ||
+      err.find("invalid partition") != std::string::npos ||
+      err.find("sbatch: error:") != std::string::npos) {
+    return SubmitResult::Kind::kRejected;
+  }
+  return SubmitResult::Kind::kUnknown;
+}
+
+std::string CliSlurmClient::Bin(const char* name) const {
+  return options_.bin_dir.empty() ? std::string(name) : options_.bin_dir + "/" + name;
+}
+
+SubmitResult CliSlurmClient::Submit(const std::string& script) {
+  ProcessOptions po;
+  po.timeout = options_.timeout;
+  po.stdin_data = script;
+  ++calls_;
+  auto r = RunProcess({Bin("sbatch"), "--parsable"}, po);
+  SubmitResult out;
+  if (!r.ok()) {
+    out.kind = SubmitResult::Kind::kUnknown;  // sbatch did not start: nothing was submitted,
+    out.message = r.error().message;          // but the tag lookup costs little and is safe
+    return out;
+  }
+  if (r->exit_code == 0 && !r->timed_out) {
+    auto id = ParseSbatchParsable(r->out);
+    if (id.ok()) {
+      out.kind = SubmitResult::Kind::kSubmitted;
+      out.job_id = *id;
+      return out;
+    }
+    out.kind = SubmitResult::Kind::kUnknown;
+    out.message = id.error().message;
+    return out;
+  }
+  out.kind = ClassifySbatchFailure(r->exit_code, r->timed_out, r->err);
+  out.message = r->timed_out ? "sbatch timed out" : FirstLines(r->err);
+  return out;
+}
+
+Result<std::vector<SlurmJob>> CliSlurmClient::ListJobs() {
+  ProcessOptions po;
+  po.timeout = options_.timeout;
+  ++calls_;
+  auto r = RunProcess({Bin("scontrol"), "show", "job", "-o"}, po);
+  if (!r.ok()) return r.error();
+  if (r->timed_out) return Unavailable("scontrol show job timed out");
+  if (r->exit_code != 0) {
+    return Unavailable("scontrol show job failed: " + FirstLines(r->err));
+  }
+  return ParseScontrolJobs(r->out);
+}
+
+Status CliSlurmClient::Cancel(const std::string& job_id) {
+  ProcessOptions po;
+  po.timeout = options_.timeout;
+  ++calls_;
+  auto r = RunProcess({Bin("scancel"), job_id}, po);
+  if (!r.ok()) return r.error();
+  if (r->timed_out) return Unavailable("scancel timed out");
+  // scancel of a finished job prints "Job/step already completing or completed" and
+  // exits 0 or 1 depending on the version; an unknown id is "Invalid job id": both are fine.
+  if (r->exit_code != 0 && r->err.find("already completing") == std::string::npos &&
+      r->err.find("Invalid job id") == std::string::npos) {
+    return Unavailable("scancel " + job_id + " failed: " + FirstLines(r->err));
+  }
+  return Ok{};
+}
+
+Result<ClusterInfo> CliSlurmClient::Describe() {
+  ProcessOptions po;
+  po.timeout = options_.timeout;
+  ClusterInfo info;
+  ++calls_;
+  auto c = RunProcess({Bin("scontrol"), "show", "config"}, po);
+  if (!c.ok()) return c.error();
+  if (c->timed_out || c->exit_code != 0) {
+    return Unavailable("scontrol show config failed: " + FirstLines(c->err));
+  }
+  auto cfg = ParseScontrolConfig(c->out);
+  if (!cfg.ok()) return cfg.error();
+  info.config = *cfg;
+  ++calls_;
+  auto s = RunProcess({Bin("sinfo"), "-h", "-o", "%P|%a|%l|%F|%C"}, po);
+  if (!s.ok()) return s.error();
+  if (s->timed_out || s->exit_code != 0) {
+    return Unavailable("sinfo failed: " + FirstLines(s->err));
+  }
+  auto parts = ParseSinfoPartitions(s->out);
+  if (!parts.ok()) return parts.error();
+  info.partitions = std::move(*parts);
+  return info;
+}
+
+}  // namespace rtgw::agent::slurm

@@ -1,0 +1,14 @@
+// libFuzzer target (RTGW_FUZZ=ON builds, clang): must never crash, hang or leak
+// on any input. Corpus: corpus/slurm_minutes/ (replayed by corpus_replay_test.cpp in ctest).
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "agent/slurm/slurm_parse.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  (void)rtgw::agent::slurm::ParseSlurmMinutes(text);
+  (void)rtgw::agent::slurm::SplitKeyValueLine(text);
+  return 0;
+}
