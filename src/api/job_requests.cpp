@@ -299,6 +299,11 @@ Result<storage::EventRecord> ParseEventRequest(std::string_view body, const Even
       RTGW_TAKE(exit_code, fe.Integer("exit_code", -1'000'000, 1'000'000));
       err["exit_code"] = exit_code;
     }
+    if (fe.Find("signal") != nullptr && !fe.Find("signal")->is_null()) {
+      std::int64_t signal = 0;
+      RTGW_TAKE(signal, fe.Integer("signal", 0, 255));
+      err["signal"] = signal;
+    }
     r.error_json = CanonicalJson(err);
     canonical["error"] = std::move(err);
   }

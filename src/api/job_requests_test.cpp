@@ -133,7 +133,7 @@ std::string GoodEvent() {
              "submission_id": "s1", "execution_id": "aiida-1", "state": "completed",
              "occurred_at": "2026-02-18T00:00:00Z", "trace_id": "tr-1",
              "result_ref": {"output_uri": "s3://out/x"},
-             "error": {"code": "X", "message": "m", "exit_code": 3}})";
+             "error": {"code": "X", "message": "m", "exit_code": 3, "signal": 9}})";
 }
 
 TEST(EventRequestTest, AcceptsFullEvent) {
@@ -141,7 +141,7 @@ TEST(EventRequestTest, AcceptsFullEvent) {
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->state, jobs::JobState::kCompleted);
   EXPECT_EQ(*r->result_ref_json, R"({"output_uri":"s3://out/x"})");
-  EXPECT_EQ(*r->error_json, R"({"code":"X","exit_code":3,"message":"m"})");
+  EXPECT_EQ(*r->error_json, R"({"code":"X","exit_code":3,"message":"m","signal":9})");
   EXPECT_EQ(r->fingerprint.size(), 64u);
 }
 
@@ -159,6 +159,7 @@ TEST(EventRequestTest, RejectsBadEvents) {
       {R"("tenant_id": "t1")", R"("tenant_id": "t2")", ErrorCode::kPermissionDenied, "tenant"},
       {R"("s3://out/x")", R"("nope")", ErrorCode::kInvalidArgument, "result_ref.output_uri"},
       {R"("exit_code": 3)", R"("exit_code": "3")", ErrorCode::kInvalidArgument, "error.exit_code"},
+      {R"("signal": 9)", R"("signal": 300)", ErrorCode::kInvalidArgument, "error.signal"},
       {R"("event_id": "evt-1", )", "", ErrorCode::kInvalidArgument, "event_id: is required"},
   };
   for (const Case& c : cases) {

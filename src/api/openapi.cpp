@@ -170,10 +170,12 @@ json::object Schemas() {
       Obj({{"input_uri", Str("URI of the job input (scheme:...).", 4096)}}, {"input_uri"});
   s["RequestedBy"] = Obj({{"user_id", Str("Product user who asked for the job.")}}, {"user_id"});
   s["ResultRef"] = Obj({{"output_uri", Str("URI of the job output.", 4096)}}, {"output_uri"});
-  s["EventError"] = Obj({{"code", json::object{{"type", "string"}, {"maxLength", 128}}},
-                         {"message", json::object{{"type", "string"}, {"maxLength", 4096}}},
-                         {"exit_code", json::object{{"type", "integer"}}}},
-                        {});
+  s["EventError"] =
+      Obj({{"code", json::object{{"type", "string"}, {"maxLength", 128}}},
+           {"message", json::object{{"type", "string"}, {"maxLength", 4096}}},
+           {"exit_code", json::object{{"type", "integer"}}},
+           {"signal", json::object{{"type", "integer"}, {"minimum", 0}, {"maximum", 255}}}},
+          {});
   json::object job_id = Str("Client-chosen job id, unique per tenant.", 128);
   job_id["pattern"] = "^[A-Za-z0-9._@~-]{1,128}$";
   s["SubmitJobRequest"] = Obj(

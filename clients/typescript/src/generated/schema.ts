@@ -383,6 +383,7 @@ export interface components {
             code?: string;
             message?: string;
             exit_code?: number;
+            signal?: number;
         };
         SubmitJobRequest: {
             /** @description Must equal the token's tenant_id claim. */
