@@ -147,10 +147,10 @@ class ProjectionRelay::Impl {
     return Ok{};
   }
 
+  // Idempotent; also joins whatever threads a failed Start() got going.
   void Stop() {
     {
       std::lock_guard lock(mu_);
-      if (stopping_ && !started_) return;
       stopping_ = true;
     }
     cv_.notify_all();
