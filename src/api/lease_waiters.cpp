@@ -52,10 +52,19 @@ void LeaseWaiters::Park(const std::string& key, std::uint64_t seen, Clock::time_
 }
 
 void LeaseWaiters::Notify(const std::string& key) {
-  std::lock_guard lock(mu_);
-  ++versions_[key];
-  dirty_ = true;
-  cv_.notify_one();
+  bool parked_here = false;
+  {
+    std::lock_guard lock(mu_);
+    ++versions_[key];
+    // Only a waiter parked on this key has anything to do. One that parks
+    // later compares the version it read before its query with the moved one
+    // and is woken at once, so skipping the wake-up here loses nothing (and a
+    // submit with no agent polling costs no thread switch).
+    parked_here = std::any_of(waiters_.begin(), waiters_.end(),
+                              [&key](const Waiter& w) { return w.key == key; });
+    if (parked_here) dirty_ = true;
+  }
+  if (parked_here) cv_.notify_one();
 }
 
 void LeaseWaiters::Shutdown() {

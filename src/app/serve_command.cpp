@@ -85,6 +85,9 @@ int RunServe(const std::vector<std::string>& args) {
   if (!cfg_or) return Fail(cfg_or.error().message);
   config::ServeConfig cfg = std::move(cfg_or).value();
   Logger::Configure(cfg.log_format, cfg.log_level);
+  // Request threads append log lines to a buffer written out every 5 ms
+  // (warn/error at once); flushed on every way out of this function.
+  LogBuffering log_buffering(std::chrono::milliseconds(5));
 
   if (cfg.dev && cfg.jwt_hs256_secret.empty()) {
     cfg.jwt_hs256_secret = RandomHex(32);
@@ -150,6 +153,7 @@ int RunServe(const std::vector<std::string>& args) {
                   : cfg.migrate == config::MigrateSetting::kOff ? storage::MigrateMode::kNever
                                                                 : storage::MigrateMode::kAuto;
   sopts.sqlite_synchronous = cfg.sqlite_synchronous;
+  sopts.sqlite_wal_autocheckpoint_pages = cfg.sqlite_wal_autocheckpoint;
   sopts.reader_threads = cfg.store_reader_threads;
   sopts.job_cache_entries = cfg.job_cache_entries;
   sopts.write_outbox = cfg.relay.outbox;
@@ -231,6 +235,7 @@ int RunServe(const std::vector<std::string>& args) {
                            {"store", store_name},
                            {"backend", store->backend},
                            {"sqlite_synchronous", cfg.sqlite_synchronous},
+                           {"sqlite_wal_autocheckpoint", cfg.sqlite_wal_autocheckpoint},
                            {"proxy_auth", cfg.proxy_auth_key.empty() ? "off" : "on"},
                            {"outbox", cfg.relay.outbox ? "on" : "off"},
                            {"projection_relay", projection_relay ? "on" : "off"},

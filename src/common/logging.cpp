@@ -3,8 +3,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
+#include <thread>
 
 #include "common/time_format.hpp"
 
@@ -33,10 +37,60 @@ void WriteAll(const std::string& line) {
   std::size_t left = line.size();
   while (left > 0) {
     ssize_t n = ::write(STDERR_FILENO, p, left);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;  // stderr gone: logging must never take the process down
     p += n;
     left -= static_cast<std::size_t>(n);
   }
+}
+
+// The buffer of LogBuffering. `write_mu` is held while writing to stderr so
+// that a swapped-out batch and a later direct line keep their order.
+constexpr std::size_t kWakeBytes = 64 * 1024;          // wake the writer early
+constexpr std::size_t kInlineBytes = 4 * 1024 * 1024;  // stderr stuck: write inline
+struct Buffer {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::string pending;    // GUARDED_BY(mu)
+  bool active = false;    // GUARDED_BY(mu)
+  bool stopping = false;  // GUARDED_BY(mu)
+  std::mutex write_mu;
+  std::thread thread;
+};
+Buffer& Buf() {
+  static Buffer* b = new Buffer;  // never destroyed: usable from atexit and late threads
+  return *b;
+}
+
+// Swaps the pending lines out and writes them (plus `tail`), in order.
+void FlushWith(const std::string* tail) {
+  Buffer& b = Buf();
+  std::lock_guard write_lock(b.write_mu);
+  std::string out;
+  {
+    std::lock_guard lock(b.mu);
+    out.swap(b.pending);
+  }
+  if (!out.empty()) WriteAll(out);
+  if (tail != nullptr) WriteAll(*tail);
+}
+
+void Emit(LogLevel level, const std::string& line) {
+  Buffer& b = Buf();
+  if (level < LogLevel::kWarn) {
+    std::unique_lock lock(b.mu);
+    if (b.active && b.pending.size() < kInlineBytes) {
+      // Wake the writer when its batch starts (it then waits `interval`) and
+      // when the batch is big enough to go out early.
+      const bool wake = b.pending.empty() || (b.pending.size() < kWakeBytes &&
+                                              b.pending.size() + line.size() >= kWakeBytes);
+      b.pending += line;
+      lock.unlock();
+      if (wake) b.cv.notify_one();
+      return;
+    }
+  }
+  FlushWith(&line);
 }
 
 }  // namespace
@@ -132,7 +186,44 @@ void Logger::Log(LogLevel level, std::string_view message, std::initializer_list
     }
     line += '\n';
   }
-  WriteAll(line);
+  Emit(level, line);
+}
+
+void Logger::Flush() { FlushWith(nullptr); }
+
+LogBuffering::LogBuffering(std::chrono::milliseconds interval) {
+  Buffer& b = Buf();
+  {
+    std::lock_guard lock(b.mu);
+    b.active = true;
+    b.stopping = false;
+  }
+  b.thread = std::thread([interval, &b] {
+    std::unique_lock lock(b.mu);
+    while (!b.stopping) {
+      if (b.pending.empty()) {
+        b.cv.wait(lock, [&b] { return b.stopping || !b.pending.empty(); });
+        continue;
+      }
+      // A batch has started: give it `interval` to collect more lines.
+      b.cv.wait_for(lock, interval, [&b] { return b.stopping || b.pending.size() >= kWakeBytes; });
+      lock.unlock();
+      FlushWith(nullptr);
+      lock.lock();
+    }
+  });
+}
+
+LogBuffering::~LogBuffering() {
+  Buffer& b = Buf();
+  {
+    std::lock_guard lock(b.mu);
+    b.active = false;
+    b.stopping = true;
+  }
+  b.cv.notify_one();
+  if (b.thread.joinable()) b.thread.join();
+  FlushWith(nullptr);
 }
 
 }  // namespace rtgw

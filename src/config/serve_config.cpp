@@ -54,6 +54,10 @@ const std::vector<OptionSpec>& ServeOnlyOptionSpecs() {
       {"sqlite-synchronous", "RTGW_SQLITE_SYNCHRONOUS", "FULL",
        "SQLite PRAGMA synchronous: FULL (durable acks, default), EXTRA, or NORMAL (faster, "
        "may lose the last acknowledged writes on power loss)."},
+      {"sqlite-wal-autocheckpoint", "RTGW_SQLITE_WAL_AUTOCHECKPOINT", "1000",
+       "SQLite: WAL pages (4 KiB each) after which a commit also copies the WAL back into the "
+       "database file (PRAGMA wal_autocheckpoint; 0-1000000, 0 = only at shutdown). Larger "
+       "means fewer, longer checkpoint pauses and a larger -wal file."},
       {"store-reader-threads", "RTGW_STORE_READER_THREADS", "2",
        "Threads serving reads, each with its own connection (1-64)."},
       {"job-cache-entries", "RTGW_JOB_CACHE_ENTRIES", "65536",
@@ -193,6 +197,9 @@ Result<ServeConfig> BuildServeConfig(const OptionValues& v) {
       c.sqlite_synchronous != "NORMAL") {
     return InvalidArgument(v.Source("sqlite-synchronous") + ": expected FULL, EXTRA or NORMAL");
   }
+  auto wal_ac = ParseInt(v, "sqlite-wal-autocheckpoint", 0, 1'000'000);
+  if (!wal_ac) return wal_ac.error();
+  c.sqlite_wal_autocheckpoint = static_cast<int>(*wal_ac);
   auto readers = ParseInt(v, "store-reader-threads", 1, 64);
   if (!readers) return readers.error();
   c.store_reader_threads = static_cast<int>(*readers);

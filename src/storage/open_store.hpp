@@ -46,6 +46,7 @@ struct StoreOptions {
   MigrateMode migrate = MigrateMode::kAuto;
   // SQLite
   std::string sqlite_synchronous = "FULL";
+  int sqlite_wal_autocheckpoint_pages = 1000;
   int reader_threads = 2;
   std::size_t job_cache_entries = 65'536;
   // Insert a ProjectionUpdate into the outbox with every job state change

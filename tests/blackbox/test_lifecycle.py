@@ -84,6 +84,7 @@ def test_sigterm_drains_in_flight_writes_and_exits_zero(server_factory):
     (["--listen", "nowhere"], {}, "listen"),
     (["--log-format", "yaml"], {}, "log-format"),
     (["--sqlite-synchronous", "OFF"], {}, "sqlite-synchronous"),
+    (["--sqlite-wal-autocheckpoint", "-1"], {}, "sqlite-wal-autocheckpoint"),
     (["--max-body-bytes", "-5"], {}, "max-body-bytes"),
     (["--job-cache-entries", "many"], {}, "job-cache-entries"),
     (["--jwt-hs256-secret", SECRET, "--database-url", "mysql://x"], {}, "database-url"),

@@ -227,6 +227,9 @@ Status ValidateOptions(const SqliteOptions& o) {
   }
   if (o.max_queue < 1) return InvalidArgument("sqlite max_queue must be at least 1");
   if (o.busy_timeout_ms < 0) return InvalidArgument("sqlite busy_timeout_ms must be >= 0");
+  if (o.wal_autocheckpoint_pages < 0) {
+    return InvalidArgument("sqlite wal_autocheckpoint_pages must be >= 0");
+  }
   return Ok{};
 }
 
@@ -246,6 +249,9 @@ Result<Database> OpenWriteConnection(const SqliteOptions& o) {
   if (Status s = db->Exec("PRAGMA foreign_keys = ON", "enable foreign keys"); !s) {
     return std::move(s).error();
   }
+  const std::string ac =
+      "PRAGMA wal_autocheckpoint = " + std::to_string(o.wal_autocheckpoint_pages);
+  if (Status s = db->Exec(ac, "set wal_autocheckpoint"); !s) return std::move(s).error();
   return db;
 }
 

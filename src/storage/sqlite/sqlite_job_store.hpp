@@ -9,8 +9,8 @@
 #include "common/error.hpp"
 #include "common/metrics.hpp"
 #include "storage/job_store.hpp"
-#include "storage/outbox_store.hpp"
 #include "storage/node_store.hpp"
+#include "storage/outbox_store.hpp"
 
 namespace rtgw::storage {
 class JobCache;
@@ -24,9 +24,13 @@ class JobReader;
 struct SqliteOptions {
   std::string path;                  // file path; ":memory:" is refused (readers need a file)
   std::string synchronous = "FULL";  // PRAGMA synchronous: FULL (default) or NORMAL/EXTRA
-  int reader_threads = 2;            // threads serving reads, each with its own connection
-  std::size_t max_batch = 256;       // writes per group-commit transaction, at most
-  std::size_t max_queue = 65'536;    // queued writes; beyond -> Unavailable("store overloaded")
+  // PRAGMA wal_autocheckpoint of the write connection: WAL pages after which a
+  // commit also checkpoints the WAL into the database file (0 = never; the WAL
+  // then grows until the last connection closes).
+  int wal_autocheckpoint_pages = 1000;
+  int reader_threads = 2;          // threads serving reads, each with its own connection
+  std::size_t max_batch = 256;     // writes per group-commit transaction, at most
+  std::size_t max_queue = 65'536;  // queued writes; beyond -> Unavailable("store overloaded")
   int busy_timeout_ms = 5'000;
   // Jobs whose committed row is kept in memory (LRU) so GET job/projection
   // skip the reader threads; 0 disables. See storage/job_cache.hpp.
