@@ -72,6 +72,14 @@ constexpr const char* kListCancels =
     " AND j.state IN ('submitted', 'queued', 'running')"
     " ORDER BY c.requested_at_ms, c.job_id LIMIT 1000";
 
+// Renew first takes the lease's job row lock (the lock every grant and cancel
+// of that job holds), so the UPDATE after it sees any cancel or regrant that
+// committed before: a renew never outlives a cancel request.
+constexpr const char* kLockLeaseJob =
+    "SELECT j.job_id FROM job_leases l"
+    " JOIN jobs j ON j.tenant_id = l.tenant_id AND j.job_id = l.job_id"
+    " WHERE l.lease_id = $3 AND l.tenant_id = $1 AND l.node_id = $2 FOR UPDATE OF j";
+
 constexpr const char* kRenew =
     "UPDATE job_leases l SET expires_at_ms = $4 FROM jobs j"
     " WHERE l.lease_id = $3 AND l.tenant_id = $1 AND l.node_id = $2 AND NOT l.released"
@@ -237,17 +245,21 @@ Result<AcquireResult> PgAcquireLeases(PgConn& conn, const LeaseRequest& req) {
 Result<SystemTime> PgRenewLease(PgConn& conn, const std::string& tenant_id,
                                 const std::string& node_id, const std::string& lease_id,
                                 SystemTime expires_at) {
+  Result<PgResult> locked =
+      conn.QueryPrepared("node_lock_lease_job", kLockLeaseJob,
+                         Params().Text(tenant_id).Text(node_id).Text(lease_id), "lock leased job");
+  if (!locked) return std::move(locked).error();
+  const Error lost = Conflict("lease " + lease_id +
+                                  " is no longer held: it was granted again, released, the job "
+                                  "left 'submitted' or a cancel was requested",
+                              "lease_lost");
+  if (locked->rows() == 0) return lost;
   Result<PgResult> r = conn.QueryPrepared(
       "node_renew", kRenew,
       Params().Text(tenant_id).Text(node_id).Text(lease_id).Int(ToEpochMs(expires_at)),
       "renew lease");
   if (!r) return std::move(r).error();
-  if (r->rows() == 0) {
-    return Conflict("lease " + lease_id +
-                        " is no longer held: it was granted again, released, the job left "
-                        "'submitted' or a cancel was requested",
-                    "lease_lost");
-  }
+  if (r->rows() == 0) return lost;
   return FromEpochMs(r->Int(0, 0));
 }
 

@@ -15,8 +15,10 @@
 //    re-checks each candidate and upserts its lease with INSERT .. ON CONFLICT
 //    DO UPDATE .. WHERE the stored lease is released or expired. So a job never
 //    has two unexpired leases, whichever replicas ask.
-//  - Renew and release are single conditional UPDATE .. RETURNING statements
-//    keyed on lease_id: a lease that was regranted meanwhile no longer matches.
+//  - Renew first locks the lease's job row, then runs one conditional UPDATE ..
+//    RETURNING keyed on lease_id (a lease regranted or cancelled meanwhile no
+//    longer matches); release is one conditional UPDATE. Row locks are always
+//    taken jobs first, then job_leases, as grants and cancels do.
 //  - Marking cancellations delivered is one conditional UPDATE
 //    (delivered_at_ms IS NULL): of concurrent polls exactly one sees them new.
 //  - RequestCancel locks the job row, then reads whether a cancel/lease exists
