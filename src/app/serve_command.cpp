@@ -19,8 +19,6 @@
 #include "relay/projection_relay.hpp"
 #include "slurm_adapter/adapter.hpp"
 #include "storage/open_store.hpp"
-#include "storage/sqlite/sqlite_job_store.hpp"
-#include "storage/unsupported_node_store.hpp"
 
 namespace rtgw::app {
 namespace {
@@ -196,12 +194,7 @@ int RunServe(const std::vector<std::string>& args) {
   LateValidatorEndpoints validator_endpoints;
   gopts.validators = &validator_endpoints;
   gopts.nodes.stale_after = cfg.node_stale_after;
-  // Management nodes, leases and cancels are stored by the SQLite store only
-  // so far; on PostgreSQL their routes answer 503 saying so.
-  storage::UnsupportedNodeStore no_node_store("the PostgreSQL store");
-  storage::NodeStore* node_store = dynamic_cast<storage::NodeStore*>(store->jobs.get());
-  if (node_store == nullptr) node_store = &no_node_store;
-  api::Gateway gateway(gopts, **verifier, *store->jobs, *node_store, *adapter, metrics);
+  api::Gateway gateway(gopts, **verifier, *store->jobs, *store->nodes, *adapter, metrics);
 
   http::ServerOptions hopts;
   hopts.host = cfg.listen_host;
@@ -213,18 +206,11 @@ int RunServe(const std::vector<std::string>& args) {
   http::Server server(hopts, gateway);
   if (auto s = server.Listen(); !s) return Fail(s.error().message);
   // Validator runs: built once the port is known (the default callback URL).
-  // Their run store lives on the SQLite writer; PostgreSQL has none yet.
-  auto* sqlite_store = dynamic_cast<storage::sqlite::SqliteJobStore*>(store->jobs.get());
-  if (sqlite_store == nullptr && !cfg.validators.validators_file.empty()) {
-    return Fail("validator runs need the SQLite store for now (RTGW_DATABASE_URL=sqlite://...)");
-  }
-  Result<std::unique_ptr<ValidatorStack>> validator_stack = std::unique_ptr<ValidatorStack>();
-  if (sqlite_store != nullptr) {
-    validator_stack =
-        BuildValidatorStack(cfg.validators, *sqlite_store,
-                            "http://" + cfg.listen_host + ":" + std::to_string(server.Port()) +
-                                "/internal/validations/callback");
-  }
+  // Their run store is on the same database as the jobs (either backend).
+  Result<std::unique_ptr<ValidatorStack>> validator_stack =
+      BuildValidatorStack(cfg.validators, *store->jobs, *store->validator_runs,
+                          "http://" + cfg.listen_host + ":" + std::to_string(server.Port()) +
+                              "/internal/validations/callback");
   if (!validator_stack) return Fail(validator_stack.error().message);
   if (*validator_stack) validator_endpoints.Set((*validator_stack)->endpoints());
   if (!cfg.port_file.empty()) {

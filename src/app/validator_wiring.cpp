@@ -7,7 +7,6 @@
 #include "auth/rs256_signer.hpp"
 #include "common/logging.hpp"
 #include "common/random.hpp"
-#include "storage/sqlite/sqlite_validator_run_store.hpp"
 #include "validators/callback_token.hpp"
 #include "validators/cloud_run_launcher.hpp"
 #include "validators/http_client.hpp"
@@ -37,7 +36,6 @@ class Stack final : public ValidatorStack {
   ~Stack() override { Stop(); }
 
   std::unique_ptr<validators::ObjectStorage> storage_;
-  std::unique_ptr<storage::sqlite::SqliteValidatorRunStore> runs_;
   std::unique_ptr<validators::LocalLauncher> local_;
   std::unique_ptr<validators::CloudRunLauncher> cloud_run_;
   validators::CallbackTokenVerifier verifier_;
@@ -57,7 +55,7 @@ api::ValidatorEndpoints* LateValidatorEndpoints::Target(api::ValidatorCall& call
 }
 
 Result<std::unique_ptr<ValidatorStack>> BuildValidatorStack(
-    const config::ValidatorConfig& cfg, storage::sqlite::SqliteJobStore& store,
+    const config::ValidatorConfig& cfg, storage::JobStore& store, storage::ValidatorRunStore& runs,
     const std::string& default_callback_url) {
   if (cfg.validators_file.empty()) return std::unique_ptr<ValidatorStack>();
   auto text = ReadAll(cfg.validators_file);
@@ -79,7 +77,6 @@ Result<std::unique_ptr<ValidatorStack>> BuildValidatorStack(
     if (!s) return InvalidArgument("RTGW_VALIDATOR_STORAGE: " + s.error().message);
     stack->storage_ = std::move(s).value();
   }
-  stack->runs_ = std::make_unique<storage::sqlite::SqliteValidatorRunStore>(store);
 
   // local: our own key (shared through a PEM file when several processes run).
   Result<std::unique_ptr<auth::Rs256Signer>> signer =
@@ -130,8 +127,7 @@ Result<std::unique_ptr<ValidatorStack>> BuildValidatorStack(
   opts.callback_url = cfg.callback_url.empty() ? default_callback_url : cfg.callback_url;
   opts.poll_interval = cfg.poll_interval;
   stack->service_ = std::make_unique<validators::ValidationService>(
-      std::move(opts), store, *stack->runs_, *stack->storage_, std::move(launchers),
-      stack->verifier_);
+      std::move(opts), store, runs, *stack->storage_, std::move(launchers), stack->verifier_);
   if (cfg.serve_internal()) stack->service_->StartPoller();
   stack->endpoints_ = std::make_unique<validators::ValidatorHttpEndpoints>(*stack->service_);
   return std::unique_ptr<ValidatorStack>(std::move(stack));

@@ -8,7 +8,8 @@
 #include "api/validator_handlers.hpp"
 #include "common/error.hpp"
 #include "config/validator_config.hpp"
-#include "storage/sqlite/sqlite_job_store.hpp"
+#include "storage/job_store.hpp"
+#include "storage/validator_run_store.hpp"
 
 namespace rtgw::app {
 
@@ -45,9 +46,10 @@ class LateValidatorEndpoints final : public api::ValidatorEndpoints {
 };
 
 // Null (no error) when no validators file is configured. The poller runs
-// only when the role serves internal routes (worker, all).
+// only when the role serves internal routes (worker, all). `store` and `runs`
+// (the same database, storage::OpenedStore) must outlive the stack.
 Result<std::unique_ptr<ValidatorStack>> BuildValidatorStack(
-    const config::ValidatorConfig& cfg, storage::sqlite::SqliteJobStore& store,
+    const config::ValidatorConfig& cfg, storage::JobStore& store, storage::ValidatorRunStore& runs,
     const std::string& default_callback_url);
 
 }  // namespace rtgw::app

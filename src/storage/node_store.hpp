@@ -16,7 +16,7 @@ namespace rtgw::storage {
 // Management nodes, leases and cancel requests (docs/contracts/agent-protocol.md),
 // persisted next to the jobs of JobStore, in the same database.
 //
-// Tables (schema: docs/contracts/storage-schema.md, SQLite migration 3):
+// Tables (schema: docs/contracts/storage-schema.md, migration 3 on both backends):
 //   nodes        (tenant_id, node_id) PK: the last heartbeat of each node.
 //   job_leases   (tenant_id, job_id) PK -> jobs: the job's CURRENT lease (one row per
 //                job that was ever leased; a new lease overwrites it). lease_id UNIQUE.
@@ -103,6 +103,29 @@ struct CancelOutcome {
   bool already_requested = false;
   std::string management_node_id;  // the job's node (to wake its long poll)
 };
+
+// The event the gateway records when it cancels a job that never reached a
+// management node (agent-protocol.md "Cancel"); every backend writes exactly
+// this one, through its AppendEvent.
+inline EventRecord GatewayCancelEvent(const CancelRequest& r, const std::string& workspace_id,
+                                      const std::string& submission_id) {
+  const std::string now = FormatRfc3339(r.now);
+  EventRecord e;
+  e.tenant_id = r.tenant_id;
+  e.job_id = r.job_id;
+  e.event_id = "cancel:" + submission_id;
+  e.workspace_id = workspace_id;
+  e.submission_id = submission_id;
+  e.execution_id = "gateway";
+  e.state = jobs::JobState::kCancelled;
+  e.occurred_at = now;
+  e.received_at = now;
+  e.trace_id = r.trace_id;
+  // Not a client payload: a fixed marker, so a client reusing this event_id
+  // gets event_conflict.
+  e.fingerprint = "gateway-cancel:" + submission_id;
+  return e;
+}
 
 class NodeStore {
  public:

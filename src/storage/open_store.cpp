@@ -7,6 +7,7 @@
 #include "storage/postgres/postgres_job_store.hpp"
 #include "storage/sqlite/sqlite_job_store.hpp"
 #include "storage/sqlite/sqlite_table_io.hpp"
+#include "storage/sqlite/sqlite_validator_run_store.hpp"
 
 namespace rtgw::storage {
 
@@ -53,6 +54,8 @@ Result<OpenedStore> OpenStore(const StoreOptions& o, MetricsRegistry* metrics) {
     Result<std::unique_ptr<sqlite::SqliteJobStore>> store =
         sqlite::SqliteJobStore::Open(s, metrics);
     if (!store) return std::move(store).error();
+    out.owned_runs = std::make_unique<sqlite::SqliteValidatorRunStore>(**store);
+    out.validator_runs = out.owned_runs.get();
     out.jobs = std::move(store).value();
     out.backend = "sqlite";
   } else {
@@ -63,11 +66,16 @@ Result<OpenedStore> OpenStore(const StoreOptions& o, MetricsRegistry* metrics) {
     Result<std::unique_ptr<postgres::PostgresJobStore>> store =
         postgres::PostgresJobStore::Open(p, metrics);
     if (!store) return std::move(store).error();
+    out.validator_runs = store->get();
     out.jobs = std::move(store).value();
     out.backend = "postgresql";
   }
-  // Both backends implement OutboxStore on the same object.
+  // Both backends implement OutboxStore and NodeStore on the same object.
   out.outbox = dynamic_cast<OutboxStore*>(out.jobs.get());
+  out.nodes = dynamic_cast<NodeStore*>(out.jobs.get());
+  if (out.outbox == nullptr || out.nodes == nullptr || out.validator_runs == nullptr) {
+    return Internal("store backend " + out.backend + " lacks a store surface");
+  }
   return out;
 }
 

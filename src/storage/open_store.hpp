@@ -14,7 +14,9 @@
 #include "common/error.hpp"
 #include "common/metrics.hpp"
 #include "storage/job_store.hpp"
+#include "storage/node_store.hpp"
 #include "storage/outbox_store.hpp"
+#include "storage/validator_run_store.hpp"
 
 namespace rtgw::storage {
 
@@ -56,10 +58,16 @@ struct StoreOptions {
   int pool_size = 4;
 };
 
+// Every store surface of one database. Both backends implement all of them.
 struct OpenedStore {
   std::unique_ptr<JobStore> jobs;
-  // The same object's outbox, or nullptr when the backend has none yet.
+  // The same object's outbox, management nodes/leases/cancels.
   OutboxStore* outbox = nullptr;
+  NodeStore* nodes = nullptr;
+  // Validator runs on the same database: PostgreSQL, the same object; SQLite,
+  // a SqliteValidatorRunStore on its writer (owned_runs, destroyed before jobs).
+  ValidatorRunStore* validator_runs = nullptr;
+  std::unique_ptr<ValidatorRunStore> owned_runs;
   std::string backend;  // "sqlite" | "postgresql"
 };
 

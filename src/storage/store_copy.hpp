@@ -37,8 +37,9 @@ struct CopyReport {
   }
 };
 
-// Copies jobs, job_events (with their seq) and projection_outbox (when both
-// sides have it) in ONE target transaction, then re-reads both sides and
+// Copies jobs, job_events (with their seq), projection_outbox, nodes,
+// job_leases, job_cancels, validator_runs and validator_executions (each when
+// the source has it) in ONE target transaction, then re-reads both sides and
 // compares row counts and a SHA-256 per table. The source must be at this
 // build's schema version and is only read (SQLite: its file lock is taken, so
 // no server may be running on it); the target is migrated first. Refuses

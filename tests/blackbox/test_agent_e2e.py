@@ -1,6 +1,6 @@
 """End to end: product API -> gateway (`rtgw serve`) -> `rtgw agent` -> real Slurm -> events back.
 
-Everything is real: the gateway process with its SQLite file, the agent process with its journal,
+Everything is real: the gateway process with its SQLite file (two tests: a PostgreSQL schema), the agent process with its journal,
 and the slurmctld/slurmd that scripts/services/slurm-up.sh starts (scripts/test.sh does). The
 Slurm tests skip, naming the reason, when `scontrol ping` does not answer.
 
@@ -11,8 +11,8 @@ Run:
   RTGW_BIN=build/release/src/app/rtgw /usr/bin/python3 -m pytest tests/blackbox/test_agent_e2e.py -q
   (RTGW_AGENT_BIN=... runs the agent from another binary; default: RTGW_BIN.)
 
-Real Slurm jobs run by this file: 8 + 3 + 2 + 1 + 1 + 1 + 3 + 3 + 1 = 23 (the local-executor test
-adds child processes, not Slurm jobs).
+Real Slurm jobs run by this file: 8 + 3 + 2 + 1 + 1 + 1 + 3 + 3 + 1 = 23 on SQLite, plus 3 with the
+gateway on PostgreSQL (the local-executor tests add child processes, not Slurm jobs).
 """
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import SECRET, clean_env, make_token, uid
+from conftest import (BACKENDS, SECRET, clean_env, make_token, new_pg_schema, pg_url, psql, run_cli,
+                      uid)
 
 POLICY = {
     "contract_version": "slurm-adapter-boundary/v1",
@@ -147,7 +148,8 @@ class Cluster:
     """Gateway + agent + product client for one tenant and one management node."""
 
     def __init__(self, rtgw_bin: str, agent_bin: str, workdir: Path, *, mode: str = "stub-policy",
-                 executor: str = "slurm", agent_args: list[str] | None = None):
+                 executor: str = "slurm", agent_args: list[str] | None = None,
+                 database_url: str | None = None):
         self.workdir = workdir
         self.tenant = uid("tenant")
         self.node = uid("node")
@@ -157,7 +159,8 @@ class Cluster:
         policy.write_text(json.dumps(POLICY))
         gw_env = clean_env({"ZPE_SLURM_ADAPTER": mode, "RTGW_QUEUE_POLICY_FILE": str(policy)})
         self.gateway = Proc("gateway", [rtgw_bin, "serve", "--listen", f"127.0.0.1:{self.port}",
-                                        "--database-url", "sqlite://" + str(workdir / "gw.db"),
+                                        "--database-url",
+                                        database_url or "sqlite://" + str(workdir / "gw.db"),
                                         "--jwt-hs256-secret", SECRET], gw_env, workdir)
         token_file = workdir / "node.token"
         token_file.write_text(make_token(self.tenant, sub="agent-" + self.node, node_id=self.node,
@@ -495,6 +498,53 @@ def test_sigterm_stops_the_agent_cleanly(cluster_factory):
     assert "agent stopped" in msgs
     stopped = [l for l in c.agent.logs() if l.get("msg") == "agent stopped"][-1]
     assert stopped["events_undelivered"] == 0
+
+
+needs_pg = pytest.mark.skipif("postgresql" not in BACKENDS,
+                              reason="RTGW_TEST_BACKENDS does not include postgresql")
+
+
+@pytest.fixture
+def pg_schema_url(rtgw_bin):
+    """A fresh, migrated PostgreSQL schema for a gateway; dropped afterwards."""
+    schema = new_pg_schema("e2e")
+    res = run_cli(rtgw_bin, "migrate", "--database-url", pg_url(schema))
+    assert res.returncode == 0, res.stderr
+    yield pg_url(schema)
+    psql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@needs_pg
+@needs_slurm
+def test_postgres_gateway_runs_and_cancels_slurm_jobs(cluster_factory, pg_schema_url):
+    """The same agent flow with the gateway on PostgreSQL (leases, renewals, cancels there)."""
+    c = cluster_factory(database_url=pg_schema_url)
+    jobs = [c.submit_ok(uri=f"inline://pg-{i}?sleep=1") for i in range(2)]
+    long_id, long_sid = c.submit_ok(uri="inline://long?sleep=300", queue="long")
+    for job_id, sid in jobs:
+        d = c.wait_state(job_id, {"completed", "failed", "cancelled"})
+        assert d["state"] == "completed", d
+        assert_complete_history(d, "completed")
+        assert len(slurm_jobs_with_tag(f"rtgw-{sid}")) == 1
+    c.wait_state(long_id, {"running"})
+    assert c.cancel(long_id).status_code == 202
+    assert c.cancel(long_id).status_code == 202  # idempotent
+    d = c.wait_state(long_id, {"cancelled", "completed", "failed"})
+    assert d["state"] == "cancelled", d
+    assert_complete_history(d, "cancelled")
+    assert [j["JobState"] for j in slurm_jobs_with_tag(f"rtgw-{long_sid}")] == ["CANCELLED"]
+
+
+@needs_pg
+def test_local_executor_walkthrough_on_postgres(cluster_factory, pg_schema_url):
+    c = cluster_factory(mode="passthrough", executor="local", database_url=pg_schema_url)
+    ok_id, _ = c.submit_ok(uri="inline://hello?sleep=0")
+    bad_id, _ = c.submit_ok(uri="inline://bad?sleep=0&exit=4")
+    d = c.wait_state(ok_id, {"completed", "failed", "cancelled"})
+    assert d["state"] == "completed", d
+    assert_complete_history(d, "completed")
+    d = c.wait_state(bad_id, {"completed", "failed", "cancelled"})
+    assert d["state"] == "failed" and d["error"]["exit_code"] == 4, d
 
 
 def test_local_executor_walkthrough(cluster_factory):

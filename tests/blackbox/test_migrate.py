@@ -9,7 +9,8 @@ import subprocess
 
 import pytest
 
-from conftest import BACKENDS, SECRET, ServerPool, clean_env, new_pg_schema, pg_url, psql, run_cli
+from conftest import (BACKENDS, SECRET, Api, ServerPool, clean_env, new_pg_schema, pg_counts, pg_url,
+                      psql, run_cli, submit_body, uid)
 
 needs_pg = pytest.mark.skipif("postgresql" not in BACKENDS,
                               reason="RTGW_TEST_BACKENDS does not include postgresql")
@@ -36,10 +37,10 @@ def test_postgres_serve_refuses_a_schema_behind_until_migrated(rtgw_bin, tmp_pat
     assert "rtgw migrate" in res.stderr, res.stderr
     out = run_cli(rtgw_bin, "migrate", "--database-url", pg_url(schema))
     assert out.returncode == 0, out.stderr
-    assert b"schema version 0 -> 2 (migrated)" in out.stdout, out.stdout
+    assert b"schema version 0 -> 4 (migrated)" in out.stdout, out.stdout
     again = run_cli(rtgw_bin, "migrate", "--database-url", pg_url(schema))
     assert again.returncode == 0 and b"up to date" in again.stdout, again.stdout
-    assert psql(f"SELECT count(*) FROM {schema}.schema_migrations").strip() == "2"
+    assert psql(f"SELECT count(*) FROM {schema}.schema_migrations").strip() == "4"
 
 
 @needs_pg
@@ -52,7 +53,38 @@ def test_postgres_serve_migrate_on_starts_on_an_empty_schema(rtgw_bin, tmp_path,
     finally:
         pool.close()
     assert h["checks"]["store"]["backend"] == "postgresql", h
-    assert psql(f"SELECT max(version) FROM {schema}.schema_migrations").strip() == "2"
+    assert psql(f"SELECT max(version) FROM {schema}.schema_migrations").strip() == "4"
+
+
+@needs_pg
+def test_a_postgres_schema_at_version_2_is_upgraded_keeping_its_jobs(rtgw_bin, tmp_path, schema):
+    """A deployment from before nodes/validator runs were stored on PostgreSQL (v2): --check says
+    behind, serve refuses, `rtgw migrate` applies 3 and 4 and keeps every row."""
+    assert run_cli(rtgw_bin, "migrate", "--database-url", pg_url(schema)).returncode == 0
+    pool = ServerPool(rtgw_bin, tmp_path, "postgresql")
+    try:
+        srv = pool(pg_schema=schema)
+        tenant = uid("tenant")
+        api = Api(srv, tenant)
+        assert api.submit(submit_body(tenant)).status_code == 202
+        api.close()
+    finally:
+        pool.close()
+    # Back to exactly what a v2 build leaves: no v3/v4 tables or index, no v3/v4 rows.
+    psql(f"DROP TABLE {schema}.validator_executions, {schema}.validator_runs, "
+         f"{schema}.job_cancels, {schema}.job_leases, {schema}.nodes; "
+         f"DROP INDEX {schema}.jobs_submitted_by_node; "
+         f"DELETE FROM {schema}.schema_migrations WHERE version > 2")
+    check = run_cli(rtgw_bin, "migrate", "--check", "--database-url", pg_url(schema))
+    assert check.returncode == 1 and b"behind: run rtgw migrate" in check.stdout, check
+    res = _serve_once(rtgw_bin, tmp_path, pg_url(schema))
+    assert res.returncode != 0 and "rtgw migrate" in res.stderr, res.stderr
+    out = run_cli(rtgw_bin, "migrate", "--database-url", pg_url(schema))
+    assert out.returncode == 0 and b"schema version 2 -> 4 (migrated)" in out.stdout, out
+    counts = pg_counts(schema)
+    assert counts["jobs"] == 1 and counts["nodes"] == 0 and counts["validator_runs"] == 0, counts
+    check = run_cli(rtgw_bin, "migrate", "--check", "--database-url", pg_url(schema))
+    assert check.returncode == 0 and b"(current)" in check.stdout, check
 
 
 @needs_pg

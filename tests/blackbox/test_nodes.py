@@ -16,7 +16,6 @@ from conftest import (Api, Unchanged, assert_error, db_counts, event_body, make_
                       submit_body, uid, TS_MICROS_RE)
 from slurm_helpers import CATALOGUE, Node, adapter_env, heartbeat_body, write_policy
 
-pytestmark = pytest.mark.sqlite_only("management nodes, leases and cancels are stored by the SQLite store only so far (NodeStore)")
 
 NODE = "mgmt-node-1"
 
@@ -67,14 +66,14 @@ def test_heartbeat_validates_and_answers(pair):
     body = r.json()
     assert body["ok"] is True and TS_MICROS_RE.match(body["server_time"])
     assert body["stale_after_seconds"] == 60
-    before = db_counts(api.server.db_path)
+    before = db_counts(api.server)
     for bad, field in [({"executor": "slurm", "slurm": CATALOGUE}, "agent_version"),
                        ({"agent_version": "1", "executor": "slurm"}, "slurm"),
                        (heartbeat_body(dict(CATALOGUE, partitions=[{"name": "p"}])),
                         "slurm.partitions[0].state")]:
         err = assert_error(node.heartbeat(bad), 400, "invalid_argument")
         assert field in err["message"], err
-    assert db_counts(api.server.db_path) == before
+    assert db_counts(api.server) == before
     with api.server.client() as c:
         r = c.post(f"/api/runtime/nodes/{NODE}/heartbeat", content=b"{}",
                    headers={"authorization": "Bearer " + node.token, "content-type": "text/plain"})
@@ -301,9 +300,9 @@ def test_cancel_in_every_state(pair):
     assert [(e["event_id"], e["state"]) for e in d["events"]] == [
         (f"cancel:{fsub['submission_id']}", "cancelled")]
     assert api.projection_ok(fresh["job_id"])["status"] == "cancelled"
-    counts = db_counts(api.server.db_path)
+    counts = db_counts(api.server)
     assert cancel(api, fresh["job_id"]).status_code == 202  # idempotent: changes nothing
-    assert db_counts(api.server.db_path) == counts
+    assert db_counts(api.server) == counts
     assert node.acquire().json()["leases"] == []  # never leased now
 
     # leased but still submitted, queued, running: a recorded request, the node cancels.
@@ -373,7 +372,7 @@ def test_dry_run_reports_and_changes_nothing(server_factory, tmp_path):
     srv = server_factory(env=adapter_env("stub-policy", policy))
     api = Api(srv)
     try:
-        before = db_counts(srv.db_path)
+        before = db_counts(srv)
         partial = dict(CATALOGUE, partitions=[p for p in CATALOGUE["partitions"]
                                               if p["name"] != "gpu"])
         r = api.post_json("/api/onboarding/dry-run",
@@ -393,17 +392,17 @@ def test_dry_run_reports_and_changes_nothing(server_factory, tmp_path):
         assert by_queue["gpu"]["holds"] is False and by_queue["gpu"]["allowed_for_tenant"] is False
         assert "not in the catalogue" in by_queue["gpu"]["problems"][0]
         assert rep["ok"] is False  # "long" is allowed for this tenant and does not hold
-        assert db_counts(srv.db_path) == before
+        assert db_counts(srv) == before
         assert deep_health(srv, api.token)["nodes"] == []  # nothing registered
 
         # Once the node has heartbeats, the dry-run says so; still changes nothing.
         node = Node(srv, api.tenant, "node-new")
         assert node.heartbeat().status_code == 200
-        before = db_counts(srv.db_path)
+        before = db_counts(srv)
         rep = node.post("/api/onboarding/dry-run", {"node_id": "node-new", "executor": "slurm",
                                                     "slurm": CATALOGUE}).json()
         assert rep["would_register"]["already_registered"] is True
-        assert db_counts(srv.db_path) == before
+        assert db_counts(srv) == before
         assert_error(node.post("/api/onboarding/dry-run",
                                {"node_id": "node-other", "executor": "local"}),
                      403, "node_mismatch")

@@ -225,11 +225,7 @@ def test_health_deep(server):
     assert h["checks"]["store"] == {"status": "ok", "backend": server.backend,
                                    "reachable": True, "writable": True}
     m = h["checks"]["managed_aiida_runtime"]
-    if server.backend == "postgresql":
-        # Nodes are stored by the SQLite store only so far: said plainly, not faked.
-        assert m["status"] == "unavailable" and "PostgreSQL" in m["detail"], m
-        return
-    # No bearer token: counts over every tenant's nodes, no node list (agent-protocol.md).
+    # Both backends store nodes. No bearer token: counts over every tenant's nodes, no node list (agent-protocol.md).
     assert m["status"] in {"ok", "degraded", "empty"} and m["nodes"] == [], m
     assert m["scope"] == "summary" and isinstance(m["nodes_total"], int), m
 

@@ -14,7 +14,6 @@ from conftest import (Api, SECRET, assert_error, db_counts, metric_value, parse_
                       submit_body, uid)
 from slurm_helpers import CATALOGUE, POLICY, Node, adapter_env, heartbeat_body, write_policy
 
-pytestmark = pytest.mark.sqlite_only("the boundary reads node catalogues and stored submits through NodeStore, SQLite only so far")
 
 MODES = ["passthrough", "stub-policy", "real-policy"]
 NODE = "mgmt-node-1"  # submit_body's management_node_id
@@ -102,7 +101,7 @@ def test_unknown_queue_falls_back_except_in_passthrough(tenant_api):
 
 def test_denied_queue_is_403_naming_queue_and_rule(tenant_api):
     mode, api = tenant_api
-    before = db_counts(api.server.db_path)
+    before = db_counts(api.server)
     body, r = submit_queue(api, "gpu")
     if mode == "passthrough":
         assert r.status_code == 202, r.text
@@ -110,7 +109,7 @@ def test_denied_queue_is_403_naming_queue_and_rule(tenant_api):
     err = assert_error(r, 403, "queue_denied")
     assert "'gpu'" in err["message"] and "tenants.*.deny" in err["message"], err
     assert api.job(body["job_id"]).status_code == 404
-    assert db_counts(api.server.db_path) == before
+    assert db_counts(api.server) == before
     log = api.server.wait_for_log(lambda l: l.get("msg") == "slurm adapter boundary"
                                   and l.get("job_id") == body["job_id"])
     assert log["outcome"] == "queue_denied" and log["requested_queue_name"] == "gpu"

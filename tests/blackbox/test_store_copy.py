@@ -171,3 +171,97 @@ def test_sqlite_outbox_is_copied_to_postgresql_and_back(rtgw_bin, tmp_path, sche
         assert listed.returncode == 0, listed.stderr
     finally:
         lite.close()
+
+
+def test_nodes_leases_cancels_and_validator_runs_are_copied_and_keep_working(rtgw_bin, tmp_path,
+                                                                            schemas):
+    """Management nodes, their leases and cancel requests, and validator runs move with the
+    deployment (SQLite -> PostgreSQL -> SQLite), verified per table; on the promoted store the node
+    renews a lease it was granted before the move and the run reads back the same."""
+    import json as _json
+    import time as _time
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from slurm_helpers import Node
+    from test_validators import SAMPLE, wait_job_state, wait_terminal
+
+    key_file = tmp_path / "launcher.pem"
+    key_file.write_bytes(rsa.generate_private_key(public_exponent=65537, key_size=2048)
+                         .private_bytes(serialization.Encoding.PEM,
+                                        serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption()))
+    vfile = tmp_path / "validators.json"
+    vfile.write_text(_json.dumps({"validators": [
+        {"name": "json-rules", "version": "1.0.0",
+         "command": ["/usr/bin/python3", str(SAMPLE)], "timeout_seconds": 30}]}))
+    env = {"APP_ROLE": "all", "RTGW_VALIDATORS_FILE": str(vfile),
+           "MEDIA_ROOT": str(tmp_path / "media"), "RTGW_LOCAL_LAUNCHER_KEY": str(key_file),
+           "RTGW_VALIDATOR_POLL_INTERVAL_MS": "200"}
+    lite = ServerPool(rtgw_bin, tmp_path / "lite", "sqlite")
+    pg = ServerPool(rtgw_bin, tmp_path / "pg", "postgresql")
+    try:
+        old = lite(env=env)
+        api = Api(old)
+        node = Node(old, api.tenant, "mgmt-node-1")
+        assert node.heartbeat().status_code == 200
+        jobs = [api.submit(submit_body(api.tenant)).json()["job_id"] for _ in range(3)]
+        leases = {l["job_id"]: l["lease_id"]
+                  for l in node.acquire(max_jobs=2, lease_seconds=600).json()["leases"]}
+        assert sorted(leases) == sorted(jobs[:2])
+        assert api.post_json(f"/api/runtime/jobs/{jobs[0]}:cancel", {}).status_code == 202
+        assert api.post_json(f"/api/runtime/jobs/{jobs[2]}:cancel", {}).status_code == 202
+        r = api.post_json("/api/runtime/validations:launch",
+                          {"validator": "json-rules", "workspace_id": "ws-1",
+                           "input": {"document": {"data": {"name": "x"},
+                                                  "rules": [{"path": "name", "required": True}]}}})
+        assert r.status_code == 202, r.text
+        run = wait_terminal(api, r.json()["run_id"])
+        wait_job_state(api, run["job_id"], "completed")
+        _time.sleep(0.5)  # the poller marks the run's event synced after the job event
+        node.close()
+        old.stop()
+
+        target = schemas()
+        res = _copy(rtgw_bin, old.database_url, pg_url(target))
+        out = res.stdout.decode()
+        assert res.returncode == 0, (out, res.stderr)
+        for line in ("ok       nodes: rows 1 -> 1", "ok       job_leases: rows 2 -> 2",
+                     "ok       job_cancels: rows 2 -> 2", "ok       validator_runs: rows 1 -> 1",
+                     "ok       validator_executions: rows 1 -> 1"):
+            assert line in out, out
+        counts = pg_counts(target)
+        assert counts["job_leases"] == 2 and counts["validator_executions"] == 1, counts
+
+        # The promoted deployment carries on with the copied state.
+        new = pg(pg_schema=target, env=env)
+        node = Node(new, api.tenant, "mgmt-node-1")
+        r = node.renew(leases[jobs[1]], lease_seconds=120)
+        assert r.status_code == 200, r.text
+        assert node.renew(leases[jobs[0]], lease_seconds=120).status_code == 409  # cancelled
+        polled = node.acquire().json()
+        assert polled["leases"] == [], polled
+        assert [c["job_id"] for c in polled["cancellations"]] == [jobs[0]]
+        with new.client() as c:
+            h = c.get("/api/health?deep=1",
+                      headers={"authorization": "Bearer " + api.token}).json()
+        assert [n["node_id"] for n in h["checks"]["managed_aiida_runtime"]["nodes"]] == \
+            ["mgmt-node-1"]
+        api2 = Api(new, api.tenant, token=api.token)
+        again = api2.get(f"/api/runtime/validations/{run['run_id']}")
+        assert again.status_code == 200 and again.json()["status"] == "SUCCEEDED", again.text
+        assert again.json()["findings"] == run["findings"]
+        api2.close()
+        node.close()
+        api.close()
+        new.stop()
+
+        # And back to SQLite, verified the same way.
+        back = "sqlite://" + str(tmp_path / "back.db")
+        res = _copy(rtgw_bin, pg_url(target), back)
+        assert res.returncode == 0, (res.stdout, res.stderr)
+        assert "ok       validator_executions: rows 1 -> 1" in res.stdout.decode()
+        assert "ok       job_leases: rows 2 -> 2" in res.stdout.decode()
+    finally:
+        lite.close()
+        pg.close()

@@ -16,7 +16,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from conftest import REPO_ROOT, Api, assert_error, uid
 
-pytestmark = pytest.mark.sqlite_only("validator runs are stored by the SQLite store only so far")
 
 SAMPLE = REPO_ROOT / "src" / "validators" / "sample" / "sample_validator.py"
 LOCAL_ISS = "urn:rtgw:local-launcher"

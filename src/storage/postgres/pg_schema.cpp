@@ -84,9 +84,105 @@ CREATE TABLE projection_outbox (
 );
 )sql";
 
-constexpr std::array<PgMigration, 2> kMigrations = {{
+// Version 3: management nodes, leases and cancel requests
+// (storage/node_store.hpp), the same tables as SQLite migration 3. Times the
+// gateway compares (lease expiry) are epoch milliseconds from the gateway's
+// clock, never the server's. job_leases keeps one row per job that was ever
+// leased (its current lease); a grant is an INSERT .. ON CONFLICT DO UPDATE on
+// the job's row lock (see pg_node_ops.hpp).
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE nodes (
+  tenant_id      text   NOT NULL,
+  node_id        text   NOT NULL,
+  sub            text   NOT NULL,
+  agent_version  text   NOT NULL,
+  executor       text   NOT NULL,
+  catalogue_json text,
+  in_flight      bigint NOT NULL,
+  first_seen_ms  bigint NOT NULL,
+  last_seen_ms   bigint NOT NULL,
+  PRIMARY KEY (tenant_id, node_id)
+);
+
+CREATE TABLE job_leases (
+  tenant_id     text    NOT NULL,
+  job_id        text    NOT NULL,
+  node_id       text    NOT NULL,
+  lease_id      text    NOT NULL UNIQUE,
+  granted_at_ms bigint  NOT NULL,
+  expires_at_ms bigint  NOT NULL,
+  released      boolean NOT NULL,
+  grants        bigint  NOT NULL CHECK (grants >= 1),
+  PRIMARY KEY (tenant_id, job_id),
+  FOREIGN KEY (tenant_id, job_id) REFERENCES jobs (tenant_id, job_id)
+);
+
+CREATE TABLE job_cancels (
+  tenant_id       text   NOT NULL,
+  job_id          text   NOT NULL,
+  node_id         text   NOT NULL,
+  requested_at_ms bigint NOT NULL,
+  requested_by    text   NOT NULL,
+  trace_id        text   NOT NULL,
+  delivered_at_ms bigint,
+  PRIMARY KEY (tenant_id, job_id),
+  FOREIGN KEY (tenant_id, job_id) REFERENCES jobs (tenant_id, job_id)
+);
+
+CREATE INDEX job_cancels_by_node ON job_cancels (tenant_id, node_id);
+
+CREATE INDEX jobs_submitted_by_node ON jobs (tenant_id, management_node_id, accepted_at)
+  WHERE state = 'submitted';
+)sql";
+
+// Version 4: validator runs and their executions
+// (storage/validator_run_store.hpp), the same tables as SQLite migration 4.
+constexpr const char* kSchemaV4 = R"sql(
+CREATE TABLE validator_runs (
+  run_id              text PRIMARY KEY,
+  tenant_id           text NOT NULL,
+  workspace_id        text NOT NULL,
+  validator           text NOT NULL,
+  version             text NOT NULL,
+  launcher            text NOT NULL,
+  requested_by        text NOT NULL,
+  created_at          text NOT NULL,
+  current_callback_id text NOT NULL
+);
+
+CREATE TABLE validator_executions (
+  callback_id    text    PRIMARY KEY,
+  run_id         text    NOT NULL REFERENCES validator_runs (run_id),
+  attempt        bigint  NOT NULL CHECK (attempt >= 1),
+  job_id         text    NOT NULL,
+  submission_id  text    NOT NULL,
+  execution_name text    NOT NULL DEFAULT '',
+  status         text    NOT NULL CHECK (status IN
+                   ('PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED')),
+  input_uri      text    NOT NULL,
+  result_uri     text    NOT NULL DEFAULT '',
+  findings_json  text,
+  error          text,
+  receipt_json   text,
+  finished_at    text    NOT NULL DEFAULT '',
+  trace_id       text    NOT NULL,
+  deadline_us    bigint  NOT NULL,
+  event_synced   boolean NOT NULL DEFAULT false,
+  created_at     text    NOT NULL,
+  UNIQUE (run_id, attempt)
+);
+
+CREATE INDEX validator_executions_open ON validator_executions (deadline_us)
+  WHERE status IN ('PENDING', 'RUNNING');
+CREATE INDEX validator_executions_unsynced ON validator_executions (deadline_us)
+  WHERE NOT event_synced;
+)sql";
+
+constexpr std::array<PgMigration, 4> kMigrations = {{
     {1, "jobs, job_events, store_health", kSchemaV1},
     {2, "projection_outbox", kSchemaV2},
+    {3, "nodes, job_leases, job_cancels", kSchemaV3},
+    {4, "validator_runs, validator_executions", kSchemaV4},
 }};
 
 constexpr const char* kCreateMigrationsTable =

@@ -665,6 +665,18 @@ void PostgresJobStore::GetOutboxStats(Callback<OutboxStats> done) {
       MakeRead<OutboxStats>([](PgConn& c) { return PgOutboxStats(c); }, std::move(done)));
 }
 
+void PostgresJobStore::RunWrite(std::string tenant, std::string key,
+                                std::function<Status(PgConn&)> fn, Callback<Ok> done) {
+  impl_->EnqueueWrite(
+      MakeWrite<Ok>(std::move(tenant), std::move(key), std::move(fn), std::move(done)));
+}
+
+void PostgresJobStore::RunTask(bool read_only, std::function<Status(PgConn&)> fn,
+                               Callback<Ok> done) {
+  impl_->EnqueueTask(read_only ? MakeRead<Ok>(std::move(fn), std::move(done))
+                               : MakeTask<Ok>(std::move(fn), std::move(done)));
+}
+
 Result<PgMigrateReport> MigratePostgres(const std::string& url) {
   Result<std::unique_ptr<PgConn>> conn = PgConn::Connect(url);
   if (!conn) return std::move(conn).error();

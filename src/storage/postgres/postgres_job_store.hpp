@@ -1,16 +1,25 @@
 #ifndef RTGW_STORAGE_POSTGRES_POSTGRES_JOB_STORE_HPP_
 #define RTGW_STORAGE_POSTGRES_POSTGRES_JOB_STORE_HPP_
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "common/error.hpp"
 #include "common/metrics.hpp"
 #include "storage/job_store.hpp"
+#include "storage/node_store.hpp"
 #include "storage/outbox_store.hpp"
+#include "storage/validator_run_store.hpp"
 
 namespace rtgw::storage::postgres {
+
+class PgConn;
 
 struct PostgresOptions {
   std::string url;                 // postgresql://user:pass@host:port/db[?options]
@@ -53,13 +62,23 @@ struct PostgresOptions {
 // Outbox: the submit and every applied event insert their projection_outbox row
 // in the same statement as the change (storage/outbox_store.hpp).
 //
+// NodeStore (pg_node_store.cpp, SQL in pg_node_ops.hpp) and ValidatorRunStore
+// (pg_validator_run_store.cpp, SQL in pg_validator_run_ops.hpp) on the same
+// pool: their writes join the group-commit batches (a gateway cancel's event
+// and outbox row commit with the cancel request), their reads are tasks.
+// Leases are granted with SELECT .. FOR UPDATE SKIP LOCKED, so replicas
+// sharing the database never hand one submission to two agents.
+//
 // Callbacks: on a store thread (refusals too), except after Close(), when
 // calls complete at once on the caller's thread with Unavailable("store
 // closed"). Close() drains queued work and joins. Callbacks must not block.
 //
 // Metrics (when given): rtgw_store_commit_batch_size, rtgw_store_commit_seconds,
 // rtgw_store_write_queue (as the SQLite store), rtgw_store_reconnects_total.
-class PostgresJobStore final : public JobStore, public OutboxStore {
+class PostgresJobStore final : public JobStore,
+                               public OutboxStore,
+                               public NodeStore,
+                               public ValidatorRunStore {
  public:
   // Connects once (fails when the database cannot be reached), migrates or
   // checks the schema (see PostgresOptions::migrate), starts the threads.
@@ -85,9 +104,44 @@ class PostgresJobStore final : public JobStore, public OutboxStore {
                         Callback<bool> done) override;
   void GetOutboxStats(Callback<OutboxStats> done) override;
 
+  // NodeStore (pg_node_store.cpp).
+  void RecordHeartbeat(NodeHeartbeat heartbeat, Callback<Ok> done) override;
+  void GetNode(std::string tenant_id, std::string node_id, Callback<NodeRecord> done) override;
+  void ListNodes(std::optional<std::string> tenant_id,
+                 Callback<std::vector<NodeRecord>> done) override;
+  void AcquireLeases(LeaseRequest request, Callback<AcquireResult> done) override;
+  void RenewLease(std::string tenant_id, std::string node_id, std::string lease_id,
+                  std::chrono::seconds lease, SystemTime now, Callback<SystemTime> done) override;
+  void ReleaseLease(std::string tenant_id, std::string node_id, std::string lease_id,
+                    Callback<Ok> done) override;
+  void RequestCancel(CancelRequest request, Callback<CancelOutcome> done) override;
+  void FindSubmit(std::string tenant_id, std::string idempotency_key,
+                  Callback<std::optional<StoredSubmit>> done) override;
+
+  // ValidatorRunStore (pg_validator_run_store.cpp).
+  void CreateRun(ValidatorRun run, Callback<Ok> done) override;
+  void AddExecution(ValidatorExecution execution, Callback<Ok> done) override;
+  void MarkLaunched(std::string callback_id, std::string execution_name, std::string status,
+                    Callback<bool> done) override;
+  void FinishWithoutCallback(std::string callback_id, std::string status, std::string error,
+                             std::string finished_at, Callback<bool> done) override;
+  void ApplyCallback(CallbackApply apply, Callback<CallbackOutcome> done) override;
+  void MarkEventSynced(std::string callback_id, Callback<Ok> done) override;
+  void GetRun(std::optional<std::string> tenant_id, std::string run_id,
+              Callback<ValidatorRun> done) override;
+  void ListDue(std::int64_t now_us, int limit, Callback<std::vector<ValidatorRun>> done) override;
+
   static int SchemaVersion();
 
  private:
+  friend struct PgOps;  // pg_node_store.cpp, pg_validator_run_store.cpp
+  // Type-erased entry points for those halves: `fn` runs on a store thread
+  // (a write inside the group-commit batch, ordered by (tenant, key); a task
+  // on its own), `done` gets its Status once committed (or the failure).
+  void RunWrite(std::string tenant, std::string key, std::function<Status(PgConn&)> fn,
+                Callback<Ok> done);
+  void RunTask(bool read_only, std::function<Status(PgConn&)> fn, Callback<Ok> done);
+
   class Impl;
   explicit PostgresJobStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

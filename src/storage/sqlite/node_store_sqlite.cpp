@@ -62,27 +62,6 @@ struct NodeOps {
 
 namespace {
 
-// The event the gateway records when it cancels a job that never reached a
-// management node (agent-protocol.md "Cancel").
-EventRecord GatewayCancelEvent(const CancelRequest& r, const NodeWriter::CancelTarget& t) {
-  const std::string now = FormatRfc3339(r.now);
-  EventRecord e;
-  e.tenant_id = r.tenant_id;
-  e.job_id = r.job_id;
-  e.event_id = "cancel:" + t.submission_id;
-  e.workspace_id = t.workspace_id;
-  e.submission_id = t.submission_id;
-  e.execution_id = "gateway";
-  e.state = jobs::JobState::kCancelled;
-  e.occurred_at = now;
-  e.received_at = now;
-  e.trace_id = r.trace_id;
-  // Not a client payload: a fixed marker, so a client reusing this event_id
-  // gets event_conflict.
-  e.fingerprint = "gateway-cancel:" + t.submission_id;
-  return e;
-}
-
 struct CancelResult {
   CancelOutcome outcome;
   std::optional<EventRecord> event;     // set when the gateway cancelled it itself
@@ -183,7 +162,7 @@ void SqliteJobStore::RequestCancel(CancelRequest request, Callback<CancelOutcome
           return std::move(s).error();
         }
         if (target->state == jobs::JobState::kSubmitted && !target->ever_leased) {
-          EventRecord event = GatewayCancelEvent(r, *target);
+          EventRecord event = GatewayCancelEvent(r, target->workspace_id, target->submission_id);
           auto applied = w.AppendEvent(event);
           if (!applied) return std::move(applied).error();
           out.outcome.state = applied->state;

@@ -1,0 +1,365 @@
+#include "storage/postgres/pg_node_ops.hpp"
+
+#include <utility>
+
+#include "jobs/job_state.hpp"
+#include "storage/postgres/pg_conn.hpp"
+#include "storage/postgres/pg_job_ops.hpp"
+
+namespace rtgw::storage::postgres {
+namespace {
+
+constexpr const char* kNodeColumns =
+    "tenant_id, node_id, sub, agent_version, executor, catalogue_json, in_flight,"
+    " first_seen_ms, last_seen_ms";
+
+constexpr const char* kUpsertNode =
+    "INSERT INTO nodes (tenant_id, node_id, sub, agent_version, executor, catalogue_json,"
+    " in_flight, first_seen_ms, last_seen_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)"
+    " ON CONFLICT (tenant_id, node_id) DO UPDATE SET sub = excluded.sub,"
+    " agent_version = excluded.agent_version, executor = excluded.executor,"
+    " catalogue_json = excluded.catalogue_json, in_flight = excluded.in_flight,"
+    " last_seen_ms = excluded.last_seen_ms";
+
+// Step 1 of a grant: lock this node's leasable jobs, oldest first, skipping
+// rows another transaction holds (a replica granting or cancelling them).
+constexpr const char* kLockLeasable =
+    "SELECT j.job_id FROM jobs j"
+    " LEFT JOIN job_leases l ON l.tenant_id = j.tenant_id AND l.job_id = j.job_id"
+    " WHERE j.tenant_id = $1 AND j.management_node_id = $2 AND j.state = 'submitted'"
+    " AND (l.job_id IS NULL OR l.released OR l.expires_at_ms <= $3)"
+    " AND NOT EXISTS (SELECT 1 FROM job_cancels c"
+    "                 WHERE c.tenant_id = j.tenant_id AND c.job_id = j.job_id)"
+    " ORDER BY j.accepted_at, j.job_id LIMIT $4"
+    " FOR UPDATE OF j SKIP LOCKED";
+
+// Step 2: with the job rows locked, a new statement (a new snapshot) re-checks
+// each one and upserts its lease; ON CONFLICT DO UPDATE sees the latest
+// committed lease row and only takes it over when released or expired.
+constexpr const char* kGrant =
+    "WITH g AS ("
+    " INSERT INTO job_leases (tenant_id, job_id, node_id, lease_id, granted_at_ms,"
+    " expires_at_ms, released, grants)"
+    " SELECT j.tenant_id, j.job_id, $2, gen_random_uuid()::text, $3, $4, false, 1"
+    " FROM jobs j WHERE j.tenant_id = $1 AND j.job_id = ANY ($5::text[])"
+    " AND j.management_node_id = $2 AND j.state = 'submitted'"
+    " AND NOT EXISTS (SELECT 1 FROM job_cancels c"
+    "                 WHERE c.tenant_id = j.tenant_id AND c.job_id = j.job_id)"
+    " ON CONFLICT (tenant_id, job_id) DO UPDATE SET node_id = excluded.node_id,"
+    " lease_id = excluded.lease_id, granted_at_ms = excluded.granted_at_ms,"
+    " expires_at_ms = excluded.expires_at_ms, released = false,"
+    " grants = job_leases.grants + 1"
+    " WHERE job_leases.released OR job_leases.expires_at_ms <= $3"
+    " RETURNING job_id, lease_id)"
+    " SELECT j.tenant_id, j.job_id, j.workspace_id, j.submission_id, j.management_node_id,"
+    " j.state, j.spec_json, j.result_ref_json, j.error_json, j.accepted_at, j.updated_at,"
+    " j.trace_id, j.projection_version, g.lease_id"
+    " FROM g JOIN jobs j ON j.tenant_id = $1 AND j.job_id = g.job_id"
+    " ORDER BY j.accepted_at, j.job_id";
+
+constexpr const char* kMarkDelivered =
+    "UPDATE job_cancels c SET delivered_at_ms = $3"
+    " WHERE c.tenant_id = $1 AND c.node_id = $2 AND c.delivered_at_ms IS NULL"
+    " AND EXISTS (SELECT 1 FROM jobs j WHERE j.tenant_id = c.tenant_id"
+    "             AND j.job_id = c.job_id AND j.state IN ('submitted', 'queued', 'running'))";
+
+constexpr const char* kListCancels =
+    "SELECT j.job_id, j.submission_id,"
+    " (SELECT e.execution_id FROM job_events e WHERE e.tenant_id = j.tenant_id"
+    "   AND e.job_id = j.job_id AND e.execution_id <> '' ORDER BY e.seq DESC LIMIT 1)"
+    " FROM job_cancels c JOIN jobs j ON j.tenant_id = c.tenant_id AND j.job_id = c.job_id"
+    " WHERE c.tenant_id = $1 AND c.node_id = $2"
+    " AND j.state IN ('submitted', 'queued', 'running')"
+    " ORDER BY c.requested_at_ms, c.job_id LIMIT 1000";
+
+// Renew first takes the lease's job row lock (the lock every grant and cancel
+// of that job holds), so the UPDATE after it sees any cancel or regrant that
+// committed before: a renew never outlives a cancel request.
+constexpr const char* kLockLeaseJob =
+    "SELECT j.job_id FROM job_leases l"
+    " JOIN jobs j ON j.tenant_id = l.tenant_id AND j.job_id = l.job_id"
+    " WHERE l.lease_id = $3 AND l.tenant_id = $1 AND l.node_id = $2 FOR UPDATE OF j";
+
+constexpr const char* kRenew =
+    "UPDATE job_leases l SET expires_at_ms = $4 FROM jobs j"
+    " WHERE l.lease_id = $3 AND l.tenant_id = $1 AND l.node_id = $2 AND NOT l.released"
+    " AND j.tenant_id = l.tenant_id AND j.job_id = l.job_id AND j.state = 'submitted'"
+    " AND NOT EXISTS (SELECT 1 FROM job_cancels c WHERE c.tenant_id = l.tenant_id"
+    "                 AND c.job_id = l.job_id)"
+    " RETURNING l.expires_at_ms";
+
+constexpr const char* kRelease =
+    "UPDATE job_leases SET released = true"
+    " WHERE lease_id = $3 AND tenant_id = $1 AND node_id = $2 AND NOT released";
+
+constexpr const char* kLockCancelTarget =
+    "SELECT state, workspace_id, submission_id, management_node_id FROM jobs"
+    " WHERE tenant_id = $1 AND job_id = $2 FOR UPDATE";
+
+// Run after the job row lock was taken: sees every cancel and grant committed
+// before it (both happen under that lock).
+constexpr const char* kCancelFacts =
+    "SELECT EXISTS (SELECT 1 FROM job_cancels WHERE tenant_id = $1 AND job_id = $2),"
+    " EXISTS (SELECT 1 FROM job_leases WHERE tenant_id = $1 AND job_id = $2)";
+
+constexpr const char* kInsertCancel =
+    "INSERT INTO job_cancels (tenant_id, job_id, node_id, requested_at_ms, requested_by,"
+    " trace_id) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, job_id) DO NOTHING";
+
+constexpr const char* kFindSubmit =
+    "SELECT request_fingerprint, response_json FROM jobs"
+    " WHERE tenant_id = $1 AND idempotency_key = $2";
+
+NodeRecord ReadNode(const PgResult& r, int row) {
+  NodeRecord n;
+  n.tenant_id = r.Text(row, 0);
+  n.node_id = r.Text(row, 1);
+  n.sub = r.Text(row, 2);
+  n.agent_version = r.Text(row, 3);
+  n.executor = r.Text(row, 4);
+  n.catalogue_json = r.OptText(row, 5);
+  n.in_flight = r.Int(row, 6);
+  n.first_seen = FromEpochMs(r.Int(row, 7));
+  n.last_seen = FromEpochMs(r.Int(row, 8));
+  return n;
+}
+
+// A text[] literal: every element double-quoted, '"' and '\' escaped.
+std::string ArrayLiteral(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+Result<jobs::JobState> StoredState(const std::string& text) {
+  std::optional<jobs::JobState> state = jobs::ParseJobState(text, /*allow_submitted=*/true);
+  if (!state) return Internal("stored job state is not a known state: '" + text + "'");
+  return *state;
+}
+
+Result<std::vector<Lease>> GrantLeases(PgConn& conn, const LeaseRequest& req) {
+  const std::int64_t now_ms = ToEpochMs(req.now);
+  const SystemTime expires = req.now + req.lease;
+  Result<PgResult> locked = conn.QueryPrepared(
+      "node_lock_leasable", kLockLeasable,
+      Params().Text(req.tenant_id).Text(req.node_id).Int(now_ms).Int(req.max_jobs),
+      "lock leasable jobs");
+  if (!locked) return std::move(locked).error();
+  std::vector<Lease> leases;
+  if (locked->rows() == 0) return leases;
+  std::vector<std::string> ids;
+  ids.reserve(static_cast<std::size_t>(locked->rows()));
+  for (int i = 0; i < locked->rows(); ++i) ids.push_back(locked->Text(i, 0));
+  const std::string array = ArrayLiteral(ids);
+  Result<PgResult> granted = conn.QueryPrepared("node_grant", kGrant,
+                                                Params()
+                                                    .Text(req.tenant_id)
+                                                    .Text(req.node_id)
+                                                    .Int(now_ms)
+                                                    .Int(ToEpochMs(expires))
+                                                    .Text(array),
+                                                "grant leases");
+  if (!granted) return std::move(granted).error();
+  for (int i = 0; i < granted->rows(); ++i) {
+    Lease lease;
+    JobRecord& job = lease.job;
+    job.tenant_id = granted->Text(i, 0);
+    job.job_id = granted->Text(i, 1);
+    job.workspace_id = granted->Text(i, 2);
+    job.submission_id = granted->Text(i, 3);
+    job.management_node_id = granted->Text(i, 4);
+    job.state = jobs::JobState::kSubmitted;
+    job.spec_json = granted->Text(i, 6);
+    job.result_ref_json = granted->OptText(i, 7);
+    job.error_json = granted->OptText(i, 8);
+    job.accepted_at = granted->Text(i, 9);
+    job.updated_at = granted->Text(i, 10);
+    job.trace_id = granted->Text(i, 11);
+    job.projection_version = granted->Int(i, 12);
+    lease.lease_id = granted->Text(i, 13);
+    lease.expires_at = expires;
+    leases.push_back(std::move(lease));
+  }
+  return leases;
+}
+
+}  // namespace
+
+std::int64_t ToEpochMs(SystemTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+SystemTime FromEpochMs(std::int64_t ms) {
+  return SystemTime(
+      std::chrono::duration_cast<SystemTime::duration>(std::chrono::milliseconds(ms)));
+}
+
+Status PgRecordHeartbeat(PgConn& conn, const NodeHeartbeat& hb) {
+  Result<PgResult> r = conn.QueryPrepared("node_upsert", kUpsertNode,
+                                          Params()
+                                              .Text(hb.tenant_id)
+                                              .Text(hb.node_id)
+                                              .Text(hb.sub)
+                                              .Text(hb.agent_version)
+                                              .Text(hb.executor)
+                                              .OptText(hb.catalogue_json)
+                                              .Int(hb.in_flight)
+                                              .Int(ToEpochMs(hb.now)),
+                                          "upsert node");
+  if (!r) return std::move(r).error();
+  return Ok{};
+}
+
+Result<AcquireResult> PgAcquireLeases(PgConn& conn, const LeaseRequest& req) {
+  AcquireResult out;
+  Result<std::vector<Lease>> leases = GrantLeases(conn, req);
+  if (!leases) return std::move(leases).error();
+  out.leases = std::move(leases).value();
+  Result<PgResult> marked =
+      conn.QueryPrepared("node_mark_delivered", kMarkDelivered,
+                         Params().Text(req.tenant_id).Text(req.node_id).Int(ToEpochMs(req.now)),
+                         "mark cancels delivered");
+  if (!marked) return std::move(marked).error();
+  out.new_cancellations = marked->Affected() > 0;
+  Result<PgResult> cancels =
+      conn.QueryPrepared("node_list_cancels", kListCancels,
+                         Params().Text(req.tenant_id).Text(req.node_id), "list cancellations");
+  if (!cancels) return std::move(cancels).error();
+  for (int i = 0; i < cancels->rows(); ++i) {
+    out.cancellations.push_back(CancelItem{.job_id = cancels->Text(i, 0),
+                                           .submission_id = cancels->Text(i, 1),
+                                           .execution_id = cancels->OptText(i, 2)});
+  }
+  return out;
+}
+
+Result<SystemTime> PgRenewLease(PgConn& conn, const std::string& tenant_id,
+                                const std::string& node_id, const std::string& lease_id,
+                                SystemTime expires_at) {
+  Result<PgResult> locked =
+      conn.QueryPrepared("node_lock_lease_job", kLockLeaseJob,
+                         Params().Text(tenant_id).Text(node_id).Text(lease_id), "lock leased job");
+  if (!locked) return std::move(locked).error();
+  const Error lost = Conflict("lease " + lease_id +
+                                  " is no longer held: it was granted again, released, the job "
+                                  "left 'submitted' or a cancel was requested",
+                              "lease_lost");
+  if (locked->rows() == 0) return lost;
+  Result<PgResult> r = conn.QueryPrepared(
+      "node_renew", kRenew,
+      Params().Text(tenant_id).Text(node_id).Text(lease_id).Int(ToEpochMs(expires_at)),
+      "renew lease");
+  if (!r) return std::move(r).error();
+  if (r->rows() == 0) return lost;
+  return FromEpochMs(r->Int(0, 0));
+}
+
+Status PgReleaseLease(PgConn& conn, const std::string& tenant_id, const std::string& node_id,
+                      const std::string& lease_id) {
+  Result<PgResult> r =
+      conn.QueryPrepared("node_release", kRelease,
+                         Params().Text(tenant_id).Text(node_id).Text(lease_id), "release lease");
+  if (!r) return std::move(r).error();
+  return Ok{};
+}
+
+Result<CancelOutcome> PgRequestCancel(PgConn& conn, const CancelRequest& r) {
+  Result<PgResult> job =
+      conn.QueryPrepared("node_lock_cancel_target", kLockCancelTarget,
+                         Params().Text(r.tenant_id).Text(r.job_id), "lock job to cancel");
+  if (!job) return std::move(job).error();
+  if (job->rows() == 0) return NotFound("job not found");
+  Result<jobs::JobState> state = StoredState(job->Text(0, 0));
+  if (!state) return std::move(state).error();
+  const std::string workspace_id = job->Text(0, 1);
+  const std::string submission_id = job->Text(0, 2);
+  const std::string node_id = job->Text(0, 3);
+  if (r.node_id && *r.node_id != node_id) {
+    return PermissionDenied("job " + r.job_id + " belongs to another management node",
+                            "node_mismatch");
+  }
+  CancelOutcome out;
+  out.state = *state;
+  out.management_node_id = node_id;
+  if (*state == jobs::JobState::kCompleted || *state == jobs::JobState::kFailed) {
+    return Conflict(
+        "job is already " + std::string(jobs::ToString(*state)) + "; it can no longer be cancelled",
+        "job_terminal");
+  }
+  Result<PgResult> facts =
+      conn.QueryPrepared("node_cancel_facts", kCancelFacts,
+                         Params().Text(r.tenant_id).Text(r.job_id), "read cancel and lease");
+  if (!facts) return std::move(facts).error();
+  const bool cancel_recorded = facts->Text(0, 0) == "t";
+  const bool ever_leased = facts->Text(0, 1) == "t";
+  if (*state == jobs::JobState::kCancelled || cancel_recorded) {
+    out.already_requested = true;
+    return out;
+  }
+  Result<PgResult> ins = conn.QueryPrepared("node_insert_cancel", kInsertCancel,
+                                            Params()
+                                                .Text(r.tenant_id)
+                                                .Text(r.job_id)
+                                                .Text(node_id)
+                                                .Int(ToEpochMs(r.now))
+                                                .Text(r.requested_by)
+                                                .Text(r.trace_id),
+                                            "record cancel");
+  if (!ins) return std::move(ins).error();
+  if (*state == jobs::JobState::kSubmitted && !ever_leased) {
+    Result<EventOutcome> applied =
+        PgAppendEvent(conn, GatewayCancelEvent(r, workspace_id, submission_id));
+    if (!applied) return std::move(applied).error();
+    out.state = applied->state;
+    out.cancelled_now = applied->applied;
+  }
+  return out;
+}
+
+Result<NodeRecord> PgGetNode(PgConn& conn, const std::string& tenant_id,
+                             const std::string& node_id) {
+  static const std::string sql =
+      std::string("SELECT ") + kNodeColumns + " FROM nodes WHERE tenant_id = $1 AND node_id = $2";
+  Result<PgResult> r = conn.QueryPrepared("node_get", sql.c_str(),
+                                          Params().Text(tenant_id).Text(node_id), "read node");
+  if (!r) return std::move(r).error();
+  if (r->rows() == 0) return NotFound("node not found");
+  return ReadNode(*r, 0);
+}
+
+Result<std::vector<NodeRecord>> PgListNodes(PgConn& conn,
+                                            const std::optional<std::string>& tenant_id) {
+  static const std::string sql = std::string("SELECT ") + kNodeColumns +
+                                 " FROM nodes WHERE ($1::text IS NULL OR tenant_id = $1)"
+                                 " ORDER BY tenant_id, node_id LIMIT 10000";
+  Result<PgResult> r =
+      conn.QueryPrepared("node_list", sql.c_str(), Params().OptText(tenant_id), "list nodes");
+  if (!r) return std::move(r).error();
+  std::vector<NodeRecord> out;
+  out.reserve(static_cast<std::size_t>(r->rows()));
+  for (int i = 0; i < r->rows(); ++i) out.push_back(ReadNode(*r, i));
+  return out;
+}
+
+Result<std::optional<NodeStore::StoredSubmit>> PgFindSubmit(PgConn& conn,
+                                                            const std::string& tenant_id,
+                                                            const std::string& idempotency_key) {
+  Result<PgResult> r =
+      conn.QueryPrepared("node_find_submit", kFindSubmit,
+                         Params().Text(tenant_id).Text(idempotency_key), "find submit");
+  if (!r) return std::move(r).error();
+  if (r->rows() == 0) return std::optional<NodeStore::StoredSubmit>();
+  return std::optional<NodeStore::StoredSubmit>(NodeStore::StoredSubmit{
+      .request_fingerprint = r->Text(0, 0), .response_json = r->Text(0, 1)});
+}
+
+}  // namespace rtgw::storage::postgres
