@@ -15,6 +15,7 @@
 #include "validators/local_launcher.hpp"
 #include "validators/object_storage.hpp"
 #include "validators/registry.hpp"
+#include "validators/slurm_launcher.hpp"
 #include "validators/validation_service.hpp"
 
 namespace rtgw::app {
@@ -26,6 +27,21 @@ Result<std::string> ReadAll(const std::string& path) {
   std::stringstream buf;
   buf << in.rdbuf();
   return buf.str();
+}
+
+// A JWKS from a file path or an http(s) URL; `key` names the setting in errors.
+Result<std::string> LoadJwks(const std::string& where, const std::string& key) {
+  if (where.rfind("http://", 0) == 0 || where.rfind("https://", 0) == 0) {
+    auto r = validators::HttpRequest("GET", where, {}, "", std::chrono::seconds(10));
+    if (r.status != 200) {
+      return InvalidArgument(key + ": cannot fetch " + where + ": " +
+                             (r.status == 0 ? r.error : "HTTP " + std::to_string(r.status)));
+    }
+    return std::move(r.body);
+  }
+  auto r = ReadAll(where);
+  if (!r) return InvalidArgument(key + ": " + r.error().message);
+  return r;
 }
 
 class Stack final : public ValidatorStack {
@@ -40,6 +56,7 @@ class Stack final : public ValidatorStack {
   std::unique_ptr<storage::sqlite::SqliteValidatorRunStore> runs_;
   std::unique_ptr<validators::LocalLauncher> local_;
   std::unique_ptr<validators::CloudRunLauncher> cloud_run_;
+  std::unique_ptr<validators::SlurmLauncher> slurm_;
   validators::CallbackTokenVerifier verifier_;
   std::unique_ptr<validators::ValidationService> service_;
   std::unique_ptr<validators::ValidatorHttpEndpoints> endpoints_;
@@ -64,8 +81,11 @@ Result<std::unique_ptr<ValidatorStack>> BuildValidatorStack(
   if (!text) return InvalidArgument("RTGW_VALIDATORS_FILE: " + text.error().message);
   auto specs = validators::ParseValidatorRegistry(*text);
   if (!specs) return InvalidArgument("RTGW_VALIDATORS_FILE: " + specs.error().message);
-  bool any_cloud_run = false;
-  for (const auto& s : *specs) any_cloud_run = any_cloud_run || s.launcher == "cloud-run";
+  bool any_cloud_run = false, any_slurm = false;
+  for (const auto& s : *specs) {
+    any_cloud_run = any_cloud_run || s.launcher == "cloud-run";
+    any_slurm = any_slurm || s.launcher == "slurm";
+  }
 
   auto stack = std::make_unique<Stack>();
   validators::AccessTokenSource token =
@@ -103,26 +123,34 @@ Result<std::unique_ptr<ValidatorStack>> BuildValidatorStack(
       return InvalidArgument(
           "RTGW_VALIDATOR_SERVICE_ACCOUNT: required when a cloud-run validator is configured");
     }
-    std::string jwks;
-    if (cfg.jwks.rfind("http://", 0) == 0 || cfg.jwks.rfind("https://", 0) == 0) {
-      auto r = validators::HttpRequest("GET", cfg.jwks, {}, "", std::chrono::seconds(10));
-      if (r.status != 200) {
-        return InvalidArgument("RTGW_VALIDATOR_JWKS: cannot fetch " + cfg.jwks + ": " +
-                               (r.status == 0 ? r.error : "HTTP " + std::to_string(r.status)));
-      }
-      jwks = std::move(r.body);
-    } else {
-      auto r = ReadAll(cfg.jwks);
-      if (!r) return InvalidArgument("RTGW_VALIDATOR_JWKS: " + r.error().message);
-      jwks = std::move(*r);
-    }
-    if (auto s = stack->verifier_.Trust("cloud-run", {jwks, cfg.token_issuer, cfg.service_account});
+    auto jwks = LoadJwks(cfg.jwks, "RTGW_VALIDATOR_JWKS");
+    if (!jwks) return jwks.error();
+    if (auto s = stack->verifier_.Trust("cloud-run", {*jwks, cfg.token_issuer, cfg.service_account});
         !s) {
       return InvalidArgument("RTGW_VALIDATOR_JWKS: " + s.error().message);
     }
     stack->cloud_run_ =
         std::make_unique<validators::CloudRunLauncher>(cfg.cloud_run_endpoint, token);
     launchers["cloud-run"] = stack->cloud_run_.get();
+  }
+
+  if (any_slurm) {
+    if (cfg.slurm_jwks.empty()) {
+      return InvalidArgument(
+          "RTGW_SLURM_VALIDATOR_JWKS: required when a slurm validator is configured (the "
+          "agents' public validator keys)");
+    }
+    auto* nodes = dynamic_cast<storage::NodeStore*>(&store);
+    if (nodes == nullptr) return InvalidArgument("slurm validators need a store with nodes");
+    auto jwks = LoadJwks(cfg.slurm_jwks, "RTGW_SLURM_VALIDATOR_JWKS");
+    if (!jwks) return jwks.error();
+    if (auto s = stack->verifier_.Trust(
+            "slurm", {*jwks, cfg.slurm_token_issuer, cfg.slurm_service_account});
+        !s) {
+      return InvalidArgument("RTGW_SLURM_VALIDATOR_JWKS: " + s.error().message);
+    }
+    stack->slurm_ = std::make_unique<validators::SlurmLauncher>(store, *nodes);
+    launchers["slurm"] = stack->slurm_.get();
   }
 
   validators::ValidationServiceOptions opts;

@@ -12,7 +12,8 @@ const std::vector<OptionSpec>& ValidatorOptionSpecs() {
        "A route of the other role answers 404."},
       {"validators-file", "RTGW_VALIDATORS_FILE", "",
        "JSON file listing the validators ({\"validators\":[{name, version, launcher: local|"
-       "cloud-run, command | job, timeout_seconds}]}). Empty: no validation routes."},
+       "cloud-run|slurm, command | job | node+queue, timeout_seconds}]}). Empty: no validation "
+       "routes."},
       {"media-root", "MEDIA_ROOT", "./media",
        "Root of file:// storage for validator envelopes and results; URIs outside it are "
        "refused."},
@@ -30,6 +31,16 @@ const std::vector<OptionSpec>& ValidatorOptionSpecs() {
       {"validator-service-account", "RTGW_VALIDATOR_SERVICE_ACCOUNT", "",
        "Required email claim of cloud-run validator ID tokens (the jobs' service account); "
        "required when a cloud-run validator is configured."},
+      {"slurm-validator-jwks", "RTGW_SLURM_VALIDATOR_JWKS", "",
+       "JWKS (file path or http(s) URL) of the management-node agents' validator keys: it signs "
+       "the callback ID tokens of slurm validator jobs (docs/agent.md). Required when a slurm "
+       "validator is configured."},
+      {"slurm-validator-token-issuer", "RTGW_SLURM_VALIDATOR_TOKEN_ISSUER", "urn:rtgw:agent",
+       "Required iss of slurm validator ID tokens (the agents' --validator-token-issuer)."},
+      {"slurm-validator-service-account", "RTGW_SLURM_VALIDATOR_SERVICE_ACCOUNT",
+       "validator@rtgw.agent",
+       "Required email claim of slurm validator ID tokens (the agents' "
+       "--validator-service-account)."},
       {"local-launcher-key", "RTGW_LOCAL_LAUNCHER_KEY", "",
        "PEM RSA private key (>= 2048 bits) the local launcher signs its jobs' ID tokens with. "
        "Empty: a fresh key per process (then only this process accepts their callbacks)."},
@@ -76,6 +87,9 @@ Result<ValidatorConfig> BuildValidatorConfig(const OptionValues& v) {
   c.jwks = v.GetOr("validator-jwks", c.jwks);
   c.token_issuer = v.GetOr("validator-token-issuer", c.token_issuer);
   c.service_account = v.GetOr("validator-service-account", "");
+  c.slurm_jwks = v.GetOr("slurm-validator-jwks", "");
+  c.slurm_token_issuer = v.GetOr("slurm-validator-token-issuer", c.slurm_token_issuer);
+  c.slurm_service_account = v.GetOr("slurm-validator-service-account", c.slurm_service_account);
   c.local_key_file = v.GetOr("local-launcher-key", "");
   c.local_service_account = v.GetOr("local-service-account", c.local_service_account);
   const std::string poll = v.GetOr("validator-poll-interval-ms", "1000");

@@ -235,17 +235,30 @@ Result<ValidatorRun> ValidationService::StartExecution(ValidatorRun run, bool fi
     return s.error();
   }
 
-  // 2. The runtime job.
+  // 2. The runtime job. For a launcher whose job runs on a management node
+  // (slurm) it goes to that node and queue, with the validator call in
+  // payload_ref, and is submitted only after the execution is stored: the
+  // node may lease and run it at once, and its callback must find the run.
+  const bool on_agent = launcher->runs_on_agent();
   storage::SubmitRecord sub;
   sub.tenant_id = run.tenant_id;
   sub.workspace_id = run.workspace_id;
   sub.job_id = e.job_id;
   sub.idempotency_key = "validation:" + run.run_id + ":" + std::to_string(e.attempt);
-  sub.management_node_id = "validator-launcher:" + run.launcher;
+  sub.management_node_id = on_agent ? spec->node_id : "validator-launcher:" + run.launcher;
+  json::object payload_ref{{"input_uri", e.input_uri}};
+  if (on_agent) {
+    payload_ref["validator"] = json::object{{"name", run.validator},
+                                            {"version", run.version},
+                                            {"run_id", run.run_id},
+                                            {"callback_id", e.callback_id},
+                                            {"callback_url", options_.callback_url}};
+  }
   json::object spec_json{
       {"execution_profile",
-       json::object{{"queue_name", "validator:" + run.validator + "@" + run.version}}},
-      {"payload_ref", json::object{{"input_uri", e.input_uri}}},
+       json::object{{"queue_name",
+                     on_agent ? spec->queue : "validator:" + run.validator + "@" + run.version}}},
+      {"payload_ref", payload_ref},
       {"requested_by", json::object{{"user_id", run.requested_by}}},
       {"resource_shape",
        json::object{{"cpu", 1}, {"memory_mib", 512}, {"walltime_seconds", spec->timeout.count()}}}};
@@ -258,14 +271,36 @@ Result<ValidatorRun> ValidationService::StartExecution(ValidatorRun run, bool fi
                                                    {"submission_id", sub.submission_id},
                                                    {"accepted_at", sub.accepted_at},
                                                    {"trace_id", trace_id}});
-  auto submitted = Await<storage::SubmitOutcome>(
-      [&](storage::Callback<storage::SubmitOutcome> cb) { jobs_.Submit(sub, cb); });
-  if (!submitted) return submitted.error();
+  auto submit = [&]() -> Status {
+    auto submitted = Await<storage::SubmitOutcome>(
+        [&](storage::Callback<storage::SubmitOutcome> cb) { jobs_.Submit(sub, cb); });
+    if (!submitted) return submitted.error();
+    return Ok{};
+  };
+  if (!on_agent) {
+    if (Status s = submit(); !s) return s.error();
+  }
 
   // 3. The execution, PENDING until its launcher started it.
   Status stored = first ? Await<Ok>([&](storage::Callback<Ok> cb) { runs_.CreateRun(run, cb); })
                         : Await<Ok>([&](storage::Callback<Ok> cb) { runs_.AddExecution(e, cb); });
   if (!stored) return stored.error();
+  if (on_agent) {
+    if (Status s = submit(); !s) {
+      // Stored but never handed to the node: fail it now (no job, no event).
+      LogError("validator job submit failed", {{"run_id", run.run_id},
+                                               {"trace_id", trace_id},
+                                               {"error", s.error().message}});
+      e.status = storage::kRunFailed;
+      e.error = "launch failed";
+      e.finished_at = Now();
+      (void)Await<bool>([&](storage::Callback<bool> cb) {
+        runs_.FinishWithoutCallback(e.callback_id, e.status, *e.error, e.finished_at, cb);
+      });
+      (void)Await<Ok>([&](storage::Callback<Ok> cb) { runs_.MarkEventSynced(e.callback_id, cb); });
+      return s.error();
+    }
+  }
 
   // 4. Start it.
   LaunchSpec ls;
@@ -276,6 +311,8 @@ Result<ValidatorRun> ValidationService::StartExecution(ValidatorRun run, bool fi
   ls.input_uri = e.input_uri;
   ls.callback_url = options_.callback_url;
   ls.timeout = spec->timeout;
+  ls.tenant_id = run.tenant_id;
+  ls.job_id = e.job_id;
   ls.command = spec->command;
   ls.cloud_run_job = spec->cloud_run_job;
   Result<std::string> name = launcher->Launch(ls);
@@ -300,7 +337,8 @@ Result<ValidatorRun> ValidationService::StartExecution(ValidatorRun run, bool fi
   if (!marked) return marked.error();
   if (*marked) {
     e.status = storage::kRunRunning;
-    (void)Await<storage::EventOutcome>([&](storage::Callback<storage::EventOutcome> cb) {
+    if (!on_agent)
+      (void)Await<storage::EventOutcome>([&](storage::Callback<storage::EventOutcome> cb) {
       jobs_.AppendEvent(MakeEvent(run, jobs::JobState::kRunning, e.created_at, trace_id), cb);
     });
   }
@@ -446,6 +484,11 @@ Result<Reply> ValidationService::DoCallback(const CallbackRequest& req) {
 
 void ValidationService::SyncTerminalEvent(const ValidatorRun& run) {
   const ValidatorExecution& e = run.current;
+  if (Launcher* l = LauncherFor(run.launcher); l != nullptr && l->runs_on_agent()) {
+    // The node's agent reports this job's lifecycle; nothing to post.
+    (void)Await<Ok>([&](storage::Callback<Ok> cb) { runs_.MarkEventSynced(e.callback_id, cb); });
+    return;
+  }
   auto event = MakeEvent(run, TerminalJobState(e.status), e.finished_at, e.trace_id);
   auto appended = Await<storage::EventOutcome>(
       [&](storage::Callback<storage::EventOutcome> cb) { jobs_.AppendEvent(event, cb); });

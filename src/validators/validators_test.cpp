@@ -35,6 +35,26 @@ TEST(RegistryTest, ParsesLocalAndCloudRun) {
   EXPECT_EQ(FindValidator(*specs, "json-rules", std::string("2")), nullptr);
 }
 
+TEST(RegistryTest, ParsesSlurmWithNodeAndQueue) {
+  auto specs = ParseValidatorRegistry(
+      R"({"validators":[{"name":"json-rules","version":"1.0.0","launcher":"slurm",
+      "node":"hpc-1","queue":"debug","command":["/usr/bin/python3","/opt/v.py"]},
+      {"name":"b","version":"1","launcher":"slurm","node":"hpc-2"}]})");
+  ASSERT_TRUE(specs.ok()) << specs.error().message;
+  EXPECT_EQ((*specs)[0].node_id, "hpc-1");
+  EXPECT_EQ((*specs)[0].queue, "debug");
+  EXPECT_TRUE((*specs)[0].command.empty());  // the program is the agent's business
+  EXPECT_EQ((*specs)[1].queue, "default");
+  auto bad_node = ParseValidatorRegistry(
+      R"({"validators":[{"name":"a","version":"1","launcher":"slurm","node":"a b"}]})");
+  ASSERT_FALSE(bad_node.ok());
+  EXPECT_NE(bad_node.error().message.find("validators[0].node"), std::string::npos);
+  EXPECT_FALSE(ParseValidatorRegistry(
+                   R"({"validators":[{"name":"a","version":"1","launcher":"slurm","node":"n",
+                       "queue":"x y"}]})")
+                   .ok());
+}
+
 TEST(RegistryTest, RefusesRelativeCommandAndUnknownLauncher) {
   auto rel = ParseValidatorRegistry(
       R"({"validators":[{"name":"a","version":"1","command":["python3"]}]})");
