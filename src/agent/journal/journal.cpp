@@ -96,8 +96,8 @@ Result<JobSpec> SpecFromJson(const std::string& text) {
   s.qos = str("qos");
   if (o.if_contains("max_walltime_minutes"))
     s.max_walltime_minutes = num("max_walltime_minutes", 0);
-  if (const json::value* v = o.if_contains("validator"); v && v->is_object()) {
-    const json::object& vo = v->as_object();
+  if (const json::value* vv = o.if_contains("validator"); vv && vv->is_object()) {
+    const json::object& vo = vv->as_object();
     auto vstr = [&](const char* k) -> std::string {
       const json::value* x = vo.if_contains(k);
       return x && x->is_string() ? std::string(x->as_string()) : std::string();
