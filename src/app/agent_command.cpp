@@ -70,8 +70,9 @@ int RunAgent(const std::vector<std::string>& args) {
   if (!cfg.validators_file.empty()) {
     // Validator jobs: this node's programs, and its key for the jobs' callback ID tokens.
     std::ifstream in(cfg.validators_file, std::ios::binary);
-    if (!in) return Fail("--validators-file / RTGW_AGENT_VALIDATORS_FILE: cannot read " +
-                         cfg.validators_file);
+    if (!in)
+      return Fail("--validators-file / RTGW_AGENT_VALIDATORS_FILE: cannot read " +
+                  cfg.validators_file);
     std::stringstream text;
     text << in.rdbuf();
     auto programs = agent::ParseValidatorPrograms(text.str());
@@ -79,7 +80,8 @@ int RunAgent(const std::vector<std::string>& args) {
       return Fail("--validators-file / RTGW_AGENT_VALIDATORS_FILE: " + programs.error().message);
     }
     auto signer = auth::Rs256Signer::FromPemFile(cfg.validator_key_file, cfg.validator_key_id);
-    if (!signer) return Fail("--validator-key / RTGW_AGENT_VALIDATOR_KEY: " + signer.error().message);
+    if (!signer)
+      return Fail("--validator-key / RTGW_AGENT_VALIDATOR_KEY: " + signer.error().message);
     render.validator_programs = std::move(programs).value();
     agent::ValidatorTokenOptions topts;
     topts.issuer = cfg.validator_token_issuer;

@@ -125,7 +125,8 @@ Result<std::unique_ptr<ValidatorStack>> BuildValidatorStack(
     }
     auto jwks = LoadJwks(cfg.jwks, "RTGW_VALIDATOR_JWKS");
     if (!jwks) return jwks.error();
-    if (auto s = stack->verifier_.Trust("cloud-run", {*jwks, cfg.token_issuer, cfg.service_account});
+    if (auto s =
+            stack->verifier_.Trust("cloud-run", {*jwks, cfg.token_issuer, cfg.service_account});
         !s) {
       return InvalidArgument("RTGW_VALIDATOR_JWKS: " + s.error().message);
     }
@@ -144,8 +145,8 @@ Result<std::unique_ptr<ValidatorStack>> BuildValidatorStack(
     if (nodes == nullptr) return InvalidArgument("slurm validators need a store with nodes");
     auto jwks = LoadJwks(cfg.slurm_jwks, "RTGW_SLURM_VALIDATOR_JWKS");
     if (!jwks) return jwks.error();
-    if (auto s = stack->verifier_.Trust(
-            "slurm", {*jwks, cfg.slurm_token_issuer, cfg.slurm_service_account});
+    if (auto s = stack->verifier_.Trust("slurm",
+                                        {*jwks, cfg.slurm_token_issuer, cfg.slurm_service_account});
         !s) {
       return InvalidArgument("RTGW_SLURM_VALIDATOR_JWKS: " + s.error().message);
     }

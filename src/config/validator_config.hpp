@@ -27,7 +27,7 @@ struct ValidatorConfig {
   std::string slurm_jwks;       // agents' JWKS (file or URL); required with a slurm validator
   std::string slurm_token_issuer = "urn:rtgw:agent";
   std::string slurm_service_account = "validator@rtgw.agent";
-  std::string local_key_file;   // PEM; empty: a fresh key per process
+  std::string local_key_file;  // PEM; empty: a fresh key per process
   std::string local_service_account = "validator@rtgw.local";
   std::chrono::milliseconds poll_interval{1'000};
   std::string gcs_endpoint = "https://storage.googleapis.com";

@@ -114,8 +114,8 @@ Result<ExecutionStatus> CloudRunLauncher::Poll(const std::string& execution_name
   };
   if (Count(e, "cancelledCount") > 0) return ExecutionStatus{"CANCELLED", detail("cancelled")};
   if (Count(e, "failedCount") > 0 || completed_state == "CONDITION_FAILED") {
-    return ExecutionStatus{
-        "FAILED", detail(std::to_string(Count(e, "failedCount")) + " task(s) failed")};
+    return ExecutionStatus{"FAILED",
+                           detail(std::to_string(Count(e, "failedCount")) + " task(s) failed")};
   }
   if (complete && (Count(e, "succeededCount") > 0 || completed_state == "CONDITION_SUCCEEDED")) {
     return ExecutionStatus{"SUCCEEDED", detail("succeeded")};

@@ -72,7 +72,8 @@ Result<std::vector<ValidatorSpec>> ParseValidatorRegistry(std::string_view json_
     } else if (s.launcher == "slurm") {
       auto node = str("node");
       if (!node || node->empty() || node->size() > 128) {
-        return InvalidArgument(where + ".node: the management node id (1-128 characters) is required");
+        return InvalidArgument(where +
+                               ".node: the management node id (1-128 characters) is required");
       }
       for (char c : *node) {
         if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ||
@@ -82,7 +83,8 @@ Result<std::vector<ValidatorSpec>> ParseValidatorRegistry(std::string_view json_
       }
       s.node_id = *node;
       if (auto q = str("queue")) {
-        if (!ValidName(*q)) return InvalidArgument(where + ".queue: 1-64 characters of A-Z a-z 0-9 - _ .");
+        if (!ValidName(*q))
+          return InvalidArgument(where + ".queue: 1-64 characters of A-Z a-z 0-9 - _ .");
         s.queue = *q;
       } else if (o.contains("queue")) {
         return InvalidArgument(where + ".queue: must be a string");

@@ -93,8 +93,9 @@ Result<std::string> SlurmLauncher::Launch(const LaunchSpec& spec) {
 Result<ExecutionStatus> SlurmLauncher::Poll(const std::string& execution_name) {
   auto ref = Parse(execution_name);
   if (!ref) return ExecutionStatus{"FAILED", "execution lost"};
-  auto job = Await<storage::JobRecord>(
-      [&](storage::Callback<storage::JobRecord> cb) { jobs_.GetJob(ref->tenant_id, ref->job_id, cb); });
+  auto job = Await<storage::JobRecord>([&](storage::Callback<storage::JobRecord> cb) {
+    jobs_.GetJob(ref->tenant_id, ref->job_id, cb);
+  });
   if (!job && job.error().code == ErrorCode::kNotFound) {
     return ExecutionStatus{"FAILED", "execution lost"};
   }

@@ -288,9 +288,8 @@ Result<ValidatorRun> ValidationService::StartExecution(ValidatorRun run, bool fi
   if (on_agent) {
     if (Status s = submit(); !s) {
       // Stored but never handed to the node: fail it now (no job, no event).
-      LogError("validator job submit failed", {{"run_id", run.run_id},
-                                               {"trace_id", trace_id},
-                                               {"error", s.error().message}});
+      LogError("validator job submit failed",
+               {{"run_id", run.run_id}, {"trace_id", trace_id}, {"error", s.error().message}});
       e.status = storage::kRunFailed;
       e.error = "launch failed";
       e.finished_at = Now();
@@ -339,8 +338,8 @@ Result<ValidatorRun> ValidationService::StartExecution(ValidatorRun run, bool fi
     e.status = storage::kRunRunning;
     if (!on_agent)
       (void)Await<storage::EventOutcome>([&](storage::Callback<storage::EventOutcome> cb) {
-      jobs_.AppendEvent(MakeEvent(run, jobs::JobState::kRunning, e.created_at, trace_id), cb);
-    });
+        jobs_.AppendEvent(MakeEvent(run, jobs::JobState::kRunning, e.created_at, trace_id), cb);
+      });
   }
   // else: the job already called back (fast validator); GetRun shows that.
   auto fresh = Await<ValidatorRun>(

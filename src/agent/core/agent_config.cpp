@@ -74,8 +74,7 @@ const std::vector<config::OptionSpec>& AgentOptionSpecs() {
        "kid of --validator-key in the gateway's JWKS."},
       {"validator-token-issuer", "RTGW_AGENT_VALIDATOR_TOKEN_ISSUER", "urn:rtgw:agent",
        "iss of validator ID tokens (the gateway's RTGW_SLURM_VALIDATOR_TOKEN_ISSUER)."},
-      {"validator-service-account", "RTGW_AGENT_VALIDATOR_SERVICE_ACCOUNT",
-       "validator@rtgw.agent",
+      {"validator-service-account", "RTGW_AGENT_VALIDATOR_SERVICE_ACCOUNT", "validator@rtgw.agent",
        "email claim of validator ID tokens (the gateway's RTGW_SLURM_VALIDATOR_SERVICE_ACCOUNT)."},
       {"partitions", "RTGW_AGENT_PARTITIONS", "",
        "Comma-separated Slurm partitions this agent may submit to and reports in its catalogue; "
@@ -162,8 +161,7 @@ Result<AgentConfig> BuildAgentConfig(const config::OptionValues& v) {
   c.validator_key_file = v.GetOr("validator-key", "");
   c.validator_key_id = v.GetOr("validator-key-id", c.validator_key_id);
   c.validator_token_issuer = v.GetOr("validator-token-issuer", c.validator_token_issuer);
-  c.validator_service_account =
-      v.GetOr("validator-service-account", c.validator_service_account);
+  c.validator_service_account = v.GetOr("validator-service-account", c.validator_service_account);
   if (!c.validators_file.empty() && c.validator_key_file.empty()) {
     return InvalidArgument(v.Source("validator-key") +
                            ": required when --validators-file / RTGW_AGENT_VALIDATORS_FILE is set");

@@ -51,7 +51,8 @@ Result<std::map<std::string, std::vector<std::string>>> ParseValidatorPrograms(
     if (argv[0].empty() || argv[0][0] != '/') {
       return InvalidArgument(where + ".command[0]: must be an absolute path");
     }
-    const std::string key = std::string(name->as_string()) + "@" + std::string(version->as_string());
+    const std::string key =
+        std::string(name->as_string()) + "@" + std::string(version->as_string());
     if (!out.emplace(key, std::move(argv)).second) {
       return InvalidArgument(where + ": duplicate name and version " + key);
     }

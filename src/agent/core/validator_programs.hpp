@@ -31,10 +31,10 @@ Result<std::map<std::string, std::vector<std::string>>> ParseValidatorPrograms(
     std::string_view json_text);
 
 struct ValidatorTokenOptions {
-  std::string issuer;           // iss
-  std::string service_account;  // email
-  std::string node_id;          // sub = "<node_id>/<submission_id>"
-  std::string dir;              // token files: <dir>/rtgw-<submission_id>.jwt, mode 0600
+  std::string issuer;                // iss
+  std::string service_account;       // email
+  std::string node_id;               // sub = "<node_id>/<submission_id>"
+  std::string dir;                   // token files: <dir>/rtgw-<submission_id>.jwt, mode 0600
   std::chrono::seconds slack{3600};  // exp = now + walltime + slack (queue wait)
 };
 

@@ -69,7 +69,8 @@ TEST(ValidatorProgramsTest, TokenWriterSignsForTheCallbackUrlIntoAPrivateFile) {
   spec.submission_id = "0b7c6a52-1f0e-4c1e-9d47-2a8f3c1d5e60";
   spec.walltime_seconds = 120;
   EXPECT_FALSE(write(spec).ok());  // not a validator job
-  spec.validator = ValidatorCall{"v", "1", "vr-1", "cb-1", "http://gw/internal/validations/callback"};
+  spec.validator =
+      ValidatorCall{"v", "1", "vr-1", "cb-1", "http://gw/internal/validations/callback"};
   auto path = write(spec);
   ASSERT_TRUE(path.ok()) << path.error().message;
   EXPECT_EQ(*path, dir + "/rtgw-0b7c6a52-1f0e-4c1e-9d47-2a8f3c1d5e60.jwt");
@@ -82,7 +83,8 @@ TEST(ValidatorProgramsTest, TokenWriterSignsForTheCallbackUrlIntoAPrivateFile) {
   const auto dot1 = token.find('.'), dot2 = token.find('.', dot1 + 1);
   ASSERT_NE(dot2, std::string::npos);
   json::object header = json::parse(B64UrlDecode(token.substr(0, dot1))).as_object();
-  json::object claims = json::parse(B64UrlDecode(token.substr(dot1 + 1, dot2 - dot1 - 1))).as_object();
+  json::object claims =
+      json::parse(B64UrlDecode(token.substr(dot1 + 1, dot2 - dot1 - 1))).as_object();
   EXPECT_EQ(header.at("kid").as_string(), "agent-key");
   EXPECT_EQ(claims.at("aud").as_string(), "http://gw/internal/validations/callback");
   EXPECT_EQ(claims.at("iss").as_string(), "urn:rtgw:agent");

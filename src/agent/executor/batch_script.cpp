@@ -129,12 +129,13 @@ Result<std::string> RenderPayload(const std::string& input_uri, const RenderOpti
 Result<std::string> RenderValidatorPayload(const JobSpec& spec, const RenderOptions& options) {
   if (!spec.validator) return InvalidArgument("not a validator job", "unsupported_payload");
   const ValidatorCall& v = *spec.validator;
-  for (const std::string* field : {&v.name, &v.version, &v.run_id, &v.callback_id,
-                                   &v.callback_url, &spec.input_uri}) {
+  for (const std::string* field :
+       {&v.name, &v.version, &v.run_id, &v.callback_id, &v.callback_url, &spec.input_uri}) {
     if (field->empty() || field->size() > 4096 || field->find('\0') != std::string::npos) {
-      return InvalidArgument("payload_ref.validator needs name, version, run_id, callback_id, "
-                             "callback_url and payload_ref.input_uri",
-                             "unsupported_payload");
+      return InvalidArgument(
+          "payload_ref.validator needs name, version, run_id, callback_id, "
+          "callback_url and payload_ref.input_uri",
+          "unsupported_payload");
     }
   }
   if (v.callback_url.rfind("http://", 0) != 0 && v.callback_url.rfind("https://", 0) != 0) {
@@ -142,9 +143,9 @@ Result<std::string> RenderValidatorPayload(const JobSpec& spec, const RenderOpti
   }
   auto program = options.validator_programs.find(v.name + "@" + v.version);
   if (program == options.validator_programs.end() || program->second.empty()) {
-    return InvalidArgument("validator " + v.name + "@" + v.version +
-                               " is not configured on this node",
-                           "unsupported_payload");
+    return InvalidArgument(
+        "validator " + v.name + "@" + v.version + " is not configured on this node",
+        "unsupported_payload");
   }
   if (!options.validator_token) {
     return InvalidArgument("this node has no validator key (--validator-key)",

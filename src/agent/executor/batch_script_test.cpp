@@ -182,12 +182,12 @@ TEST(BatchScriptValidatorTest, RunsTheNodesProgramWithOnlyTheSmallEnv) {
   std::istringstream in(r->out);
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   std::sort(lines.begin(), lines.end());
-  EXPECT_EQ(lines, (std::vector<std::string>{
-                       "CALLBACK_ID=cb-1", "CALLBACK_ID_TOKEN_FILE=" + token,
-                       "CALLBACK_URL=http://gw/internal/validations/callback?x='$(id)'",
-                       "INPUT_URI=file:///media/validations/t1/vr-1/cb-1/input.json",
-                       "PATH=/usr/local/bin:/usr/bin:/bin", "RUN_ID=vr-1",
-                       "VALIDATOR_VERSION=1.0.0"}));
+  EXPECT_EQ(lines,
+            (std::vector<std::string>{
+                "CALLBACK_ID=cb-1", "CALLBACK_ID_TOKEN_FILE=" + token,
+                "CALLBACK_URL=http://gw/internal/validations/callback?x='$(id)'",
+                "INPUT_URI=file:///media/validations/t1/vr-1/cb-1/input.json",
+                "PATH=/usr/local/bin:/usr/bin:/bin", "RUN_ID=vr-1", "VALIDATOR_VERSION=1.0.0"}));
   EXPECT_FALSE(std::filesystem::exists(token));  // removed once the program ended
 }
 

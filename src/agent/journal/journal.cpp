@@ -102,8 +102,8 @@ Result<JobSpec> SpecFromJson(const std::string& text) {
       const json::value* x = vo.if_contains(k);
       return x && x->is_string() ? std::string(x->as_string()) : std::string();
     };
-    s.validator = ValidatorCall{vstr("name"), vstr("version"), vstr("run_id"),
-                                vstr("callback_id"), vstr("callback_url")};
+    s.validator = ValidatorCall{vstr("name"), vstr("version"), vstr("run_id"), vstr("callback_id"),
+                                vstr("callback_url")};
   }
   return s;
 }
