@@ -12,6 +12,7 @@
 #include "validators/cloud_run_launcher.hpp"
 #include "validators/http_client.hpp"
 #include "validators/http_endpoints.hpp"
+#include "validators/jwks_source.hpp"
 #include "validators/local_launcher.hpp"
 #include "validators/object_storage.hpp"
 #include "validators/registry.hpp"
@@ -29,19 +30,26 @@ Result<std::string> ReadAll(const std::string& path) {
   return buf.str();
 }
 
-// A JWKS from a file path or an http(s) URL; `key` names the setting in errors.
-Result<std::string> LoadJwks(const std::string& where, const std::string& key) {
+// What signs a launcher's tokens: a JWKS file (fixed keys), or an http(s) URL
+// fetched now and kept fresh (jwks_source.hpp). `key` names the setting in errors.
+Result<validators::TrustedCaller> LoadTrust(const std::string& where, const std::string& key,
+                                            std::string issuer, std::string service_account,
+                                            std::chrono::seconds min_refetch) {
+  validators::TrustedCaller caller;
+  caller.issuer = std::move(issuer);
+  caller.service_account = std::move(service_account);
   if (where.rfind("http://", 0) == 0 || where.rfind("https://", 0) == 0) {
-    auto r = validators::HttpRequest("GET", where, {}, "", std::chrono::seconds(10));
-    if (r.status != 200) {
-      return InvalidArgument(key + ": cannot fetch " + where + ": " +
-                             (r.status == 0 ? r.error : "HTTP " + std::to_string(r.status)));
-    }
-    return std::move(r.body);
+    validators::JwksSource::Options options;
+    options.min_refetch = min_refetch;
+    auto source = std::make_shared<validators::JwksSource>(where, options);
+    if (auto s = source->Load(); !s) return InvalidArgument(key + ": " + s.error().message);
+    caller.jwks_source = std::move(source);
+    return caller;
   }
   auto r = ReadAll(where);
   if (!r) return InvalidArgument(key + ": " + r.error().message);
-  return r;
+  caller.jwks_json = std::move(r).value();
+  return caller;
 }
 
 class Stack final : public ValidatorStack {
@@ -123,11 +131,10 @@ Result<std::unique_ptr<ValidatorStack>> BuildValidatorStack(
       return InvalidArgument(
           "RTGW_VALIDATOR_SERVICE_ACCOUNT: required when a cloud-run validator is configured");
     }
-    auto jwks = LoadJwks(cfg.jwks, "RTGW_VALIDATOR_JWKS");
-    if (!jwks) return jwks.error();
-    if (auto s =
-            stack->verifier_.Trust("cloud-run", {*jwks, cfg.token_issuer, cfg.service_account});
-        !s) {
+    auto trust = LoadTrust(cfg.jwks, "RTGW_VALIDATOR_JWKS", cfg.token_issuer, cfg.service_account,
+                           cfg.jwks_min_refetch);
+    if (!trust) return trust.error();
+    if (auto s = stack->verifier_.Trust("cloud-run", std::move(trust).value()); !s) {
       return InvalidArgument("RTGW_VALIDATOR_JWKS: " + s.error().message);
     }
     stack->cloud_run_ =
@@ -143,11 +150,10 @@ Result<std::unique_ptr<ValidatorStack>> BuildValidatorStack(
     }
     auto* nodes = dynamic_cast<storage::NodeStore*>(&store);
     if (nodes == nullptr) return InvalidArgument("slurm validators need a store with nodes");
-    auto jwks = LoadJwks(cfg.slurm_jwks, "RTGW_SLURM_VALIDATOR_JWKS");
-    if (!jwks) return jwks.error();
-    if (auto s = stack->verifier_.Trust("slurm",
-                                        {*jwks, cfg.slurm_token_issuer, cfg.slurm_service_account});
-        !s) {
+    auto trust = LoadTrust(cfg.slurm_jwks, "RTGW_SLURM_VALIDATOR_JWKS", cfg.slurm_token_issuer,
+                           cfg.slurm_service_account, cfg.jwks_min_refetch);
+    if (!trust) return trust.error();
+    if (auto s = stack->verifier_.Trust("slurm", std::move(trust).value()); !s) {
       return InvalidArgument("RTGW_SLURM_VALIDATOR_JWKS: " + s.error().message);
     }
     stack->slurm_ = std::make_unique<validators::SlurmLauncher>(store, *nodes);

@@ -26,6 +26,10 @@ const std::vector<OptionSpec>& ValidatorOptionSpecs() {
       {"validator-jwks", "RTGW_VALIDATOR_JWKS", "https://www.googleapis.com/oauth2/v3/certs",
        "JWKS (file path or http(s) URL) that signs the ID tokens of cloud-run validator jobs. "
        "Loaded only when a cloud-run validator is configured."},
+      {"validator-jwks-min-refetch-seconds", "RTGW_VALIDATOR_JWKS_MIN_REFETCH_SECONDS", "30",
+       "A JWKS given as a URL (RTGW_VALIDATOR_JWKS, RTGW_SLURM_VALIDATOR_JWKS) is refetched when "
+       "its Cache-Control max-age has passed, or for a token with an unknown kid, but at most "
+       "once per this many seconds (1-3600)."},
       {"validator-token-issuer", "RTGW_VALIDATOR_TOKEN_ISSUER", "https://accounts.google.com",
        "Required iss of cloud-run validator ID tokens."},
       {"validator-service-account", "RTGW_VALIDATOR_SERVICE_ACCOUNT", "",
@@ -100,6 +104,15 @@ Result<ValidatorConfig> BuildValidatorConfig(const OptionValues& v) {
                            ": expected an integer from 10 to 600000, got '" + poll + "'");
   }
   c.poll_interval = std::chrono::milliseconds(ms);
+  const std::string refetch = v.GetOr("validator-jwks-min-refetch-seconds", "30");
+  long long refetch_s = 0;
+  auto [rptr, rec] = std::from_chars(refetch.data(), refetch.data() + refetch.size(), refetch_s);
+  if (rec != std::errc() || rptr != refetch.data() + refetch.size() || refetch_s < 1 ||
+      refetch_s > 3600) {
+    return InvalidArgument(v.Source("validator-jwks-min-refetch-seconds") +
+                           ": expected an integer from 1 to 3600, got '" + refetch + "'");
+  }
+  c.jwks_min_refetch = std::chrono::seconds(refetch_s);
   c.gcs_endpoint = v.GetOr("gcs-endpoint", c.gcs_endpoint);
   c.cloud_run_endpoint = v.GetOr("cloud-run-endpoint", c.cloud_run_endpoint);
   c.metadata_url = v.GetOr("gcp-metadata-url", c.metadata_url);

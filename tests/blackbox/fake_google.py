@@ -9,7 +9,8 @@ What it serves (one ThreadingHTTPServer on 127.0.0.1:<ephemeral>):
   token_type}; GET .../default/identity?audience=A[&format=full] -> an RS256 ID token (iss
   https://accounts.google.com, aud A, email the job's service account). Both need
   `Metadata-Flavor: Google`.
-- Google's certificates: GET /oauth2/v3/certs (the JWKS that signs those ID tokens).
+- Google's certificates: GET /oauth2/v3/certs (the JWKS that signs those ID tokens), with
+  `Cache-Control: public, max-age=…` as Google sends it; rotate_key() replaces the key and kid.
 - Cloud Run Admin API v2 (https://cloud.google.com/run/docs/reference/rest/v2):
   POST /v2/projects/{p}/locations/{l}/jobs/{job}:run with body {overrides: {containerOverrides:
   [{env: [{name, value}]}]}} -> a long-running Operation whose metadata is the Execution;
@@ -109,6 +110,7 @@ class FakeGoogle:
         self.service_account = service_account
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.kid = "fake-google-" + secrets.token_hex(4)
+        self.certs_cache_control = "public, max-age=19000, must-revalidate, no-transform"
         self.lock = threading.Lock()
         self.errors: list[str] = []
         self.calls: list[tuple[str, str]] = []  # (method, raw path) of every request
@@ -160,6 +162,15 @@ class FakeGoogle:
         jwk.update({"kid": self.kid, "alg": "RS256", "use": "sig"})
         return {"keys": [jwk]}
 
+    def rotate_key(self) -> None:
+        """Google rotates its signing keys: a new key and kid; the old one is gone."""
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.kid = "fake-google-" + secrets.token_hex(4)
+
+    def certs_fetches(self) -> int:
+        with self.lock:
+            return sum(1 for m, p in self.calls if m == "GET" and p == "/oauth2/v3/certs")
+
     def id_token(self, audience: str, email: str | None = None, exp_in: int = 3600) -> str:
         now = int(time.time())
         claims = {"iss": GOOGLE_ISS, "aud": audience, "azp": "1234567890",
@@ -195,6 +206,8 @@ class FakeGoogle:
             status, payload, ctype = self._reject(500, "INTERNAL", f"fake error: {ex!r}")
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         h.send_response(status)
+        if raw_path == "/oauth2/v3/certs" and status == 200:
+            h.send_header("Cache-Control", self.certs_cache_control)
         h.send_header("Content-Type", ctype)
         h.send_header("Content-Length", str(len(data)))
         h.end_headers()

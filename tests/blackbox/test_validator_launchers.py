@@ -16,6 +16,7 @@ import time
 import urllib.parse
 
 import httpx
+import jwt
 import pytest
 
 from conftest import REPO_ROOT, Api, assert_error
@@ -60,6 +61,7 @@ def cloud(server_factory, tmp_path, google):
             "RTGW_VALIDATORS_FILE": str(vfile), "MEDIA_ROOT": str(tmp_path / "media"),
             "RTGW_VALIDATOR_STORAGE": storage,
             "RTGW_VALIDATOR_POLL_INTERVAL_MS": "200",
+            "RTGW_VALIDATOR_JWKS_MIN_REFETCH_SECONDS": "4",
             # Every Google endpoint is the fake; the access token comes from its metadata server.
             "RTGW_CLOUD_RUN_ENDPOINT": google.url, "RTGW_GCS_ENDPOINT": google.url,
             "RTGW_GCP_METADATA_URL": google.url, "RTGW_VALIDATOR_JWKS": google.jwks_url,
@@ -255,3 +257,33 @@ def test_gcs_storage_full_run_and_rerun(cloud, google, tmp_path):
     env2 = json.loads(obj(second["input_uri"]))
     assert env2["document"] == envelope["document"] and env2["files"] == envelope["files"]
     assert google.errors == []
+
+
+# --------------------------------------------------------------------------------------------
+# JWKS refresh: Google rotates its certificates
+# --------------------------------------------------------------------------------------------
+def test_rotated_google_key_is_fetched_once_and_made_up_kids_are_rate_limited(cloud, google):
+    srv = cloud()
+    api = Api(srv)
+    assert google.certs_fetches() == 1  # loaded at start-up
+    time.sleep(4.5)  # past the refetch rate limit (RTGW_VALIDATOR_JWKS_MIN_REFETCH_SECONDS=4)
+    google.rotate_key()
+    # The job's ID token now has a kid rtgw has not seen: it refetches the JWKS and accepts it.
+    run = launch(api, {"data": {"name": "x"}, "rules": RULES})
+    done = wait_terminal(api, run["run_id"])
+    assert done["status"] == "SUCCEEDED", (done, google.child_logs)
+    assert google.certs_fetches() == 2
+    # Tokens with made-up kids (a forger's) do not make rtgw hammer the certificate URL:
+    # within 4 s of that refetch, none of them causes another.
+    url = f"http://127.0.0.1:{srv.port}/internal/validations/callback"
+    c = srv.client()
+    body = {"run_id": run["run_id"], "callback_id": "cb-x", "status": "FAILED",
+            "result_uri": "file:///x"}
+    for i in range(5):
+        now = int(time.time())
+        forged = jwt.encode({"iss": "https://accounts.google.com", "aud": url,
+                             "email": google.service_account, "iat": now, "exp": now + 300},
+                            google.key, algorithm="RS256", headers={"kid": f"made-up-{i}"})
+        assert_error(c.post("/internal/validations/callback", json=body,
+                            headers={"authorization": "Bearer " + forged}), 401, "unauthenticated")
+    assert google.certs_fetches() == 2
