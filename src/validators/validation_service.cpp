@@ -1,6 +1,7 @@
 #include "validators/validation_service.hpp"
 
 #include <future>
+#include <thread>
 
 #include <boost/json.hpp>
 
@@ -199,6 +200,7 @@ void ValidationService::Callback(CallbackRequest request, std::function<void(Res
 Result<ValidatorRun> ValidationService::StartExecution(ValidatorRun run, bool first,
                                                        const std::string& document_json,
                                                        const std::string& files_json,
+                                                       const std::string& launch_fingerprint,
                                                        const std::string& trace_id) {
   const ValidatorSpec* spec =
       FindValidator(options_.validators, run.validator, std::optional<std::string>(run.version));
@@ -207,9 +209,9 @@ Result<ValidatorRun> ValidationService::StartExecution(ValidatorRun run, bool fi
   if (launcher == nullptr) return Unavailable("launcher " + run.launcher + " is not available");
   ValidatorExecution& e = run.current;
   e.run_id = run.run_id;
-  e.callback_id = "cb-" + RandomHex(16);
+  if (e.callback_id.empty()) e.callback_id = "cb-" + RandomHex(16);
   e.job_id = run.run_id + "-" + std::to_string(e.attempt);
-  e.submission_id = NewUuidV4();
+  if (e.submission_id.empty()) e.submission_id = NewUuidV4();
   e.status = storage::kRunPending;
   e.trace_id = trace_id;
   e.created_at = Now();
@@ -231,6 +233,7 @@ Result<ValidatorRun> ValidationService::StartExecution(ValidatorRun run, bool fi
                         {"result_uri", JoinUri(dir, "result.json")},
                         {"document", json::parse(document_json)},
                         {"files", json::parse(files_json)}};
+  if (!launch_fingerprint.empty()) envelope["launch_fingerprint"] = launch_fingerprint;
   if (Status s = storage_.Put(e.input_uri, json::serialize(envelope), "application/json"); !s) {
     return s.error();
   }
@@ -347,11 +350,74 @@ Result<ValidatorRun> ValidationService::StartExecution(ValidatorRun run, bool fi
   return fresh ? std::move(fresh).value() : run;
 }
 
+namespace {
+
+// What a launch asked for, for idempotent retries: validator, version,
+// workspace, the document and every file's name and content hash.
+std::string LaunchFingerprint(const LaunchRequest& req) {
+  json::array files;
+  for (const InputFile& f : req.files) {
+    files.push_back(json::object{{"name", f.name}, {"sha256", crypto::Sha256Hex(f.bytes)}});
+  }
+  boost::system::error_code ec;
+  json::value document = json::parse(req.document_json, ec);
+  json::object o{{"validator", req.validator},
+                 {"version", req.version.value_or("")},
+                 {"workspace_id", req.workspace_id},
+                 {"document", ec ? json::value(req.document_json) : document},
+                 {"files", files}};
+  return crypto::Sha256Hex(json::serialize(o));
+}
+
+// A UUID (version 4 layout) from 32 hex digits.
+std::string UuidFromHex(const std::string& hex) {
+  std::string h = hex.substr(0, 32);
+  h[12] = '4';
+  h[16] = "89ab"[std::stoi(h.substr(16, 1), nullptr, 16) & 3];
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
+         "-" + h.substr(20, 12);
+}
+
+}  // namespace
+
+Result<Reply> ValidationService::ReplayLaunch(const ValidatorRun& run,
+                                              const std::string& fingerprint,
+                                              const std::string& trace_id) {
+  auto envelope = storage_.Get(run.current.input_uri);
+  if (!envelope) return Unavailable("cannot read the run's input envelope");
+  boost::system::error_code ec;
+  json::value env = json::parse(*envelope, ec);
+  const json::value* stored =
+      !ec && env.is_object() ? env.as_object().if_contains("launch_fingerprint") : nullptr;
+  if (stored == nullptr || !stored->is_string() || stored->as_string() != fingerprint) {
+    return Conflict("idempotency_key reused with a different launch", "idempotency_conflict");
+  }
+  LogInfo("validation launch replayed", {{"run_id", run.run_id}, {"trace_id", trace_id}});
+  return Json(202, RunJson(run));
+}
+
 Result<Reply> ValidationService::DoLaunch(const LaunchRequest& req) {
   const ValidatorSpec* spec = FindValidator(options_.validators, req.validator, req.version);
   if (spec == nullptr) return NotFound("unknown validator or version");
   ValidatorRun run;
   run.run_id = "vr-" + RandomHex(12);
+  std::string fingerprint;
+  if (req.idempotency_key) {
+    // A retry finds the run by its derived id and gets it back: no second
+    // execution. The first execution's ids are derived too, so a retry after
+    // a crash between the job submit and the run write replays that submit.
+    fingerprint = LaunchFingerprint(req);
+    auto derive = [&](const char* what) {
+      return crypto::Sha256Hex(req.tenant_id + "\n" + *req.idempotency_key + "\n" + what);
+    };
+    run.run_id = "vr-" + derive("run").substr(0, 24);
+    run.current.callback_id = "cb-" + derive("callback").substr(0, 32);
+    run.current.submission_id = UuidFromHex(derive("submission"));
+    auto existing = Await<ValidatorRun>(
+        [&](storage::Callback<ValidatorRun> cb) { runs_.GetRun(req.tenant_id, run.run_id, cb); });
+    if (existing) return ReplayLaunch(*existing, fingerprint, req.trace_id);
+    if (existing.error().code != ErrorCode::kNotFound) return std::move(existing).error();
+  }
   run.tenant_id = req.tenant_id;
   run.workspace_id = req.workspace_id;
   run.validator = spec->name;
@@ -360,6 +426,7 @@ Result<Reply> ValidationService::DoLaunch(const LaunchRequest& req) {
   run.requested_by = req.subject;
   run.created_at = Now();
   run.current.attempt = 1;
+  const std::string run_id = run.run_id;
   const std::string files_dir = JoinUri(
       storage_.base_uri(), "validations/" + UrlEncode(req.tenant_id) + "/" + run.run_id + "/files");
   json::array files;
@@ -372,8 +439,18 @@ Result<Reply> ValidationService::DoLaunch(const LaunchRequest& req) {
     }
     files.push_back(json::object{{"name", f.name}, {"uri", uri}});
   }
-  auto started =
-      StartExecution(std::move(run), true, req.document_json, json::serialize(files), req.trace_id);
+  auto started = StartExecution(std::move(run), true, req.document_json, json::serialize(files),
+                                fingerprint, req.trace_id);
+  if (!started && req.idempotency_key) {
+    // A concurrent launch with the same key won the race (its job submit or
+    // run write came first): answer with its run once it is stored.
+    for (int i = 0; i < 50; ++i) {
+      auto winner = Await<ValidatorRun>(
+          [&](storage::Callback<ValidatorRun> cb) { runs_.GetRun(req.tenant_id, run_id, cb); });
+      if (winner) return ReplayLaunch(*winner, fingerprint, req.trace_id);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
   if (!started) {
     LogError("validation launch failed",
              {{"trace_id", req.trace_id}, {"error", started.error().message}});
@@ -404,10 +481,14 @@ Result<Reply> ValidationService::DoRerun(const std::string& tenant_id, const std
   const json::object& o = env.as_object();
   const std::string document = json::serialize(o.contains("document") ? o.at("document") : nullptr);
   const std::string files = json::serialize(o.contains("files") ? o.at("files") : json::array());
+  std::string fingerprint;
+  if (const json::value* f = o.if_contains("launch_fingerprint"); f && f->is_string()) {
+    fingerprint = std::string(f->as_string());
+  }
   ValidatorRun next = *run;
   next.current = ValidatorExecution{};
   next.current.attempt = run->current.attempt + 1;
-  auto started = StartExecution(std::move(next), false, document, files, trace_id);
+  auto started = StartExecution(std::move(next), false, document, files, fingerprint, trace_id);
   if (!started) return std::move(started).error();
   LogInfo("validation rerun", {{"run_id", run_id},
                                {"trace_id", trace_id},

@@ -94,6 +94,27 @@ TEST(LaunchBodyTest, DecodesFilesAndRefusesBadNames) {
                    .ok());
 }
 
+TEST(LaunchBodyTest, OptionalIdempotencyKey) {
+  auto none = ParseLaunchBody(R"({"validator":"v","workspace_id":"ws","input":{"document":1}})");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->idempotency_key.has_value());
+  auto keyed = ParseLaunchBody(
+      R"({"validator":"v","workspace_id":"ws","idempotency_key":"up:7f.3_a-1",
+      "input":{"document":1}})");
+  ASSERT_TRUE(keyed.ok()) << keyed.error().message;
+  EXPECT_EQ(keyed->idempotency_key, "up:7f.3_a-1");
+  for (const char* bad : {R"("")", R"("a b")", R"(7)", R"(null)"}) {
+    auto r =
+        ParseLaunchBody(std::string(R"({"validator":"v","workspace_id":"ws","idempotency_key":)") +
+                        bad + R"(,"input":{"document":1}})");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message.find("idempotency_key"), std::string::npos);
+  }
+  EXPECT_FALSE(ParseLaunchBody(R"({"validator":"v","workspace_id":"ws","idempotency_key":")" +
+                               std::string(129, 'k') + R"(","input":{"document":1}})")
+                   .ok());
+}
+
 class FileStorageTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -12,6 +12,7 @@ docs/contracts/validator-callback.md.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.parse
 
@@ -287,3 +288,71 @@ def test_rotated_google_key_is_fetched_once_and_made_up_kids_are_rate_limited(cl
         assert_error(c.post("/internal/validations/callback", json=body,
                             headers={"authorization": "Bearer " + forged}), 401, "unauthenticated")
     assert google.certs_fetches() == 2
+
+
+# --------------------------------------------------------------------------------------------
+# launch idempotency: a retried launch starts no second execution
+# --------------------------------------------------------------------------------------------
+def test_retried_launch_with_the_same_key_starts_one_execution(cloud, google):
+    srv = cloud()
+    api = Api(srv)
+    doc = {"data": {"name": "x"}, "rules": RULES}
+    body = {"validator": "json-rules", "workspace_id": "ws-1", "idempotency_key": "launch-1",
+            "input": {"document": doc, "files": [{"name": "a.txt", "content": "A"}]}}
+    first = api.post_json("/api/runtime/validations:launch", body)
+    assert first.status_code == 202, first.text
+    again = api.post_json("/api/runtime/validations:launch", body)
+    assert again.status_code == 202, again.text
+    assert again.json()["run_id"] == first.json()["run_id"]
+    assert again.json()["execution_name"] == first.json()["execution_name"]
+    assert wait_terminal(api, first.json()["run_id"])["status"] == "SUCCEEDED"
+    assert len(google.run_bodies) == 1
+    # After it finished, still the same run and still one execution.
+    third = api.post_json("/api/runtime/validations:launch", body)
+    assert third.status_code == 202 and third.json()["status"] == "SUCCEEDED", third.text
+    assert len(google.run_bodies) == 1
+    # Same key, another request: 409; nothing started.
+    for changed in (dict(body, workspace_id="ws-2"),
+                    dict(body, input={"document": {"data": {}, "rules": []},
+                                      "files": body["input"]["files"]}),
+                    dict(body, input={"document": doc,
+                                      "files": [{"name": "a.txt", "content": "B"}]})):
+        assert_error(api.post_json("/api/runtime/validations:launch", changed), 409,
+                     "idempotency_conflict")
+    assert len(google.run_bodies) == 1
+    # The key is per tenant: another tenant's launch with it is its own run.
+    other = Api(srv).post_json("/api/runtime/validations:launch", body)
+    assert other.status_code == 202 and other.json()["run_id"] != first.json()["run_id"]
+    # A bad key is a 400 that changes nothing.
+    assert_error(api.post_json("/api/runtime/validations:launch",
+                               dict(body, idempotency_key="has space")), 400, "invalid_argument")
+    google.wait_executions_done()
+    assert len(google.run_bodies) == 2 and google.errors == []
+
+
+def test_concurrent_launches_with_one_key_start_one_execution(cloud, google):
+    srv = cloud()
+    api = Api(srv)
+    body = {"validator": "json-rules", "workspace_id": "ws-1", "idempotency_key": "race-1",
+            "input": {"document": {"data": {"name": "x"}, "rules": RULES}}}
+    results = []
+    lock = threading.Lock()
+
+    def go():
+        with httpx.Client(base_url=srv.base_url, timeout=30) as c:
+            r = c.post("/api/runtime/validations:launch", headers=api.headers(
+                {"content-type": "application/json"}), content=json.dumps(body))
+        with lock:
+            results.append(r)
+
+    threads = [threading.Thread(target=go) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [r.status_code for r in results] == [202] * 6, [r.text for r in results]
+    assert len({r.json()["run_id"] for r in results}) == 1
+    run_id = results[0].json()["run_id"]
+    assert wait_terminal(api, run_id)["status"] == "SUCCEEDED"
+    assert len(google.run_bodies) == 1
+    assert api.job_ok(run_id + "-1")["state"] == "completed"
