@@ -211,6 +211,24 @@ def test_cloud_run_still_running_at_the_deadline_is_cancelled(cloud, google):
     assert google.errors == []
 
 
+def test_cloud_run_execution_cancelled_outside_rtgw_is_cancelled(cloud, google):
+    api = Api(cloud())
+    run = launch(api, {}, validator="sleeper")
+    # Someone cancels the execution in Google's console (executions.cancel).
+    c = httpx.Client(base_url=google.url, timeout=10)
+    token = c.get("/computeMetadata/v1/instance/service-accounts/default/token",
+                  headers={"Metadata-Flavor": "Google"}).json()["access_token"]
+    r = c.post(f"/v2/{run['execution_name']}:cancel", json={},
+               headers={"authorization": "Bearer " + token})
+    assert r.status_code == 200, r.text
+    c.close()
+    done = wait_terminal(api, run["run_id"], limit=20)
+    assert done["status"] == "CANCELLED", done
+    assert "cancelled" in done["error"], done
+    assert wait_job_state(api, done["job_id"], "cancelled")["state"] == "cancelled"
+    assert google.errors == []
+
+
 def test_cloud_run_refusing_the_launch_fails_the_run(cloud, google):
     api = Api(cloud())
     run = launch(api, {}, validator="missing")
