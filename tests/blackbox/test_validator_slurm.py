@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, SECRET, run_cli
 from test_agent_e2e import Cluster, needs_slurm, slurm_jobs_with_tag
 
 pytestmark = pytest.mark.sqlite_only("validator runs are stored by the SQLite store only so far")
@@ -202,3 +202,41 @@ def test_forged_agent_token_is_rejected(vcluster):
                         headers={"authorization": "Bearer " + good,
                                  "content-type": "application/json"})
     assert r.status_code in (200, 409), r.text  # 409 if the poll already failed it
+
+
+def test_bad_slurm_validator_config_refuses_start_naming_the_key(rtgw_bin, tmp_path):
+    vfile = tmp_path / "validators.json"
+    base = ["serve", "--listen", "127.0.0.1:0", "--database-url",
+            "sqlite://" + str(tmp_path / "gw.db"), "--jwt-hs256-secret", SECRET]
+    vfile.write_text(json.dumps({"validators": [
+        {"name": "v", "version": "1", "launcher": "slurm", "node": "n1"}]}))
+    env = {"RTGW_VALIDATORS_FILE": str(vfile), "MEDIA_ROOT": str(tmp_path / "m")}
+    r = run_cli(rtgw_bin, *base, env=env)
+    assert r.returncode != 0 and b"RTGW_SLURM_VALIDATOR_JWKS" in r.stderr, r.stderr
+    (tmp_path / "bad.jwks").write_text('{"keys": []}')
+    r = run_cli(rtgw_bin, *base, env=dict(env, RTGW_SLURM_VALIDATOR_JWKS=str(tmp_path / "bad.jwks")))
+    assert r.returncode != 0 and b"RTGW_SLURM_VALIDATOR_JWKS" in r.stderr, r.stderr
+    vfile.write_text(json.dumps({"validators": [
+        {"name": "v", "version": "1", "launcher": "slurm", "node": "bad node"}]}))
+    r = run_cli(rtgw_bin, *base, env=env)
+    assert r.returncode != 0 and b"validators[0].node" in r.stderr, r.stderr
+
+
+def test_agent_refuses_a_validators_file_without_a_key(rtgw_bin, tmp_path):
+    vfile = tmp_path / "validators.json"
+    vfile.write_text(json.dumps({"validators": [
+        {"name": "v", "version": "1", "command": ["/bin/true"]}]}))
+    token = tmp_path / "t"
+    token.write_text("x")
+    args = ["agent", "--gateway-url", "http://127.0.0.1:9", "--node-id", "n1", "--token-file",
+            str(token), "--executor", "local", "--journal", str(tmp_path / "j.db"),
+            "--work-dir", str(tmp_path / "w"), "--validators-file", str(vfile)]
+    r = run_cli(rtgw_bin, *args)
+    assert r.returncode == 2 and b"--validator-key" in r.stderr, r.stderr
+    (tmp_path / "k.pem").write_text("not a key")
+    r = run_cli(rtgw_bin, *args, "--validator-key", str(tmp_path / "k.pem"))
+    assert r.returncode == 2 and b"--validator-key" in r.stderr, r.stderr
+    vfile.write_text(json.dumps({"validators": [
+        {"name": "v", "version": "1", "command": ["true"]}]}))
+    r = run_cli(rtgw_bin, *args, "--validator-key", str(tmp_path / "k.pem"))
+    assert r.returncode == 2 and b"command[0]" in r.stderr, r.stderr
