@@ -4,15 +4,19 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "agent/core/agent.hpp"
 #include "agent/core/agent_config.hpp"
+#include "agent/core/validator_programs.hpp"
 #include "agent/executor/local_executor.hpp"
 #include "agent/executor/slurm_executor.hpp"
 #include "agent/journal/journal.hpp"
 #include "agent/slurm/cli_slurm_client.hpp"
 #include "app/commands.hpp"
+#include "auth/rs256_signer.hpp"
 #include "common/logging.hpp"
 
 namespace rtgw::app {
@@ -63,6 +67,30 @@ int RunAgent(const std::vector<std::string>& args) {
 
   agent::RenderOptions render;
   render.payload_dirs = cfg.payload_dirs;
+  if (!cfg.validators_file.empty()) {
+    // Validator jobs: this node's programs, and its key for the jobs' callback ID tokens.
+    std::ifstream in(cfg.validators_file, std::ios::binary);
+    if (!in)
+      return Fail("--validators-file / RTGW_AGENT_VALIDATORS_FILE: cannot read " +
+                  cfg.validators_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto programs = agent::ParseValidatorPrograms(text.str());
+    if (!programs) {
+      return Fail("--validators-file / RTGW_AGENT_VALIDATORS_FILE: " + programs.error().message);
+    }
+    auto signer = auth::Rs256Signer::FromPemFile(cfg.validator_key_file, cfg.validator_key_id);
+    if (!signer)
+      return Fail("--validator-key / RTGW_AGENT_VALIDATOR_KEY: " + signer.error().message);
+    render.validator_programs = std::move(programs).value();
+    agent::ValidatorTokenOptions topts;
+    topts.issuer = cfg.validator_token_issuer;
+    topts.service_account = cfg.validator_service_account;
+    topts.node_id = cfg.node_id;
+    topts.dir = work_dir + "/validator-tokens";
+    render.validator_token = agent::MakeValidatorTokenWriter(
+        std::shared_ptr<const auth::Rs256Signer>(std::move(signer).value()), topts);
+  }
   std::shared_ptr<agent::Executor> executor;
   if (cfg.executor == "slurm") {
     agent::slurm::CliSlurmOptions so;

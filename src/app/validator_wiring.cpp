@@ -11,9 +11,11 @@
 #include "validators/cloud_run_launcher.hpp"
 #include "validators/http_client.hpp"
 #include "validators/http_endpoints.hpp"
+#include "validators/jwks_source.hpp"
 #include "validators/local_launcher.hpp"
 #include "validators/object_storage.hpp"
 #include "validators/registry.hpp"
+#include "validators/slurm_launcher.hpp"
 #include "validators/validation_service.hpp"
 
 namespace rtgw::app {
@@ -27,6 +29,28 @@ Result<std::string> ReadAll(const std::string& path) {
   return buf.str();
 }
 
+// What signs a launcher's tokens: a JWKS file (fixed keys), or an http(s) URL
+// fetched now and kept fresh (jwks_source.hpp). `key` names the setting in errors.
+Result<validators::TrustedCaller> LoadTrust(const std::string& where, const std::string& key,
+                                            std::string issuer, std::string service_account,
+                                            std::chrono::seconds min_refetch) {
+  validators::TrustedCaller caller;
+  caller.issuer = std::move(issuer);
+  caller.service_account = std::move(service_account);
+  if (where.rfind("http://", 0) == 0 || where.rfind("https://", 0) == 0) {
+    validators::JwksSource::Options options;
+    options.min_refetch = min_refetch;
+    auto source = std::make_shared<validators::JwksSource>(where, options);
+    if (auto s = source->Load(); !s) return InvalidArgument(key + ": " + s.error().message);
+    caller.jwks_source = std::move(source);
+    return caller;
+  }
+  auto r = ReadAll(where);
+  if (!r) return InvalidArgument(key + ": " + r.error().message);
+  caller.jwks_json = std::move(r).value();
+  return caller;
+}
+
 class Stack final : public ValidatorStack {
  public:
   api::ValidatorEndpoints* endpoints() override { return endpoints_.get(); }
@@ -38,6 +62,7 @@ class Stack final : public ValidatorStack {
   std::unique_ptr<validators::ObjectStorage> storage_;
   std::unique_ptr<validators::LocalLauncher> local_;
   std::unique_ptr<validators::CloudRunLauncher> cloud_run_;
+  std::unique_ptr<validators::SlurmLauncher> slurm_;
   validators::CallbackTokenVerifier verifier_;
   std::unique_ptr<validators::ValidationService> service_;
   std::unique_ptr<validators::ValidatorHttpEndpoints> endpoints_;
@@ -62,8 +87,11 @@ Result<std::unique_ptr<ValidatorStack>> BuildValidatorStack(
   if (!text) return InvalidArgument("RTGW_VALIDATORS_FILE: " + text.error().message);
   auto specs = validators::ParseValidatorRegistry(*text);
   if (!specs) return InvalidArgument("RTGW_VALIDATORS_FILE: " + specs.error().message);
-  bool any_cloud_run = false;
-  for (const auto& s : *specs) any_cloud_run = any_cloud_run || s.launcher == "cloud-run";
+  bool any_cloud_run = false, any_slurm = false;
+  for (const auto& s : *specs) {
+    any_cloud_run = any_cloud_run || s.launcher == "cloud-run";
+    any_slurm = any_slurm || s.launcher == "slurm";
+  }
 
   auto stack = std::make_unique<Stack>();
   validators::AccessTokenSource token =
@@ -100,26 +128,33 @@ Result<std::unique_ptr<ValidatorStack>> BuildValidatorStack(
       return InvalidArgument(
           "RTGW_VALIDATOR_SERVICE_ACCOUNT: required when a cloud-run validator is configured");
     }
-    std::string jwks;
-    if (cfg.jwks.rfind("http://", 0) == 0 || cfg.jwks.rfind("https://", 0) == 0) {
-      auto r = validators::HttpRequest("GET", cfg.jwks, {}, "", std::chrono::seconds(10));
-      if (r.status != 200) {
-        return InvalidArgument("RTGW_VALIDATOR_JWKS: cannot fetch " + cfg.jwks + ": " +
-                               (r.status == 0 ? r.error : "HTTP " + std::to_string(r.status)));
-      }
-      jwks = std::move(r.body);
-    } else {
-      auto r = ReadAll(cfg.jwks);
-      if (!r) return InvalidArgument("RTGW_VALIDATOR_JWKS: " + r.error().message);
-      jwks = std::move(*r);
-    }
-    if (auto s = stack->verifier_.Trust("cloud-run", {jwks, cfg.token_issuer, cfg.service_account});
-        !s) {
+    auto trust = LoadTrust(cfg.jwks, "RTGW_VALIDATOR_JWKS", cfg.token_issuer, cfg.service_account,
+                           cfg.jwks_min_refetch);
+    if (!trust) return trust.error();
+    if (auto s = stack->verifier_.Trust("cloud-run", std::move(trust).value()); !s) {
       return InvalidArgument("RTGW_VALIDATOR_JWKS: " + s.error().message);
     }
     stack->cloud_run_ =
         std::make_unique<validators::CloudRunLauncher>(cfg.cloud_run_endpoint, token);
     launchers["cloud-run"] = stack->cloud_run_.get();
+  }
+
+  if (any_slurm) {
+    if (cfg.slurm_jwks.empty()) {
+      return InvalidArgument(
+          "RTGW_SLURM_VALIDATOR_JWKS: required when a slurm validator is configured (the "
+          "agents' public validator keys)");
+    }
+    auto* nodes = dynamic_cast<storage::NodeStore*>(&store);
+    if (nodes == nullptr) return InvalidArgument("slurm validators need a store with nodes");
+    auto trust = LoadTrust(cfg.slurm_jwks, "RTGW_SLURM_VALIDATOR_JWKS", cfg.slurm_token_issuer,
+                           cfg.slurm_service_account, cfg.jwks_min_refetch);
+    if (!trust) return trust.error();
+    if (auto s = stack->verifier_.Trust("slurm", std::move(trust).value()); !s) {
+      return InvalidArgument("RTGW_SLURM_VALIDATOR_JWKS: " + s.error().message);
+    }
+    stack->slurm_ = std::make_unique<validators::SlurmLauncher>(store, *nodes);
+    launchers["slurm"] = stack->slurm_.get();
   }
 
   validators::ValidationServiceOptions opts;

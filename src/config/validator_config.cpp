@@ -12,7 +12,8 @@ const std::vector<OptionSpec>& ValidatorOptionSpecs() {
        "A route of the other role answers 404."},
       {"validators-file", "RTGW_VALIDATORS_FILE", "",
        "JSON file listing the validators ({\"validators\":[{name, version, launcher: local|"
-       "cloud-run, command | job, timeout_seconds}]}). Empty: no validation routes."},
+       "cloud-run|slurm, command | job | node+queue, timeout_seconds}]}). Empty: no validation "
+       "routes."},
       {"media-root", "MEDIA_ROOT", "./media",
        "Root of file:// storage for validator envelopes and results; URIs outside it are "
        "refused."},
@@ -25,11 +26,25 @@ const std::vector<OptionSpec>& ValidatorOptionSpecs() {
       {"validator-jwks", "RTGW_VALIDATOR_JWKS", "https://www.googleapis.com/oauth2/v3/certs",
        "JWKS (file path or http(s) URL) that signs the ID tokens of cloud-run validator jobs. "
        "Loaded only when a cloud-run validator is configured."},
+      {"validator-jwks-min-refetch-seconds", "RTGW_VALIDATOR_JWKS_MIN_REFETCH_SECONDS", "30",
+       "A JWKS given as a URL (RTGW_VALIDATOR_JWKS, RTGW_SLURM_VALIDATOR_JWKS) is refetched when "
+       "its Cache-Control max-age has passed, or for a token with an unknown kid, but at most "
+       "once per this many seconds (1-3600)."},
       {"validator-token-issuer", "RTGW_VALIDATOR_TOKEN_ISSUER", "https://accounts.google.com",
        "Required iss of cloud-run validator ID tokens."},
       {"validator-service-account", "RTGW_VALIDATOR_SERVICE_ACCOUNT", "",
        "Required email claim of cloud-run validator ID tokens (the jobs' service account); "
        "required when a cloud-run validator is configured."},
+      {"slurm-validator-jwks", "RTGW_SLURM_VALIDATOR_JWKS", "",
+       "JWKS (file path or http(s) URL) of the management-node agents' validator keys: it signs "
+       "the callback ID tokens of slurm validator jobs (docs/agent.md). Required when a slurm "
+       "validator is configured."},
+      {"slurm-validator-token-issuer", "RTGW_SLURM_VALIDATOR_TOKEN_ISSUER", "urn:rtgw:agent",
+       "Required iss of slurm validator ID tokens (the agents' --validator-token-issuer)."},
+      {"slurm-validator-service-account", "RTGW_SLURM_VALIDATOR_SERVICE_ACCOUNT",
+       "validator@rtgw.agent",
+       "Required email claim of slurm validator ID tokens (the agents' "
+       "--validator-service-account)."},
       {"local-launcher-key", "RTGW_LOCAL_LAUNCHER_KEY", "",
        "PEM RSA private key (>= 2048 bits) the local launcher signs its jobs' ID tokens with. "
        "Empty: a fresh key per process (then only this process accepts their callbacks)."},
@@ -76,6 +91,9 @@ Result<ValidatorConfig> BuildValidatorConfig(const OptionValues& v) {
   c.jwks = v.GetOr("validator-jwks", c.jwks);
   c.token_issuer = v.GetOr("validator-token-issuer", c.token_issuer);
   c.service_account = v.GetOr("validator-service-account", "");
+  c.slurm_jwks = v.GetOr("slurm-validator-jwks", "");
+  c.slurm_token_issuer = v.GetOr("slurm-validator-token-issuer", c.slurm_token_issuer);
+  c.slurm_service_account = v.GetOr("slurm-validator-service-account", c.slurm_service_account);
   c.local_key_file = v.GetOr("local-launcher-key", "");
   c.local_service_account = v.GetOr("local-service-account", c.local_service_account);
   const std::string poll = v.GetOr("validator-poll-interval-ms", "1000");
@@ -86,6 +104,15 @@ Result<ValidatorConfig> BuildValidatorConfig(const OptionValues& v) {
                            ": expected an integer from 10 to 600000, got '" + poll + "'");
   }
   c.poll_interval = std::chrono::milliseconds(ms);
+  const std::string refetch = v.GetOr("validator-jwks-min-refetch-seconds", "30");
+  long long refetch_s = 0;
+  auto [rptr, rec] = std::from_chars(refetch.data(), refetch.data() + refetch.size(), refetch_s);
+  if (rec != std::errc() || rptr != refetch.data() + refetch.size() || refetch_s < 1 ||
+      refetch_s > 3600) {
+    return InvalidArgument(v.Source("validator-jwks-min-refetch-seconds") +
+                           ": expected an integer from 1 to 3600, got '" + refetch + "'");
+  }
+  c.jwks_min_refetch = std::chrono::seconds(refetch_s);
   c.gcs_endpoint = v.GetOr("gcs-endpoint", c.gcs_endpoint);
   c.cloud_run_endpoint = v.GetOr("cloud-run-endpoint", c.cloud_run_endpoint);
   c.metadata_url = v.GetOr("gcp-metadata-url", c.metadata_url);

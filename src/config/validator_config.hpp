@@ -23,8 +23,12 @@ struct ValidatorConfig {
   std::string callback_url;         // empty: http://<listen>/internal/validations/callback
   std::string jwks = "https://www.googleapis.com/oauth2/v3/certs";  // file path or URL
   std::string token_issuer = "https://accounts.google.com";
-  std::string service_account;  // cloud-run jobs' service-account email
-  std::string local_key_file;   // PEM; empty: a fresh key per process
+  std::chrono::seconds jwks_min_refetch{30};  // rate limit of JWKS URL refetches
+  std::string service_account;                // cloud-run jobs' service-account email
+  std::string slurm_jwks;  // agents' JWKS (file or URL); required with a slurm validator
+  std::string slurm_token_issuer = "urn:rtgw:agent";
+  std::string slurm_service_account = "validator@rtgw.agent";
+  std::string local_key_file;  // PEM; empty: a fresh key per process
   std::string local_service_account = "validator@rtgw.local";
   std::chrono::milliseconds poll_interval{1'000};
   std::string gcs_endpoint = "https://storage.googleapis.com";

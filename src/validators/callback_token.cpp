@@ -11,7 +11,7 @@ namespace rtgw::validators {
 namespace json = boost::json;
 
 struct CallbackTokenVerifier::Entry {
-  std::vector<auth::JwsKey> keys;
+  std::shared_ptr<const std::vector<auth::JwsKey>> keys;  // fixed keys (no jwks_source)
   TrustedCaller caller;
 };
 
@@ -20,10 +20,12 @@ constexpr std::int64_t kLeewaySeconds = 30;
 }
 
 Status CallbackTokenVerifier::Trust(const std::string& launcher, TrustedCaller caller) {
-  auto keys = auth::ParseJwks(caller.jwks_json);
-  if (!keys) return keys.error();
   auto entry = std::make_shared<Entry>();
-  entry->keys = std::move(keys).value();
+  if (caller.jwks_source == nullptr) {
+    auto keys = auth::ParseJwks(caller.jwks_json);
+    if (!keys) return keys.error();
+    entry->keys = std::make_shared<const std::vector<auth::JwsKey>>(std::move(keys).value());
+  }
   entry->caller = std::move(caller);
   std::lock_guard lock(mu_);
   entries_[launcher] = std::move(entry);
@@ -46,8 +48,11 @@ Status CallbackTokenVerifier::Verify(const std::string& launcher, std::string_vi
   auto header = auth::DecodeJwsHeader(jws->header_b64url);
   if (!header) return header.error();
   if (header->algorithm != auth::JwsAlgorithm::kRs256) return Unauthenticated("alg must be RS256");
+  std::shared_ptr<const std::vector<auth::JwsKey>> keys =
+      entry->caller.jwks_source ? entry->caller.jwks_source->Keys(header->kid) : entry->keys;
+  if (keys == nullptr) return Unauthenticated("no trusted keys for this launcher");
   const auth::JwsKey* key = nullptr;
-  for (const auth::JwsKey& k : entry->keys) {
+  for (const auth::JwsKey& k : *keys) {
     if (k.algorithm() == auth::JwsAlgorithm::kRs256 &&
         (header->kid.empty() || k.kid() == header->kid)) {
       key = &k;

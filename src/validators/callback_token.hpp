@@ -8,15 +8,18 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "validators/jwks_source.hpp"
 
 namespace rtgw::validators {
 
 // Who may call back for runs of one launcher: the keys that sign its ID
-// tokens (a JWKS), the token issuer and the job's service-account email.
+// tokens (a fixed JWKS, or a JWKS URL kept fresh by `jwks_source`), the token
+// issuer and the job's service-account email.
 struct TrustedCaller {
-  std::string jwks_json;
+  std::string jwks_json;  // ignored when jwks_source is set
   std::string issuer;
   std::string service_account;
+  std::shared_ptr<JwksSource> jwks_source;  // loaded already; refreshed by Verify
 };
 
 // Verifies callback ID tokens: compact JWS, RS256 only, key chosen by kid
@@ -24,6 +27,8 @@ struct TrustedCaller {
 // callback URL (string or array), email == service account (and
 // email_verified not false), exp in the future and iat not in the future
 // (30 s leeway each). Every failure is Unauthenticated with a short reason.
+// With a JwksSource, Verify may BLOCK on a JWKS refetch (max-age passed, or an
+// unknown kid; jwks_source.hpp): call it from the service's threads only.
 //
 // Thread-safety: safe for concurrent use; Trust() may replace a launcher's
 // keys while Verify runs (JWKS refresh).

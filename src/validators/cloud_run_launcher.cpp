@@ -90,14 +90,38 @@ Result<ExecutionStatus> CloudRunLauncher::Poll(const std::string& execution_name
   json::value v = json::parse(r.body, ec);
   if (ec || !v.is_object()) return Unavailable("Cloud Run executions.get: not a JSON object");
   const json::object& e = v.as_object();
-  const bool complete = e.contains("completionTime");
-  if (Count(e, "failedCount") > 0) {
-    return ExecutionStatus{"FAILED", std::to_string(Count(e, "failedCount")) + " task(s) failed"};
+  // The "Completed" condition is the execution's verdict once it is not
+  // CONDITION_PENDING/RECONCILING; its message says why (exit code, cancel).
+  std::string completed_state, completed_message;
+  if (const json::value* cs = e.if_contains("conditions"); cs && cs->is_array()) {
+    for (const json::value& c : cs->as_array()) {
+      if (!c.is_object()) continue;
+      const json::object& co = c.as_object();
+      const json::value* type = co.if_contains("type");
+      if (type == nullptr || !type->is_string() || type->as_string() != "Completed") continue;
+      if (const json::value* st = co.if_contains("state"); st && st->is_string()) {
+        completed_state = std::string(st->as_string());
+      }
+      if (const json::value* m = co.if_contains("message"); m && m->is_string()) {
+        completed_message = std::string(m->as_string());
+      }
+    }
   }
-  if (Count(e, "cancelledCount") > 0) return ExecutionStatus{"CANCELLED", "cancelled"};
-  if (complete && Count(e, "succeededCount") > 0) return ExecutionStatus{"SUCCEEDED", "succeeded"};
+  const bool complete = e.contains("completionTime") || completed_state == "CONDITION_SUCCEEDED" ||
+                        completed_state == "CONDITION_FAILED";
+  auto detail = [&](std::string fallback) {
+    return completed_message.empty() ? fallback : completed_message;
+  };
+  if (Count(e, "cancelledCount") > 0) return ExecutionStatus{"CANCELLED", detail("cancelled")};
+  if (Count(e, "failedCount") > 0 || completed_state == "CONDITION_FAILED") {
+    return ExecutionStatus{"FAILED",
+                           detail(std::to_string(Count(e, "failedCount")) + " task(s) failed")};
+  }
+  if (complete && (Count(e, "succeededCount") > 0 || completed_state == "CONDITION_SUCCEEDED")) {
+    return ExecutionStatus{"SUCCEEDED", detail("succeeded")};
+  }
   if (Count(e, "runningCount") > 0) return ExecutionStatus{"RUNNING", "running"};
-  if (complete) return ExecutionStatus{"FAILED", "completed without a successful task"};
+  if (complete) return ExecutionStatus{"FAILED", detail("completed without a successful task")};
   return ExecutionStatus{"PENDING", "pending"};
 }
 

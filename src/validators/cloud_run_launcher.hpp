@@ -14,9 +14,11 @@ namespace rtgw::validators {
 //    its metadata.name ("projects/P/locations/L/jobs/J/executions/E") is the
 //    execution name. Labels validator=/version= are set on the Job resource at
 //    deploy time (per-run overrides cannot carry labels).
-//  - Poll: GET <endpoint>/v2/<execution name>: completionTime set and
-//    succeededCount > 0 -> SUCCEEDED; failedCount > 0 -> FAILED;
-//    cancelledCount > 0 -> CANCELLED; runningCount > 0 -> RUNNING; else PENDING.
+//  - Poll: GET <endpoint>/v2/<execution name> (an Execution): cancelledCount > 0
+//    -> CANCELLED; failedCount > 0 or condition "Completed" CONDITION_FAILED ->
+//    FAILED; complete (completionTime, or "Completed" settled) with
+//    succeededCount > 0 or CONDITION_SUCCEEDED -> SUCCEEDED; runningCount > 0 ->
+//    RUNNING; else PENDING. The detail is the "Completed" condition's message.
 //  - Cancel: POST <endpoint>/v2/<execution name>:cancel.
 // Every request carries "Authorization: Bearer <access token>". The job mints
 // its own callback ID token through its metadata server.

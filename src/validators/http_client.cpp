@@ -2,6 +2,9 @@
 
 #include <curl/curl.h>
 
+#include <cctype>
+#include <string_view>
+
 namespace rtgw::validators {
 namespace {
 
@@ -15,7 +18,35 @@ std::size_t Collect(char* data, std::size_t size, std::size_t n, void* user) {
   return bytes;
 }
 
+// One header line: "Name: value\r\n"; a status line starts a new response
+// (redirects, 100-continue), so only the last response's headers stay.
+std::size_t CollectHeader(char* data, std::size_t size, std::size_t n, void* user) {
+  auto* out = static_cast<std::vector<std::pair<std::string, std::string>>*>(user);
+  const std::size_t bytes = size * n;
+  std::string_view line(data, bytes);
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
+  if (line.rfind("HTTP/", 0) == 0) {
+    out->clear();
+    return bytes;
+  }
+  const std::size_t colon = line.find(':');
+  if (colon == std::string_view::npos || out->size() >= 200) return bytes;
+  std::string name(line.substr(0, colon));
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string_view value = line.substr(colon + 1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  out->emplace_back(std::move(name), std::string(value));
+  return bytes;
+}
+
 }  // namespace
+
+std::string HttpResult::Header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (k == name) return v;
+  }
+  return "";
+}
 
 HttpResult HttpRequest(const std::string& method, const std::string& url,
                        const HttpHeaders& headers, const std::string& body,
@@ -35,6 +66,8 @@ HttpResult HttpRequest(const std::string& method, const std::string& url,
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Collect);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &CollectHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &result.headers);
   if (method == "GET") {
     curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
   } else {

@@ -12,6 +12,10 @@ struct HttpResult {
   int status = 0;     // 0: no response (see error)
   std::string error;  // transport error when status == 0
   std::string body;   // whole response body (capped at 16 MiB)
+  // Response headers, names lowercased, in order (the last response's only).
+  std::vector<std::pair<std::string, std::string>> headers;
+  // The value of header `name` (lowercase), or "" when absent.
+  std::string Header(std::string_view name) const;
 };
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;

@@ -89,6 +89,16 @@ Result<LaunchRequest> ParseLaunchBody(std::string_view body) {
     return InvalidArgument("workspace_id: a string of 1-128 characters is required");
   }
   r.workspace_id = *workspace;
+  if (o->contains("idempotency_key")) {
+    auto key = String(*o, "idempotency_key");
+    bool ok = key && !key->empty() && key->size() <= 128;
+    for (char c : key.value_or("")) {
+      ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ||
+                  c == ':');
+    }
+    if (!ok) return InvalidArgument("idempotency_key: 1-128 characters of A-Z a-z 0-9 . _ - :");
+    r.idempotency_key = *key;
+  }
   const json::value* input = o->if_contains("input");
   if (input == nullptr || !input->is_object()) {
     return InvalidArgument("input: an object {document, files?} is required");

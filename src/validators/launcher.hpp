@@ -21,6 +21,9 @@ struct LaunchSpec {
   std::string input_uri;
   std::string callback_url;
   std::chrono::seconds timeout{600};  // callback deadline, from launch
+  // The execution's runtime job (tenant and job id).
+  std::string tenant_id;
+  std::string job_id;
   // Backend-specific target: local -> argv; cloud-run -> "projects/P/locations/L/jobs/J".
   std::vector<std::string> command;
   std::string cloud_run_job;
@@ -41,7 +44,14 @@ struct ExecutionStatus {
 class Launcher {
  public:
   virtual ~Launcher() = default;
-  virtual std::string_view name() const = 0;  // "local" | "cloud-run"
+  virtual std::string_view name() const = 0;  // "local" | "cloud-run" | "slurm"
+  // True when the execution's runtime job runs on a management node (slurm):
+  // the service then submits that job to the validator's node and queue only
+  // after the execution is stored, and posts no job events itself (the node's
+  // agent reports the job's lifecycle). False: the job is the service's own
+  // record of the execution ("validator-launcher:<name>") and it posts
+  // running/terminal events.
+  virtual bool runs_on_agent() const { return false; }
   // Starts one execution; returns its execution name.
   virtual Result<std::string> Launch(const LaunchSpec& spec) = 0;
   virtual Result<ExecutionStatus> Poll(const std::string& execution_name) = 0;

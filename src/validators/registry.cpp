@@ -69,8 +69,28 @@ Result<std::vector<ValidatorSpec>> ParseValidatorRegistry(std::string_view json_
         return InvalidArgument(where + ".job: projects/<p>/locations/<l>/jobs/<job> is required");
       }
       s.cloud_run_job = *job;
+    } else if (s.launcher == "slurm") {
+      auto node = str("node");
+      if (!node || node->empty() || node->size() > 128) {
+        return InvalidArgument(where +
+                               ".node: the management node id (1-128 characters) is required");
+      }
+      for (char c : *node) {
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ||
+              c == '@' || c == '~')) {
+          return InvalidArgument(where + ".node: characters of A-Z a-z 0-9 . _ - @ ~ only");
+        }
+      }
+      s.node_id = *node;
+      if (auto q = str("queue")) {
+        if (!ValidName(*q))
+          return InvalidArgument(where + ".queue: 1-64 characters of A-Z a-z 0-9 - _ .");
+        s.queue = *q;
+      } else if (o.contains("queue")) {
+        return InvalidArgument(where + ".queue: must be a string");
+      }
     } else {
-      return InvalidArgument(where + ".launcher: must be local or cloud-run");
+      return InvalidArgument(where + ".launcher: must be local, cloud-run or slurm");
     }
     if (const json::value* t = o.if_contains("timeout_seconds")) {
       if (!t->is_int64() || t->as_int64() < 1 || t->as_int64() > 86'400) {

@@ -1,6 +1,7 @@
 #include "validators/validation_service.hpp"
 
 #include <future>
+#include <thread>
 
 #include <boost/json.hpp>
 
@@ -199,6 +200,7 @@ void ValidationService::Callback(CallbackRequest request, std::function<void(Res
 Result<ValidatorRun> ValidationService::StartExecution(ValidatorRun run, bool first,
                                                        const std::string& document_json,
                                                        const std::string& files_json,
+                                                       const std::string& launch_fingerprint,
                                                        const std::string& trace_id) {
   const ValidatorSpec* spec =
       FindValidator(options_.validators, run.validator, std::optional<std::string>(run.version));
@@ -207,9 +209,9 @@ Result<ValidatorRun> ValidationService::StartExecution(ValidatorRun run, bool fi
   if (launcher == nullptr) return Unavailable("launcher " + run.launcher + " is not available");
   ValidatorExecution& e = run.current;
   e.run_id = run.run_id;
-  e.callback_id = "cb-" + RandomHex(16);
+  if (e.callback_id.empty()) e.callback_id = "cb-" + RandomHex(16);
   e.job_id = run.run_id + "-" + std::to_string(e.attempt);
-  e.submission_id = NewUuidV4();
+  if (e.submission_id.empty()) e.submission_id = NewUuidV4();
   e.status = storage::kRunPending;
   e.trace_id = trace_id;
   e.created_at = Now();
@@ -231,21 +233,35 @@ Result<ValidatorRun> ValidationService::StartExecution(ValidatorRun run, bool fi
                         {"result_uri", JoinUri(dir, "result.json")},
                         {"document", json::parse(document_json)},
                         {"files", json::parse(files_json)}};
+  if (!launch_fingerprint.empty()) envelope["launch_fingerprint"] = launch_fingerprint;
   if (Status s = storage_.Put(e.input_uri, json::serialize(envelope), "application/json"); !s) {
     return s.error();
   }
 
-  // 2. The runtime job.
+  // 2. The runtime job. For a launcher whose job runs on a management node
+  // (slurm) it goes to that node and queue, with the validator call in
+  // payload_ref, and is submitted only after the execution is stored: the
+  // node may lease and run it at once, and its callback must find the run.
+  const bool on_agent = launcher->runs_on_agent();
   storage::SubmitRecord sub;
   sub.tenant_id = run.tenant_id;
   sub.workspace_id = run.workspace_id;
   sub.job_id = e.job_id;
   sub.idempotency_key = "validation:" + run.run_id + ":" + std::to_string(e.attempt);
-  sub.management_node_id = "validator-launcher:" + run.launcher;
+  sub.management_node_id = on_agent ? spec->node_id : "validator-launcher:" + run.launcher;
+  json::object payload_ref{{"input_uri", e.input_uri}};
+  if (on_agent) {
+    payload_ref["validator"] = json::object{{"name", run.validator},
+                                            {"version", run.version},
+                                            {"run_id", run.run_id},
+                                            {"callback_id", e.callback_id},
+                                            {"callback_url", options_.callback_url}};
+  }
   json::object spec_json{
       {"execution_profile",
-       json::object{{"queue_name", "validator:" + run.validator + "@" + run.version}}},
-      {"payload_ref", json::object{{"input_uri", e.input_uri}}},
+       json::object{{"queue_name",
+                     on_agent ? spec->queue : "validator:" + run.validator + "@" + run.version}}},
+      {"payload_ref", payload_ref},
       {"requested_by", json::object{{"user_id", run.requested_by}}},
       {"resource_shape",
        json::object{{"cpu", 1}, {"memory_mib", 512}, {"walltime_seconds", spec->timeout.count()}}}};
@@ -258,14 +274,35 @@ Result<ValidatorRun> ValidationService::StartExecution(ValidatorRun run, bool fi
                                                    {"submission_id", sub.submission_id},
                                                    {"accepted_at", sub.accepted_at},
                                                    {"trace_id", trace_id}});
-  auto submitted = Await<storage::SubmitOutcome>(
-      [&](storage::Callback<storage::SubmitOutcome> cb) { jobs_.Submit(sub, cb); });
-  if (!submitted) return submitted.error();
+  auto submit = [&]() -> Status {
+    auto submitted = Await<storage::SubmitOutcome>(
+        [&](storage::Callback<storage::SubmitOutcome> cb) { jobs_.Submit(sub, cb); });
+    if (!submitted) return submitted.error();
+    return Ok{};
+  };
+  if (!on_agent) {
+    if (Status s = submit(); !s) return s.error();
+  }
 
   // 3. The execution, PENDING until its launcher started it.
   Status stored = first ? Await<Ok>([&](storage::Callback<Ok> cb) { runs_.CreateRun(run, cb); })
                         : Await<Ok>([&](storage::Callback<Ok> cb) { runs_.AddExecution(e, cb); });
   if (!stored) return stored.error();
+  if (on_agent) {
+    if (Status s = submit(); !s) {
+      // Stored but never handed to the node: fail it now (no job, no event).
+      LogError("validator job submit failed",
+               {{"run_id", run.run_id}, {"trace_id", trace_id}, {"error", s.error().message}});
+      e.status = storage::kRunFailed;
+      e.error = "launch failed";
+      e.finished_at = Now();
+      (void)Await<bool>([&](storage::Callback<bool> cb) {
+        runs_.FinishWithoutCallback(e.callback_id, e.status, *e.error, e.finished_at, cb);
+      });
+      (void)Await<Ok>([&](storage::Callback<Ok> cb) { runs_.MarkEventSynced(e.callback_id, cb); });
+      return s.error();
+    }
+  }
 
   // 4. Start it.
   LaunchSpec ls;
@@ -276,6 +313,8 @@ Result<ValidatorRun> ValidationService::StartExecution(ValidatorRun run, bool fi
   ls.input_uri = e.input_uri;
   ls.callback_url = options_.callback_url;
   ls.timeout = spec->timeout;
+  ls.tenant_id = run.tenant_id;
+  ls.job_id = e.job_id;
   ls.command = spec->command;
   ls.cloud_run_job = spec->cloud_run_job;
   Result<std::string> name = launcher->Launch(ls);
@@ -300,9 +339,10 @@ Result<ValidatorRun> ValidationService::StartExecution(ValidatorRun run, bool fi
   if (!marked) return marked.error();
   if (*marked) {
     e.status = storage::kRunRunning;
-    (void)Await<storage::EventOutcome>([&](storage::Callback<storage::EventOutcome> cb) {
-      jobs_.AppendEvent(MakeEvent(run, jobs::JobState::kRunning, e.created_at, trace_id), cb);
-    });
+    if (!on_agent)
+      (void)Await<storage::EventOutcome>([&](storage::Callback<storage::EventOutcome> cb) {
+        jobs_.AppendEvent(MakeEvent(run, jobs::JobState::kRunning, e.created_at, trace_id), cb);
+      });
   }
   // else: the job already called back (fast validator); GetRun shows that.
   auto fresh = Await<ValidatorRun>(
@@ -310,11 +350,74 @@ Result<ValidatorRun> ValidationService::StartExecution(ValidatorRun run, bool fi
   return fresh ? std::move(fresh).value() : run;
 }
 
+namespace {
+
+// What a launch asked for, for idempotent retries: validator, version,
+// workspace, the document and every file's name and content hash.
+std::string LaunchFingerprint(const LaunchRequest& req) {
+  json::array files;
+  for (const InputFile& f : req.files) {
+    files.push_back(json::object{{"name", f.name}, {"sha256", crypto::Sha256Hex(f.bytes)}});
+  }
+  boost::system::error_code ec;
+  json::value document = json::parse(req.document_json, ec);
+  json::object o{{"validator", req.validator},
+                 {"version", req.version.value_or("")},
+                 {"workspace_id", req.workspace_id},
+                 {"document", ec ? json::value(req.document_json) : document},
+                 {"files", files}};
+  return crypto::Sha256Hex(json::serialize(o));
+}
+
+// A UUID (version 4 layout) from 32 hex digits.
+std::string UuidFromHex(const std::string& hex) {
+  std::string h = hex.substr(0, 32);
+  h[12] = '4';
+  h[16] = "89ab"[std::stoi(h.substr(16, 1), nullptr, 16) & 3];
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
+         "-" + h.substr(20, 12);
+}
+
+}  // namespace
+
+Result<Reply> ValidationService::ReplayLaunch(const ValidatorRun& run,
+                                              const std::string& fingerprint,
+                                              const std::string& trace_id) {
+  auto envelope = storage_.Get(run.current.input_uri);
+  if (!envelope) return Unavailable("cannot read the run's input envelope");
+  boost::system::error_code ec;
+  json::value env = json::parse(*envelope, ec);
+  const json::value* stored =
+      !ec && env.is_object() ? env.as_object().if_contains("launch_fingerprint") : nullptr;
+  if (stored == nullptr || !stored->is_string() || stored->as_string() != fingerprint) {
+    return Conflict("idempotency_key reused with a different launch", "idempotency_conflict");
+  }
+  LogInfo("validation launch replayed", {{"run_id", run.run_id}, {"trace_id", trace_id}});
+  return Json(202, RunJson(run));
+}
+
 Result<Reply> ValidationService::DoLaunch(const LaunchRequest& req) {
   const ValidatorSpec* spec = FindValidator(options_.validators, req.validator, req.version);
   if (spec == nullptr) return NotFound("unknown validator or version");
   ValidatorRun run;
   run.run_id = "vr-" + RandomHex(12);
+  std::string fingerprint;
+  if (req.idempotency_key) {
+    // A retry finds the run by its derived id and gets it back: no second
+    // execution. The first execution's ids are derived too, so a retry after
+    // a crash between the job submit and the run write replays that submit.
+    fingerprint = LaunchFingerprint(req);
+    auto derive = [&](const char* what) {
+      return crypto::Sha256Hex(req.tenant_id + "\n" + *req.idempotency_key + "\n" + what);
+    };
+    run.run_id = "vr-" + derive("run").substr(0, 24);
+    run.current.callback_id = "cb-" + derive("callback").substr(0, 32);
+    run.current.submission_id = UuidFromHex(derive("submission"));
+    auto existing = Await<ValidatorRun>(
+        [&](storage::Callback<ValidatorRun> cb) { runs_.GetRun(req.tenant_id, run.run_id, cb); });
+    if (existing) return ReplayLaunch(*existing, fingerprint, req.trace_id);
+    if (existing.error().code != ErrorCode::kNotFound) return std::move(existing).error();
+  }
   run.tenant_id = req.tenant_id;
   run.workspace_id = req.workspace_id;
   run.validator = spec->name;
@@ -323,6 +426,7 @@ Result<Reply> ValidationService::DoLaunch(const LaunchRequest& req) {
   run.requested_by = req.subject;
   run.created_at = Now();
   run.current.attempt = 1;
+  const std::string run_id = run.run_id;
   const std::string files_dir = JoinUri(
       storage_.base_uri(), "validations/" + UrlEncode(req.tenant_id) + "/" + run.run_id + "/files");
   json::array files;
@@ -335,8 +439,18 @@ Result<Reply> ValidationService::DoLaunch(const LaunchRequest& req) {
     }
     files.push_back(json::object{{"name", f.name}, {"uri", uri}});
   }
-  auto started =
-      StartExecution(std::move(run), true, req.document_json, json::serialize(files), req.trace_id);
+  auto started = StartExecution(std::move(run), true, req.document_json, json::serialize(files),
+                                fingerprint, req.trace_id);
+  if (!started && req.idempotency_key) {
+    // A concurrent launch with the same key won the race (its job submit or
+    // run write came first): answer with its run once it is stored.
+    for (int i = 0; i < 50; ++i) {
+      auto winner = Await<ValidatorRun>(
+          [&](storage::Callback<ValidatorRun> cb) { runs_.GetRun(req.tenant_id, run_id, cb); });
+      if (winner) return ReplayLaunch(*winner, fingerprint, req.trace_id);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
   if (!started) {
     LogError("validation launch failed",
              {{"trace_id", req.trace_id}, {"error", started.error().message}});
@@ -367,10 +481,14 @@ Result<Reply> ValidationService::DoRerun(const std::string& tenant_id, const std
   const json::object& o = env.as_object();
   const std::string document = json::serialize(o.contains("document") ? o.at("document") : nullptr);
   const std::string files = json::serialize(o.contains("files") ? o.at("files") : json::array());
+  std::string fingerprint;
+  if (const json::value* f = o.if_contains("launch_fingerprint"); f && f->is_string()) {
+    fingerprint = std::string(f->as_string());
+  }
   ValidatorRun next = *run;
   next.current = ValidatorExecution{};
   next.current.attempt = run->current.attempt + 1;
-  auto started = StartExecution(std::move(next), false, document, files, trace_id);
+  auto started = StartExecution(std::move(next), false, document, files, fingerprint, trace_id);
   if (!started) return std::move(started).error();
   LogInfo("validation rerun", {{"run_id", run_id},
                                {"trace_id", trace_id},
@@ -446,6 +564,11 @@ Result<Reply> ValidationService::DoCallback(const CallbackRequest& req) {
 
 void ValidationService::SyncTerminalEvent(const ValidatorRun& run) {
   const ValidatorExecution& e = run.current;
+  if (Launcher* l = LauncherFor(run.launcher); l != nullptr && l->runs_on_agent()) {
+    // The node's agent reports this job's lifecycle; nothing to post.
+    (void)Await<Ok>([&](storage::Callback<Ok> cb) { runs_.MarkEventSynced(e.callback_id, cb); });
+    return;
+  }
   auto event = MakeEvent(run, TerminalJobState(e.status), e.finished_at, e.trace_id);
   auto appended = Await<storage::EventOutcome>(
       [&](storage::Callback<storage::EventOutcome> cb) { jobs_.AppendEvent(event, cb); });

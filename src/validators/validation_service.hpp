@@ -35,6 +35,9 @@ struct LaunchRequest {
   std::optional<std::string> version;
   std::string document_json;  // the input document (any JSON value), serialized
   std::vector<InputFile> files;
+  // Optional: a retry with the same key (same tenant) gets the same run back
+  // and starts nothing; another request under the key is 409.
+  std::optional<std::string> idempotency_key;
   std::string trace_id;
 };
 
@@ -110,7 +113,12 @@ class ValidationService {
   Result<storage::ValidatorRun> StartExecution(storage::ValidatorRun run, bool first,
                                                const std::string& document_json,
                                                const std::string& files_json,
+                                               const std::string& launch_fingerprint,
                                                const std::string& trace_id);
+  // The answer to a keyed launch whose run exists: 202 with it, or 409
+  // idempotency_conflict when the stored envelope's fingerprint differs.
+  Result<Reply> ReplayLaunch(const storage::ValidatorRun& run, const std::string& fingerprint,
+                             const std::string& trace_id);
   void SyncTerminalEvent(const storage::ValidatorRun& run);
   void PollRun(const storage::ValidatorRun& run, std::int64_t now_us);
   Launcher* LauncherFor(const std::string& name) const;

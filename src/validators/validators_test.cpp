@@ -35,6 +35,26 @@ TEST(RegistryTest, ParsesLocalAndCloudRun) {
   EXPECT_EQ(FindValidator(*specs, "json-rules", std::string("2")), nullptr);
 }
 
+TEST(RegistryTest, ParsesSlurmWithNodeAndQueue) {
+  auto specs = ParseValidatorRegistry(
+      R"({"validators":[{"name":"json-rules","version":"1.0.0","launcher":"slurm",
+      "node":"hpc-1","queue":"debug","command":["/usr/bin/python3","/opt/v.py"]},
+      {"name":"b","version":"1","launcher":"slurm","node":"hpc-2"}]})");
+  ASSERT_TRUE(specs.ok()) << specs.error().message;
+  EXPECT_EQ((*specs)[0].node_id, "hpc-1");
+  EXPECT_EQ((*specs)[0].queue, "debug");
+  EXPECT_TRUE((*specs)[0].command.empty());  // the program is the agent's business
+  EXPECT_EQ((*specs)[1].queue, "default");
+  auto bad_node = ParseValidatorRegistry(
+      R"({"validators":[{"name":"a","version":"1","launcher":"slurm","node":"a b"}]})");
+  ASSERT_FALSE(bad_node.ok());
+  EXPECT_NE(bad_node.error().message.find("validators[0].node"), std::string::npos);
+  EXPECT_FALSE(ParseValidatorRegistry(
+                   R"({"validators":[{"name":"a","version":"1","launcher":"slurm","node":"n",
+                       "queue":"x y"}]})")
+                   .ok());
+}
+
 TEST(RegistryTest, RefusesRelativeCommandAndUnknownLauncher) {
   auto rel = ParseValidatorRegistry(
       R"({"validators":[{"name":"a","version":"1","command":["python3"]}]})");
@@ -71,6 +91,27 @@ TEST(LaunchBodyTest, DecodesFilesAndRefusesBadNames) {
   EXPECT_EQ(ok->files[1].bytes, std::string("\0\1", 2));
   EXPECT_FALSE(ParseLaunchBody(R"({"validator":"v","workspace_id":"ws","input":{"document":1,
       "files":[{"name":"../x","content":""}]}})")
+                   .ok());
+}
+
+TEST(LaunchBodyTest, OptionalIdempotencyKey) {
+  auto none = ParseLaunchBody(R"({"validator":"v","workspace_id":"ws","input":{"document":1}})");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->idempotency_key.has_value());
+  auto keyed = ParseLaunchBody(
+      R"({"validator":"v","workspace_id":"ws","idempotency_key":"up:7f.3_a-1",
+      "input":{"document":1}})");
+  ASSERT_TRUE(keyed.ok()) << keyed.error().message;
+  EXPECT_EQ(keyed->idempotency_key, "up:7f.3_a-1");
+  for (const char* bad : {R"("")", R"("a b")", R"(7)", R"(null)"}) {
+    auto r =
+        ParseLaunchBody(std::string(R"({"validator":"v","workspace_id":"ws","idempotency_key":)") +
+                        bad + R"(,"input":{"document":1}})");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message.find("idempotency_key"), std::string::npos);
+  }
+  EXPECT_FALSE(ParseLaunchBody(R"({"validator":"v","workspace_id":"ws","idempotency_key":")" +
+                               std::string(129, 'k') + R"(","input":{"document":1}})")
                    .ok());
 }
 

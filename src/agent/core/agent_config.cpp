@@ -62,6 +62,20 @@ const std::vector<config::OptionSpec>& AgentOptionSpecs() {
       {"payload-dirs", "RTGW_AGENT_PAYLOAD_DIRS", "",
        "Colon-separated directories from which file:// payloads may be run; empty: file:// "
        "payloads are refused (inline:// demo payloads always work)."},
+      {"validators-file", "RTGW_AGENT_VALIDATORS_FILE", "",
+       "JSON file of the validator programs this node runs for validator jobs "
+       "({\"validators\":[{name, version, command: [absolute argv]}]}, the gateway's "
+       "validators file format; other fields ignored). Empty: validator jobs are refused."},
+      {"validator-key", "RTGW_AGENT_VALIDATOR_KEY", "",
+       "PEM RSA private key (>= 2048 bits) that signs validator jobs' callback ID tokens; the "
+       "gateway trusts its public JWKS (RTGW_SLURM_VALIDATOR_JWKS). Required with "
+       "--validators-file."},
+      {"validator-key-id", "RTGW_AGENT_VALIDATOR_KEY_ID", "rtgw-agent",
+       "kid of --validator-key in the gateway's JWKS."},
+      {"validator-token-issuer", "RTGW_AGENT_VALIDATOR_TOKEN_ISSUER", "urn:rtgw:agent",
+       "iss of validator ID tokens (the gateway's RTGW_SLURM_VALIDATOR_TOKEN_ISSUER)."},
+      {"validator-service-account", "RTGW_AGENT_VALIDATOR_SERVICE_ACCOUNT", "validator@rtgw.agent",
+       "email claim of validator ID tokens (the gateway's RTGW_SLURM_VALIDATOR_SERVICE_ACCOUNT)."},
       {"partitions", "RTGW_AGENT_PARTITIONS", "",
        "Comma-separated Slurm partitions this agent may submit to and reports in its catalogue; "
        "empty: all."},
@@ -143,6 +157,21 @@ Result<AgentConfig> BuildAgentConfig(const config::OptionValues& v) {
   c.work_dir = v.GetOr("work-dir", "rtgw-agent-work");
   if (c.work_dir.empty()) return InvalidArgument(v.Source("work-dir") + ": must not be empty");
   c.payload_dirs = SplitList(v.GetOr("payload-dirs", ""), ':');
+  c.validators_file = v.GetOr("validators-file", "");
+  c.validator_key_file = v.GetOr("validator-key", "");
+  c.validator_key_id = v.GetOr("validator-key-id", c.validator_key_id);
+  c.validator_token_issuer = v.GetOr("validator-token-issuer", c.validator_token_issuer);
+  c.validator_service_account = v.GetOr("validator-service-account", c.validator_service_account);
+  if (!c.validators_file.empty() && c.validator_key_file.empty()) {
+    return InvalidArgument(v.Source("validator-key") +
+                           ": required when --validators-file / RTGW_AGENT_VALIDATORS_FILE is set");
+  }
+  if (c.validator_key_id.empty() || c.validator_token_issuer.empty() ||
+      c.validator_service_account.empty()) {
+    return InvalidArgument(v.Source("validator-key-id") + ", " +
+                           v.Source("validator-token-issuer") + " and " +
+                           v.Source("validator-service-account") + ": must not be empty");
+  }
   c.partitions = SplitList(v.GetOr("partitions", ""), ',');
   c.slurm_bin_dir = v.GetOr("slurm-bin-dir", "");
 

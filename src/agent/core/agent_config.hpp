@@ -24,6 +24,12 @@ struct AgentConfig {
   std::string work_dir = "rtgw-agent-work";
   std::vector<std::string> payload_dirs;
   std::vector<std::string> partitions;  // allowed partitions; empty: all
+  // Validator jobs (docs/agent.md "Validator jobs").
+  std::string validators_file;     // programs by name@version; empty: validator jobs refused
+  std::string validator_key_file;  // PEM RSA key signing the jobs' callback ID tokens
+  std::string validator_key_id = "rtgw-agent";
+  std::string validator_token_issuer = "urn:rtgw:agent";
+  std::string validator_service_account = "validator@rtgw.agent";
   std::string slurm_bin_dir;
   std::chrono::milliseconds slurm_timeout{30'000};
   std::chrono::milliseconds poll_interval{2'000};

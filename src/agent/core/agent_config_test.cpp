@@ -27,6 +27,31 @@ TEST(AgentConfigTest, MinimalAndDefaults) {
   EXPECT_EQ(c->poll_interval.count(), 2000);
 }
 
+TEST(AgentConfigTest, ValidatorOptions) {
+  const std::vector<std::string> base = {"--gateway-url", "http://x", "--node-id", "n1",
+                                         "--token", "tok"};
+  auto none = Build(base);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->validators_file.empty());
+  EXPECT_EQ(none->validator_token_issuer, "urn:rtgw:agent");
+  EXPECT_EQ(none->validator_service_account, "validator@rtgw.agent");
+  EXPECT_EQ(none->validator_key_id, "rtgw-agent");
+  auto args = base;
+  args.insert(args.end(), {"--validators-file", "/etc/v.json"});
+  auto keyless = Build(args);
+  ASSERT_FALSE(keyless.ok());
+  EXPECT_NE(keyless.error().message.find("--validator-key"), std::string::npos);
+  auto with_key = Build(base, {{"RTGW_AGENT_VALIDATORS_FILE", "/etc/v.json"},
+                               {"RTGW_AGENT_VALIDATOR_KEY", "/etc/k.pem"},
+                               {"RTGW_AGENT_VALIDATOR_KEY_ID", "node-1-2026"}});
+  ASSERT_TRUE(with_key.ok()) << with_key.error().message;
+  EXPECT_EQ(with_key->validator_key_file, "/etc/k.pem");
+  EXPECT_EQ(with_key->validator_key_id, "node-1-2026");
+  args = base;
+  args.insert(args.end(), {"--validator-service-account", ""});
+  EXPECT_FALSE(Build(args).ok());
+}
+
 TEST(AgentConfigTest, EnvironmentKeys) {
   auto c = Build({}, {{"RTGW_AGENT_GATEWAY_URL", "http://x"},
                       {"RTGW_AGENT_NODE_ID", "n"},

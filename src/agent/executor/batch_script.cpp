@@ -126,6 +126,52 @@ Result<std::string> RenderPayload(const std::string& input_uri, const RenderOpti
                          "unsupported_payload");
 }
 
+Result<std::string> RenderValidatorPayload(const JobSpec& spec, const RenderOptions& options) {
+  if (!spec.validator) return InvalidArgument("not a validator job", "unsupported_payload");
+  const ValidatorCall& v = *spec.validator;
+  for (const std::string* field :
+       {&v.name, &v.version, &v.run_id, &v.callback_id, &v.callback_url, &spec.input_uri}) {
+    if (field->empty() || field->size() > 4096 || field->find('\0') != std::string::npos) {
+      return InvalidArgument(
+          "payload_ref.validator needs name, version, run_id, callback_id, "
+          "callback_url and payload_ref.input_uri",
+          "unsupported_payload");
+    }
+  }
+  if (v.callback_url.rfind("http://", 0) != 0 && v.callback_url.rfind("https://", 0) != 0) {
+    return InvalidArgument("validator callback_url must be http(s)", "unsupported_payload");
+  }
+  auto program = options.validator_programs.find(v.name + "@" + v.version);
+  if (program == options.validator_programs.end() || program->second.empty()) {
+    return InvalidArgument(
+        "validator " + v.name + "@" + v.version + " is not configured on this node",
+        "unsupported_payload");
+  }
+  if (!options.validator_token) {
+    return InvalidArgument("this node has no validator key (--validator-key)",
+                           "unsupported_payload");
+  }
+  auto token_file = options.validator_token(spec);
+  if (!token_file.ok()) {
+    return InvalidArgument("cannot write the validator ID token: " + token_file.error().message,
+                           "submit_rejected");
+  }
+  std::string s = "# validator " + v.name + "@" + v.version +
+                  ": only the small env reaches it (env -i); values single-quoted\n";
+  s += "/usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin";
+  s += " INPUT_URI=" + ShellQuote(spec.input_uri);
+  s += " CALLBACK_URL=" + ShellQuote(v.callback_url);
+  s += " CALLBACK_ID=" + ShellQuote(v.callback_id);
+  s += " RUN_ID=" + ShellQuote(v.run_id);
+  s += " VALIDATOR_VERSION=" + ShellQuote(v.version);
+  s += " CALLBACK_ID_TOKEN_FILE=" + ShellQuote(*token_file);
+  for (const std::string& arg : program->second) s += " " + ShellQuote(arg);
+  s += "\nrc=$?\n";
+  s += "rm -f " + ShellQuote(*token_file) + "\n";
+  s += "exit $rc\n";
+  return s;
+}
+
 Result<std::string> RenderBatchScript(const JobSpec& spec, const RenderOptions& options) {
   if (!SafeToken(spec.submission_id)) return BadSpec("submission_id");
   if (!spec.partition.empty() && !SafeToken(spec.partition)) return BadSpec("partition");
@@ -138,7 +184,8 @@ Result<std::string> RenderBatchScript(const JobSpec& spec, const RenderOptions& 
   }
   const std::string output = options.output_path.empty() ? "/dev/null" : options.output_path;
   if (!SafePath(output)) return BadSpec("output path must be [A-Za-z0-9_./-]");
-  auto payload = RenderPayload(spec.input_uri, options);
+  auto payload = spec.validator ? RenderValidatorPayload(spec, options)
+                                : RenderPayload(spec.input_uri, options);
   if (!payload.ok()) return payload.error();
 
   const std::string tag = BackendTag(spec.submission_id);

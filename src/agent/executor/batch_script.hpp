@@ -12,10 +12,19 @@
 // Anything else is rejected (error code "unsupported_payload"): the gateway never gets to
 // make a management node run an arbitrary command.
 //
+// Validator jobs (payload_ref.validator set, docs/agent.md "Validator jobs"): the program is
+// the node's own `validator_programs` entry for name@version (else "unsupported_payload"); it
+// runs under `env -i` with ONLY PATH, INPUT_URI (= payload_ref.input_uri, the envelope),
+// CALLBACK_URL, CALLBACK_ID, RUN_ID, VALIDATOR_VERSION and CALLBACK_ID_TOKEN_FILE (the file
+// `validator_token` wrote; removed when the program exits), each single-quoted.
+//
 // Safety: #SBATCH values are validated against a strict character set (never
 // quoted into a directive); strings that reach the shell body are
-// single-quoted with ShellQuote.
+// single-quoted with ShellQuote. Pure, except that the file:// check reads the
+// file system and `validator_token` writes the token file.
 
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,6 +37,11 @@ struct RenderOptions {
   std::vector<std::string> payload_dirs;  // allowed roots for file:// payloads (real paths)
   std::string output_path;                // --output file; "" = /dev/null
   bool sbatch_directives = true;          // false for the local executor (comments anyway)
+  // Validator programs this node runs: "name@version" -> argv (argv[0] absolute).
+  std::map<std::string, std::vector<std::string>> validator_programs;
+  // Mints the validator job's callback ID token (aud = its callback_url) into a
+  // 0600 file and returns the file's path. Unset: validator jobs are refused.
+  std::function<Result<std::string>(const JobSpec&)> validator_token;
 };
 
 // 'text' with every ' as '\''; safe for bash in any context.
@@ -36,6 +50,9 @@ std::string ShellQuote(const std::string& text);
 // The payload part of the script (the commands after the directives), or
 // kInvalidArgument with api_code "unsupported_payload" / "payload_not_allowed".
 Result<std::string> RenderPayload(const std::string& input_uri, const RenderOptions& options);
+
+// The payload part for a validator job (spec.validator set); see above.
+Result<std::string> RenderValidatorPayload(const JobSpec& spec, const RenderOptions& options);
 
 // Whole script. kInvalidArgument (api_code "invalid_job_spec") when a value
 // cannot be expressed safely (partition with a space, cpu < 1, ...).

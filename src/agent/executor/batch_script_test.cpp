@@ -1,7 +1,9 @@
 #include "agent/executor/batch_script.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -144,6 +146,88 @@ TEST(BatchScriptTest, WalltimeMinutes) {
   EXPECT_EQ(WalltimeMinutes(60), 1);
   EXPECT_EQ(WalltimeMinutes(61), 2);
   EXPECT_EQ(WalltimeMinutes(3600), 60);
+}
+
+}  // namespace
+}  // namespace rtgw::agent
+
+namespace rtgw::agent {
+namespace {
+
+JobSpec ValidatorSpec() {
+  JobSpec s = Spec();
+  s.input_uri = "file:///media/validations/t1/vr-1/cb-1/input.json";
+  s.validator = ValidatorCall{"json-rules", "1.0.0", "vr-1", "cb-1",
+                              "http://gw/internal/validations/callback?x='$(id)'"};
+  return s;
+}
+
+RenderOptions ValidatorOptions(const std::string& token_file) {
+  RenderOptions o;
+  o.validator_programs["json-rules@1.0.0"] = {"/usr/bin/env"};
+  o.validator_token = [token_file](const JobSpec&) -> Result<std::string> { return token_file; };
+  return o;
+}
+
+TEST(BatchScriptValidatorTest, RunsTheNodesProgramWithOnlyTheSmallEnv) {
+  const std::string token = testing::TempDir() + "/rtgw-validator-token.jwt";
+  std::ofstream(token) << "tok\n";
+  auto s = RenderBatchScript(ValidatorSpec(), ValidatorOptions(token));
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  auto r = RunProcess({"/bin/bash", "-c", *s}, {.extra_env = {"SECRET_OF_THE_AGENT=x"}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->exit_code, 0) << r->err;
+  // `env` prints exactly what the validator gets: the small env, nothing of the agent's.
+  std::vector<std::string> lines;
+  std::istringstream in(r->out);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  std::sort(lines.begin(), lines.end());
+  EXPECT_EQ(lines,
+            (std::vector<std::string>{
+                "CALLBACK_ID=cb-1", "CALLBACK_ID_TOKEN_FILE=" + token,
+                "CALLBACK_URL=http://gw/internal/validations/callback?x='$(id)'",
+                "INPUT_URI=file:///media/validations/t1/vr-1/cb-1/input.json",
+                "PATH=/usr/local/bin:/usr/bin:/bin", "RUN_ID=vr-1", "VALIDATOR_VERSION=1.0.0"}));
+  EXPECT_FALSE(std::filesystem::exists(token));  // removed once the program ended
+}
+
+TEST(BatchScriptValidatorTest, ExitCodeOfTheProgramIsTheJobs) {
+  RenderOptions o = ValidatorOptions("/nonexistent/token");
+  o.validator_programs["json-rules@1.0.0"] = {"/bin/sh", "-c", "exit 7"};
+  auto s = RenderBatchScript(ValidatorSpec(), o);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  auto r = RunProcess({"/bin/bash", "-c", *s}, {});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->exit_code, 7);
+}
+
+TEST(BatchScriptValidatorTest, RefusesUnknownProgramsMissingKeyAndIncompleteCalls) {
+  JobSpec spec = ValidatorSpec();
+  spec.validator->version = "2.0.0";
+  auto unknown = RenderBatchScript(spec, ValidatorOptions("/t"));
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().api_code, "unsupported_payload");
+
+  RenderOptions no_key = ValidatorOptions("/t");
+  no_key.validator_token = nullptr;
+  auto keyless = RenderBatchScript(ValidatorSpec(), no_key);
+  ASSERT_FALSE(keyless.ok());
+  EXPECT_EQ(keyless.error().api_code, "unsupported_payload");
+
+  JobSpec incomplete = ValidatorSpec();
+  incomplete.validator->callback_id.clear();
+  EXPECT_EQ(RenderBatchScript(incomplete, ValidatorOptions("/t")).error().api_code,
+            "unsupported_payload");
+  JobSpec not_http = ValidatorSpec();
+  not_http.validator->callback_url = "file:///etc/passwd";
+  EXPECT_EQ(RenderBatchScript(not_http, ValidatorOptions("/t")).error().api_code,
+            "unsupported_payload");
+
+  RenderOptions failing = ValidatorOptions("/t");
+  failing.validator_token = [](const JobSpec&) -> Result<std::string> {
+    return Unavailable("disk full");
+  };
+  EXPECT_EQ(RenderBatchScript(ValidatorSpec(), failing).error().api_code, "submit_rejected");
 }
 
 }  // namespace

@@ -11,6 +11,18 @@
 
 namespace rtgw::agent {
 
+// payload_ref.validator: the job is a validator execution
+// (docs/contracts/validator-callback.md, docs/agent.md "Validator jobs"). The
+// program comes from the agent's own validators file by name@version; these
+// strings only reach the job as single-quoted env values.
+struct ValidatorCall {
+  std::string name;
+  std::string version;
+  std::string run_id;
+  std::string callback_id;
+  std::string callback_url;
+};
+
 struct JobSpec {
   std::string submission_id;  // UUID; the job's tag in the backend is "rtgw-<submission_id>"
   std::string job_id;
@@ -25,6 +37,7 @@ struct JobSpec {
   std::string account;                               // "" = none
   std::string qos;                                   // "" = none
   std::optional<std::int64_t> max_walltime_minutes;  // from the boundary mapping, if any
+  std::optional<ValidatorCall> validator;            // payload_ref.validator, if any
 };
 
 // "rtgw-<submission_id>": Slurm --job-name and --comment, the local executor's directory.

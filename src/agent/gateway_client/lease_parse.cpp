@@ -59,8 +59,13 @@ Result<AcquireResult> ParseAcquireResponse(std::string_view body) {
       const auto cpu = Int(shape, "cpu");
       const auto mem = Int(shape, "memory_mib");
       const auto wall = Int(shape, "walltime_seconds");
-      if (const json::object* payload = Obj(l, "payload_ref"))
+      if (const json::object* payload = Obj(l, "payload_ref")) {
         s.input_uri = Str(*payload, "input_uri");
+        if (const json::object* v = Obj(*payload, "validator")) {
+          s.validator = ValidatorCall{Str(*v, "name"), Str(*v, "version"), Str(*v, "run_id"),
+                                      Str(*v, "callback_id"), Str(*v, "callback_url")};
+        }
+      }
       std::string queue;
       if (const json::object* profile = Obj(l, "execution_profile"))
         queue = Str(*profile, "queue_name");

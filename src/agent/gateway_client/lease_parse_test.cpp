@@ -36,6 +36,28 @@ TEST(LeaseParseTest, FullLeaseWithMapping) {
   EXPECT_EQ(r->cancellations[1].execution_id, "");
 }
 
+TEST(LeaseParseTest, ValidatorCallFromPayloadRef) {
+  auto r = ParseAcquireResponse(R"({"leases":[{"lease_id":"L","job_id":"vr-1-1","tenant_id":"t",
+   "workspace_id":"w","submission_id":"S","trace_id":"tr",
+   "execution_profile":{"queue_name":"debug"},
+   "resource_shape":{"cpu":1,"memory_mib":512,"walltime_seconds":60},
+   "payload_ref":{"input_uri":"file:///m/input.json","validator":{"name":"json-rules",
+     "version":"1.0.0","run_id":"vr-1","callback_id":"cb-1","callback_url":"http://gw/cb"}},
+   "requested_by":{"user_id":"u"},"slurm_adapter":null}],"cancellations":[]})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->leases.size(), 1u);
+  const JobSpec& s = r->leases[0].spec;
+  EXPECT_EQ(s.input_uri, "file:///m/input.json");
+  EXPECT_EQ(s.partition, "debug");
+  ASSERT_TRUE(s.validator.has_value());
+  EXPECT_EQ(s.validator->name, "json-rules");
+  EXPECT_EQ(s.validator->callback_id, "cb-1");
+  EXPECT_EQ(s.validator->callback_url, "http://gw/cb");
+  auto plain = ParseAcquireResponse(kLease);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->leases[0].spec.validator.has_value());
+}
+
 TEST(LeaseParseTest, PassthroughUsesTheQueueAsPartitionExceptDefault) {
   auto r = ParseAcquireResponse(R"({"leases":[
     {"lease_id":"A","job_id":"j","submission_id":"s","resource_shape":{"cpu":1.0,"memory_mib":1,"walltime_seconds":1},

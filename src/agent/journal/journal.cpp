@@ -58,6 +58,13 @@ std::string SpecToJson(const JobSpec& s) {
   o["account"] = s.account;
   o["qos"] = s.qos;
   if (s.max_walltime_minutes) o["max_walltime_minutes"] = *s.max_walltime_minutes;
+  if (s.validator) {
+    o["validator"] = json::object{{"name", s.validator->name},
+                                  {"version", s.validator->version},
+                                  {"run_id", s.validator->run_id},
+                                  {"callback_id", s.validator->callback_id},
+                                  {"callback_url", s.validator->callback_url}};
+  }
   return json::serialize(o);
 }
 
@@ -89,6 +96,15 @@ Result<JobSpec> SpecFromJson(const std::string& text) {
   s.qos = str("qos");
   if (o.if_contains("max_walltime_minutes"))
     s.max_walltime_minutes = num("max_walltime_minutes", 0);
+  if (const json::value* vv = o.if_contains("validator"); vv && vv->is_object()) {
+    const json::object& vo = vv->as_object();
+    auto vstr = [&](const char* k) -> std::string {
+      const json::value* x = vo.if_contains(k);
+      return x && x->is_string() ? std::string(x->as_string()) : std::string();
+    };
+    s.validator = ValidatorCall{vstr("name"), vstr("version"), vstr("run_id"), vstr("callback_id"),
+                                vstr("callback_url")};
+  }
   return s;
 }
 

@@ -61,6 +61,28 @@ TEST_F(JournalTest, LifecycleSurvivesReopen) {
   }
 }
 
+TEST_F(JournalTest, ValidatorCallSurvivesReopen) {
+  JobSpec spec = Spec("v1");
+  spec.validator = ValidatorCall{"json-rules", "1.0.0", "vr-1", "cb-1", "http://gw/cb"};
+  {
+    auto j = Open();
+    ASSERT_TRUE(j->RecordLease(spec, "lease-1").ok());
+    ASSERT_TRUE(j->RecordLease(Spec("plain"), "lease-2").ok());
+  }
+  auto j = Open();
+  auto row = j->Get("v1");
+  ASSERT_TRUE(row.ok() && row->has_value());
+  ASSERT_TRUE((*row)->spec.validator.has_value());
+  EXPECT_EQ((*row)->spec.validator->name, "json-rules");
+  EXPECT_EQ((*row)->spec.validator->version, "1.0.0");
+  EXPECT_EQ((*row)->spec.validator->run_id, "vr-1");
+  EXPECT_EQ((*row)->spec.validator->callback_id, "cb-1");
+  EXPECT_EQ((*row)->spec.validator->callback_url, "http://gw/cb");
+  auto plain = j->Get("plain");
+  ASSERT_TRUE(plain.ok() && plain->has_value());
+  EXPECT_FALSE((*plain)->spec.validator.has_value());
+}
+
 TEST_F(JournalTest, ReleaseOnlyUnsubmittedAndReLeaseKeepsPhase) {
   auto j = Open();
   ASSERT_TRUE(j->RecordLease(Spec("a"), "l1").ok());

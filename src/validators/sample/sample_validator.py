@@ -2,10 +2,19 @@
 """Sample rtgw validator: checks a JSON document against rules and calls back.
 
 Environment (set by the launcher): INPUT_URI, CALLBACK_URL, CALLBACK_ID, RUN_ID,
-VALIDATOR_VERSION; with the local launcher also CALLBACK_ID_TOKEN (on Cloud Run
-the job would mint its ID token from the metadata server instead).
+VALIDATOR_VERSION, and the callback ID token, depending on the launcher:
+  - local: CALLBACK_ID_TOKEN (the token itself);
+  - slurm: CALLBACK_ID_TOKEN_FILE (a 0600 file the management-node agent wrote);
+  - cloud-run: neither; the token comes from the metadata server
+    (GET http://$GCE_METADATA_HOST/computeMetadata/v1/instance/service-accounts/default/
+    identity?audience=<CALLBACK_URL>&format=full, header Metadata-Flavor: Google;
+    GCE_METADATA_HOST defaults to metadata.google.internal).
 
-The envelope at INPUT_URI (file:// only in this sample) holds
+URIs: file:// (a local path) or gs://bucket/object through the GCS JSON API at
+$STORAGE_EMULATOR_HOST (default https://storage.googleapis.com) with an access token from the
+metadata server (.../service-accounts/default/token).
+
+The envelope at INPUT_URI holds
   {"document": {"data": {...}, "rules": [{"path": "a.b", "required": true,
     "type": "string|number|integer|boolean|object|array", "min": 0, "max": 9}]}, ...}
 Result: {"passed": bool, "findings": [...]} written to the envelope's result_uri,
@@ -16,6 +25,8 @@ Standard library only (Debian's /usr/bin/python3).
 import json
 import os
 import sys
+import urllib.error
+import urllib.parse
 import urllib.request
 
 TYPES = {
@@ -33,10 +44,72 @@ def log(event, **fields):
           file=sys.stderr, flush=True)
 
 
-def path_of(uri):
-    if not uri.startswith("file://"):
-        raise ValueError("this sample reads file:// URIs only: " + uri)
-    return uri[len("file://"):]
+def metadata(path):
+    host = os.environ.get("GCE_METADATA_HOST", "metadata.google.internal")
+    req = urllib.request.Request("http://%s/computeMetadata/v1/instance/service-accounts/default/%s"
+                                 % (host, path), headers={"Metadata-Flavor": "Google"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return resp.read().decode()
+
+
+def access_token():
+    return json.loads(metadata("token"))["access_token"]
+
+
+def gcs_endpoint():
+    return os.environ.get("STORAGE_EMULATOR_HOST", "https://storage.googleapis.com").rstrip("/")
+
+
+def split_gs(uri):
+    bucket, _, name = uri[len("gs://"):].partition("/")
+    if not bucket or not name:
+        raise ValueError("gs:// URI needs a bucket and an object: " + uri)
+    return bucket, name
+
+
+def read_uri(uri):
+    if uri.startswith("file://"):
+        with open(uri[len("file://"):], "rb") as f:
+            return f.read()
+    if uri.startswith("gs://"):
+        bucket, name = split_gs(uri)
+        req = urllib.request.Request(
+            "%s/storage/v1/b/%s/o/%s?alt=media" % (gcs_endpoint(), urllib.parse.quote(bucket, safe=""),
+                                                   urllib.parse.quote(name, safe="")),
+            headers={"Authorization": "Bearer " + access_token()})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.read()
+    raise ValueError("unsupported URI: " + uri)
+
+
+def write_uri(uri, data, content_type="application/json"):
+    if uri.startswith("file://"):
+        out = uri[len("file://"):]
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        with open(out + ".tmp", "wb") as f:
+            f.write(data)
+        os.replace(out + ".tmp", out)
+        return
+    if uri.startswith("gs://"):
+        bucket, name = split_gs(uri)
+        req = urllib.request.Request(
+            "%s/upload/storage/v1/b/%s/o?uploadType=media&name=%s"
+            % (gcs_endpoint(), urllib.parse.quote(bucket, safe=""), urllib.parse.quote(name, safe="")),
+            data=data, method="POST",
+            headers={"Authorization": "Bearer " + access_token(), "Content-Type": content_type})
+        with urllib.request.urlopen(req, timeout=30):
+            return
+    raise ValueError("unsupported URI: " + uri)
+
+
+def id_token(audience):
+    if os.environ.get("CALLBACK_ID_TOKEN"):
+        return os.environ["CALLBACK_ID_TOKEN"]
+    if os.environ.get("CALLBACK_ID_TOKEN_FILE"):
+        with open(os.environ["CALLBACK_ID_TOKEN_FILE"], encoding="ascii") as f:
+            return f.read().strip()
+    return metadata("identity?audience=%s&format=full"
+                    % urllib.parse.quote(audience, safe="")).strip()
 
 
 def lookup(data, dotted):
@@ -71,10 +144,10 @@ def check(data, rules):
 
 
 def callback(body):
+    url = os.environ["CALLBACK_URL"]
     req = urllib.request.Request(
-        os.environ["CALLBACK_URL"], data=json.dumps(body).encode(), method="POST",
-        headers={"Content-Type": "application/json",
-                 "Authorization": "Bearer " + os.environ.get("CALLBACK_ID_TOKEN", "")})
+        url, data=json.dumps(body).encode(), method="POST",
+        headers={"Content-Type": "application/json", "Authorization": "Bearer " + id_token(url)})
     # Retry like Cloud Run would: the callback_id fences duplicates.
     for attempt in range(5):
         try:
@@ -93,8 +166,7 @@ def callback(body):
 def main():
     run_id = os.environ["RUN_ID"]
     callback_id = os.environ["CALLBACK_ID"]
-    with open(path_of(os.environ["INPUT_URI"]), encoding="utf-8") as f:
-        envelope = json.load(f)
+    envelope = json.loads(read_uri(os.environ["INPUT_URI"]).decode("utf-8"))
     result_uri = envelope["result_uri"]
     doc = envelope.get("document")
     base = {"run_id": run_id, "callback_id": callback_id, "result_uri": result_uri}
@@ -114,11 +186,7 @@ def main():
             status = "SUCCEEDED"
             result = {"passed": not findings, "findings": findings,
                       "version": os.environ.get("VALIDATOR_VERSION")}
-    out = path_of(result_uri)
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    with open(out + ".tmp", "w", encoding="utf-8") as f:
-        json.dump(result, f)
-    os.replace(out + ".tmp", out)
+    write_uri(result_uri, json.dumps(result).encode())
     body = dict(base, status=status, findings=findings)
     if status == "FAILED":
         body["error"] = {"message": result["error"]}
