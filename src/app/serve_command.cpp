@@ -208,7 +208,7 @@ int RunServe(const std::vector<std::string>& args) {
   // Validator runs: built once the port is known (the default callback URL).
   // Their run store is on the same database as the jobs (either backend).
   Result<std::unique_ptr<ValidatorStack>> validator_stack =
-      BuildValidatorStack(cfg.validators, *store->jobs, *store->validator_runs,
+      BuildValidatorStack(cfg.validators, *store->jobs, *store->nodes, *store->validator_runs,
                           "http://" + cfg.listen_host + ":" + std::to_string(server.Port()) +
                               "/internal/validations/callback");
   if (!validator_stack) return Fail(validator_stack.error().message);

@@ -80,8 +80,8 @@ api::ValidatorEndpoints* LateValidatorEndpoints::Target(api::ValidatorCall& call
 }
 
 Result<std::unique_ptr<ValidatorStack>> BuildValidatorStack(
-    const config::ValidatorConfig& cfg, storage::JobStore& store, storage::ValidatorRunStore& runs,
-    const std::string& default_callback_url) {
+    const config::ValidatorConfig& cfg, storage::JobStore& store, storage::NodeStore& nodes,
+    storage::ValidatorRunStore& runs, const std::string& default_callback_url) {
   if (cfg.validators_file.empty()) return std::unique_ptr<ValidatorStack>();
   auto text = ReadAll(cfg.validators_file);
   if (!text) return InvalidArgument("RTGW_VALIDATORS_FILE: " + text.error().message);
@@ -145,15 +145,13 @@ Result<std::unique_ptr<ValidatorStack>> BuildValidatorStack(
           "RTGW_SLURM_VALIDATOR_JWKS: required when a slurm validator is configured (the "
           "agents' public validator keys)");
     }
-    auto* nodes = dynamic_cast<storage::NodeStore*>(&store);
-    if (nodes == nullptr) return InvalidArgument("slurm validators need a store with nodes");
     auto trust = LoadTrust(cfg.slurm_jwks, "RTGW_SLURM_VALIDATOR_JWKS", cfg.slurm_token_issuer,
                            cfg.slurm_service_account, cfg.jwks_min_refetch);
     if (!trust) return trust.error();
     if (auto s = stack->verifier_.Trust("slurm", std::move(trust).value()); !s) {
       return InvalidArgument("RTGW_SLURM_VALIDATOR_JWKS: " + s.error().message);
     }
-    stack->slurm_ = std::make_unique<validators::SlurmLauncher>(store, *nodes);
+    stack->slurm_ = std::make_unique<validators::SlurmLauncher>(store, nodes);
     launchers["slurm"] = stack->slurm_.get();
   }
 

@@ -9,6 +9,7 @@
 #include "common/error.hpp"
 #include "config/validator_config.hpp"
 #include "storage/job_store.hpp"
+#include "storage/node_store.hpp"
 #include "storage/validator_run_store.hpp"
 
 namespace rtgw::app {
@@ -46,11 +47,11 @@ class LateValidatorEndpoints final : public api::ValidatorEndpoints {
 };
 
 // Null (no error) when no validators file is configured. The poller runs
-// only when the role serves internal routes (worker, all). `store` and `runs`
-// (the same database, storage::OpenedStore) must outlive the stack.
+// only when the role serves internal routes (worker, all). `store`, `nodes`
+// and `runs` (the same database, storage::OpenedStore) must outlive the stack.
 Result<std::unique_ptr<ValidatorStack>> BuildValidatorStack(
-    const config::ValidatorConfig& cfg, storage::JobStore& store, storage::ValidatorRunStore& runs,
-    const std::string& default_callback_url);
+    const config::ValidatorConfig& cfg, storage::JobStore& store, storage::NodeStore& nodes,
+    storage::ValidatorRunStore& runs, const std::string& default_callback_url);
 
 }  // namespace rtgw::app
 

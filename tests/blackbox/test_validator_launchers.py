@@ -23,7 +23,6 @@ import pytest
 from conftest import REPO_ROOT, Api, assert_error
 from fake_google import FakeGoogle
 
-pytestmark = pytest.mark.sqlite_only("validator runs are stored by the SQLite store only so far")
 
 SAMPLE = REPO_ROOT / "src" / "validators" / "sample" / "sample_validator.py"
 SMALL_ENV = {"INPUT_URI", "CALLBACK_URL", "CALLBACK_ID", "RUN_ID", "VALIDATOR_VERSION"}

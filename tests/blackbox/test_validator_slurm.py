@@ -27,7 +27,6 @@ from jwt.algorithms import RSAAlgorithm
 from conftest import REPO_ROOT, SECRET, run_cli
 from test_agent_e2e import Cluster, needs_slurm, slurm_jobs_with_tag
 
-pytestmark = pytest.mark.sqlite_only("validator runs are stored by the SQLite store only so far")
 
 SAMPLE = REPO_ROOT / "src" / "validators" / "sample" / "sample_validator.py"
 RULES = [{"path": "name", "required": True, "type": "string"},
