@@ -28,6 +28,7 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr auto kStatsInterval = std::chrono::seconds(5);
+constexpr int kClaimAheadPerWorker = 32;  // claimed updates per worker, at most
 
 // Runs an async store call on this (relay-owned) thread and waits for it.
 template <class T, class Start>
@@ -194,7 +195,10 @@ class ProjectionRelay::Impl {
         cv_.wait_for(lock, o_.poll_interval, [this] { return stopping_ || wake_; });
         if (stopping_) return;
         wake_ = false;
-        want = o_.workers * 2 - busy_ - static_cast<int>(queue_.size());
+        // Claim well ahead of the workers: a claim is one store round trip
+        // (a commit), so a small batch would cap deliveries at batch / commit
+        // latency under load. Queued rows wait milliseconds, far below the lease.
+        want = o_.workers * kClaimAheadPerWorker - busy_ - static_cast<int>(queue_.size());
       }
       if (want > 0) Claim(want);
       if (Clock::now() >= next_stats) {
