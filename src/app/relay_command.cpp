@@ -1,13 +1,13 @@
 // `rtgw relay`: run the projection relay on its own, and operate its dead letters.
 #include <csignal>
 #include <cstdio>
-#include <future>
 #include <memory>
 #include <optional>
 
 #include "api/outbox_views.hpp"
 #include "app/commands.hpp"
 #include "app/relay_wiring.hpp"
+#include "common/await.hpp"
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
 #include "config/options.hpp"
@@ -51,14 +51,6 @@ const std::vector<config::OptionSpec>& Specs() {
 int Fail(const std::string& message) {
   std::fprintf(stderr, "rtgw relay: %s\n", message.c_str());
   return 2;
-}
-
-template <class T, class Start>
-Result<T> Await(Start start) {
-  auto promise = std::make_shared<std::promise<Result<T>>>();
-  auto future = promise->get_future();
-  start([promise](Result<T> r) { promise->set_value(std::move(r)); });
-  return future.get();
 }
 
 // The store of `url` (either backend) for outbox work only: this process

@@ -6,7 +6,6 @@
 #include <cmath>
 #include <condition_variable>
 #include <deque>
-#include <future>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -15,6 +14,7 @@
 
 #include <boost/url/parse.hpp>
 
+#include "common/await.hpp"
 #include "common/logging.hpp"
 #include "common/random.hpp"
 #include "common/time_format.hpp"
@@ -29,15 +29,6 @@ using std::chrono::milliseconds;
 
 constexpr auto kStatsInterval = std::chrono::seconds(5);
 constexpr int kClaimAheadPerWorker = 32;  // claimed updates per worker, at most
-
-// Runs an async store call on this (relay-owned) thread and waits for it.
-template <class T, class Start>
-Result<T> Await(Start start) {
-  auto promise = std::make_shared<std::promise<Result<T>>>();
-  std::future<Result<T>> future = promise->get_future();
-  start([promise](Result<T> r) { promise->set_value(std::move(r)); });
-  return future.get();
-}
 
 std::string DefaultOwner() {
   char host[256] = {};

@@ -1,9 +1,8 @@
 #include "validators/slurm_launcher.hpp"
 
-#include <future>
-
 #include <boost/json.hpp>
 
+#include "common/await.hpp"
 #include "common/logging.hpp"
 #include "validators/http_client.hpp"
 
@@ -52,14 +51,6 @@ std::optional<JobRef> Parse(const std::string& execution_name) {
   auto tenant = UrlDecode(rest.substr(0, slash));
   if (!tenant) return std::nullopt;
   return JobRef{*tenant, std::string(rest.substr(slash + 1))};
-}
-
-template <class T, class Start>
-Result<T> Await(Start start) {
-  auto promise = std::make_shared<std::promise<Result<T>>>();
-  auto future = promise->get_future();
-  start([promise](Result<T> r) { promise->set_value(std::move(r)); });
-  return future.get();
 }
 
 std::string ErrorMessage(const std::optional<std::string>& error_json) {

@@ -1,10 +1,10 @@
 #include "validators/validation_service.hpp"
 
-#include <future>
 #include <thread>
 
 #include <boost/json.hpp>
 
+#include "common/await.hpp"
 #include "common/logging.hpp"
 #include "common/random.hpp"
 #include "common/time_format.hpp"
@@ -17,15 +17,6 @@ using storage::ValidatorExecution;
 using storage::ValidatorRun;
 
 namespace {
-
-// Waits for an async store call (service threads only: they may block).
-template <class T, class Start>
-Result<T> Await(Start start) {
-  auto promise = std::make_shared<std::promise<Result<T>>>();
-  auto future = promise->get_future();
-  start([promise](Result<T> r) { promise->set_value(std::move(r)); });
-  return future.get();
-}
 
 std::int64_t NowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
