@@ -29,7 +29,7 @@ TEST(AgentConfigTest, MinimalAndDefaults) {
 
 TEST(AgentConfigTest, ValidatorOptions) {
   const std::vector<std::string> base = {"--gateway-url", "http://x", "--node-id", "n1",
-                                         "--token", "tok"};
+                                         "--token",       "tok"};
   auto none = Build(base);
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->validators_file.empty());
