@@ -200,6 +200,10 @@ class ProjectionRelay::Impl {
   }
 
   void Claim(int want) {
+    // A queued row must still be ours when its POST ends: start it only while
+    // at least one request timeout of the lease is left (counted from before
+    // the claim). The lease is at least two request timeouts long.
+    const Clock::time_point start_by = Clock::now() + o_.lease - o_.request_timeout;
     Result<std::vector<storage::OutboxItem>> items = Await<std::vector<storage::OutboxItem>>(
         [&](auto cb) { store_.ClaimOutbox(o_.owner, o_.lease, want, std::move(cb)); });
     if (!items) {
@@ -209,7 +213,7 @@ class ProjectionRelay::Impl {
     if (items->empty()) return;
     {
       std::lock_guard lock(mu_);
-      for (storage::OutboxItem& item : *items) queue_.push_back(std::move(item));
+      for (storage::OutboxItem& item : *items) queue_.push_back({std::move(item), start_by});
     }
     work_cv_.notify_all();
   }
@@ -231,16 +235,26 @@ class ProjectionRelay::Impl {
     HttpSender sender;
     std::mt19937_64 rng(std::random_device{}());
     for (;;) {
-      storage::OutboxItem item;
+      Queued queued;
       {
         std::unique_lock lock(mu_);
         work_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
         if (stopping_) return;  // queued rows keep their lease until it expires
-        item = std::move(queue_.front());
+        queued = std::move(queue_.front());
         queue_.pop_front();
         ++busy_;
       }
-      Deliver(sender, rng, item);
+      if (Clock::now() <= queued.start_by) {
+        Deliver(sender, rng, queued.item);
+      } else {
+        // Waited too long behind a slow sink: sending now could outlive the
+        // lease and race whoever takes the row next (and an older version
+        // could then arrive after a newer one). Left to be claimed again.
+        LogInfo("projection update left for re-claim (lease too short to send)",
+                {{"tenant_id", queued.item.tenant_id},
+                 {"job_id", queued.item.job_id},
+                 {"projection_version", static_cast<long long>(queued.item.projection_version)}});
+      }
       {
         std::lock_guard lock(mu_);
         --busy_;
@@ -376,15 +390,19 @@ class ProjectionRelay::Impl {
   Gauge* oldest_ = nullptr;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;             // dispatcher: wake or stop
-  std::condition_variable work_cv_;        // workers: queue or stop
-  std::deque<storage::OutboxItem> queue_;  // GUARDED_BY(mu_)
-  int busy_ = 0;                           // GUARDED_BY(mu_)
-  int store_ops_ = 0;      // GUARDED_BY(mu_): completions/failures the store has not answered
-  bool wake_ = true;       // GUARDED_BY(mu_): claim once at start
-  bool stopping_ = false;  // GUARDED_BY(mu_)
-  bool started_ = false;   // GUARDED_BY(mu_)
-  RelayStatus status_;     // GUARDED_BY(mu_)
+  std::condition_variable cv_;       // dispatcher: wake or stop
+  std::condition_variable work_cv_;  // workers: queue or stop
+  struct Queued {
+    storage::OutboxItem item;
+    Clock::time_point start_by;  // after this, too little lease is left to send
+  };
+  std::deque<Queued> queue_;  // GUARDED_BY(mu_)
+  int busy_ = 0;              // GUARDED_BY(mu_)
+  int store_ops_ = 0;         // GUARDED_BY(mu_): completions/failures the store has not answered
+  bool wake_ = true;          // GUARDED_BY(mu_): claim once at start
+  bool stopping_ = false;     // GUARDED_BY(mu_)
+  bool started_ = false;      // GUARDED_BY(mu_)
+  RelayStatus status_;        // GUARDED_BY(mu_)
   std::thread dispatcher_;
   std::vector<std::thread> workers_;
 };

@@ -192,6 +192,34 @@ TEST(ProjectionRelay, DeliversEveryUpdateSignedInOrderPerJob) {
   EXPECT_NE(text.find("rtgw_projection_lag_seconds_count 80"), std::string::npos) << text;
 }
 
+// A slow sink behind a long claim queue: an update that waited in the queue
+// until too little of its lease was left is not sent (it could outlive the
+// lease and race the next owner); it is claimed again and sent once, in order.
+TEST(ProjectionRelay, QueuedUpdatesWhoseLeaseRanShortAreReclaimedNotSentLate) {
+  TempDir dir;
+  auto store = OpenOutboxStore(dir);
+  ASSERT_TRUE(store);
+  RecordingSink sink([](int) {
+    std::this_thread::sleep_for(milliseconds(25));
+    return 200;
+  });
+  SinkServer server(sink);
+  RelayOptions o = FastOptions(server.Url());
+  o.workers = 1;
+  o.request_timeout = milliseconds(60);
+  o.lease = milliseconds(120);
+  auto relay = ProjectionRelay::Create(o, *store, nullptr);
+  ASSERT_TRUE(relay.ok()) << relay.error().message;
+  WriteLifecycles(*store, 10);  // 10 heads claimable at once, far more than 120 ms of work
+  ASSERT_TRUE((*relay)->Start().ok());
+  ASSERT_TRUE(Eventually([&] { return sink.Accepted().size() >= 40; }, milliseconds(60'000)))
+      << sink.Accepted().size();
+  std::this_thread::sleep_for(milliseconds(300));  // anything sent late would show up now
+  (*relay)->Stop();
+  ExpectOrderedExactlyOnce(sink.Accepted(), 10, 4);
+  EXPECT_EQ(sink.requests(), 40);
+}
+
 TEST(ProjectionRelay, RetriesThroughSinkErrorsWithoutReordering) {
   TempDir dir;
   auto store = OpenOutboxStore(dir);
