@@ -6,15 +6,15 @@
 #include <string>
 #include <vector>
 
-#include "api/validator_handlers.hpp"
 #include "api/node_handlers.hpp"
+#include "api/validator_handlers.hpp"
 #include "auth/jwt_verifier.hpp"
 #include "common/metrics.hpp"
 #include "http/http_types.hpp"
 #include "slurm_adapter/adapter.hpp"
 #include "storage/job_store.hpp"
-#include "storage/outbox_store.hpp"
 #include "storage/node_store.hpp"
+#include "storage/outbox_store.hpp"
 
 namespace rtgw::api {
 

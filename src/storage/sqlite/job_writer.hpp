@@ -10,8 +10,8 @@
 
 #include "common/error.hpp"
 #include "storage/job_store.hpp"
-#include "storage/sqlite/outbox_writer.hpp"
 #include "storage/sqlite/node_sql.hpp"
+#include "storage/sqlite/outbox_writer.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
 #include "storage/sqlite/validator_run_writer.hpp"
 
