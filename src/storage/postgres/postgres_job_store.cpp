@@ -17,6 +17,7 @@
 #include "storage/postgres/pg_job_ops.hpp"
 #include "storage/postgres/pg_outbox_ops.hpp"
 #include "storage/postgres/pg_schema.hpp"
+#include "storage/store_task.hpp"
 
 namespace rtgw::storage::postgres {
 namespace {
@@ -29,31 +30,8 @@ thread_local const void* t_store_owner = nullptr;
 
 constexpr int kMaxWriteAttempts = 5;  // a write that keeps losing deadlocks gets Unavailable
 
-Error StoreClosed() { return Unavailable("store closed", "store_unavailable"); }
-Error StoreOverloaded() { return Unavailable("store overloaded", "store_unavailable"); }
-
-template <class T>
-void InvokeNoThrow(Callback<T>& done, Result<T> result) noexcept {
-  if (!done) return;
-  try {
-    done(std::move(result));
-  } catch (const std::exception& e) {
-    LogError("store callback threw", {{"what", e.what()}});
-  } catch (...) {
-    LogError("store callback threw", {{"what", "unknown exception"}});
-  }
-}
-
-// Anything that ends in exactly one callback.
-class Task {
- public:
-  virtual ~Task() = default;
-  virtual void Fail(Error error) = 0;
-  virtual void Complete() noexcept = 0;
-};
-
 // A write of the group-commit batch.
-class WriteTask : public Task {
+class WriteTask : public StoreTask {
  public:
   // Runs inside the batch transaction (in its savepoint). False when the
   // outcome is an error (the savepoint is then rolled back).
@@ -66,7 +44,7 @@ class WriteTask : public Task {
 };
 
 // A read or an outbox call: one task, on its own (autocommit) statements.
-class OneShotTask : public Task {
+class OneShotTask : public StoreTask {
  public:
   virtual void Execute(PgConn& conn) noexcept = 0;
   // A read: when its connection turns out to be dead (a server restart
@@ -325,7 +303,7 @@ class PostgresJobStore::Impl {
     if (queue_gauge_ != nullptr) queue_gauge_->Set(static_cast<std::int64_t>(writes_.size()));
   }
 
-  void CompleteOnStoreThread(std::unique_ptr<Task> task) {
+  void CompleteOnStoreThread(std::unique_ptr<StoreTask> task) {
     {
       std::lock_guard lock(mu_);
       if (live_workers_ > 0) rejected_.push_back(std::move(task));
@@ -373,7 +351,7 @@ class PostgresJobStore::Impl {
     std::vector<std::unique_ptr<WriteTask>> batch;
     batch.reserve(options_.max_batch);
     for (;;) {
-      std::unique_ptr<Task> rejected;
+      std::unique_ptr<StoreTask> rejected;
       std::unique_ptr<OneShotTask> task;
       {
         std::unique_lock lock(mu_);
@@ -543,12 +521,12 @@ class PostgresJobStore::Impl {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::unique_ptr<WriteTask>> writes_;   // GUARDED_BY(mu_)
-  std::deque<std::unique_ptr<OneShotTask>> tasks_;  // GUARDED_BY(mu_)
-  std::deque<std::unique_ptr<Task>> rejected_;      // GUARDED_BY(mu_)
-  bool closed_accepting_ = false;                   // GUARDED_BY(mu_)
-  bool stopping_ = false;                           // GUARDED_BY(mu_)
-  int live_workers_ = 0;                            // GUARDED_BY(mu_)
+  std::deque<std::unique_ptr<WriteTask>> writes_;    // GUARDED_BY(mu_)
+  std::deque<std::unique_ptr<OneShotTask>> tasks_;   // GUARDED_BY(mu_)
+  std::deque<std::unique_ptr<StoreTask>> rejected_;  // GUARDED_BY(mu_)
+  bool closed_accepting_ = false;                    // GUARDED_BY(mu_)
+  bool stopping_ = false;                            // GUARDED_BY(mu_)
+  int live_workers_ = 0;                             // GUARDED_BY(mu_)
 
   std::mutex down_mu_;
   Clock::time_point retry_at_{};  // GUARDED_BY(down_mu_)

@@ -29,6 +29,7 @@
 #include "storage/sqlite/outbox_writer.hpp"
 #include "storage/sqlite/schema.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
+#include "storage/store_task.hpp"
 
 namespace rtgw::storage::sqlite {
 namespace {
@@ -37,33 +38,6 @@ namespace {
 // tell that it was called from one of its own callbacks (where joining would
 // mean joining itself).
 thread_local const void* t_store_owner = nullptr;
-
-Error StoreClosed() { return Unavailable("store closed", "store_unavailable"); }
-Error StoreOverloaded() { return Unavailable("store overloaded", "store_unavailable"); }
-
-// Calls `done` and swallows whatever it throws: an exception must never
-// unwind a store thread.
-template <class T>
-void InvokeNoThrow(Callback<T>& done, Result<T> result) noexcept {
-  if (!done) return;
-  try {
-    done(std::move(result));
-  } catch (const std::exception& e) {
-    LogError("store callback threw", {{"what", e.what()}});
-  } catch (...) {
-    LogError("store callback threw", {{"what", "unknown exception"}});
-  }
-}
-
-// Anything that ends in exactly one callback.
-class StoreTask {
- public:
-  virtual ~StoreTask() = default;
-  // Replaces the outcome with `error` (admission refused, batch not durable).
-  virtual void Fail(Error error) = 0;
-  // Invokes the callback with the outcome. Never throws. Called once.
-  virtual void Complete() noexcept = 0;
-};
 
 class PendingWrite : public StoreTask {
  public:
