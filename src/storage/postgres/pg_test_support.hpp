@@ -8,7 +8,6 @@
 
 #include <stdlib.h>
 
-#include <future>
 #include <memory>
 #include <random>
 #include <string>
@@ -17,8 +16,11 @@
 #include <libpq-fe.h>
 
 #include "storage/postgres/postgres_job_store.hpp"
+#include "storage/store_test_support.hpp"
 
 namespace rtgw::storage::postgres::test_support {
+
+using namespace rtgw::storage::test_support;  // MakeSubmit, SubmitSync, Await, ...
 
 inline std::string Dsn() {
   const char* dsn = ::getenv("RTGW_TEST_PG_DSN");
@@ -93,14 +95,6 @@ class PgSchemaTest : public ::testing::Test {
   std::string url_;
   std::unique_ptr<RawPg> raw_;
 };
-
-template <class T, class Start>
-Result<T> Await(Start start) {
-  std::promise<Result<T>> promise;
-  std::future<Result<T>> future = promise.get_future();
-  start([&promise](Result<T> r) { promise.set_value(std::move(r)); });
-  return future.get();
-}
 
 }  // namespace rtgw::storage::postgres::test_support
 

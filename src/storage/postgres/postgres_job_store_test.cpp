@@ -22,71 +22,17 @@
 #include "common/metrics.hpp"
 #include "jobs/job_state.hpp"
 #include "storage/postgres/pg_conn.hpp"
+#include "storage/postgres/pg_test_support.hpp"
 
 namespace rtgw::storage::postgres {
 namespace {
 
 using jobs::JobState;
-
-std::string Dsn() {
-  const char* dsn = ::getenv("RTGW_TEST_PG_DSN");
-  return dsn ? dsn : "";
-}
-
-// A raw admin connection: creates and drops the test's schema, injects faults.
-class Raw {
- public:
-  explicit Raw(const std::string& url) : conn_(PQconnectdb(url.c_str())) {
-    EXPECT_EQ(PQstatus(conn_), CONNECTION_OK) << PQerrorMessage(conn_);
-    PQsetNoticeProcessor(
-        conn_, [](void*, const char*) {}, nullptr);
-  }
-  Raw(const Raw&) = delete;
-  Raw& operator=(const Raw&) = delete;
-  ~Raw() { PQfinish(conn_); }
-  void Exec(const std::string& sql) {
-    PGresult* r = PQexec(conn_, sql.c_str());
-    const ExecStatusType st = PQresultStatus(r);
-    EXPECT_TRUE(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-        << sql << ": " << PQresultErrorMessage(r);
-    PQclear(r);
-  }
-  std::string Text(const std::string& sql) {
-    PGresult* r = PQexec(conn_, sql.c_str());
-    std::string out;
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0) {
-      out = PQgetvalue(r, 0, 0);
-    } else {
-      ADD_FAILURE() << sql << ": " << PQresultErrorMessage(r);
-    }
-    PQclear(r);
-    return out;
-  }
-  std::int64_t Int(const std::string& sql) { return std::stoll(Text(sql)); }
-
- private:
-  PGconn* conn_;
-};
+using namespace test_support;
 
 // A fresh schema per test; the store's URL points its search_path there.
-class PgTest : public ::testing::Test {
+class PgTest : public test_support::PgSchemaTest {
  protected:
-  void SetUp() override {
-    ASSERT_FALSE(Dsn().empty())
-        << "RTGW_TEST_PG_DSN is not set: these tests need a real PostgreSQL "
-           "(scripts/services/postgres-up.sh prints a DSN; scripts/test.sh sets it)";
-    std::random_device rd;
-    schema_ = "rtgw_ut_" + std::to_string(rd()) + std::to_string(rd() % 1000);
-    raw_ = std::make_unique<Raw>(Dsn());
-    raw_->Exec("CREATE SCHEMA " + schema_);
-    raw_->Exec("SET search_path TO " + schema_);
-    url_ = Dsn() + (Dsn().find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" +
-           schema_;
-  }
-  void TearDown() override {
-    if (raw_) raw_->Exec("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE");
-  }
-
   PostgresOptions Options(bool migrate = true) const {
     PostgresOptions o;
     o.url = url_;
@@ -100,66 +46,8 @@ class PgTest : public ::testing::Test {
     if (!s.ok()) return nullptr;
     return std::move(s).value();
   }
-
-  std::string schema_;
-  std::string url_;
-  std::unique_ptr<Raw> raw_;
 };
 
-template <class T, class Start>
-Result<T> Await(Start start) {
-  std::promise<Result<T>> promise;
-  std::future<Result<T>> future = promise.get_future();
-  start([&promise](Result<T> r) { promise.set_value(std::move(r)); });
-  return future.get();
-}
-
-SubmitRecord MakeSubmit(const std::string& tenant, const std::string& job_id,
-                        const std::string& key, const std::string& fingerprint = "fp-1") {
-  SubmitRecord r;
-  r.tenant_id = tenant;
-  r.workspace_id = tenant;
-  r.job_id = job_id;
-  r.idempotency_key = key;
-  r.management_node_id = "mgmt-node-1";
-  r.request_fingerprint = fingerprint;
-  r.spec_json = R"({"execution_profile":{"queue_name":"default"}})";
-  r.submission_id = "sub-" + job_id;
-  r.accepted_at = "2026-02-18T00:00:00.000001Z";
-  r.trace_id = "trace-" + job_id;
-  r.response_json = R"({"job_id":")" + job_id + R"(","submission_id":")" + r.submission_id + "\"}";
-  return r;
-}
-
-EventRecord MakeEvent(const SubmitRecord& job, const std::string& event_id, JobState state,
-                      const std::string& fingerprint = "") {
-  EventRecord e;
-  e.tenant_id = job.tenant_id;
-  e.job_id = job.job_id;
-  e.event_id = event_id;
-  e.workspace_id = job.workspace_id;
-  e.submission_id = job.submission_id;
-  e.execution_id = "aiida-1";
-  e.state = state;
-  e.occurred_at = "2026-02-18T00:00:01Z";
-  e.received_at = "2026-02-18T00:00:02.000000Z";
-  e.trace_id = "trace-" + event_id;
-  e.fingerprint = fingerprint.empty() ? "fp-" + event_id : fingerprint;
-  return e;
-}
-
-Result<SubmitOutcome> SubmitSync(JobStore& s, SubmitRecord r) {
-  return Await<SubmitOutcome>([&](Callback<SubmitOutcome> cb) { s.Submit(std::move(r), cb); });
-}
-Result<EventOutcome> AppendSync(JobStore& s, EventRecord e) {
-  return Await<EventOutcome>([&](Callback<EventOutcome> cb) { s.AppendEvent(std::move(e), cb); });
-}
-Result<JobRecord> GetJobSync(JobStore& s, const std::string& t, const std::string& j) {
-  return Await<JobRecord>([&](Callback<JobRecord> cb) { s.GetJob(t, j, cb); });
-}
-Result<JobDetail> GetDetailSync(JobStore& s, const std::string& t, const std::string& j) {
-  return Await<JobDetail>([&](Callback<JobDetail> cb) { s.GetDetail(t, j, cb); });
-}
 Result<std::vector<OutboxItem>> ClaimSync(
     OutboxStore& s, const std::string& owner, int limit,
     std::chrono::milliseconds lease = std::chrono::seconds(30)) {

@@ -2,13 +2,13 @@
 #define RTGW_STORAGE_SQLITE_SQLITE_TEST_SUPPORT_HPP_
 
 // Test-only helpers shared by the SQLite store tests: a temp directory, a raw
-// connection for fault injection, synchronous wrappers of the async calls.
+// connection for fault injection, options and opening (the backend-neutral
+// helpers come from storage/store_test_support.hpp).
 
 #include <stdlib.h>
 
 #include <chrono>
 #include <filesystem>
-#include <future>
 #include <memory>
 #include <string>
 #include <thread>
@@ -20,9 +20,11 @@
 #include "common/metrics.hpp"
 #include "jobs/job_state.hpp"
 #include "storage/sqlite/sqlite_job_store.hpp"
+#include "storage/store_test_support.hpp"
 
 namespace rtgw::storage::sqlite::test_support {
 
+using namespace rtgw::storage::test_support;  // MakeSubmit, SubmitSync, Await, ...
 using jobs::JobState;
 namespace fs = std::filesystem;
 
@@ -77,15 +79,6 @@ class RawDb {
   sqlite3* db_ = nullptr;
 };
 
-// Runs an async store call and waits for its callback.
-template <class T, class Start>
-inline Result<T> Await(Start start) {
-  std::promise<Result<T>> promise;
-  std::future<Result<T>> future = promise.get_future();
-  start([&promise](Result<T> r) { promise.set_value(std::move(r)); });
-  return future.get();
-}
-
 inline SqliteOptions OptionsFor(const TempDir& dir) {
   SqliteOptions o;
   o.path = dir.File("rtgw.db");
@@ -98,61 +91,6 @@ inline std::unique_ptr<SqliteJobStore> OpenOrDie(SqliteOptions options,
   EXPECT_TRUE(store.ok()) << (store.ok() ? "" : store.error().message);
   if (!store.ok()) return nullptr;
   return std::move(store).value();
-}
-
-inline SubmitRecord MakeSubmit(const std::string& tenant, const std::string& job_id,
-                               const std::string& key, const std::string& fingerprint = "fp-1") {
-  SubmitRecord r;
-  r.tenant_id = tenant;
-  r.workspace_id = tenant;
-  r.job_id = job_id;
-  r.idempotency_key = key;
-  r.management_node_id = "mgmt-node-1";
-  r.request_fingerprint = fingerprint;
-  r.spec_json = R"({"execution_profile":{"queue_name":"default"},"resource_shape":{"cpu":1}})";
-  r.submission_id = "sub-" + job_id;
-  r.accepted_at = "2026-02-18T00:00:00.000001Z";
-  r.trace_id = "trace-" + job_id;
-  r.response_json = R"({"job_id":")" + job_id + R"(","submission_id":")" + r.submission_id +
-                    R"(","accepted_at":"2026-02-18T00:00:00.000001Z","trace_id":"trace-)" + job_id +
-                    R"("})";
-  return r;
-}
-
-inline EventRecord MakeEvent(const SubmitRecord& job, const std::string& event_id, JobState state,
-                             const std::string& fingerprint = "") {
-  EventRecord e;
-  e.tenant_id = job.tenant_id;
-  e.job_id = job.job_id;
-  e.event_id = event_id;
-  e.workspace_id = job.workspace_id;
-  e.submission_id = job.submission_id;
-  e.execution_id = "aiida-1";
-  e.state = state;
-  e.occurred_at = "2026-02-18T00:00:01Z";
-  e.received_at = "2026-02-18T00:00:02.000000Z";
-  e.trace_id = "trace-" + event_id;
-  e.fingerprint = fingerprint.empty() ? "fp-" + event_id : fingerprint;
-  return e;
-}
-
-inline Result<SubmitOutcome> SubmitSync(SqliteJobStore& store, SubmitRecord r) {
-  return Await<SubmitOutcome>([&](Callback<SubmitOutcome> cb) { store.Submit(std::move(r), cb); });
-}
-inline Result<EventOutcome> AppendSync(SqliteJobStore& store, EventRecord e) {
-  return Await<EventOutcome>(
-      [&](Callback<EventOutcome> cb) { store.AppendEvent(std::move(e), cb); });
-}
-inline Result<JobRecord> GetJobSync(SqliteJobStore& store, const std::string& tenant,
-                                    const std::string& job_id) {
-  return Await<JobRecord>([&](Callback<JobRecord> cb) { store.GetJob(tenant, job_id, cb); });
-}
-inline Result<JobDetail> GetDetailSync(SqliteJobStore& store, const std::string& tenant,
-                                       const std::string& job_id) {
-  return Await<JobDetail>([&](Callback<JobDetail> cb) { store.GetDetail(tenant, job_id, cb); });
-}
-inline Result<StoreHealth> HealthSync(SqliteJobStore& store) {
-  return Await<StoreHealth>([&](Callback<StoreHealth> cb) { store.CheckHealth(cb); });
 }
 
 // Polls until `pred` holds (the writer thread reached a point we need), at

@@ -1,0 +1,75 @@
+#ifndef RTGW_STORAGE_STORE_TEST_SUPPORT_HPP_
+#define RTGW_STORAGE_STORE_TEST_SUPPORT_HPP_
+
+// Test-only helpers for any JobStore backend: canned submit and event records
+// and synchronous wrappers of the async calls. The backends' own support
+// headers (sqlite/sqlite_test_support.hpp, postgres/pg_test_support.hpp) add
+// what is specific to them (temp files, schemas, raw connections).
+
+#include <string>
+#include <utility>
+
+#include "common/await.hpp"
+#include "jobs/job_state.hpp"
+#include "storage/job_store.hpp"
+
+namespace rtgw::storage::test_support {
+
+inline SubmitRecord MakeSubmit(const std::string& tenant, const std::string& job_id,
+                               const std::string& key, const std::string& fingerprint = "fp-1") {
+  SubmitRecord r;
+  r.tenant_id = tenant;
+  r.workspace_id = tenant;
+  r.job_id = job_id;
+  r.idempotency_key = key;
+  r.management_node_id = "mgmt-node-1";
+  r.request_fingerprint = fingerprint;
+  r.spec_json = R"({"execution_profile":{"queue_name":"default"},"resource_shape":{"cpu":1}})";
+  r.submission_id = "sub-" + job_id;
+  r.accepted_at = "2026-02-18T00:00:00.000001Z";
+  r.trace_id = "trace-" + job_id;
+  r.response_json = R"({"job_id":")" + job_id + R"(","submission_id":")" + r.submission_id +
+                    R"(","accepted_at":"2026-02-18T00:00:00.000001Z","trace_id":"trace-)" + job_id +
+                    R"("})";
+  return r;
+}
+
+inline EventRecord MakeEvent(const SubmitRecord& job, const std::string& event_id,
+                             jobs::JobState state, const std::string& fingerprint = "") {
+  EventRecord e;
+  e.tenant_id = job.tenant_id;
+  e.job_id = job.job_id;
+  e.event_id = event_id;
+  e.workspace_id = job.workspace_id;
+  e.submission_id = job.submission_id;
+  e.execution_id = "aiida-1";
+  e.state = state;
+  e.occurred_at = "2026-02-18T00:00:01Z";
+  e.received_at = "2026-02-18T00:00:02.000000Z";
+  e.trace_id = "trace-" + event_id;
+  e.fingerprint = fingerprint.empty() ? "fp-" + event_id : fingerprint;
+  return e;
+}
+
+inline Result<SubmitOutcome> SubmitSync(JobStore& store, SubmitRecord r) {
+  return Await<SubmitOutcome>([&](Callback<SubmitOutcome> cb) { store.Submit(std::move(r), cb); });
+}
+inline Result<EventOutcome> AppendSync(JobStore& store, EventRecord e) {
+  return Await<EventOutcome>(
+      [&](Callback<EventOutcome> cb) { store.AppendEvent(std::move(e), cb); });
+}
+inline Result<JobRecord> GetJobSync(JobStore& store, const std::string& tenant,
+                                    const std::string& job_id) {
+  return Await<JobRecord>([&](Callback<JobRecord> cb) { store.GetJob(tenant, job_id, cb); });
+}
+inline Result<JobDetail> GetDetailSync(JobStore& store, const std::string& tenant,
+                                       const std::string& job_id) {
+  return Await<JobDetail>([&](Callback<JobDetail> cb) { store.GetDetail(tenant, job_id, cb); });
+}
+inline Result<StoreHealth> HealthSync(JobStore& store) {
+  return Await<StoreHealth>([&](Callback<StoreHealth> cb) { store.CheckHealth(cb); });
+}
+
+}  // namespace rtgw::storage::test_support
+
+#endif  // RTGW_STORAGE_STORE_TEST_SUPPORT_HPP_
