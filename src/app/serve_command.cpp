@@ -152,6 +152,7 @@ int RunServe(const std::vector<std::string>& args) {
                                                                 : storage::MigrateMode::kAuto;
   sopts.sqlite_synchronous = cfg.sqlite_synchronous;
   sopts.sqlite_wal_autocheckpoint_pages = cfg.sqlite_wal_autocheckpoint;
+  sopts.sqlite_background_checkpoint = cfg.sqlite_checkpoint == "background";
   sopts.reader_threads = cfg.store_reader_threads;
   sopts.job_cache_entries = cfg.job_cache_entries;
   sopts.write_outbox = cfg.relay.outbox;
@@ -222,6 +223,7 @@ int RunServe(const std::vector<std::string>& args) {
                            {"backend", store->backend},
                            {"sqlite_synchronous", cfg.sqlite_synchronous},
                            {"sqlite_wal_autocheckpoint", cfg.sqlite_wal_autocheckpoint},
+                           {"sqlite_checkpoint", cfg.sqlite_checkpoint},
                            {"proxy_auth", cfg.proxy_auth_key.empty() ? "off" : "on"},
                            {"outbox", cfg.relay.outbox ? "on" : "off"},
                            {"projection_relay", projection_relay ? "on" : "off"},

@@ -7,6 +7,8 @@
 namespace rtgw {
 
 // Cryptographically secure random bytes from the kernel (getrandom(2)).
+// Requests of up to 64 bytes come from a per-thread 4 KiB buffer of such
+// bytes (refilled after fork in the child), so ids cost no syscall each.
 // Safe for concurrent use. Aborts if the kernel cannot provide entropy.
 void FillRandom(void* out, std::size_t len);
 

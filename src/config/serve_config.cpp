@@ -55,9 +55,13 @@ const std::vector<OptionSpec>& ServeOnlyOptionSpecs() {
        "SQLite PRAGMA synchronous: FULL (durable acks, default), EXTRA, or NORMAL (faster, "
        "may lose the last acknowledged writes on power loss)."},
       {"sqlite-wal-autocheckpoint", "RTGW_SQLITE_WAL_AUTOCHECKPOINT", "1000",
-       "SQLite: WAL pages (4 KiB each) after which a commit also copies the WAL back into the "
-       "database file (PRAGMA wal_autocheckpoint; 0-1000000, 0 = only at shutdown). Larger "
-       "means fewer, longer checkpoint pauses and a larger -wal file."},
+       "SQLite: WAL pages (4 KiB each) after which the WAL is copied back into the database "
+       "file (0-1000000, 0 = only at shutdown; the -wal file then grows until then)."},
+      {"sqlite-checkpoint", "RTGW_SQLITE_CHECKPOINT", "background",
+       "SQLite: who copies the WAL back. background (default): a thread of its own, beside "
+       "the writer; the writer only rewinds the WAL every 4x the pages above, so the -wal file "
+       "stays near 16 MiB by default. commit: SQLite's PRAGMA wal_autocheckpoint, run by the "
+       "commit that crosses the mark (that batch waits for the copy and its fsync)."},
       {"store-reader-threads", "RTGW_STORE_READER_THREADS", "2",
        "Threads serving reads, each with its own connection (1-64)."},
       {"job-cache-entries", "RTGW_JOB_CACHE_ENTRIES", "65536",
@@ -200,6 +204,10 @@ Result<ServeConfig> BuildServeConfig(const OptionValues& v) {
   auto wal_ac = ParseInt(v, "sqlite-wal-autocheckpoint", 0, 1'000'000);
   if (!wal_ac) return wal_ac.error();
   c.sqlite_wal_autocheckpoint = static_cast<int>(*wal_ac);
+  c.sqlite_checkpoint = v.GetOr("sqlite-checkpoint", "background");
+  if (c.sqlite_checkpoint != "background" && c.sqlite_checkpoint != "commit") {
+    return InvalidArgument(v.Source("sqlite-checkpoint") + ": expected background or commit");
+  }
   auto readers = ParseInt(v, "store-reader-threads", 1, 64);
   if (!readers) return readers.error();
   c.store_reader_threads = static_cast<int>(*readers);

@@ -25,6 +25,7 @@ TEST(ServeConfigTest, DefaultsWithSecret) {
   EXPECT_EQ(c->listen_port, 8080);
   EXPECT_EQ(c->sqlite_path, "rtgw.db");
   EXPECT_EQ(c->sqlite_synchronous, "FULL");
+  EXPECT_EQ(c->sqlite_checkpoint, "background");
   EXPECT_EQ(c->max_body_bytes, 1u << 20);
   EXPECT_EQ(c->proxy_auth_key_header, "modal-key");
 }
@@ -64,6 +65,7 @@ TEST(ServeConfigTest, RejectsBadValuesNamingTheSource) {
       {{}, with("RTGW_MIGRATE", "sometimes"), "RTGW_MIGRATE"},
       {{"--db-pool-size", "0"}, ok_env, "--db-pool-size"},
       {{}, with("RTGW_DB_POOL_SIZE", "65"), "RTGW_DB_POOL_SIZE"},
+      {{}, with("RTGW_SQLITE_CHECKPOINT", "sometimes"), "RTGW_SQLITE_CHECKPOINT"},
   };
   for (const Case& c : cases) {
     auto r = Load(c.args, c.env);

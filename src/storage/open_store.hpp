@@ -49,6 +49,7 @@ struct StoreOptions {
   // SQLite
   std::string sqlite_synchronous = "FULL";
   int sqlite_wal_autocheckpoint_pages = 1000;
+  bool sqlite_background_checkpoint = true;  // SqliteOptions::background_checkpoint
   int reader_threads = 2;
   std::size_t job_cache_entries = 65'536;
   // Insert a ProjectionUpdate into the outbox with every job state change

@@ -40,6 +40,8 @@ class JobWriter {
   // False when SQLite rolled the whole transaction back on its own (I/O
   // error, disk full, ...): every write of the batch is then lost.
   bool InTransaction() const { return db_.InTransaction(); }
+  // The connection itself (the store's WAL checkpointer hooks its commits).
+  Database& db() { return db_; }
 
   Result<SubmitOutcome> Submit(const SubmitRecord& record);
   Result<EventOutcome> AppendEvent(const EventRecord& record);

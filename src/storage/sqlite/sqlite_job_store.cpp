@@ -29,6 +29,7 @@
 #include "storage/sqlite/outbox_writer.hpp"
 #include "storage/sqlite/schema.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
+#include "storage/sqlite/wal_checkpointer.hpp"
 #include "storage/store_task.hpp"
 
 namespace rtgw::storage::sqlite {
@@ -311,10 +312,12 @@ Result<int> CheckSchema(Database& db) {
 class SqliteJobStore::Impl {
  public:
   Impl(SqliteOptions options, FileLock lock, std::unique_ptr<JobWriter> writer,
+       std::unique_ptr<WalCheckpointer> checkpointer,
        std::vector<std::unique_ptr<JobReader>> readers, MetricsRegistry* metrics)
       : options_(std::move(options)),
         lock_(std::move(lock)),
         writer_(std::move(writer)),
+        checkpointer_(std::move(checkpointer)),
         readers_(std::move(readers)),
         cache_(options_.job_cache_entries) {
     if (metrics != nullptr) {
@@ -478,9 +481,10 @@ class SqliteJobStore::Impl {
     }
     write_cv_.notify_all();
     if (writer_thread_.joinable()) writer_thread_.join();
-    // Readers before the writer: the last connection to close checkpoints
-    // the WAL into the database file.
+    // Readers and the checkpointer before the writer: the last connection to
+    // close checkpoints the WAL into the database file.
     readers_.clear();
+    checkpointer_.reset();
     writer_.reset();
     lock_.Release();  // no connection left: another store may open the file now
     closed_ = true;
@@ -585,6 +589,9 @@ class SqliteJobStore::Impl {
       // Only now, with the batch durable (or failed as a whole), answer.
       for (auto& op : batch) op->Complete();
       batch.clear();
+      // After the answers went out: any checkpoint work here delays only
+      // the next batch.
+      if (checkpointer_) checkpointer_->AfterCommit();
     }
   }
 
@@ -636,6 +643,7 @@ class SqliteJobStore::Impl {
   std::function<void()> outbox_listener_;            // set before writes start; read by the writer
   FileLock lock_;                                    // released last, after the connections closed
   std::unique_ptr<JobWriter> writer_;                // used only by the writer thread
+  std::unique_ptr<WalCheckpointer> checkpointer_;    // null: SQLite's own autocheckpoint (or none)
   std::vector<std::unique_ptr<JobReader>> readers_;  // readers_[i] used only by thread i
   Histogram* batch_size_metric_ = nullptr;
   Histogram* commit_seconds_metric_ = nullptr;
@@ -687,6 +695,16 @@ Result<std::unique_ptr<SqliteJobStore>> SqliteJobStore::Open(SqliteOptions optio
   Result<std::unique_ptr<JobWriter>> writer =
       JobWriter::Create(std::move(write_db).value(), options.write_outbox);
   if (!writer) return std::move(writer).error();
+  std::unique_ptr<WalCheckpointer> checkpointer;
+  if (options.wal_autocheckpoint_pages > 0 && options.background_checkpoint) {
+    Result<std::unique_ptr<WalCheckpointer>> started =
+        WalCheckpointer::Start({.path = options.path,
+                                .pages = options.wal_autocheckpoint_pages,
+                                .busy_timeout_ms = options.busy_timeout_ms},
+                               (*writer)->db(), metrics);
+    if (!started) return std::move(started).error();
+    checkpointer = std::move(started).value();
+  }
 
   std::vector<std::unique_ptr<JobReader>> readers;
   for (int i = 0; i < options.reader_threads; ++i) {
@@ -698,8 +716,9 @@ Result<std::unique_ptr<SqliteJobStore>> SqliteJobStore::Open(SqliteOptions optio
     readers.push_back(std::move(reader).value());
   }
 
-  auto impl = std::make_unique<Impl>(std::move(options), std::move(lock).value(),
-                                     std::move(writer).value(), std::move(readers), metrics);
+  auto impl =
+      std::make_unique<Impl>(std::move(options), std::move(lock).value(), std::move(writer).value(),
+                             std::move(checkpointer), std::move(readers), metrics);
   if (Status s = impl->Start(); !s) return std::move(s).error();
   return std::unique_ptr<SqliteJobStore>(new SqliteJobStore(std::move(impl)));
 }

@@ -24,10 +24,13 @@ class JobReader;
 struct SqliteOptions {
   std::string path;                  // file path; ":memory:" is refused (readers need a file)
   std::string synchronous = "FULL";  // PRAGMA synchronous: FULL (default) or NORMAL/EXTRA
-  // PRAGMA wal_autocheckpoint of the write connection: WAL pages after which a
-  // commit also checkpoints the WAL into the database file (0 = never; the WAL
-  // then grows until the last connection closes).
+  // WAL pages after which the WAL is copied back into the database file
+  // (0 = never; the WAL then grows until the last connection closes).
   int wal_autocheckpoint_pages = 1000;
+  // true: a background thread checkpoints beside the writer and the writer
+  // only rewinds the WAL now and then (wal_checkpointer.hpp). false: SQLite's
+  // own PRAGMA wal_autocheckpoint, run by the commit that crosses the mark.
+  bool background_checkpoint = true;
   int reader_threads = 2;          // threads serving reads, each with its own connection
   std::size_t max_batch = 256;     // writes per group-commit transaction, at most
   std::size_t max_queue = 65'536;  // queued writes; beyond -> Unavailable("store overloaded")

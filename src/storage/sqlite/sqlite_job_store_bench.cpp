@@ -5,13 +5,16 @@
 // For each writer count N: a fresh database, N threads, each doing M submits
 // one after another (closed loop: the next submit is sent when the previous
 // one is acknowledged, like N concurrent HTTP clients). Prints acknowledged
-// writes/s and the mean group-commit batch size.
+// writes/s, the mean group-commit batch size and the ack latency percentiles.
+// RTGW_BENCH_CHECKPOINT_PAGES sets SqliteOptions::wal_autocheckpoint_pages.
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <future>
 #include <string>
@@ -53,12 +56,13 @@ SubmitRecord MakeRecord(int writer, int i) {
   return r;
 }
 
-int RunOnce(const std::string& dir, int writers, int per_writer) {
+int RunOnce(const std::string& dir, int writers, int per_writer, int checkpoint_pages) {
   const std::string path = dir + "/bench-" + std::to_string(writers) + ".db";
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
   MetricsRegistry metrics;
   SqliteOptions options;
   options.path = path;
+  options.wal_autocheckpoint_pages = checkpoint_pages;
   Result<std::unique_ptr<SqliteJobStore>> opened = SqliteJobStore::Open(options, &metrics);
   if (!opened) {
     std::fprintf(stderr, "open failed: %s\n", opened.error().message.c_str());
@@ -68,17 +72,29 @@ int RunOnce(const std::string& dir, int writers, int per_writer) {
   std::atomic<int> failures{0};
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
+  std::vector<std::vector<double>> latencies(writers);
   for (int w = 0; w < writers; ++w) {
     threads.emplace_back([&, w] {
+      latencies[w].reserve(per_writer);
       for (int i = 0; i < per_writer; ++i) {
         std::promise<bool> acked;
+        const auto sent = std::chrono::steady_clock::now();
         store->Submit(MakeRecord(w, i),
                       [&acked](Result<SubmitOutcome> r) { acked.set_value(r.ok()); });
         if (!acked.get_future().get()) failures.fetch_add(1);
+        latencies[w].push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - sent)
+                .count());
       }
     });
   }
   for (auto& t : threads) t.join();
+  std::vector<double> all;
+  for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  std::sort(all.begin(), all.end());
+  auto pct = [&all](double q) {
+    return all.empty() ? 0.0 : all[static_cast<std::size_t>(q * (all.size() - 1))];
+  };
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   store->Close();
@@ -94,11 +110,11 @@ int RunOnce(const std::string& dir, int writers, int per_writer) {
       ->Snapshot(buckets, commit_sum, commits);
   const int total = writers * per_writer;
   std::printf(
-      "writers=%3d writes=%7d failures=%d seconds=%.3f writes/s=%9.0f batches=%llu "
-      "mean_batch=%.1f mean_commit_ms=%.3f\n",
-      writers, total, failures.load(), seconds, total / seconds,
+      "writers=%3d checkpoint_pages=%d writes=%7d failures=%d seconds=%.3f writes/s=%9.0f "
+      "batches=%llu mean_batch=%.1f mean_commit_ms=%.3f ack_ms p50=%.2f p99=%.2f p99.9=%.2f\n",
+      writers, checkpoint_pages, total, failures.load(), seconds, total / seconds,
       static_cast<unsigned long long>(batches), batches ? batch_sum / batches : 0.0,
-      commits ? 1000.0 * commit_sum / commits : 0.0);
+      commits ? 1000.0 * commit_sum / commits : 0.0, pct(0.5), pct(0.99), pct(0.999));
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
   return failures.load() == 0 ? 0 : 1;
 }
@@ -112,6 +128,8 @@ int main(int argc, char** argv) {
   for (int i = 3; i < argc; ++i) writer_counts.push_back(std::atoi(argv[i]));
   if (writer_counts.empty()) writer_counts = {1, 8, 32};
   int rc = 0;
-  for (int writers : writer_counts) rc |= RunOnce(dir, writers, per_writer);
+  const char* pages = std::getenv("RTGW_BENCH_CHECKPOINT_PAGES");
+  const int checkpoint_pages = pages != nullptr ? std::atoi(pages) : 1000;
+  for (int writers : writer_counts) rc |= RunOnce(dir, writers, per_writer, checkpoint_pages);
   return rc;
 }

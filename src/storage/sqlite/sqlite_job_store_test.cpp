@@ -495,6 +495,86 @@ TEST(SqliteJobStoreTest, ConcurrentSubmitsOfSameKeyCreateExactlyOneJob) {
   EXPECT_EQ(raw.QueryInt("SELECT COUNT(*) FROM jobs"), 1);
 }
 
+// ---- WAL checkpoints (wal_checkpointer.hpp) ----
+
+std::uint64_t CheckpointCount(MetricsRegistry& metrics, const char* thread) {
+  std::vector<std::uint64_t> buckets;
+  double sum = 0;
+  std::uint64_t count = 0;
+  metrics.GetHistogram("rtgw_store_checkpoint_seconds", "", {{"thread", thread}}, {})
+      ->Snapshot(buckets, sum, count);
+  return count;
+}
+
+// Submits `threads` x `per_thread` jobs concurrently (so the writer commits
+// batches while checkpoints run) and returns how many were acknowledged.
+int SubmitConcurrently(SqliteJobStore& store, int threads, int per_thread) {
+  std::atomic<int> acked{0};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      for (int j = 0; j < per_thread; ++j) {
+        const std::string id = "job-" + std::to_string(t) + "-" + std::to_string(j);
+        if (SubmitSync(store, MakeSubmit("t1", id, "key-" + id)).ok()) acked.fetch_add(1);
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  return acked.load();
+}
+
+TEST(SqliteJobStoreTest, BackgroundCheckpointsKeepTheWalBoundedAndLoseNothing) {
+  TempDir dir;
+  MetricsRegistry metrics;
+  SqliteOptions options = OptionsFor(dir);
+  options.wal_autocheckpoint_pages = 16;  // rewinds at 4 x 16 = 64 frames
+  auto store = OpenOrDie(options, &metrics);
+  ASSERT_TRUE(store);
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 250;
+  ASSERT_EQ(SubmitConcurrently(*store, kThreads, kPerThread), kThreads * kPerThread);
+  // 2,000 jobs write thousands of WAL frames; rewinding keeps the file at a
+  // few times 64 frames (a batch can overshoot the mark before the rewind).
+  const auto wal_bytes = fs::file_size(options.path + "-wal");
+  EXPECT_LT(wal_bytes, 400u * (4096 + 24)) << "the WAL was not rewound";
+  EXPECT_GT(CheckpointCount(metrics, "background"), 0u);
+  EXPECT_GT(CheckpointCount(metrics, "writer"), 0u);
+  store->Close();
+  RawDb raw(options.path);
+  EXPECT_EQ(raw.QueryInt("SELECT COUNT(*) FROM jobs"), kThreads * kPerThread);
+  EXPECT_EQ(raw.QueryInt("SELECT integrity_check = 'ok' FROM pragma_integrity_check"), 1);
+}
+
+TEST(SqliteJobStoreTest, CommitCheckpointsAreSqlitesOwn) {
+  TempDir dir;
+  MetricsRegistry metrics;
+  SqliteOptions options = OptionsFor(dir);
+  options.wal_autocheckpoint_pages = 16;
+  options.background_checkpoint = false;
+  auto store = OpenOrDie(options, &metrics);
+  ASSERT_TRUE(store);
+  ASSERT_EQ(SubmitConcurrently(*store, 4, 200), 800);
+  EXPECT_LT(fs::file_size(options.path + "-wal"), 400u * (4096 + 24));
+  EXPECT_EQ(CheckpointCount(metrics, "background"), 0u);  // no checkpoint thread
+  store->Close();
+  RawDb raw(options.path);
+  EXPECT_EQ(raw.QueryInt("SELECT COUNT(*) FROM jobs"), 800);
+}
+
+TEST(SqliteJobStoreTest, NoCheckpointsLeavesTheWalToShutdown) {
+  TempDir dir;
+  SqliteOptions options = OptionsFor(dir);
+  options.wal_autocheckpoint_pages = 0;
+  auto store = OpenOrDie(options);
+  ASSERT_TRUE(store);
+  ASSERT_EQ(SubmitConcurrently(*store, 4, 200), 800);
+  EXPECT_GT(fs::file_size(options.path + "-wal"), 400u * (4096 + 24));
+  store->Close();  // the last connection checkpoints everything and removes the WAL
+  EXPECT_FALSE(fs::exists(options.path + "-wal"));
+  RawDb raw(options.path);
+  EXPECT_EQ(raw.QueryInt("SELECT COUNT(*) FROM jobs"), 800);
+}
+
 TEST(SqliteJobStoreTest, AcknowledgedWritesSurviveCloseAndReopen) {
   TempDir dir;
   constexpr int kThreads = 8;
