@@ -56,6 +56,21 @@ class StderrCapture {
   std::string path_;
 };
 
+TEST(LoggingTest, JsonEscapingKeepsPlainRunsAndEscapesTheRest) {
+  std::string out = "x";
+  AppendJsonEscaped(out, "");
+  EXPECT_EQ(out, "x");
+  out.clear();
+  AppendJsonEscaped(out, "plain text, unicode \xc3\xa9 stays");
+  EXPECT_EQ(out, "plain text, unicode \xc3\xa9 stays");
+  out.clear();
+  AppendJsonEscaped(out, std::string_view("a\"b\\c\nd\re\tf\x01g\x1f\0h", 16));
+  EXPECT_EQ(out, "a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u001f\\u0000h");
+  out.clear();
+  AppendJsonEscaped(out, "\"edge\"");
+  EXPECT_EQ(out, "\\\"edge\\\"");
+}
+
 TEST(LoggingTest, UnbufferedLinesAreWrittenAtOnce) {
   Logger::Configure(LogFormat::kJson, LogLevel::kInfo);
   StderrCapture cap;
