@@ -34,6 +34,15 @@ namespace rtgw::storage {
 // Thread-safety and callbacks: as JobStore (callbacks on a store thread; they
 // must not block).
 
+// Times as both backends store them: epoch milliseconds.
+inline std::int64_t ToEpochMs(SystemTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+inline SystemTime FromEpochMs(std::int64_t ms) {
+  return SystemTime(
+      std::chrono::duration_cast<SystemTime::duration>(std::chrono::milliseconds(ms)));
+}
+
 struct NodeHeartbeat {
   std::string tenant_id;
   std::string node_id;

@@ -22,6 +22,7 @@ import pytest
 
 from conftest import REPO_ROOT, Api, assert_error
 from fake_google import FakeGoogle
+from test_validators import wait_job_state, wait_terminal
 
 
 SAMPLE = REPO_ROOT / "src" / "validators" / "sample" / "sample_validator.py"
@@ -76,30 +77,6 @@ def launch(api: Api, document, validator="json-rules", files=None) -> dict:
                                  "files": files or [{"name": "notes.txt", "content": "hello"}]}})
     assert r.status_code == 202, r.text
     return r.json()
-
-
-def wait_terminal(api: Api, run_id: str, limit: float = 25.0) -> dict:
-    deadline = time.time() + limit
-    run = None
-    while time.time() < deadline:
-        r = api.get(f"/api/runtime/validations/{run_id}")
-        assert r.status_code == 200, r.text
-        run = r.json()
-        if run["status"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
-            return run
-        time.sleep(0.1)
-    raise AssertionError(f"run {run_id} not terminal: {run}")
-
-
-def wait_job_state(api: Api, job_id: str, state: str, limit: float = 10.0) -> dict:
-    deadline = time.time() + limit
-    job = None
-    while time.time() < deadline:
-        job = api.job_ok(job_id)
-        if job["state"] == state:
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} not {state}: {job}")
 
 
 def run_env(google: FakeGoogle, execution_name: str) -> dict:

@@ -5,7 +5,6 @@ docs/contracts/validator-callback.md."""
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from conftest import REPO_ROOT, Api, assert_error, uid
+from conftest import REPO_ROOT, Api, assert_error
 
 
 SAMPLE = REPO_ROOT / "src" / "validators" / "sample" / "sample_validator.py"
@@ -68,8 +67,9 @@ def launch(api: Api, document, validator="json-rules") -> dict:
     return r.json()
 
 
-def wait_terminal(api: Api, run_id: str, limit: float = 20.0) -> dict:
+def wait_terminal(api: Api, run_id: str, limit: float = 25.0) -> dict:
     deadline = time.time() + limit
+    run = None
     while time.time() < deadline:
         r = api.get(f"/api/runtime/validations/{run_id}")
         assert r.status_code == 200, r.text
@@ -82,6 +82,7 @@ def wait_terminal(api: Api, run_id: str, limit: float = 20.0) -> dict:
 
 def wait_job_state(api: Api, job_id: str, state: str, limit: float = 10.0) -> dict:
     deadline = time.time() + limit
+    job = None
     while time.time() < deadline:
         job = api.job_ok(job_id)
         if job["state"] == state:

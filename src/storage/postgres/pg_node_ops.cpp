@@ -194,15 +194,6 @@ Result<std::vector<Lease>> GrantLeases(PgConn& conn, const LeaseRequest& req) {
 
 }  // namespace
 
-std::int64_t ToEpochMs(SystemTime t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-SystemTime FromEpochMs(std::int64_t ms) {
-  return SystemTime(
-      std::chrono::duration_cast<SystemTime::duration>(std::chrono::milliseconds(ms)));
-}
-
 Status PgRecordHeartbeat(PgConn& conn, const NodeHeartbeat& hb) {
   Result<PgResult> r = conn.QueryPrepared("node_upsert", kUpsertNode,
                                           Params()

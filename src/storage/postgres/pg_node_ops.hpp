@@ -37,9 +37,6 @@ namespace rtgw::storage::postgres {
 
 class PgConn;
 
-std::int64_t ToEpochMs(SystemTime t);
-SystemTime FromEpochMs(std::int64_t ms);
-
 Status PgRecordHeartbeat(PgConn& conn, const NodeHeartbeat& hb);
 Result<AcquireResult> PgAcquireLeases(PgConn& conn, const LeaseRequest& request);
 Result<SystemTime> PgRenewLease(PgConn& conn, const std::string& tenant_id,

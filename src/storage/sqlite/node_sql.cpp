@@ -45,15 +45,6 @@ NodeRecord ReadNode(const Statement& s) {
 
 }  // namespace
 
-std::int64_t ToEpochMs(SystemTime t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-SystemTime FromEpochMs(std::int64_t ms) {
-  return SystemTime(
-      std::chrono::duration_cast<SystemTime::duration>(std::chrono::milliseconds(ms)));
-}
-
 Result<std::unique_ptr<NodeWriter>> NodeWriter::Create(Database& db) {
   std::unique_ptr<NodeWriter> w(new NodeWriter());
   const Entry entries[] = {

@@ -21,9 +21,6 @@
 
 namespace rtgw::storage::sqlite {
 
-std::int64_t ToEpochMs(SystemTime t);
-SystemTime FromEpochMs(std::int64_t ms);
-
 class NodeWriter {
  public:
   static Result<std::unique_ptr<NodeWriter>> Create(Database& db);

@@ -1,0 +1,281 @@
+#ifndef RTGW_STORAGE_NODE_STORE_SCENARIOS_HPP_
+#define RTGW_STORAGE_NODE_STORE_SCENARIOS_HPP_
+
+// Test-only: the NodeStore scenarios every backend must pass the same way
+// (leases: grant, expiry, renew, release; cancels per job state; heartbeats;
+// stored submits). sqlite/node_store_sqlite_test.cpp and
+// postgres/pg_node_store_test.cpp run each one against their store; what only
+// one backend can show (replicas, raw tables) stays in its own file.
+// Time is injected through the `now` of each call.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "common/await.hpp"
+#include "jobs/job_state.hpp"
+#include "storage/job_store.hpp"
+#include "storage/node_store.hpp"
+
+namespace rtgw::storage::test_support {
+
+// A submit for `node` whose answer and fingerprint the scenarios check.
+inline void SubmitForNode(JobStore& jobs, const std::string& tenant, const std::string& job_id,
+                          const std::string& node,
+                          const std::string& accepted_at = "2026-02-18T00:00:00.000001Z") {
+  SubmitRecord r;
+  r.tenant_id = tenant;
+  r.workspace_id = tenant;
+  r.job_id = job_id;
+  r.idempotency_key = "key-" + job_id;
+  r.management_node_id = node;
+  r.request_fingerprint = "fp";
+  r.spec_json = R"({"execution_profile":{"queue_name":"default"}})";
+  r.submission_id = "sub-" + job_id;
+  r.accepted_at = accepted_at;
+  r.trace_id = "trace";
+  r.response_json = "{}";
+  auto out = Await<SubmitOutcome>([&](auto cb) { jobs.Submit(r, cb); });
+  ASSERT_TRUE(out) << out.error().message;
+}
+
+inline Result<AcquireResult> AcquireSync(NodeStore& nodes, const std::string& tenant,
+                                         const std::string& node, SystemTime now, int max_jobs = 16,
+                                         std::chrono::seconds lease = std::chrono::seconds(60)) {
+  LeaseRequest req{
+      .tenant_id = tenant, .node_id = node, .max_jobs = max_jobs, .lease = lease, .now = now};
+  return Await<AcquireResult>([&](auto cb) { nodes.AcquireLeases(req, cb); });
+}
+
+inline Result<CancelOutcome> CancelSync(NodeStore& nodes, const std::string& tenant,
+                                        const std::string& job_id, SystemTime now,
+                                        std::optional<std::string> node = std::nullopt) {
+  CancelRequest req{.tenant_id = tenant,
+                    .job_id = job_id,
+                    .node_id = std::move(node),
+                    .requested_by = "alice",
+                    .trace_id = "t-cancel",
+                    .now = now};
+  return Await<CancelOutcome>([&](auto cb) { nodes.RequestCancel(req, cb); });
+}
+
+class NodeStoreScenarios {
+ public:
+  NodeStoreScenarios(JobStore& jobs, NodeStore& nodes) : jobs_(jobs), nodes_(nodes) {}
+  using JobState = jobs::JobState;
+
+  void LeasesOnlyTheNodesSubmittedJobsOldestFirstAndOnce() {
+    Submit("t1", "j2", "n1", "2026-02-18T00:00:02.000000Z");
+    Submit("t1", "j1", "n1", "2026-02-18T00:00:01.000000Z");
+    Submit("t1", "j3", "n2");
+    Submit("t2", "j4", "n1");  // same node id, other tenant
+    auto a = Acquire("t1", "n1", t0_);
+    ASSERT_TRUE(a) << a.error().message;
+    ASSERT_EQ(a->leases.size(), 2u);
+    EXPECT_EQ(a->leases[0].job.job_id, "j1");
+    EXPECT_EQ(a->leases[1].job.job_id, "j2");
+    EXPECT_EQ(a->leases[0].expires_at, t0_ + Seconds(60));
+    EXPECT_NE(a->leases[0].lease_id, a->leases[1].lease_id);
+    EXPECT_EQ(a->leases[0].job.spec_json, R"({"execution_profile":{"queue_name":"default"}})");
+    // Held leases are not granted again, to this node or any other.
+    auto again = Acquire("t1", "n1", t0_ + Seconds(59));
+    ASSERT_TRUE(again);
+    EXPECT_TRUE(again->leases.empty());
+    auto other = Acquire("t1", "n2", t0_);
+    ASSERT_EQ(other->leases.size(), 1u);
+    EXPECT_EQ(other->leases[0].job.job_id, "j3");
+  }
+
+  void AnExpiredLeaseReturnsTheWork() {
+    Submit("t1", "j1", "n1");
+    auto a = Acquire("t1", "n1", t0_, 16, Seconds(10));
+    ASSERT_EQ(a->leases.size(), 1u);
+    const std::string first = a->leases[0].lease_id;
+    EXPECT_TRUE(Acquire("t1", "n1", t0_ + Seconds(9))->leases.empty());
+    auto b = Acquire("t1", "n1", t0_ + Seconds(10));  // expires_at <= now: expired
+    ASSERT_EQ(b->leases.size(), 1u);
+    EXPECT_NE(b->leases[0].lease_id, first);
+    // The old lease is lost for good, the new one renews.
+    auto lost = Await<SystemTime>(
+        [&](auto cb) { nodes_.RenewLease("t1", "n1", first, Seconds(60), t0_ + Seconds(11), cb); });
+    ASSERT_FALSE(lost);
+    EXPECT_EQ(lost.error().api_code, "lease_lost");
+    auto renewed = Await<SystemTime>([&](auto cb) {
+      nodes_.RenewLease("t1", "n1", b->leases[0].lease_id, Seconds(60), t0_ + Seconds(11), cb);
+    });
+    ASSERT_TRUE(renewed) << renewed.error().message;
+    EXPECT_EQ(*renewed, t0_ + Seconds(71));
+    EXPECT_TRUE(Acquire("t1", "n1", t0_ + Seconds(70))->leases.empty());
+  }
+
+  void RenewRulesAndRelease() {
+    Submit("t1", "j1", "n1");
+    auto a = Acquire("t1", "n1", t0_, 16, Seconds(10));
+    const std::string lease = a->leases[0].lease_id;
+    auto renew = [&](const std::string& tenant, const std::string& node, SystemTime now) {
+      return Await<SystemTime>(
+          [&](auto cb) { nodes_.RenewLease(tenant, node, lease, Seconds(30), now, cb); });
+    };
+    EXPECT_EQ(renew("t1", "n2", t0_).error().api_code, "lease_lost");  // another node
+    EXPECT_EQ(renew("t2", "n1", t0_).error().api_code, "lease_lost");  // another tenant
+    // Expired but not taken over yet: may still be renewed.
+    ASSERT_TRUE(renew("t1", "n1", t0_ + Seconds(15)));
+    // Release: leasable again at once; releasing twice is fine.
+    ASSERT_TRUE(Await<Ok>([&](auto cb) { nodes_.ReleaseLease("t1", "n1", lease, cb); }));
+    ASSERT_TRUE(Await<Ok>([&](auto cb) { nodes_.ReleaseLease("t1", "n1", lease, cb); }));
+    EXPECT_EQ(renew("t1", "n1", t0_ + Seconds(16)).error().api_code, "lease_lost");
+    auto b = Acquire("t1", "n1", t0_ + Seconds(16));
+    ASSERT_EQ(b->leases.size(), 1u);
+    // Once the job leaves 'submitted' its lease ends.
+    ASSERT_TRUE(Event("t1", "j1", JobState::kQueued));
+    auto after = Await<SystemTime>([&](auto cb) {
+      nodes_.RenewLease("t1", "n1", b->leases[0].lease_id, Seconds(30), t0_ + Seconds(17), cb);
+    });
+    EXPECT_EQ(after.error().api_code, "lease_lost");
+    EXPECT_TRUE(Acquire("t1", "n1", t0_ + Seconds(1000))->leases.empty());
+  }
+
+  void CancelSemanticsPerState() {
+    // Never leased: the gateway cancels it itself, with an event in the history.
+    Submit("t1", "fresh", "n1");
+    auto c1 = Cancel("t1", "fresh", t0_);
+    ASSERT_TRUE(c1) << c1.error().message;
+    EXPECT_TRUE(c1->cancelled_now);
+    EXPECT_EQ(c1->state, JobState::kCancelled);
+    auto detail = Await<JobDetail>([&](auto cb) { jobs_.GetDetail("t1", "fresh", cb); });
+    ASSERT_TRUE(detail);
+    EXPECT_EQ(detail->job.state, JobState::kCancelled);
+    EXPECT_EQ(detail->job.projection_version, 2);
+    ASSERT_EQ(detail->events.size(), 1u);
+    EXPECT_EQ(detail->events[0].event_id, "cancel:sub-fresh");
+    auto job = Await<JobRecord>([&](auto cb) { jobs_.GetJob("t1", "fresh", cb); });
+    EXPECT_EQ(job->state, JobState::kCancelled);  // SQLite: its cache followed the commit
+    auto c1b = Cancel("t1", "fresh", t0_);
+    ASSERT_TRUE(c1b);
+    EXPECT_TRUE(c1b->already_requested);
+    EXPECT_FALSE(c1b->cancelled_now);
+
+    // Leased (maybe already in Slurm): only a request; no longer leasable; listed.
+    Submit("t1", "leased", "n1");
+    Submit("t1", "running", "n1");
+    ASSERT_EQ(Acquire("t1", "n1", t0_)->leases.size(), 2u);
+    ASSERT_TRUE(Event("t1", "running", JobState::kRunning));
+    auto c2 = Cancel("t1", "leased", t0_);
+    ASSERT_TRUE(c2);
+    EXPECT_FALSE(c2->cancelled_now);
+    EXPECT_EQ(c2->state, JobState::kSubmitted);
+    auto c3 = Cancel("t1", "running", t0_, "n1");  // a node token of the job's node
+    ASSERT_TRUE(c3);
+    EXPECT_EQ(c3->state, JobState::kRunning);
+    auto listed = Acquire("t1", "n1", t0_ + Seconds(3600));
+    ASSERT_TRUE(listed);
+    EXPECT_TRUE(listed->leases.empty());  // the expired lease of a cancelled job is not regranted
+    ASSERT_EQ(listed->cancellations.size(), 2u);
+    EXPECT_TRUE(listed->new_cancellations);
+    EXPECT_EQ(listed->cancellations[0].job_id, "leased");
+    EXPECT_FALSE(listed->cancellations[0].execution_id.has_value());
+    EXPECT_EQ(listed->cancellations[1].job_id, "running");
+    EXPECT_EQ(listed->cancellations[1].execution_id, "4242");
+    // Listed until terminal (no longer new).
+    ASSERT_TRUE(Event("t1", "running", JobState::kCancelled));
+    auto relisted = Acquire("t1", "n1", t0_);
+    EXPECT_EQ(relisted->cancellations.size(), 1u);
+    EXPECT_FALSE(relisted->new_cancellations);
+    EXPECT_TRUE(Acquire("t1", "n2", t0_)->cancellations.empty());
+
+    // Terminal, another node, another tenant.
+    Submit("t1", "done", "n1");
+    ASSERT_TRUE(Event("t1", "done", JobState::kCompleted));
+    EXPECT_EQ(Cancel("t1", "done", t0_).error().api_code, "job_terminal");
+    Submit("t1", "elsewhere", "n2");
+    EXPECT_EQ(Cancel("t1", "elsewhere", t0_, "n1").error().api_code, "node_mismatch");
+    EXPECT_EQ(Cancel("t2", "leased", t0_).error().code, ErrorCode::kNotFound);
+  }
+
+  void HeartbeatUpsertsAndLists() {
+    NodeHeartbeat hb{.tenant_id = "t1",
+                     .node_id = "n1",
+                     .sub = "agent",
+                     .agent_version = "0.1",
+                     .executor = "slurm",
+                     .catalogue_json = R"({"version":"22"})",
+                     .in_flight = 2,
+                     .now = t0_};
+    ASSERT_TRUE(Await<Ok>([&](auto cb) { nodes_.RecordHeartbeat(hb, cb); }));
+    hb.now = t0_ + Seconds(5);
+    hb.in_flight = 3;
+    ASSERT_TRUE(Await<Ok>([&](auto cb) { nodes_.RecordHeartbeat(hb, cb); }));
+    hb.tenant_id = "t2";
+    hb.catalogue_json.reset();
+    ASSERT_TRUE(Await<Ok>([&](auto cb) { nodes_.RecordHeartbeat(hb, cb); }));
+    auto n = Await<NodeRecord>([&](auto cb) { nodes_.GetNode("t1", "n1", cb); });
+    ASSERT_TRUE(n) << n.error().message;
+    EXPECT_EQ(n->first_seen, t0_);
+    EXPECT_EQ(n->last_seen, t0_ + Seconds(5));
+    EXPECT_EQ(n->in_flight, 3);
+    EXPECT_EQ(n->catalogue_json, R"({"version":"22"})");
+    EXPECT_EQ(Await<NodeRecord>([&](auto cb) { nodes_.GetNode("t1", "nx", cb); }).error().code,
+              ErrorCode::kNotFound);
+    auto all = Await<std::vector<NodeRecord>>([&](auto cb) { nodes_.ListNodes(std::nullopt, cb); });
+    ASSERT_EQ(all->size(), 2u);
+    auto t2 = Await<std::vector<NodeRecord>>([&](auto cb) { nodes_.ListNodes("t2", cb); });
+    ASSERT_EQ(t2->size(), 1u);
+    EXPECT_FALSE((*t2)[0].catalogue_json.has_value());
+  }
+
+  void FindSubmitReturnsTheStoredAnswer() {
+    Submit("t1", "j1", "n1");
+    auto found = Await<std::optional<NodeStore::StoredSubmit>>(
+        [&](auto cb) { nodes_.FindSubmit("t1", "key-j1", cb); });
+    ASSERT_TRUE(found && found->has_value());
+    EXPECT_EQ((*found)->request_fingerprint, "fp");
+    EXPECT_EQ((*found)->response_json, "{}");
+    auto other = Await<std::optional<NodeStore::StoredSubmit>>(
+        [&](auto cb) { nodes_.FindSubmit("t2", "key-j1", cb); });
+    ASSERT_TRUE(other);
+    EXPECT_FALSE(other->has_value());
+  }
+
+ private:
+  using Seconds = std::chrono::seconds;
+
+  void Submit(const std::string& tenant, const std::string& job_id, const std::string& node,
+              const std::string& accepted_at = "2026-02-18T00:00:00.000001Z") {
+    SubmitForNode(jobs_, tenant, job_id, node, accepted_at);
+  }
+  Result<AcquireResult> Acquire(const std::string& tenant, const std::string& node, SystemTime now,
+                                int max_jobs = 16, Seconds lease = Seconds(60)) {
+    return AcquireSync(nodes_, tenant, node, now, max_jobs, lease);
+  }
+  Result<CancelOutcome> Cancel(const std::string& tenant, const std::string& job_id, SystemTime now,
+                               std::optional<std::string> node = std::nullopt) {
+    return CancelSync(nodes_, tenant, job_id, now, std::move(node));
+  }
+  Result<EventOutcome> Event(const std::string& tenant, const std::string& job_id,
+                             jobs::JobState state) {
+    EventRecord e;
+    e.tenant_id = tenant;
+    e.job_id = job_id;
+    e.event_id = "sub-" + job_id + ":" + std::string(jobs::ToString(state));
+    e.workspace_id = tenant;
+    e.submission_id = "sub-" + job_id;
+    e.execution_id = "4242";
+    e.state = state;
+    e.occurred_at = "2026-02-18T00:00:01.000000Z";
+    e.received_at = "2026-02-18T00:00:01.000000Z";
+    e.trace_id = "t";
+    e.fingerprint = e.event_id;
+    return Await<EventOutcome>([&](auto cb) { jobs_.AppendEvent(e, cb); });
+  }
+
+  JobStore& jobs_;
+  NodeStore& nodes_;
+  const SystemTime t0_ = SystemTime(Seconds(1'800'000'000));
+};
+
+}  // namespace rtgw::storage::test_support
+
+#endif  // RTGW_STORAGE_NODE_STORE_SCENARIOS_HPP_
