@@ -100,12 +100,13 @@ std::int64_t Statement::ColumnInt64(int index) const { return sqlite3_column_int
 
 // ---- Database ----
 
-Result<Database> Database::Open(const std::string& path, Mode mode, int busy_timeout_ms) {
+Result<Database> Database::Open(const std::string& path, Mode mode, int busy_timeout_ms,
+                                const char* vfs) {
   int flags = SQLITE_OPEN_NOMUTEX;
   flags |=
       mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, vfs);
   Database db(raw);  // owns `raw` even when the open failed (SQLite allocates it anyway)
   if (rc != SQLITE_OK) {
     Error error = SqliteError(rc, raw, "open " + path);

@@ -82,7 +82,9 @@ class Database {
  public:
   enum class Mode { kReadWriteCreate, kReadOnly };
 
-  static Result<Database> Open(const std::string& path, Mode mode, int busy_timeout_ms);
+  // `vfs`: a registered SQLite VFS by name, nullptr for the default one.
+  static Result<Database> Open(const std::string& path, Mode mode, int busy_timeout_ms,
+                               const char* vfs = nullptr);
 
   Database() = default;
   Database(Database&& other) noexcept;

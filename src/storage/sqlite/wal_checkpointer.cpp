@@ -1,11 +1,13 @@
 #include "storage/sqlite/wal_checkpointer.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
 #include <sqlite3.h>
 
 #include "common/logging.hpp"
+#include "storage/sqlite/paced_vfs.hpp"
 
 namespace rtgw::storage::sqlite {
 
@@ -14,8 +16,13 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(Options options,
   if (options.pages < 1 || options.restart_factor < 1) {
     return InvalidArgument("wal checkpointer: pages and restart_factor must be at least 1");
   }
+  // The paced VFS spreads the checkpoint's writes to the disk over many small
+  // syncs, so that group commits fsyncing the WAL meanwhile do not queue
+  // behind all of them at once (paced_vfs.hpp).
+  const char* vfs = PacedVfsName();
+  if (vfs == nullptr) return Internal("sqlite: cannot register the paced VFS");
   Result<Database> own =
-      Database::Open(options.path, Database::Mode::kReadWriteCreate, options.busy_timeout_ms);
+      Database::Open(options.path, Database::Mode::kReadWriteCreate, options.busy_timeout_ms, vfs);
   if (!own) return std::move(own).error();
   // Opens the WAL on this connection before its first checkpoint.
   if (Result<std::string> r = own->QueryText("SELECT count(*) FROM sqlite_master", "open wal");
@@ -75,17 +82,25 @@ void WalCheckpointer::AfterCommit() {
       rewind_at_ = options_.restart_factor * options_.pages;
     }
     if (frames >= rewind_at_) {
-      if (caught_up_) {
-        // The background thread has just copied all but the frames the
+      // Frames the writer added since the last checkpoint started.
+      const int behind = frames - backfilled_;
+      const bool few = behind <= std::max(1, options_.pages / 8);
+      const bool too_long = frames >= rewind_at_ + options_.restart_factor * options_.pages;
+      if (caught_up_ && (few || too_long)) {
+        // The background thread has just copied all but the few frames the
         // writer added meanwhile: copy those here, then the next write
-        // restarts the WAL. Should a reader still hold an old snapshot (no
-        // restart then), wait for another `pages` frames before retrying.
+        // restarts the WAL. (Each catch-up checkpoint copies what the writer
+        // added during the previous one, so `behind` shrinks; should it not,
+        // because the disk cannot keep up, the writer copies more itself
+        // rather than let the WAL grow.) Should a reader still hold an old
+        // snapshot (no restart then), wait for another `pages` frames before
+        // retrying.
         running_ = true;
         rewind = true;
         caught_up_ = false;
         rewind_at_ = frames + options_.pages;
       } else {
-        requested_ = true;  // a catch-up checkpoint first
+        requested_ = true;  // (another) catch-up checkpoint first
         wake = true;
       }
     } else if (frames - backfilled_ >= options_.pages) {

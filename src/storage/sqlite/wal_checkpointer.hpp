@@ -14,15 +14,19 @@
 // class how many frames the WAL holds after each commit. Once `pages` frames
 // are not yet copied, a background thread with its own connection runs a
 // PASSIVE checkpoint while the writer keeps committing (a PASSIVE checkpoint
-// takes no lock that a writer or reader waits for).
+// takes no lock that a writer or reader waits for). That connection writes
+// through the paced VFS (paced_vfs.hpp), which syncs every 16 pages, so that
+// the writer's WAL fsyncs never queue behind a whole checkpoint's pages.
 //
 // SQLite restarts the WAL at frame 0 only when a write transaction starts with
 // every frame already copied, which a checkpoint running beside a busy writer
 // never achieves. So once the WAL holds restart_factor x pages frames, the
-// background thread runs one more (catch-up) checkpoint, and after it the
-// writer thread copies the few frames it added meanwhile itself, between two
-// batches (after their answers went out). Its next write then restarts the
-// WAL, so the -wal file stays near restart_factor x pages x page size.
+// background thread runs catch-up checkpoints, each copying what the writer
+// added during the previous one, until at most pages / 8 frames are left;
+// then the writer thread copies those itself, between two batches (after
+// their answers went out). Its next write then restarts the WAL, so the -wal
+// file stays near restart_factor x pages x page size. (Should the catch-up
+// not converge, the writer copies the rest once the WAL is twice that long.)
 // Durability is SQLite's either way: a frame leaves the WAL only after a
 // checkpoint that fsynced the database file.
 //

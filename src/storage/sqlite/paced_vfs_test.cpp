@@ -1,0 +1,80 @@
+// The paced VFS (paced_vfs.hpp): a checkpoint through it syncs the database
+// file every kPacedVfsPagesPerSync pages, and what it writes is SQLite's
+// ordinary database (read back by a connection on the default VFS).
+
+#include "storage/sqlite/paced_vfs.hpp"
+
+#include <string>
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include "storage/sqlite/sqlite_test_support.hpp"
+
+namespace rtgw::storage::sqlite {
+namespace {
+
+using test_support::RawDb;
+using test_support::TempDir;
+
+TEST(PacedVfsTest, RegistersOnceAndNeverAsTheDefault) {
+  const char* name = PacedVfsName();
+  ASSERT_NE(name, nullptr);
+  EXPECT_EQ(PacedVfsName(), name);
+  EXPECT_NE(sqlite3_vfs_find(name), nullptr);
+  EXPECT_NE(sqlite3_vfs_find(nullptr), sqlite3_vfs_find(name));
+}
+
+TEST(PacedVfsTest, ACheckpointSyncsEverySixteenPagesAndTheDataIsIntact) {
+  TempDir dir;
+  const std::string path = dir.File("paced.db");
+  RawDb writer(path);  // default VFS
+  writer.Exec("PRAGMA journal_mode = WAL");
+  writer.Exec("PRAGMA wal_autocheckpoint = 0");
+  writer.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL)");
+  // ~400 pages of rows, all in the WAL.
+  writer.Exec(
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400)"
+      " INSERT INTO t SELECT i, randomblob(3000) FROM n");
+
+  sqlite3* paced = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &paced, SQLITE_OPEN_READWRITE, PacedVfsName()),
+            SQLITE_OK);
+  // A first read opens the WAL on this connection (as in WalCheckpointer::Start).
+  ASSERT_EQ(sqlite3_exec(paced, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  const std::uint64_t syncs_before = PacedVfsSyncs();
+  int wal_frames = 0;
+  int copied = 0;
+  ASSERT_EQ(
+      sqlite3_wal_checkpoint_v2(paced, "main", SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &copied),
+      SQLITE_OK)
+      << sqlite3_errmsg(paced);
+  ASSERT_EQ(copied, wal_frames);
+  ASSERT_GT(copied, 400);
+  // Every frame here is a distinct page, so the checkpoint wrote ~copied pages.
+  const std::uint64_t syncs = PacedVfsSyncs() - syncs_before;
+  EXPECT_GE(syncs, static_cast<std::uint64_t>(copied / kPacedVfsPagesPerSync) - 1);
+  EXPECT_LE(syncs, static_cast<std::uint64_t>(copied / kPacedVfsPagesPerSync) + 1);
+  // The paced connection reads and writes like any other.
+  ASSERT_EQ(sqlite3_exec(paced, "INSERT INTO t VALUES (401, x'00')", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(paced);
+
+  EXPECT_EQ(writer.QueryInt("SELECT COUNT(*) FROM t"), 401);
+  EXPECT_EQ(writer.QueryInt("SELECT SUM(length(body)) FROM t"), 400 * 3000 + 1);
+  EXPECT_EQ(writer.QueryInt("SELECT integrity_check = 'ok' FROM pragma_integrity_check"), 1);
+}
+
+TEST(PacedVfsTest, AFailedOpenIsReportedAndLeavesNothingOpen) {
+  TempDir dir;
+  sqlite3* db = nullptr;
+  const std::string missing = dir.File("no/such/dir/x.db");
+  EXPECT_EQ(sqlite3_open_v2(missing.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                            PacedVfsName()),
+            SQLITE_CANTOPEN);
+  EXPECT_EQ(sqlite3_close(db), SQLITE_OK);
+}
+
+}  // namespace
+}  // namespace rtgw::storage::sqlite
