@@ -28,6 +28,7 @@
 #include "storage/sqlite/job_writer.hpp"
 #include "storage/sqlite/outbox_writer.hpp"
 #include "storage/sqlite/schema.hpp"
+#include "storage/sqlite/shim_vfs.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
 #include "storage/sqlite/wal_checkpointer.hpp"
 #include "storage/store_task.hpp"
@@ -209,7 +210,17 @@ Status ValidateOptions(const SqliteOptions& o) {
 }
 
 Result<Database> OpenWriteConnection(const SqliteOptions& o) {
-  Result<Database> db = Database::Open(o.path, Database::Mode::kReadWriteCreate, o.busy_timeout_ms);
+  // Validated against a fixed list above.
+  const std::string synchronous = *NormalizeSynchronous(o.synchronous);
+  // With FULL or EXTRA every commit syncs the WAL before readers see it, so
+  // its frames can go out in one pwrite at that sync (shim_vfs.hpp).
+  const char* vfs = nullptr;
+  if (synchronous == "FULL" || synchronous == "EXTRA") {
+    vfs = WalBatchingVfsName();
+    if (vfs == nullptr) return Internal("sqlite: cannot register the WAL-batching VFS");
+  }
+  Result<Database> db =
+      Database::Open(o.path, Database::Mode::kReadWriteCreate, o.busy_timeout_ms, vfs);
   if (!db) return db;
   Result<std::string> journal = db->QueryText("PRAGMA journal_mode = WAL", "set journal_mode");
   if (!journal) return std::move(journal).error();
@@ -219,7 +230,7 @@ Result<Database> OpenWriteConnection(const SqliteOptions& o) {
         "store_unavailable");
   }
   // Validated against a fixed list above, so it is safe to splice in.
-  const std::string sync = "PRAGMA synchronous = " + *NormalizeSynchronous(o.synchronous);
+  const std::string sync = "PRAGMA synchronous = " + synchronous;
   if (Status s = db->Exec(sync, "set synchronous"); !s) return std::move(s).error();
   if (Status s = db->Exec("PRAGMA foreign_keys = ON", "enable foreign keys"); !s) {
     return std::move(s).error();

@@ -19,6 +19,7 @@
 #include "common/metrics.hpp"
 #include "jobs/job_state.hpp"
 #include "storage/sqlite/schema.hpp"
+#include "storage/sqlite/shim_vfs.hpp"
 #include "storage/sqlite/sqlite_test_support.hpp"
 
 namespace rtgw::storage::sqlite {
@@ -573,6 +574,29 @@ TEST(SqliteJobStoreTest, NoCheckpointsLeavesTheWalToShutdown) {
   EXPECT_FALSE(fs::exists(options.path + "-wal"));
   RawDb raw(options.path);
   EXPECT_EQ(raw.QueryInt("SELECT COUNT(*) FROM jobs"), 800);
+}
+
+// The writer batches WAL writes only where every commit syncs the WAL before
+// readers see it (shim_vfs.hpp): FULL and EXTRA, not NORMAL.
+TEST(SqliteJobStoreTest, WalWritesAreBatchedOnlyWhenEveryCommitSyncs) {
+  for (const char* mode : {"FULL", "extra", "NORMAL"}) {
+    TempDir dir;
+    SqliteOptions options = OptionsFor(dir);
+    options.synchronous = mode;
+    auto store = OpenOrDie(options);
+    ASSERT_TRUE(store);
+    const std::uint64_t before = WalBatchingVfsWrites();
+    ASSERT_EQ(SubmitConcurrently(*store, 2, 20), 40);
+    const std::uint64_t batched = WalBatchingVfsWrites() - before;
+    store->Close();
+    if (std::string(mode) == "NORMAL") {
+      EXPECT_EQ(batched, 0u) << mode;
+    } else {
+      EXPECT_GT(batched, 0u) << mode;
+    }
+    RawDb raw(options.path);
+    EXPECT_EQ(raw.QueryInt("SELECT COUNT(*) FROM jobs"), 40) << mode;
+  }
 }
 
 TEST(SqliteJobStoreTest, AcknowledgedWritesSurviveCloseAndReopen) {

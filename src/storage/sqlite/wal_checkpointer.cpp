@@ -7,7 +7,7 @@
 #include <sqlite3.h>
 
 #include "common/logging.hpp"
-#include "storage/sqlite/paced_vfs.hpp"
+#include "storage/sqlite/shim_vfs.hpp"
 
 namespace rtgw::storage::sqlite {
 
@@ -18,7 +18,7 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(Options options,
   }
   // The paced VFS spreads the checkpoint's writes to the disk over many small
   // syncs, so that group commits fsyncing the WAL meanwhile do not queue
-  // behind all of them at once (paced_vfs.hpp).
+  // behind all of them at once (shim_vfs.hpp).
   const char* vfs = PacedVfsName();
   if (vfs == nullptr) return Internal("sqlite: cannot register the paced VFS");
   Result<Database> own =

@@ -15,7 +15,7 @@
 // are not yet copied, a background thread with its own connection runs a
 // PASSIVE checkpoint while the writer keeps committing (a PASSIVE checkpoint
 // takes no lock that a writer or reader waits for). That connection writes
-// through the paced VFS (paced_vfs.hpp), which syncs every 16 pages, so that
+// through the paced VFS (shim_vfs.hpp), which syncs every 16 pages, so that
 // the writer's WAL fsyncs never queue behind a whole checkpoint's pages.
 //
 // SQLite restarts the WAL at frame 0 only when a write transaction starts with
