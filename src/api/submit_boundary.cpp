@@ -31,8 +31,8 @@ SpecInputs ReadSpec(const json::value& spec) {
   return in;
 }
 
-void Finish(const sa::AdapterSettings& settings, storage::SubmitRecord record, json::value spec,
-            const SpecInputs& in, const sa::CatalogueSnapshot* catalogue, SystemTime now,
+void Finish(const sa::AdapterSettings& settings, storage::SubmitRecord record, const SpecInputs& in,
+            const sa::CatalogueSnapshot* catalogue, SystemTime now,
             const std::function<void(storage::SubmitRecord, Result<sa::BoundaryRecord>)>& done) {
   sa::ResolveInput input{.tenant_id = record.tenant_id,
                          .management_node_id = record.management_node_id,
@@ -44,13 +44,30 @@ void Finish(const sa::AdapterSettings& settings, storage::SubmitRecord record, j
                          .now = now};
   Result<sa::BoundaryRecord> boundary = sa::Resolve(settings, input);
   if (boundary) {
-    spec.get_object()["slurm_adapter"] = json::parse(sa::BoundaryJson(*boundary));
-    record.spec_json = CanonicalJson(spec);
+    record.spec_json = WithSlurmAdapter(std::move(record.spec_json), sa::BoundaryJson(*boundary));
   }
   done(std::move(record), std::move(boundary));
 }
 
 }  // namespace
+
+std::string WithSlurmAdapter(std::string spec_json, std::string_view boundary_json) {
+  // Every key ParseSubmitRequest puts in the spec sorts before "slurm_adapter",
+  // so the canonical form with it added is the same text with one more member
+  // at the end (checked against CanonicalJson by submit_boundary_test).
+  json::value boundary = json::parse(boundary_json);
+  if (spec_json.size() < 2 || spec_json.front() != '{' || spec_json.back() != '}') {
+    json::value spec = json::parse(spec_json);  // not an object: throws, as before
+    spec.as_object()["slurm_adapter"] = std::move(boundary);
+    return CanonicalJson(spec);
+  }
+  spec_json.pop_back();  // the closing '}'
+  if (spec_json.size() > 1) spec_json.push_back(',');
+  spec_json.append("\"slurm_adapter\":");
+  spec_json.append(CanonicalJson(boundary));
+  spec_json.push_back('}');
+  return spec_json;
+}
 
 std::string RequestedQueue(std::string_view spec_json) {
   boost::system::error_code ec;
@@ -65,21 +82,24 @@ std::string RequestedQueue(std::string_view spec_json) {
 void ResolveSubmitBoundary(
     const sa::AdapterSettings& settings, storage::NodeStore& nodes, storage::SubmitRecord record,
     SystemTime now, std::function<void(storage::SubmitRecord, Result<sa::BoundaryRecord>)> done) {
-  json::value spec = json::parse(record.spec_json);
-  const SpecInputs in = ReadSpec(spec);
+  SpecInputs in;
+  {
+    unsigned char buffer[2048];
+    json::monotonic_resource mr(buffer, sizeof(buffer));
+    in = ReadSpec(json::parse(record.spec_json, &mr));
+  }
   if (settings.mode != sa::AdapterMode::kRealPolicy) {
-    return Finish(settings, std::move(record), std::move(spec), in, nullptr, now, done);
+    return Finish(settings, std::move(record), in, nullptr, now, done);
   }
   std::string tenant = record.tenant_id;
   std::string node = record.management_node_id;
-  auto shared = std::make_shared<std::pair<storage::SubmitRecord, json::value>>(std::move(record),
-                                                                                std::move(spec));
+  auto shared = std::make_shared<storage::SubmitRecord>(std::move(record));
   nodes.GetNode(
       std::move(tenant), std::move(node),
       [&settings, shared, in, now, done = std::move(done)](Result<storage::NodeRecord> r) {
         if (!r && r.error().code != ErrorCode::kNotFound) {
           // The store could not be read: not a Slurm verdict.
-          return done(std::move(shared->first), r.error());
+          return done(std::move(*shared), r.error());
         }
         std::optional<sa::CatalogueSnapshot> snapshot;
         if (r) {
@@ -88,12 +108,11 @@ void ResolveSubmitBoundary(
           snapshot->reported_at = r->last_seen;
           if (r->catalogue_json) {
             auto c = sa::ParseCatalogueText(*r->catalogue_json);
-            if (!c) return done(std::move(shared->first), c.error());
+            if (!c) return done(std::move(*shared), c.error());
             snapshot->catalogue = std::move(*c);
           }
         }
-        Finish(settings, std::move(shared->first), std::move(shared->second), in,
-               snapshot ? &*snapshot : nullptr, now, done);
+        Finish(settings, std::move(*shared), in, snapshot ? &*snapshot : nullptr, now, done);
       });
 }
 

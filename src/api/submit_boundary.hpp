@@ -24,6 +24,11 @@ void ResolveSubmitBoundary(
     storage::SubmitRecord record, SystemTime now,
     std::function<void(storage::SubmitRecord, Result<slurm_adapter::BoundaryRecord>)> done);
 
+// The canonical spec_json with the boundary record (BoundaryJson) added under
+// "slurm_adapter": what CanonicalJson of the merged object gives, without
+// parsing the spec again.
+std::string WithSlurmAdapter(std::string spec_json, std::string_view boundary_json);
+
 // execution_profile.queue_name of a spec_json built by ParseSubmitRequest ("" if absent).
 std::string RequestedQueue(std::string_view spec_json);
 

@@ -2,6 +2,10 @@
 
 #include <cmath>
 #include <limits>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -44,7 +48,8 @@ std::optional<std::int64_t> ToNumericDate(const boost::json::value& value, Round
     seconds = static_cast<std::int64_t>(*u);
   } else if (const auto* d = value.if_double()) {
     if (!std::isfinite(*d) || std::fabs(*d) > static_cast<double>(kLimit)) return std::nullopt;
-    seconds = static_cast<std::int64_t>(rounding == Rounding::kDown ? std::floor(*d) : std::ceil(*d));
+    seconds =
+        static_cast<std::int64_t>(rounding == Rounding::kDown ? std::floor(*d) : std::ceil(*d));
   } else {
     return std::nullopt;  // strings, booleans, null: not a NumericDate
   }
@@ -54,9 +59,8 @@ std::optional<std::int64_t> ToNumericDate(const boost::json::value& value, Round
 
 // Reads the optional NumericDate claim `name`; an error when present but not
 // numeric. The messages are literals so a bad token costs no formatting.
-Status ReadNumericDate(const boost::json::object& claims, std::string_view name,
-                       Rounding rounding, std::string_view invalid_message,
-                       std::optional<std::int64_t>* out) {
+Status ReadNumericDate(const boost::json::object& claims, std::string_view name, Rounding rounding,
+                       std::string_view invalid_message, std::optional<std::int64_t>* out) {
   const boost::json::value* value = claims.if_contains(JsonView(name));
   if (value == nullptr) return Ok{};
   *out = ToNumericDate(*value, rounding);
@@ -104,6 +108,46 @@ class JwtVerifier::Impl {
 
   Result<Claims> Verify(std::string_view token, std::chrono::system_clock::time_point now) const {
     if (token.size() > max_token_bytes_) return Unauthenticated("token too large");
+    // A client sends the same token on every request until it expires. The
+    // signature, alg, key, iss/aud and claim checks depend only on the token's
+    // bytes and this verifier's immutable keys, so a token verified once is
+    // remembered (by SHA-256 of its bytes, so lookups compare digests, not
+    // secrets) and only its times are checked again.
+    const std::string digest = crypto::Sha256(token);
+    if (std::optional<Claims> hit = Cached(digest)) {
+      if (auto status = CheckTimes(*hit, now); !status.ok()) return std::move(status).error();
+      return std::move(*hit);
+    }
+    Result<Claims> claims = VerifyUncached(token, now);
+    if (claims.ok()) Remember(digest, *claims);
+    return claims;
+  }
+
+  std::size_t cached_tokens() const {
+    std::lock_guard lock(cache_mu_);
+    return cache_.size();
+  }
+
+ private:
+  // Tokens remembered at most; when full the cache starts over (a simple bound:
+  // a tenant's clients use a handful of tokens at a time).
+  static constexpr std::size_t kMaxCachedTokens = 1024;
+
+  std::optional<Claims> Cached(const std::string& digest) const {
+    std::lock_guard lock(cache_mu_);
+    auto it = cache_.find(digest);
+    if (it == cache_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  void Remember(const std::string& digest, const Claims& claims) const {
+    std::lock_guard lock(cache_mu_);
+    if (cache_.size() >= kMaxCachedTokens) cache_.clear();
+    cache_.emplace(digest, claims);
+  }
+
+  Result<Claims> VerifyUncached(std::string_view token,
+                                std::chrono::system_clock::time_point now) const {
     auto jws = SplitCompactJws(token);
     if (!jws.ok()) return std::move(jws).error();
     auto header = DecodeJwsHeader(jws->header_b64url);
@@ -120,7 +164,6 @@ class JwtVerifier::Impl {
     return CheckClaims(*claims, now);
   }
 
- private:
   // The algorithm-to-key binding (RFC 8725 section 3.1): HS256 only with the
   // configured secret; RS256/ES256 only with a JWKS key bound to that alg.
   Result<const JwsKey*> SelectKey(const JwsHeader& header) const {
@@ -160,10 +203,10 @@ class JwtVerifier::Impl {
     if (auto status = CheckIssuerAndAudience(claims); !status.ok()) {
       return std::move(status).error();
     }
-    for (auto status : {ReadRequiredString(claims, "tenant_id", "missing claim tenant_id",
-                                           "invalid claim tenant_id", &out.tenant_id),
-                        ReadRequiredString(claims, "sub", "missing claim sub", "invalid claim sub",
-                                           &out.sub)}) {
+    for (auto status :
+         {ReadRequiredString(claims, "tenant_id", "missing claim tenant_id",
+                             "invalid claim tenant_id", &out.tenant_id),
+          ReadRequiredString(claims, "sub", "missing claim sub", "invalid claim sub", &out.sub)}) {
       if (!status.ok()) return std::move(status).error();
     }
     if (const boost::json::value* node_id = claims.if_contains("node_id")) {
@@ -213,6 +256,8 @@ class JwtVerifier::Impl {
   std::string audience_;
   std::int64_t leeway_seconds_;
   std::size_t max_token_bytes_;
+  mutable std::mutex cache_mu_;
+  mutable std::unordered_map<std::string, Claims> cache_;  // GUARDED_BY(cache_mu_)
 };
 
 Result<std::unique_ptr<JwtVerifier>> JwtVerifier::Create(JwtVerifierOptions options) {
@@ -252,6 +297,8 @@ Result<Claims> JwtVerifier::Verify(std::string_view token,
   return impl_->Verify(token, now);
 }
 
+std::size_t JwtVerifier::CachedTokens() const { return impl_->cached_tokens(); }
+
 std::string SignHs256(std::string_view payload_json, std::string_view secret) {
   std::string token;
   token.reserve(kHs256HeaderB64url.size() + 2 + payload_json.size() * 4 / 3 + 4 + 43);
@@ -264,10 +311,10 @@ std::string SignHs256(std::string_view payload_json, std::string_view secret) {
   return token;
 }
 
-std::string MintDevToken(std::string_view secret, std::string_view tenant_id,
-                         std::string_view sub, std::chrono::seconds ttl,
-                         std::chrono::system_clock::time_point now, std::string_view node_id,
-                         std::string_view issuer, std::string_view audience) {
+std::string MintDevToken(std::string_view secret, std::string_view tenant_id, std::string_view sub,
+                         std::chrono::seconds ttl, std::chrono::system_clock::time_point now,
+                         std::string_view node_id, std::string_view issuer,
+                         std::string_view audience) {
   const std::int64_t iat = std::chrono::floor<std::chrono::seconds>(now).time_since_epoch().count();
   boost::json::object claims;
   claims["tenant_id"] = JsonView(tenant_id);

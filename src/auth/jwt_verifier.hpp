@@ -29,8 +29,8 @@ struct JwtVerifierOptions {
   // keys. Keys are selected by "kid"; a key's "alg" (or, when absent, its kty/crv)
   // binds the only algorithm it verifies. Empty: asymmetric keys disabled.
   std::string jwks_json;
-  std::string issuer;    // checked (exact match of "iss") when non-empty
-  std::string audience;  // checked ("aud" string or array contains it) when non-empty
+  std::string issuer;               // checked (exact match of "iss") when non-empty
+  std::string audience;             // checked ("aud" string or array contains it) when non-empty
   std::chrono::seconds leeway{60};  // clock skew allowed on exp/nbf/iat
   std::size_t max_token_bytes = 8192;
 };
@@ -40,7 +40,8 @@ struct JwtVerifierOptions {
 // with a JWKS key of that type), "none" and every other alg rejected, exp/nbf
 // with leeway, iss/aud when configured, tenant_id and sub required.
 //
-// Thread-safety: immutable after Create; safe for concurrent use.
+// Thread-safety: safe for concurrent use (keys are immutable after Create;
+// the cache of verified tokens is guarded by a mutex).
 class JwtVerifier {
  public:
   // Fails (kInvalidArgument, clear message) on a malformed JWKS, a key of an
@@ -51,7 +52,13 @@ class JwtVerifier {
   // kUnauthenticated with a short reason ("token expired", "bad signature",
   // "unsupported alg", "missing claim tenant_id", ...) on any failure.
   // `now` is a parameter so tests control the clock.
+  //
+  // A token verified once is remembered (up to 1,024, by SHA-256 of its bytes);
+  // later calls with the same bytes check only exp/nbf/iat again.
   Result<Claims> Verify(std::string_view token, std::chrono::system_clock::time_point now) const;
+
+  // Tokens remembered as verified (for tests).
+  std::size_t CachedTokens() const;
 
  private:
   class Impl;
@@ -64,9 +71,8 @@ class JwtVerifier {
 std::string SignHs256(std::string_view payload_json, std::string_view secret);
 
 // Mints a dev token: {"tenant_id","sub","iat","exp"[,"node_id"][,"iss"][,"aud"]}.
-std::string MintDevToken(std::string_view secret, std::string_view tenant_id,
-                         std::string_view sub, std::chrono::seconds ttl,
-                         std::chrono::system_clock::time_point now,
+std::string MintDevToken(std::string_view secret, std::string_view tenant_id, std::string_view sub,
+                         std::chrono::seconds ttl, std::chrono::system_clock::time_point now,
                          std::string_view node_id = {}, std::string_view issuer = {},
                          std::string_view audience = {});
 

@@ -94,6 +94,46 @@ TEST(JwtVerifierTest, ExpiryAndNotBeforeHonourLeeway) {
   EXPECT_EQ(ErrorOf(*verifier, issued_later, Now()), "token issued in the future");
 }
 
+// Verify remembers tokens it accepted; a remembered token still has its
+// times checked on every call, and only exact bytes of a verified token hit.
+TEST(JwtVerifierTest, RemembersVerifiedTokensButChecksTimesEveryCall) {
+  auto verifier = Hs256Verifier();
+  const std::string token = SignHs256(Claims(100, R"(,"nbf":1800000050)"), kSecret);
+  EXPECT_EQ(ErrorOf(*verifier, token, Now()), "token not yet valid");
+  EXPECT_EQ(verifier->CachedTokens(), 0u);  // failures are not remembered
+  EXPECT_EQ(ErrorOf(*verifier, token, Now(30)), "ok");
+  EXPECT_EQ(verifier->CachedTokens(), 1u);
+  auto again = verifier->Verify(token, Now(40));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->tenant_id, "tenant-a");
+  EXPECT_EQ(again->sub, "user-1");
+  EXPECT_EQ(again->exp, kNow + 100);
+  EXPECT_EQ(verifier->CachedTokens(), 1u);
+  // From the cache: before nbf - leeway, after exp + leeway.
+  EXPECT_EQ(ErrorOf(*verifier, token, Now(19)), "token not yet valid");
+  EXPECT_EQ(ErrorOf(*verifier, token, Now(130)), "token expired");
+
+  // One changed signature byte is a different token: verified, and refused.
+  std::string tampered = token;
+  tampered.back() = tampered.back() == 'A' ? 'B' : 'A';
+  EXPECT_EQ(ErrorOf(*verifier, tampered, Now(40)), "bad signature");
+  EXPECT_EQ(verifier->CachedTokens(), 1u);
+  // The same claims signed with another secret never hit the remembered token.
+  EXPECT_EQ(
+      ErrorOf(*verifier, SignHs256(Claims(100, R"(,"nbf":1800000050)"), "other-secret"), Now(40)),
+      "bad signature");
+}
+
+TEST(JwtVerifierTest, RememberedTokensAreBounded) {
+  auto verifier = Hs256Verifier();
+  for (int i = 0; i < 1100; ++i) {
+    const std::string token = SignHs256(Claims(300 + i), kSecret);
+    ASSERT_EQ(ErrorOf(*verifier, token), "ok");
+    EXPECT_LE(verifier->CachedTokens(), 1024u);
+  }
+  EXPECT_GE(verifier->CachedTokens(), 1u);
+}
+
 TEST(JwtVerifierTest, RejectsBadTimeClaims) {
   auto verifier = Hs256Verifier();
   EXPECT_EQ(ErrorOf(*verifier, SignHs256(R"({"tenant_id":"t","sub":"s"})", kSecret)),

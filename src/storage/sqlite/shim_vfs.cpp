@@ -181,27 +181,17 @@ const sqlite3_io_methods kMethodsV1 = {
     .xSectorSize = SectorSize,
     .xDeviceCharacteristics = DeviceCharacteristics,
 };
-const sqlite3_io_methods kMethodsV3 = {
-    .iVersion = 3,
-    .xClose = Close,
-    .xRead = Read,
-    .xWrite = Write,
-    .xTruncate = Truncate,
-    .xSync = Sync,
-    .xFileSize = FileSize,
-    .xLock = Lock,
-    .xUnlock = Unlock,
-    .xCheckReservedLock = CheckReservedLock,
-    .xFileControl = FileControl,
-    .xSectorSize = SectorSize,
-    .xDeviceCharacteristics = DeviceCharacteristics,
-    .xShmMap = ShmMap,
-    .xShmLock = ShmLock,
-    .xShmBarrier = ShmBarrier,
-    .xShmUnmap = ShmUnmap,
-    .xFetch = Fetch,
-    .xUnfetch = Unfetch,
-};
+sqlite3_io_methods WithWalIndexAndMmap(sqlite3_io_methods m) {
+  m.iVersion = 3;
+  m.xShmMap = ShmMap;
+  m.xShmLock = ShmLock;
+  m.xShmBarrier = ShmBarrier;
+  m.xShmUnmap = ShmUnmap;
+  m.xFetch = Fetch;
+  m.xUnfetch = Unfetch;
+  return m;
+}
+const sqlite3_io_methods kMethodsV3 = WithWalIndexAndMmap(kMethodsV1);
 
 // ---- sqlite3_vfs: xOpen wraps, the rest forwards to the root VFS ----
 
