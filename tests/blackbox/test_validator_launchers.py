@@ -349,4 +349,5 @@ def test_concurrent_launches_with_one_key_start_one_execution(cloud, google):
     run_id = results[0].json()["run_id"]
     assert wait_terminal(api, run_id)["status"] == "SUCCEEDED"
     assert len(google.run_bodies) == 1
-    assert api.job_ok(run_id + "-1")["state"] == "completed"
+    # The job event follows the run's terminal status (validator-callback.md).
+    assert wait_job_state(api, run_id + "-1", "completed")["state"] == "completed"
