@@ -52,6 +52,8 @@ class PendingWrite : public StoreTask {
   virtual void AfterCommit(JobCache& cache) noexcept = 0;
 };
 
+using WriteBatch = std::vector<std::unique_ptr<PendingWrite>>;
+
 class PendingRead : public StoreTask {
  public:
   virtual void Execute(JobReader& reader) noexcept = 0;
@@ -372,6 +374,7 @@ class SqliteJobStore::Impl {
       for (auto& reader : readers_) {
         reader_threads_.emplace_back([this, r = reader.get()] { ReaderLoop(*r); });
       }
+      completer_thread_ = std::thread([this] { CompleterLoop(); });
       writer_thread_ = std::thread([this] { WriterLoop(); });
     } catch (const std::exception& e) {
       {
@@ -492,6 +495,13 @@ class SqliteJobStore::Impl {
     }
     write_cv_.notify_all();
     if (writer_thread_.joinable()) writer_thread_.join();
+    // The writer handed over its last batch; answer it.
+    {
+      std::lock_guard lock(complete_mu_);
+      completer_stopping_ = true;
+    }
+    complete_cv_.notify_all();
+    if (completer_thread_.joinable()) completer_thread_.join();
     // Readers and the checkpointer before the writer: the last connection to
     // close checkpoints the WAL into the database file.
     readers_.clear();
@@ -569,11 +579,11 @@ class SqliteJobStore::Impl {
 
   void WriterLoop() noexcept {
     t_store_owner = this;
-    std::vector<std::unique_ptr<PendingWrite>> batch;
-    // Reserved once, so taking a batch never allocates while holding the lock.
-    // (Out of memory here ends the process: this function is noexcept.)
-    batch.reserve(options_.max_batch);
+    WriteBatch batch;
+    // Reserved before the lock is taken, so taking a batch never allocates
+    // while holding it. (Out of memory here ends the process: noexcept.)
     for (;;) {
+      batch.reserve(options_.max_batch);
       {
         std::unique_lock lock(write_mu_);
         write_cv_.wait(lock, [this] { return writer_stopping_ || !write_queue_.empty(); });
@@ -597,12 +607,48 @@ class SqliteJobStore::Impl {
       } else {
         (void)writer_->TakeOutboxInserts();
       }
-      // Only now, with the batch durable (or failed as a whole), answer.
-      for (auto& op : batch) op->Complete();
-      batch.clear();
-      // After the answers went out: any checkpoint work here delays only
-      // the next batch.
+      // Only now, with the batch durable (or failed as a whole), answer: the
+      // completer thread runs the callbacks while this thread goes on with
+      // the next batch (or checkpoint work, which then delays only that).
+      HandOver(batch);
       if (checkpointer_) checkpointer_->AfterCommit();
+    }
+  }
+
+  // Moves `batch` to the completer and leaves it empty, with a spare
+  // vector's capacity when one is free.
+  void HandOver(WriteBatch& batch) noexcept {
+    {
+      std::lock_guard lock(complete_mu_);
+      complete_queue_.push_back(std::move(batch));
+      batch.clear();  // moved-from: make it empty, whatever the library left
+      if (!spare_batches_.empty()) {
+        batch.swap(spare_batches_.back());
+        spare_batches_.pop_back();
+      }
+    }
+    complete_cv_.notify_one();
+  }
+
+  // Answers committed (or failed) batches in the order the writer handed
+  // them over. Exits once the writer has stopped and everything is answered.
+  void CompleterLoop() noexcept {
+    t_store_owner = this;
+    WriteBatch batch;
+    for (;;) {
+      {
+        std::unique_lock lock(complete_mu_);
+        if (batch.capacity() > 0 && spare_batches_.size() < 2) {
+          spare_batches_.push_back(std::move(batch));  // empty: cleared below
+          batch = WriteBatch();
+        }
+        complete_cv_.wait(lock, [this] { return completer_stopping_ || !complete_queue_.empty(); });
+        if (complete_queue_.empty()) return;  // stopping and drained
+        batch.swap(complete_queue_.front());
+        complete_queue_.pop_front();
+      }
+      for (auto& op : batch) op->Complete();
+      batch.clear();  // outside the lock: the tasks' captures may be large
     }
   }
 
@@ -668,6 +714,13 @@ class SqliteJobStore::Impl {
   bool writes_closed_ = false;                             // GUARDED_BY(write_mu_)
   bool writer_stopping_ = false;                           // GUARDED_BY(write_mu_)
 
+  // Committed batches waiting for their callbacks, oldest first.
+  std::mutex complete_mu_;
+  std::condition_variable complete_cv_;
+  std::deque<WriteBatch> complete_queue_;  // GUARDED_BY(complete_mu_)
+  std::vector<WriteBatch> spare_batches_;  // GUARDED_BY(complete_mu_)
+  bool completer_stopping_ = false;        // GUARDED_BY(complete_mu_)
+
   std::mutex read_mu_;
   std::condition_variable read_cv_;
   std::deque<std::unique_ptr<PendingRead>> read_queue_;  // GUARDED_BY(read_mu_)
@@ -683,6 +736,7 @@ class SqliteJobStore::Impl {
   bool closed_ = false;  // GUARDED_BY(close_mu_)
   std::vector<std::thread> reader_threads_;
   std::thread writer_thread_;
+  std::thread completer_thread_;
 };
 
 // ---- SqliteJobStore ----

@@ -54,12 +54,13 @@ struct SqliteOptions {
 // queued write (up to max_batch), runs them in ONE transaction (each in its own
 // SAVEPOINT so one failing write does not undo the others), commits with the
 // configured synchronous mode, and only then completes their callbacks (group
-// commit). If the transaction cannot be committed, every write of the batch
-// gets Unavailable and none is acknowledged. Because all writes are serialized
-// on that thread, a duplicate submit that arrives while the first is still
-// queued sees the first one's row. More than max_queue queued writes (or
-// reads) -> Unavailable("store overloaded") at once (answered on a store
-// thread, not the caller's).
+// commit). The callbacks run on a completer thread, batch after batch in commit
+// order, while the writer goes on with the next batch. If the transaction
+// cannot be committed, every write of the batch gets Unavailable and none is
+// acknowledged. Because all writes are serialized on the writer thread, a
+// duplicate submit that arrives while the first is still queued sees the first
+// one's row. More than max_queue queued writes (or reads) -> Unavailable("store
+// overloaded") at once (answered on a store thread, not the caller's).
 // Reads: `reader_threads` threads with their own read connections and prepared
 // statements. GetDetail reads the job and its events in one read transaction.
 // GetJob is first looked up in a JobCache of committed rows (filled by the
@@ -88,7 +89,7 @@ struct SqliteOptions {
 // rtgw_store_job_cache_total{result="hit"|"miss"} counter.
 //
 // Thread-safety: safe for concurrent use. `*metrics` must outlive the store.
-// Callbacks must not block: they run on the writer or a reader thread.
+// Callbacks must not block: they run on the completer or a reader thread.
 //
 // OutboxStore: every outbox call is a write through the writer thread (claims
 // set leases), committed durably like any other write. The outbox listener is
