@@ -580,9 +580,9 @@ class SqliteJobStore::Impl {
   void WriterLoop() noexcept {
     t_store_owner = this;
     WriteBatch batch;
-    // Reserved before the lock is taken, so taking a batch never allocates
-    // while holding it. (Out of memory here ends the process: noexcept.)
     for (;;) {
+      // Reserved before the lock is taken, so taking a batch never allocates
+      // while holding it. (Out of memory here ends the process: noexcept.)
       batch.reserve(options_.max_batch);
       {
         std::unique_lock lock(write_mu_);
@@ -615,18 +615,13 @@ class SqliteJobStore::Impl {
     }
   }
 
-  // Moves `batch` to the completer and leaves it empty, with a spare
-  // vector's capacity when one is free.
+  // Moves `batch` to the completer and leaves it empty.
   void HandOver(WriteBatch& batch) noexcept {
     {
       std::lock_guard lock(complete_mu_);
       complete_queue_.push_back(std::move(batch));
-      batch.clear();  // moved-from: make it empty, whatever the library left
-      if (!spare_batches_.empty()) {
-        batch.swap(spare_batches_.back());
-        spare_batches_.pop_back();
-      }
     }
+    batch = WriteBatch();
     complete_cv_.notify_one();
   }
 
@@ -634,21 +629,16 @@ class SqliteJobStore::Impl {
   // them over. Exits once the writer has stopped and everything is answered.
   void CompleterLoop() noexcept {
     t_store_owner = this;
-    WriteBatch batch;
     for (;;) {
+      WriteBatch batch;
       {
         std::unique_lock lock(complete_mu_);
-        if (batch.capacity() > 0 && spare_batches_.size() < 2) {
-          spare_batches_.push_back(std::move(batch));  // empty: cleared below
-          batch = WriteBatch();
-        }
         complete_cv_.wait(lock, [this] { return completer_stopping_ || !complete_queue_.empty(); });
         if (complete_queue_.empty()) return;  // stopping and drained
-        batch.swap(complete_queue_.front());
+        batch = std::move(complete_queue_.front());
         complete_queue_.pop_front();
       }
       for (auto& op : batch) op->Complete();
-      batch.clear();  // outside the lock: the tasks' captures may be large
     }
   }
 
@@ -718,7 +708,6 @@ class SqliteJobStore::Impl {
   std::mutex complete_mu_;
   std::condition_variable complete_cv_;
   std::deque<WriteBatch> complete_queue_;  // GUARDED_BY(complete_mu_)
-  std::vector<WriteBatch> spare_batches_;  // GUARDED_BY(complete_mu_)
   bool completer_stopping_ = false;        // GUARDED_BY(complete_mu_)
 
   std::mutex read_mu_;

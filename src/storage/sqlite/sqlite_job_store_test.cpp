@@ -782,6 +782,52 @@ TEST(SqliteJobStoreTest, CallbacksRunOnStoreThreadsUnlessServedFromCache) {
   EXPECT_EQ(*inline_thread, std::this_thread::get_id());
 }
 
+TEST(SqliteJobStoreTest, WriteCallbacksRunInCommitOrder) {
+  TempDir dir;
+  auto store = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(store);
+  constexpr int kWrites = 300;  // many batches: the writer takes what queued meanwhile
+  std::mutex mu;
+  std::vector<int> order;
+  std::promise<void> all_done;
+  for (int i = 0; i < kWrites; ++i) {
+    const std::string id = "job-" + std::to_string(i);
+    store->Submit(MakeSubmit("t1", id, "key-" + id), [&, i](Result<SubmitOutcome> r) {
+      EXPECT_TRUE(r.ok());
+      std::lock_guard lock(mu);
+      order.push_back(i);
+      if (static_cast<int>(order.size()) == kWrites) all_done.set_value();
+    });
+  }
+  ASSERT_EQ(all_done.get_future().wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  std::lock_guard lock(mu);
+  for (int i = 0; i < kWrites; ++i) ASSERT_EQ(order[i], i) << "callback " << i << " out of order";
+}
+
+TEST(SqliteJobStoreTest, WriterCommitsTheNextBatchWhileACallbackRuns) {
+  TempDir dir;
+  auto store = OpenOrDie(OptionsFor(dir));
+  ASSERT_TRUE(store);
+  std::promise<void> started, release;
+  std::shared_future<void> released = release.get_future().share();
+  store->Submit(MakeSubmit("t1", "job-1", "key-1"), [&, released](Result<SubmitOutcome> r) {
+    EXPECT_TRUE(r.ok());
+    started.set_value();
+    released.wait_for(std::chrono::seconds(10));  // bounded: a failure must not hang
+  });
+  ASSERT_EQ(started.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  // The first callback still runs; the second write is committed meanwhile.
+  store->Submit(MakeSubmit("t1", "job-2", "key-2"), [](Result<SubmitOutcome>) {});
+  bool committed = false;
+  for (int i = 0; i < 500 && !committed; ++i) {
+    committed = GetJobSync(*store, "t1", "job-2").ok();
+    if (!committed) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  release.set_value();
+  EXPECT_TRUE(committed) << "the writer waited for a callback of the previous batch";
+  store->Close();
+}
+
 TEST(SqliteJobStoreTest, CachedReadsFollowCommittedEvents) {
   TempDir dir;
   auto store = OpenOrDie(OptionsFor(dir));
@@ -867,7 +913,7 @@ TEST(SqliteJobStoreTest, CloseFromOwnCallbackDoesNotDeadlock) {
   ASSERT_TRUE(store);
   Result<SubmitOutcome> first = Await<SubmitOutcome>([&](Callback<SubmitOutcome> cb) {
     store->Submit(MakeSubmit("t1", "job-1", "key-1"), [&, cb](Result<SubmitOutcome> r) {
-      store->Close();  // from the writer thread: stops accepting, cannot join itself
+      store->Close();  // from the completer thread: stops accepting, cannot join itself
       cb(std::move(r));
     });
   });
