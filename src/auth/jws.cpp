@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -104,14 +105,25 @@ Result<PkeyPtr> RsaPublicKey(std::string_view n, std::string_view e) {
   return PkeyFromParams("RSA", builder.get());
 }
 
-Result<PkeyPtr> P256PublicKey(std::string_view x, std::string_view y) {
-  if (x.size() != kP256CoordinateBytes || y.size() != kP256CoordinateBytes) {
-    return InvalidArgument("P-256 \"x\" and \"y\" must be 32 bytes each");
-  }
-  std::array<unsigned char, 1 + 2 * kP256CoordinateBytes> point{};
-  point[0] = 0x04;  // SEC 1 uncompressed point
-  std::memcpy(point.data() + 1, x.data(), x.size());
-  std::memcpy(point.data() + 1 + x.size(), y.data(), y.size());
+// RFC 7518 section 6.2.1.2 wants each coordinate as exactly 32 bytes, but
+// common encoders drop leading zero bytes (PyJWT 2.6 to_jwk: one key in 128)
+// or add one (a signed big-endian integer). The value is what counts: leading
+// zeros are stripped and the rest must fit in 32 bytes; the point is then
+// checked to be on the curve, so nothing weaker gets in.
+std::optional<std::string_view> P256Coordinate(std::string_view bytes) {
+  while (!bytes.empty() && bytes.front() == '\0') bytes.remove_prefix(1);
+  if (bytes.size() > kP256CoordinateBytes) return std::nullopt;
+  return bytes;
+}
+
+Result<PkeyPtr> P256PublicKey(std::string_view x_bytes, std::string_view y_bytes) {
+  const auto x = P256Coordinate(x_bytes);
+  const auto y = P256Coordinate(y_bytes);
+  if (!x || !y) return InvalidArgument("P-256 \"x\" and \"y\" must be at most 32 bytes each");
+  std::array<unsigned char, 1 + 2 * kP256CoordinateBytes> point{};  // zero-filled
+  point[0] = 0x04;  // SEC 1 uncompressed point; coordinates right-aligned
+  std::memcpy(point.data() + 1 + kP256CoordinateBytes - x->size(), x->data(), x->size());
+  std::memcpy(point.data() + 1 + 2 * kP256CoordinateBytes - y->size(), y->data(), y->size());
   char group[] = "prime256v1";
   ParamBldPtr builder(OSSL_PARAM_BLD_new());
   if (builder == nullptr ||

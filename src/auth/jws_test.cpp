@@ -229,6 +229,48 @@ TEST(JwsTest, JwkBindsAlgorithmByTypeAndRejectsBadKeys) {
   EXPECT_TRUE(JwsKey::FromJwk("{" + ec_body + R"(,"d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"})").ok());
 }
 
+// The JWK's "x" and "y" re-encoded from their numeric value with `width`
+// bytes: 0 = minimal (leading zeros dropped, as PyJWT 2.6's to_jwk does),
+// 33 = one extra leading zero (a signed big-endian integer).
+std::string EcJwkWithCoordinateWidth(const TestKeyPair& pair, std::size_t width) {
+  const std::string point = pair.PublicKeyBytes();  // 04 || x || y
+  auto encode = [width](std::string coordinate) {
+    if (width == 0) coordinate.erase(0, coordinate.find_first_not_of('\0'));
+    if (width == 33) coordinate.insert(0, 1, '\0');
+    return crypto::Base64UrlEncode(coordinate);
+  };
+  return R"({"kty":"EC","crv":"P-256","x":")" + encode(point.substr(1, 32)) + R"(","y":")" +
+         encode(point.substr(33, 32)) + "\"}";
+}
+
+TEST(JwsTest, EcCoordinatesAreReadByValueNotByWidth) {
+  // Find a key whose x or y starts with a zero byte (about one in 128): the
+  // CI once failed when a test's PyJWT-made JWKS met the exact-width check.
+  TestKeyPair pair = TestKeyPair::GenerateP256();
+  for (int i = 0; i < 4096; ++i) {
+    const std::string point = pair.PublicKeyBytes();
+    if (point[1] == '\0' || point[33] == '\0') break;
+    pair = TestKeyPair::GenerateP256();
+  }
+  const std::string point = pair.PublicKeyBytes();
+  ASSERT_TRUE(point[1] == '\0' || point[33] == '\0');
+  const std::string input = SigningInput(R"({"alg":"ES256"})", "{}");
+  for (std::size_t width : {std::size_t{0}, std::size_t{33}}) {
+    const std::string jwk = EcJwkWithCoordinateWidth(pair, width);
+    EXPECT_NE(jwk, pair.PublicJwk());
+    auto key = JwsKey::FromJwk(jwk);
+    ASSERT_TRUE(key.ok()) << jwk << ": " << key.error().message;
+    EXPECT_TRUE(key->Verify(input, pair.Sign(input))) << jwk;
+  }
+  // 33 significant bytes is no P-256 coordinate.
+  std::string x(33, '\x7f');
+  auto too_long =
+      JwsKey::FromJwk(R"({"kty":"EC","crv":"P-256","x":")" + crypto::Base64UrlEncode(x) +
+                      R"(","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"})");
+  ASSERT_FALSE(too_long.ok());
+  EXPECT_EQ(too_long.error().message, "P-256 \"x\" and \"y\" must be at most 32 bytes each");
+}
+
 TEST(JwsTest, ParsesJwksAndReportsTheBadKey) {
   const TestKeyPair rsa = TestKeyPair::GenerateRsa();
   const TestKeyPair ec = TestKeyPair::GenerateP256();
