@@ -169,12 +169,12 @@ bool VerifyWithPkey(EVP_PKEY* pkey, bool rsa, std::string_view signing_input,
                     const unsigned char* signature, std::size_t signature_size) {
   MdCtxPtr ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
-  bool ok = ctx != nullptr &&
-            EVP_DigestVerifyInit_ex(ctx.get(), &pctx, "SHA256", nullptr, nullptr, pkey,
-                                    nullptr) == 1 &&
-            (!rsa || EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1) &&
-            EVP_DigestVerify(ctx.get(), signature, signature_size, Bytes(signing_input),
-                             signing_input.size()) == 1;
+  bool ok =
+      ctx != nullptr &&
+      EVP_DigestVerifyInit_ex(ctx.get(), &pctx, "SHA256", nullptr, nullptr, pkey, nullptr) == 1 &&
+      (!rsa || EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1) &&
+      EVP_DigestVerify(ctx.get(), signature, signature_size, Bytes(signing_input),
+                       signing_input.size()) == 1;
   // A failed verify leaves entries on this thread's OpenSSL error queue; do
   // not let them leak into unrelated OpenSSL users on the same I/O thread.
   if (!ok) ERR_clear_error();
@@ -373,8 +373,7 @@ Result<std::vector<JwsKey>> ParseJwks(std::string_view jwks_json) {
 
 Result<CompactJws> SplitCompactJws(std::string_view token) {
   const std::size_t first = token.find('.');
-  const std::size_t second =
-      first == std::string_view::npos ? first : token.find('.', first + 1);
+  const std::size_t second = first == std::string_view::npos ? first : token.find('.', first + 1);
   if (second == std::string_view::npos || token.find('.', second + 1) != std::string_view::npos ||
       first == 0) {
     return Unauthenticated("malformed token");

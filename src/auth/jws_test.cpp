@@ -12,11 +12,13 @@ namespace rtgw::auth {
 namespace {
 
 using testing::Jwks;
+using testing::SigningInput;
 using testing::SignToken;
 using testing::SignTokenHs256;
-using testing::SigningInput;
 using testing::TestKeyPair;
 
+// The RFC tokens and keys keep one segment per line, as printed in the RFC.
+// clang-format off
 // RFC 7515 Appendix A: the three example tokens share this payload.
 constexpr std::string_view kRfcPayload =
     "{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}";
@@ -48,6 +50,7 @@ constexpr std::string_view kRfcA3Token =
     "eyJhbGciOiJFUzI1NiJ9"
     ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ"
     ".DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q";
+// clang-format on
 
 JwsKey RfcA1Key() {
   auto key = JwsKey::FromHs256Secret(*crypto::Base64UrlDecode(kRfcA1Key));
@@ -125,11 +128,13 @@ TEST(JwsTest, Hs256SignedWithRsaPublicKeyBytesFailsUnderTheRsaKey) {
   // The classic confusion: alg switched to HS256 and the MAC keyed with the
   // verifier's RSA public key. The RSA key only verifies RS256.
   const JwsKey rs = KeyFromJwk(kRfcA2Jwk);
+  // clang-format off
   const std::string n = *crypto::Base64UrlDecode(
       "ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4"
       "d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5re"
       "xMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXF"
       "vUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ");
+  // clang-format on
   for (std::string_view secret : {std::string_view(n), kRfcA2Jwk}) {
     ExpectUnauthenticated(
         VerifyJwsSignature(SignTokenHs256(R"({"alg":"HS256"})", kRfcPayload, secret), rs),
@@ -153,7 +158,7 @@ TEST(JwsTest, Es256SignaturesRoundTripAndRequireRawForm) {
     EXPECT_FALSE(key.Verify(input, flipped));
   }
   const std::string input = SigningInput(R"({"alg":"ES256"})", "{}");
-  EXPECT_FALSE(key.Verify(input, std::string(64, '\0')));          // r = s = 0
+  EXPECT_FALSE(key.Verify(input, std::string(64, '\0')));           // r = s = 0
   EXPECT_FALSE(key.Verify(input, pair.Sign(input).substr(0, 63)));  // short
   EXPECT_FALSE(key.Verify(input, pair.Sign(input) + "x"));          // long (e.g. DER)
 }
@@ -226,7 +231,9 @@ TEST(JwsTest, JwkBindsAlgorithmByTypeAndRejectsBadKeys) {
   }
   // Accepted extras: use "sig", key_ops with "verify", private members ignored.
   EXPECT_TRUE(JwsKey::FromJwk("{" + ec_body + R"(,"use":"sig","key_ops":["sign","verify"]})").ok());
-  EXPECT_TRUE(JwsKey::FromJwk("{" + ec_body + R"(,"d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"})").ok());
+  EXPECT_TRUE(
+      JwsKey::FromJwk("{" + ec_body + R"(,"d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"})")
+          .ok());
 }
 
 // The JWK's "x" and "y" re-encoded from their numeric value with `width`
@@ -291,10 +298,10 @@ TEST(JwsTest, ParsesJwksAndReportsTheBadKey) {
   for (std::size_t i = 0; i < many.size(); ++i) too_many += (i ? "," : "") + many[i];
   too_many += "]}";
 
-  for (const std::string& jwks :
-       {std::string("not json"), std::string("[]"), std::string("{}"), std::string(R"({"keys":{}})"),
-        std::string(R"({"keys":[]})"), std::string(R"({"keys":[1]})"),
-        Jwks({rsa.PublicJwk("same"), ec.PublicJwk("same")}), too_many}) {
+  for (const std::string& jwks : {std::string("not json"), std::string("[]"), std::string("{}"),
+                                  std::string(R"({"keys":{}})"), std::string(R"({"keys":[]})"),
+                                  std::string(R"({"keys":[1]})"),
+                                  Jwks({rsa.PublicJwk("same"), ec.PublicJwk("same")}), too_many}) {
     auto result = ParseJwks(jwks);
     ASSERT_FALSE(result.ok()) << jwks.substr(0, 80);
     EXPECT_EQ(result.error().code, ErrorCode::kInvalidArgument);
@@ -309,8 +316,8 @@ TEST(JwsTest, SplitsExactlyThreeSegments) {
   EXPECT_EQ(ok->signature_b64url, "cc");
   EXPECT_EQ(ok->signing_input, "aa.bb");
   EXPECT_TRUE(SplitCompactJws("aa..").ok());  // empty payload/signature: later layers decide
-  for (std::string_view token : {"", "aa", "aa.bb", "aa.bb.cc.dd", "aa.bb.cc.dd.ee", ".bb.cc", "..",
-                                 "aa.bb.cc."}) {
+  for (std::string_view token :
+       {"", "aa", "aa.bb", "aa.bb.cc.dd", "aa.bb.cc.dd.ee", ".bb.cc", "..", "aa.bb.cc."}) {
     auto result = SplitCompactJws(token);
     ASSERT_FALSE(result.ok()) << token;
     EXPECT_EQ(result.error().message, "malformed token");
@@ -363,8 +370,8 @@ TEST(JwsTest, NoneIsRejectedWithAndWithoutSignature) {
   const JwsKey hs = RfcA1Key();
   const std::string unsigned_token = SigningInput(R"({"alg":"none"})", kRfcPayload) + ".";
   ExpectUnauthenticated(VerifyJwsSignature(unsigned_token, hs), "unsupported alg");
-  const std::string signed_none = SignTokenHs256(
-      R"({"alg":"none"})", kRfcPayload, *crypto::Base64UrlDecode(kRfcA1Key));
+  const std::string signed_none =
+      SignTokenHs256(R"({"alg":"none"})", kRfcPayload, *crypto::Base64UrlDecode(kRfcA1Key));
   ExpectUnauthenticated(VerifyJwsSignature(signed_none, hs), "unsupported alg");
 }
 
