@@ -33,7 +33,9 @@ constexpr const char* kServeDescription =
     "POST /api/runtime/validations:launch, GET /api/runtime/validations/{id},\n"
     "POST /api/runtime/validations/{id}:rerun (role web), POST /internal/validations/callback\n"
     "(role worker; docs/contracts/validator-callback.md).\n"
-    "Every option can also be set with the environment variable shown.\n"
+    "Every option can also be set with the environment variable shown: RTGW_<NAME> for most;\n"
+    "APP_ROLE, MEDIA_ROOT and ZPE_SLURM_ADAPTER, ZPE_SLURM_ADAPTER_OWNER and\n"
+    "ZPE_SLURM_ADAPTER_EXPIRES_AT keep the names the source documents give them.\n"
     "Bearer tokens need tenant_id and sub claims (see docs/contracts/jwt.md); node tokens\n"
     "also carry node_id (docs/contracts/agent-protocol.md). Submits pass the Slurm adapter\n"
     "boundary (docs/contracts/slurm-adapter-boundary.md).";
@@ -66,8 +68,30 @@ int Fail(const std::string& message) {
   return 2;
 }
 
+// The server binds before the store is opened, so a busy port leaves no new database behind;
+// the gateway it serves is built after that. Run() accepts nothing before Set().
+class DeferredHandler final : public http::Handler {
+ public:
+  void Set(http::Handler* target) { target_ = target; }
+  void Handle(http::Request request, http::Respond respond) override {
+    target_->Handle(std::move(request), std::move(respond));
+  }
+  http::Response MakeProtocolError(int status, std::string_view code, std::string_view message,
+                                   const http::Request& partial) override {
+    return target_->MakeProtocolError(status, code, message, partial);
+  }
+  void OnDrain() override { target_->OnDrain(); }
+
+ private:
+  http::Handler* target_ = nullptr;
+};
+
 }  // namespace
 
+// Order: every setting and file is checked, then the port is bound, and only then is anything
+// created (the database, MEDIA_ROOT, the relay's threads). --dev prints its export lines last,
+// once everything has started, so a failed start never prints a token for a server that is not
+// there.
 int RunServe(const std::vector<std::string>& args) {
   for (const auto& a : args) {
     if (a == "--help" || a == "-h") {
@@ -87,19 +111,8 @@ int RunServe(const std::vector<std::string>& args) {
   // (warn/error at once); flushed on every way out of this function.
   LogBuffering log_buffering(std::chrono::milliseconds(5));
 
-  if (cfg.dev && cfg.jwt_hs256_secret.empty()) {
-    cfg.jwt_hs256_secret = RandomHex(32);
-    const std::string token =
-        auth::MintDevToken(cfg.jwt_hs256_secret, "dev-tenant", "dev-user", std::chrono::hours(24),
-                           std::chrono::system_clock::now());
-    std::fprintf(stderr,
-                 "\n--dev: generated an HS256 secret for this run (tokens die with it).\n"
-                 "  export RTGW_JWT_HS256_SECRET=%s\n"
-                 "  export TOKEN=%s\n"
-                 "  (tenant_id=dev-tenant, sub=dev-user, valid 24h; mint more with "
-                 "'rtgw dev token --tenant T')\n\n",
-                 cfg.jwt_hs256_secret.c_str(), token.c_str());
-  }
+  const bool dev_secret = cfg.dev && cfg.jwt_hs256_secret.empty();
+  if (dev_secret) cfg.jwt_hs256_secret = RandomHex(32);
 
   auth::JwtVerifierOptions vopts;
   vopts.hs256_secret = cfg.jwt_hs256_secret;
@@ -128,6 +141,23 @@ int RunServe(const std::vector<std::string>& args) {
   auto adapter = slurm_adapter::BuildAdapterSettings(ainputs);
   if (!adapter) return Fail(adapter.error().message);
   if (adapter->policy) adapter->policy->sha256 = crypto::Sha256Hex(*ainputs.policy_text);
+
+  // Validator runs: the registry, keys and trust are checked now; storage and stores attach
+  // once the port is bound and the store is open.
+  Result<std::unique_ptr<ValidatorStack>> validator_stack = PrepareValidatorStack(cfg.validators);
+  if (!validator_stack) return Fail(validator_stack.error().message);
+
+  DeferredHandler handler;
+  http::ServerOptions hopts;
+  hopts.host = cfg.listen_host;
+  hopts.port = cfg.listen_port;
+  hopts.io_threads = cfg.io_threads;
+  hopts.body_limit_bytes = cfg.max_body_bytes;
+  hopts.read_timeout = cfg.read_timeout;
+  hopts.drain_timeout = cfg.drain_timeout;
+  http::Server server(hopts, handler);
+  if (auto s = server.Listen(); !s) return Fail(s.error().message);
+
   const auto rollback =
       slurm_adapter::GetRollbackStatus(*adapter, std::chrono::system_clock::now());
   LogInfo("slurm adapter boundary configured",
@@ -196,24 +226,31 @@ int RunServe(const std::vector<std::string>& args) {
   gopts.validators = &validator_endpoints;
   gopts.nodes.stale_after = cfg.node_stale_after;
   api::Gateway gateway(gopts, **verifier, *store->jobs, *store->nodes, *adapter, metrics);
+  handler.Set(&gateway);
 
-  http::ServerOptions hopts;
-  hopts.host = cfg.listen_host;
-  hopts.port = cfg.listen_port;
-  hopts.io_threads = cfg.io_threads;
-  hopts.body_limit_bytes = cfg.max_body_bytes;
-  hopts.read_timeout = cfg.read_timeout;
-  hopts.drain_timeout = cfg.drain_timeout;
-  http::Server server(hopts, gateway);
-  if (auto s = server.Listen(); !s) return Fail(s.error().message);
-  // Validator runs: built once the port is known (the default callback URL).
-  // Their run store is on the same database as the jobs (either backend).
-  Result<std::unique_ptr<ValidatorStack>> validator_stack =
-      BuildValidatorStack(cfg.validators, *store->jobs, *store->nodes, *store->validator_runs,
-                          "http://" + cfg.listen_host + ":" + std::to_string(server.Port()) +
-                              "/internal/validations/callback");
-  if (!validator_stack) return Fail(validator_stack.error().message);
-  if (*validator_stack) validator_endpoints.Set((*validator_stack)->endpoints());
+  // The default callback URL needs the bound port.
+  if (*validator_stack) {
+    if (auto s = (*validator_stack)
+                     ->Start(*store->jobs, *store->nodes, *store->validator_runs,
+                             "http://" + cfg.listen_host + ":" + std::to_string(server.Port()) +
+                                 "/internal/validations/callback");
+        !s) {
+      return Fail(s.error().message);
+    }
+    validator_endpoints.Set((*validator_stack)->endpoints());
+  }
+  if (dev_secret) {
+    const std::string token =
+        auth::MintDevToken(cfg.jwt_hs256_secret, "dev-tenant", "dev-user", std::chrono::hours(24),
+                           std::chrono::system_clock::now());
+    std::fprintf(stderr,
+                 "\n--dev: generated an HS256 secret for this run (tokens die with it).\n"
+                 "  export RTGW_JWT_HS256_SECRET=%s\n"
+                 "  export TOKEN=%s\n"
+                 "  (tenant_id=dev-tenant, sub=dev-user, valid 24h; mint more with "
+                 "'rtgw dev token --tenant T')\n\n",
+                 cfg.jwt_hs256_secret.c_str(), token.c_str());
+  }
   if (!cfg.port_file.empty()) {
     if (auto s = WritePortFile(cfg.port_file, server.Port()); !s) return Fail(s.error().message);
   }

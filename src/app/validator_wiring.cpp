@@ -53,20 +53,54 @@ Result<validators::TrustedCaller> LoadTrust(const std::string& where, const std:
 
 class Stack final : public ValidatorStack {
  public:
+  explicit Stack(config::ValidatorConfig cfg) : cfg_(std::move(cfg)) {}
+  Status Start(storage::JobStore& store, storage::NodeStore& nodes,
+               storage::ValidatorRunStore& runs, const std::string& default_callback_url) override;
   api::ValidatorEndpoints* endpoints() override { return endpoints_.get(); }
   void Stop() override {
     if (service_) service_->Stop();
   }
   ~Stack() override { Stop(); }
 
+  config::ValidatorConfig cfg_;
+  std::vector<validators::ValidatorSpec> specs_;
+  bool any_slurm_ = false;
+  validators::AccessTokenSource token_;
   std::unique_ptr<validators::ObjectStorage> storage_;
   std::unique_ptr<validators::LocalLauncher> local_;
   std::unique_ptr<validators::CloudRunLauncher> cloud_run_;
   std::unique_ptr<validators::SlurmLauncher> slurm_;
+  std::map<std::string, validators::Launcher*> launchers_;
   validators::CallbackTokenVerifier verifier_;
   std::unique_ptr<validators::ValidationService> service_;
   std::unique_ptr<validators::ValidatorHttpEndpoints> endpoints_;
 };
+
+Status Stack::Start(storage::JobStore& store, storage::NodeStore& nodes,
+                    storage::ValidatorRunStore& runs, const std::string& default_callback_url) {
+  if (cfg_.storage == "file://") {
+    auto s = validators::MakeFileStorage(cfg_.media_root);
+    if (!s) return InvalidArgument("MEDIA_ROOT: " + s.error().message);
+    storage_ = std::move(s).value();
+  } else {
+    auto s = validators::MakeGcsStorage(cfg_.storage, cfg_.gcs_endpoint, token_);
+    if (!s) return InvalidArgument("RTGW_VALIDATOR_STORAGE: " + s.error().message);
+    storage_ = std::move(s).value();
+  }
+  if (any_slurm_) {
+    slurm_ = std::make_unique<validators::SlurmLauncher>(store, nodes);
+    launchers_["slurm"] = slurm_.get();
+  }
+  validators::ValidationServiceOptions opts;
+  opts.validators = specs_;
+  opts.callback_url = cfg_.callback_url.empty() ? default_callback_url : cfg_.callback_url;
+  opts.poll_interval = cfg_.poll_interval;
+  service_ = std::make_unique<validators::ValidationService>(std::move(opts), store, runs,
+                                                             *storage_, launchers_, verifier_);
+  if (cfg_.serve_internal()) service_->StartPoller();
+  endpoints_ = std::make_unique<validators::ValidatorHttpEndpoints>(*service_);
+  return Ok{};
+}
 
 }  // namespace
 
@@ -79,32 +113,20 @@ api::ValidatorEndpoints* LateValidatorEndpoints::Target(api::ValidatorCall& call
   return t;
 }
 
-Result<std::unique_ptr<ValidatorStack>> BuildValidatorStack(
-    const config::ValidatorConfig& cfg, storage::JobStore& store, storage::NodeStore& nodes,
-    storage::ValidatorRunStore& runs, const std::string& default_callback_url) {
+Result<std::unique_ptr<ValidatorStack>> PrepareValidatorStack(const config::ValidatorConfig& cfg) {
   if (cfg.validators_file.empty()) return std::unique_ptr<ValidatorStack>();
   auto text = ReadAll(cfg.validators_file);
   if (!text) return InvalidArgument("RTGW_VALIDATORS_FILE: " + text.error().message);
   auto specs = validators::ParseValidatorRegistry(*text);
   if (!specs) return InvalidArgument("RTGW_VALIDATORS_FILE: " + specs.error().message);
-  bool any_cloud_run = false, any_slurm = false;
+  bool any_cloud_run = false;
+  auto stack = std::make_unique<Stack>(cfg);
   for (const auto& s : *specs) {
     any_cloud_run = any_cloud_run || s.launcher == "cloud-run";
-    any_slurm = any_slurm || s.launcher == "slurm";
+    stack->any_slurm_ = stack->any_slurm_ || s.launcher == "slurm";
   }
-
-  auto stack = std::make_unique<Stack>();
-  validators::AccessTokenSource token =
-      validators::MakeAccessTokenSource(cfg.gcp_access_token, cfg.metadata_url);
-  if (cfg.storage == "file://") {
-    auto s = validators::MakeFileStorage(cfg.media_root);
-    if (!s) return InvalidArgument("MEDIA_ROOT: " + s.error().message);
-    stack->storage_ = std::move(s).value();
-  } else {
-    auto s = validators::MakeGcsStorage(cfg.storage, cfg.gcs_endpoint, token);
-    if (!s) return InvalidArgument("RTGW_VALIDATOR_STORAGE: " + s.error().message);
-    stack->storage_ = std::move(s).value();
-  }
+  stack->specs_ = std::move(specs).value();
+  stack->token_ = validators::MakeAccessTokenSource(cfg.gcp_access_token, cfg.metadata_url);
 
   // local: our own key (shared through a PEM file when several processes run).
   Result<std::unique_ptr<auth::Rs256Signer>> signer =
@@ -121,7 +143,7 @@ Result<std::unique_ptr<ValidatorStack>> BuildValidatorStack(
     return s.error();
   }
   stack->local_ = std::make_unique<validators::LocalLauncher>(shared_signer, identity);
-  std::map<std::string, validators::Launcher*> launchers{{"local", stack->local_.get()}};
+  stack->launchers_["local"] = stack->local_.get();
 
   if (any_cloud_run) {
     if (cfg.service_account.empty()) {
@@ -135,11 +157,11 @@ Result<std::unique_ptr<ValidatorStack>> BuildValidatorStack(
       return InvalidArgument("RTGW_VALIDATOR_JWKS: " + s.error().message);
     }
     stack->cloud_run_ =
-        std::make_unique<validators::CloudRunLauncher>(cfg.cloud_run_endpoint, token);
-    launchers["cloud-run"] = stack->cloud_run_.get();
+        std::make_unique<validators::CloudRunLauncher>(cfg.cloud_run_endpoint, stack->token_);
+    stack->launchers_["cloud-run"] = stack->cloud_run_.get();
   }
 
-  if (any_slurm) {
+  if (stack->any_slurm_) {
     if (cfg.slurm_jwks.empty()) {
       return InvalidArgument(
           "RTGW_SLURM_VALIDATOR_JWKS: required when a slurm validator is configured (the "
@@ -151,18 +173,7 @@ Result<std::unique_ptr<ValidatorStack>> BuildValidatorStack(
     if (auto s = stack->verifier_.Trust("slurm", std::move(trust).value()); !s) {
       return InvalidArgument("RTGW_SLURM_VALIDATOR_JWKS: " + s.error().message);
     }
-    stack->slurm_ = std::make_unique<validators::SlurmLauncher>(store, nodes);
-    launchers["slurm"] = stack->slurm_.get();
   }
-
-  validators::ValidationServiceOptions opts;
-  opts.validators = std::move(specs).value();
-  opts.callback_url = cfg.callback_url.empty() ? default_callback_url : cfg.callback_url;
-  opts.poll_interval = cfg.poll_interval;
-  stack->service_ = std::make_unique<validators::ValidationService>(
-      std::move(opts), store, runs, *stack->storage_, std::move(launchers), stack->verifier_);
-  if (cfg.serve_internal()) stack->service_->StartPoller();
-  stack->endpoints_ = std::make_unique<validators::ValidatorHttpEndpoints>(*stack->service_);
   return std::unique_ptr<ValidatorStack>(std::move(stack));
 }
 

@@ -16,10 +16,20 @@ namespace rtgw::app {
 
 // Everything validator runs need in `rtgw serve`, owned together: storage
 // backend, launchers, callback token verifier, run store, service, routes.
+// Built in two steps so that `rtgw serve` checks its whole configuration before
+// it binds the port or creates anything: PrepareValidatorStack reads and checks
+// the registry and the launchers' keys and trust (creates nothing), Start
+// creates the object storage (MEDIA_ROOT) and attaches the stores.
 class ValidatorStack {
  public:
   virtual ~ValidatorStack() = default;
-  virtual api::ValidatorEndpoints* endpoints() = 0;
+  // Once. `store`, `nodes` and `runs` (the same database, storage::OpenedStore)
+  // must outlive the stack. The poller runs only when the role serves internal
+  // routes (worker, all).
+  virtual Status Start(storage::JobStore& store, storage::NodeStore& nodes,
+                       storage::ValidatorRunStore& runs,
+                       const std::string& default_callback_url) = 0;
+  virtual api::ValidatorEndpoints* endpoints() = 0;  // null before Start
   virtual void Stop() = 0;
 };
 
@@ -46,12 +56,9 @@ class LateValidatorEndpoints final : public api::ValidatorEndpoints {
   std::atomic<api::ValidatorEndpoints*> target_{nullptr};
 };
 
-// Null (no error) when no validators file is configured. The poller runs
-// only when the role serves internal routes (worker, all). `store`, `nodes`
-// and `runs` (the same database, storage::OpenedStore) must outlive the stack.
-Result<std::unique_ptr<ValidatorStack>> BuildValidatorStack(
-    const config::ValidatorConfig& cfg, storage::JobStore& store, storage::NodeStore& nodes,
-    storage::ValidatorRunStore& runs, const std::string& default_callback_url);
+// Null (no error) when no validators file is configured. Errors name the
+// setting (RTGW_VALIDATORS_FILE, RTGW_VALIDATOR_JWKS, ...).
+Result<std::unique_ptr<ValidatorStack>> PrepareValidatorStack(const config::ValidatorConfig& cfg);
 
 }  // namespace rtgw::app
 

@@ -69,7 +69,14 @@ const std::vector<OptionSpec>& ServeOnlyOptionSpecs() {
        "answered without a database read; 0 disables (0-10000000). Not used with PostgreSQL "
        "(other replicas change rows; every read goes to the database)."},
       {"jwt-hs256-secret", "RTGW_JWT_HS256_SECRET", "",
-       "Shared secret for HS256 bearer tokens (at least 32 bytes recommended).", false, true},
+       "Shared secret for HS256 bearer tokens: at least 32 bytes (RFC 7518 section 3.2 asks for a "
+       "key as long as the hash, 256 bits); a shorter one refuses to start. 'rtgw dev secrets' "
+       "makes one.",
+       false, true},
+      {"allow-weak-secret", "RTGW_ALLOW_WEAK_SECRET", "",
+       "Accept an HS256 secret shorter than 32 bytes (tests and throwaway set-ups only: a short "
+       "secret can be brute-forced from one token).",
+       true},
       {"jwks-file", "RTGW_JWKS_FILE", "",
        "JWKS file with RS256/ES256 public keys (selected by kid) for bearer tokens."},
       {"jwt-issuer", "RTGW_JWT_ISSUER", "", "Required 'iss' claim, checked when set."},
@@ -223,6 +230,17 @@ Result<ServeConfig> BuildServeConfig(const OptionValues& v) {
   if (!leeway) return leeway.error();
   c.jwt_leeway = std::chrono::seconds(*leeway);
   c.dev = v.Switch("dev");
+  if (!c.jwt_hs256_secret.empty() && c.jwt_hs256_secret.size() < kMinHs256SecretBytes &&
+      !v.Switch("allow-weak-secret")) {
+    return InvalidArgument(
+        v.Source("jwt-hs256-secret") + ": the HS256 secret is " +
+        std::to_string(c.jwt_hs256_secret.size()) + " bytes; at least " +
+        std::to_string(kMinHs256SecretBytes) +
+        " are needed (RFC 7518 section 3.2: a key as long as the SHA-256 output), since anyone "
+        "with one token can try short secrets offline. Make one with 'rtgw dev secrets' (or 32 "
+        "bytes from /dev/urandom); --allow-weak-secret (RTGW_ALLOW_WEAK_SECRET=1) accepts it for "
+        "tests.");
+  }
   if (c.jwt_hs256_secret.empty() && c.jwks_file.empty() && !c.dev) {
     return InvalidArgument(
         "no token verification configured: set RTGW_JWT_HS256_SECRET (--jwt-hs256-secret) "

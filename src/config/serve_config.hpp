@@ -15,6 +15,10 @@
 
 namespace rtgw::config {
 
+// Shortest HS256 secret `rtgw serve` accepts without --allow-weak-secret: RFC 7518
+// section 3.2 requires a key at least as long as the hash output (256 bits).
+inline constexpr std::size_t kMinHs256SecretBytes = 32;
+
 // --migrate: auto = on for SQLite (embedded), off for PostgreSQL.
 enum class MigrateSetting { kAuto, kOn, kOff };
 
@@ -37,7 +41,7 @@ struct ServeConfig {
   int store_reader_threads = 2;
   std::size_t job_cache_entries = 65'536;
 
-  std::string jwt_hs256_secret;
+  std::string jwt_hs256_secret;  // >= kMinHs256SecretBytes unless --allow-weak-secret
   std::string jwks_file;
   std::string jwt_issuer;
   std::string jwt_audience;

@@ -7,6 +7,8 @@
 namespace rtgw::config {
 namespace {
 
+constexpr const char* kSecret = "serve-config-test-secret-0123456789";  // 35 bytes
+
 Result<ServeConfig> Load(std::vector<std::string> args, std::map<std::string, std::string> env) {
   auto lookup = [&](const std::string& k) -> std::optional<std::string> {
     auto it = env.find(k);
@@ -19,7 +21,7 @@ Result<ServeConfig> Load(std::vector<std::string> args, std::map<std::string, st
 }
 
 TEST(ServeConfigTest, DefaultsWithSecret) {
-  auto c = Load({}, {{"RTGW_JWT_HS256_SECRET", "s"}});
+  auto c = Load({}, {{"RTGW_JWT_HS256_SECRET", kSecret}});
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->listen_host, "127.0.0.1");
   EXPECT_EQ(c->listen_port, 8080);
@@ -30,9 +32,27 @@ TEST(ServeConfigTest, DefaultsWithSecret) {
   EXPECT_EQ(c->proxy_auth_key_header, "modal-key");
 }
 
+// RFC 7518 section 3.2: an HS256 key is at least 256 bits. Shorter refuses to start, naming
+// where it came from and never echoing it, unless --allow-weak-secret says it is on purpose.
+TEST(ServeConfigTest, RefusesAnHs256SecretShorterThan32Bytes) {
+  const std::string short_secret(31, 'k');
+  auto c = Load({}, {{"RTGW_JWT_HS256_SECRET", short_secret}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("RTGW_JWT_HS256_SECRET"), std::string::npos);
+  EXPECT_NE(c.error().message.find("31 bytes; at least 32"), std::string::npos);
+  EXPECT_NE(c.error().message.find("--allow-weak-secret"), std::string::npos);
+  EXPECT_EQ(c.error().message.find(short_secret), std::string::npos) << "never echoed";
+  auto flag = Load({"--jwt-hs256-secret", "short"}, {});
+  ASSERT_FALSE(flag.ok());
+  EXPECT_NE(flag.error().message.find("--jwt-hs256-secret"), std::string::npos);
+  EXPECT_TRUE(Load({"--allow-weak-secret"}, {{"RTGW_JWT_HS256_SECRET", short_secret}}).ok());
+  EXPECT_TRUE(Load({}, {{"RTGW_JWT_HS256_SECRET", "short"}, {"RTGW_ALLOW_WEAK_SECRET", "1"}}).ok());
+  EXPECT_TRUE(Load({}, {{"RTGW_JWT_HS256_SECRET", std::string(32, 'k')}}).ok());
+}
+
 TEST(ServeConfigTest, FlagWinsOverEnv) {
   auto c = Load({"--listen", "0.0.0.0:9000", "--database-url=sqlite:///tmp/x.db"},
-                {{"RTGW_LISTEN", "127.0.0.1:1"}, {"RTGW_JWT_HS256_SECRET", "s"}});
+                {{"RTGW_LISTEN", "127.0.0.1:1"}, {"RTGW_JWT_HS256_SECRET", kSecret}});
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->listen_host, "0.0.0.0");
   EXPECT_EQ(c->listen_port, 9000);
@@ -45,7 +65,7 @@ TEST(ServeConfigTest, RejectsBadValuesNamingTheSource) {
     std::map<std::string, std::string> env;
     std::string must_mention;
   };
-  const std::map<std::string, std::string> ok_env = {{"RTGW_JWT_HS256_SECRET", "s"}};
+  const std::map<std::string, std::string> ok_env = {{"RTGW_JWT_HS256_SECRET", kSecret}};
   auto with = [&](std::string k, std::string v) {
     auto e = ok_env;
     e[k] = v;
@@ -76,13 +96,13 @@ TEST(ServeConfigTest, RejectsBadValuesNamingTheSource) {
 
 TEST(ServeConfigTest, PostgresUrlMigrateAndPool) {
   auto c = Load({"--database-url", "postgresql://u:p@db:5432/rtgw", "--migrate", "on"},
-                {{"RTGW_JWT_HS256_SECRET", "s"}, {"RTGW_DB_POOL_SIZE", "8"}});
+                {{"RTGW_JWT_HS256_SECRET", kSecret}, {"RTGW_DB_POOL_SIZE", "8"}});
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_TRUE(c->postgres);
   EXPECT_EQ(c->migrate, MigrateSetting::kOn);
   EXPECT_EQ(c->db_pool_size, 8);
   EXPECT_EQ(c->database_url_source, "--database-url");
-  auto d = Load({}, {{"RTGW_JWT_HS256_SECRET", "s"}, {"RTGW_DATABASE_URL", "postgres://h/db"}});
+  auto d = Load({}, {{"RTGW_JWT_HS256_SECRET", kSecret}, {"RTGW_DATABASE_URL", "postgres://h/db"}});
   ASSERT_TRUE(d.ok()) << d.error().message;
   EXPECT_TRUE(d->postgres);
   EXPECT_EQ(d->migrate, MigrateSetting::kAuto);
@@ -103,24 +123,25 @@ namespace rtgw::config {
 namespace {
 
 TEST(RelayConfigTest, OutboxFollowsTheProjectionUrlUnlessSet) {
-  auto off = Load({}, {{"RTGW_JWT_HS256_SECRET", "s"}});
+  auto off = Load({}, {{"RTGW_JWT_HS256_SECRET", kSecret}});
   ASSERT_TRUE(off.ok());
   EXPECT_FALSE(off->relay.outbox);
   EXPECT_FALSE(off->relay.relay_enabled());
-  auto on = Load({"--projection-url", "http://127.0.0.1:9/hook"},
-                 {{"RTGW_JWT_HS256_SECRET", "s"}, {"RTGW_PROJECTION_SECRET", "0123456789abcdef"}});
+  auto on =
+      Load({"--projection-url", "http://127.0.0.1:9/hook"},
+           {{"RTGW_JWT_HS256_SECRET", kSecret}, {"RTGW_PROJECTION_SECRET", "0123456789abcdef"}});
   ASSERT_TRUE(on.ok()) << on.error().message;
   EXPECT_TRUE(on->relay.outbox);
   EXPECT_TRUE(on->relay.relay_enabled());
   EXPECT_EQ(on->relay.lease, std::chrono::milliseconds(30'000));
-  auto writer_only = Load({"--outbox", "on"}, {{"RTGW_JWT_HS256_SECRET", "s"}});
+  auto writer_only = Load({"--outbox", "on"}, {{"RTGW_JWT_HS256_SECRET", kSecret}});
   ASSERT_TRUE(writer_only.ok());
   EXPECT_TRUE(writer_only->relay.outbox);
   EXPECT_FALSE(writer_only->relay.relay_enabled());
 }
 
 TEST(RelayConfigTest, RejectsInconsistentRelaySettingsNamingTheKey) {
-  const std::map<std::string, std::string> base = {{"RTGW_JWT_HS256_SECRET", "s"},
+  const std::map<std::string, std::string> base = {{"RTGW_JWT_HS256_SECRET", kSecret},
                                                    {"RTGW_PROJECTION_URL", "http://h/x"},
                                                    {"RTGW_PROJECTION_SECRET", "0123456789abcdef"}};
   auto with = [&](std::string k, std::string v) {
@@ -149,7 +170,7 @@ TEST(RelayConfigTest, RejectsInconsistentRelaySettingsNamingTheKey) {
 }
 
 TEST(ServeConfigTest, SlurmAdapterAndNodeSettings) {
-  auto d = Load({}, {{"RTGW_JWT_HS256_SECRET", "s"}});
+  auto d = Load({}, {{"RTGW_JWT_HS256_SECRET", kSecret}});
   ASSERT_TRUE(d.ok()) << d.error().message;
   EXPECT_EQ(d->slurm_adapter, "passthrough");
   EXPECT_EQ(d->queue_policy_file, "");
@@ -157,7 +178,7 @@ TEST(ServeConfigTest, SlurmAdapterAndNodeSettings) {
   EXPECT_EQ(d->node_stale_after, std::chrono::seconds(60));
   // The seed's operators know the ZPE_* names; they are the env names of these flags.
   auto c = Load({"--node-stale-after-seconds", "30"},
-                {{"RTGW_JWT_HS256_SECRET", "s"},
+                {{"RTGW_JWT_HS256_SECRET", kSecret},
                  {"ZPE_SLURM_ADAPTER", "stub-policy"},
                  {"RTGW_QUEUE_POLICY_FILE", "/etc/rtgw/policy.json"},
                  {"ZPE_SLURM_ADAPTER_OWNER", "alice"},
@@ -170,7 +191,7 @@ TEST(ServeConfigTest, SlurmAdapterAndNodeSettings) {
   EXPECT_EQ(c->slurm_adapter_expires_at, "2026-03-01T00:00:00Z");
   EXPECT_EQ(c->slurm_catalogue_max_age, std::chrono::seconds(300));
   EXPECT_EQ(c->node_stale_after, std::chrono::seconds(30));
-  auto bad = Load({"--node-stale-after-seconds", "1"}, {{"RTGW_JWT_HS256_SECRET", "s"}});
+  auto bad = Load({"--node-stale-after-seconds", "1"}, {{"RTGW_JWT_HS256_SECRET", kSecret}});
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("--node-stale-after-seconds"), std::string::npos);
 }

@@ -4,10 +4,10 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include "common/time_format.hpp"
+#include "gates/output_pattern.hpp"
 #include "gates/process.hpp"
 #include "gates/stats.hpp"
 
@@ -265,8 +265,7 @@ GateOutcome GateExecutor::Run(const Gate& gate, int index, int attempt) {
           }
         } else {
           for (const auto& p : step.expect_output) {
-            const std::regex re(p, std::regex::ECMAScript | std::regex::multiline);
-            if (!std::regex_search(x.out, re) && !std::regex_search(x.err, re)) {
+            if (!OutputPatternFound(p, x.out, x.err)) {
               failure = "required output /" + p + "/ not found";
               break;
             }

@@ -4,9 +4,10 @@
 
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <set>
 #include <sstream>
+
+#include "gates/output_pattern.hpp"
 
 namespace rtgw::gates {
 namespace {
@@ -92,9 +93,13 @@ Result<std::vector<const toml::table*>> GetTables(const toml::table& t, const st
   return out;
 }
 
+// [a-z0-9][a-z0-9-]{0,63}
 bool ValidId(const std::string& id) {
-  static const std::regex re("^[a-z0-9][a-z0-9-]{0,63}$");
-  return std::regex_match(id, re);
+  if (id.empty() || id.size() > 64 || id[0] == '-') return false;
+  for (char c : id) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return true;
 }
 
 #define RTGW_TRY(var, expr)             \
@@ -142,10 +147,8 @@ Result<Step> ParseStep(const toml::table& t, const std::string& where, const Gat
   }
   RTGW_TRY(patterns, GetStrings(t, "expect_output", where));
   for (const auto& p : patterns) {
-    try {
-      std::regex re(p, std::regex::ECMAScript | std::regex::multiline);
-    } catch (const std::regex_error& err) {
-      return Bad(where, "'expect_output' pattern '" + p + "' is not a valid regex: " + err.what());
+    if (auto why = OutputPatternError(p)) {
+      return Bad(where, "'expect_output' pattern '" + p + "' is not a valid regex: " + *why);
     }
   }
   s.expect_output = patterns;

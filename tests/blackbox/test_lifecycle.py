@@ -119,3 +119,73 @@ def test_second_server_on_same_database_is_refused(server_factory, rtgw_bin):
     # The first one is unaffected.
     with first.client() as c:
         assert c.get("/api/health").status_code == 200
+
+
+def test_short_hs256_secret_refuses_to_start_unless_allowed(rtgw_bin, tmp_path):
+    weak = "x" * 31
+    res = _run_serve(rtgw_bin, tmp_path, env={"RTGW_JWT_HS256_SECRET": weak})
+    assert res.returncode == 2, res
+    assert "RTGW_JWT_HS256_SECRET" in res.stderr and "at least 32" in res.stderr, res.stderr
+    assert weak not in res.stderr, "the secret is never echoed"
+    assert not (tmp_path / "refused.db").exists(), "nothing created"
+    # Explicitly allowed (tests): it starts. Stopped with SIGTERM once it listens.
+    port_file = tmp_path / "port"
+    p = subprocess.Popen([rtgw_bin, "serve", "--listen", "127.0.0.1:0", "--port-file",
+                          str(port_file), "--allow-weak-secret", "--database-url",
+                          "sqlite://" + str(tmp_path / "weak.db")],
+                         env=clean_env({"RTGW_JWT_HS256_SECRET": weak}), cwd=str(tmp_path),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 15
+        while not port_file.exists() and p.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert port_file.exists(), p.stderr.read() if p.poll() is not None else "no port file"
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=20)
+
+
+def _busy_port() -> tuple["socket.socket", int]:
+    import socket
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    return s, s.getsockname()[1]
+
+
+@pytest.mark.parametrize("case", ["busy-port", "bad-validators-file", "bad-policy-file"])
+def test_dev_start_that_fails_prints_no_token_and_creates_nothing(rtgw_bin, tmp_path, case):
+    """--dev checks every setting and binds the port before it creates the database or prints
+    export lines: a failed start leaves no rtgw.db behind and no token for a server that is not
+    there."""
+    work = tmp_path / "cwd"
+    work.mkdir()
+    holder, port = _busy_port()
+    args = [rtgw_bin, "serve", "--dev"]
+    env: dict = {}
+    try:
+        if case == "busy-port":
+            args += ["--listen", f"127.0.0.1:{port}"]
+            needle = "127.0.0.1"
+        elif case == "bad-validators-file":
+            (work / "validators.json").write_text('{"validators": [{"name": "x"}]}')
+            args += ["--listen", "127.0.0.1:0"]
+            env = {"RTGW_VALIDATORS_FILE": str(work / "validators.json"),
+                   "MEDIA_ROOT": str(work / "media")}
+            needle = "RTGW_VALIDATORS_FILE"
+        else:
+            (work / "policy.json").write_text('{"queues": 7}')
+            args += ["--listen", "127.0.0.1:0"]
+            env = {"ZPE_SLURM_ADAPTER": "stub-policy",
+                   "RTGW_QUEUE_POLICY_FILE": str(work / "policy.json")}
+            needle = "polic"
+        res = subprocess.run(args, capture_output=True, text=True, timeout=20,
+                             env=clean_env(env), cwd=str(work))
+    finally:
+        holder.close()
+    assert res.returncode == 2, (res.returncode, res.stderr[-2000:])
+    assert needle in res.stderr, res.stderr
+    assert "export TOKEN" not in res.stderr and "RTGW_JWT_HS256_SECRET=" not in res.stderr
+    assert "rtgw serving" not in res.stderr
+    assert sorted(p.name for p in work.iterdir()) == sorted(
+        p.name for p in work.iterdir() if p.suffix == ".json"), list(work.iterdir())

@@ -252,16 +252,50 @@ void JobRunner::Cancel(const std::string& sid) {
     ReleaseBusy(sid);
     return;
   }
-  if (job.phase == JournalPhase::kSubmitted && !job.backend_id.empty()) {
-    Status st = executor_->Cancel(job.backend_id);
-    LogInfo("cancel sent to the backend",
+  if (job.phase == JournalPhase::kSubmitted && !job.backend_id.empty()) SendCancel(job);
+  // leased/submitting: Reconcile cancels it as soon as it has a backend id.
+}
+
+void JobRunner::SendCancel(const JournalJob& job) {
+  const std::string& sid = job.spec.submission_id;
+  int attempt = 0;
+  {
+    std::lock_guard lock(mu_);
+    CancelAttempt& a = cancels_[sid];
+    if (a.taken || a.sending || Clock::now() < a.next_try) return;
+    a.sending = true;
+    attempt = a.failures + 1;
+  }
+  const Status st = executor_->Cancel(job.backend_id);
+  std::chrono::milliseconds retry_in{0};
+  {
+    std::lock_guard lock(mu_);
+    CancelAttempt& a = cancels_[sid];
+    a.sending = false;
+    if (st.ok()) {
+      a.taken = true;
+    } else {
+      a.failures = attempt;
+      retry_in =
+          BackoffDelay(attempt, options_.cancel_retry_initial, options_.cancel_retry_max, rng_);
+      a.next_try = Clock::now() + retry_in;
+    }
+  }
+  if (st.ok()) {
+    LogInfo("cancel sent to the backend", {{"trace_id", job.spec.trace_id},
+                                           {"job_id", job.spec.job_id},
+                                           {"submission_id", sid},
+                                           {"execution_id", job.backend_id},
+                                           {"attempt", attempt}});
+  } else {
+    LogWarn("the backend did not take the cancel; retrying with backoff",
             {{"trace_id", job.spec.trace_id},
-             {"job_id", job.spec.job_id},
              {"submission_id", sid},
              {"execution_id", job.backend_id},
-             {"result", st.ok() ? std::string("ok") : st.error().message}});
+             {"attempt", attempt},
+             {"retry_in_ms", static_cast<long long>(retry_in.count())},
+             {"error", st.error().message}});
   }
-  // leased/submitting: Reconcile cancels it as soon as it has a backend id.
 }
 
 void JobRunner::Apply(const JournalJob& job, const JobObservation& obs) {
@@ -321,12 +355,11 @@ void JobRunner::Reconcile() {
       auto it = snap->by_id.find(job.backend_id);
       const JobObservation obs = it != snap->by_id.end() ? it->second : VanishedJob(job.backend_id);
       Apply(job, obs);
-      if (job.cancel_requested && !IsTerminal(obs.phase)) {
-        Status st = executor_->Cancel(job.backend_id);
-        if (!st.ok()) {
-          LogWarn("cancel failed; retrying next cycle",
-                  {{"submission_id", sid}, {"error", st.error().message}});
-        }
+      if (IsTerminal(obs.phase)) {
+        std::lock_guard lock(mu_);
+        cancels_.erase(sid);
+      } else if (job.cancel_requested) {
+        SendCancel(job);  // once; again only if the backend did not take it
       }
     }
     ReleaseBusy(sid);

@@ -8,8 +8,13 @@
 //   Reconcile()   ONE executor snapshot, then every active job's events are
 //                 journaled up to what the snapshot shows (queued -> running ->
 //                 terminal); a job the backend no longer knows is `lost`.
-//   Cancel(sid)   records the request and asks the backend; repeated by
-//                 Reconcile until the job is terminal.
+//   Cancel(sid)   records the request and asks the backend ONCE. A cancel the backend took
+//                 is never sent again by this process, however often the gateway lists the
+//                 request or Reconcile sees the job still running (Slurm escalates to
+//                 SIGKILL after KillWait by itself). A cancel the backend did not take
+//                 (scancel failed, a local job still starting) is re-sent by Reconcile with
+//                 exponential backoff (Options::cancel_retry_*). After a restart the
+//                 journal's cancel_requested makes the new process send it once more.
 // Events go into the journal only; the agent's sender delivers them.
 //
 // Thread-safe: a submission is handled by one caller at a time (busy set);
@@ -19,6 +24,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -40,6 +46,10 @@ class JobRunner {
     std::string work_dir;  // absolute; for result_ref.output_uri
     // Test hook: "after-sbatch" SIGKILLs the process right after a successful submit.
     std::string crash_point;
+    // Backoff between attempts of a cancel the backend did not take (doubling, jittered
+    // to [d/2, d], at most cancel_retry_max).
+    std::chrono::milliseconds cancel_retry_initial{500};
+    std::chrono::milliseconds cancel_retry_max{60'000};
   };
 
   JobRunner(Journal* journal, std::shared_ptr<Executor> executor, Options options,
@@ -65,6 +75,17 @@ class JobRunner {
   std::string OutputUri(const std::string& submission_id) const;
   bool TryBusy(const std::string& sid);
   void ReleaseBusy(const std::string& sid);
+  // Asks the backend to cancel `job` unless this process already had a cancel of it taken,
+  // another thread is sending one, or a failed attempt's backoff has not passed yet.
+  void SendCancel(const JournalJob& job);
+
+  // One cancel per request: what this process sent for a submission.
+  struct CancelAttempt {
+    bool taken = false;    // the backend accepted it: never sent again
+    bool sending = false;  // a thread is in executor_->Cancel for it now
+    int failures = 0;
+    Clock::time_point next_try{};
+  };
 
   Journal* journal_;  // not owned
   std::shared_ptr<Executor> executor_;
@@ -74,6 +95,8 @@ class JobRunner {
   mutable std::mutex mu_;
   std::set<std::string> busy_;
   std::unordered_map<std::string, Clock::time_point> sbatch_started_;
+  std::unordered_map<std::string, CancelAttempt> cancels_;  // erased when the job is terminal
+  std::mt19937_64 rng_{std::random_device{}()};
   int in_flight_ = 0;
 };
 

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <mutex>
 #include <thread>
 
 #include <boost/json.hpp>
@@ -147,22 +149,91 @@ TEST_F(JobRunnerTest, SlurmNonZeroExit) {
   EXPECT_EQ(err["exit_code"].as_int64(), 42);
 }
 
+// Whether the job's batch script has started: the inline payload's first line is in its output.
+bool ScriptStarted(const fs::path& out) {
+  std::ifstream in(out);
+  std::string line;
+  return std::getline(in, line) && line.rfind("rtgw demo payload:", 0) == 0;
+}
+
+// Cancel once the script runs: Slurm's SIGTERM ends it, and the event says so. The agent sends
+// one scancel however often the request is repeated and however many cycles the end takes.
 TEST_F(JobRunnerTest, SlurmCancelWhileRunning) {
   if (!SlurmUp()) GTEST_SKIP() << "Slurm is not running";
-  auto ex = std::make_shared<SlurmExecutor>(SlurmClient(), RenderOptions{}, dir_.string());
+  auto client = SlurmClient();
+  auto ex = std::make_shared<SlurmExecutor>(client, RenderOptions{}, dir_.string());
   auto r = Runner(ex);
   JobSpec spec = Spec("inline://long?sleep=300", 600);
+  const std::string sid = spec.submission_id;
   ASSERT_EQ(LeaseAndSubmit(*r, spec), JobRunner::SubmitResult::kDone);
-  for (int i = 0; i < 150; ++i) {
+  const fs::path out = dir_ / ("rtgw-" + sid + ".out");
+  for (int i = 0; i < 300 && !ScriptStarted(out); ++i) {
     r->Reconcile();
-    if ((*journal_->Get(spec.submission_id))->last_state == "running") break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  ASSERT_EQ((*journal_->Get(spec.submission_id))->last_state, "running");
-  r->Cancel(spec.submission_id);
-  RunToEnd(*r, spec.submission_id);
-  EXPECT_EQ(States(spec.submission_id), (V{"queued", "running", "cancelled"}));
-  EXPECT_EQ(Events(spec.submission_id).back()["error"].as_object()["signal"].as_int64(), 15);
+  ASSERT_TRUE(ScriptStarted(out)) << "the batch script did not start within 60 s";
+  r->Reconcile();
+  ASSERT_EQ((*journal_->Get(sid))->last_state, "running");
+
+  auto before = client->calls();
+  r->Cancel(sid);
+  EXPECT_EQ(client->calls() - before, 1u) << "one scancel";
+  for (int i = 0; i < 300; ++i) {
+    r->Cancel(sid);  // the gateway lists the request on every lease poll
+    before = client->calls();
+    r->Reconcile();
+    EXPECT_EQ(client->calls() - before, 1u) << "the snapshot only, no second scancel";
+    if ((*journal_->Get(sid))->phase == JournalPhase::kTerminal) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_EQ((*journal_->Get(sid))->phase, JournalPhase::kTerminal);
+  EXPECT_EQ(States(sid), (V{"queued", "running", "cancelled"}));
+  auto err = Events(sid).back()["error"].as_object();
+  EXPECT_EQ(err["code"].as_string(), "cancelled");
+  EXPECT_EQ(err["signal"].as_int64(), 15);
+  EXPECT_NE(std::string(err["message"].as_string()).find("stopped by SIGTERM (15)"),
+            std::string::npos)
+      << err["message"];
+}
+
+// Cancel the moment Slurm reports the job running, when its script may not have started yet
+// (then SIGTERM finds nothing to stop and Slurm SIGKILLs the job after KillWait). Whatever the
+// timing, the event reports the signal Slurm itself recorded for the job.
+TEST_F(JobRunnerTest, SlurmCancelAsTheJobStartsReportsTheSignalSlurmUsed) {
+  if (!SlurmUp()) GTEST_SKIP() << "Slurm is not running";
+  auto client = SlurmClient();
+  auto r = Runner(std::make_shared<SlurmExecutor>(client, RenderOptions{}, dir_.string()));
+  JobSpec spec = Spec("inline://starting?sleep=300", 600);
+  const std::string sid = spec.submission_id;
+  ASSERT_EQ(LeaseAndSubmit(*r, spec), JobRunner::SubmitResult::kDone);
+  for (int i = 0; i < 300; ++i) {
+    r->Reconcile();
+    if ((*journal_->Get(sid))->last_state == "running") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ((*journal_->Get(sid))->last_state, "running");
+  r->Cancel(sid);
+  const JournalJob end = RunToEnd(*r, sid);
+  EXPECT_EQ(States(sid), (V{"queued", "running", "cancelled"}));
+
+  auto jobs = client->ListJobs();  // the truth: what slurmctld recorded for this job
+  ASSERT_TRUE(jobs.ok());
+  const slurm::SlurmJob* truth = nullptr;
+  for (const auto& j : *jobs) truth = j.job_id == end.backend_id ? &j : truth;
+  ASSERT_NE(truth, nullptr);
+  EXPECT_EQ(truth->state, "CANCELLED");
+  auto err = Events(sid).back()["error"].as_object();
+  EXPECT_EQ(err["signal"].as_int64(), truth->signal);
+  const std::string message(err["message"].as_string());
+  EXPECT_NE(message.find("ExitCode=" + std::to_string(truth->exit_code) + ":" +
+                         std::to_string(truth->signal)),
+            std::string::npos)
+      << message;
+  if (truth->signal == 9) {
+    EXPECT_NE(message.find("SIGKILL (9) after KillWait"), std::string::npos) << message;
+  } else if (truth->signal == 15) {
+    EXPECT_NE(message.find("SIGTERM (15)"), std::string::npos) << message;
+  }
 }
 
 TEST_F(JobRunnerTest, SlurmWalltimeOverPartitionLimitRefusedBeforeSbatch) {
@@ -327,6 +398,92 @@ TEST_F(JobRunnerTest, SlurmOneQueryPerPollCycle) {
   for (const auto& s : specs) r->Cancel(s.submission_id);
   for (const auto& s : specs) RunToEnd(*r, s.submission_id);
   for (const auto& s : specs) EXPECT_EQ(States(s.submission_id).back(), "cancelled");
+}
+
+// A backend for the runner's cancel decisions: one job, running until a cancel is taken;
+// the first `refuse_cancels` cancels fail.
+class FakeExecutor final : public Executor {
+ public:
+  std::string name() const override { return "fake"; }
+  SubmitOutcome Submit(const JobSpec&) override {
+    SubmitOutcome o;
+    o.kind = SubmitOutcome::Kind::kSubmitted;
+    o.backend_id = "f1";
+    return o;
+  }
+  Result<BackendSnapshot> Snapshot() override {
+    std::lock_guard lock(mu);
+    BackendSnapshot snap;
+    JobObservation o;
+    o.phase = ended ? JobPhase::kCancelled : JobPhase::kRunning;
+    snap.by_id["f1"] = o;
+    return snap;
+  }
+  Status Cancel(const std::string& id) override {
+    std::lock_guard lock(mu);
+    cancels.push_back(id);
+    if (static_cast<int>(cancels.size()) <= refuse_cancels) return Unavailable("slurmctld busy");
+    return Ok{};
+  }
+  Result<std::optional<slurm::ClusterInfo>> Describe() override {
+    return std::optional<slurm::ClusterInfo>();
+  }
+  std::chrono::seconds visibility_window() const override { return std::chrono::hours(1); }
+  std::uint64_t backend_calls() const override { return 0; }
+  int cancel_calls() {
+    std::lock_guard lock(mu);
+    return static_cast<int>(cancels.size());
+  }
+
+  std::mutex mu;
+  std::vector<std::string> cancels;
+  int refuse_cancels = 0;
+  bool ended = false;
+};
+
+// One cancel per request: a cancel the backend took is never sent again; one it refused is
+// sent again only after a backoff that doubles.
+TEST_F(JobRunnerTest, CancelIsSentOnceAndRetriedWithBackoffOnlyWhenRefused) {
+  auto fake = std::make_shared<FakeExecutor>();
+  fake->refuse_cancels = 2;
+  JobRunner::Options o;
+  o.work_dir = dir_.string();
+  o.cancel_retry_initial = std::chrono::milliseconds(200);
+  o.cancel_retry_max = std::chrono::milliseconds(400);
+  JobRunner r(journal_.get(), fake, o, nullptr);
+  JobSpec spec = Spec("inline://x?sleep=60");
+  ASSERT_EQ(LeaseAndSubmit(r, spec), JobRunner::SubmitResult::kDone);
+  r.Reconcile();
+  ASSERT_EQ((*journal_->Get(spec.submission_id))->last_state, "running");
+
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  r.Cancel(spec.submission_id);  // refused (1)
+  ASSERT_EQ(fake->cancel_calls(), 1);
+  r.Cancel(spec.submission_id);  // within the backoff: not sent
+  r.Reconcile();
+  EXPECT_EQ(fake->cancel_calls(), 1);
+  // Refused again (2), then taken (3): each after its backoff (>= 100 ms, then >= 200 ms).
+  while (fake->cancel_calls() < 3 && Clock::now() - t0 < std::chrono::seconds(10)) {
+    r.Reconcile();
+    r.Cancel(spec.submission_id);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(fake->cancel_calls(), 3);
+  EXPECT_GE(Clock::now() - t0, std::chrono::milliseconds(300)) << "backoff 100-200 + 200-400 ms";
+  for (int i = 0; i < 20; ++i) {  // taken: never again, whatever repeats the request
+    r.Reconcile();
+    r.Cancel(spec.submission_id);
+  }
+  EXPECT_EQ(fake->cancel_calls(), 3);
+  {
+    std::lock_guard lock(fake->mu);
+    fake->ended = true;
+  }
+  r.Reconcile();
+  EXPECT_EQ(States(spec.submission_id), (V{"queued", "running", "cancelled"}));
+  r.Cancel(spec.submission_id);  // terminal: nothing to send
+  EXPECT_EQ(fake->cancel_calls(), 3);
 }
 
 TEST_F(JobRunnerTest, LocalExecutorEndToEnd) {

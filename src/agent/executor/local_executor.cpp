@@ -186,10 +186,10 @@ Status LocalExecutor::Cancel(const std::string& backend_id) {
   const bool already = fs::exists(dir / "cancelled", ec);
   const auto pid_text = ReadSmallFile(dir / "pid");
   if (!pid_text) {
-    // Not started yet. The agent repeats a cancel on every poll until the job is terminal.
+    // Not started yet: not taken, so the agent sends it again with backoff.
     return Unavailable("local job " + backend_id + " is starting; cancel again");
   }
-  if (already) return Ok{};  // signalled once; the agent repeats cancels every poll cycle
+  if (already) return Ok{};  // signalled once (by an agent before a restart)
   { std::ofstream(dir / "cancelled") << "1\n"; }
   const auto pid = ParseLong(*pid_text);
   if (pid && *pid > 1) {

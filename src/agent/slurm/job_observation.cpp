@@ -4,6 +4,27 @@
 #include <utility>
 
 namespace rtgw::agent {
+namespace {
+
+// What the signal in a cancelled job's ExitCode says happened. Slurm's scancel sends SIGCONT
+// and SIGTERM, then SIGKILL after KillWait to a job that has not ended; a job cancelled while
+// pending gets no signal. The event carries Slurm's number as it is (`error.signal`).
+std::string CancelledHow(int signal) {
+  switch (signal) {
+    case 0:
+      return "; cancelled with no signal delivered (it had not started, or ended before one "
+             "arrived)";
+    case 15:
+      return "; stopped by SIGTERM (15)";
+    case 9:
+      return "; killed by SIGKILL (9) after KillWait: it had not ended on SIGTERM (a job "
+             "cancelled as it starts can miss the SIGTERM before its script runs)";
+    default:
+      return "; ended by signal " + std::to_string(signal);
+  }
+}
+
+}  // namespace
 
 std::string_view EventState(JobPhase phase) {
   switch (phase) {
@@ -76,6 +97,7 @@ JobObservation MapSlurmJob(const slurm::SlurmJob& job) {
         o.phase = JobPhase::kFailed;
         o.error_code = "exit_code";
       }
+      if (o.phase == JobPhase::kCancelled) o.message += CancelledHow(job.signal);
       return o;
     }
   }

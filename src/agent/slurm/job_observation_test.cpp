@@ -60,6 +60,23 @@ TEST(JobObservationTest, ExitCodeAndSignalCarried) {
   EXPECT_TRUE(IsTerminal(cancelled.phase));
 }
 
+// A cancelled job's message says which signal Slurm used, as its ExitCode reports it.
+TEST(JobObservationTest, CancelledSaysWhichSignalEndedIt) {
+  const JobObservation term = MapSlurmJob(Job("CANCELLED", 0, 15));
+  EXPECT_NE(term.message.find("ExitCode=0:15; stopped by SIGTERM (15)"), std::string::npos)
+      << term.message;
+  const JobObservation kill = MapSlurmJob(Job("CANCELLED", 0, 9));
+  EXPECT_EQ(kill.signal, 9);
+  EXPECT_NE(kill.message.find("killed by SIGKILL (9) after KillWait"), std::string::npos)
+      << kill.message;
+  const JobObservation pending = MapSlurmJob(Job("CANCELLED", 0, 0));
+  EXPECT_EQ(pending.signal, 0);
+  EXPECT_NE(pending.message.find("no signal delivered"), std::string::npos) << pending.message;
+  EXPECT_NE(MapSlurmJob(Job("CANCELLED", 0, 2)).message.find("ended by signal 2"),
+            std::string::npos);
+  EXPECT_EQ(MapSlurmJob(Job("FAILED", 1, 0)).message.find("signal"), std::string::npos);
+}
+
 TEST(JobObservationTest, CompletedWithNonZeroExitIsNeverSuccess) {
   EXPECT_EQ(MapSlurmJob(Job("COMPLETED", 1)).phase, JobPhase::kFailed);
   EXPECT_EQ(MapSlurmJob(Job("COMPLETED", 0, 9)).phase, JobPhase::kFailed);
