@@ -1,12 +1,23 @@
 # Helpers for bench/run.sh and bench/run_rtgw.sh (source it; not executable on its own).
 # The shared reference-bench helpers (wrk_summary, wait_http, stop_pid) come from
 # $SHARED_BENCH/lib.sh; everything here is bounded (no unbounded loop or wait).
-
-SHARED_BENCH=${SHARED_BENCH:-/work/shared/bench}
+#
+# SHARED_BENCH: the shared reference bench (the FastAPI peer, run_ceilings.sh, the wrk scenarios).
+# It lives outside this repository. Unset: /work/shared/bench when it is there, else
+# bench/reference/ (the part of it the rtgw side needs, copied unchanged: wrk scenarios, nginx
+# config, lib.sh, the seed and token helpers; no peer). SHARED_BENCH=none: bench/reference/.
+BENCH_REFERENCE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/reference
+if [ -z "${SHARED_BENCH:-}" ]; then
+  if [ -r /work/shared/bench/lib.sh ]; then SHARED_BENCH=/work/shared/bench; else SHARED_BENCH=$BENCH_REFERENCE; fi
+elif [ "$SHARED_BENCH" = none ]; then
+  SHARED_BENCH=$BENCH_REFERENCE
+fi
 if [ ! -r "$SHARED_BENCH/lib.sh" ]; then
-  echo "SHARED_BENCH=$SHARED_BENCH has no lib.sh (point SHARED_BENCH at the shared bench/ directory)" >&2
+  echo "SHARED_BENCH=$SHARED_BENCH has no lib.sh (point SHARED_BENCH at the shared bench/ directory, or unset it to use bench/reference/)" >&2
   return 1 2>/dev/null || exit 1
 fi
+# peer_available: true when $SHARED_BENCH holds the FastAPI reference peer (not in this repository)
+peer_available() { [ -r "$SHARED_BENCH/run_peer.sh" ] && [ -r "$SHARED_BENCH/peers/fastapi_ref/app.py" ]; }
 # wrk_summary, wait_http, stop_pid: the exact summary format summarize.py/report.py parse.
 . "$SHARED_BENCH/lib.sh"
 

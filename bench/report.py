@@ -195,7 +195,7 @@ for s in scenarios:
         if s in ("submit", "event"):
             target = ">= %.0fx peer, p99 < %.0f ms" % (TARGET_RATIO, TARGET_P99_MS)
             if rp is None or r_p99 is None:
-                result = "n/a (missing runs)"
+                result = "n/a (no peer run)" if pk not in runs else "n/a (missing runs)"
                 met = None
             else:
                 ok_ratio, ok_p99 = rp >= TARGET_RATIO, r_p99 < TARGET_P99_MS

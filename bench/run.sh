@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # rtgw vs the FastAPI reference peer vs the nginx ceiling, in ONE run on this machine.
 #
+# The peer and run_ceilings.sh live in the shared reference bench, outside this repository
+# (SHARED_BENCH). Without it (a fresh clone) this runs rtgw against the nginx ceiling alone, with
+# the scenarios and nginx config copied in bench/reference/, and says how to add the peer.
+#
 # Per repetition (REPS):
 #   1. ceilings: CEILINGS=full  -> $SHARED_BENCH/run_ceilings.sh (nginx `return 200` + fsync + SQLite)
 #                CEILINGS=nginx -> bench/run_nginx.sh (the nginx part only, same config and labels)
@@ -18,12 +22,14 @@
 #   DURATION    wrk duration per run (default 10s)
 #   REPS        repetitions; the report takes medians (default 1)
 #   SCENARIOS   default "submit event projection"
-#   CEILINGS    full | nginx | none (default full; fsync/SQLite numbers are a bonus)
-#   PEER        1 = run the peer (default 1)
+#   CEILINGS    auto | full | nginx | none (default auto = full when $SHARED_BENCH has
+#               run_ceilings.sh, else nginx; fsync/SQLite numbers are a bonus)
+#   PEER        auto = run the peer when $SHARED_BENCH has it, 1 = required, 0 = skip (default auto)
 #   RTGW        auto = run rtgw when `$RTGW_BIN serve --help` works, 1 = required, 0 = skip (default auto)
 #   RTGW_BIN    default /work/main/build/release/src/app/rtgw
 #   RTGW_SERVE_ARGS, WARMUP, SEED_JOBS, KEEP_LOGS: see bench/run_rtgw.sh
-#   SHARED_BENCH  the shared reference bench directory (default /work/shared/bench)
+#   SHARED_BENCH  the shared reference bench directory (default /work/shared/bench when it
+#               exists, else bench/reference/: no peer; `none` = bench/reference/)
 #   PYTHON      Debian's python3 with fastapi/uvicorn/jwt/httpx (default /usr/bin/python3)
 #   RESULTS     output directory (default ${TMPDIR:-/tmp}/rtgw-bench/run-<timestamp>)
 set -euo pipefail
@@ -37,14 +43,43 @@ export DURATION=${DURATION:-10s}
 export SCENARIOS=${SCENARIOS:-"submit event projection"}
 export SHARED_BENCH
 REPS=${REPS:-1}
-CEILINGS=${CEILINGS:-full}
-PEER=${PEER:-1}
+CEILINGS=${CEILINGS:-auto}
+PEER=${PEER:-auto}
 RTGW=${RTGW:-auto}
 export RTGW_BIN=${RTGW_BIN:-$ROOT/build/release/src/app/rtgw}
 RESULTS=${RESULTS:-${TMPDIR:-/tmp}/rtgw-bench/run-$(date +%Y%m%d-%H%M%S)}
 DUR_S=$(dur_secs "$DURATION")
 [[ $REPS =~ ^[1-9][0-9]*$ ]] || { echo "REPS must be a positive integer" >&2; exit 2; }
-case "$CEILINGS" in full|nginx|none) ;; *) echo "CEILINGS must be full|nginx|none" >&2; exit 2 ;; esac
+case "$CEILINGS" in auto|full|nginx|none) ;; *) echo "CEILINGS must be auto|full|nginx|none" >&2; exit 2 ;; esac
+
+# ---- the reference peer: outside this repository, optional
+ADD_PEER="To add the peer: SHARED_BENCH=/path/to/shared/bench bench/run.sh, where that directory is
+      the shared reference bench (it has run_peer.sh and peers/fastapi_ref/; see bench/README.md)."
+case "$PEER" in
+  0) ;;
+  1|auto)
+    if peer_available; then PEER=1
+    elif [ "$PEER" = 1 ]; then
+      printf '%s\n' "PEER=1 but SHARED_BENCH=$SHARED_BENCH has no reference peer (run_peer.sh, peers/fastapi_ref/app.py)." "$ADD_PEER" >&2; exit 1
+    else
+      printf '%s\n' "NOTE: the FastAPI reference peer is not in this repository and SHARED_BENCH=$SHARED_BENCH" \
+        "      does not have it: running rtgw against the nginx ceiling alone (no rtgw/peer ratios)." "$ADD_PEER" >&2
+      PEER=0
+    fi ;;
+  *) echo "PEER must be auto|1|0" >&2; exit 2 ;;
+esac
+if [ "$CEILINGS" = auto ]; then
+  if [ -r "$SHARED_BENCH/run_ceilings.sh" ]; then CEILINGS=full; else CEILINGS=nginx; fi
+elif [ "$CEILINGS" = full ] && [ ! -r "$SHARED_BENCH/run_ceilings.sh" ]; then
+  echo "CEILINGS=full needs \$SHARED_BENCH/run_ceilings.sh (SHARED_BENCH=$SHARED_BENCH); use CEILINGS=nginx or point SHARED_BENCH at the shared bench" >&2; exit 1
+fi
+# bench/reference/ holds copies of the shared files the rtgw side uses: say so if they drifted
+if [ "$SHARED_BENCH" != "$BENCH_REFERENCE" ]; then
+  (cd "$BENCH_REFERENCE" && find . -type f ! -name README.md) | while read -r f; do
+    cmp -s "$BENCH_REFERENCE/$f" "$SHARED_BENCH/$f" \
+      || echo "NOTE: bench/reference/${f#./} differs from $SHARED_BENCH/${f#./} (this run uses the latter; refresh the copy)" >&2
+  done
+fi
 
 # ---- pre-flight
 for t in wrk curl timeout awk; do
@@ -64,7 +99,7 @@ case "$RTGW" in
   1|auto)
     if [ -x "$RTGW_BIN" ] && timeout 10 "$RTGW_BIN" serve --help >/dev/null 2>&1; then RTGW=1
     elif [ "$RTGW" = 1 ]; then echo "RTGW=1 but '$RTGW_BIN serve --help' does not work" >&2; exit 1
-    else echo "NOTE: $RTGW_BIN missing or 'serve --help' fails: rtgw is skipped (peer + ceilings only)" >&2; RTGW=0
+    else echo "NOTE: $RTGW_BIN missing or 'serve --help' fails: rtgw is skipped ($([ "$PEER" = 1 ] && echo 'peer + ')ceilings only)" >&2; RTGW=0
     fi ;;
   *) echo "RTGW must be auto|1|0" >&2; exit 2 ;;
 esac
@@ -106,6 +141,7 @@ n_scen=$(wc -w <<<"$SCENARIOS"); n_conns=$(wc -w <<<"$CONNS")
   echo "date: $(date -Is)"
   echo "host: $(hostname) $(nproc) cpus, $(uname -sr), $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
   echo "knobs: REPS=$REPS CONNS=[$CONNS] DURATION=$DURATION SCENARIOS=[$SCENARIOS] CEILINGS=$CEILINGS PEER=$PEER RTGW=$RTGW"
+  echo "shared bench: $SHARED_BENCH$([ "$PEER" = 1 ] || echo ' (no peer)')"
   echo "rtgw: $RTGW_BIN $([ "$RTGW" = 1 ] && stat -c '(modified %y)' "$RTGW_BIN") ${RTGW_SERVE_ARGS:+args: $RTGW_SERVE_ARGS}"
   echo "tmp fs: $(df -PT "${TMPDIR:-/tmp}" | awk 'NR==2 {print $2}') (${TMPDIR:-/tmp})"
   echo "$(wrk -v 2>&1 | head -1); $(nginx -v 2>&1)"
