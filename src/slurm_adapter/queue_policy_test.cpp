@@ -5,7 +5,7 @@
 namespace rtgw::slurm_adapter {
 namespace {
 
-constexpr const char* kPolicy = R"({
+constexpr const char* kQueuePolicyText = R"({
   "contract_version": "slurm-adapter-boundary/v1",
   "queues": {
     "default": {"partition": "debug", "max_walltime_minutes": 60},
@@ -17,7 +17,7 @@ constexpr const char* kPolicy = R"({
 })";
 
 TEST(QueuePolicyTest, ParsesEveryField) {
-  auto p = ParseQueuePolicy(kPolicy);
+  auto p = ParseQueuePolicy(kQueuePolicyText);
   ASSERT_TRUE(p) << p.error().message;
   ASSERT_EQ(p->queues.size(), 2u);
   const QueueMapping& l = p->queues.at("long");

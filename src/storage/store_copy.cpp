@@ -1,8 +1,10 @@
 #include "storage/store_copy.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <sstream>
+#include <string_view>
 #include <utility>
 
 #include "crypto/crypto.hpp"
@@ -147,6 +149,36 @@ int LatestVersion(Backend b) {
                                : postgres::PostgresJobStore::SchemaVersion();
 }
 
+// The idempotency records have no table of their own: a submit's is its `jobs` row (key,
+// request fingerprint, submission id and the stored 202 body), an event's is its `job_events`
+// row (event id and fingerprint). They are copied with those tables; the report checks them on
+// lines of their own, so an operator sees that replays will answer as before.
+struct IdempotencyView {
+  const char* label;
+  TableSpec columns;
+};
+
+const std::vector<IdempotencyView>& IdempotencyViews() {
+  static const std::vector<IdempotencyView> kViews = {
+      {"idempotency records (jobs: key, fingerprint, stored 202 body)",
+       {"jobs",
+        {{"tenant_id", K::kText},
+         {"idempotency_key", K::kText},
+         {"request_fingerprint", K::kText},
+         {"submission_id", K::kText},
+         {"response_json", K::kText}},
+        "tenant_id, job_id"}},
+      {"event idempotency records (job_events: event_id, fingerprint)",
+       {"job_events",
+        {{"tenant_id", K::kText},
+         {"job_id", K::kText},
+         {"event_id", K::kText},
+         {"fingerprint", K::kText}},
+        "seq"}},
+  };
+  return kViews;
+}
+
 // A chained SHA-256 over the canonical rows: h = sha256(h || row), so both
 // sides can be hashed while streaming. Each value is tagged (NULL vs text)
 // and length-prefixed, so no two different rows serialize alike.
@@ -273,6 +305,23 @@ Result<CopyReport> CopyStore(const CopyOptions& o) {
     t.table = spec->name;
     t.source_rows = a->rows;
     t.target_rows = *counted;
+    t.source_sha256 = crypto::HexEncode(a->hash);
+    t.target_sha256 = crypto::HexEncode(b->hash);
+    report.tables.push_back(std::move(t));
+  }
+  for (const IdempotencyView& view : IdempotencyViews()) {
+    const bool copied = std::any_of(tables.begin(), tables.end(), [&](const TableSpec* t) {
+      return std::string_view(t->name) == view.columns.name;
+    });
+    if (!copied) continue;
+    Result<Digest> a = DigestTable(source, view.columns);
+    if (!a) return std::move(a).error();
+    Result<Digest> b = DigestTable(target, view.columns);
+    if (!b) return std::move(b).error();
+    TableReport t;
+    t.table = view.label;
+    t.source_rows = a->rows;
+    t.target_rows = b->rows;
     t.source_sha256 = crypto::HexEncode(a->hash);
     t.target_sha256 = crypto::HexEncode(b->hash);
     report.tables.push_back(std::move(t));

@@ -44,7 +44,10 @@ struct CopyReport {
 // build's schema version and is only read (SQLite: its file lock is taken, so
 // no server may be running on it); the target is migrated first. Refuses
 // (InvalidArgument) a target that already holds jobs unless `replace`.
-// store_health and schema_migrations are not copied.
+// store_health and schema_migrations are not copied. The report has a line per
+// table, then one for the submit idempotency records (jobs: key, fingerprint,
+// stored 202 body) and one for the event ids (job_events: event_id, fingerprint),
+// hashed the same way.
 Result<CopyReport> CopyStore(const CopyOptions& options);
 
 // The report as printed by the CLI: one line per table and a verdict.

@@ -79,6 +79,11 @@ def test_sqlite_to_postgresql_promotion_serves_the_same_data(rtgw_bin, tmp_path,
         assert "copy verified" in out, out
         assert "ok       jobs: rows 8 -> 8" in out, out
         assert "ok       job_events: rows 16 -> 16" in out, out
+        # The idempotency records (in jobs and job_events) have report lines of their own.
+        assert "ok       idempotency records (jobs: key, fingerprint, stored 202 body): rows 8 -> 8" \
+            in out, out
+        assert "ok       event idempotency records (job_events: event_id, fingerprint): " \
+            "rows 16 -> 16" in out, out
         counts = pg_counts(target)
         assert counts["jobs"] == 8 and counts["job_events"] == 16, counts
 

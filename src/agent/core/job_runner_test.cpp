@@ -222,6 +222,8 @@ TEST_F(JobRunnerTest, SlurmCancelAsTheJobStartsReportsTheSignalSlurmUsed) {
   for (const auto& j : *jobs) truth = j.job_id == end.backend_id ? &j : truth;
   ASSERT_NE(truth, nullptr);
   EXPECT_EQ(truth->state, "CANCELLED");
+  RecordProperty("slurm_exit_code",
+                 std::to_string(truth->exit_code) + ":" + std::to_string(truth->signal));
   auto err = Events(sid).back()["error"].as_object();
   EXPECT_EQ(err["signal"].as_int64(), truth->signal);
   const std::string message(err["message"].as_string());
