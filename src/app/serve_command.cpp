@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "api/gateway.hpp"
@@ -155,8 +156,9 @@ int RunServe(const std::vector<std::string>& args) {
   hopts.body_limit_bytes = cfg.max_body_bytes;
   hopts.read_timeout = cfg.read_timeout;
   hopts.drain_timeout = cfg.drain_timeout;
-  http::Server server(hopts, handler);
-  if (auto s = server.Listen(); !s) return Fail(s.error().message);
+  // Destroyed explicitly at the end, before the gateway and the store it serves.
+  auto server = std::make_unique<http::Server>(hopts, handler);
+  if (auto s = server->Listen(); !s) return Fail(s.error().message);
 
   const auto rollback =
       slurm_adapter::GetRollbackStatus(*adapter, std::chrono::system_clock::now());
@@ -232,7 +234,7 @@ int RunServe(const std::vector<std::string>& args) {
   if (*validator_stack) {
     if (auto s = (*validator_stack)
                      ->Start(*store->jobs, *store->nodes, *store->validator_runs,
-                             "http://" + cfg.listen_host + ":" + std::to_string(server.Port()) +
+                             "http://" + cfg.listen_host + ":" + std::to_string(server->Port()) +
                                  "/internal/validations/callback");
         !s) {
       return Fail(s.error().message);
@@ -252,10 +254,10 @@ int RunServe(const std::vector<std::string>& args) {
                  cfg.jwt_hs256_secret.c_str(), token.c_str());
   }
   if (!cfg.port_file.empty()) {
-    if (auto s = WritePortFile(cfg.port_file, server.Port()); !s) return Fail(s.error().message);
+    if (auto s = WritePortFile(cfg.port_file, server->Port()); !s) return Fail(s.error().message);
   }
   LogInfo("rtgw serving", {{"version", kVersion},
-                           {"listen", cfg.listen_host + ":" + std::to_string(server.Port())},
+                           {"listen", cfg.listen_host + ":" + std::to_string(server->Port())},
                            {"store", store_name},
                            {"backend", store->backend},
                            {"sqlite_synchronous", cfg.sqlite_synchronous},
@@ -267,10 +269,11 @@ int RunServe(const std::vector<std::string>& args) {
                            {"role", cfg.validators.role},
                            {"validators", *validator_stack ? "on" : "off"},
                            {"io_threads", cfg.io_threads}});
-  server.Run(/*handle_signals=*/true);
+  server->Run(/*handle_signals=*/true);
   if (*validator_stack) (*validator_stack)->Stop();
   if (projection_relay) projection_relay->Stop();
   store->jobs->Close();
+  server.reset();
   LogInfo("rtgw stopped");
   return 0;
 }

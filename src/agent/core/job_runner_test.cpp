@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -222,8 +223,10 @@ TEST_F(JobRunnerTest, SlurmCancelAsTheJobStartsReportsTheSignalSlurmUsed) {
   for (const auto& j : *jobs) truth = j.job_id == end.backend_id ? &j : truth;
   ASSERT_NE(truth, nullptr);
   EXPECT_EQ(truth->state, "CANCELLED");
-  RecordProperty("slurm_exit_code",
-                 std::to_string(truth->exit_code) + ":" + std::to_string(truth->signal));
+  const std::string recorded =
+      std::to_string(truth->exit_code) + ":" + std::to_string(truth->signal);
+  RecordProperty("slurm_exit_code", recorded);
+  std::printf("slurm recorded ExitCode=%s for the cancelled job\n", recorded.c_str());
   auto err = Events(sid).back()["error"].as_object();
   EXPECT_EQ(err["signal"].as_int64(), truth->signal);
   const std::string message(err["message"].as_string());
