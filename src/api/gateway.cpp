@@ -45,6 +45,17 @@ bool IsJsonContentType(std::string_view ct) {
 
 namespace {
 
+// The `method` label of rtgw_http_requests_total: RFC 9110's methods, and `other` for any other
+// token, so no client can add label values (docs/contracts/http-api.md "Metrics").
+std::string_view MethodLabel(std::string_view method) {
+  static constexpr std::string_view kKnown[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                                "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+  for (std::string_view known : kKnown) {
+    if (method == known) return known;
+  }
+  return "other";
+}
+
 http::Response JsonResponse(int status, std::string body) {
   http::Response r;
   r.status = status;
@@ -628,7 +639,7 @@ class Gateway::Impl {
     metrics_
         .GetCounter("rtgw_http_requests_total", "HTTP requests by route template and status.",
                     {{"route", std::string(call.route)},
-                     {"method", call.request.method},
+                     {"method", std::string(MethodLabel(call.request.method))},
                      {"status", std::to_string(status)}})
         ->Add();
     if (options_.access_log) {

@@ -270,3 +270,38 @@ def test_openapi_no_bearer_needed(server):
         r = c.get("/api/openapi.json", headers={"authorization": "Bearer nonsense"})
     assert r.status_code == 200
 
+
+
+def test_metric_labels_take_values_from_closed_sets(server_factory):
+    """A client cannot add label values: 2,000 pipelined requests with made-up method tokens
+    (refused with 401 by proxy auth, or 404/405 without it) and made-up paths are counted under
+    method="other" and route="unmatched"; /metrics does not grow with them."""
+    import socket
+    from conftest import parse_metrics as parse
+    srv = server_factory("--proxy-auth-key", "pk-metrics", "--proxy-auth-secret", "ps-metrics")
+    proxy = {"modal-key": "pk-metrics", "modal-secret": "ps-metrics"}
+    with srv.client() as c:
+        before = c.get("/metrics", headers=proxy).text
+    n = 2000
+    reqs = b"".join(f"Q{i:06d} /x/{i} HTTP/1.1\r\nHost: a\r\n\r\n".encode() for i in range(n))
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=30) as s:
+        s.sendall(reqs + b"GET /metrics HTTP/1.1\r\nHost: a\r\nconnection: close\r\n"
+                  b"modal-key: pk-metrics\r\nmodal-secret: ps-metrics\r\n\r\n")
+        got = b""
+        while True:
+            chunk = s.recv(1 << 16)
+            if not chunk:
+                break
+            got += chunk
+    assert got.count(b"HTTP/1.1 401") == n, got[:300]
+    with srv.client() as c:
+        after = c.get("/metrics", headers=proxy).text
+    samples = parse(after)
+    methods = {l["method"] for name, l, _ in samples if name == "rtgw_http_requests_total"}
+    assert methods <= {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE",
+                       "PATCH", "other"}, methods
+    routes = {l["route"] for name, l, _ in samples if "route" in l}
+    assert not any(r.startswith("/x/") for r in routes), routes
+    assert metric_value(samples, "rtgw_http_requests_total", method="other", status="401",
+                        route="unmatched") == n
+    assert len(after) < len(before) + 4096, (len(before), len(after))
