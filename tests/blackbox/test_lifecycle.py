@@ -153,7 +153,8 @@ def _busy_port() -> tuple["socket.socket", int]:
     return s, s.getsockname()[1]
 
 
-@pytest.mark.parametrize("case", ["busy-port", "bad-validators-file", "bad-policy-file"])
+@pytest.mark.parametrize("case", ["busy-port", "bad-database", "bad-validators-file",
+                                  "bad-policy-file"])
 def test_dev_start_that_fails_prints_no_token_and_creates_nothing(rtgw_bin, tmp_path, case):
     """--dev checks every setting and binds the port before it creates the database or prints
     export lines: a failed start leaves no rtgw.db behind and no token for a server that is not
@@ -167,6 +168,10 @@ def test_dev_start_that_fails_prints_no_token_and_creates_nothing(rtgw_bin, tmp_
         if case == "busy-port":
             args += ["--listen", f"127.0.0.1:{port}"]
             needle = "127.0.0.1"
+        elif case == "bad-database":
+            args += ["--listen", "127.0.0.1:0", "--database-url",
+                     "sqlite://" + str(work / "no-such-dir" / "rtgw.db")]
+            needle = "cannot open"
         elif case == "bad-validators-file":
             (work / "validators.json").write_text('{"validators": [{"name": "x"}]}')
             args += ["--listen", "127.0.0.1:0"]
@@ -187,5 +192,7 @@ def test_dev_start_that_fails_prints_no_token_and_creates_nothing(rtgw_bin, tmp_
     assert needle in res.stderr, res.stderr
     assert "export TOKEN" not in res.stderr and "RTGW_JWT_HS256_SECRET=" not in res.stderr
     assert "rtgw serving" not in res.stderr
+    if case.endswith("-file"):
+        assert '"listening"' not in res.stderr, "a bad file is reported before the port is bound"
     assert sorted(p.name for p in work.iterdir()) == sorted(
         p.name for p in work.iterdir() if p.suffix == ".json"), list(work.iterdir())
