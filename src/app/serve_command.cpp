@@ -252,6 +252,12 @@ int RunServe(const std::vector<std::string>& args) {
                  "  (tenant_id=dev-tenant, sub=dev-user, valid 24h; mint more with "
                  "'rtgw dev token --tenant T')\n\n",
                  cfg.jwt_hs256_secret.c_str(), token.c_str());
+  } else if (cfg.dev) {
+    std::fprintf(stderr,
+                 "\n--dev: an HS256 secret is configured (%s), so none was generated and no "
+                 "token is printed;\n  mint one with 'rtgw dev token --tenant T' (it reads "
+                 "RTGW_JWT_HS256_SECRET).\n\n",
+                 values->Source("jwt-hs256-secret").c_str());
   }
   if (!cfg.port_file.empty()) {
     if (auto s = WritePortFile(cfg.port_file, server->Port()); !s) return Fail(s.error().message);
