@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <initializer_list>
 #include <memory>
 #include <sstream>
 #include <string_view>
@@ -155,26 +156,31 @@ int LatestVersion(Backend b) {
 // lines of their own, so an operator sees that replays will answer as before.
 struct IdempotencyView {
   const char* label;
-  TableSpec columns;
+  TableSpec columns;  // a subset of a copied table's columns, in that table's key order
 };
+
+// The named columns of a copied table, with their kinds and order as CopiedTables() has them.
+TableSpec ColumnsOf(std::string_view table, std::initializer_list<std::string_view> names) {
+  for (const TableSpec& spec : CopiedTables()) {
+    if (table != spec.name) continue;
+    TableSpec subset{spec.name, {}, spec.order_by};
+    for (std::string_view name : names) {
+      for (const Column& c : spec.columns) {
+        if (name == c.name) subset.columns.push_back(c);
+      }
+    }
+    return subset;
+  }
+  return TableSpec{};  // not reached: the names below are CopiedTables()'
+}
 
 const std::vector<IdempotencyView>& IdempotencyViews() {
   static const std::vector<IdempotencyView> kViews = {
       {"idempotency records (jobs: key, fingerprint, stored 202 body)",
-       {"jobs",
-        {{"tenant_id", K::kText},
-         {"idempotency_key", K::kText},
-         {"request_fingerprint", K::kText},
-         {"submission_id", K::kText},
-         {"response_json", K::kText}},
-        "tenant_id, job_id"}},
+       ColumnsOf("jobs", {"tenant_id", "idempotency_key", "request_fingerprint", "submission_id",
+                          "response_json"})},
       {"event idempotency records (job_events: event_id, fingerprint)",
-       {"job_events",
-        {{"tenant_id", K::kText},
-         {"job_id", K::kText},
-         {"event_id", K::kText},
-         {"fingerprint", K::kText}},
-        "seq"}},
+       ColumnsOf("job_events", {"tenant_id", "job_id", "event_id", "fingerprint"})},
   };
   return kViews;
 }

@@ -799,6 +799,14 @@ def read_raw_response(sock: socket.socket, timeout: float = 10.0,
     return RawResponse(status, reason, headers, body, closed)
 
 
+def free_port() -> int:
+    """An ephemeral loopback port nothing listens on now (for a process that must come back on
+    the same address after a stop, or whose command line needs the port up front)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def raw_connect(port: int, timeout: float = 5.0) -> socket.socket:
     return socket.create_connection(("127.0.0.1", port), timeout=timeout)
 

@@ -20,7 +20,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -30,8 +29,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import (BACKENDS, SECRET, clean_env, make_token, new_pg_schema, pg_url, psql, run_cli,
-                      uid)
+from conftest import (BACKENDS, SECRET, clean_env, free_port, make_token, new_pg_schema, pg_url,
+                      psql, run_cli, uid)
 
 POLICY = {
     "contract_version": "slurm-adapter-boundary/v1",
@@ -63,13 +62,6 @@ def slurm_up() -> bool:
 
 needs_slurm = pytest.mark.skipif(not slurm_up(),
                                  reason="Slurm is not running (scripts/services/slurm-up.sh)")
-
-
-def free_port() -> int:
-    """An ephemeral port for a gateway that must come back on the same address after a stop."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def slurm_jobs_with_tag(tag: str) -> list[dict]:

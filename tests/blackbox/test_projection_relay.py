@@ -6,12 +6,11 @@ A real `rtgw serve` with its in-process relay delivers to a real HTTP sink
 from __future__ import annotations
 
 import json
-import socket
 import time
 
 import pytest
 
-from conftest import Api, event_body, run_cli, submit_body, uid
+from conftest import Api, event_body, free_port, run_cli, submit_body, uid
 from projection_sink import ProjectionSink
 
 SINK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -59,12 +58,6 @@ def assert_in_order_once(sink: ProjectionSink) -> None:
         by_job.setdefault((u["tenant_id"], u["job_id"]), []).append(u["projection_version"])
     for job, versions in by_job.items():
         assert versions == list(range(1, len(versions) + 1)), (job, versions)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_every_status_change_arrives_signed_in_order_exactly_once(server_factory, sinks):

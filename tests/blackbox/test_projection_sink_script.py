@@ -20,7 +20,8 @@ from pathlib import Path
 
 import httpx
 
-from conftest import REPO_ROOT, Api, clean_env, event_body, submit_body, wait_until
+from conftest import (REPO_ROOT, Api, clean_env, event_body, free_port, submit_body,
+                      wait_until)
 from projection_sink import key_from_secret, sign
 
 SECTION = "## Relay job status to the product database"
@@ -55,12 +56,6 @@ def readme_command(pred, what: str) -> list[str]:
 def option(argv: list[str], name: str) -> str:
     assert name in argv, f"{name} missing from {argv}"
     return argv[argv.index(name) + 1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class SinkProcess:
