@@ -17,6 +17,8 @@ pkgs=(
   libgtest-dev libgmock-dev libgoogle-perftools-dev
   libtomlplusplus-dev   # rtgw gate: TOML gate specs (toml++ 3.3, src/gates only)
   python3-pytest python3-httpx python3-jwt python3-cryptography
+  python3-jsonschema   # black-box: every response checked against docs/openapi.json
+  clang clang-tidy libclang-rt-14-dev   # fuzz preset (libFuzzer) and scripts/lint.sh (clang-tidy)
   postgresql postgresql-client
 )
 for arg in "$@"; do
