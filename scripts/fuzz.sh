@@ -3,6 +3,7 @@
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]   default 60 s per target, every target
 #   RTGW_FUZZ_JOBS=2 scripts/fuzz.sh 600    two targets at a time (default 1)
+#   RTGW_FUZZ_BUILD=0 scripts/fuzz.sh ...    use the binaries already in build/fuzz
 #
 # Installs the Debian packages it needs (scripts/install-deps.sh: clang, libFuzzer runtime),
 # configures and builds the `fuzz` preset (build/fuzz), then runs each target at nice 19 on a
@@ -39,9 +40,11 @@ for t in "${TARGETS[@]}"; do
   [ -n "${MAX_LEN[$t]:-}" ] || { echo "unknown fuzz target: $t (fuzz/CMakeLists.txt)" >&2; exit 2; }
 done
 
-scripts/install-deps.sh
-nice -n 10 cmake --preset fuzz >/dev/null
-nice -n 10 cmake --build --preset fuzz --target "${TARGETS[@]/#/rtgw_fuzz_}"
+if [ "${RTGW_FUZZ_BUILD:-1}" != 0 ]; then
+  scripts/install-deps.sh
+  nice -n 10 cmake --preset fuzz >/dev/null
+  nice -n 10 cmake --build --preset fuzz --target "${TARGETS[@]/#/rtgw_fuzz_}"
+fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/rtgw-fuzz.XXXXXX")
 # Findings: ASan/UBSan reports end the run with a crash-* file; leaks are reported too.

@@ -14,6 +14,18 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::size_t kMaxFindingsBytes = 1 << 20;
+constexpr std::size_t kMaxErrorMessageBytes = 4096;
+
+// The first `max_bytes` bytes of `utf8` or fewer, cut before a character, never inside one:
+// the message is stored and served in JSON, where half a character is invalid UTF-8. `utf8` is
+// valid UTF-8 (Boost.JSON checked it), so backing up over continuation bytes (10xxxxxx) ends at
+// the lead byte of the character the cut would split.
+std::string Utf8Prefix(std::string_view utf8, std::size_t max_bytes) {
+  if (utf8.size() <= max_bytes) return std::string(utf8);
+  std::size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(utf8[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(utf8.substr(0, cut));
+}
 
 bool ValidFileName(std::string_view s) {
   if (s.empty() || s.size() > 128 || s.front() == '.') return false;
@@ -177,7 +189,7 @@ Result<CallbackRequest> ParseCallbackBody(std::string_view body) {
     std::string message;
     if (e->is_string()) message = std::string(e->as_string());
     if (e->is_object()) message = String(e->as_object(), "message").value_or("");
-    r.error_message = message.substr(0, 4096);
+    r.error_message = Utf8Prefix(message, kMaxErrorMessageBytes);
   }
   return r;
 }

@@ -82,6 +82,22 @@ TEST(CallbackBodyTest, RequiresResultUriOnSuccessAndTerminalStatus) {
                    .ok());
 }
 
+// Found by fuzz/validator_callback (corpus: callback_error_cut_in_character): the message was
+// cut at byte 4096 inside a two-byte character, and the stored run served invalid UTF-8.
+TEST(CallbackBodyTest, CutsLongErrorMessagesBetweenCharacters) {
+  const std::string message = std::string(4095, 'a') + "\u00e9tail";  // e-acute: 2 bytes of UTF-8
+  auto r = ParseCallbackBody(R"({"run_id":"vr-1","callback_id":"cb-1","status":"FAILED",)"
+                             R"("error":{"message":")" +
+                             message + R"("}})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r->error_message, std::string(4095, 'a'));
+  auto fits = ParseCallbackBody(R"({"run_id":"vr-1","callback_id":"cb-1","status":"FAILED",)"
+                                R"("error":")" +
+                                std::string(4094, 'a') + R"(\u00e9tail"})");
+  ASSERT_TRUE(fits.ok()) << fits.error().message;
+  EXPECT_EQ(*fits->error_message, std::string(4094, 'a') + "\xc3\xa9");
+}
+
 TEST(LaunchBodyTest, DecodesFilesAndRefusesBadNames) {
   auto ok = ParseLaunchBody(
       R"({"validator":"v","workspace_id":"ws","input":{"document":{"a":1},
