@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "api/canonical_json.hpp"
+#include "common/text.hpp"
 #include "common/time_format.hpp"
 #include "jobs/job_state.hpp"
 
@@ -19,13 +20,6 @@ constexpr std::size_t kUriMaxChars = 4096;
 
 std::string Path(std::string_view parent, std::string_view key) {
   return parent.empty() ? std::string(key) : std::string(parent) + "." + std::string(key);
-}
-
-bool HasControlChars(std::string_view s) {
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7F) return true;
-  }
-  return false;
 }
 
 bool HasUriScheme(std::string_view s) {
@@ -59,7 +53,7 @@ class Fields {
     if (s.size() > max_chars) {
       return Bad(key, "must be at most " + std::to_string(max_chars) + " characters");
     }
-    if (HasControlChars(s)) return Bad(key, "must not contain control characters");
+    if (HasControlChars(s)) return Bad(key, "must not contain control characters (C0, DEL, C1)");
     return std::string(s);
   }
 
@@ -252,7 +246,10 @@ Result<storage::EventRecord> ParseEventRequest(std::string_view body, const Even
   r.state = *parsed_state;
   RTGW_TAKE(r.occurred_at, f.String("occurred_at", 64));
   const auto occurred_at = ParseRfc3339(r.occurred_at);
-  if (!occurred_at) return f.Bad("occurred_at", "must be an RFC 3339 date-time");
+  if (!occurred_at) {
+    return f.Bad("occurred_at",
+                 "must be an RFC 3339 date-time from " + std::string(kRfc3339Range));
+  }
   r.occurred_at = FormatRfc3339(*occurred_at);  // stored and fingerprinted as UTC, microseconds
   RTGW_TAKE(r.trace_id, f.String("trace_id"));
 

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "api/job_requests.hpp"
+#include "common/text.hpp"
 
 namespace rtgw::api {
 namespace json = boost::json;
@@ -51,8 +52,8 @@ Result<std::string> StringField(const json::object& o, std::string_view key, std
                            std::to_string(max) + " characters");
   }
   std::string_view s = v->get_string();
-  if (std::any_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20 || c == 0x7F; })) {
-    return InvalidArgument(std::string(key) + ": must not contain control characters");
+  if (HasControlChars(s)) {
+    return InvalidArgument(std::string(key) + ": must not contain control characters (C0, DEL, C1)");
   }
   return std::string(s);
 }

@@ -154,7 +154,15 @@ int RunServe(const std::vector<std::string>& args) {
   hopts.port = cfg.listen_port;
   hopts.io_threads = cfg.io_threads;
   hopts.body_limit_bytes = cfg.max_body_bytes;
+  hopts.header_limit_bytes = cfg.max_header_bytes;
   hopts.read_timeout = cfg.read_timeout;
+  hopts.idle_timeout = cfg.idle_timeout;
+  hopts.max_connections = cfg.max_connections;
+  hopts.max_connections_per_peer = cfg.max_connections_per_peer;
+  // The API's own single-value fields: the tenant header and the proxy-auth pair.
+  hopts.single_value_headers.push_back("x-tenant-id");
+  hopts.single_value_headers.push_back(cfg.proxy_auth_key_header);
+  hopts.single_value_headers.push_back(cfg.proxy_auth_secret_header);
   hopts.drain_timeout = cfg.drain_timeout;
   // Destroyed explicitly at the end, before the gateway and the store it serves.
   auto server = std::make_unique<http::Server>(hopts, handler);

@@ -16,6 +16,7 @@
 
 #include "auth/json_segment.hpp"
 #include "auth/jws.hpp"
+#include "common/text.hpp"
 #include "crypto/crypto.hpp"
 
 namespace rtgw::auth {
@@ -75,7 +76,9 @@ Status ReadRequiredString(const boost::json::object& claims, std::string_view na
   const boost::json::value* value = claims.if_contains(JsonView(name));
   if (value == nullptr) return Unauthenticated(std::string(missing_message));
   const boost::json::string* s = value->if_string();
-  if (s == nullptr || s->empty()) return Unauthenticated(std::string(invalid_message));
+  if (s == nullptr || s->empty() || HasControlChars(View(*s))) {
+    return Unauthenticated(std::string(invalid_message));
+  }
   out->assign(s->data(), s->size());
   return Ok{};
 }
@@ -211,7 +214,9 @@ class JwtVerifier::Impl {
     }
     if (const boost::json::value* node_id = claims.if_contains("node_id")) {
       const boost::json::string* s = node_id->if_string();
-      if (s == nullptr || s->empty()) return Unauthenticated("invalid claim node_id");
+      if (s == nullptr || s->empty() || HasControlChars(View(*s))) {
+        return Unauthenticated("invalid claim node_id");
+      }
       out.node_id.emplace(s->data(), s->size());
     }
     return out;

@@ -1,5 +1,6 @@
 #include "common/time_format.hpp"
 
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 
@@ -52,7 +53,7 @@ std::optional<SystemTime> ParseRfc3339(std::string_view s) {
     return std::nullopt;
   }
   if (year < 1970 || month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month) ||
-      hour > 23 || minute > 59 || second > 60) {
+      hour > 23 || minute > 59 || second > 59) {
     return std::nullopt;
   }
   std::size_t pos = 19;
@@ -85,16 +86,20 @@ std::optional<SystemTime> ParseRfc3339(std::string_view s) {
     return std::nullopt;
   }
   if (pos != s.size()) return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  std::time_t secs = timegm(&tm);
   using namespace std::chrono;
-  return SystemTime(seconds(secs - offset_seconds) + microseconds(micros));
+  const std::int64_t days =
+      sys_days(std::chrono::year(year) / std::chrono::month(static_cast<unsigned>(month)) /
+               std::chrono::day(static_cast<unsigned>(day)))
+          .time_since_epoch()
+          .count();
+  const std::int64_t secs = days * 86'400 + hour * 3'600 + minute * 60 + second - offset_seconds;
+  // Years are at most 9999, so nothing above overflows; the range check is on the result.
+  constexpr std::int64_t kMaxMicros = duration_cast<microseconds>(SystemTime::duration::max()).count();
+  if (secs < 0 || secs > kMaxMicros / 1'000'000 ||
+      (secs == kMaxMicros / 1'000'000 && micros > kMaxMicros % 1'000'000)) {
+    return std::nullopt;
+  }
+  return SystemTime(duration_cast<SystemTime::duration>(microseconds(secs * 1'000'000 + micros)));
 }
 
 }  // namespace rtgw

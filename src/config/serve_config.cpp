@@ -100,8 +100,19 @@ const std::vector<OptionSpec>& ServeOnlyOptionSpecs() {
        "HTTP I/O threads (1-64). Store work runs on its own threads, never on these."},
       {"max-body-bytes", "RTGW_MAX_BODY_BYTES", "1048576",
        "Largest request body accepted; larger gets 413 (1 KiB - 64 MiB)."},
+      {"max-header-bytes", "RTGW_MAX_HEADER_BYTES", "16384",
+       "Largest request line plus header fields accepted; larger gets 431 (1 KiB - 1 MiB)."},
       {"read-timeout-ms", "RTGW_READ_TIMEOUT_MS", "10000",
-       "A request must be fully received within this time, else 408 (50-600000)."},
+       "A request must be fully received within this time, else 408; a new connection's first "
+       "byte must arrive within it too (50-600000)."},
+      {"idle-timeout-ms", "RTGW_IDLE_TIMEOUT_MS", "60000",
+       "A keep-alive connection waiting for its next request is closed after this (100-3600000)."},
+      {"max-connections", "RTGW_MAX_CONNECTIONS", "10000",
+       "Open connections (1-1000000). At the cap a new connection closes the longest-idle one "
+       "(no request in progress); it is refused only when none is idle."},
+      {"max-connections-per-peer", "RTGW_MAX_CONNECTIONS_PER_PEER", "0",
+       "Open connections per client IP address, 0 = no cap (0-1000000); at it, the same "
+       "eviction applies among that address's connections."},
       {"drain-timeout-ms", "RTGW_DRAIN_TIMEOUT_MS", "10000",
        "On SIGTERM, wait at most this long for in-flight requests (0-600000)."},
       {"slurm-adapter", "ZPE_SLURM_ADAPTER", "passthrough",
@@ -292,9 +303,21 @@ Result<ServeConfig> BuildServeConfig(const OptionValues& v) {
   auto body = ParseInt(v, "max-body-bytes", 1024, 64LL << 20);
   if (!body) return body.error();
   c.max_body_bytes = static_cast<std::size_t>(*body);
+  auto header = ParseInt(v, "max-header-bytes", 1024, 1 << 20);
+  if (!header) return header.error();
+  c.max_header_bytes = static_cast<std::size_t>(*header);
   auto read_timeout = ParseInt(v, "read-timeout-ms", 50, 600'000);
   if (!read_timeout) return read_timeout.error();
   c.read_timeout = std::chrono::milliseconds(*read_timeout);
+  auto idle_timeout = ParseInt(v, "idle-timeout-ms", 100, 3'600'000);
+  if (!idle_timeout) return idle_timeout.error();
+  c.idle_timeout = std::chrono::milliseconds(*idle_timeout);
+  auto connections = ParseInt(v, "max-connections", 1, 1'000'000);
+  if (!connections) return connections.error();
+  c.max_connections = static_cast<std::size_t>(*connections);
+  auto per_peer = ParseInt(v, "max-connections-per-peer", 0, 1'000'000);
+  if (!per_peer) return per_peer.error();
+  c.max_connections_per_peer = static_cast<std::size_t>(*per_peer);
   auto drain = ParseInt(v, "drain-timeout-ms", 0, 600'000);
   if (!drain) return drain.error();
   c.drain_timeout = std::chrono::milliseconds(*drain);

@@ -58,7 +58,11 @@ struct ServeConfig {
 
   int io_threads = 1;
   std::size_t max_body_bytes = 1 << 20;
+  std::size_t max_header_bytes = 16 << 10;
   std::chrono::milliseconds read_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::size_t max_connections = 10'000;
+  std::size_t max_connections_per_peer = 0;  // 0 = no per-address cap
   std::chrono::milliseconds drain_timeout{10'000};
 
   bool dev = false;  // generate a secret and print a token when none is configured

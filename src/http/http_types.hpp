@@ -75,14 +75,28 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;  // 0 = pick a free port; see Server::Port()
   int io_threads = 1;
-  std::size_t body_limit_bytes = 1 << 20;          // 413 above
-  std::size_t header_limit_bytes = 16 << 10;       // 431 above
-  std::chrono::milliseconds read_timeout{10'000};  // whole request, from first byte; 408
-  std::chrono::milliseconds idle_timeout{60'000};  // keep-alive wait for next request
+  std::size_t body_limit_bytes = 1 << 20;     // 413 above
+  std::size_t header_limit_bytes = 16 << 10;  // 431 above (request line + all fields)
+  // Whole request, from its first byte; 408. A new connection's first byte must also arrive
+  // within it: a connection that never sends anything holds its slot this long, not idle_timeout.
+  std::chrono::milliseconds read_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{60'000};  // keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{10'000};
   std::chrono::milliseconds handler_timeout{30'000};  // 503 if Handle never responds
   std::chrono::milliseconds drain_timeout{10'000};    // graceful shutdown bound
+  // Open connections. At the cap a new connection closes the connection that has been idle
+  // longest (no request in progress, including one that has not sent a byte yet) and takes its
+  // slot; only when every connection has a request in progress is the new one closed unserved.
   std::size_t max_connections = 10'000;
+  // Open connections per peer IP address (0 = no such cap). At it, the same eviction applies
+  // among that peer's connections only.
+  std::size_t max_connections_per_peer = 0;
+  // Header fields (lowercase names) a request may carry at most once; a repeated one gets 400
+  // (RFC 9110 section 5.3: only list-valued fields may repeat, and "first one wins" would let a
+  // proxy in front and this server act on different values). An HTTP/1.1 request without Host
+  // gets 400 too (RFC 9112 section 3.2). The API layer adds its own (x-tenant-id, proxy auth).
+  std::vector<std::string> single_value_headers = {"host", "content-length", "content-type",
+                                                   "authorization"};
 };
 
 }  // namespace rtgw::http

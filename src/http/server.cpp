@@ -148,8 +148,22 @@ BeastResponse ToBeastResponse(Response response, unsigned version, bool keep_ali
 struct ProtocolFailure {
   int status;
   std::string_view code;
-  std::string_view message;
+  std::string message;
 };
+
+// Field rules Beast's parser leaves to us: Host on HTTP/1.1, and fields that must not repeat.
+std::optional<ProtocolFailure> CheckHeaderFields(const BeastRequest& message,
+                                                 const ServerOptions& options) {
+  if (message.version() >= 11 && message.count(bhttp::field::host) == 0) {
+    return ProtocolFailure{400, "bad_request", "an HTTP/1.1 request must carry a Host header"};
+  }
+  for (const std::string& name : options.single_value_headers) {
+    if (message.count(name) > 1) {
+      return ProtocolFailure{400, "bad_request", "header field '" + name + "' must not repeat"};
+    }
+  }
+  return std::nullopt;
+}
 
 // Maps a failed request read to the error response it deserves, or nullopt
 // when there is nobody to answer (the peer closed or reset the connection).
@@ -201,10 +215,30 @@ class Session : public std::enable_shared_from_this<Session> {
         executor_(socket.get_executor()),
         socket_(std::move(socket)),
         watchdog_(executor_, Clock::time_point::max()),
-        wake_timer_(executor_) {}
+        wake_timer_(executor_) {
+    error_code ec;
+    const tcp::endpoint remote = socket_.remote_endpoint(ec);
+    if (!ec) {
+      remote_address_ = FormatEndpoint(remote);
+      peer_ = remote.address().to_string();
+    }
+  }
 
   const asio::any_io_executor& executor() const { return executor_; }
   const std::string& remote_address() const { return remote_address_; }
+  const std::string& peer() const { return peer_; }
+
+  // Connection slots (ServerOptions::max_connections). Idle = waiting for the first byte of a
+  // request, which a new connection is from the start. The accept path reads these under the
+  // registry lock from another thread; TryEvict and the session's own transitions are one
+  // compare-and-swap each, so a session is either evicted while idle or serves its request.
+  bool IsIdle() const { return slot_.load(std::memory_order_acquire) == kSlotIdle; }
+  Clock::rep idle_since() const { return idle_since_.load(std::memory_order_relaxed); }
+  // Takes the slot of an idle connection; the caller then posts ForceClose.
+  bool TryEvict() {
+    std::uint8_t expected = kSlotIdle;
+    return slot_.compare_exchange_strong(expected, kSlotEvicted, std::memory_order_acq_rel);
+  }
 
   asio::awaitable<void> Run();
   // Server is draining: a connection waiting for its next request closes now;
@@ -215,6 +249,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   enum class Phase { kIdle, kReading, kHandling, kWriting, kClosing };
+  enum SlotState : std::uint8_t { kSlotIdle, kSlotBusy, kSlotEvicted };
   struct HandlerResult {
     std::optional<Response> response;  // nullopt: connection force-closed
     bool close = false;
@@ -236,6 +271,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void ArmWatchdog(Clock::time_point expiry);
   void OnWatchdog(const error_code& ec, std::uint64_t generation);
   void CloseSocket();
+  // False when the slot was taken by a new connection (the session must close).
+  bool EnterIdle();
+  bool LeaveIdle();
 
   ServerShared& shared_;
   const asio::any_io_executor executor_;  // the connection's strand
@@ -249,6 +287,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint64_t request_sequence_ = 0;
   Clock::time_point received_at_{};
   std::string remote_address_;
+  std::string peer_;  // the remote IP address: the per-peer cap's key
+  std::atomic<std::uint8_t> slot_{kSlotIdle};
+  std::atomic<Clock::rep> idle_since_{Clock::now().time_since_epoch().count()};
   Phase phase_ = Phase::kIdle;
   bool timed_out_ = false;
   bool closed_ = false;
@@ -257,18 +298,21 @@ class Session : public std::enable_shared_from_this<Session> {
 asio::awaitable<void> Session::Run() {
   error_code ec;
   socket_.set_option(tcp::no_delay(true), ec);
-  const tcp::endpoint remote = socket_.remote_endpoint(ec);
-  if (!ec) remote_address_ = FormatEndpoint(remote);
 
   while (!closed_ && !shared_.draining.load(std::memory_order_acquire)) {
     if (buffer_.size() == 0) {
       // Keep-alive wait: nothing of the next request has arrived yet. Read its
       // first bytes here so the read timeout can start from the first byte.
+      // A new connection gets the read timeout for its first byte, not the
+      // idle timeout: a silent connection must not hold a slot for a minute.
       phase_ = Phase::kIdle;
-      SetDeadline(shared_.options.idle_timeout);
+      SetDeadline(request_sequence_ == 0 ? shared_.options.read_timeout
+                                         : shared_.options.idle_timeout);
+      if (!EnterIdle()) break;
       auto [read_ec, n] =
           co_await socket_.async_read_some(buffer_.prepare(kIdleReadBytes), kAsTuple);
-      if (read_ec) break;  // EOF, idle timeout, reset or drain: close silently
+      // EOF, idle timeout, reset, drain or eviction: close silently.
+      if (!LeaveIdle() || read_ec) break;
       buffer_.commit(n);
     }
 
@@ -316,6 +360,10 @@ asio::awaitable<bool> Session::ReadRequest() {
   if (!ec) {
     received_at_ = Clock::now();
     const BeastRequest& message = parser_->get();
+    if (std::optional<ProtocolFailure> failure = CheckHeaderFields(message, options)) {
+      co_await FailRequest(*failure);
+      co_return false;
+    }
     if (!parser_->is_done() && message.version() >= 11 &&
         EqualsIgnoreCase(message[bhttp::field::expect], "100-continue")) {
       auto [write_ec, written] =
@@ -464,6 +512,18 @@ void Session::CloseSocket() {
   socket_.close(ec);
 }
 
+bool Session::EnterIdle() {
+  idle_since_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  std::uint8_t expected = kSlotBusy;
+  if (slot_.compare_exchange_strong(expected, kSlotIdle, std::memory_order_acq_rel)) return true;
+  return expected == kSlotIdle;  // a new connection is idle from the start
+}
+
+bool Session::LeaveIdle() {
+  std::uint8_t expected = kSlotIdle;
+  return slot_.compare_exchange_strong(expected, kSlotBusy, std::memory_order_acq_rel);
+}
+
 void Session::SetDeadline(std::chrono::milliseconds timeout) {
   timed_out_ = false;
   if (!IsLimited(timeout)) {
@@ -530,6 +590,13 @@ class Server::Impl {
  private:
   asio::awaitable<void> AcceptLoop();
   void StartSession(tcp::socket socket);
+  // Registers `session` if a slot is free or can be taken from an idle connection (returned in
+  // `evicted`, already unregistered). Caller holds sessions_mu_.
+  bool Admit(const std::shared_ptr<Session>& session, std::vector<std::shared_ptr<Session>>& evicted);
+  // The connection idle longest (of `peer`'s when not empty) whose slot could be taken, or null.
+  std::shared_ptr<Session> EvictOldestIdle(const std::string* peer);
+  void Unregister(Session* session);
+  void LogSlotPressure(bool rejected, std::size_t evicted);
   void OnSessionEnd(const std::shared_ptr<Session>& session, const std::exception_ptr& error);
   void StartDrain();
   void OnDrainDeadline(const error_code& ec);
@@ -544,6 +611,8 @@ class Server::Impl {
   std::atomic<bool> stop_requested_{false};
   std::mutex sessions_mu_;
   std::unordered_map<Session*, std::shared_ptr<Session>> sessions_;  // GUARDED_BY(sessions_mu_)
+  // Open connections per peer address, kept only when max_connections_per_peer is set.
+  std::unordered_map<std::string, std::size_t> peer_connections_;  // GUARDED_BY(sessions_mu_)
   // Declared after the state above so that it is destroyed first.
   asio::io_context ioc_;
   Strand control_;
@@ -556,6 +625,7 @@ class Server::Impl {
   bool force_closed_ = false;
   Clock::time_point last_reject_log_{};
   std::size_t rejected_since_log_ = 0;
+  std::size_t evicted_since_log_ = 0;
 };
 
 Status Server::Impl::ListenError(const std::string& what) const {
@@ -593,7 +663,9 @@ Status Server::Impl::Listen() {
   LogInfo("listening", {{"host", options.host},
                         {"port", static_cast<int>(port_)},
                         {"io_threads", io_threads_},
-                        {"max_connections", options.max_connections}});
+                        {"max_connections", options.max_connections},
+                        {"max_connections_per_peer", options.max_connections_per_peer},
+                        {"idle_timeout_ms", static_cast<long long>(options.idle_timeout.count())}});
   return Ok{};
 }
 
@@ -666,31 +738,92 @@ asio::awaitable<void> Server::Impl::AcceptLoop() {
 }
 
 void Server::Impl::StartSession(tcp::socket socket) {
-  std::shared_ptr<Session> session;
+  auto session = std::make_shared<Session>(shared_, std::move(socket));
+  std::vector<std::shared_ptr<Session>> evicted;
+  bool admitted = false;
   {
     std::lock_guard<std::mutex> lock(sessions_mu_);
-    if (sessions_.size() < shared_.options.max_connections) {
-      session = std::make_shared<Session>(shared_, std::move(socket));
-      sessions_.emplace(session.get(), session);
-    }
+    admitted = Admit(session, evicted);
   }
-  if (!session) {
-    error_code ignored;
-    socket.close(ignored);
-    ++rejected_since_log_;
-    const Clock::time_point now = Clock::now();
-    if (now - last_reject_log_ >= std::chrono::seconds(1)) {
-      LogWarn("http connection rejected: max_connections reached",
-              {{"max_connections", shared_.options.max_connections},
-               {"rejected", rejected_since_log_}});
-      last_reject_log_ = now;
-      rejected_since_log_ = 0;
-    }
+  for (const auto& victim : evicted) {
+    asio::post(victim->executor(), [victim] { victim->ForceClose(); });
+  }
+  if (!admitted || !evicted.empty()) LogSlotPressure(!admitted, evicted.size());
+  if (!admitted) {
+    session->ForceClose();  // never started: nothing else uses it
     return;
   }
   asio::co_spawn(
       session->executor(), session->Run(),
       [this, session](const std::exception_ptr& error) { OnSessionEnd(session, error); });
+}
+
+bool Server::Impl::Admit(const std::shared_ptr<Session>& session,
+                         std::vector<std::shared_ptr<Session>>& evicted) {
+  const ServerOptions& options = shared_.options;
+  if (options.max_connections_per_peer > 0 &&
+      peer_connections_[session->peer()] >= options.max_connections_per_peer) {
+    std::shared_ptr<Session> victim = EvictOldestIdle(&session->peer());
+    if (!victim) {
+      if (peer_connections_[session->peer()] == 0) peer_connections_.erase(session->peer());
+      return false;
+    }
+    evicted.push_back(std::move(victim));
+  }
+  if (sessions_.size() >= std::max<std::size_t>(options.max_connections, 1)) {
+    std::shared_ptr<Session> victim = EvictOldestIdle(nullptr);
+    if (!victim) return false;
+    evicted.push_back(std::move(victim));
+  }
+  sessions_.emplace(session.get(), session);
+  if (options.max_connections_per_peer > 0) ++peer_connections_[session->peer()];
+  return true;
+}
+
+std::shared_ptr<Session> Server::Impl::EvictOldestIdle(const std::string* peer) {
+  // A linear scan, only when a cap is reached. A candidate that starts a request between the
+  // scan and TryEvict keeps its slot; scan again (bounded: under a flood of requests the new
+  // connection is refused instead).
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    std::shared_ptr<Session> oldest;
+    for (const auto& [ptr, candidate] : sessions_) {
+      if (!candidate->IsIdle() || (peer != nullptr && candidate->peer() != *peer)) continue;
+      if (!oldest || candidate->idle_since() < oldest->idle_since()) oldest = candidate;
+    }
+    if (!oldest) return nullptr;
+    if (oldest->TryEvict()) {
+      Unregister(oldest.get());
+      return oldest;
+    }
+  }
+  return nullptr;
+}
+
+void Server::Impl::Unregister(Session* session) {
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;  // already unregistered by an eviction
+  if (shared_.options.max_connections_per_peer > 0) {
+    auto peer = peer_connections_.find(session->peer());
+    if (peer != peer_connections_.end() && --peer->second == 0) peer_connections_.erase(peer);
+  }
+  sessions_.erase(it);
+}
+
+void Server::Impl::LogSlotPressure(bool rejected, std::size_t evicted) {
+  // On control_ (the accept loop). One line per second at most, with counts.
+  if (rejected) ++rejected_since_log_;
+  evicted_since_log_ += evicted;
+  const Clock::time_point now = Clock::now();
+  if (now - last_reject_log_ < std::chrono::seconds(1)) return;
+  LogWarn("http connection slots full: closed the longest-idle connections, refused new ones "
+          "when none was idle",
+          {{"max_connections", shared_.options.max_connections},
+           {"max_connections_per_peer", shared_.options.max_connections_per_peer},
+           {"evicted", evicted_since_log_},
+           {"rejected", rejected_since_log_}});
+  last_reject_log_ = now;
+  rejected_since_log_ = 0;
+  evicted_since_log_ = 0;
 }
 
 void Server::Impl::OnSessionEnd(const std::shared_ptr<Session>& session,
@@ -711,7 +844,7 @@ void Server::Impl::OnSessionEnd(const std::shared_ptr<Session>& session,
   bool last = false;
   {
     std::lock_guard<std::mutex> lock(sessions_mu_);
-    sessions_.erase(session.get());
+    Unregister(session.get());
     last = sessions_.empty() && shared_.draining.load(std::memory_order_acquire);
   }
   if (last) asio::post(control_, [this] { FinishDrain(); });

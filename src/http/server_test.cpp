@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <functional>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -62,8 +63,16 @@ struct ClientResponse {
 // after `timeout`, so a broken server fails the test instead of hanging it.
 class Client {
  public:
-  explicit Client(std::uint16_t port, milliseconds timeout = milliseconds(3000)) {
+  // `source` binds the client to another loopback address (a second "peer").
+  explicit Client(std::uint16_t port, milliseconds timeout = milliseconds(3000),
+                  const char* source = nullptr) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (source != nullptr) {
+      sockaddr_in local{};
+      local.sin_family = AF_INET;
+      ::inet_pton(AF_INET, source, &local.sin_addr);
+      ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local));
+    }
     timeval tv{};
     tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
     tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
@@ -632,16 +641,144 @@ TEST(ServerTest, Http10ClosesUnlessKeepAliveAsked) {
   EXPECT_TRUE(keep.Get("/b"));
 }
 
-TEST(ServerTest, MaxConnectionsClosesExtraSockets) {
+TEST(ServerTest, AtMaxConnectionsTheLongestIdleConnectionMakesRoom) {
   TestHandler handler;
+  ServerOptions options = TestOptions();
+  options.max_connections = 2;
+  RunningServer server(options, handler);
+  Client oldest(server.port());
+  ASSERT_TRUE(oldest.Get("/a"));
+  std::this_thread::sleep_for(milliseconds(20));
+  Client newer(server.port());
+  ASSERT_TRUE(newer.Get("/b"));
+  Client third(server.port());
+  EXPECT_TRUE(third.Get("/c"));         // served: it took the slot of the longest idle one
+  EXPECT_TRUE(oldest.WaitForClose());   // closed without a response
+  EXPECT_TRUE(newer.Get("/still-served"));
+}
+
+TEST(ServerTest, SilentConnectionsAreEvictedBeforeOnesThatSentARequest) {
+  TestHandler handler;
+  ServerOptions options = TestOptions();
+  options.max_connections = 3;
+  RunningServer server(options, handler);
+  Client served(server.port());
+  ASSERT_TRUE(served.Get("/a"));
+  std::this_thread::sleep_for(milliseconds(20));
+  // Silent connections: they never send a byte, yet count as idle from the start.
+  std::vector<std::unique_ptr<Client>> silent;
+  for (int i = 0; i < 10; ++i) silent.push_back(std::make_unique<Client>(server.port()));
+  Client late(server.port());
+  EXPECT_TRUE(late.Get("/late"));
+  int closed = 0;
+  for (auto& c : silent) closed += c->WaitForClose() ? 1 : 0;
+  EXPECT_EQ(closed, 10);
+}
+
+TEST(ServerTest, AtMaxConnectionsWithEveryRequestInProgressTheNewOneIsRefused) {
+  TestHandler handler;
+  ParkedResponds parked;
+  handler.on_request = [&](Request, Respond respond) { parked.Park(std::move(respond)); };
   ServerOptions options = TestOptions();
   options.max_connections = 1;
   RunningServer server(options, handler);
-  Client first(server.port());
-  ASSERT_TRUE(first.Get("/"));  // its session is registered by now
-  Client second(server.port());
-  EXPECT_TRUE(second.WaitForClose());
-  EXPECT_TRUE(first.Get("/still-served"));
+  Client busy(server.port());
+  ASSERT_TRUE(busy.Send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(parked.WaitForOne(milliseconds(2000)));
+  Client refused(server.port());
+  EXPECT_TRUE(refused.WaitForClose());
+  parked.Take()(TextResponse("done"));
+  auto r = busy.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "done");
+}
+
+TEST(ServerTest, PerPeerCapEvictsOnlyThatPeersConnections) {
+  TestHandler handler;
+  ServerOptions options = TestOptions();
+  options.max_connections_per_peer = 2;
+  RunningServer server(options, handler);
+  Client other(server.port(), milliseconds(3000), "127.0.0.2");
+  ASSERT_TRUE(other.Get("/other"));
+  Client a(server.port());
+  ASSERT_TRUE(a.Get("/a"));
+  std::this_thread::sleep_for(milliseconds(20));
+  Client b(server.port());
+  ASSERT_TRUE(b.Get("/b"));
+  Client c(server.port());
+  EXPECT_TRUE(c.Get("/c"));
+  EXPECT_TRUE(a.WaitForClose());  // the peer's longest idle, not 127.0.0.2's older one
+  EXPECT_TRUE(other.Get("/other-again"));
+  EXPECT_TRUE(b.Get("/b-again"));
+}
+
+TEST(ServerTest, ANewConnectionsFirstByteGetsTheReadTimeoutNotTheIdleTimeout) {
+  TestHandler handler;
+  ServerOptions options = TestOptions();
+  options.read_timeout = milliseconds(200);
+  options.idle_timeout = milliseconds(5000);
+  RunningServer server(options, handler);
+  Client silent(server.port());
+  const auto start = SteadyClock::now();
+  EXPECT_TRUE(silent.WaitForClose());
+  EXPECT_LT(SteadyClock::now() - start, milliseconds(2000));
+  // After a request the keep-alive wait is the idle timeout: still open past the read timeout.
+  Client kept(server.port());
+  ASSERT_TRUE(kept.Get("/a"));
+  std::this_thread::sleep_for(milliseconds(500));
+  EXPECT_FALSE(kept.Readable());
+  EXPECT_TRUE(kept.Get("/b"));
+}
+
+TEST(ServerTest, RepeatedSingleValueHeadersAndMissingHostGet400) {
+  TestHandler handler;
+  ServerOptions options = TestOptions();
+  options.single_value_headers.push_back("x-tenant-id");
+  RunningServer server(options, handler);
+  const char* bad[] = {
+      "GET /a HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer a\r\nauthorization: Bearer b\r\n\r\n",
+      "GET /a HTTP/1.1\r\nHost: t\r\nX-Tenant-Id: a\r\nx-tenant-id: a\r\n\r\n",
+      "POST /a HTTP/1.1\r\nHost: t\r\nContent-Type: a/b\r\nContent-Type: c/d\r\n"
+      "Content-Length: 0\r\n\r\n",
+      "GET /a HTTP/1.1\r\nHost: t\r\nHost: u\r\n\r\n",
+      "GET /a HTTP/1.1\r\n\r\n",
+  };
+  for (const char* request : bad) {
+    Client client(server.port());
+    ASSERT_TRUE(client.Send(request));
+    auto r = client.Read();
+    ASSERT_TRUE(r) << request;
+    EXPECT_EQ(r->status, 400) << request;
+  }
+  EXPECT_EQ(handler.codes().size(), 5u);
+  // HTTP/1.0 needs no Host; a repeated list-valued field is fine.
+  Client old(server.port());
+  ASSERT_TRUE(old.Send("GET /old HTTP/1.0\r\n\r\n"));
+  auto r = old.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  Client list(server.port());
+  ASSERT_TRUE(list.Send("GET /l HTTP/1.1\r\nHost: t\r\nAccept: a/b\r\nAccept: c/d\r\n\r\n"));
+  auto l = list.Read();
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->status, 200);
+}
+
+TEST(ServerTest, TransferCodingNamesAreCaseInsensitive) {
+  TestHandler handler;
+  handler.on_request = [](Request request, Respond respond) {
+    respond(TextResponse(request.body));
+  };
+  RunningServer server(TestOptions(), handler);
+  for (const char* coding : {"chunked", "Chunked", "CHUNKED"}) {
+    Client client(server.port());
+    ASSERT_TRUE(client.Send(std::string("POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: ") +
+                            coding + "\r\n\r\n5\r\nhello\r\n0\r\n\r\n"));
+    auto r = client.Read();
+    ASSERT_TRUE(r) << coding;
+    EXPECT_EQ(r->status, 200) << coding;
+    EXPECT_EQ(r->body, "hello") << coding;
+  }
 }
 
 TEST(ServerTest, ListenFailsClearlyWhenPortIsTaken) {

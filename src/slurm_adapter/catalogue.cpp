@@ -5,6 +5,8 @@
 
 #include <boost/json.hpp>
 
+#include "common/text.hpp"
+
 namespace rtgw::slurm_adapter {
 namespace json = boost::json;
 namespace {
@@ -17,7 +19,7 @@ Error Bad(std::string_view path, std::string_view why) {
 
 bool ValidName(std::string_view s) {
   if (s.empty() || s.size() > kMaxNameChars) return false;
-  return std::none_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20 || c == 0x7F; });
+  return !HasControlChars(s);
 }
 
 Result<std::string> Name(const json::value& v, std::string_view path) {

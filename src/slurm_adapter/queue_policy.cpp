@@ -5,6 +5,8 @@
 
 #include <boost/json.hpp>
 
+#include "common/text.hpp"
+
 namespace rtgw::slurm_adapter {
 namespace json = boost::json;
 namespace {
@@ -32,7 +34,7 @@ Status OnlyKeys(const json::object& o, std::string_view path,
 
 bool ValidName(std::string_view s) {
   if (s.empty() || s.size() > 128) return false;
-  return std::none_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20 || c == 0x7F; });
+  return !HasControlChars(s);
 }
 
 Result<std::string> RequiredName(const json::object& o, std::string_view key,
