@@ -50,9 +50,27 @@ http::Response MakeErrorResponse(int status, std::string_view code, std::string_
   return r;
 }
 
+bool IsClientSafe(const Error& error) {
+  return error.code != ErrorCode::kInternal && error.api_code != "store_unavailable";
+}
+
+std::string ClientMessage(const Error& error, std::string_view trace_id) {
+  if (IsClientSafe(error)) return error.message;
+  LogError("error detail withheld from the client",
+           {{"trace_id", trace_id},
+            {"code", error.api_code.empty() ? DefaultApiCode(error.code) : error.api_code},
+            {"error", error.message}});
+  if (error.code == ErrorCode::kInternal) {
+    return "internal error; the server log has the details under this trace_id";
+  }
+  return "the store is unavailable; retry later (the server log has the details under this "
+         "trace_id)";
+}
+
 http::Response MakeErrorResponse(const Error& error, std::string_view trace_id) {
   std::string_view code = error.api_code.empty() ? DefaultApiCode(error.code) : error.api_code;
-  return MakeErrorResponse(ToHttpStatus(error.code), code, error.message, trace_id);
+  return MakeErrorResponse(ToHttpStatus(error.code), code, ClientMessage(error, trace_id),
+                           trace_id);
 }
 
 }  // namespace rtgw::api

@@ -600,7 +600,15 @@ class Gateway::Impl {
           checks += r.ok() && r->reachable ? "true" : "false";
           checks += ",\"writable\":";
           checks += r.ok() && r->writable ? "true" : "false";
-          const std::string detail = r.ok() ? r->detail : r.error().message;
+          // The check's own text (SQLite/libpq/OS errors) goes to the log, never to the client.
+          std::string detail;
+          if (!r.ok() || !r->detail.empty()) {
+            LogError("store health check failed",
+                     {{"trace_id", call->trace_id},
+                      {"error", r.ok() ? r->detail : r.error().message}});
+            detail = "the store's read or write check failed; the server log has the details "
+                     "under trace_id " + call->trace_id;
+          }
           if (!detail.empty()) {
             checks += ",\"detail\":\"";
             AppendJsonEscaped(checks, detail);

@@ -218,7 +218,7 @@ void NodeApi::ManagedRuntime(std::optional<std::string> tenant_id,
                                              Result<std::vector<storage::NodeRecord>> r) {
     if (!r) {
       std::string body = R"({"status":"unavailable","detail":")";
-      AppendJsonEscaped(body, r.error().message);
+      AppendJsonEscaped(body, ClientMessage(r.error(), "health: managed runtime"));
       body += "\"}";
       return done(std::move(body));
     }
