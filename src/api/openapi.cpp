@@ -153,6 +153,87 @@ void NodeSchemas(json::object& s) {
            "notes"});
 }
 
+// Schemas of the validator routes (docs/contracts/validator-callback.md).
+void ValidatorSchemas(json::object& s) {
+  auto pattern = [](std::string_view description, std::string_view regex) {
+    json::object o = Str(description, 128);
+    o["pattern"] = regex;
+    return o;
+  };
+  json::object run_status{
+      {"type", "string"},
+      {"enum", json::array{"PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"}}};
+  json::object terminal_status{{"type", "string"},
+                               {"enum", json::array{"SUCCEEDED", "FAILED", "CANCELLED"}}};
+  json::object file{
+      {"type", "object"},
+      {"properties",
+       json::object{{"name", pattern("File name; not starting with '.'.",
+                                     "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$")},
+                    {"content", json::object{{"type", "string"}, {"description", "UTF-8 text."}}},
+                    {"content_base64", json::object{{"type", "string"}}}}},
+      {"required", json::array{"name"}}};
+  s["LaunchValidationRequest"] =
+      Obj({{"validator", pattern("Validator name.", "^[A-Za-z0-9._-]{1,128}$")},
+           {"version",
+            pattern("Validator version (default: the first listed).", "^[A-Za-z0-9._-]{1,128}$")},
+           {"workspace_id", Str("Workspace within the caller's tenant.", 128)},
+           {"idempotency_key",
+            pattern("Retries with the same key and request return the run; scoped to the tenant.",
+                    "^[A-Za-z0-9._:-]{1,128}$")},
+           {"input",
+            Obj({{"document", json::object{{"description", "Any JSON value."}}},
+                 {"files", json::object{{"type", "array"}, {"maxItems", 64}, {"items", file}}}},
+                {"document"})}},
+          {"validator", "workspace_id", "input"});
+  s["ValidationRun"] =
+      Obj({{"run_id", Type("string")},
+           {"tenant_id", Type("string")},
+           {"workspace_id", Type("string")},
+           {"validator", Type("string")},
+           {"version", Type("string")},
+           {"launcher",
+            json::object{{"type", "string"}, {"enum", json::array{"local", "cloud-run", "slurm"}}}},
+           {"status", run_status},
+           {"attempt", json::object{{"type", "integer"}, {"minimum", 1}}},
+           {"job_id", Type("string")},
+           {"execution_name", Type("string")},
+           {"input_uri", Type("string")},
+           {"result_uri", NullableType("string")},
+           {"findings", NullableType("array")},
+           {"error", NullableType("string")},
+           {"created_at", json::object{{"type", "string"}, {"format", "date-time"}}},
+           {"finished_at", Nullable(json::object{{"type", "string"}, {"format", "date-time"}})}},
+          {"run_id", "tenant_id", "workspace_id", "validator", "version", "launcher", "status",
+           "attempt", "job_id", "execution_name", "input_uri", "result_uri", "findings", "error",
+           "created_at", "finished_at"});
+  s["ValidatorCallbackRequest"] =
+      Obj({{"run_id", pattern("The run.", "^[A-Za-z0-9._-]{1,128}$")},
+           {"callback_id",
+            pattern("The execution's callback_id (from the envelope).", "^[A-Za-z0-9._-]{1,128}$")},
+           {"status", terminal_status},
+           {"result_uri",
+            json::object{{"type", json::array{"string", "null"}},
+                         {"maxLength", 2048},
+                         {"description", "file:// or gs:// URI; required with SUCCEEDED."}}},
+           {"findings", json::object{{"type", json::array{"array", "null"}},
+                                     {"description", "At most 1 MiB serialized."}}},
+           {"error", json::object{{"description", "A message, or {\"message\": ...}."},
+                                  {"type", json::array{"string", "object", "null"}}}}},
+          {"run_id", "callback_id", "status"});
+  s["ValidatorCallbackReceipt"] =
+      Obj({{"ok", Type("boolean")},
+           {"run_id", Type("string")},
+           {"callback_id", Type("string")},
+           {"status", terminal_status},
+           {"received_at", json::object{{"type", "string"}, {"format", "date-time"}}},
+           {"replay", json::object{{"type", "boolean"},
+                                   {"description",
+                                    "Present (true) when this is the stored receipt "
+                                    "of an earlier delivery; nothing was applied."}}}},
+          {"ok", "run_id", "callback_id", "status", "received_at"});
+}
+
 json::object Schemas() {
   json::object s;
   s["Error"] = Obj({{"error", Obj({{"code", json::object{{"type", "string"}}},
@@ -313,6 +394,7 @@ json::object Schemas() {
       Obj({{"ok", json::object{{"type", "boolean"}}}, {"id", json::object{{"type", "integer"}}}},
           {"ok", "id"});
   NodeSchemas(s);
+  ValidatorSchemas(s);
   s["Health"] = Obj(
       {{"status",
         json::object{{"type", "string"}, {"enum", json::array{"ok", "degraded", "unavailable"}}}},
@@ -377,51 +459,57 @@ json::object RequestBody(std::string_view schema) {
       {"content", json::object{{"application/json", json::object{{"schema", Ref(schema)}}}}}};
 }
 
-// The validator routes (docs/contracts/validator-callback.md); bodies are
-// described there, the schema here is a plain object.
+// The validator routes (docs/contracts/validator-callback.md).
 void ValidatorOperation(const RouteSpec& r, json::object& op, json::array& params) {
-  auto ok = [](std::string_view description) {
-    return json::object{
-        {"description", description},
-        {"content", json::object{{"application/json",
-                                  json::object{{"schema", json::object{{"type", "object"}}}}}}}};
-  };
-  auto body = [] {
-    return json::object{
-        {"required", true},
-        {"content", json::object{{"application/json",
-                                  json::object{{"schema", json::object{{"type", "object"}}}}}}}};
-  };
   if (r.path_template.find("{run_id}") != std::string_view::npos) {
     params.push_back(json::object{{"name", "run_id"},
                                   {"in", "path"},
                                   {"required", true},
                                   {"schema", json::object{{"type", "string"}}}});
   }
+  constexpr std::string_view kNotServed =
+      "; also a process that does not serve this route (APP_ROLE) or has no validators.";
   switch (r.id) {
     case RouteId::kLaunchValidation:
       op["summary"] = "Start a validation run (web role): envelope to storage, job launched.";
-      op["requestBody"] = body();
-      op["responses"] = RuntimeErrors({{"202", ok("The run.")}}, {"400", "404", "413", "415"});
+      op["requestBody"] = RequestBody("LaunchValidationRequest");
+      op["responses"] = RuntimeErrors({{"202", JsonResponse("The run.", "ValidationRun")}},
+                                      {"400", "409", "413", "415"});
+      op["responses"].as_object()["404"] =
+          ErrorResponse("Unknown validator or version" + std::string(kNotServed));
+      op["responses"].as_object()["409"] =
+          ErrorResponse("idempotency_conflict: the key was used with another request.");
       break;
     case RouteId::kRerunValidation:
       op["summary"] = "Run a finished validation again with a new callback_id (web role).";
-      op["responses"] = RuntimeErrors({{"202", ok("The run.")}}, {"404", "409"});
+      op["responses"] = RuntimeErrors({{"202", JsonResponse("The run.", "ValidationRun")}}, {});
+      op["responses"].as_object()["404"] =
+          ErrorResponse("No such run in the caller's tenant" + std::string(kNotServed));
+      op["responses"].as_object()["409"] =
+          ErrorResponse("run_not_finished: the current execution is still open.");
       break;
     case RouteId::kGetValidation:
       op["summary"] = "A validation run and its current execution (web role).";
-      op["responses"] = RuntimeErrors({{"200", ok("The run.")}}, {"404"});
+      op["responses"] = RuntimeErrors({{"200", JsonResponse("The run.", "ValidationRun")}}, {});
+      op["responses"].as_object()["404"] =
+          ErrorResponse("No such run in the caller's tenant" + std::string(kNotServed));
       break;
     default:
       op["summary"] =
           "Validator job callback (worker role only; Authorization: Bearer <ID token>).";
-      op["requestBody"] = body();
-      op["responses"] =
-          json::object{{"200", ok("Applied, or the stored receipt of a replay.")},
-                       {"400", ok("Malformed callback.")},
-                       {"401", ok("Bad ID token.")},
-                       {"404", ok("Unknown run/callback_id, or not the worker role.")},
-                       {"409", ok("Superseded callback_id, or execution ended.")}};
+      op["requestBody"] = RequestBody("ValidatorCallbackRequest");
+      op["responses"] = json::object{
+          {"200", JsonResponse("Applied, or the stored receipt of a replay (replay: true).",
+                               "ValidatorCallbackReceipt")},
+          {"400", ErrorResponse("Malformed callback; the message names the field.")},
+          {"401", ErrorResponse("unauthenticated: missing or bad ID token (the reason is only "
+                                "in the log).")},
+          {"404", ErrorResponse("Unknown run_id/callback_id" + std::string(kNotServed))},
+          {"409", ErrorResponse("callback_superseded (a rerun replaced this callback_id) or "
+                                "execution_finished (ended by the fallback poll).")},
+          {"413", ErrorResponse("Body larger than the limit.")},
+          {"415", ErrorResponse("Body is not application/json.")},
+          {"503", ErrorResponse("Store unavailable; nothing changed, retry.")}};
       break;
   }
 }
@@ -452,6 +540,10 @@ json::object Operation(const RouteSpec& r) {
     op["tags"] = json::array{"runtime"};
   } else if (r.id == RouteId::kHealth) {
     op["security"] = json::array{};  // never authenticated, not even by proxy auth
+    op["tags"] = json::array{"operations"};
+  } else if (r.id == RouteId::kValidatorCallback) {
+    // The job's ID token is the only credential; proxy auth does not apply.
+    op["security"] = json::array{json::object{{"validatorIdToken", json::array{}}}};
     op["tags"] = json::array{"operations"};
   } else {
     // No bearer token; the proxy-auth headers where proxy auth is enabled.
@@ -681,10 +773,41 @@ std::string BuildOpenApiJson(std::string_view version) {
   doc["paths"] = std::move(paths);
   doc["components"] = json::object{
       {"schemas", Schemas()},
+      {"responses",
+       json::object{
+           {"DefaultError",
+            ErrorResponse(
+                "The answer to a request no operation here declares: 404 not_found (unknown "
+                "path, or a route this process's APP_ROLE does not serve), 405 "
+                "method_not_allowed (with Allow), 410 gone (/api/zpe/*), 401 "
+                "proxy_unauthorized (proxy auth enabled), and the HTTP layer's refusals of a "
+                "malformed or oversized request (400, 408, 411, 413, 414, 431, 501, 505) on "
+                "any path. Always the one error shape, with x-trace-id.")}}},
       {"securitySchemes",
        json::object{
            {"bearerAuth",
-            json::object{{"type", "http"}, {"scheme", "bearer"}, {"bearerFormat", "JWT"}}},
+            json::object{{"type", "http"},
+                         {"scheme", "bearer"},
+                         {"bearerFormat", "JWT"},
+                         {"description",
+                          "The caller's JWT (docs/contracts/jwt.md): tenant_id claim; node_id "
+                          "for management-node routes."}}},
+           {"validatorIdToken",
+            json::object{
+                {"type", "http"},
+                {"scheme", "bearer"},
+                {"bearerFormat", "JWT"},
+                {"description",
+                 "ID token of the validator job (docs/contracts/validator-callback.md): a "
+                 "Google-style OIDC ID token whose audience is the worker's callback URL "
+                 "(RTGW_VALIDATOR_CALLBACK_URL, default "
+                 "http://<listen>/internal/validations/callback). RS256 only, key by kid from "
+                 "the run's launcher's JWKS (cloud-run: Google's certificates; local: the "
+                 "launcher's own key; slurm: the management-node agent's key). Checked: the "
+                 "signature; iss and email (the job's service account; email_verified not "
+                 "false) as configured for the launcher; aud equal to the callback URL; exp in "
+                 "the future and iat not in the future (30 s leeway). Missing or bad: 401 "
+                 "unauthenticated. Proxy auth does not apply to this route."}}},
            {"proxyKey",
             json::object{{"type", "apiKey"},
                          {"in", "header"},

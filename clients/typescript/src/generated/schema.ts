@@ -672,6 +672,73 @@ export interface components {
             queue_mappings: Record<string, never>[];
             notes: string[];
         };
+        LaunchValidationRequest: {
+            /** @description Validator name. */
+            validator: string;
+            /** @description Validator version (default: the first listed). */
+            version?: string;
+            /** @description Workspace within the caller's tenant. */
+            workspace_id: string;
+            /** @description Retries with the same key and request return the run; scoped to the tenant. */
+            idempotency_key?: string;
+            input: {
+                /** @description Any JSON value. */
+                document: unknown;
+                files?: {
+                    /** @description File name; not starting with '.'. */
+                    name: string;
+                    /** @description UTF-8 text. */
+                    content?: string;
+                    content_base64?: string;
+                }[];
+            };
+        };
+        ValidationRun: {
+            run_id: string;
+            tenant_id: string;
+            workspace_id: string;
+            validator: string;
+            version: string;
+            /** @enum {string} */
+            launcher: "local" | "cloud-run" | "slurm";
+            /** @enum {string} */
+            status: "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED";
+            attempt: number;
+            job_id: string;
+            execution_name: string;
+            input_uri: string;
+            result_uri: string | null;
+            findings: unknown[] | null;
+            error: string | null;
+            /** Format: date-time */
+            created_at: string;
+            finished_at: string | null;
+        };
+        ValidatorCallbackRequest: {
+            /** @description The run. */
+            run_id: string;
+            /** @description The execution's callback_id (from the envelope). */
+            callback_id: string;
+            /** @enum {string} */
+            status: "SUCCEEDED" | "FAILED" | "CANCELLED";
+            /** @description file:// or gs:// URI; required with SUCCEEDED. */
+            result_uri?: string | null;
+            /** @description At most 1 MiB serialized. */
+            findings?: unknown[] | null;
+            /** @description A message, or {"message": ...}. */
+            error?: string | Record<string, never> | null;
+        };
+        ValidatorCallbackReceipt: {
+            ok: boolean;
+            run_id: string;
+            callback_id: string;
+            /** @enum {string} */
+            status: "SUCCEEDED" | "FAILED" | "CANCELLED";
+            /** Format: date-time */
+            received_at: string;
+            /** @description Present (true) when this is the stored receipt of an earlier delivery; nothing was applied. */
+            replay?: boolean;
+        };
         Health: {
             /** @enum {string} */
             status: "ok" | "degraded" | "unavailable";
@@ -679,7 +746,17 @@ export interface components {
             checks: Record<string, never>;
         };
     };
-    responses: never;
+    responses: {
+        /** @description The answer to a request no operation here declares: 404 not_found (unknown path, or a route this process's APP_ROLE does not serve), 405 method_not_allowed (with Allow), 410 gone (/api/zpe/*), 401 proxy_unauthorized (proxy auth enabled), and the HTTP layer's refusals of a malformed or oversized request (400, 408, 411, 413, 414, 431, 501, 505) on any path. Always the one error shape, with x-trace-id. */
+        DefaultError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+    };
     parameters: never;
     requestBodies: never;
     headers: never;
@@ -1221,7 +1298,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": components["schemas"]["LaunchValidationRequest"];
             };
         };
         responses: {
@@ -1231,7 +1308,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["ValidationRun"];
                 };
             };
             /** @description Invalid input; the message names the field. */
@@ -1261,8 +1338,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No such job in the caller's tenant. */
+            /** @description Unknown validator or version; also a process that does not serve this route (APP_ROLE) or has no validators. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description idempotency_conflict: the key was used with another request. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1319,7 +1405,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["ValidationRun"];
                 };
             };
             /** @description Missing, invalid or expired bearer token, or proxy auth. */
@@ -1340,7 +1426,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No such job in the caller's tenant. */
+            /** @description No such run in the caller's tenant; also a process that does not serve this route (APP_ROLE) or has no validators. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1349,7 +1435,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Idempotency or consistency conflict. */
+            /** @description run_not_finished: the current execution is still open. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1389,7 +1475,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["ValidationRun"];
                 };
             };
             /** @description Missing, invalid or expired bearer token, or proxy auth. */
@@ -1410,7 +1496,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No such job in the caller's tenant. */
+            /** @description No such run in the caller's tenant; also a process that does not serve this route (APP_ROLE) or has no validators. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1439,53 +1525,80 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": components["schemas"]["ValidatorCallbackRequest"];
             };
         };
         responses: {
-            /** @description Applied, or the stored receipt of a replay. */
+            /** @description Applied, or the stored receipt of a replay (replay: true). */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["ValidatorCallbackReceipt"];
                 };
             };
-            /** @description Malformed callback. */
+            /** @description Malformed callback; the message names the field. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Bad ID token. */
+            /** @description unauthenticated: missing or bad ID token (the reason is only in the log). */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Unknown run/callback_id, or not the worker role. */
+            /** @description Unknown run_id/callback_id; also a process that does not serve this route (APP_ROLE) or has no validators. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Superseded callback_id, or execution ended. */
+            /** @description callback_superseded (a rerun replaced this callback_id) or execution_finished (ended by the fallback poll). */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Store unavailable; nothing changed, retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
