@@ -536,8 +536,16 @@ TEST(SqliteJobStoreTest, BackgroundCheckpointsKeepTheWalBoundedAndLoseNothing) {
   ASSERT_EQ(SubmitConcurrently(*store, kThreads, kPerThread), kThreads * kPerThread);
   // 2,000 jobs write thousands of WAL frames; rewinding keeps the file at a
   // few times 64 frames (a batch can overshoot the mark before the rewind).
+  // Under ThreadSanitizer every step runs several times slower and batches grow
+  // larger before a rewind (444 frames seen on a loaded box): allow twice as
+  // much, still below a WAL never rewound (> 400 frames per 800 jobs, below).
+#if defined(__SANITIZE_THREAD__)
+  constexpr std::uintmax_t kWalFramesMax = 800;
+#else
+  constexpr std::uintmax_t kWalFramesMax = 400;
+#endif
   const auto wal_bytes = fs::file_size(options.path + "-wal");
-  EXPECT_LT(wal_bytes, 400u * (4096 + 24)) << "the WAL was not rewound";
+  EXPECT_LT(wal_bytes, kWalFramesMax * (4096 + 24)) << "the WAL was not rewound";
   EXPECT_GT(CheckpointCount(metrics, "background"), 0u);
   EXPECT_GT(CheckpointCount(metrics, "writer"), 0u);
   store->Close();
