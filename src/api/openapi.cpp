@@ -514,8 +514,23 @@ void ValidatorOperation(const RouteSpec& r, json::object& op, json::array& param
   }
 }
 
+// The APP_ROLE values of the processes that serve a route (RoleOf); another
+// role answers it 404 as if the path did not exist (components.responses.DefaultError).
+json::array ServedBy(RouteId id) {
+  switch (RoleOf(id)) {
+    case RouteRole::kPublic:
+      return json::array{"all", "web"};
+    case RouteRole::kInternal:
+      return json::array{"all", "worker"};
+    case RouteRole::kBoth:
+      break;
+  }
+  return json::array{"all", "web", "worker"};
+}
+
 json::object Operation(const RouteSpec& r) {
   json::object op{{"operationId", r.operation_id}};
+  op["x-rtgw-served-by"] = ServedBy(r.id);
   json::array params;
   for (const char* name : {"job_id", "node_id", "lease_id"}) {
     if (r.path_template.find("{" + std::string(name) + "}") == std::string_view::npos) continue;

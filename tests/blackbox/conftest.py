@@ -33,6 +33,8 @@ import httpx
 import jwt
 import pytest
 
+from openapi_contract import Mismatch, Observed, ResponseChecker
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OPENAPI_DOC = REPO_ROOT / "docs" / "openapi.json"
 
@@ -72,6 +74,125 @@ def pytest_runtest_call(item):
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
+
+
+# --------------------------------------------------------------------------------------------
+# every response rtgw gives the suite is checked against docs/openapi.json
+# --------------------------------------------------------------------------------------------
+# httpx.Client.send is wrapped once here, rather than an event hook per client, because tests make
+# their own clients (httpx.Client(...), httpx.post) and each would have to remember the hook.
+# A response counts as rtgw's when it comes from a port a Server of this suite listens on, or
+# carries rtgw's x-trace-id (processes tests start themselves); fakes (fake_google, sinks) send
+# none. A mismatch fails the test phase (setup/call/teardown) that received the response; the
+# session ends with a summary (and RTGW_OPENAPI_REPORT=path writes it as JSON).
+# Requests written to raw sockets (read_raw_response) are not checked.
+OPENAPI_CHECK = ResponseChecker(OPENAPI_DOC)
+_rtgw_ports: dict[int, str] = {}     # port -> APP_ROLE of the process
+_openapi_lock = threading.Lock()
+_openapi_pending: list[Mismatch] = []   # not yet reported on a test phase
+_openapi_streamed = 0                   # checked without their body (stream=True)
+
+
+def register_rtgw_port(port: int, role: str = "all") -> None:
+    """Marks 127.0.0.1:`port` as an rtgw process's (of APP_ROLE `role`), so its responses are
+    checked."""
+    with _openapi_lock:
+        _rtgw_ports[port] = role
+
+
+def _rtgw_role(response: httpx.Response) -> str | None:
+    """The APP_ROLE of the rtgw process that sent `response`; None when not from rtgw."""
+    url = response.request.url
+    if url.host in ("127.0.0.1", "localhost") and url.port in _rtgw_ports:
+        return _rtgw_ports[url.port]
+    if TRACE_ID_RE.match(response.headers.get("x-trace-id", "")):
+        return "all"  # a process a test started itself: the default role
+    return None
+
+
+def _observe(response: httpx.Response, streamed: bool) -> None:
+    global _openapi_streamed
+    role = _rtgw_role(response)
+    if role is None:
+        return
+    request = response.request
+    obs = Observed(
+        method=request.method,
+        role=role,
+        raw_path=request.url.raw_path.split(b"?", 1)[0].decode("ascii", "replace"),
+        request_headers={k.lower(): v for k, v in request.headers.items()},
+        status=response.status_code,
+        response_headers={k.lower(): v for k, v in response.headers.items()},
+        body=None if streamed else response.content)
+    found = OPENAPI_CHECK.check(obs)
+    with _openapi_lock:
+        _openapi_streamed += 1 if streamed else 0
+        _openapi_pending.extend(found)
+
+
+_httpx_send = httpx.Client.send
+_httpx_async_send = httpx.AsyncClient.send
+
+
+def _checked_send(self, request, **kwargs):
+    response = _httpx_send(self, request, **kwargs)
+    _observe(response, kwargs.get("stream", False))
+    return response
+
+
+async def _checked_async_send(self, request, **kwargs):
+    response = await _httpx_async_send(self, request, **kwargs)
+    _observe(response, kwargs.get("stream", False))
+    return response
+
+
+httpx.Client.send = _checked_send
+httpx.AsyncClient.send = _checked_async_send
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    with _openapi_lock:
+        found = list(_openapi_pending)
+        _openapi_pending.clear()
+    if not found:
+        return
+    text = (f"{len(found)} response(s) do not match {OPENAPI_DOC.relative_to(REPO_ROOT)} "
+            f"(tests/blackbox/openapi_contract.py has the rules):\n"
+            + "\n".join(f"  {m}" for m in found[:20])
+            + (f"\n  ... and {len(found) - 20} more" if len(found) > 20 else ""))
+    if report.failed:
+        report.sections.append(("OpenAPI mismatches", text))
+    else:
+        report.outcome = "failed"
+        report.longrepr = text
+        if hasattr(report, "wasxfail"):
+            del report.wasxfail
+
+
+def pytest_terminal_summary(terminalreporter):
+    check = OPENAPI_CHECK
+    if check.checked == 0:
+        return
+    tr = terminalreporter
+    tr.write_sep("-", "OpenAPI response check")
+    tr.write_line(
+        f"{check.checked} rtgw responses checked against {OPENAPI_DOC.relative_to(REPO_ROOT)} "
+        f"({_openapi_streamed} streamed: status, content type and security only); "
+        f"{len(check.mismatches)} mismatches; {len(check.seen)} distinct method/path/status; "
+        f"{len(check.unexercised())} declared method/path/status never seen")
+    for m in check.mismatches[:30]:
+        tr.write_line(f"  MISMATCH {m}")
+    path = os.environ.get("RTGW_OPENAPI_REPORT")
+    if path:
+        Path(path).write_text(json.dumps({
+            "checked": check.checked, "streamed": _openapi_streamed,
+            "mismatches": [m.__dict__ for m in check.mismatches],
+            "seen": dict(sorted(check.seen.items())),
+            "unexercised": check.unexercised()}, indent=1) + "\n")
+        tr.write_line(f"  details: {path}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -277,6 +398,7 @@ class Server:
                 text = ""
             if text.strip().isdigit() and int(text.strip()) > 0:
                 self.port = int(text.strip())
+                register_rtgw_port(self.port, self.role)
                 return self
             time.sleep(0.02)
         self.kill9()
@@ -297,6 +419,13 @@ class Server:
     def _join_reader(self) -> None:
         if self._reader is not None:
             self._reader.join(timeout=5)
+
+    @property
+    def role(self) -> str:
+        """APP_ROLE of this server (--role wins over the environment, as in rtgw serve)."""
+        if "--role" in self.args[:-1]:
+            return self.args[self.args.index("--role") + 1]
+        return self.extra_env.get("APP_ROLE", "all")
 
     @property
     def running(self) -> bool:
