@@ -47,6 +47,8 @@ http::Response MakeErrorResponse(int status, std::string_view code, std::string_
   AppendJsonEscaped(r.body, trace_id);
   r.body += "\"}}";
   if (status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  // A bounded queue refused the work (e.g. --validation-queue-max): try again in a second.
+  if (status == 503 && code == "overloaded") r.headers.emplace_back("Retry-After", "1");
   return r;
 }
 

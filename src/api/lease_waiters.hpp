@@ -32,6 +32,11 @@ class LeaseWaiters {
  public:
   using Clock = std::chrono::steady_clock;
 
+  // Long polls parked per key (management node) at most; Park beyond it wakes at once with
+  // final=true (the poll is answered "nothing to lease" without waiting). Every parked poll also
+  // holds an HTTP connection, so the total is bounded by --max-connections.
+  static constexpr std::size_t kMaxParkedPerKey = 16;
+
   explicit LeaseWaiters(std::chrono::milliseconds recheck);
   ~LeaseWaiters();
   LeaseWaiters(const LeaseWaiters&) = delete;

@@ -47,6 +47,23 @@ TEST(LeaseWaitersTest, RecheckWakesWithoutNotification) {
   EXPECT_FALSE(f.get());
 }
 
+TEST(LeaseWaitersTest, PollsBeyondThePerKeyCapAreAnsweredAtOnce) {
+  LeaseWaiters w(10s);
+  std::atomic<int> finals{0};
+  for (std::size_t i = 0; i < LeaseWaiters::kMaxParkedPerKey; ++i) {
+    w.Park("k", w.Version("k"), Clock::now() + 10s, [&](bool f) { finals += f ? 1 : 0; });
+  }
+  EXPECT_EQ(w.parked(), LeaseWaiters::kMaxParkedPerKey);
+  bool extra_final = false;
+  w.Park("k", w.Version("k"), Clock::now() + 10s, [&](bool f) { extra_final = f; });
+  EXPECT_TRUE(extra_final);  // answered on the caller's thread, not parked
+  EXPECT_EQ(w.parked(), LeaseWaiters::kMaxParkedPerKey);
+  std::promise<bool> other;
+  w.Park("other", w.Version("other"), Clock::now() + 10s, [&](bool f) { other.set_value(f); });
+  EXPECT_EQ(w.parked(), LeaseWaiters::kMaxParkedPerKey + 1);  // another node still parks
+  w.Shutdown();
+}
+
 TEST(LeaseWaitersTest, ShutdownAnswersEveryoneFinal) {
   LeaseWaiters w(10s);
   std::atomic<int> finals{0};

@@ -50,6 +50,9 @@ const std::vector<OptionSpec>& ValidatorOptionSpecs() {
        "Empty: a fresh key per process (then only this process accepts their callbacks)."},
       {"local-service-account", "RTGW_LOCAL_SERVICE_ACCOUNT", "validator@rtgw.local",
        "email claim of the local launcher's ID tokens."},
+      {"validation-queue-max", "RTGW_VALIDATION_QUEUE_MAX", "1024",
+       "Launches, reruns and callbacks waiting for a validation worker; beyond it they get 503 "
+       "overloaded with Retry-After (1-1000000)."},
       {"validator-poll-interval-ms", "RTGW_VALIDATOR_POLL_INTERVAL_MS", "1000",
        "How often the worker looks for runs past their callback deadline (10-600000)."},
       {"gcs-endpoint", "RTGW_GCS_ENDPOINT", "https://storage.googleapis.com",
@@ -104,6 +107,9 @@ Result<ValidatorConfig> BuildValidatorConfig(const OptionValues& v) {
                            ": expected an integer from 10 to 600000, got '" + poll + "'");
   }
   c.poll_interval = std::chrono::milliseconds(ms);
+  auto queue_max = ParseIntOption(v, "validation-queue-max", 1, 1'000'000);
+  if (!queue_max) return queue_max.error();
+  c.queue_max = static_cast<std::size_t>(*queue_max);
   const std::string refetch = v.GetOr("validator-jwks-min-refetch-seconds", "30");
   long long refetch_s = 0;
   auto [rptr, rec] = std::from_chars(refetch.data(), refetch.data() + refetch.size(), refetch_s);

@@ -129,16 +129,26 @@ void ValidationService::Stop() {
   workers_.clear();
 }
 
-void ValidationService::Post(std::function<void()> task) {
+void ValidationService::Post(std::function<Result<Reply>()> work,
+                             std::function<void(Result<Reply>)> done) {
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    if (!stopping_ && queue_.size() >= options_.max_queued) {
+      const std::size_t queued = queue_.size();
+      lock.unlock();
+      LogWarn("validation queue full", {{"queued", queued}});
+      return done(Unavailable("validation queue full (" + std::to_string(queued) +
+                                  " waiting); retry later",
+                              "overloaded"));
+    }
     if (!stopping_) {
-      queue_.push_back(std::move(task));
+      queue_.push_back(
+          [work = std::move(work), done = std::move(done)] { done(work()); });
       cv_.notify_all();  // the poller waits on cv_ too
       return;
     }
   }
-  task();  // shutting down: run inline so the caller still gets its answer
+  done(work());  // shutting down: run inline so the caller still gets its answer
 }
 
 void ValidationService::WorkerLoop() {
@@ -165,14 +175,14 @@ Launcher* ValidationService::LauncherFor(const std::string& name) const {
 }
 
 void ValidationService::Launch(LaunchRequest request, std::function<void(Result<Reply>)> done) {
-  Post([this, request = std::move(request), done = std::move(done)] { done(DoLaunch(request)); });
+  Post([this, request = std::move(request)] { return DoLaunch(request); }, std::move(done));
 }
 
 void ValidationService::Rerun(std::string tenant_id, std::string run_id, std::string trace_id,
                               std::function<void(Result<Reply>)> done) {
   Post([this, tenant_id = std::move(tenant_id), run_id = std::move(run_id),
-        trace_id = std::move(trace_id),
-        done = std::move(done)] { done(DoRerun(tenant_id, run_id, trace_id)); });
+        trace_id = std::move(trace_id)] { return DoRerun(tenant_id, run_id, trace_id); },
+       std::move(done));
 }
 
 void ValidationService::Get(std::string tenant_id, std::string run_id,
@@ -185,7 +195,7 @@ void ValidationService::Get(std::string tenant_id, std::string run_id,
 }
 
 void ValidationService::Callback(CallbackRequest request, std::function<void(Result<Reply>)> done) {
-  Post([this, request = std::move(request), done = std::move(done)] { done(DoCallback(request)); });
+  Post([this, request = std::move(request)] { return DoCallback(request); }, std::move(done));
 }
 
 Result<ValidatorRun> ValidationService::StartExecution(ValidatorRun run, bool first,

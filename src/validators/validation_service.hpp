@@ -63,6 +63,9 @@ struct ValidationServiceOptions {
   std::string callback_url;  // exact URL jobs call back to (the token audience)
   std::chrono::milliseconds poll_interval{1'000};
   int threads = 2;
+  // Launches, reruns and callbacks waiting for a worker thread. Beyond it the call is answered
+  // at once with 503 "overloaded" (Retry-After 1) and nothing is started.
+  std::size_t max_queued = 1'024;
 };
 
 // Validation runs (docs/contracts/validator-callback.md): launch, rerun,
@@ -101,7 +104,9 @@ class ValidationService {
   void Stop();
 
  private:
-  void Post(std::function<void()> task);
+  // Queues `work` for a worker thread; `done` gets its result, or at once Unavailable
+  // "overloaded" when max_queued tasks wait already.
+  void Post(std::function<Result<Reply>()> work, std::function<void(Result<Reply>)> done);
   void WorkerLoop();
   void PollerLoop();
   Result<Reply> DoLaunch(const LaunchRequest& request);

@@ -2,20 +2,28 @@
 // callback tokens, and the local launcher with real child processes.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iterator>
+#include <mutex>
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include "api/error_mapping.hpp"
 #include "auth/rs256_signer.hpp"
+#include "storage/sqlite/sqlite_job_store.hpp"
+#include "storage/sqlite/sqlite_validator_run_store.hpp"
 #include "validators/callback_token.hpp"
 #include "validators/http_endpoints.hpp"
 #include "validators/local_launcher.hpp"
 #include "validators/object_storage.hpp"
 #include "validators/registry.hpp"
+#include "validators/validation_service.hpp"
 
 namespace rtgw::validators {
 namespace {
@@ -247,6 +255,98 @@ TEST(LocalLauncherTest, RunsAChildWithTheSmallEnvAndReportsItsExit) {
   ASSERT_TRUE(launcher.Cancel(*sleeper).ok());
   EXPECT_EQ(WaitEnded(launcher, *sleeper).detail, "killed by signal 9");
   EXPECT_EQ(launcher.Poll("local/1")->detail, "execution lost");
+}
+
+// A launcher whose Launch blocks until released: holds the service's only worker thread.
+class BlockingLauncher final : public Launcher {
+ public:
+  std::string_view name() const override { return "local"; }
+  Result<std::string> Launch(const LaunchSpec& spec) override {
+    std::unique_lock lock(mu_);
+    ++entered_;
+    cv_.notify_all();
+    cv_.wait(lock, [this] { return released_; });
+    return "exec-" + spec.callback_id;
+  }
+  Result<ExecutionStatus> Poll(const std::string&) override {
+    return ExecutionStatus{"RUNNING", ""};
+  }
+  Status Cancel(const std::string&) override { return Ok{}; }
+  void WaitEntered() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return entered_ > 0; });
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int entered_ = 0;
+  bool released_ = false;
+};
+
+TEST(ValidationServiceTest, WorkBeyondTheQueueBoundIsRefusedAtOnceWith503Overloaded) {
+  const fs::path dir = fs::temp_directory_path() / ("rtgw-vq-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  storage::sqlite::SqliteOptions so;
+  so.path = (dir / "rtgw.db").string();
+  auto store = storage::sqlite::SqliteJobStore::Open(so, nullptr);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  storage::sqlite::SqliteValidatorRunStore runs(**store);
+  auto media = MakeFileStorage((dir / "media").string());
+  ASSERT_TRUE(media.ok());
+  CallbackTokenVerifier verifier;
+  BlockingLauncher launcher;
+  ValidationServiceOptions o;
+  o.validators = {ValidatorSpec{.name = "v", .version = "1", .command = {"/bin/true"}}};
+  o.callback_url = "http://w/cb";
+  o.threads = 1;
+  o.max_queued = 1;
+  std::vector<std::promise<Result<Reply>>> replies(3);
+  {
+    ValidationService service(o, **store, runs, **media, {{"local", &launcher}}, verifier);
+    auto launch = [&](int i) {
+      LaunchRequest r{.tenant_id = "t",
+                      .subject = "u",
+                      .workspace_id = "w",
+                      .validator = "v",
+                      .document_json = "{}",
+                      .trace_id = "tr-" + std::to_string(i)};
+      service.Launch(std::move(r), [&replies, i](Result<Reply> reply) {
+        replies[static_cast<std::size_t>(i)].set_value(std::move(reply));
+      });
+    };
+    launch(0);
+    launcher.WaitEntered();  // the only worker is busy
+    launch(1);               // waits in the queue (1 of 1)
+    launch(2);               // refused at once, on this thread
+    auto third = replies[2].get_future();
+    ASSERT_EQ(third.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+    const Result<Reply> refused = third.get();
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().api_code, "overloaded");
+    EXPECT_EQ(api::ToHttpStatus(refused.error().code), 503);
+    const http::Response response = api::MakeErrorResponse(refused.error(), "tr-2");
+    EXPECT_NE(std::find(response.headers.begin(), response.headers.end(),
+                        std::pair<std::string, std::string>("Retry-After", "1")),
+              response.headers.end());
+    launcher.Release();
+    for (int i = 0; i < 2; ++i) {
+      auto f = replies[static_cast<std::size_t>(i)].get_future();
+      ASSERT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+      const Result<Reply> r = f.get();
+      ASSERT_TRUE(r.ok()) << r.error().message;
+      EXPECT_EQ(r->status, 202);
+    }
+    service.Stop();
+  }
+  (*store)->Close();
+  fs::remove_all(dir);
 }
 
 }  // namespace
