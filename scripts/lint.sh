@@ -7,6 +7,7 @@
 #                                  plus whatever is uncommitted (on CI's clean checkout of main:
 #                                  the commit under test). No HEAD~1 (depth-1 clone): nothing is
 #                                  linted, with a message saying so.
+#   scripts/lint.sh FILE...        just these files (paths from the repo root)
 #   scripts/lint.sh --all          every .cpp in the compile database (slow: ~N min on 2 cores)
 #   RTGW_LINT_JOBS=N               parallel clang-tidy processes (default: nproc)
 #   RTGW_LINT_JUNIT=FILE           also write one JUnit test case per linted file (test.sh)
@@ -36,7 +37,10 @@ for e in json.load(open(sys.argv[1])):
     p = os.path.relpath(os.path.join(e["directory"], e["file"]), sys.argv[2])
     if not p.startswith("build/"): print(p)' "$BUILD/compile_commands.json" "$ROOT" | sort -u)
 
-if [ "${1:-}" = "--all" ]; then
+if [ $# -gt 0 ] && [ -f "$1" ]; then
+  CHANGED=$(printf '%s\n' "$@" | sort -u)
+  SCOPE="the files named"
+elif [ "${1:-}" = "--all" ]; then
   CHANGED=$( (printf '%s\n' "$DB_FILES" | grep -E '\.cpp$'; git ls-files 'src/*.hpp' 'tests/*.hpp') \
             | sort -u)
   SCOPE="all files in the compile database"
@@ -60,6 +64,41 @@ fi
 
 in_db() { printf '%s\n' "$DB_FILES" | grep -qxF "$1"; }
 
+# The nearest .cpp in the compile database that includes header $1, directly or through other
+# headers (breadth first over `#include "..."` lines; includes are relative to src/).
+first_includer() {
+  DB_FILES="$DB_FILES" /usr/bin/python3 - "$1" <<'PY'
+import os, re, subprocess, sys
+db = set(os.environ["DB_FILES"].split())
+files = subprocess.run(["git", "ls-files", "src/*.cpp", "src/*.hpp", "tests/*.cpp", "tests/*.hpp"],
+                       capture_output=True, text=True).stdout.split()
+included_by = {}
+for f in files:
+    try:
+        text = open(f, errors="replace").read()
+    except OSError:
+        continue
+    for inc in re.findall(r'^\s*#\s*include\s+"([^"]+)"', text, re.M):
+        included_by.setdefault("src/" + inc, []).append(f)
+        included_by.setdefault(os.path.join(os.path.dirname(f), inc), []).append(f)
+seen, frontier = {sys.argv[1]}, [sys.argv[1]]
+while frontier:
+    nxt = []
+    for h in frontier:
+        for f in sorted(set(included_by.get(h, []))):
+            if f in seen:
+                continue
+            seen.add(f)
+            if f.endswith(".cpp"):
+                if f in db:
+                    print(f)
+                    sys.exit(0)
+            else:
+                nxt.append(f)
+    frontier = nxt
+PY
+}
+
 # TUs to run and the files whose findings count (the line filter).
 declare -A TUS=() COUNTED=()
 for f in $CHANGED; do
@@ -75,12 +114,7 @@ for f in $CHANGED; do
       for c in "${f%.hpp}.cpp" "${f%.hpp}_test.cpp"; do
         if in_db "$c"; then tu=$c; break; fi
       done
-      if [ -z "$tu" ]; then
-        inc=${f#src/}   # headers are included relative to src/
-        for c in $(grep -rlF "#include \"$inc\"" src tests 2>/dev/null | grep -E '\.cpp$' | sort); do
-          if in_db "$c"; then tu=$c; break; fi
-        done
-      fi
+      [ -n "$tu" ] || tu=$(first_includer "$f")
       if [ -n "$tu" ]; then TUS[$tu]=1
       else echo "lint: skip $f (no .cpp in the compile database includes it)"
       fi ;;

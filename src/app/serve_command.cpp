@@ -1,5 +1,7 @@
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -23,6 +25,31 @@
 
 namespace rtgw::app {
 namespace {
+
+// Every connection is a file descriptor. Raise the soft RLIMIT_NOFILE to make room for
+// `wanted` connections plus a reserve (store files and connections, relay and validator
+// sockets, logs); when the hard limit is lower, lower the cap to fit, so the server evicts idle
+// connections at the cap instead of accept() failing with EMFILE (which evicts nothing).
+std::size_t FitConnectionsToFileLimit(std::size_t wanted) {
+  constexpr rlim_t kReserve = 256;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return wanted;
+  const rlim_t needed = static_cast<rlim_t>(wanted) + kReserve;
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max == RLIM_INFINITY ? needed : std::min(needed, limit.rlim_max);
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= needed) return wanted;
+  const std::size_t fitted =
+      limit.rlim_cur > kReserve + 1 ? static_cast<std::size_t>(limit.rlim_cur - kReserve) : 1;
+  LogWarn("max_connections lowered to fit the open-file limit (raise it with ulimit -n or "
+          "LimitNOFILE=)",
+          {{"max_connections", wanted},
+           {"effective", fitted},
+           {"nofile_limit", static_cast<long long>(limit.rlim_cur)}});
+  return fitted;
+}
 
 constexpr const char* kServeUsage = "rtgw serve [options]";
 constexpr const char* kServeDescription =
@@ -164,6 +191,7 @@ int RunServe(const std::vector<std::string>& args) {
   hopts.single_value_headers.push_back(cfg.proxy_auth_key_header);
   hopts.single_value_headers.push_back(cfg.proxy_auth_secret_header);
   hopts.drain_timeout = cfg.drain_timeout;
+  hopts.max_connections = FitConnectionsToFileLimit(hopts.max_connections);
   // Destroyed explicitly at the end, before the gateway and the store it serves.
   auto server = std::make_unique<http::Server>(hopts, handler);
   if (auto s = server->Listen(); !s) return Fail(s.error().message);

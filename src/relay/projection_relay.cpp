@@ -367,13 +367,14 @@ class ProjectionRelay::Impl {
     ++store_ops_;
   }
 
-  // Called on a store thread once a completion/failure is durable.
+  // Called on a store thread once a completion/failure is durable. Notifies while holding mu_:
+  // Stop() returns (and ~Impl destroys cv_) as soon as it sees store_ops_ == 0, so a notify
+  // after the unlock could touch a destroyed condition variable (ThreadSanitizer saw it:
+  // pthread_cond_broadcast racing pthread_cond_destroy).
   void EndStoreOp() {
-    {
-      std::lock_guard lock(mu_);
-      --store_ops_;
-      wake_ = true;
-    }
+    std::lock_guard lock(mu_);
+    --store_ops_;
+    wake_ = true;
     cv_.notify_all();
   }
 
