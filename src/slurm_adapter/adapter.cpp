@@ -127,8 +127,8 @@ Result<AdapterSettings> BuildAdapterSettings(const AdapterInputs& in) {
     if (!expires) {
       return InvalidArgument(
           "ZPE_SLURM_ADAPTER_EXPIRES_AT: expected an RFC 3339 date-time "
-          "(2026-03-01T00:00:00Z), got '" +
-          in.expires_at + "'");
+          "(2026-03-01T00:00:00Z) from " +
+          std::string(kRfc3339Range) + ", got '" + in.expires_at + "'");
     }
     s.rollback_owner = in.owner;
     s.rollback_expires_at = *expires;

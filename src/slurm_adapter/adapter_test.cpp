@@ -227,6 +227,11 @@ TEST(AdapterTest, SettingsValidation) {
   auto bad_time =
       BuildAdapterSettings({.mode = "passthrough", .owner = "alice", .expires_at = "tomorrow"});
   ASSERT_FALSE(bad_time);
+  // Past what a SystemTime holds: refused, not wrapped into 1816 (and so never "expired").
+  auto far = BuildAdapterSettings(
+      {.mode = "passthrough", .owner = "alice", .expires_at = "9999-12-31T23:59:59Z"});
+  ASSERT_FALSE(far);
+  EXPECT_NE(far.error().message.find("2262-04-11T23:47:16Z"), std::string::npos);
   auto real_rollback = BuildAdapterSettings({.mode = "real-policy",
                                              .policy_path = "p.json",
                                              .policy_text = kPolicy,
