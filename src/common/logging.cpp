@@ -98,10 +98,22 @@ void Emit(LogLevel level, const std::string& line) {
 void AppendJsonEscaped(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   // Runs of characters that need no escaping (nearly all of a log line) are
-  // appended in one go.
+  // appended in one go. C1 controls (U+0080-U+009F, UTF-8 0xC2 0x80-0x9F) are escaped like C0
+  // ones: a terminal showing a log or a response acts on a raw U+009B CSI like on ESC [.
   std::size_t run = 0;
   for (std::size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
+    if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) <= 0x9F &&
+        static_cast<unsigned char>(s[i + 1]) >= 0x80) {
+      const auto c1 = static_cast<unsigned char>(s[i + 1]);
+      out.append(s.data() + run, i - run);
+      out += "\\u00";
+      out.push_back(kHex[c1 >> 4]);
+      out.push_back(kHex[c1 & 0xF]);
+      run = i + 2;
+      ++i;
+      continue;
+    }
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     out.append(s.data() + run, i - run);
     run = i + 1;

@@ -69,6 +69,10 @@ TEST(LoggingTest, JsonEscapingKeepsPlainRunsAndEscapesTheRest) {
   out.clear();
   AppendJsonEscaped(out, "\"edge\"");
   EXPECT_EQ(out, "\\\"edge\\\"");
+  out.clear();
+  // C1 controls are escaped too; U+00A0 (0xC2 0xA0) is not a control and stays.
+  AppendJsonEscaped(out, "a\u009b31mb\u0080\u00a0c\xc2");
+  EXPECT_EQ(out, "a\\u009b31mb\\u0080\u00a0c\xc2");
 }
 
 TEST(LoggingTest, UnbufferedLinesAreWrittenAtOnce) {

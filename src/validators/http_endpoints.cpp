@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "api/error_mapping.hpp"
+#include "common/text.hpp"
 #include "crypto/crypto.hpp"
 #include "storage/validator_run_store.hpp"
 
@@ -97,8 +98,10 @@ Result<LaunchRequest> ParseLaunchBody(std::string_view body) {
     r.version = *version;
   }
   auto workspace = String(*o, "workspace_id");
-  if (!workspace || workspace->empty() || workspace->size() > 128) {
-    return InvalidArgument("workspace_id: a string of 1-128 characters is required");
+  if (!workspace || workspace->empty() || workspace->size() > 128 ||
+      HasControlChars(*workspace)) {
+    return InvalidArgument(
+        "workspace_id: a string of 1-128 characters without control characters is required");
   }
   r.workspace_id = *workspace;
   if (o->contains("idempotency_key")) {
@@ -168,7 +171,8 @@ Result<CallbackRequest> ParseCallbackBody(std::string_view body) {
   r.callback_id = *callback_id;
   r.status = *status;
   if (auto uri = String(*o, "result_uri")) {
-    if (uri->size() > 2048 || (uri->rfind("file://", 0) != 0 && uri->rfind("gs://", 0) != 0)) {
+    if (uri->size() > 2048 || HasControlChars(*uri) ||
+        (uri->rfind("file://", 0) != 0 && uri->rfind("gs://", 0) != 0)) {
       return InvalidArgument("result_uri: a file:// or gs:// URI");
     }
     r.result_uri = *uri;

@@ -106,6 +106,19 @@ TEST(CallbackBodyTest, CutsLongErrorMessagesBetweenCharacters) {
   EXPECT_EQ(*fits->error_message, std::string(4094, 'a') + "\xc3\xa9");
 }
 
+TEST(LaunchBodyTest, RefusesControlCharactersInWorkspaceAndResultUri) {
+  for (const char* ws : {R"(w\u009bs)", R"(w\u0085s)", R"(w\u001bs)"}) {
+    auto r = ParseLaunchBody(std::string(R"({"validator":"v","workspace_id":")") + ws +
+                             R"(","input":{"document":1}})");
+    ASSERT_FALSE(r.ok()) << ws;
+    EXPECT_NE(r.error().message.find("workspace_id"), std::string::npos);
+  }
+  auto cb = ParseCallbackBody(R"({"run_id":"vr-1","callback_id":"cb-1","status":"SUCCEEDED",)"
+                              R"("result_uri":"file:///m/r\u009b.json"})");
+  ASSERT_FALSE(cb.ok());
+  EXPECT_NE(cb.error().message.find("result_uri"), std::string::npos);
+}
+
 TEST(LaunchBodyTest, DecodesFilesAndRefusesBadNames) {
   auto ok = ParseLaunchBody(
       R"({"validator":"v","workspace_id":"ws","input":{"document":{"a":1},
