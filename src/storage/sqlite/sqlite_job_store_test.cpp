@@ -461,9 +461,11 @@ TEST(SqliteJobStoreTest, ConcurrentSubmitsOfSameKeyCreateExactlyOneJob) {
   constexpr int kThreads = 32;
   std::vector<std::promise<Result<SubmitOutcome>>> promises(kThreads);
   std::vector<std::future<Result<SubmitOutcome>>> futures;
+  futures.reserve(promises.size());
   for (auto& p : promises) futures.push_back(p.get_future());
   std::atomic<bool> go{false};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
       SubmitRecord r = MakeSubmit("t1", "job-1", "key-1");
@@ -512,6 +514,7 @@ std::uint64_t CheckpointCount(MetricsRegistry& metrics, const char* thread) {
 int SubmitConcurrently(SqliteJobStore& store, int threads, int per_thread) {
   std::atomic<int> acked{0};
   std::vector<std::thread> workers;
+  workers.reserve(static_cast<std::size_t>(threads));
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
       for (int j = 0; j < per_thread; ++j) {
@@ -617,6 +620,7 @@ TEST(SqliteJobStoreTest, AcknowledgedWritesSurviveCloseAndReopen) {
     auto store = OpenOrDie(OptionsFor(dir));
     ASSERT_TRUE(store);
     std::vector<std::thread> threads;
+    threads.reserve(kThreads);
     for (int t = 0; t < kThreads; ++t) {
       threads.emplace_back([&, t] {
         for (int j = 0; j < kJobsPerThread; ++j) {
@@ -746,7 +750,7 @@ TEST(SqliteJobStoreTest, FullQueueIsRefusedAtOnceOnAStoreThread) {
   ASSERT_EQ(queue->Value(), 1);
 
   std::thread::id callback_thread;
-  Result<SubmitOutcome> refused = Await<SubmitOutcome>([&](Callback<SubmitOutcome> cb) {
+  Result<SubmitOutcome> refused = Await<SubmitOutcome>([&](const Callback<SubmitOutcome>& cb) {
     store->Submit(MakeSubmit("t1", "c", "key-c"), [&, cb](Result<SubmitOutcome> r) {
       callback_thread = std::this_thread::get_id();
       cb(std::move(r));
@@ -769,11 +773,13 @@ TEST(SqliteJobStoreTest, CallbacksRunOnStoreThreadsUnlessServedFromCache) {
   auto store = OpenOrDie(no_cache);
   ASSERT_TRUE(store);
   std::promise<std::thread::id> write_thread, read_thread;
-  store->Submit(MakeSubmit("t1", "job-1", "key-1"),
-                [&](Result<SubmitOutcome>) { write_thread.set_value(std::this_thread::get_id()); });
+  store->Submit(MakeSubmit("t1", "job-1", "key-1"), [&](const Result<SubmitOutcome>&) {
+    write_thread.set_value(std::this_thread::get_id());
+  });
   EXPECT_NE(write_thread.get_future().get(), std::this_thread::get_id());
-  store->GetJob("t1", "job-1",
-                [&](Result<JobRecord>) { read_thread.set_value(std::this_thread::get_id()); });
+  store->GetJob("t1", "job-1", [&](const Result<JobRecord>&) {
+    read_thread.set_value(std::this_thread::get_id());
+  });
   EXPECT_NE(read_thread.get_future().get(), std::this_thread::get_id());
   store->Close();
 
@@ -782,7 +788,7 @@ TEST(SqliteJobStoreTest, CallbacksRunOnStoreThreadsUnlessServedFromCache) {
   ASSERT_TRUE(cached);
   ASSERT_TRUE(SubmitSync(*cached, MakeSubmit("t1", "job-2", "key-2")).ok());
   std::optional<std::thread::id> inline_thread;
-  cached->GetJob("t1", "job-2", [&](Result<JobRecord> r) {
+  cached->GetJob("t1", "job-2", [&](const Result<JobRecord>& r) {
     EXPECT_TRUE(r.ok());
     inline_thread = std::this_thread::get_id();
   });
@@ -800,7 +806,7 @@ TEST(SqliteJobStoreTest, WriteCallbacksRunInCommitOrder) {
   std::promise<void> all_done;
   for (int i = 0; i < kWrites; ++i) {
     const std::string id = "job-" + std::to_string(i);
-    store->Submit(MakeSubmit("t1", id, "key-" + id), [&, i](Result<SubmitOutcome> r) {
+    store->Submit(MakeSubmit("t1", id, "key-" + id), [&, i](const Result<SubmitOutcome>& r) {
       EXPECT_TRUE(r.ok());
       std::lock_guard lock(mu);
       order.push_back(i);
@@ -818,14 +824,14 @@ TEST(SqliteJobStoreTest, WriterCommitsTheNextBatchWhileACallbackRuns) {
   ASSERT_TRUE(store);
   std::promise<void> started, release;
   std::shared_future<void> released = release.get_future().share();
-  store->Submit(MakeSubmit("t1", "job-1", "key-1"), [&, released](Result<SubmitOutcome> r) {
+  store->Submit(MakeSubmit("t1", "job-1", "key-1"), [&, released](const Result<SubmitOutcome>& r) {
     EXPECT_TRUE(r.ok());
     started.set_value();
     released.wait_for(std::chrono::seconds(10));  // bounded: a failure must not hang
   });
   ASSERT_EQ(started.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
   // The first callback still runs; the second write is committed meanwhile.
-  store->Submit(MakeSubmit("t1", "job-2", "key-2"), [](Result<SubmitOutcome>) {});
+  store->Submit(MakeSubmit("t1", "job-2", "key-2"), [](const Result<SubmitOutcome>&) {});
   bool committed = false;
   for (int i = 0; i < 500 && !committed; ++i) {
     committed = GetJobSync(*store, "t1", "job-2").ok();
@@ -887,13 +893,13 @@ TEST(SqliteJobStoreTest, CloseCompletesEveryPendingCallback) {
   std::atomic<int> succeeded{0};
   for (int i = 0; i < kWrites; ++i) {
     const std::string id = "job-" + std::to_string(i);
-    store->Submit(MakeSubmit("t1", id, "key-" + id), [&](Result<SubmitOutcome> r) {
+    store->Submit(MakeSubmit("t1", id, "key-" + id), [&](const Result<SubmitOutcome>& r) {
       if (r.ok()) succeeded.fetch_add(1);
       completed.fetch_add(1);
     });
   }
   for (int i = 0; i < kReads; ++i) {
-    store->GetJob("t1", "job-0", [&](Result<JobRecord>) { completed.fetch_add(1); });
+    store->GetJob("t1", "job-0", [&](const Result<JobRecord>&) { completed.fetch_add(1); });
   }
   store->Close();
   EXPECT_EQ(completed.load(), kWrites + kReads);
@@ -919,7 +925,7 @@ TEST(SqliteJobStoreTest, CloseFromOwnCallbackDoesNotDeadlock) {
   TempDir dir;
   auto store = OpenOrDie(OptionsFor(dir));
   ASSERT_TRUE(store);
-  Result<SubmitOutcome> first = Await<SubmitOutcome>([&](Callback<SubmitOutcome> cb) {
+  Result<SubmitOutcome> first = Await<SubmitOutcome>([&](const Callback<SubmitOutcome>& cb) {
     store->Submit(MakeSubmit("t1", "job-1", "key-1"), [&, cb](Result<SubmitOutcome> r) {
       store->Close();  // from the completer thread: stops accepting, cannot join itself
       cb(std::move(r));
