@@ -696,6 +696,13 @@ json::object Operation(const RouteSpec& r) {
       break;
   }
   if (!params.empty() && !op.contains("parameters")) op["parameters"] = std::move(params);
+  // Any route: a handler that throws, or a store error that is not "unavailable", is a 500
+  // (docs/contracts/http-api.md, Errors).
+  if (json::object* responses = op["responses"].if_object()) {
+    (*responses)["500"] = ErrorResponse(
+        "internal: a bug or an unexpected store error; the message carries the "
+        "trace id, the detail is in the log.");
+  }
   return op;
 }
 

@@ -852,6 +852,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Store unavailable, or slurm_unavailable (real-policy: the node's catalogue is missing, stale or cannot serve the mapping); nothing changed, retry. */
             503: {
                 headers: {
@@ -953,6 +962,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Store unavailable; nothing changed, retry. */
             503: {
                 headers: {
@@ -1007,6 +1025,15 @@ export interface operations {
             };
             /** @description No such job in the caller's tenant. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1075,6 +1102,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Store unavailable; nothing changed, retry. */
             503: {
                 headers: {
@@ -1136,6 +1172,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Store unavailable; nothing changed, retry. */
             503: {
                 headers: {
@@ -1187,6 +1232,15 @@ export interface operations {
             };
             /** @description x-tenant-id or body tenant_id differs from the token. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1268,6 +1322,15 @@ export interface operations {
             };
             /** @description Body is not application/json. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1374,6 +1437,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Store unavailable; nothing changed, retry. */
             503: {
                 headers: {
@@ -1444,6 +1516,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Store unavailable; nothing changed, retry. */
             503: {
                 headers: {
@@ -1498,6 +1579,15 @@ export interface operations {
             };
             /** @description No such run in the caller's tenant; also a process that does not serve this route (APP_ROLE) or has no validators. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1592,6 +1682,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Store unavailable; nothing changed, retry. */
             503: {
                 headers: {
@@ -1621,6 +1720,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Store unavailable. */
@@ -1661,6 +1769,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getOpenApi: {
@@ -1683,6 +1800,15 @@ export interface operations {
             };
             /** @description Proxy auth enabled and its headers missing or wrong. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1762,6 +1888,15 @@ export interface operations {
             };
             /** @description Body is not application/json. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1852,6 +1987,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Store unavailable; nothing changed, retry. */
             503: {
                 headers: {
@@ -1928,6 +2072,15 @@ export interface operations {
             };
             /** @description Body is not application/json. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2028,6 +2181,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Store unavailable; nothing changed, retry. */
             503: {
                 headers: {
@@ -2092,6 +2254,15 @@ export interface operations {
             };
             /** @description Body is not application/json. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2173,6 +2344,15 @@ export interface operations {
             };
             /** @description Body is not application/json. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
