@@ -250,21 +250,28 @@ class Gateway::Impl {
 
   // Verifies the bearer token and the tenant header; on failure responds and
   // returns false.
-  bool Authenticate(Call& call) {
-    std::string_view auth = call.request.Header("authorization");
-    static constexpr std::string_view kBearer = "bearer ";
+  static constexpr std::string_view kBearer = "bearer ";
+
+  // Whether the request carries `Authorization: Bearer <something>` (scheme
+  // case-insensitive), the credential both token kinds arrive in.
+  static bool HasBearer(const http::Request& request) {
+    std::string_view auth = request.Header("authorization");
     bool has_scheme = auth.size() > kBearer.size();
     for (std::size_t i = 0; has_scheme && i < kBearer.size(); ++i) {
       char c = auth[i];
       if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
       has_scheme = c == kBearer[i];
     }
-    if (!has_scheme) {
+    return has_scheme;
+  }
+
+  bool Authenticate(Call& call) {
+    if (!HasBearer(call.request)) {
       Finish(call,
              MakeErrorResponse(401, "unauthenticated", "missing bearer token", call.trace_id));
       return false;
     }
-    std::string_view token = auth.substr(kBearer.size());
+    std::string_view token = call.request.Header("authorization").substr(kBearer.size());
     while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
     auto claims = verifier_.Verify(token, std::chrono::system_clock::now());
     if (!claims) {
@@ -492,6 +499,13 @@ class Gateway::Impl {
 
   // Validator routes: handed to src/validators/ (api/validator_handlers.hpp).
   void Validator(std::shared_ptr<Call> call, RouteId id) {
+    // The callback's credential is its ID token (docs/openapi.json: validatorIdToken): a
+    // request without one is refused before anything else about it is looked at, as on the
+    // bearer routes. The service verifies the token against the run's launcher's keys.
+    if (id == RouteId::kValidatorCallback && !HasBearer(call->request)) {
+      return Finish(*call, MakeErrorResponse(401, "unauthenticated", "missing bearer ID token",
+                                             call->trace_id));
+    }
     if (options_.validators == nullptr) {
       return Finish(*call, MakeErrorResponse(404, "not_found",
                                              "validators are not configured on this process",

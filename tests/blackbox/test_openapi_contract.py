@@ -123,3 +123,15 @@ def test_routes_of_the_other_role_answer_the_default_error(worker_with_proxy_aut
         assert_error(r, 404, "not_found")
     finally:
         api.close()
+
+
+def test_callback_without_id_token_is_401_before_anything_else(server):
+    """Regression: without validators configured, or with a body that is not JSON, a callback
+    without a bearer token got 404 / 415, though its declared security asks for the token."""
+    with server.client() as c:  # the shared server has no validators
+        r = c.post(CALLBACK, json={"run_id": "vr-1", "callback_id": "cb-1", "status": "FAILED"})
+        assert_error(r, 401, "unauthenticated")
+        r = c.post(CALLBACK, content=b"x", headers={"content-type": "text/plain"})
+        assert_error(r, 401, "unauthenticated")
+        r = c.post(CALLBACK, json={}, headers={"authorization": "Bearer x.y.z"})
+        assert_error(r, 404, "not_found")  # then: no validators here, the route is not served
