@@ -12,13 +12,15 @@ int HexValue(char c) {
   return -1;
 }
 
-// Percent-decodes one path segment; nullopt on a malformed escape or a '/'
-// hidden in an escape (it would change the route).
+// Percent-decodes one path segment; nullopt on a malformed escape, a '/'
+// hidden in an escape (it would change the route), or a NUL, escaped or raw
+// (a parameter is never cut short at a NUL by a C API further on).
 std::optional<std::string> DecodeSegment(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
     if (s[i] != '%') {
+      if (s[i] == '\0') return std::nullopt;
       out.push_back(s[i]);
       continue;
     }

@@ -89,5 +89,13 @@ TEST(RoutesTest, UnknownPathsAreNotFound) {
   }
 }
 
+// Found by fuzz/router (corpus: crash-raw-nul-in-parameter): "%00" was refused but a raw NUL
+// byte was taken into the job id.
+TEST(RoutesTest, NulInAParameterIsNotFoundEscapedOrRaw) {
+  EXPECT_EQ(MatchRoute("GET", "/api/runtime/jobs/a%00b").kind, Kind::kNotFound);
+  EXPECT_EQ(MatchRoute("GET", std::string_view("/api/runtime/jobs/a\0b", 21)).kind,
+            Kind::kNotFound);
+}
+
 }  // namespace
 }  // namespace rtgw::api
