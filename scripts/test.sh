@@ -73,10 +73,10 @@ fi
 
 # ---- ThreadSanitizer (tsan preset; issue 14) ---------------------------------------------------
 # Only the unit tests of the threaded parts: the stores (SQLite, PostgreSQL: src/storage), the
-# relay, the HTTP server and the validators: the test binaries below, whose tests carry the ctest
-# label "tsan" (set on their directories in CMakeLists.txt; keep the two lists together). Races inside
-# third-party code are suppressed in tsan.supp (the tsan test preset passes it); tcmalloc is off in
-# sanitizer builds (RTGW_SANITIZE turns RTGW_TCMALLOC off).
+# relay, the HTTP server and the validators: the test binaries below, whose tests carry the
+# ctest label "tsan" (set on their directories in CMakeLists.txt; keep the two lists together).
+# Races inside third-party code are suppressed in tsan.supp (the tsan test preset passes it);
+# tcmalloc is off in sanitizer builds (RTGW_SANITIZE turns RTGW_TCMALLOC off).
 TSAN_TESTS=(rtgw_storage_test rtgw_storage_open_test rtgw_storage_sqlite_test
             rtgw_storage_postgres_test rtgw_pg_node_store_test rtgw_pg_validator_run_store_test
             rtgw_relay_test rtgw_http_test rtgw_validators_test)
