@@ -71,7 +71,7 @@ class Client {
       sockaddr_in local{};
       local.sin_family = AF_INET;
       ::inet_pton(AF_INET, source, &local.sin_addr);
-      ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local));
+      if (::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0) return;
     }
     timeval tv{};
     tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
@@ -178,7 +178,8 @@ class Client {
 // in a JSON body and are recorded.
 class TestHandler final : public Handler {
  public:
-  std::function<void(Request, Respond)> on_request = [](Request request, Respond respond) {
+  std::function<void(Request, Respond)> on_request = [](const Request& request,
+                                                        const Respond& respond) {
     Response r;
     r.body = request.method + " " + request.path;
     respond(std::move(r));
@@ -319,7 +320,7 @@ TEST(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   TestHandler handler;
   std::mutex mu;
   std::vector<Request> seen;
-  handler.on_request = [&](Request request, Respond respond) {
+  handler.on_request = [&](Request request, const Respond& respond) {
     Response r = TextResponse(request.method + "|" + request.path + "|" + request.query + "|" +
                               request.body);
     r.headers.emplace_back("X-Extra", "1");
@@ -383,7 +384,7 @@ TEST(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
 TEST(ServerTest, RespondCalledLaterFromAnotherThread) {
   TestHandler handler;
   ParkedResponds parked;
-  handler.on_request = [&](Request, Respond respond) { parked.Park(std::move(respond)); };
+  handler.on_request = [&](const Request&, Respond respond) { parked.Park(std::move(respond)); };
   RunningServer server(TestOptions(), handler);
   Client client(server.port());
   ASSERT_TRUE(client.Send("GET /later HTTP/1.1\r\nHost: t\r\n\r\n"));
@@ -398,7 +399,9 @@ TEST(ServerTest, RespondCalledLaterFromAnotherThread) {
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, "late but fine");
   // The connection is still usable.
-  handler.on_request = [](Request, Respond respond) { respond(TextResponse("again")); };
+  handler.on_request = [](const Request&, const Respond& respond) {
+    respond(TextResponse("again"));
+  };
   auto again = client.Get("/again");
   ASSERT_TRUE(again);
   EXPECT_EQ(again->body, "again");
@@ -406,7 +409,7 @@ TEST(ServerTest, RespondCalledLaterFromAnotherThread) {
 
 TEST(ServerTest, SecondRespondIsIgnored) {
   TestHandler handler;
-  handler.on_request = [](Request, Respond respond) {
+  handler.on_request = [](const Request&, const Respond& respond) {
     respond(TextResponse("first"));
     respond(TextResponse("second"));
   };
@@ -548,7 +551,7 @@ TEST(ServerTest, IdleKeepAliveConnectionIsClosedAfterIdleTimeout) {
 TEST(ServerTest, HandlerTimeoutGives503AndLateRespondIsHarmless) {
   TestHandler handler;
   ParkedResponds parked;
-  handler.on_request = [&](Request, Respond respond) { parked.Park(std::move(respond)); };
+  handler.on_request = [&](const Request&, Respond respond) { parked.Park(std::move(respond)); };
   ServerOptions options = TestOptions();
   options.handler_timeout = milliseconds(200);
   Respond late;
@@ -570,7 +573,9 @@ TEST(ServerTest, HandlerTimeoutGives503AndLateRespondIsHarmless) {
     Respond copy = late;
     std::thread([copy] { copy(TextResponse("too late")); }).join();  // ignored
     // The server is still healthy.
-    handler.on_request = [](Request, Respond respond) { respond(TextResponse("ok")); };
+    handler.on_request = [](const Request&, const Respond& respond) {
+      respond(TextResponse("ok"));
+    };
     Client other(server.port());
     auto ok = other.Get("/ok");
     ASSERT_TRUE(ok);
@@ -581,7 +586,7 @@ TEST(ServerTest, HandlerTimeoutGives503AndLateRespondIsHarmless) {
 
 TEST(ServerTest, HandlerExceptionBecomes500) {
   TestHandler handler;
-  handler.on_request = [](Request, Respond) { throw std::runtime_error("boom"); };
+  handler.on_request = [](const Request&, const Respond&) { throw std::runtime_error("boom"); };
   RunningServer server(TestOptions(), handler);
   Client client(server.port());
   auto r = client.Get("/throw");
@@ -592,7 +597,9 @@ TEST(ServerTest, HandlerExceptionBecomes500) {
 
 TEST(ServerTest, HeadGetsContentLengthWithoutBody) {
   TestHandler handler;
-  handler.on_request = [](Request, Respond respond) { respond(TextResponse("12345")); };
+  handler.on_request = [](const Request&, const Respond& respond) {
+    respond(TextResponse("12345"));
+  };
   RunningServer server(TestOptions(), handler);
   Client client(server.port());
   ASSERT_TRUE(client.Send("HEAD / HTTP/1.1\r\nHost: t\r\n\r\n"));
@@ -606,7 +613,7 @@ TEST(ServerTest, HeadGetsContentLengthWithoutBody) {
 
 TEST(ServerTest, ExpectContinueGetsInterimResponse) {
   TestHandler handler;
-  handler.on_request = [](Request request, Respond respond) {
+  handler.on_request = [](const Request& request, const Respond& respond) {
     respond(TextResponse(request.body));
   };
   RunningServer server(TestOptions(), handler);
@@ -667,6 +674,7 @@ TEST(ServerTest, SilentConnectionsAreEvictedBeforeOnesThatSentARequest) {
   std::this_thread::sleep_for(milliseconds(20));
   // Silent connections: they never send a byte, yet count as idle from the start.
   std::vector<std::unique_ptr<Client>> silent;
+  silent.reserve(10);
   for (int i = 0; i < 10; ++i) silent.push_back(std::make_unique<Client>(server.port()));
   Client late(server.port());
   EXPECT_TRUE(late.Get("/late"));
@@ -678,7 +686,7 @@ TEST(ServerTest, SilentConnectionsAreEvictedBeforeOnesThatSentARequest) {
 TEST(ServerTest, AtMaxConnectionsWithEveryRequestInProgressTheNewOneIsRefused) {
   TestHandler handler;
   ParkedResponds parked;
-  handler.on_request = [&](Request, Respond respond) { parked.Park(std::move(respond)); };
+  handler.on_request = [&](const Request&, Respond respond) { parked.Park(std::move(respond)); };
   ServerOptions options = TestOptions();
   options.max_connections = 1;
   RunningServer server(options, handler);
@@ -735,15 +743,15 @@ TEST(ServerTest, RepeatedSingleValueHeadersAndMissingHostGet400) {
   ServerOptions options = TestOptions();
   options.single_value_headers.push_back("x-tenant-id");
   RunningServer server(options, handler);
-  const char* bad[] = {
+  const std::string bad[] = {
       "GET /a HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer a\r\nauthorization: Bearer b\r\n\r\n",
       "GET /a HTTP/1.1\r\nHost: t\r\nX-Tenant-Id: a\r\nx-tenant-id: a\r\n\r\n",
-      "POST /a HTTP/1.1\r\nHost: t\r\nContent-Type: a/b\r\nContent-Type: c/d\r\n"
-      "Content-Length: 0\r\n\r\n",
+      std::string("POST /a HTTP/1.1\r\nHost: t\r\nContent-Type: a/b\r\nContent-Type: c/d\r\n") +
+          "Content-Length: 0\r\n\r\n",
       "GET /a HTTP/1.1\r\nHost: t\r\nHost: u\r\n\r\n",
       "GET /a HTTP/1.1\r\n\r\n",
   };
-  for (const char* request : bad) {
+  for (const std::string& request : bad) {
     Client client(server.port());
     ASSERT_TRUE(client.Send(request));
     auto r = client.Read();
@@ -766,7 +774,7 @@ TEST(ServerTest, RepeatedSingleValueHeadersAndMissingHostGet400) {
 
 TEST(ServerTest, TransferCodingNamesAreCaseInsensitive) {
   TestHandler handler;
-  handler.on_request = [](Request request, Respond respond) {
+  handler.on_request = [](const Request& request, const Respond& respond) {
     respond(TextResponse(request.body));
   };
   RunningServer server(TestOptions(), handler);
@@ -797,7 +805,7 @@ TEST(ServerTest, ListenFailsClearlyWhenPortIsTaken) {
 TEST(ServerTest, StopFinishesInFlightRequestThenRefusesConnections) {
   TestHandler handler;
   ParkedResponds parked;
-  handler.on_request = [&](Request request, Respond respond) {
+  handler.on_request = [&](const Request& request, Respond respond) {
     if (request.path == "/slow") return parked.Park(std::move(respond));
     respond(TextResponse("fast"));
   };
@@ -830,7 +838,7 @@ TEST(ServerTest, StopFinishesInFlightRequestThenRefusesConnections) {
 TEST(ServerTest, DrainTimeoutClosesStuckRequests) {
   TestHandler handler;
   ParkedResponds parked;
-  handler.on_request = [&](Request, Respond respond) { parked.Park(std::move(respond)); };
+  handler.on_request = [&](const Request&, Respond respond) { parked.Park(std::move(respond)); };
   ServerOptions options = TestOptions();
   options.drain_timeout = milliseconds(200);
   options.handler_timeout = milliseconds(10'000);
@@ -859,7 +867,7 @@ TEST(ServerTest, SigtermStopsRunWhenSignalsAreHandled) {
 
 TEST(ServerTest, HundredConcurrentConnectionsOnTwoThreads) {
   TestHandler handler;
-  handler.on_request = [](Request request, Respond respond) {
+  handler.on_request = [](const Request& request, const Respond& respond) {
     respond(TextResponse(request.path));
   };
   ServerOptions options = TestOptions();

@@ -205,17 +205,17 @@ void ValidatorHttpEndpoints::Launch(api::ValidatorCall call) {
   req->subject = call.subject;
   req->trace_id = call.trace_id;
   service_.Launch(std::move(req).value(),
-                  [call](Result<Reply> r) { call.respond(ToResponse(r, call.trace_id)); });
+                  [call](const Result<Reply>& r) { call.respond(ToResponse(r, call.trace_id)); });
 }
 
 void ValidatorHttpEndpoints::Get(api::ValidatorCall call) {
   service_.Get(call.tenant_id, call.path_param,
-               [call](Result<Reply> r) { call.respond(ToResponse(r, call.trace_id)); });
+               [call](const Result<Reply>& r) { call.respond(ToResponse(r, call.trace_id)); });
 }
 
 void ValidatorHttpEndpoints::Rerun(api::ValidatorCall call) {
   service_.Rerun(call.tenant_id, call.path_param, call.trace_id,
-                 [call](Result<Reply> r) { call.respond(ToResponse(r, call.trace_id)); });
+                 [call](const Result<Reply>& r) { call.respond(ToResponse(r, call.trace_id)); });
 }
 
 void ValidatorHttpEndpoints::Callback(api::ValidatorCall call) {
@@ -229,7 +229,7 @@ void ValidatorHttpEndpoints::Callback(api::ValidatorCall call) {
   req->bearer_token = std::move(token);
   req->trace_id = call.trace_id;
   service_.Callback(std::move(req).value(),
-                    [call](Result<Reply> r) { call.respond(ToResponse(r, call.trace_id)); });
+                    [call](const Result<Reply>& r) { call.respond(ToResponse(r, call.trace_id)); });
 }
 
 }  // namespace rtgw::validators

@@ -1,6 +1,7 @@
 #include "validators/validation_service.hpp"
 
 #include <thread>
+#include <utility>
 
 #include <boost/json.hpp>
 
@@ -277,7 +278,7 @@ Result<ValidatorRun> ValidationService::StartExecution(ValidatorRun run, bool fi
                                                    {"trace_id", trace_id}});
   auto submit = [&]() -> Status {
     auto submitted = Await<storage::SubmitOutcome>(
-        [&](storage::Callback<storage::SubmitOutcome> cb) { jobs_.Submit(sub, cb); });
+        [&](storage::Callback<storage::SubmitOutcome> cb) { jobs_.Submit(sub, std::move(cb)); });
     if (!submitted) return submitted.error();
     return Ok{};
   };
@@ -286,8 +287,9 @@ Result<ValidatorRun> ValidationService::StartExecution(ValidatorRun run, bool fi
   }
 
   // 3. The execution, PENDING until its launcher started it.
-  Status stored = first ? Await<Ok>([&](storage::Callback<Ok> cb) { runs_.CreateRun(run, cb); })
-                        : Await<Ok>([&](storage::Callback<Ok> cb) { runs_.AddExecution(e, cb); });
+  Status stored =
+      first ? Await<Ok>([&](storage::Callback<Ok> cb) { runs_.CreateRun(run, std::move(cb)); })
+            : Await<Ok>([&](storage::Callback<Ok> cb) { runs_.AddExecution(e, std::move(cb)); });
   if (!stored) return stored.error();
   if (on_agent) {
     if (Status s = submit(); !s) {
@@ -298,9 +300,11 @@ Result<ValidatorRun> ValidationService::StartExecution(ValidatorRun run, bool fi
       e.error = "launch failed";
       e.finished_at = Now();
       (void)Await<bool>([&](storage::Callback<bool> cb) {
-        runs_.FinishWithoutCallback(e.callback_id, e.status, *e.error, e.finished_at, cb);
+        runs_.FinishWithoutCallback(e.callback_id, e.status, *e.error, e.finished_at,
+                                    std::move(cb));
       });
-      (void)Await<Ok>([&](storage::Callback<Ok> cb) { runs_.MarkEventSynced(e.callback_id, cb); });
+      (void)Await<Ok>(
+          [&](storage::Callback<Ok> cb) { runs_.MarkEventSynced(e.callback_id, std::move(cb)); });
       return s.error();
     }
   }
@@ -328,26 +332,28 @@ Result<ValidatorRun> ValidationService::StartExecution(ValidatorRun run, bool fi
     e.error = "launch failed";
     e.finished_at = Now();
     (void)Await<bool>([&](storage::Callback<bool> cb) {
-      runs_.FinishWithoutCallback(e.callback_id, e.status, *e.error, e.finished_at, cb);
+      runs_.FinishWithoutCallback(e.callback_id, e.status, *e.error, e.finished_at, std::move(cb));
     });
     SyncTerminalEvent(run);
     return run;
   }
   e.execution_name = *name;
   auto marked = Await<bool>([&](storage::Callback<bool> cb) {
-    runs_.MarkLaunched(e.callback_id, e.execution_name, storage::kRunRunning, cb);
+    runs_.MarkLaunched(e.callback_id, e.execution_name, storage::kRunRunning, std::move(cb));
   });
   if (!marked) return marked.error();
   if (*marked) {
     e.status = storage::kRunRunning;
     if (!on_agent)
       (void)Await<storage::EventOutcome>([&](storage::Callback<storage::EventOutcome> cb) {
-        jobs_.AppendEvent(MakeEvent(run, jobs::JobState::kRunning, e.created_at, trace_id), cb);
+        jobs_.AppendEvent(MakeEvent(run, jobs::JobState::kRunning, e.created_at, trace_id),
+                          std::move(cb));
       });
   }
   // else: the job already called back (fast validator); GetRun shows that.
-  auto fresh = Await<ValidatorRun>(
-      [&](storage::Callback<ValidatorRun> cb) { runs_.GetRun(run.tenant_id, run.run_id, cb); });
+  auto fresh = Await<ValidatorRun>([&](storage::Callback<ValidatorRun> cb) {
+    runs_.GetRun(run.tenant_id, run.run_id, std::move(cb));
+  });
   return fresh ? std::move(fresh).value() : run;
 }
 
@@ -414,8 +420,9 @@ Result<Reply> ValidationService::DoLaunch(const LaunchRequest& req) {
     run.run_id = "vr-" + derive("run").substr(0, 24);
     run.current.callback_id = "cb-" + derive("callback").substr(0, 32);
     run.current.submission_id = UuidFromHex(derive("submission"));
-    auto existing = Await<ValidatorRun>(
-        [&](storage::Callback<ValidatorRun> cb) { runs_.GetRun(req.tenant_id, run.run_id, cb); });
+    auto existing = Await<ValidatorRun>([&](storage::Callback<ValidatorRun> cb) {
+      runs_.GetRun(req.tenant_id, run.run_id, std::move(cb));
+    });
     if (existing) return ReplayLaunch(*existing, fingerprint, req.trace_id);
     if (existing.error().code != ErrorCode::kNotFound) return std::move(existing).error();
   }
@@ -446,8 +453,9 @@ Result<Reply> ValidationService::DoLaunch(const LaunchRequest& req) {
     // A concurrent launch with the same key won the race (its job submit or
     // run write came first): answer with its run once it is stored.
     for (int i = 0; i < 50; ++i) {
-      auto winner = Await<ValidatorRun>(
-          [&](storage::Callback<ValidatorRun> cb) { runs_.GetRun(req.tenant_id, run_id, cb); });
+      auto winner = Await<ValidatorRun>([&](const storage::Callback<ValidatorRun>& cb) {
+        runs_.GetRun(req.tenant_id, run_id, cb);
+      });
       if (winner) return ReplayLaunch(*winner, fingerprint, req.trace_id);
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -469,7 +477,7 @@ Result<Reply> ValidationService::DoLaunch(const LaunchRequest& req) {
 Result<Reply> ValidationService::DoRerun(const std::string& tenant_id, const std::string& run_id,
                                          const std::string& trace_id) {
   auto run = Await<ValidatorRun>(
-      [&](storage::Callback<ValidatorRun> cb) { runs_.GetRun(tenant_id, run_id, cb); });
+      [&](storage::Callback<ValidatorRun> cb) { runs_.GetRun(tenant_id, run_id, std::move(cb)); });
   if (!run) return std::move(run).error();
   if (!storage::IsTerminalRunStatus(run->current.status)) {
     return Conflict("the run's current execution has not finished", "run_not_finished");
@@ -499,8 +507,9 @@ Result<Reply> ValidationService::DoRerun(const std::string& tenant_id, const std
 
 Result<Reply> ValidationService::DoCallback(const CallbackRequest& req) {
   const auto now = std::chrono::system_clock::now();
-  auto run = Await<ValidatorRun>(
-      [&](storage::Callback<ValidatorRun> cb) { runs_.GetRun(std::nullopt, req.run_id, cb); });
+  auto run = Await<ValidatorRun>([&](storage::Callback<ValidatorRun> cb) {
+    runs_.GetRun(std::nullopt, req.run_id, std::move(cb));
+  });
   if (!run && run.error().code != ErrorCode::kNotFound) return std::move(run).error();
   if (!run) {
     // Say "unknown" only to a caller that some launcher trusts.
@@ -533,8 +542,10 @@ Result<Reply> ValidationService::DoCallback(const CallbackRequest& req) {
                                                     {"callback_id", req.callback_id},
                                                     {"status", req.status},
                                                     {"received_at", apply.finished_at}});
-  auto outcome = Await<storage::CallbackOutcome>(
-      [&](storage::Callback<storage::CallbackOutcome> cb) { runs_.ApplyCallback(apply, cb); });
+  auto outcome =
+      Await<storage::CallbackOutcome>([&](storage::Callback<storage::CallbackOutcome> cb) {
+        runs_.ApplyCallback(apply, std::move(cb));
+      });
   if (!outcome) return std::move(outcome).error();
   using storage::CallbackDisposition;
   switch (outcome->disposition) {
@@ -567,12 +578,14 @@ void ValidationService::SyncTerminalEvent(const ValidatorRun& run) {
   const ValidatorExecution& e = run.current;
   if (Launcher* l = LauncherFor(run.launcher); l != nullptr && l->runs_on_agent()) {
     // The node's agent reports this job's lifecycle; nothing to post.
-    (void)Await<Ok>([&](storage::Callback<Ok> cb) { runs_.MarkEventSynced(e.callback_id, cb); });
+    (void)Await<Ok>(
+        [&](storage::Callback<Ok> cb) { runs_.MarkEventSynced(e.callback_id, std::move(cb)); });
     return;
   }
   auto event = MakeEvent(run, TerminalJobState(e.status), e.finished_at, e.trace_id);
-  auto appended = Await<storage::EventOutcome>(
-      [&](storage::Callback<storage::EventOutcome> cb) { jobs_.AppendEvent(event, cb); });
+  auto appended = Await<storage::EventOutcome>([&](storage::Callback<storage::EventOutcome> cb) {
+    jobs_.AppendEvent(event, std::move(cb));
+  });
   if (!appended && appended.error().code == ErrorCode::kUnavailable) {
     LogWarn("validator job event not stored; the poller retries",
             {{"run_id", run.run_id}, {"error", appended.error().message}});
@@ -582,7 +595,8 @@ void ValidationService::SyncTerminalEvent(const ValidatorRun& run) {
     LogError("validator job event refused",
              {{"run_id", run.run_id}, {"job_id", e.job_id}, {"error", appended.error().message}});
   }
-  (void)Await<Ok>([&](storage::Callback<Ok> cb) { runs_.MarkEventSynced(e.callback_id, cb); });
+  (void)Await<Ok>(
+      [&](storage::Callback<Ok> cb) { runs_.MarkEventSynced(e.callback_id, std::move(cb)); });
 }
 
 void ValidationService::PollRun(const ValidatorRun& run, std::int64_t now_us) {
@@ -618,7 +632,8 @@ void ValidationService::PollRun(const ValidatorRun& run, std::int64_t now_us) {
   finished.current.error = error;
   finished.current.finished_at = Now();
   auto changed = Await<bool>([&](storage::Callback<bool> cb) {
-    runs_.FinishWithoutCallback(e.callback_id, status, error, finished.current.finished_at, cb);
+    runs_.FinishWithoutCallback(e.callback_id, status, error, finished.current.finished_at,
+                                std::move(cb));
   });
   if (!changed || !*changed) return;  // a callback won the race; it syncs its own event
   LogWarn("validator run finished by fallback poll",
@@ -628,8 +643,9 @@ void ValidationService::PollRun(const ValidatorRun& run, std::int64_t now_us) {
 
 void ValidationService::PollOnce() {
   const std::int64_t now = NowMicros();
-  auto due = Await<std::vector<ValidatorRun>>(
-      [&](storage::Callback<std::vector<ValidatorRun>> cb) { runs_.ListDue(now, 64, cb); });
+  auto due = Await<std::vector<ValidatorRun>>([&](storage::Callback<std::vector<ValidatorRun>> cb) {
+    runs_.ListDue(now, 64, std::move(cb));
+  });
   if (!due) {
     LogWarn("validator poll: store unavailable", {{"error", due.error().message}});
     return;
