@@ -43,11 +43,11 @@ def setup(server_factory, tmp_path):
     ]}))
     media = tmp_path / "media"
 
-    def start(role: str = "all"):
+    def start(role: str = "all", **extra_env: str):
         return server_factory(env={"APP_ROLE": role, "RTGW_VALIDATORS_FILE": str(vfile),
                                    "MEDIA_ROOT": str(media),
                                    "RTGW_LOCAL_LAUNCHER_KEY": str(key_file),
-                                   "RTGW_VALIDATOR_POLL_INTERVAL_MS": "200"})
+                                   "RTGW_VALIDATOR_POLL_INTERVAL_MS": "200", **extra_env})
     return start, key, media
 
 
@@ -238,3 +238,40 @@ def test_bad_launch_input_changes_nothing(setup):
                                           "files": [{"name": "../../etc", "content": ""}]}}),
                  400, "invalid_argument")
     assert not any(media.rglob("input.json"))
+
+
+def test_launches_beyond_the_validation_queue_bound_get_503_overloaded_and_start_nothing(setup):
+    """--validation-queue-max bounds the work waiting for the service's worker threads: 48
+    launches at once against a bound of 1 are partly refused at once with 503 overloaded and
+    Retry-After, and only the accepted ones became runs."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    start, key, media = setup
+    srv = start(RTGW_VALIDATION_QUEUE_MAX="1")
+    api = Api(srv)
+    headers = api.headers({"content-type": "application/json"})
+    body = json.dumps({"validator": "crasher", "workspace_id": "ws-q", "input": {"document": {}}})
+
+    def post(_):
+        with httpx.Client(base_url=srv.base_url, timeout=30) as c:
+            return c.post("/api/runtime/validations:launch", content=body, headers=headers)
+
+    with ThreadPoolExecutor(48) as pool:
+        responses = list(pool.map(post, range(48)))
+    statuses = sorted({r.status_code for r in responses})
+    assert set(statuses) <= {202, 503}, [(r.status_code, r.text) for r in responses]
+    refused = [r for r in responses if r.status_code == 503]
+    accepted = [r for r in responses if r.status_code == 202]
+    assert refused, "no launch was refused: the bound did not act"
+    for r in refused:
+        assert_error(r, 503, {"overloaded"})
+        assert r.headers["retry-after"] == "1"
+    run_ids = {r.json()["run_id"] for r in accepted}
+    assert len(run_ids) == len(accepted)
+    # Each accepted run exists; nothing else was started (no run dirs beyond the accepted ones).
+    for run_id in run_ids:
+        assert api.get(f"/api/runtime/validations/{run_id}").status_code == 200
+    run_dirs = {p.name for p in media.rglob("vr-*") if p.is_dir()}
+    assert run_dirs <= run_ids, run_dirs - run_ids
