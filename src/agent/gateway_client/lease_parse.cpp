@@ -1,5 +1,8 @@
 #include "agent/gateway_client/lease_parse.hpp"
 
+#include <algorithm>
+#include <string_view>
+
 #include <boost/json.hpp>
 
 namespace rtgw::agent {
@@ -31,6 +34,15 @@ std::optional<std::int64_t> Int(const json::object* o, std::string_view key) {
     }
   }
   return std::nullopt;
+}
+
+// The submission id names the job's files and its Slurm comment on the node (BackendTag):
+// only what the gateway makes (a UUID) is taken, never something that could be a path.
+bool IsSafeSubmissionId(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+  });
 }
 
 }  // namespace
@@ -84,8 +96,8 @@ Result<AcquireResult> ParseAcquireResponse(std::string_view body) {
       } else if (queue != "default") {
         s.partition = queue;
       }
-      if (lease.lease_id.empty() || s.submission_id.empty() || s.job_id.empty() || !cpu || !mem ||
-          !wall || s.input_uri.empty()) {
+      if (lease.lease_id.empty() || !IsSafeSubmissionId(s.submission_id) || s.job_id.empty() ||
+          !cpu || *cpu < 1 || !mem || *mem < 1 || !wall || *wall < 1 || s.input_uri.empty()) {
         if (!lease.lease_id.empty()) out.malformed_lease_ids.push_back(lease.lease_id);
         continue;
       }

@@ -80,6 +80,18 @@ TEST(LeaseParseTest, MalformedLeasesAreReportedForRelease) {
   EXPECT_TRUE(r->leases.empty());
   ASSERT_EQ(r->malformed_lease_ids.size(), 1u);
   EXPECT_EQ(r->malformed_lease_ids[0], "X");
+  // What the gateway never sends is malformed too: a submission id that could be a path (it
+  // names files on the node), non-positive resources.
+  for (const char* bad : {R"("submission_id":"../../etc","resource_shape":{"cpu":1,"memory_mib":1)",
+                          R"("submission_id":"S1","resource_shape":{"cpu":-2,"memory_mib":1)",
+                          R"("submission_id":"S1","resource_shape":{"cpu":1,"memory_mib":0)"}) {
+    auto m =
+        ParseAcquireResponse(std::string(R"({"leases":[{"lease_id":"M","job_id":"j",)") + bad +
+                             R"(,"walltime_seconds":60},"payload_ref":{"input_uri":"x://"}}]})");
+    ASSERT_TRUE(m.ok()) << bad;
+    EXPECT_TRUE(m->leases.empty()) << bad;
+    ASSERT_EQ(m->malformed_lease_ids.size(), 1u) << bad;
+  }
   EXPECT_FALSE(ParseAcquireResponse("[]").ok());
   EXPECT_FALSE(ParseAcquireResponse("{").ok());
   EXPECT_TRUE(ParseAcquireResponse("{}").ok());
