@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <future>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -48,20 +49,26 @@ TEST(LeaseWaitersTest, RecheckWakesWithoutNotification) {
 }
 
 TEST(LeaseWaitersTest, PollsBeyondThePerKeyCapAreAnsweredAtOnce) {
-  LeaseWaiters w(10s);
+  // Declared before the waiters: their wakes run on its thread until its destructor joins it.
   std::atomic<int> finals{0};
+  std::atomic<bool> extra_final{false};
+  std::promise<bool> other;
+  LeaseWaiters w(10s);
   for (std::size_t i = 0; i < LeaseWaiters::kMaxParkedPerKey; ++i) {
     w.Park("k", w.Version("k"), Clock::now() + 10s, [&](bool f) { finals += f ? 1 : 0; });
   }
   EXPECT_EQ(w.parked(), LeaseWaiters::kMaxParkedPerKey);
-  bool extra_final = false;
   w.Park("k", w.Version("k"), Clock::now() + 10s, [&](bool f) { extra_final = f; });
-  EXPECT_TRUE(extra_final);  // answered on the caller's thread, not parked
+  EXPECT_TRUE(extra_final.load());  // answered on the caller's thread, not parked
   EXPECT_EQ(w.parked(), LeaseWaiters::kMaxParkedPerKey);
-  std::promise<bool> other;
   w.Park("other", w.Version("other"), Clock::now() + 10s, [&](bool f) { other.set_value(f); });
   EXPECT_EQ(w.parked(), LeaseWaiters::kMaxParkedPerKey + 1);  // another node still parks
   w.Shutdown();
+  auto f = other.get_future();
+  ASSERT_EQ(f.wait_for(2s), std::future_status::ready);
+  EXPECT_TRUE(f.get());
+  for (int i = 0; i < 200 && finals.load() < 16; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(finals.load(), static_cast<int>(LeaseWaiters::kMaxParkedPerKey));
 }
 
 TEST(LeaseWaitersTest, ShutdownAnswersEveryoneFinal) {
