@@ -88,16 +88,27 @@ def pytest_runtest_call(item):
 # Requests written to raw sockets (read_raw_response) are not checked.
 OPENAPI_CHECK = ResponseChecker(OPENAPI_DOC)
 _rtgw_ports: dict[int, str] = {}     # port -> APP_ROLE of the process
+_rtgw_port_owner: dict[int, int] = {}  # port -> id() of the Server that registered it
 _openapi_lock = threading.Lock()
 _openapi_pending: list[Mismatch] = []   # not yet reported on a test phase
 _openapi_streamed = 0                   # checked without their body (stream=True)
 
 
-def register_rtgw_port(port: int, role: str = "all") -> None:
+def register_rtgw_port(port: int, role: str = "all", owner: object = None) -> None:
     """Marks 127.0.0.1:`port` as an rtgw process's (of APP_ROLE `role`), so its responses are
     checked."""
     with _openapi_lock:
         _rtgw_ports[port] = role
+        _rtgw_port_owner[port] = id(owner)
+
+
+def unregister_rtgw_port(port: int | None, owner: object) -> None:
+    """The process `owner` started on `port` has exited: a later listener on that ephemeral port
+    (a fake Google server, say) is not rtgw. Only the registering owner's entry is removed."""
+    with _openapi_lock:
+        if port is not None and _rtgw_port_owner.get(port) == id(owner):
+            del _rtgw_ports[port]
+            del _rtgw_port_owner[port]
 
 
 def _rtgw_role(response: httpx.Response) -> str | None:
@@ -398,7 +409,7 @@ class Server:
                 text = ""
             if text.strip().isdigit() and int(text.strip()) > 0:
                 self.port = int(text.strip())
-                register_rtgw_port(self.port, self.role)
+                register_rtgw_port(self.port, self.role, self)
                 return self
             time.sleep(0.02)
         self.kill9()
@@ -445,6 +456,7 @@ class Server:
                 raise AssertionError(f"rtgw did not exit within {timeout}s after signal {sig}")
         self._join_reader()
         self.returncode = self.proc.returncode
+        unregister_rtgw_port(self.port, self)
         return self.returncode
 
     def kill9(self) -> None:
@@ -454,6 +466,7 @@ class Server:
         if self.proc is not None:
             self._join_reader()
             self.returncode = self.proc.returncode
+            unregister_rtgw_port(self.port, self)
 
     def restart(self) -> "Server":
         """Starts again on the same database file (after stop() or kill9())."""
