@@ -3,11 +3,12 @@
 // values they carry (ParseDurationSeconds). Corpus: corpus/env_file/.
 // Properties: every parsed name is a shell name; writing the parsed map back
 // as KEY='VALUE' lines parses to the same map; a duration is not negative.
+#include "config/env_file.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
-#include "config/env_file.hpp"
 #include "fuzz_check.hpp"
 
 namespace {
@@ -17,8 +18,7 @@ using rtgw::fuzz::Require;
 bool ShellName(const std::string& key) {
   if (key.empty() || (key[0] >= '0' && key[0] <= '9')) return false;
   for (char c : key) {
-    if (!(c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-          (c >= '0' && c <= '9'))) {
+    if (!(c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
       return false;
     }
   }

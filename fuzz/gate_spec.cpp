@@ -3,13 +3,14 @@
 // Properties: 1..99 gates with unique valid ids, each with steps, min_successes
 // <= repeat, timeouts in range, evidence inside the run directory, every
 // expect_output pattern compiles; workdir is absolute.
+#include "gates/gate_spec.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <set>
 #include <string>
 
 #include "fuzz_check.hpp"
-#include "gates/gate_spec.hpp"
 #include "gates/output_pattern.hpp"
 
 namespace {
@@ -26,9 +27,9 @@ bool ValidId(const std::string& id) {
 
 void CheckGate(const rtgw::gates::Gate& gate) {
   Require(ValidId(gate.id), "a gate id matches [a-z0-9][a-z0-9-]*");
-  Require(gate.repeat >= 1 && gate.RequiredSuccesses() >= 1 &&
-              gate.RequiredSuccesses() <= gate.repeat,
-          "a gate needs 1..repeat successes");
+  Require(
+      gate.repeat >= 1 && gate.RequiredSuccesses() >= 1 && gate.RequiredSuccesses() <= gate.repeat,
+      "a gate needs 1..repeat successes");
   Require(gate.timeout_seconds >= 1 && gate.timeout_seconds <= 86400, "a gate timeout is 1..86400");
   Require(!gate.steps.empty(), "a gate has steps");
   for (const auto& path : gate.evidence) {

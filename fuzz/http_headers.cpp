@@ -43,8 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   request.method = "POST";
   request.headers.emplace_back("traceparent", std::string(value));
   const std::string trace_id = rtgw::api::TraceIdFor(request);
-  Require(trace_id.size() == 32 && IsLowerHex(trace_id) &&
-              trace_id != std::string(32, '0'),
+  Require(trace_id.size() == 32 && IsLowerHex(trace_id) && trace_id != std::string(32, '0'),
           "a trace id is 32 lowercase hex characters, not all zero");
   if (value.size() >= 35 && value.substr(3, 32) == trace_id) {
     Require(value[2] == '-' && IsLowerHex(value.substr(0, 2)) && value.substr(0, 2) != "ff",

@@ -6,6 +6,8 @@
 // the path's job; ids are valid; occurred_at is stored in the formatter's UTC
 // form; the fingerprint is 64 hex characters and does not change when the body
 // is re-serialized (key order, whitespace and number spelling don't count).
+#include "api/job_requests.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -13,7 +15,6 @@
 
 #include <boost/json.hpp>
 
-#include "api/job_requests.hpp"
 #include "common/time_format.hpp"
 #include "fuzz_check.hpp"
 

@@ -5,6 +5,8 @@
 // heartbeat carries a catalogue within the heartbeat limits, a dry-run's node
 // id is valid, and the dry-run report built from an accepted body is a JSON
 // object.
+#include "api/node_requests.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -12,7 +14,6 @@
 
 #include <boost/json.hpp>
 
-#include "api/node_requests.hpp"
 #include "fuzz_check.hpp"
 
 namespace {

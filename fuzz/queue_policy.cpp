@@ -4,11 +4,12 @@
 // with a walltime in 1..525600 minutes; the fallback queue is one of the
 // queues; every tenant rule is keyed by its tenant, found by RuleFor and
 // names only queues of the policy.
+#include "slurm_adapter/queue_policy.hpp"
+
 #include <cstddef>
 #include <cstdint>
 
 #include "fuzz_check.hpp"
-#include "slurm_adapter/queue_policy.hpp"
 
 using rtgw::fuzz::Require;
 

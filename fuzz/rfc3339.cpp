@@ -42,10 +42,9 @@ std::int64_t DaysFromCivil(std::int64_t y, std::int64_t m, std::int64_t d) {
 // Microseconds since 1970 that an accepted `text` names. Only called on text the parser
 // accepted, so the fixed layout "YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm)" holds.
 std::int64_t ExpectedMicros(std::string_view text) {
-  std::int64_t seconds = DaysFromCivil(Number(text, 0, 4), Number(text, 5, 2), Number(text, 8, 2)) *
-                             86400 +
-                         Number(text, 11, 2) * 3600 + Number(text, 14, 2) * 60 +
-                         Number(text, 17, 2);
+  std::int64_t seconds =
+      DaysFromCivil(Number(text, 0, 4), Number(text, 5, 2), Number(text, 8, 2)) * 86400 +
+      Number(text, 11, 2) * 3600 + Number(text, 14, 2) * 60 + Number(text, 17, 2);
   std::size_t pos = 19;
   std::int64_t micros = 0;
   if (text[pos] == '.') {

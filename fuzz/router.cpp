@@ -54,8 +54,9 @@ std::string Instantiate(std::string_view tmpl, const RouteMatch& m) {
     out.append(tmpl.substr(i, open - i));
     const std::size_t close = tmpl.find('}', open);
     const std::string_view name = tmpl.substr(open + 1, close - open - 1);
-    const std::string& value =
-        name == "node_id" ? m.node_id : name == "lease_id" ? m.lease_id : m.job_id;
+    const std::string& value = name == "node_id"    ? m.node_id
+                               : name == "lease_id" ? m.lease_id
+                                                    : m.job_id;
     Require(!value.empty(), "every parameter of a matched template has a value");
     out.append(PercentEncode(value));
     i = close + 1;

@@ -617,11 +617,13 @@ class Gateway::Impl {
           // The check's own text (SQLite/libpq/OS errors) goes to the log, never to the client.
           std::string detail;
           if (!r.ok() || !r->detail.empty()) {
-            LogError("store health check failed",
-                     {{"trace_id", call->trace_id},
-                      {"error", r.ok() ? r->detail : r.error().message}});
-            detail = "the store's read or write check failed; the server log has the details "
-                     "under trace_id " + call->trace_id;
+            LogError(
+                "store health check failed",
+                {{"trace_id", call->trace_id}, {"error", r.ok() ? r->detail : r.error().message}});
+            detail =
+                "the store's read or write check failed; the server log has the details "
+                "under trace_id " +
+                call->trace_id;
           }
           if (!detail.empty()) {
             checks += ",\"detail\":\"";

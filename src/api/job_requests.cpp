@@ -247,8 +247,7 @@ Result<storage::EventRecord> ParseEventRequest(std::string_view body, const Even
   RTGW_TAKE(r.occurred_at, f.String("occurred_at", 64));
   const auto occurred_at = ParseRfc3339(r.occurred_at);
   if (!occurred_at) {
-    return f.Bad("occurred_at",
-                 "must be an RFC 3339 date-time from " + std::string(kRfc3339Range));
+    return f.Bad("occurred_at", "must be an RFC 3339 date-time from " + std::string(kRfc3339Range));
   }
   r.occurred_at = FormatRfc3339(*occurred_at);  // stored and fingerprinted as UTC, microseconds
   RTGW_TAKE(r.trace_id, f.String("trace_id"));

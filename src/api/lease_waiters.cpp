@@ -43,8 +43,8 @@ void LeaseWaiters::Park(const std::string& key, std::uint64_t seen, Clock::time_
     // A node polls with one or a few agents; more parked polls than kMaxParkedPerKey are a
     // client holding the server's memory: answered at once ("nothing to lease") instead.
     const auto same_key = [&key](const Waiter& w) { return w.key == key; };
-    const bool full = static_cast<std::size_t>(std::count_if(
-                          waiters_.begin(), waiters_.end(), same_key)) >= kMaxParkedPerKey;
+    const bool full = static_cast<std::size_t>(std::count_if(waiters_.begin(), waiters_.end(),
+                                                             same_key)) >= kMaxParkedPerKey;
     if (!stopping_ && !full) {
       const Clock::time_point recheck_at = std::min(deadline, Clock::now() + recheck_);
       waiters_.push_back(Waiter{key, seen, deadline, recheck_at, std::move(wake)});

@@ -53,7 +53,8 @@ Result<std::string> StringField(const json::object& o, std::string_view key, std
   }
   std::string_view s = v->get_string();
   if (HasControlChars(s)) {
-    return InvalidArgument(std::string(key) + ": must not contain control characters (C0, DEL, C1)");
+    return InvalidArgument(std::string(key) +
+                           ": must not contain control characters (C0, DEL, C1)");
   }
   return std::string(s);
 }

@@ -43,11 +43,12 @@ std::size_t FitConnectionsToFileLimit(std::size_t wanted) {
   if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= needed) return wanted;
   const std::size_t fitted =
       limit.rlim_cur > kReserve + 1 ? static_cast<std::size_t>(limit.rlim_cur - kReserve) : 1;
-  LogWarn("max_connections lowered to fit the open-file limit (raise it with ulimit -n or "
-          "LimitNOFILE=)",
-          {{"max_connections", wanted},
-           {"effective", fitted},
-           {"nofile_limit", static_cast<long long>(limit.rlim_cur)}});
+  LogWarn(
+      "max_connections lowered to fit the open-file limit (raise it with ulimit -n or "
+      "LimitNOFILE=)",
+      {{"max_connections", wanted},
+       {"effective", fitted},
+       {"nofile_limit", static_cast<long long>(limit.rlim_cur)}});
   return fitted;
 }
 

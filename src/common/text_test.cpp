@@ -1,15 +1,15 @@
 #include "common/text.hpp"
 
-#include <gtest/gtest.h>
-
 #include <string>
+
+#include <gtest/gtest.h>
 
 namespace rtgw {
 namespace {
 
 TEST(TextTest, AcceptsPrintableAsciiAndWellFormedUtf8) {
-  for (const char* ok : {"alice", "job-1.a_b@c~d", "Zürich", "μ-opt", "日本語", "😀 emoji",
-                         "\u00a0nbsp", "\u00ff"}) {
+  for (const char* ok :
+       {"alice", "job-1.a_b@c~d", "Zürich", "μ-opt", "日本語", "😀 emoji", "\u00a0nbsp", "\u00ff"}) {
     EXPECT_FALSE(HasControlChars(ok)) << ok;
   }
 }

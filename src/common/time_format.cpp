@@ -94,7 +94,8 @@ std::optional<SystemTime> ParseRfc3339(std::string_view s) {
           .count();
   const std::int64_t secs = days * 86'400 + hour * 3'600 + minute * 60 + second - offset_seconds;
   // Years are at most 9999, so nothing above overflows; the range check is on the result.
-  constexpr std::int64_t kMaxMicros = duration_cast<microseconds>(SystemTime::duration::max()).count();
+  constexpr std::int64_t kMaxMicros =
+      duration_cast<microseconds>(SystemTime::duration::max()).count();
   if (secs < 0 || secs > kMaxMicros / 1'000'000 ||
       (secs == kMaxMicros / 1'000'000 && micros > kMaxMicros % 1'000'000)) {
     return std::nullopt;

@@ -592,7 +592,8 @@ class Server::Impl {
   void StartSession(tcp::socket socket);
   // Registers `session` if a slot is free or can be taken from an idle connection (returned in
   // `evicted`, already unregistered). Caller holds sessions_mu_.
-  bool Admit(const std::shared_ptr<Session>& session, std::vector<std::shared_ptr<Session>>& evicted);
+  bool Admit(const std::shared_ptr<Session>& session,
+             std::vector<std::shared_ptr<Session>>& evicted);
   // The connection idle longest (of `peer`'s when not empty) whose slot could be taken, or null.
   std::shared_ptr<Session> EvictOldestIdle(const std::string* peer);
   void Unregister(Session* session);
@@ -815,12 +816,13 @@ void Server::Impl::LogSlotPressure(bool rejected, std::size_t evicted) {
   evicted_since_log_ += evicted;
   const Clock::time_point now = Clock::now();
   if (now - last_reject_log_ < std::chrono::seconds(1)) return;
-  LogWarn("http connection slots full: closed the longest-idle connections, refused new ones "
-          "when none was idle",
-          {{"max_connections", shared_.options.max_connections},
-           {"max_connections_per_peer", shared_.options.max_connections_per_peer},
-           {"evicted", evicted_since_log_},
-           {"rejected", rejected_since_log_}});
+  LogWarn(
+      "http connection slots full: closed the longest-idle connections, refused new ones "
+      "when none was idle",
+      {{"max_connections", shared_.options.max_connections},
+       {"max_connections_per_peer", shared_.options.max_connections_per_peer},
+       {"evicted", evicted_since_log_},
+       {"rejected", rejected_since_log_}});
   last_reject_log_ = now;
   rejected_since_log_ = 0;
   evicted_since_log_ = 0;

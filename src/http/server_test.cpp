@@ -659,8 +659,8 @@ TEST(ServerTest, AtMaxConnectionsTheLongestIdleConnectionMakesRoom) {
   Client newer(server.port());
   ASSERT_TRUE(newer.Get("/b"));
   Client third(server.port());
-  EXPECT_TRUE(third.Get("/c"));         // served: it took the slot of the longest idle one
-  EXPECT_TRUE(oldest.WaitForClose());   // closed without a response
+  EXPECT_TRUE(third.Get("/c"));        // served: it took the slot of the longest idle one
+  EXPECT_TRUE(oldest.WaitForClose());  // closed without a response
   EXPECT_TRUE(newer.Get("/still-served"));
 }
 

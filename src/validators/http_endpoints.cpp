@@ -98,8 +98,7 @@ Result<LaunchRequest> ParseLaunchBody(std::string_view body) {
     r.version = *version;
   }
   auto workspace = String(*o, "workspace_id");
-  if (!workspace || workspace->empty() || workspace->size() > 128 ||
-      HasControlChars(*workspace)) {
+  if (!workspace || workspace->empty() || workspace->size() > 128 || HasControlChars(*workspace)) {
     return InvalidArgument(
         "workspace_id: a string of 1-128 characters without control characters is required");
   }

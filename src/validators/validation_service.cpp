@@ -138,13 +138,12 @@ void ValidationService::Post(std::function<Result<Reply>()> work,
       const std::size_t queued = queue_.size();
       lock.unlock();
       LogWarn("validation queue full", {{"queued", queued}});
-      return done(Unavailable("validation queue full (" + std::to_string(queued) +
-                                  " waiting); retry later",
-                              "overloaded"));
+      return done(
+          Unavailable("validation queue full (" + std::to_string(queued) + " waiting); retry later",
+                      "overloaded"));
     }
     if (!stopping_) {
-      queue_.push_back(
-          [work = std::move(work), done = std::move(done)] { done(work()); });
+      queue_.push_back([work = std::move(work), done = std::move(done)] { done(work()); });
       cv_.notify_all();  // the poller waits on cv_ too
       return;
     }
