@@ -1,13 +1,14 @@
 #include "config/env_file.hpp"
 
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include <gtest/gtest.h>
+
+#include "common/temp_dir.hpp"
 
 namespace rtgw::config {
 namespace {
@@ -33,9 +34,8 @@ TEST(EnvFile, RejectsMalformedLinesNamingThem) {
 }
 
 TEST(EnvFile, PrivateFileIs0600AndNotOverwrittenWithoutForce) {
-  std::string tmpl = (fs::temp_directory_path() / "rtgw-envfile-XXXXXX").string();
-  const fs::path dir = mkdtemp(tmpl.data());
-  const std::string path = (dir / "secrets.env").string();
+  TempDir dir("rtgw-envfile");
+  const std::string path = dir.File("secrets.env");
   ASSERT_TRUE(WritePrivateFile(path, "A=1\n", false).ok());
   struct stat st {};
   ASSERT_EQ(stat(path.c_str(), &st), 0);
@@ -49,8 +49,7 @@ TEST(EnvFile, PrivateFileIs0600AndNotOverwrittenWithoutForce) {
   ASSERT_EQ(stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_EQ(ReadEnvFile(path)->at("A"), "3");
-  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);
-  fs::remove_all(dir);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
 }
 
 TEST(EnvFile, Durations) {

@@ -3,13 +3,13 @@
 // missing evidence or output, exit 2 when blocked, rerun keeps passing evidence.
 #include "gates/gate_runner.hpp"
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include <gtest/gtest.h>
+
+#include "common/temp_dir.hpp"
 
 namespace rtgw::gates {
 namespace {
@@ -34,12 +34,6 @@ namespace fs = std::filesystem;
 
 class GateRunnerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "rtgw-gates-XXXXXX").string();
-    dir_ = mkdtemp(tmpl.data());
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   Result<GateRunResult> Run(const std::string& toml, RunOptions options = {}) {
     const fs::path spec_path = dir_ / "spec.toml";
     std::ofstream(spec_path) << toml;
@@ -55,7 +49,8 @@ class GateRunnerTest : public ::testing::Test {
     b << in.rdbuf();
     return b.str();
   }
-  fs::path dir_;
+  TempDir tmp_{"rtgw-gates"};
+  const fs::path& dir_ = tmp_.path();
 };
 
 constexpr const char* kPromote = R"(

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/temp_dir.hpp"
+
 namespace rtgw::gates {
 namespace {
 
@@ -15,11 +17,6 @@ namespace fs = std::filesystem;
 
 class ProcessTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "rtgw-process-XXXXXX").string();
-    dir_ = mkdtemp(tmpl.data());
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string Read(const std::string& name) {
     std::ifstream in(dir_ / name);
     std::stringstream b;
@@ -33,7 +30,8 @@ class ProcessTest : public ::testing::Test {
     s.stderr_path = (dir_ / "err").string();
     return s;
   }
-  fs::path dir_;
+  TempDir tmp_{"rtgw-process"};
+  const fs::path& dir_ = tmp_.path();
 };
 
 TEST_F(ProcessTest, CapturesOutputExitCodeAndEnvironment) {

@@ -1,7 +1,5 @@
 // Unit tests of the validators module: registry, bodies, file storage,
 // callback tokens, and the local launcher with real child processes.
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -16,6 +14,7 @@
 
 #include "api/error_mapping.hpp"
 #include "auth/rs256_signer.hpp"
+#include "common/temp_dir.hpp"
 #include "storage/sqlite/sqlite_job_store.hpp"
 #include "storage/sqlite/sqlite_validator_run_store.hpp"
 #include "validators/callback_token.hpp"
@@ -155,14 +154,12 @@ TEST(LaunchBodyTest, OptionalIdempotencyKey) {
 class FileStorageTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() / ("rtgw-media-" + std::to_string(::getpid()));
-    fs::remove_all(root_);
     auto s = MakeFileStorage(root_.string());
     ASSERT_TRUE(s.ok());
     storage_ = std::move(s).value();
   }
-  void TearDown() override { fs::remove_all(root_); }
-  fs::path root_;
+  TempDir tmp_{"rtgw-media"};
+  const fs::path root_ = tmp_.path() / "media";  // MakeFileStorage creates it
   std::unique_ptr<ObjectStorage> storage_;
 };
 
@@ -237,7 +234,8 @@ TEST(LocalLauncherTest, RunsAChildWithTheSmallEnvAndReportsItsExit) {
   auto signer = auth::Rs256Signer::Generate("k1");
   ASSERT_TRUE(signer.ok());
   LocalLauncher launcher(std::shared_ptr<const auth::Rs256Signer>(std::move(signer).value()), {});
-  const fs::path out = fs::temp_directory_path() / ("rtgw-env-" + std::to_string(::getpid()));
+  TempDir tmp("rtgw-env");
+  const std::string out = tmp.File("env");
   LaunchSpec spec;
   spec.run_id = "vr-1";
   spec.callback_id = "cb-1";
@@ -245,7 +243,7 @@ TEST(LocalLauncherTest, RunsAChildWithTheSmallEnvAndReportsItsExit) {
   spec.version = "1.2";
   spec.input_uri = "file:///m/input.json";
   spec.callback_url = "http://127.0.0.1:1/cb";
-  spec.command = {"/bin/sh", "-c", "env > " + out.string() + "; exit 3"};
+  spec.command = {"/bin/sh", "-c", "env > " + out + "; exit 3"};
   auto name = launcher.Launch(spec);
   ASSERT_TRUE(name.ok()) << name.error().message;
   ExecutionStatus st = WaitEnded(launcher, *name);
@@ -253,7 +251,6 @@ TEST(LocalLauncherTest, RunsAChildWithTheSmallEnvAndReportsItsExit) {
   EXPECT_EQ(st.detail, "exit code 3");
   std::ifstream in(out);
   std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  fs::remove(out);
   EXPECT_NE(env.find("INPUT_URI=file:///m/input.json"), std::string::npos);
   EXPECT_NE(env.find("CALLBACK_ID=cb-1"), std::string::npos);
   EXPECT_NE(env.find("RUN_ID=vr-1"), std::string::npos);
@@ -303,9 +300,8 @@ class BlockingLauncher final : public Launcher {
 };
 
 TEST(ValidationServiceTest, WorkBeyondTheQueueBoundIsRefusedAtOnceWith503Overloaded) {
-  const fs::path dir = fs::temp_directory_path() / ("rtgw-vq-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  TempDir tmp("rtgw-vq");
+  const fs::path& dir = tmp.path();
   storage::sqlite::SqliteOptions so;
   so.path = (dir / "rtgw.db").string();
   auto store = storage::sqlite::SqliteJobStore::Open(so, nullptr);
@@ -359,7 +355,6 @@ TEST(ValidationServiceTest, WorkBeyondTheQueueBoundIsRefusedAtOnceWith503Overloa
     service.Stop();
   }
   (*store)->Close();
-  fs::remove_all(dir);
 }
 
 }  // namespace

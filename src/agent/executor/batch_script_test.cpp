@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "agent/proc/process.hpp"
+#include "common/temp_dir.hpp"
 
 namespace rtgw::agent {
 namespace {
@@ -114,7 +115,8 @@ TEST(BatchScriptTest, InlineParametersBounded) {
 }
 
 TEST(BatchScriptTest, FilePayloadOnlyInsideAllowedDirs) {
-  const auto dir = std::filesystem::temp_directory_path() / "rtgw-payload-test";
+  TempDir tmp("rtgw-payload");
+  const std::filesystem::path& dir = tmp.path();
   std::filesystem::create_directories(dir / "ok");
   std::ofstream(dir / "ok" / "job.sh") << "echo from-file\nexit 4\n";
   std::ofstream(dir / "outside.sh") << "echo no\n";
@@ -170,7 +172,8 @@ RenderOptions ValidatorOptions(const std::string& token_file) {
 }
 
 TEST(BatchScriptValidatorTest, RunsTheNodesProgramWithOnlyTheSmallEnv) {
-  const std::string token = testing::TempDir() + "/rtgw-validator-token.jwt";
+  TempDir tmp("rtgw-validator-token");
+  const std::string token = tmp.File("token.jwt");
   std::ofstream(token) << "tok\n";
   auto s = RenderBatchScript(ValidatorSpec(), ValidatorOptions(token));
   ASSERT_TRUE(s.ok()) << s.error().message;

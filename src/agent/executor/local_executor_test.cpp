@@ -1,22 +1,17 @@
 #include "agent/executor/local_executor.hpp"
 
-#include <filesystem>
 #include <thread>
 
 #include <gtest/gtest.h>
 
 #include "common/random.hpp"
+#include "common/temp_dir.hpp"
 
 namespace rtgw::agent {
 namespace {
 
 class LocalExecutorTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("rtgw-local-" + RandomHex(6));
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   JobSpec Spec(const std::string& uri) {
     JobSpec s;
     s.submission_id = NewUuidV4();
@@ -40,11 +35,12 @@ class LocalExecutorTest : public ::testing::Test {
     return {};
   }
 
-  std::filesystem::path dir_;
+  TempDir tmp_{"rtgw-local"};
+  const std::string dir_ = tmp_.File("work");  // the executor creates it
 };
 
 TEST_F(LocalExecutorTest, RunsToCompletion) {
-  LocalExecutor ex(dir_.string(), {});
+  LocalExecutor ex(dir_, {});
   SubmitOutcome s = ex.Submit(Spec("inline://ok?sleep=0"));
   ASSERT_EQ(s.kind, SubmitOutcome::Kind::kSubmitted) << s.message;
   JobObservation o = Wait(ex, s.backend_id);
@@ -52,7 +48,7 @@ TEST_F(LocalExecutorTest, RunsToCompletion) {
 }
 
 TEST_F(LocalExecutorTest, NonZeroExitFails) {
-  LocalExecutor ex(dir_.string(), {});
+  LocalExecutor ex(dir_, {});
   SubmitOutcome s = ex.Submit(Spec("inline://bad?sleep=0&exit=5"));
   ASSERT_EQ(s.kind, SubmitOutcome::Kind::kSubmitted);
   JobObservation o = Wait(ex, s.backend_id);
@@ -62,7 +58,7 @@ TEST_F(LocalExecutorTest, NonZeroExitFails) {
 }
 
 TEST_F(LocalExecutorTest, CancelWhileRunning) {
-  LocalExecutor ex(dir_.string(), {});
+  LocalExecutor ex(dir_, {});
   SubmitOutcome s = ex.Submit(Spec("inline://long?sleep=60"));
   ASSERT_EQ(s.kind, SubmitOutcome::Kind::kSubmitted);
   Wait(ex, s.backend_id, /*terminal=*/false);
@@ -74,7 +70,7 @@ TEST_F(LocalExecutorTest, CancelWhileRunning) {
 }
 
 TEST_F(LocalExecutorTest, SecondSubmitOfTheSameSubmissionDoesNotRunTwice) {
-  LocalExecutor ex(dir_.string(), {});
+  LocalExecutor ex(dir_, {});
   JobSpec spec = Spec("inline://once?sleep=1");
   SubmitOutcome a = ex.Submit(spec);
   ASSERT_EQ(a.kind, SubmitOutcome::Kind::kSubmitted);
@@ -88,7 +84,7 @@ TEST_F(LocalExecutorTest, SecondSubmitOfTheSameSubmissionDoesNotRunTwice) {
 }
 
 TEST_F(LocalExecutorTest, UnsupportedPayloadRejected) {
-  LocalExecutor ex(dir_.string(), {});
+  LocalExecutor ex(dir_, {});
   SubmitOutcome s = ex.Submit(Spec("s3://bucket/key"));
   EXPECT_EQ(s.kind, SubmitOutcome::Kind::kRejected);
   EXPECT_EQ(s.error_code, "unsupported_payload");

@@ -1,23 +1,14 @@
 #include "agent/journal/journal.hpp"
 
-#include <filesystem>
-
 #include <gtest/gtest.h>
 
-#include "common/random.hpp"
+#include "common/temp_dir.hpp"
 
 namespace rtgw::agent {
 namespace {
 
 class JournalTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    path_ = (std::filesystem::temp_directory_path() / ("rtgw-journal-" + RandomHex(6) + ".db"))
-                .string();
-  }
-  void TearDown() override {
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
-  }
   std::unique_ptr<Journal> Open() {
     auto j = Journal::Open(path_);
     EXPECT_TRUE(j.ok()) << j.error().message;
@@ -33,7 +24,8 @@ class JournalTest : public ::testing::Test {
     s.max_walltime_minutes = 30;
     return s;
   }
-  std::string path_;
+  TempDir dir_{"rtgw-journal"};
+  const std::string path_ = dir_.File("journal.db");
 };
 
 TEST_F(JournalTest, LifecycleSurvivesReopen) {
