@@ -33,16 +33,21 @@ SubmitResult::Kind ClassifySbatchFailure(int exit_code, bool timed_out, const st
   return SubmitResult::Kind::kUnknown;
 }
 
-std::string CliSlurmClient::Bin(const char* name) const {
-  return options_.bin_dir.empty() ? std::string(name) : options_.bin_dir + "/" + name;
+Result<SlurmCommandResult> CliSlurmClient::Run(std::vector<std::string> argv,
+                                               const std::string& stdin_data) {
+  if (!options_.bin_dir.empty()) argv[0] = options_.bin_dir + "/" + argv[0];
+  ++calls_;
+  if (options_.run) return options_.run(argv, stdin_data, options_.timeout);
+  ProcessOptions po;
+  po.timeout = options_.timeout;
+  po.stdin_data = stdin_data;
+  auto r = RunProcess(argv, po);
+  if (!r.ok()) return r.error();
+  return SlurmCommandResult{r->exit_code, r->timed_out, std::move(r->out), std::move(r->err)};
 }
 
 SubmitResult CliSlurmClient::Submit(const std::string& script) {
-  ProcessOptions po;
-  po.timeout = options_.timeout;
-  po.stdin_data = script;
-  ++calls_;
-  auto r = RunProcess({Bin("sbatch"), "--parsable"}, po);
+  auto r = Run({"sbatch", "--parsable"}, script);
   SubmitResult out;
   if (!r.ok()) {
     out.kind = SubmitResult::Kind::kUnknown;  // sbatch did not start: nothing was submitted,
@@ -66,10 +71,7 @@ SubmitResult CliSlurmClient::Submit(const std::string& script) {
 }
 
 Result<std::vector<SlurmJob>> CliSlurmClient::ListJobs() {
-  ProcessOptions po;
-  po.timeout = options_.timeout;
-  ++calls_;
-  auto r = RunProcess({Bin("scontrol"), "show", "job", "-o"}, po);
+  auto r = Run({"scontrol", "show", "job", "-o"}, "");
   if (!r.ok()) return r.error();
   if (r->timed_out) return Unavailable("scontrol show job timed out");
   if (r->exit_code != 0) {
@@ -79,10 +81,7 @@ Result<std::vector<SlurmJob>> CliSlurmClient::ListJobs() {
 }
 
 Status CliSlurmClient::Cancel(const std::string& job_id) {
-  ProcessOptions po;
-  po.timeout = options_.timeout;
-  ++calls_;
-  auto r = RunProcess({Bin("scancel"), job_id}, po);
+  auto r = Run({"scancel", job_id}, "");
   if (!r.ok()) return r.error();
   if (r->timed_out) return Unavailable("scancel timed out");
   // scancel of a finished job prints "Job/step already completing or completed" and
@@ -95,11 +94,8 @@ Status CliSlurmClient::Cancel(const std::string& job_id) {
 }
 
 Result<ClusterInfo> CliSlurmClient::Describe() {
-  ProcessOptions po;
-  po.timeout = options_.timeout;
   ClusterInfo info;
-  ++calls_;
-  auto c = RunProcess({Bin("scontrol"), "show", "config"}, po);
+  auto c = Run({"scontrol", "show", "config"}, "");
   if (!c.ok()) return c.error();
   if (c->timed_out || c->exit_code != 0) {
     return Unavailable("scontrol show config failed: " + FirstLines(c->err));
@@ -107,8 +103,7 @@ Result<ClusterInfo> CliSlurmClient::Describe() {
   auto cfg = ParseScontrolConfig(c->out);
   if (!cfg.ok()) return cfg.error();
   info.config = *cfg;
-  ++calls_;
-  auto s = RunProcess({Bin("sinfo"), "-h", "-o", "%P|%a|%l|%F|%C"}, po);
+  auto s = Run({"sinfo", "-h", "-o", "%P|%a|%l|%F|%C"}, "");
   if (!s.ok()) return s.error();
   if (s->timed_out || s->exit_code != 0) {
     return Unavailable("sinfo failed: " + FirstLines(s->err));
