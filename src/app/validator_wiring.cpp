@@ -9,7 +9,6 @@
 #include "common/random.hpp"
 #include "validators/callback_token.hpp"
 #include "validators/cloud_run_launcher.hpp"
-#include "validators/http_client.hpp"
 #include "validators/http_endpoints.hpp"
 #include "validators/jwks_source.hpp"
 #include "validators/local_launcher.hpp"

@@ -5,7 +5,6 @@
 #include <boost/json.hpp>
 
 #include "common/logging.hpp"
-#include "validators/http_client.hpp"
 
 namespace rtgw::validators {
 namespace json = boost::json;
@@ -14,7 +13,7 @@ namespace {
 
 constexpr std::chrono::milliseconds kTimeout{30'000};
 
-Error ApiFailure(const char* what, const HttpResult& r) {
+Error ApiFailure(const char* what, const net::HttpResponse& r) {
   return Unavailable(std::string("Cloud Run ") + what +
                      " failed: " + (r.status == 0 ? r.error : "HTTP " + std::to_string(r.status)));
 }
@@ -54,10 +53,12 @@ Result<std::string> CloudRunLauncher::Launch(const LaunchSpec& spec) {
   add("VALIDATOR_VERSION", spec.version);
   json::object body{
       {"overrides", json::object{{"containerOverrides", json::array{json::object{{"env", env}}}}}}};
-  HttpResult r =
-      HttpRequest("POST", endpoint_ + "/v2/" + spec.cloud_run_job + ":run",
-                  {{"Authorization", "Bearer " + *token}, {"Content-Type", "application/json"}},
-                  json::serialize(body), kTimeout);
+  net::HttpResponse r = http_.Send(
+      {.method = "POST",
+       .url = endpoint_ + "/v2/" + spec.cloud_run_job + ":run",
+       .headers = {{"Authorization", "Bearer " + *token}, {"Content-Type", "application/json"}},
+       .body = json::serialize(body),
+       .timeout = kTimeout});
   if (r.status / 100 != 2) return ApiFailure("jobs.run", r);
   boost::system::error_code ec;
   json::value op = json::parse(r.body, ec);
@@ -82,8 +83,9 @@ Result<ExecutionStatus> CloudRunLauncher::Poll(const std::string& execution_name
   if (!ValidResourceName(execution_name)) return ExecutionStatus{"FAILED", "execution lost"};
   auto token = token_();
   if (!token) return token.error();
-  HttpResult r = HttpRequest("GET", endpoint_ + "/v2/" + execution_name,
-                             {{"Authorization", "Bearer " + *token}}, "", kTimeout);
+  net::HttpResponse r = http_.Send({.url = endpoint_ + "/v2/" + execution_name,
+                                    .headers = {{"Authorization", "Bearer " + *token}},
+                                    .timeout = kTimeout});
   if (r.status == 404) return ExecutionStatus{"FAILED", "execution lost"};
   if (r.status / 100 != 2) return ApiFailure("executions.get", r);
   boost::system::error_code ec;
@@ -129,10 +131,12 @@ Status CloudRunLauncher::Cancel(const std::string& execution_name) {
   if (!ValidResourceName(execution_name)) return NotFound("unknown execution");
   auto token = token_();
   if (!token) return token.error();
-  HttpResult r =
-      HttpRequest("POST", endpoint_ + "/v2/" + execution_name + ":cancel",
-                  {{"Authorization", "Bearer " + *token}, {"Content-Type", "application/json"}},
-                  "{}", kTimeout);
+  net::HttpResponse r = http_.Send(
+      {.method = "POST",
+       .url = endpoint_ + "/v2/" + execution_name + ":cancel",
+       .headers = {{"Authorization", "Bearer " + *token}, {"Content-Type", "application/json"}},
+       .body = "{}",
+       .timeout = kTimeout});
   if (r.status / 100 != 2) return ApiFailure("executions.cancel", r);
   return Ok{};
 }

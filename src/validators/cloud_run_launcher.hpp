@@ -1,6 +1,7 @@
 #ifndef RTGW_VALIDATORS_CLOUD_RUN_LAUNCHER_HPP_
 #define RTGW_VALIDATORS_CLOUD_RUN_LAUNCHER_HPP_
 
+#include "net/curl_http_client.hpp"
 #include "validators/launcher.hpp"
 #include "validators/object_storage.hpp"
 
@@ -37,6 +38,7 @@ class CloudRunLauncher final : public Launcher {
  private:
   std::string endpoint_;
   AccessTokenSource token_;
+  net::CurlHttpClient http_;
 };
 
 }  // namespace rtgw::validators

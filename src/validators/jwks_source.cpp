@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "common/logging.hpp"
+#include "net/curl_http_client.hpp"
 
 namespace rtgw::validators {
 
@@ -48,10 +49,9 @@ std::optional<std::chrono::seconds> ParseMaxAge(std::string_view cache_control) 
 
 JwksSource::JwksSource(std::string url, Options options)
     : url_(std::move(url)), options_(std::move(options)) {
-  if (!options_.fetch) {
-    options_.fetch = [](const std::string& u) {
-      return HttpRequest("GET", u, {{"Accept", "application/json"}}, "", std::chrono::seconds(10));
-    };
+  if (options_.http == nullptr) {
+    own_http_ = std::make_unique<net::CurlHttpClient>();
+    options_.http = own_http_.get();
   }
   if (!options_.clock) options_.clock = [] { return std::chrono::steady_clock::now(); };
 }
@@ -69,7 +69,9 @@ Status JwksSource::Load() {
 Status JwksSource::FetchLocked(std::chrono::steady_clock::time_point now) {
   last_fetch_ = now;
   ++fetches_;
-  HttpResult r = options_.fetch(url_);
+  const net::HttpResponse r = options_.http->Send({.url = url_,
+                                                   .headers = {{"Accept", "application/json"}},
+                                                   .timeout = std::chrono::seconds(10)});
   if (r.status != 200) {
     return Unavailable("cannot fetch " + url_ + ": " +
                        (r.status == 0 ? r.error : "HTTP " + std::to_string(r.status)));

@@ -12,7 +12,7 @@
 
 #include "auth/jws.hpp"
 #include "common/error.hpp"
-#include "validators/http_client.hpp"
+#include "net/http_client.hpp"
 
 namespace rtgw::validators {
 
@@ -33,13 +33,13 @@ namespace rtgw::validators {
 // Thread-safety: safe for concurrent use; one fetch at a time.
 class JwksSource {
  public:
-  using Fetch = std::function<HttpResult(const std::string& url)>;
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
 
   struct Options {
     std::chrono::seconds min_refetch{30};
     std::chrono::seconds default_max_age{300};
-    Fetch fetch;  // default: HttpRequest GET with a 10 s limit
+    // Not owned; must outlive the source. Null: the source's own libcurl client.
+    net::HttpClient* http = nullptr;
     Clock clock;  // default: steady_clock::now
   };
 
@@ -57,6 +57,7 @@ class JwksSource {
 
   std::string url_;
   Options options_;
+  std::unique_ptr<net::HttpClient> own_http_;  // when options_.http was null
   mutable std::mutex mu_;
   std::shared_ptr<const std::vector<auth::JwsKey>> keys_;
   std::chrono::steady_clock::time_point expires_{};

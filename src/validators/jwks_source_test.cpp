@@ -1,10 +1,11 @@
 // JwksSource: max-age, refetch on an unknown kid with a rate limit, keeping
-// the last good keys. A fake fetch and a fake clock; real keys and tokens.
+// the last good keys. A fake HTTP client and a fake clock; real keys and tokens.
 #include "validators/jwks_source.hpp"
 
 #include <gtest/gtest.h>
 
 #include "auth/rs256_signer.hpp"
+#include "net/fake_http_client.hpp"
 #include "validators/callback_token.hpp"
 
 namespace rtgw::validators {
@@ -17,6 +18,7 @@ struct Fixture {
   std::string body;
   int status = 200;
   std::string cache_control = "public, max-age=600";
+  net::FakeHttpClient http;
   std::shared_ptr<JwksSource> source;
 
   Fixture() {
@@ -24,13 +26,12 @@ struct Fixture {
     o.min_refetch = 30s;
     o.default_max_age = 300s;
     o.clock = [this] { return now; };
-    o.fetch = [this](const std::string&) {
-      HttpResult r;
-      r.status = status;
-      r.body = body;
+    http.SetDefault([this](const net::HttpRequest&) {
+      net::HttpResponse r = net::FakeHttpClient::Status(status, body);
       if (!cache_control.empty()) r.headers.emplace_back("cache-control", cache_control);
       return r;
-    };
+    });
+    o.http = &http;
     source = std::make_shared<JwksSource>("https://keys.example/certs", o);
   }
 };

@@ -8,7 +8,7 @@
 
 #include <boost/json.hpp>
 
-#include "validators/http_client.hpp"
+#include "net/curl_http_client.hpp"
 
 namespace rtgw::validators {
 namespace fs = std::filesystem;
@@ -89,11 +89,13 @@ class GcsStorage final : public ObjectStorage {
     if (!parts) return parts.error();
     auto token = token_();
     if (!token) return token.error();
-    const std::string url = endpoint_ + "/upload/storage/v1/b/" + UrlEncode(parts->first) +
-                            "/o?uploadType=media&name=" + UrlEncode(parts->second);
-    HttpResult r = HttpRequest(
-        "POST", url, {{"Authorization", "Bearer " + *token}, {"Content-Type", content_type}}, bytes,
-        kTimeout);
+    net::HttpResponse r = http_.Send(
+        {.method = "POST",
+         .url = endpoint_ + "/upload/storage/v1/b/" + net::UrlEncode(parts->first) +
+                "/o?uploadType=media&name=" + net::UrlEncode(parts->second),
+         .headers = {{"Authorization", "Bearer " + *token}, {"Content-Type", content_type}},
+         .body = bytes,
+         .timeout = kTimeout});
     if (r.status / 100 != 2) return Failure("upload", uri, r);
     return Ok{};
   }
@@ -103,9 +105,11 @@ class GcsStorage final : public ObjectStorage {
     if (!parts) return parts.error();
     auto token = token_();
     if (!token) return token.error();
-    const std::string url = endpoint_ + "/storage/v1/b/" + UrlEncode(parts->first) + "/o/" +
-                            UrlEncode(parts->second) + "?alt=media";
-    HttpResult r = HttpRequest("GET", url, {{"Authorization", "Bearer " + *token}}, "", kTimeout);
+    net::HttpResponse r =
+        http_.Send({.url = endpoint_ + "/storage/v1/b/" + net::UrlEncode(parts->first) + "/o/" +
+                           net::UrlEncode(parts->second) + "?alt=media",
+                    .headers = {{"Authorization", "Bearer " + *token}},
+                    .timeout = kTimeout});
     if (r.status == 404) return NotFound("object not found: " + uri);
     if (r.status / 100 != 2) return Failure("download", uri, r);
     return std::move(r.body);
@@ -122,7 +126,7 @@ class GcsStorage final : public ObjectStorage {
     }
     return std::make_pair(uri.substr(5, slash - 5), uri.substr(slash + 1));
   }
-  static Error Failure(const char* what, const std::string& uri, const HttpResult& r) {
+  static Error Failure(const char* what, const std::string& uri, const net::HttpResponse& r) {
     return Unavailable(std::string("GCS ") + what + " of " + uri + " failed: " +
                        (r.status == 0 ? r.error : "HTTP " + std::to_string(r.status)));
   }
@@ -130,6 +134,7 @@ class GcsStorage final : public ObjectStorage {
   std::string base_;
   std::string endpoint_;
   AccessTokenSource token_;
+  net::CurlHttpClient http_;
 };
 
 }  // namespace
@@ -162,15 +167,17 @@ AccessTokenSource MakeAccessTokenSource(std::string static_token, std::string me
     std::mutex mu;
     std::string token;
     std::chrono::steady_clock::time_point expires;
+    net::CurlHttpClient http;
   };
   auto cache = std::make_shared<Cache>();
   return [cache, url = std::move(metadata_url)]() -> Result<std::string> {
     std::lock_guard lock(cache->mu);
     const auto now = std::chrono::steady_clock::now();
     if (!cache->token.empty() && now < cache->expires) return cache->token;
-    HttpResult r =
-        HttpRequest("GET", url + "/computeMetadata/v1/instance/service-accounts/default/token",
-                    {{"Metadata-Flavor", "Google"}}, "", std::chrono::milliseconds(5'000));
+    net::HttpResponse r = cache->http.Send(
+        {.url = url + "/computeMetadata/v1/instance/service-accounts/default/token",
+         .headers = {{"Metadata-Flavor", "Google"}},
+         .timeout = std::chrono::milliseconds(5'000)});
     if (r.status != 200) {
       return Unavailable("metadata server token: " +
                          (r.status == 0 ? r.error : "HTTP " + std::to_string(r.status)));

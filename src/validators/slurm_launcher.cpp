@@ -4,7 +4,7 @@
 
 #include "common/await.hpp"
 #include "common/logging.hpp"
-#include "validators/http_client.hpp"
+#include "net/http_client.hpp"
 
 namespace rtgw::validators {
 namespace json = boost::json;
@@ -78,7 +78,7 @@ Result<std::string> SlurmLauncher::Launch(const LaunchSpec& spec) {
                                                       {"validator", spec.validator},
                                                       {"version", spec.version},
                                                       {"job_id", spec.job_id}});
-  return std::string(kPrefix) + UrlEncode(spec.tenant_id) + "/" + spec.job_id;
+  return std::string(kPrefix) + net::UrlEncode(spec.tenant_id) + "/" + spec.job_id;
 }
 
 Result<ExecutionStatus> SlurmLauncher::Poll(const std::string& execution_name) {

@@ -10,7 +10,7 @@
 #include "common/random.hpp"
 #include "common/time_format.hpp"
 #include "crypto/crypto.hpp"
-#include "validators/http_client.hpp"
+#include "net/http_client.hpp"
 
 namespace rtgw::validators {
 namespace json = boost::json;
@@ -218,8 +218,9 @@ Result<ValidatorRun> ValidationService::StartExecution(ValidatorRun run, bool fi
   e.created_at = Now();
   e.deadline_us =
       NowMicros() + std::chrono::duration_cast<std::chrono::microseconds>(spec->timeout).count();
-  const std::string dir = JoinUri(storage_.base_uri(), "validations/" + UrlEncode(run.tenant_id) +
-                                                           "/" + run.run_id + "/" + e.callback_id);
+  const std::string dir = JoinUri(
+      storage_.base_uri(), "validations/" + net::UrlEncode(run.tenant_id) +
+                               "/" + run.run_id + "/" + e.callback_id);
   e.input_uri = JoinUri(dir, "input.json");
 
   // 1. The envelope: everything the job needs, referenced by INPUT_URI only.
@@ -435,7 +436,8 @@ Result<Reply> ValidationService::DoLaunch(const LaunchRequest& req) {
   run.current.attempt = 1;
   const std::string run_id = run.run_id;
   const std::string files_dir = JoinUri(
-      storage_.base_uri(), "validations/" + UrlEncode(req.tenant_id) + "/" + run.run_id + "/files");
+      storage_.base_uri(), "validations/" + net::UrlEncode(req.tenant_id) +
+                               "/" + run.run_id + "/files");
   json::array files;
   for (const InputFile& f : req.files) {
     const std::string uri = JoinUri(files_dir, f.name);
