@@ -188,7 +188,7 @@ void Agent::SenderLoop() {
     std::set<std::string> blocked;  // jobs whose earlier event failed: keep per-job order
     for (const JournalEvent& e : *due) {
       if (blocked.count(e.job_id) != 0) continue;
-      HttpResult r = events_gateway_->PostEvent(e.job_id, e.body);
+      net::HttpResponse r = events_gateway_->PostEvent(e.job_id, e.body);
       switch (ClassifyDelivery(r.status)) {
         case Delivery::kDelivered:
           (void)journal_->MarkDelivered(e.event_id, NowMs());
@@ -249,7 +249,7 @@ void Agent::KeeperLoop() {
       // Without a catalogue (Slurm down) no heartbeat is sent: the gateway sees the node
       // go stale rather than a catalogue that is not true.
       if (info.ok()) {
-        HttpResult r = gateway_->Heartbeat(body);
+        net::HttpResponse r = gateway_->Heartbeat(body);
         if (r.status == 200) {
           hb_failures = 0;
         } else {
@@ -273,7 +273,7 @@ void Agent::KeeperLoop() {
       }
     }
     for (const auto& [id, sid] : to_renew) {
-      HttpResult r = gateway_->Renew(id, config_.lease_seconds);
+      net::HttpResponse r = gateway_->Renew(id, config_.lease_seconds);
       std::lock_guard lock(mu_);
       if (r.status == 200) {
         auto it = held_leases_.find(id);
@@ -326,7 +326,7 @@ int Agent::Run() {
   for (const auto& [lease_id, h] : held) {
     auto row = journal_->Get(h.submission_id);
     if (row.ok() && row->has_value() && (*row)->phase == JournalPhase::kLeased) {
-      HttpResult r = last.Release(lease_id);
+      net::HttpResponse r = last.Release(lease_id);
       if (r.status == 200) {
         (void)journal_->MarkReleased(h.submission_id);
         ++released;

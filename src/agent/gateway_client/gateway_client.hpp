@@ -1,18 +1,20 @@
 #ifndef RTGW_AGENT_GATEWAY_CLIENT_GATEWAY_CLIENT_HPP_
 #define RTGW_AGENT_GATEWAY_CLIENT_GATEWAY_CLIENT_HPP_
 
-// HTTP client of the gateway's node endpoints (docs/contracts/agent-protocol.md)
-// over libcurl, authenticated with the node token. Thread-safe: every call uses
-// its own easy handle; the token is behind a mutex so it can be reloaded.
-// Blocking; the agent calls it from its own threads (never an I/O thread).
+// Client of the gateway's node endpoints (docs/contracts/agent-protocol.md) over
+// a net::HttpClient, authenticated with the node token. Thread-safe (the HTTP
+// client is); the token is behind a mutex so it can be reloaded. Blocking; the
+// agent calls it from its own threads (never an I/O thread).
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <string>
 
 #include "agent/gateway_client/lease_parse.hpp"
 #include "common/error.hpp"
+#include "net/http_client.hpp"
 
 namespace rtgw::agent {
 
@@ -27,43 +29,39 @@ struct GatewayClientOptions {
   const std::atomic<bool>* abort = nullptr;
 };
 
-struct HttpResult {
-  long status = 0;  // 0: transport failure (connection refused, timeout); see `error`
-  std::string body;
-  std::string error;
-};
-
 enum class Delivery {
   kDelivered,  // 2xx
   kRetry,      // transport failure, 408, 429, 5xx: keep it and try again later
   kPermanent,  // other 4xx: retrying the same body cannot succeed (logged, kept as dead)
 };
-Delivery ClassifyDelivery(long status);
+Delivery ClassifyDelivery(int status);
 
 class GatewayClient {
  public:
-  explicit GatewayClient(GatewayClientOptions options);
+  // `http`: not owned, must outlive the client; null: the client's own libcurl
+  // client (a new connection per call).
+  explicit GatewayClient(GatewayClientOptions options, net::HttpClient* http = nullptr);
 
-  HttpResult Post(const std::string& path, const std::string& body,
-                  std::chrono::milliseconds extra_timeout = {});
+  // POST of a JSON body to base_url + path. A status of 0 is a transport failure.
+  net::HttpResponse Post(const std::string& path, const std::string& body,
+                         std::chrono::milliseconds extra_timeout = {});
 
-  HttpResult Heartbeat(const std::string& body);
+  net::HttpResponse Heartbeat(const std::string& body);
   // Long poll. Error kUnavailable on transport/5xx, or the gateway's error otherwise.
   Result<AcquireResult> Acquire(int max_jobs, int wait_seconds, int lease_seconds);
-  HttpResult Renew(const std::string& lease_id, int lease_seconds);
-  HttpResult Release(const std::string& lease_id);
-  HttpResult PostEvent(const std::string& job_id, const std::string& body);
+  net::HttpResponse Renew(const std::string& lease_id, int lease_seconds);
+  net::HttpResponse Release(const std::string& lease_id);
+  net::HttpResponse PostEvent(const std::string& job_id, const std::string& body);
 
   const std::string& node_id() const { return options_.node_id; }
 
  private:
-  std::string Url(const std::string& path) const;
+  std::string NodePath() const;
   GatewayClientOptions options_;
+  std::unique_ptr<net::HttpClient> own_http_;  // when no client was given
+  net::HttpClient& http_;
   std::mutex token_mu_;
 };
-
-// Percent-encodes a path segment (job ids, lease ids).
-std::string EncodePathSegment(const std::string& s);
 
 }  // namespace rtgw::agent
 
