@@ -1,15 +1,15 @@
-// JobRunner on real backends: the real slurmctld of scripts/services/slurm-up.sh (tests skip,
-// naming the reason, when it is down) and the local executor. No gateway involved: events are
-// checked in the journal, where the agent's sender picks them up.
+// JobRunner's decisions. Each Slurm scenario is one body run twice: on FakeSlurmCluster (always;
+// the test plays the scheduler) and on the real slurmctld of scripts/services/slurm-up.sh (the
+// /Live variants skip, naming the reason, when it is down). Then what only the fake can stage
+// (commands failing on cue), and the local executor. No gateway involved: events are checked in
+// the journal, where the agent's sender picks them up.
 #include "agent/core/job_runner.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <thread>
 
 #include <boost/json.hpp>
@@ -17,54 +17,44 @@
 
 #include "agent/executor/local_executor.hpp"
 #include "agent/executor/slurm_executor.hpp"
-#include "agent/proc/process.hpp"
 #include "agent/slurm/cli_slurm_client.hpp"
+#include "agent/slurm/fake_slurm_cluster.hpp"
 #include "common/random.hpp"
+#include "common/temp_dir.hpp"
 
 namespace rtgw::agent {
 namespace {
 
 namespace json = boost::json;
 namespace fs = std::filesystem;
+using slurm::FakeSlurmCluster;
+using slurm::SlurmBackend;
+using Command = FakeSlurmCluster::Command;
+using Fault = FakeSlurmCluster::Fault;
+using V = std::vector<std::string>;
 
-bool SlurmUp() {
-  auto r = RunProcess({"scontrol", "ping"}, {});
-  return r.ok() && r->exit_code == 0 && r->out.find("UP") != std::string::npos;
-}
-
-// Slurm jobs carrying `tag` as their comment, counted from a fresh listing.
-int CountSlurmJobsWithTag(const std::string& tag) {
-  slurm::CliSlurmClient c({});
-  auto jobs = c.ListJobs();
-  EXPECT_TRUE(jobs.ok());
-  int n = 0;
-  for (const auto& j : *jobs) n += j.comment == tag ? 1 : 0;
-  return n;
+std::int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 class JobRunnerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("rtgw-runner-" + RandomHex(6));
-    fs::create_directories(dir_);
-    journal_path_ = (dir_ / "journal.db").string();
-    journal_ = Journal::Open(journal_path_).value();
-  }
-  void TearDown() override {
-    journal_.reset();
-    if (HasFailure()) {
-      std::fprintf(stderr, "kept for inspection: %s\n", dir_.c_str());
-      return;
-    }
-    fs::remove_all(dir_);
-  }
+  void SetUp() override { journal_ = Journal::Open(journal_path_).value(); }
 
-  std::shared_ptr<slurm::CliSlurmClient> SlurmClient() {
+  // The Slurm client of this test: the fake's when there is one, else the live one.
+  std::shared_ptr<slurm::SlurmClient> Client() {
+    if (fake_) return fake_->Client();
     return std::make_shared<slurm::CliSlurmClient>(slurm::CliSlurmOptions{});
+  }
+  std::shared_ptr<SlurmExecutor> Slurm(std::shared_ptr<slurm::SlurmClient> client) {
+    return std::make_shared<SlurmExecutor>(std::move(client), RenderOptions{},
+                                           dir_.path().string());
   }
   std::unique_ptr<JobRunner> Runner(std::shared_ptr<Executor> ex, std::string crash = "") {
     JobRunner::Options o;
-    o.work_dir = dir_.string();
+    o.work_dir = dir_.path().string();
     o.crash_point = std::move(crash);
     return std::make_unique<JobRunner>(journal_.get(), std::move(ex), o, nullptr);
   }
@@ -82,18 +72,22 @@ class JobRunnerTest : public ::testing::Test {
     s.partition = "debug";
     return s;
   }
-  // Leases and submits `spec`; returns the runner's answer.
   // The agent's path for a lease from the gateway.
   JobRunner::SubmitResult LeaseAndSubmit(JobRunner& r, const JobSpec& spec) {
     return r.SubmitLease(spec, "lease-" + spec.submission_id);
+  }
+  JournalJob Row(const std::string& sid) { return **journal_->Get(sid); }
+  // Waits between polls of live backends; the fake has moved already when it is polled.
+  void Pause(std::chrono::milliseconds ms) {
+    if (!fake_) std::this_thread::sleep_for(ms);
   }
   // Reconciles until the job's phase is terminal; returns the journal row.
   JournalJob RunToEnd(JobRunner& r, const std::string& sid, int seconds = 60) {
     for (int i = 0; i < seconds * 5; ++i) {
       r.Reconcile();
-      auto row = journal_->Get(sid);
-      if (row.ok() && row->has_value() && (*row)->phase == JournalPhase::kTerminal) return **row;
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      if (Row(sid).phase == JournalPhase::kTerminal) return Row(sid);
+      if (fake_ && i > 0) break;  // nothing changes on the fake unless the test moves it
+      Pause(std::chrono::milliseconds(200));
     }
     ADD_FAILURE() << sid << " did not finish";
     return {};
@@ -115,66 +109,132 @@ class JobRunnerTest : public ::testing::Test {
     for (auto& e : Events(sid)) s.emplace_back(e["state"].as_string());
     return s;
   }
+  json::object LastError(const std::string& sid) { return Events(sid).back()["error"].as_object(); }
+  // Slurm jobs carrying `tag` as their comment, counted from a fresh listing.
+  int CountSlurmJobsWithTag(const std::string& tag) {
+    auto jobs = Client()->ListJobs();
+    EXPECT_TRUE(jobs.ok());
+    int n = 0;
+    for (const auto& j : *jobs) n += j.comment == tag ? 1 : 0;
+    return n;
+  }
 
-  fs::path dir_;
-  std::string journal_path_;
+  TempDir dir_{"rtgw-runner"};
+  const std::string journal_path_ = dir_.File("journal.db");
   std::unique_ptr<Journal> journal_;
+  std::unique_ptr<FakeSlurmCluster> fake_;  // null on live Slurm
 };
 
-using V = std::vector<std::string>;
+class JobRunnerSlurmTest : public JobRunnerTest,
+                           public ::testing::WithParamInterface<SlurmBackend> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == SlurmBackend::kLive && !slurm::LiveSlurmUp()) {
+      GTEST_SKIP() << "Slurm is not running (scripts/services/slurm-up.sh)";
+    }
+    if (GetParam() == SlurmBackend::kFake) fake_ = std::make_unique<FakeSlurmCluster>();
+    JobRunnerTest::SetUp();
+  }
 
-TEST_F(JobRunnerTest, SlurmSuccess) {
-  if (!SlurmUp()) GTEST_SKIP() << "Slurm is not running (scripts/services/slurm-up.sh)";
-  auto ex = std::make_shared<SlurmExecutor>(SlurmClient(), RenderOptions{}, dir_.string());
-  auto r = Runner(ex);
+  // Until the runner has reported the job running (and, with `script_runs`, its batch script
+  // has written its first line). On the fake the test starts it.
+  void WaitRunning(JobRunner& r, const std::string& sid, bool script_runs) {
+    if (fake_) {
+      ASSERT_TRUE(fake_->Start(Row(sid).backend_id).ok());
+    }
+    const fs::path out = dir_.path() / ("rtgw-" + sid + ".out");
+    for (int i = 0; i < 600; ++i) {
+      r.Reconcile();
+      if (Row(sid).last_state == "running" && (fake_ || !script_runs || ScriptStarted(out))) return;
+      Pause(std::chrono::milliseconds(100));
+    }
+    FAIL() << sid << " did not start within 60 s";
+  }
+  // The job's script ends with `exit_code`: on live Slurm the inline payload's own exit; on the
+  // fake the test starts it (the runner sees it running) and ends it.
+  JournalJob Finish(JobRunner& r, const std::string& sid, int exit_code) {
+    if (fake_) {
+      const std::string id = Row(sid).backend_id;
+      EXPECT_TRUE(fake_->Start(id).ok());
+      r.Reconcile();
+      EXPECT_TRUE(fake_->Finish(id, exit_code).ok());
+    }
+    return RunToEnd(r, sid);
+  }
+  // The journal and Slurm as the agent leaves them when it dies between sbatch and the journal
+  // update: the intent recorded, a Slurm job with the tag, no Slurm id in the journal. Live:
+  // a child process SIGKILLed by the runner's "after-sbatch" hook. The fake cannot outlive a
+  // child, so there sbatch times out after slurmctld made the job: the same outcome unknown.
+  void CrashAfterSbatch(const JobSpec& spec) {
+    if (fake_) {
+      fake_->FailNext(Command::kSbatch, Fault::kTimeoutAfterEffect);
+      EXPECT_EQ(Runner(Slurm(Client()))->SubmitLease(spec, "lease-1"),
+                JobRunner::SubmitResult::kPending);
+      return;
+    }
+    journal_.reset();  // the child opens its own connection, like the old agent process did
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      auto j = Journal::Open(journal_path_);
+      if (!j.ok()) ::_exit(3);
+      JobRunner::Options o;
+      o.work_dir = dir_.path().string();
+      o.crash_point = "after-sbatch";
+      JobRunner crashing(j->get(), Slurm(Client()), o, nullptr);
+      (void)crashing.SubmitLease(spec, "lease-1");
+      ::_exit(4);  // not reached: the hook SIGKILLs the process after sbatch
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "child exit " << WEXITSTATUS(status);
+    ASSERT_EQ(WTERMSIG(status), SIGKILL);
+    journal_ = Journal::Open(journal_path_).value();
+  }
+  // Whether the job's batch script has started: the inline payload's first line is in its output.
+  static bool ScriptStarted(const fs::path& out) {
+    std::ifstream in(out);
+    std::string line;
+    return std::getline(in, line) && line.rfind("rtgw demo payload:", 0) == 0;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Slurm, JobRunnerSlurmTest,
+                         ::testing::Values(SlurmBackend::kFake, SlurmBackend::kLive),
+                         [](const auto& p) { return slurm::SlurmBackendName(p.param); });
+
+TEST_P(JobRunnerSlurmTest, Success) {
+  auto r = Runner(Slurm(Client()));
   JobSpec spec = Spec("inline://ok?sleep=1");
   ASSERT_EQ(LeaseAndSubmit(*r, spec), JobRunner::SubmitResult::kDone);
-  JournalJob end = RunToEnd(*r, spec.submission_id);
+  JournalJob end = Finish(*r, spec.submission_id, 0);
   EXPECT_EQ(States(spec.submission_id), (V{"queued", "running", "completed"}));
   auto ev = Events(spec.submission_id);
   EXPECT_EQ(ev[0]["execution_id"].as_string(), end.backend_id);
   const std::string out = std::string(ev[2]["result_ref"].as_object()["output_uri"].as_string());
-  EXPECT_EQ(out, "file://" + (dir_ / ("rtgw-" + spec.submission_id + ".out")).string());
+  EXPECT_EQ(out, "file://" + (dir_.path() / ("rtgw-" + spec.submission_id + ".out")).string());
 }
 
-TEST_F(JobRunnerTest, SlurmNonZeroExit) {
-  if (!SlurmUp()) GTEST_SKIP() << "Slurm is not running";
-  auto ex = std::make_shared<SlurmExecutor>(SlurmClient(), RenderOptions{}, dir_.string());
-  auto r = Runner(ex);
+TEST_P(JobRunnerSlurmTest, NonZeroExit) {
+  auto r = Runner(Slurm(Client()));
   JobSpec spec = Spec("inline://bad?sleep=0&exit=42");
   ASSERT_EQ(LeaseAndSubmit(*r, spec), JobRunner::SubmitResult::kDone);
-  RunToEnd(*r, spec.submission_id);
+  Finish(*r, spec.submission_id, 42);
   EXPECT_EQ(States(spec.submission_id), (V{"queued", "running", "failed"}));
-  auto err = Events(spec.submission_id).back()["error"].as_object();
+  auto err = LastError(spec.submission_id);
   EXPECT_EQ(err["code"].as_string(), "exit_code");
   EXPECT_EQ(err["exit_code"].as_int64(), 42);
 }
 
-// Whether the job's batch script has started: the inline payload's first line is in its output.
-bool ScriptStarted(const fs::path& out) {
-  std::ifstream in(out);
-  std::string line;
-  return std::getline(in, line) && line.rfind("rtgw demo payload:", 0) == 0;
-}
-
 // Cancel once the script runs: Slurm's SIGTERM ends it, and the event says so. The agent sends
 // one scancel however often the request is repeated and however many cycles the end takes.
-TEST_F(JobRunnerTest, SlurmCancelWhileRunning) {
-  if (!SlurmUp()) GTEST_SKIP() << "Slurm is not running";
-  auto client = SlurmClient();
-  auto ex = std::make_shared<SlurmExecutor>(client, RenderOptions{}, dir_.string());
-  auto r = Runner(ex);
+TEST_P(JobRunnerSlurmTest, CancelWhileRunning) {
+  auto client = Client();
+  auto r = Runner(Slurm(client));
   JobSpec spec = Spec("inline://long?sleep=300", 600);
   const std::string sid = spec.submission_id;
   ASSERT_EQ(LeaseAndSubmit(*r, spec), JobRunner::SubmitResult::kDone);
-  const fs::path out = dir_ / ("rtgw-" + sid + ".out");
-  for (int i = 0; i < 300 && !ScriptStarted(out); ++i) {
-    r->Reconcile();
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  ASSERT_TRUE(ScriptStarted(out)) << "the batch script did not start within 60 s";
-  r->Reconcile();
-  ASSERT_EQ((*journal_->Get(sid))->last_state, "running");
+  WaitRunning(*r, sid, /*script_runs=*/true);
 
   auto before = client->calls();
   r->Cancel(sid);
@@ -184,12 +244,12 @@ TEST_F(JobRunnerTest, SlurmCancelWhileRunning) {
     before = client->calls();
     r->Reconcile();
     EXPECT_EQ(client->calls() - before, 1u) << "the snapshot only, no second scancel";
-    if ((*journal_->Get(sid))->phase == JournalPhase::kTerminal) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (Row(sid).phase == JournalPhase::kTerminal) break;
+    Pause(std::chrono::milliseconds(200));
   }
-  ASSERT_EQ((*journal_->Get(sid))->phase, JournalPhase::kTerminal);
+  ASSERT_EQ(Row(sid).phase, JournalPhase::kTerminal);
   EXPECT_EQ(States(sid), (V{"queued", "running", "cancelled"}));
-  auto err = Events(sid).back()["error"].as_object();
+  auto err = LastError(sid);
   EXPECT_EQ(err["code"].as_string(), "cancelled");
   EXPECT_EQ(err["signal"].as_int64(), 15);
   EXPECT_NE(std::string(err["message"].as_string()).find("stopped by SIGTERM (15)"),
@@ -199,20 +259,16 @@ TEST_F(JobRunnerTest, SlurmCancelWhileRunning) {
 
 // Cancel the moment Slurm reports the job running, when its script may not have started yet
 // (then SIGTERM finds nothing to stop and Slurm SIGKILLs the job after KillWait). Whatever the
-// timing, the event reports the signal Slurm itself recorded for the job.
-TEST_F(JobRunnerTest, SlurmCancelAsTheJobStartsReportsTheSignalSlurmUsed) {
-  if (!SlurmUp()) GTEST_SKIP() << "Slurm is not running";
-  auto client = SlurmClient();
-  auto r = Runner(std::make_shared<SlurmExecutor>(client, RenderOptions{}, dir_.string()));
+// timing, the event reports the signal Slurm itself recorded for the job. The fake stages the
+// SIGKILL case, which live Slurm shows only when the timing falls that way.
+TEST_P(JobRunnerSlurmTest, CancelAsTheJobStartsReportsTheSignalSlurmUsed) {
+  if (fake_) fake_->set_cancel_signal(9);
+  auto client = Client();
+  auto r = Runner(Slurm(client));
   JobSpec spec = Spec("inline://starting?sleep=300", 600);
   const std::string sid = spec.submission_id;
   ASSERT_EQ(LeaseAndSubmit(*r, spec), JobRunner::SubmitResult::kDone);
-  for (int i = 0; i < 300; ++i) {
-    r->Reconcile();
-    if ((*journal_->Get(sid))->last_state == "running") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_EQ((*journal_->Get(sid))->last_state, "running");
+  WaitRunning(*r, sid, /*script_runs=*/false);
   r->Cancel(sid);
   const JournalJob end = RunToEnd(*r, sid);
   EXPECT_EQ(States(sid), (V{"queued", "running", "cancelled"}));
@@ -223,17 +279,16 @@ TEST_F(JobRunnerTest, SlurmCancelAsTheJobStartsReportsTheSignalSlurmUsed) {
   for (const auto& j : *jobs) truth = j.job_id == end.backend_id ? &j : truth;
   ASSERT_NE(truth, nullptr);
   EXPECT_EQ(truth->state, "CANCELLED");
+  if (fake_) {
+    EXPECT_EQ(truth->signal, 9);
+  }
   const std::string recorded =
       std::to_string(truth->exit_code) + ":" + std::to_string(truth->signal);
   RecordProperty("slurm_exit_code", recorded);
-  std::printf("slurm recorded ExitCode=%s for the cancelled job\n", recorded.c_str());
-  auto err = Events(sid).back()["error"].as_object();
+  auto err = LastError(sid);
   EXPECT_EQ(err["signal"].as_int64(), truth->signal);
   const std::string message(err["message"].as_string());
-  EXPECT_NE(message.find("ExitCode=" + std::to_string(truth->exit_code) + ":" +
-                         std::to_string(truth->signal)),
-            std::string::npos)
-      << message;
+  EXPECT_NE(message.find("ExitCode=" + recorded), std::string::npos) << message;
   if (truth->signal == 9) {
     EXPECT_NE(message.find("SIGKILL (9) after KillWait"), std::string::npos) << message;
   } else if (truth->signal == 15) {
@@ -241,10 +296,9 @@ TEST_F(JobRunnerTest, SlurmCancelAsTheJobStartsReportsTheSignalSlurmUsed) {
   }
 }
 
-TEST_F(JobRunnerTest, SlurmWalltimeOverPartitionLimitRefusedBeforeSbatch) {
-  if (!SlurmUp()) GTEST_SKIP() << "Slurm is not running";
-  auto client = SlurmClient();
-  auto ex = std::make_shared<SlurmExecutor>(client, RenderOptions{}, dir_.string());
+TEST_P(JobRunnerSlurmTest, WalltimeOverPartitionLimitRefusedBeforeSbatch) {
+  auto client = Client();
+  auto ex = Slurm(client);
   ASSERT_TRUE(ex->Describe().ok());
   auto r = Runner(ex);
   JobSpec spec = Spec("inline://x", 2 * 3600);  // debug MaxTime=60 min
@@ -258,77 +312,51 @@ TEST_F(JobRunnerTest, SlurmWalltimeOverPartitionLimitRefusedBeforeSbatch) {
   EXPECT_EQ(CountSlurmJobsWithTag(BackendTag(spec.submission_id)), 0);
 }
 
-// kill -9 between sbatch and the journal update: the restarted runner finds the job by its
-// tag and does not submit it again.
-TEST_F(JobRunnerTest, SlurmCrashAfterSbatchThenRestartFindsTheJobByTag) {
-  if (!SlurmUp()) GTEST_SKIP() << "Slurm is not running";
+// Killed between sbatch and the journal update: the restarted runner finds the job by its tag
+// and does not submit it again.
+TEST_P(JobRunnerSlurmTest, CrashAfterSbatchThenRestartFindsTheJobByTag) {
   JobSpec spec = Spec("inline://crash?sleep=2");
-  journal_.reset();  // the child opens its own connection, like the old agent process did
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    auto j = Journal::Open(journal_path_);
-    if (!j.ok()) ::_exit(3);
-    JobRunner::Options o;
-    o.work_dir = dir_.string();
-    o.crash_point = "after-sbatch";
-    JobRunner crashing(
-        j->get(), std::make_shared<SlurmExecutor>(SlurmClient(), RenderOptions{}, ""), o, nullptr);
-    (void)crashing.SubmitLease(spec, "lease-1");
-    ::_exit(4);  // not reached: the hook SIGKILLs the process after sbatch
-  }
-  int status = 0;
-  ASSERT_EQ(::waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "child exit " << WEXITSTATUS(status);
-  ASSERT_EQ(WTERMSIG(status), SIGKILL);
-
-  journal_ = Journal::Open(journal_path_).value();
-  auto row = journal_->Get(spec.submission_id);
-  ASSERT_EQ((*row)->phase, JournalPhase::kSubmitting) << "the intent was journaled, the id not";
+  CrashAfterSbatch(spec);
+  ASSERT_EQ(Row(spec.submission_id).phase, JournalPhase::kSubmitting)
+      << "the intent was journaled, the id not";
   EXPECT_EQ(CountSlurmJobsWithTag(BackendTag(spec.submission_id)), 1);
 
-  auto client = SlurmClient();
-  auto r = Runner(std::make_shared<SlurmExecutor>(client, RenderOptions{}, dir_.string()));
+  auto r = Runner(Slurm(Client()));
   EXPECT_EQ(r->SubmitLease(spec, "lease-2"), JobRunner::SubmitResult::kDone);  // the re-lease
-  EXPECT_EQ((*journal_->Get(spec.submission_id))->phase, JournalPhase::kSubmitted);
+  EXPECT_EQ(Row(spec.submission_id).phase, JournalPhase::kSubmitted);
   EXPECT_EQ(CountSlurmJobsWithTag(BackendTag(spec.submission_id)), 1) << "no duplicate Slurm job";
-  RunToEnd(*r, spec.submission_id);
+  Finish(*r, spec.submission_id, 0);
   EXPECT_EQ(States(spec.submission_id), (V{"queued", "running", "completed"}));
   EXPECT_EQ(CountSlurmJobsWithTag(BackendTag(spec.submission_id)), 1);
 }
 
-TEST_F(JobRunnerTest, SlurmReLeaseOfASubmittedJobSubmitsNothing) {
-  if (!SlurmUp()) GTEST_SKIP() << "Slurm is not running";
-  auto client = SlurmClient();
-  auto r = Runner(std::make_shared<SlurmExecutor>(client, RenderOptions{}, dir_.string()));
+TEST_P(JobRunnerSlurmTest, ReLeaseOfASubmittedJobSubmitsNothing) {
+  auto client = Client();
+  auto r = Runner(Slurm(client));
   JobSpec spec = Spec("inline://x?sleep=0");
   ASSERT_EQ(LeaseAndSubmit(*r, spec), JobRunner::SubmitResult::kDone);
   const auto after_first = client->calls();
   // The gateway leases it again (our `queued` had not arrived before the lease expired).
   EXPECT_EQ(r->SubmitLease(spec, "lease-again"), JobRunner::SubmitResult::kDone);
   EXPECT_EQ(client->calls(), after_first);
-  EXPECT_EQ((*journal_->Get(spec.submission_id))->lease_id, "lease-again");
+  EXPECT_EQ(Row(spec.submission_id).lease_id, "lease-again");
   EXPECT_EQ(CountSlurmJobsWithTag(BackendTag(spec.submission_id)), 1);
 }
 
-TEST_F(JobRunnerTest, SlurmVanishedJobIsLostNotFinished) {
-  if (!SlurmUp()) GTEST_SKIP() << "Slurm is not running";
-  auto r = Runner(std::make_shared<SlurmExecutor>(SlurmClient(), RenderOptions{}, dir_.string()));
+TEST_P(JobRunnerSlurmTest, VanishedJobIsLostNotFinished) {
+  auto r = Runner(Slurm(Client()));
   JobSpec spec = Spec("inline://x");
   ASSERT_TRUE(journal_->RecordLease(spec, "l").ok());
   ASSERT_TRUE(journal_->MarkSubmitting(spec.submission_id, 1).ok());
   ASSERT_TRUE(journal_->MarkSubmitted(spec.submission_id, "987654321").ok());  // Slurm never had it
   r->Reconcile();
   EXPECT_EQ(States(spec.submission_id), (V{"queued", "failed"}));
-  auto err = Events(spec.submission_id).back()["error"].as_object();
-  EXPECT_EQ(err["code"].as_string(), "lost");
-  EXPECT_EQ((*journal_->Get(spec.submission_id))->phase, JournalPhase::kTerminal);
+  EXPECT_EQ(LastError(spec.submission_id)["code"].as_string(), "lost");
+  EXPECT_EQ(Row(spec.submission_id).phase, JournalPhase::kTerminal);
 }
 
-TEST_F(JobRunnerTest, SlurmOldIntentNotFoundIsLostAndNotResubmitted) {
-  if (!SlurmUp()) GTEST_SKIP() << "Slurm is not running";
-  auto client = SlurmClient();
-  auto r = Runner(std::make_shared<SlurmExecutor>(client, RenderOptions{}, dir_.string()));
+TEST_P(JobRunnerSlurmTest, OldIntentNotFoundIsLostAndNotResubmitted) {
+  auto r = Runner(Slurm(Client()));
   JobSpec spec = Spec("inline://x");
   ASSERT_TRUE(journal_->RecordLease(spec, "l").ok());
   // Intent from long ago (beyond MinJobAge): a job it made could have been purged already.
@@ -339,25 +367,20 @@ TEST_F(JobRunnerTest, SlurmOldIntentNotFoundIsLostAndNotResubmitted) {
   EXPECT_EQ(CountSlurmJobsWithTag(BackendTag(spec.submission_id)), 0);
 }
 
-TEST_F(JobRunnerTest, SlurmRecentIntentNotFoundIsSubmittedOnce) {
-  if (!SlurmUp()) GTEST_SKIP() << "Slurm is not running";
-  auto r = Runner(std::make_shared<SlurmExecutor>(SlurmClient(), RenderOptions{}, dir_.string()));
+TEST_P(JobRunnerSlurmTest, RecentIntentNotFoundIsSubmittedOnce) {
+  auto r = Runner(Slurm(Client()));
   JobSpec spec = Spec("inline://x?sleep=0");
   ASSERT_TRUE(journal_->RecordLease(spec, "l").ok());
-  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-  ASSERT_TRUE(journal_->MarkSubmitting(spec.submission_id, now_ms).ok());  // crashed before sbatch
+  ASSERT_TRUE(journal_->MarkSubmitting(spec.submission_id, NowMs()).ok());  // crashed before sbatch
   EXPECT_EQ(r->Submit(spec.submission_id), JobRunner::SubmitResult::kDone);
   EXPECT_EQ(CountSlurmJobsWithTag(BackendTag(spec.submission_id)), 1);
   EXPECT_EQ(r->Submit(spec.submission_id), JobRunner::SubmitResult::kDone);  // again: no-op
   EXPECT_EQ(CountSlurmJobsWithTag(BackendTag(spec.submission_id)), 1);
 }
 
-TEST_F(JobRunnerTest, SlurmCancelBeforeSubmissionNeverReachesSlurm) {
-  if (!SlurmUp()) GTEST_SKIP() << "Slurm is not running";
-  auto client = SlurmClient();
-  auto r = Runner(std::make_shared<SlurmExecutor>(client, RenderOptions{}, dir_.string()));
+TEST_P(JobRunnerSlurmTest, CancelBeforeSubmissionNeverReachesSlurm) {
+  auto client = Client();
+  auto r = Runner(Slurm(client));
   JobSpec spec = Spec("inline://x");
   ASSERT_TRUE(journal_->RecordLease(spec, "l").ok());
   const auto before = client->calls();
@@ -369,25 +392,20 @@ TEST_F(JobRunnerTest, SlurmCancelBeforeSubmissionNeverReachesSlurm) {
   EXPECT_EQ(CountSlurmJobsWithTag(BackendTag(spec.submission_id)), 0);
 }
 
-TEST_F(JobRunnerTest, SlurmCancelRequestedDuringAnUnknownSubmitIsHonouredBeforeSbatch) {
-  if (!SlurmUp()) GTEST_SKIP() << "Slurm is not running";
-  auto r = Runner(std::make_shared<SlurmExecutor>(SlurmClient(), RenderOptions{}, dir_.string()));
+TEST_P(JobRunnerSlurmTest, CancelRequestedDuringAnUnknownSubmitIsHonouredBeforeSbatch) {
+  auto r = Runner(Slurm(Client()));
   JobSpec spec = Spec("inline://x");
   ASSERT_TRUE(journal_->RecordLease(spec, "l").ok());
-  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-  ASSERT_TRUE(journal_->MarkSubmitting(spec.submission_id, now_ms).ok());  // outcome unknown
+  ASSERT_TRUE(journal_->MarkSubmitting(spec.submission_id, NowMs()).ok());  // outcome unknown
   r->Cancel(spec.submission_id);  // phase submitting: only recorded
   EXPECT_EQ(r->Submit(spec.submission_id), JobRunner::SubmitResult::kDone);
   EXPECT_EQ(States(spec.submission_id), (V{"cancelled"}));
   EXPECT_EQ(CountSlurmJobsWithTag(BackendTag(spec.submission_id)), 0);
 }
 
-TEST_F(JobRunnerTest, SlurmOneQueryPerPollCycle) {
-  if (!SlurmUp()) GTEST_SKIP() << "Slurm is not running";
-  auto client = SlurmClient();
-  auto r = Runner(std::make_shared<SlurmExecutor>(client, RenderOptions{}, dir_.string()));
+TEST_P(JobRunnerSlurmTest, OneQueryPerPollCycle) {
+  auto client = Client();
+  auto r = Runner(Slurm(client));
   std::vector<JobSpec> specs;
   for (int i = 0; i < 12; ++i) {
     specs.push_back(Spec("inline://many?sleep=120", 600));
@@ -405,94 +423,123 @@ TEST_F(JobRunnerTest, SlurmOneQueryPerPollCycle) {
   for (const auto& s : specs) EXPECT_EQ(States(s.submission_id).back(), "cancelled");
 }
 
-// A backend for the runner's cancel decisions: one job, running until a cancel is taken;
-// the first `refuse_cancels` cancels fail.
-class FakeExecutor final : public Executor {
- public:
-  std::string name() const override { return "fake"; }
-  SubmitOutcome Submit(const JobSpec&) override {
-    SubmitOutcome o;
-    o.kind = SubmitOutcome::Kind::kSubmitted;
-    o.backend_id = "f1";
-    return o;
+// What only the fake can stage: Slurm commands failing on cue.
+class JobRunnerFakeSlurmTest : public JobRunnerTest {
+ protected:
+  void SetUp() override {
+    fake_ = std::make_unique<FakeSlurmCluster>();
+    JobRunnerTest::SetUp();
   }
-  Result<BackendSnapshot> Snapshot() override {
-    std::lock_guard lock(mu);
-    BackendSnapshot snap;
-    JobObservation o;
-    o.phase = ended ? JobPhase::kCancelled : JobPhase::kRunning;
-    snap.by_id["f1"] = o;
-    return snap;
-  }
-  Status Cancel(const std::string& id) override {
-    std::lock_guard lock(mu);
-    cancels.push_back(id);
-    if (static_cast<int>(cancels.size()) <= refuse_cancels) return Unavailable("slurmctld busy");
-    return Ok{};
-  }
-  Result<std::optional<slurm::ClusterInfo>> Describe() override {
-    return std::optional<slurm::ClusterInfo>();
-  }
-  std::chrono::seconds visibility_window() const override { return std::chrono::hours(1); }
-  std::uint64_t backend_calls() const override { return 0; }
-  int cancel_calls() {
-    std::lock_guard lock(mu);
-    return static_cast<int>(cancels.size());
-  }
-
-  std::mutex mu;
-  std::vector<std::string> cancels;
-  int refuse_cancels = 0;
-  bool ended = false;
 };
 
 // One cancel per request: a cancel the backend took is never sent again; one it refused is
 // sent again only after a backoff that doubles.
-TEST_F(JobRunnerTest, CancelIsSentOnceAndRetriedWithBackoffOnlyWhenRefused) {
-  auto fake = std::make_shared<FakeExecutor>();
-  fake->refuse_cancels = 2;
+TEST_F(JobRunnerFakeSlurmTest, CancelIsSentOnceAndRetriedWithBackoffOnlyWhenRefused) {
+  fake_->FailNext(Command::kScancel, Fault::kUnreachable, 2);
+  fake_->set_cancel_signal(0);  // a taken cancel leaves the job running (KillWait) until End
   JobRunner::Options o;
-  o.work_dir = dir_.string();
+  o.work_dir = dir_.path().string();
   o.cancel_retry_initial = std::chrono::milliseconds(200);
   o.cancel_retry_max = std::chrono::milliseconds(400);
-  JobRunner r(journal_.get(), fake, o, nullptr);
+  JobRunner r(journal_.get(), Slurm(Client()), o, nullptr);
   JobSpec spec = Spec("inline://x?sleep=60");
+  const std::string sid = spec.submission_id;
   ASSERT_EQ(LeaseAndSubmit(r, spec), JobRunner::SubmitResult::kDone);
+  ASSERT_TRUE(fake_->Start(Row(sid).backend_id).ok());
   r.Reconcile();
-  ASSERT_EQ((*journal_->Get(spec.submission_id))->last_state, "running");
+  ASSERT_EQ(Row(sid).last_state, "running");
 
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
-  r.Cancel(spec.submission_id);  // refused (1)
-  ASSERT_EQ(fake->cancel_calls(), 1);
-  r.Cancel(spec.submission_id);  // within the backoff: not sent
+  r.Cancel(sid);  // refused (1)
+  ASSERT_EQ(fake_->runs(Command::kScancel), 1);
+  r.Cancel(sid);  // within the backoff: not sent
   r.Reconcile();
-  EXPECT_EQ(fake->cancel_calls(), 1);
+  EXPECT_EQ(fake_->runs(Command::kScancel), 1);
   // Refused again (2), then taken (3): each after its backoff (>= 100 ms, then >= 200 ms).
-  while (fake->cancel_calls() < 3 && Clock::now() - t0 < std::chrono::seconds(10)) {
+  while (fake_->runs(Command::kScancel) < 3 && Clock::now() - t0 < std::chrono::seconds(10)) {
     r.Reconcile();
-    r.Cancel(spec.submission_id);
+    r.Cancel(sid);
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  ASSERT_EQ(fake->cancel_calls(), 3);
+  ASSERT_EQ(fake_->runs(Command::kScancel), 3);
   EXPECT_GE(Clock::now() - t0, std::chrono::milliseconds(300)) << "backoff 100-200 + 200-400 ms";
   for (int i = 0; i < 20; ++i) {  // taken: never again, whatever repeats the request
     r.Reconcile();
-    r.Cancel(spec.submission_id);
+    r.Cancel(sid);
   }
-  EXPECT_EQ(fake->cancel_calls(), 3);
-  {
-    std::lock_guard lock(fake->mu);
-    fake->ended = true;
-  }
+  EXPECT_EQ(fake_->runs(Command::kScancel), 3);
+  ASSERT_TRUE(fake_->End(Row(sid).backend_id, "CANCELLED", "None", 0, 9).ok());
   r.Reconcile();
-  EXPECT_EQ(States(spec.submission_id), (V{"queued", "running", "cancelled"}));
-  r.Cancel(spec.submission_id);  // terminal: nothing to send
-  EXPECT_EQ(fake->cancel_calls(), 3);
+  EXPECT_EQ(States(sid), (V{"queued", "running", "cancelled"}));
+  r.Cancel(sid);  // terminal: nothing to send
+  EXPECT_EQ(fake_->runs(Command::kScancel), 3);
+}
+
+// sbatch failed before slurmctld had the job: the lease is kept, and the retry looks the tag up,
+// finds nothing and submits exactly once.
+TEST_F(JobRunnerFakeSlurmTest, UnreachableSbatchIsRetriedAfterATagLookup) {
+  auto r = Runner(Slurm(Client()));
+  JobSpec spec = Spec("inline://x");
+  fake_->FailNext(Command::kSbatch, Fault::kUnreachable);
+  EXPECT_EQ(LeaseAndSubmit(*r, spec), JobRunner::SubmitResult::kPending);
+  EXPECT_EQ(Row(spec.submission_id).phase, JournalPhase::kSubmitting);
+  EXPECT_TRUE(States(spec.submission_id).empty());
+  const int listings = fake_->runs(Command::kShowJob);
+  EXPECT_EQ(LeaseAndSubmit(*r, spec), JobRunner::SubmitResult::kDone);
+  EXPECT_EQ(fake_->runs(Command::kShowJob), listings + 1) << "the tag lookup before sbatch";
+  EXPECT_EQ(fake_->runs(Command::kSbatch), 2);
+  EXPECT_EQ(CountSlurmJobsWithTag(BackendTag(spec.submission_id)), 1);
+  EXPECT_EQ(States(spec.submission_id), (V{"queued"}));
+}
+
+TEST_F(JobRunnerFakeSlurmTest, SbatchRefusalFailsTheJobForGood) {
+  auto r = Runner(Slurm(Client()));
+  JobSpec spec = Spec("inline://x");
+  fake_->FailNext(Command::kSbatch, Fault::kRefused);
+  EXPECT_EQ(LeaseAndSubmit(*r, spec), JobRunner::SubmitResult::kDone);
+  EXPECT_EQ(States(spec.submission_id), (V{"failed"}));
+  auto err = LastError(spec.submission_id);
+  EXPECT_EQ(err["code"].as_string(), "submit_rejected");
+  EXPECT_NE(std::string(err["message"].as_string()).find("QOS policy"), std::string::npos);
+  EXPECT_EQ(r->Submit(spec.submission_id), JobRunner::SubmitResult::kDone);  // terminal
+  EXPECT_EQ(fake_->runs(Command::kSbatch), 1);
+}
+
+// A cycle whose listing fails decides nothing (no job is `lost` because slurmctld was down);
+// the next one catches up, including a job that hit its time limit meanwhile.
+TEST_F(JobRunnerFakeSlurmTest, FailedListingDecidesNothingAndTheNextCycleCatchesUp) {
+  auto r = Runner(Slurm(Client()));
+  JobSpec spec = Spec("inline://x");
+  ASSERT_EQ(LeaseAndSubmit(*r, spec), JobRunner::SubmitResult::kDone);
+  const std::string id = Row(spec.submission_id).backend_id;
+  ASSERT_TRUE(fake_->Start(id).ok());
+  ASSERT_TRUE(fake_->End(id, "TIMEOUT", "TimeLimit", 0, 15).ok());
+  fake_->FailNext(Command::kShowJob, Fault::kUnreachable);
+  r->Reconcile();
+  EXPECT_EQ(States(spec.submission_id), (V{"queued"}));
+  r->Reconcile();
+  EXPECT_EQ(States(spec.submission_id), (V{"queued", "running", "failed"}));
+  EXPECT_EQ(LastError(spec.submission_id)["code"].as_string(), "timeout");
+}
+
+// A job slurmctld forgot while it was running (state lost, or purged before we looked) ends
+// `lost`, never `completed`.
+TEST_F(JobRunnerFakeSlurmTest, JobPurgedWhileRunningIsLost) {
+  auto r = Runner(Slurm(Client()));
+  JobSpec spec = Spec("inline://x");
+  ASSERT_EQ(LeaseAndSubmit(*r, spec), JobRunner::SubmitResult::kDone);
+  const std::string id = Row(spec.submission_id).backend_id;
+  ASSERT_TRUE(fake_->Start(id).ok());
+  r->Reconcile();
+  ASSERT_TRUE(fake_->Purge(id).ok());
+  r->Reconcile();
+  EXPECT_EQ(States(spec.submission_id), (V{"queued", "running", "failed"}));
+  EXPECT_EQ(LastError(spec.submission_id)["code"].as_string(), "lost");
 }
 
 TEST_F(JobRunnerTest, LocalExecutorEndToEnd) {
-  auto ex = std::make_shared<LocalExecutor>((dir_ / "work").string(), RenderOptions{});
+  auto ex = std::make_shared<LocalExecutor>(dir_.File("work"), RenderOptions{});
   auto r = Runner(ex);
   JobSpec ok = Spec("inline://ok?sleep=0");
   JobSpec bad = Spec("inline://bad?sleep=0&exit=2");
@@ -502,7 +549,7 @@ TEST_F(JobRunnerTest, LocalExecutorEndToEnd) {
   }
   for (int i = 0; i < 100; ++i) {
     r->Reconcile();
-    if ((*journal_->Get(cancel.submission_id))->last_state == "running") break;
+    if (Row(cancel.submission_id).last_state == "running") break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   r->Cancel(cancel.submission_id);
