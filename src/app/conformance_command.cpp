@@ -5,6 +5,7 @@
 #include "app/commands.hpp"
 #include "config/options.hpp"
 #include "conformance/conformance.hpp"
+#include "net/curl_http_client.hpp"
 
 namespace rtgw::app {
 namespace {
@@ -132,7 +133,7 @@ int RunConformance(const std::vector<std::string>& args) {
   }
   o.timeout = std::chrono::milliseconds(ms);
 
-  conformance::HttpClient client(o.timeout);
+  net::CurlHttpClient client;
   const auto report = conformance::RunConformance(o, client);
   const std::string table = conformance::FormatTable(report);
   if (v->Switch("quiet")) {

@@ -59,7 +59,7 @@ std::int64_t Int(const json::value& v, std::string_view key) {
 
 class Runner {
  public:
-  Runner(const ConformanceOptions& o, const HttpClient& c) : o_(o), client_(c) {}
+  Runner(const ConformanceOptions& o, net::HttpClient& c) : o_(o), client_(c) {}
 
   ConformanceReport Run();
 
@@ -100,7 +100,7 @@ class Runner {
   GateResult Gate6();
 
   const ConformanceOptions& o_;
-  const HttpClient& client_;
+  net::HttpClient& client_;
   std::string base_;
   std::string tenant_;
   std::string other_tenant_;
@@ -116,7 +116,9 @@ class Runner {
 
 Exchange Runner::Call(const std::string& method, const std::string& path, const std::string& token,
                       const std::string& tenant_header, const std::string& body) {
-  HeaderList h;
+  net::HttpRequest request{
+      .method = method, .url = base_ + path, .body = body, .timeout = o_.timeout};
+  net::HeaderList& h = request.headers;
   if (!token.empty()) h.emplace_back("Authorization", "Bearer " + token);
   if (!tenant_header.empty()) h.emplace_back("x-tenant-id", tenant_header);
   if (!body.empty()) h.emplace_back("content-type", "application/json");
@@ -125,15 +127,15 @@ Exchange Runner::Call(const std::string& method, const std::string& path, const 
     h.emplace_back(o_.proxy_secret_header, o_.proxy_secret);
   }
   Exchange x;
-  auto r = client_.Send(method, base_ + path, h, body);
-  if (!r) {
-    x.transport_error = r.error().message;
+  net::HttpResponse r = client_.Send(request);
+  if (r.status == 0) {
+    x.transport_error = method + " " + request.url + ": " + r.error;
     return x;
   }
   x.transport_ok = true;
-  x.status = r->status;
-  x.body = std::move(r->body);
-  x.elapsed_ms = static_cast<long>(r->elapsed.count());
+  x.status = r.status;
+  x.body = std::move(r.body);
+  x.elapsed_ms = static_cast<long>(r.elapsed.count());
   boost::system::error_code ec;
   x.json = json::parse(x.body, ec);
   if (ec) x.json = nullptr;
@@ -615,7 +617,7 @@ ConformanceReport Runner::Run() {
 
 }  // namespace
 
-ConformanceReport RunConformance(const ConformanceOptions& options, const HttpClient& client) {
+ConformanceReport RunConformance(const ConformanceOptions& options, net::HttpClient& client) {
   Runner runner(options, client);
   return runner.Run();
 }

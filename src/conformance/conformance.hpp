@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "conformance/http_client.hpp"
 #include "conformance/report.hpp"
+#include "net/http_client.hpp"
 
 namespace rtgw::conformance {
 
@@ -23,7 +23,7 @@ namespace rtgw::conformance {
 // Every gate runs even when an earlier one failed; a check that needs an
 // earlier result that is missing fails and says so. The suite writes one new
 // job per run (job id from `job_id`, default "job-gate-<random>").
-// Blocking: runs on the calling thread.
+// Blocking: runs on the calling thread; every request goes through `client`.
 
 struct ConformanceOptions {
   std::string base_url;  // "http://127.0.0.1:8080" (a trailing '/' is dropped)
@@ -46,7 +46,7 @@ struct ConformanceOptions {
 // verifies; we only need to know which tenant to put in the bodies).
 std::optional<std::string> TenantFromToken(std::string_view jwt);
 
-ConformanceReport RunConformance(const ConformanceOptions& options, const HttpClient& client);
+ConformanceReport RunConformance(const ConformanceOptions& options, net::HttpClient& client);
 
 }  // namespace rtgw::conformance
 
