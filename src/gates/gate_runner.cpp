@@ -8,8 +8,8 @@
 
 #include "common/time_format.hpp"
 #include "gates/output_pattern.hpp"
-#include "gates/process.hpp"
 #include "gates/stats.hpp"
+#include "process/process.hpp"
 
 namespace rtgw::gates {
 namespace {
@@ -17,6 +17,8 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr size_t kMaxCapturedBytes = 8u << 20;  // per stream, per log
+// A step past its timeout gets SIGTERM, then SIGKILL after this.
+constexpr std::chrono::milliseconds kKillGrace{2000};
 
 std::string Now() { return FormatRfc3339(std::chrono::system_clock::now()); }
 
@@ -30,6 +32,20 @@ std::string Seconds(double s) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3f", s);
   return buf;
+}
+
+double WallSeconds(const process::RunResult& r) {
+  return std::chrono::duration<double>(r.wall).count();
+}
+
+// "exit 0", "exit 3", "signal 9", "timeout after 5s (killed)".
+std::string Describe(const process::RunResult& r) {
+  if (r.timed_out) {
+    return "timeout after " + std::to_string(static_cast<long>(WallSeconds(r) + 0.5)) +
+           "s (killed)";
+  }
+  if (r.status.term_signal) return "signal " + std::to_string(r.status.term_signal);
+  return "exit " + std::to_string(r.status.exit_code);
 }
 
 std::string LastLine(const std::string& text) {
@@ -92,7 +108,9 @@ class GateExecutor {
   // Runs `command` with `sh -c`, appends a log section to `log_path` (or
   // writes it), returns the result and the captured output.
   struct Exec {
-    Result<ProcessResult> proc = ProcessResult{};
+    Result<process::RunResult> proc = process::RunResult{};
+    std::chrono::system_clock::time_point started_at;
+    std::chrono::system_clock::time_point finished_at;
     std::string out;
     std::string err;
   };
@@ -125,16 +143,20 @@ GateExecutor::Exec GateExecutor::Execute(const std::string& command,
                                          int timeout_seconds, const fs::path& log_path,
                                          const std::string& header, bool append) {
   Exec x;
-  ProcessSpec ps;
-  ps.argv = {"/bin/sh", "-c", command};
-  ps.cwd = spec_.workdir;
-  ps.env = env;
-  ps.timeout = std::chrono::seconds(timeout_seconds);
   const fs::path out_tmp = run_dir_ / ("." + log_path.filename().string() + ".stdout");
   const fs::path err_tmp = run_dir_ / ("." + log_path.filename().string() + ".stderr");
-  ps.stdout_path = out_tmp.string();
-  ps.stderr_path = err_tmp.string();
-  x.proc = RunProcess(ps);
+  // Output goes to files, not pipes: a server a step leaves running in a new session
+  // would hold a pipe open until the timeout. The group is killed when the step ends.
+  process::Spec ps{.argv = {"/bin/sh", "-c", command},
+                   .cwd = spec_.workdir,
+                   .stdout_stream = process::Stream::File(out_tmp.string()),
+                   .stderr_stream = process::Stream::File(err_tmp.string())};
+  for (const auto& [k, v] : env) ps.env.push_back(k + "=" + v);
+  x.started_at = std::chrono::system_clock::now();
+  x.proc = process::Run(ps, {.timeout = std::chrono::seconds(timeout_seconds),
+                             .kill_grace = kKillGrace,
+                             .kill_group_on_exit = true});
+  x.finished_at = std::chrono::system_clock::now();
   bool out_trunc = false;
   bool err_trunc = false;
   x.out = ReadCapped(out_tmp.string(), &out_trunc);
@@ -152,11 +174,11 @@ GateExecutor::Exec GateExecutor::Execute(const std::string& command,
     log << "started_at: " << Now() << "\n";
     log << "exit: not started: " << x.proc.error().message << "\n";
   } else {
-    log << "started_at: " << FormatRfc3339(x.proc->started_at) << "\n";
-    log << "finished_at: " << FormatRfc3339(x.proc->finished_at) << "\n";
-    log << "wall_seconds: " << Seconds(x.proc->wall_seconds) << "\n";
-    log << "exit_code: " << x.proc->exit_code << "\n";
-    log << "exit: " << x.proc->Describe() << "\n";
+    log << "started_at: " << FormatRfc3339(x.started_at) << "\n";
+    log << "finished_at: " << FormatRfc3339(x.finished_at) << "\n";
+    log << "wall_seconds: " << Seconds(WallSeconds(*x.proc)) << "\n";
+    log << "exit_code: " << x.proc->status.exit_code << "\n";
+    log << "exit: " << Describe(*x.proc) << "\n";
   }
   log << "--- stdout" << (out_trunc ? " (truncated at 8 MiB)" : "") << " ---\n" << x.out;
   if (!x.out.empty() && x.out.back() != '\n') log << "\n";
@@ -171,7 +193,7 @@ GateExecutor::Exec GateExecutor::Execute(const std::string& command,
 bool GateExecutor::CheckPreconditions(const Gate& gate, int index, GateOutcome* o) {
   std::vector<std::string> missing;
   for (const auto& tool : gate.requires_tools) {
-    if (FindOnPath(tool).empty()) missing.push_back(tool + " is not on PATH");
+    if (process::FindOnPath(tool).empty()) missing.push_back(tool + " is not on PATH");
   }
   const std::string log_name = Nn(index) + "-" + gate.id + "-preconditions.log";
   bool logged = false;
@@ -179,7 +201,7 @@ bool GateExecutor::CheckPreconditions(const Gate& gate, int index, GateOutcome* 
     std::ofstream f(run_dir_ / log_name, std::ios::binary | std::ios::trunc);
     f << "# gate " << Nn(index) << " " << gate.id << ": required tools\n";
     for (const auto& tool : gate.requires_tools) {
-      const std::string where = FindOnPath(tool);
+      const std::string where = process::FindOnPath(tool);
       f << tool << ": " << (where.empty() ? "MISSING" : where) << "\n";
     }
     logged = true;
@@ -189,7 +211,7 @@ bool GateExecutor::CheckPreconditions(const Gate& gate, int index, GateOutcome* 
         pre.command, Env(gate, index, 0, "precondition"), 120, run_dir_ / log_name,
         "# gate " + Nn(index) + " " + gate.id + ": precondition (" + pre.reason + ")\n", logged);
     logged = true;
-    if (!x.proc || x.proc->exit_code != 0) missing.push_back(pre.reason);
+    if (!x.proc || x.proc->status.exit_code != 0) missing.push_back(pre.reason);
   }
   if (logged) o->evidence.push_back(log_name);
   if (missing.empty()) return true;
@@ -242,25 +264,26 @@ GateOutcome GateExecutor::Run(const Gate& gate, int index, int attempt) {
       if (!x.proc) {
         failure = "could not start: " + x.proc.error().message;
       } else {
-        rec.wall_seconds += x.proc->wall_seconds;
-        rec.step_results.push_back(step.name + ": " + x.proc->Describe());
-        bool exit_ok = !x.proc->timed_out && x.proc->term_signal == 0;
+        rec.wall_seconds += WallSeconds(*x.proc);
+        rec.step_results.push_back(step.name + ": " + Describe(*x.proc));
+        bool exit_ok = !x.proc->timed_out && x.proc->status.term_signal == 0;
         if (exit_ok) {
           exit_ok = false;
-          for (int code : step.expect_exit) exit_ok = exit_ok || code == x.proc->exit_code;
+          for (int code : step.expect_exit) exit_ok = exit_ok || code == x.proc->status.exit_code;
         }
         bool blocked = false;
         for (int code : step.blocked_exit) {
-          blocked = blocked ||
-                    (!x.proc->timed_out && x.proc->term_signal == 0 && code == x.proc->exit_code);
+          blocked = blocked || (!x.proc->timed_out && x.proc->status.term_signal == 0 &&
+                                code == x.proc->status.exit_code);
         }
         if (blocked) {
           rec.blocked = true;
           failure =
-              "blocked (" + x.proc->Describe() + "): " + LastLine(x.err.empty() ? x.out : x.err);
+              "blocked (" + Describe(*x.proc) + "): " + LastLine(x.err.empty() ? x.out : x.err);
         } else if (!exit_ok) {
-          failure = x.proc->Describe();
-          if (!x.proc->timed_out && x.proc->term_signal == 0 && step.expect_exit.size() == 1) {
+          failure = Describe(*x.proc);
+          if (!x.proc->timed_out && x.proc->status.term_signal == 0 &&
+              step.expect_exit.size() == 1) {
             failure += " (expected exit " + std::to_string(step.expect_exit[0]) + ")";
           }
         } else {

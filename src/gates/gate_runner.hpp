@@ -13,7 +13,7 @@
 namespace rtgw::gates {
 
 // The promotion gate runner (seed 003 as a command). Runs every gate of a
-// spec in order, each step as a child process (process.hpp) with a timeout,
+// spec in order, each step as a child process (process/process.hpp) with a timeout,
 // and writes the evidence bundle into one run directory:
 //   spec.toml                 copy of the spec that ran
 //   NN-<step>[-runK].log      per command: command, cwd, times, exit, stdout, stderr

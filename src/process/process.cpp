@@ -16,7 +16,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <set>
-#include <thread>
 #include <utility>
 
 extern char** environ;
@@ -257,17 +256,23 @@ bool HasPipe(const Spec& spec) {
          spec.stderr_stream.kind == Stream::Kind::kPipe;
 }
 
-// Sleeps between checks of `done` until it holds or `deadline` passes.
-template <class Done>
-bool PollUntil(Done done, Clock::time_point deadline) {
-  auto pause = std::chrono::milliseconds(1);
-  while (!done()) {
-    const auto now = Clock::now();
-    if (now >= deadline) return false;
-    std::this_thread::sleep_for(std::min<Clock::duration>(pause, deadline - now));
-    pause = std::min(pause * 2, kMaxPause);
-  }
-  return true;
+// A descriptor that polls readable once `pid` (our unreaped child) ends; -1 where the kernel
+// has no pidfd_open (before Linux 5.3), and callers then poll with a growing pause.
+int OpenPidFd(pid_t pid) {
+#ifdef SYS_pidfd_open
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+#else
+  (void)pid;
+  return -1;
+#endif
+}
+
+// How long to wait in poll() for an event other than the child's end: until `deadline`,
+// or at most `pause` when only checking again can tell that it ended.
+int PollMs(Clock::time_point deadline, bool have_pidfd, std::chrono::milliseconds pause) {
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+  if (!have_pidfd) left = std::min(left, pause);
+  return static_cast<int>(std::max<std::chrono::milliseconds::rep>(left.count(), 0));
 }
 
 // Blocks SIGPIPE in this thread while Run writes a child's stdin (a child that stops
@@ -328,7 +333,9 @@ Child& Child::operator=(Child&& other) noexcept {
     CloseStdin();
     CloseStdout();
     CloseStderr();
+    CloseFd(pidfd_);
     pid_ = std::exchange(other.pid_, -1);
+    pidfd_ = std::exchange(other.pidfd_, -1);
     group_leader_ = other.group_leader_;
     reaped_ = std::exchange(other.reaped_, false);
     status_ = other.status_;
@@ -340,6 +347,7 @@ Child& Child::operator=(Child&& other) noexcept {
 }
 
 Child::~Child() {
+  CloseFd(pidfd_);
   CloseStdin();
   CloseStdout();
   CloseStderr();
@@ -366,12 +374,24 @@ Result<std::optional<ExitStatus>> Child::TryWait() {
   if (r == 0) return std::optional<ExitStatus>();
   if (r < 0) return Unavailable("waitpid " + std::to_string(pid_) + ": " + std::strerror(errno));
   reaped_ = true;
+  CloseFd(pidfd_);
   status_ = ExitStatus::FromWaitStatus(ws);
   return std::optional<ExitStatus>(status_);
 }
 
+bool Child::WaitEndedUntil(Clock::time_point deadline) {
+  auto pause = std::chrono::milliseconds(1);
+  while (!HasEnded()) {
+    if (Clock::now() >= deadline) return false;
+    pollfd end{pidfd_, POLLIN, 0};  // fd -1: a plain sleep
+    ::poll(&end, 1, PollMs(deadline, pidfd_ >= 0, pause));
+    pause = std::min(pause * 2, kMaxPause);
+  }
+  return true;
+}
+
 std::optional<ExitStatus> Child::WaitUntil(Clock::time_point deadline) {
-  if (!PollUntil([this] { return HasEnded(); }, deadline)) return std::nullopt;
+  if (!WaitEndedUntil(deadline)) return std::nullopt;
   return Wait();
 }
 
@@ -379,6 +399,7 @@ ExitStatus Child::Wait() {
   if (reaped_) return status_;
   int ws = 0;
   reaped_ = true;
+  CloseFd(pidfd_);
   status_ = WaitPid(pid_, &ws, 0) == pid_ ? ExitStatus::FromWaitStatus(ws) : ExitStatus{};
   return status_;
 }
@@ -391,7 +412,7 @@ void Child::Signal(int signal) {
 ExitStatus Child::Stop(std::chrono::milliseconds grace) {
   if (grace.count() > 0) {
     Signal(SIGTERM);
-    PollUntil([this] { return HasEnded(); }, Clock::now() + grace);
+    WaitEndedUntil(Clock::now() + grace);
   }
   Signal(SIGKILL);
   return Wait();
@@ -432,6 +453,7 @@ Result<Child> Spawn(const Spec& spec) {
   const Reports reports = ReadReports(status.read);
   Child child;
   child.pid_ = pid;
+  child.pidfd_ = OpenPidFd(pid);
   child.group_leader_ = spec.new_process_group;
   if (reports.failure) {
     child.Wait();
@@ -500,20 +522,18 @@ Result<RunResult> Run(const Spec& spec, const RunOptions& options) {
       child.CloseStdin();
     }
     if (ended && child.stdout_fd() < 0 && child.stderr_fd() < 0) break;
-    const auto now = Clock::now();
-    if (now >= deadline) {
+    if (Clock::now() >= deadline) {
       result.timed_out = true;
       break;
     }
-    // Indexes: 0 stdout, 1 stderr, 2 stdin; fd -1 is ignored by poll.
-    std::array<pollfd, 3> fds{{{child.stdout_fd(), POLLIN, 0},
+    // Indexes: 0 stdout, 1 stderr, 2 stdin, 3 the child's end (a process it left behind
+    // may hold the pipes open); fd -1 is ignored by poll.
+    std::array<pollfd, 4> fds{{{child.stdout_fd(), POLLIN, 0},
                                {child.stderr_fd(), POLLIN, 0},
-                               {child.stdin_fd(), POLLOUT, 0}}};
-    // While the child runs, wake up now and then to notice its end: a process it left
-    // behind may hold the pipes open.
-    auto wait = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
-    if (!ended) wait = std::min(wait, pause);
-    const int rc = ::poll(fds.data(), fds.size(), static_cast<int>(wait.count()));
+                               {child.stdin_fd(), POLLOUT, 0},
+                               {ended ? -1 : child.pidfd_, POLLIN, 0}}};
+    const int rc =
+        ::poll(fds.data(), fds.size(), PollMs(deadline, ended || child.pidfd_ >= 0, pause));
     if (rc < 0 && errno != EINTR) {
       poll_errno = errno;
       break;

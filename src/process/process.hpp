@@ -154,7 +154,11 @@ class Child {
  private:
   friend Result<Child> Spawn(const Spec& spec);
   friend Result<RunResult> Run(const Spec& spec, const RunOptions& options);
+  // Like HasEnded, but waits for it until `deadline`.
+  bool WaitEndedUntil(std::chrono::steady_clock::time_point deadline);
+
   pid_t pid_ = -1;
+  int pidfd_ = -1;  // readable once the child ended (pidfd_open), or -1
   bool group_leader_ = false;
   bool reaped_ = false;
   ExitStatus status_;  // once reaped
