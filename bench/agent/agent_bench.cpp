@@ -13,10 +13,10 @@
 
 #include "agent/core/job_runner.hpp"
 #include "agent/executor/slurm_executor.hpp"
-#include "agent/proc/process.hpp"
 #include "agent/slurm/cli_slurm_client.hpp"
 #include "common/logging.hpp"
 #include "common/random.hpp"
+#include "process/process.hpp"
 
 using namespace rtgw;
 using namespace rtgw::agent;
@@ -30,7 +30,7 @@ void CancelAll(const std::vector<std::string>& ids) {
   for (std::size_t i = 0; i < ids.size(); i += 200) {
     std::vector<std::string> argv = {"scancel"};
     for (std::size_t j = i; j < ids.size() && j < i + 200; ++j) argv.push_back(ids[j]);
-    (void)RunProcess(argv, {});
+    (void)process::Run({.argv = argv});
   }
 }
 
@@ -60,10 +60,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> bare_ids;
   auto t0 = Clock::now();
   for (int i = 0; i < n_submit; ++i) {
-    auto r = RunProcess({"sbatch", "--parsable", "-p", "debug", "-o", "/dev/null", "--time=10",
-                         "--mem=16M", "--wrap", "sleep 600"},
-                        {});
-    if (r.ok() && r->exit_code == 0) bare_ids.push_back(r->out.substr(0, r->out.find('\n')));
+    auto r = process::Run({.argv = {"sbatch", "--parsable", "-p", "debug", "-o", "/dev/null",
+                                    "--time=10", "--mem=16M", "--wrap", "sleep 600"}});
+    if (r.ok() && r->status.exit_code == 0) bare_ids.push_back(r->out.substr(0, r->out.find('\n')));
   }
   const double bare_s = Seconds(Clock::now() - t0);
   CancelAll(bare_ids);

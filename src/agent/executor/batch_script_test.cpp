@@ -7,8 +7,8 @@
 
 #include <gtest/gtest.h>
 
-#include "agent/proc/process.hpp"
 #include "common/temp_dir.hpp"
+#include "process/process.hpp"
 
 namespace rtgw::agent {
 namespace {
@@ -81,11 +81,11 @@ TEST(BatchScriptTest, HostileStringsAreQuotedAndInert) {
   ASSERT_TRUE(s.ok()) << s.error().message;
   // Run the variable part (everything up to the payload) and print what bash sees.
   const std::string head = s->substr(0, s->find('\n', s->find("export RTGW_PAYLOAD_URI")) + 1);
-  auto r = RunProcess(
-      {"/bin/bash", "-c", head + "printf '%s|%s' \"$RTGW_JOB_ID\" \"$RTGW_TRACE_ID\""}, {});
-  auto full = RunProcess({"/bin/bash", "-c", *s}, {});
+  auto r = process::Run(
+      {.argv = {"/bin/bash", "-c", head + "printf '%s|%s' \"$RTGW_JOB_ID\" \"$RTGW_TRACE_ID\""}});
+  auto full = process::Run({.argv = {"/bin/bash", "-c", *s}});
   ASSERT_TRUE(full.ok());
-  EXPECT_EQ(full->exit_code, 0);
+  EXPECT_EQ(full->status.exit_code, 0);
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(std::filesystem::exists("/tmp/rtgw-pwned"));
   EXPECT_NE(r->out.find(spec.job_id + "|" + spec.trace_id), std::string::npos) << r->out;
@@ -100,9 +100,9 @@ TEST(BatchScriptTest, ShellQuote) {
 TEST(BatchScriptTest, InlineDemoPayloadRuns) {
   auto s = RenderBatchScript(Spec(), {});
   ASSERT_TRUE(s.ok());
-  auto r = RunProcess({"/bin/bash", "-c", *s}, {});
+  auto r = process::Run({.argv = {"/bin/bash", "-c", *s}});
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->exit_code, 3);
+  EXPECT_EQ(r->status.exit_code, 3);
   EXPECT_NE(r->out.find("rtgw demo payload: inline://demo/x?sleep=0&exit=3 (job job-1)"),
             std::string::npos);
 }
@@ -137,9 +137,9 @@ TEST(BatchScriptTest, FilePayloadOnlyInsideAllowedDirs) {
   spec.input_uri = "file://" + (dir / "ok" / "job.sh").string();
   auto script = RenderBatchScript(spec, o);
   ASSERT_TRUE(script.ok());
-  auto r = RunProcess({"/bin/bash", "-c", *script}, {});
+  auto r = process::Run({.argv = {"/bin/bash", "-c", *script}});
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->exit_code, 4);
+  EXPECT_EQ(r->status.exit_code, 4);
   EXPECT_EQ(r->out, "from-file\n");
 }
 
@@ -177,9 +177,9 @@ TEST(BatchScriptValidatorTest, RunsTheNodesProgramWithOnlyTheSmallEnv) {
   std::ofstream(token) << "tok\n";
   auto s = RenderBatchScript(ValidatorSpec(), ValidatorOptions(token));
   ASSERT_TRUE(s.ok()) << s.error().message;
-  auto r = RunProcess({"/bin/bash", "-c", *s}, {.extra_env = {"SECRET_OF_THE_AGENT=x"}});
+  auto r = process::Run({.argv = {"/bin/bash", "-c", *s}, .env = {"SECRET_OF_THE_AGENT=x"}});
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->exit_code, 0) << r->err;
+  EXPECT_EQ(r->status.exit_code, 0) << r->err;
   // `env` prints exactly what the validator gets: the small env, nothing of the agent's.
   std::vector<std::string> lines;
   std::istringstream in(r->out);
@@ -199,9 +199,9 @@ TEST(BatchScriptValidatorTest, ExitCodeOfTheProgramIsTheJobs) {
   o.validator_programs["json-rules@1.0.0"] = {"/bin/sh", "-c", "exit 7"};
   auto s = RenderBatchScript(ValidatorSpec(), o);
   ASSERT_TRUE(s.ok()) << s.error().message;
-  auto r = RunProcess({"/bin/bash", "-c", *s}, {});
+  auto r = process::Run({.argv = {"/bin/bash", "-c", *s}});
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->exit_code, 7);
+  EXPECT_EQ(r->status.exit_code, 7);
 }
 
 TEST(BatchScriptValidatorTest, RefusesUnknownProgramsMissingKeyAndIncompleteCalls) {

@@ -1,16 +1,14 @@
 #include "agent/executor/local_executor.hpp"
 
 #include <signal.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "process/process.hpp"
 
 namespace rtgw::agent {
 namespace {
@@ -86,32 +84,16 @@ SubmitOutcome LocalExecutor::Submit(const JobSpec& spec) {
       return out;
     }
   }
-  const std::string dir_str = dir.string();
-  const char* argv[] = {"/bin/sh", "-c", kWrapper, "rtgw-local-job", dir_str.c_str(), nullptr};
   ++calls_;
-  const pid_t child = ::fork();
-  if (child < 0) {
-    out.message = std::string("fork: ") + std::strerror(errno);
-    return out;
-  }
-  if (child == 0) {
-    const pid_t grandchild = ::fork();
-    if (grandchild != 0) ::_exit(grandchild < 0 ? 1 : 0);
-    // New session in the grandchild: it becomes the leader of its own process group,
-    // so its pid (what the wrapper writes to `pid`) is the group id a cancel signals.
-    ::setsid();
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (int fd = 3; fd < 1024; ++fd) ::close(fd);
-    ::execv("/bin/sh", const_cast<char* const*>(argv));
-    ::_exit(127);
-  }
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    out.message = "could not start the local job";
+  // Detached into a new session: the wrapper leads its own process group, so its pid (what
+  // it writes to `pid`) is the group id a cancel signals, and it survives an agent restart.
+  auto started =
+      process::SpawnDetached({.argv = {"/bin/sh", "-c", kWrapper, "rtgw-local-job", dir.string()},
+                              .stdin_stream = process::Stream::Inherit(),
+                              .stdout_stream = process::Stream::Inherit(),
+                              .stderr_stream = process::Stream::Inherit()});
+  if (!started.ok()) {
+    out.message = "could not start the local job: " + started.error().message;
     return out;
   }
   out.kind = SubmitOutcome::Kind::kSubmitted;

@@ -9,9 +9,9 @@
 //   pid        pid of the job's process group leader (written by the wrapper itself)
 //   status     exit status, written atomically when the job ends
 //   cancelled  marker written before a cancel's SIGTERM
-// The job is detached (setsid + double fork), so it survives an agent restart
-// and the restarted agent finds it by its directory: the same duplicate safety
-// as Slurm's tag lookup. Thread-safe: all state is in the file system.
+// The job is detached (process::SpawnDetached: double fork, new session), so it survives an agent
+// restart and the restarted agent finds it by its directory: the same duplicate safety as Slurm's
+// tag lookup. Thread-safe: all state is in the file system.
 
 #include <atomic>
 

@@ -2,7 +2,7 @@
 
 #include <array>
 
-#include "agent/proc/process.hpp"
+#include "process/process.hpp"
 
 namespace rtgw::agent::slurm {
 namespace {
@@ -38,12 +38,14 @@ Result<SlurmCommandResult> CliSlurmClient::Run(std::vector<std::string> argv,
   if (!options_.bin_dir.empty()) argv[0] = options_.bin_dir + "/" + argv[0];
   ++calls_;
   if (options_.run) return options_.run(argv, stdin_data, options_.timeout);
-  ProcessOptions po;
-  po.timeout = options_.timeout;
-  po.stdin_data = stdin_data;
-  auto r = RunProcess(argv, po);
+  // Killed with us: an `sbatch` finishing after a crash would submit behind the back of the
+  // restarted agent's tag lookup.
+  auto r = process::Run(
+      {.argv = std::move(argv), .stdin_stream = process::Stream::Pipe(), .die_with_parent = true},
+      {.timeout = options_.timeout, .stdin_data = stdin_data});
   if (!r.ok()) return r.error();
-  return SlurmCommandResult{r->exit_code, r->timed_out, std::move(r->out), std::move(r->err)};
+  return SlurmCommandResult{r->status.exit_code, r->timed_out, std::move(r->out),
+                            std::move(r->err)};
 }
 
 SubmitResult CliSlurmClient::Submit(const std::string& script) {

@@ -2,7 +2,7 @@
 #define RTGW_AGENT_SLURM_CLI_SLURM_CLIENT_HPP_
 
 // SlurmClient over the Slurm client commands (sbatch, scontrol, scancel,
-// sinfo), run with fork/exec and a timeout each (agent/proc). Thread-safe.
+// sinfo), run as child processes with a timeout each (process/). Thread-safe.
 //
 // Commands (Slurm 22.05):
 //   submit:   sbatch --parsable            (script on stdin)
@@ -42,7 +42,7 @@ using SlurmCommandRunner = std::function<Result<SlurmCommandResult>(
 struct CliSlurmOptions {
   std::string bin_dir;  // directory of sbatch etc.; empty: PATH
   std::chrono::milliseconds timeout{30'000};
-  SlurmCommandRunner run;  // empty: fork/exec (agent/proc)
+  SlurmCommandRunner run;  // empty: child processes (process::Run)
 };
 
 class CliSlurmClient final : public SlurmClient {

@@ -4,7 +4,7 @@
 #include <charconv>
 #include <string_view>
 
-#include "agent/proc/process.hpp"
+#include "process/process.hpp"
 
 namespace rtgw::agent::slurm {
 namespace {
@@ -326,10 +326,8 @@ int FakeSlurmCluster::runs(Command command) const {
 }
 
 bool LiveSlurmUp() {
-  ProcessOptions options;
-  options.timeout = std::chrono::seconds(5);
-  auto r = RunProcess({"scontrol", "ping"}, options);
-  return r.ok() && r->exit_code == 0 && r->out.find("UP") != std::string::npos;
+  auto r = process::Run({.argv = {"scontrol", "ping"}}, {.timeout = std::chrono::seconds(5)});
+  return r.ok() && r->status.exit_code == 0 && r->out.find("UP") != std::string::npos;
 }
 
 std::string SlurmBackendName(SlurmBackend backend) {
