@@ -1,17 +1,22 @@
 #ifndef RTGW_STORAGE_STORE_TEST_SUPPORT_HPP_
 #define RTGW_STORAGE_STORE_TEST_SUPPORT_HPP_
 
-// Test-only helpers for any JobStore backend: canned submit and event records
-// and synchronous wrappers of the async calls. The backends' own support
-// headers (sqlite/sqlite_test_support.hpp, postgres/pg_test_support.hpp) add
-// what is specific to them (temp files, schemas, raw connections).
+// Test-only helpers for any JobStore backend: canned submit and event records,
+// synchronous wrappers of the async calls, and the fixture of the scenario
+// suites. The backends' own support headers (sqlite/sqlite_test_support.hpp,
+// postgres/pg_test_support.hpp) add what is specific to them (temp files,
+// schemas, raw connections) and the Backend each suite runs on.
 
+#include <cstdint>
 #include <string>
 #include <utility>
+
+#include <gtest/gtest.h>
 
 #include "common/await.hpp"
 #include "jobs/job_state.hpp"
 #include "storage/job_store.hpp"
+#include "storage/outbox_store.hpp"
 
 namespace rtgw::storage::test_support {
 
@@ -69,6 +74,50 @@ inline Result<JobDetail> GetDetailSync(JobStore& store, const std::string& tenan
 inline Result<StoreHealth> HealthSync(JobStore& store) {
   return Await<StoreHealth>([&](Callback<StoreHealth> cb) { store.CheckHealth(cb); });
 }
+
+// The fixture of the typed scenario suites (job_store_scenarios.hpp,
+// outbox_store_scenarios.hpp): a store of `Backend` on a fresh database,
+// opened before each test and closed after it. The scenarios see it only as
+// JobStore& and OutboxStore&. A Backend is the one place a backend's test
+// store is built (SqliteTestDatabase, postgres::test_support::PgTestDatabase):
+//   static constexpr const char* kName;  // its StoreHealth::backend
+//   void SetUpDatabase();                // a fresh database; may fail with ASSERT_*
+//   void TearDownDatabase();
+//   std::unique_ptr<S> Open();           // a store on that database, outbox on;
+//                                        // S implements JobStore and OutboxStore
+//   std::int64_t QueryInt(const std::string& sql);  // first column of the first row
+template <class Backend>
+class StoreScenarioTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    backend_.SetUpDatabase();
+    if (HasFatalFailure()) return;
+    store_ = backend_.Open();
+    ASSERT_TRUE(store_);
+  }
+  void TearDown() override {
+    if (store_) store_->Close();
+    store_.reset();
+    backend_.TearDownDatabase();
+  }
+
+  JobStore& Jobs() { return *store_; }
+  OutboxStore& Outbox() { return *store_; }
+  // A restart: closes the store and opens a new one on the same database.
+  void Reopen() {
+    store_->Close();
+    store_.reset();
+    store_ = backend_.Open();
+    ASSERT_TRUE(store_);
+  }
+  std::int64_t CountRows(const std::string& table) {
+    return backend_.QueryInt("SELECT COUNT(*) FROM " + table);
+  }
+  std::int64_t QueryInt(const std::string& sql) { return backend_.QueryInt(sql); }
+
+  Backend backend_;
+  decltype(std::declval<Backend&>().Open()) store_;
+};
 
 }  // namespace rtgw::storage::test_support
 

@@ -31,7 +31,7 @@ class PgNodeStoreTest : public PgSchemaTest {
   void SetUp() override {
     PgSchemaTest::SetUp();
     if (HasFatalFailure()) return;
-    store_ = OpenStore();
+    store_ = Open();
     ASSERT_TRUE(store_);
   }
   void TearDown() override {
@@ -89,7 +89,7 @@ TEST_F(PgNodeStoreTest, TheGatewayCancelWritesItsOutboxRowInTheSameTransaction) 
 // Two stores on one schema are two replicas. Many concurrent lease calls for
 // one node, spread over both: every submission is leased exactly once.
 TEST_F(PgNodeStoreTest, TwoReplicasNeverLeaseOneJobTwice) {
-  std::unique_ptr<PostgresJobStore> other = OpenStore();
+  std::unique_ptr<PostgresJobStore> other = Open();
   ASSERT_TRUE(other);
   constexpr int kJobs = 300;
   for (int i = 0; i < kJobs; ++i) {
@@ -133,7 +133,7 @@ TEST_F(PgNodeStoreTest, TwoReplicasNeverLeaseOneJobTwice) {
 // Concurrent duplicate cancels of one never-leased job over both replicas:
 // one gateway cancel event, one cancel request, one outbox row for it.
 TEST_F(PgNodeStoreTest, ConcurrentDuplicateCancelsHaveOneEffect) {
-  std::unique_ptr<PostgresJobStore> other = OpenStore();
+  std::unique_ptr<PostgresJobStore> other = Open();
   ASSERT_TRUE(other);
   constexpr int kJobs = 10;
   for (int i = 0; i < kJobs; ++i) Submit("t1", "c-" + std::to_string(i), "n1");
@@ -165,7 +165,7 @@ TEST_F(PgNodeStoreTest, ConcurrentDuplicateCancelsHaveOneEffect) {
 
 // A cancellation is "new" for exactly one of concurrent polls.
 TEST_F(PgNodeStoreTest, ANewCancellationIsNewForOnePollOnly) {
-  std::unique_ptr<PostgresJobStore> other = OpenStore();
+  std::unique_ptr<PostgresJobStore> other = Open();
   ASSERT_TRUE(other);
   Submit("t1", "j1", "n1");
   ASSERT_EQ(Acquire("t1", "n1", t0_)->leases.size(), 1u);

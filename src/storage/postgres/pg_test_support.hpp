@@ -62,9 +62,14 @@ class RawPg {
   PGconn* conn_;
 };
 
-class PgSchemaTest : public ::testing::Test {
- protected:
-  void SetUp() override {
+// One test's database: a fresh schema, dropped afterwards. Also the
+// PostgreSQL Backend of the scenario suites (StoreScenarioTest in
+// storage/store_test_support.hpp).
+class PgTestDatabase {
+ public:
+  static constexpr const char* kName = "postgresql";
+
+  void SetUpDatabase() {
     ASSERT_FALSE(Dsn().empty())
         << "RTGW_TEST_PG_DSN is not set: these tests need a real PostgreSQL "
            "(scripts/services/postgres-up.sh prints a DSN; scripts/test.sh sets it)";
@@ -76,11 +81,12 @@ class PgSchemaTest : public ::testing::Test {
     url_ = Dsn() + (Dsn().find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" +
            schema_;
   }
-  void TearDown() override {
+  void TearDownDatabase() {
     if (raw_) raw_->Exec("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE");
   }
 
-  std::unique_ptr<PostgresJobStore> OpenStore(int pool_size = 3) {
+  // A store on the schema, migrating it on first use.
+  std::unique_ptr<PostgresJobStore> Open(int pool_size = 3) {
     PostgresOptions o;
     o.url = url_;
     o.migrate = true;
@@ -90,10 +96,18 @@ class PgSchemaTest : public ::testing::Test {
     if (!s.ok()) return nullptr;
     return std::move(s).value();
   }
+  std::int64_t QueryInt(const std::string& sql) { return raw_->Int(sql); }
 
+ protected:
   std::string schema_;
   std::string url_;
   std::unique_ptr<RawPg> raw_;
+};
+
+class PgSchemaTest : public ::testing::Test, protected PgTestDatabase {
+ protected:
+  void SetUp() override { SetUpDatabase(); }
+  void TearDown() override { TearDownDatabase(); }
 };
 
 }  // namespace rtgw::storage::postgres::test_support

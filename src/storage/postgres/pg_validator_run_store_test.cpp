@@ -23,7 +23,7 @@ class PgValidatorRunStoreTest : public PgSchemaTest {
   void SetUp() override {
     PgSchemaTest::SetUp();
     if (HasFatalFailure()) return;
-    jobs_ = OpenStore();
+    jobs_ = Open();
     ASSERT_TRUE(jobs_);
     runs_ = jobs_.get();
   }
@@ -69,7 +69,7 @@ TEST_F(PgValidatorRunStoreTest, ADuplicateRunIsAConflict) {
 // One callback delivered many times at once through two replicas: applied
 // exactly once, every other delivery is a replay with the same receipt.
 TEST_F(PgValidatorRunStoreTest, ConcurrentDeliveriesApplyOnce) {
-  std::unique_ptr<PostgresJobStore> other = OpenStore();
+  std::unique_ptr<PostgresJobStore> other = Open();
   ASSERT_TRUE(other);
   constexpr int kRuns = 5;
   for (int i = 0; i < kRuns; ++i) {

@@ -1,3 +1,7 @@
+// The PostgreSQL job store: the backend-neutral scenarios of
+// storage/job_store_scenarios.hpp and storage/outbox_store_scenarios.hpp, then
+// what only PostgreSQL has: migrations and URLs at Open, two replicas on one
+// database, a failing write in a batch, reconnects.
 // Runs against a real PostgreSQL named by RTGW_TEST_PG_DSN (scripts/test.sh
 // starts one and sets it). Without it every test FAILS: a skipped store test
 // would look like a passing one.
@@ -21,6 +25,8 @@
 
 #include "common/metrics.hpp"
 #include "jobs/job_state.hpp"
+#include "storage/job_store_scenarios.hpp"
+#include "storage/outbox_store_scenarios.hpp"
 #include "storage/postgres/pg_conn.hpp"
 #include "storage/postgres/pg_test_support.hpp"
 
@@ -47,24 +53,6 @@ class PgTest : public test_support::PgSchemaTest {
     return std::move(s).value();
   }
 };
-
-Result<std::vector<OutboxItem>> ClaimSync(
-    OutboxStore& s, const std::string& owner, int limit,
-    std::chrono::milliseconds lease = std::chrono::seconds(30)) {
-  return Await<std::vector<OutboxItem>>(
-      [&](Callback<std::vector<OutboxItem>> cb) { s.ClaimOutbox(owner, lease, limit, cb); });
-}
-Result<bool> CompleteSync(OutboxStore& s, const std::string& owner, std::int64_t id) {
-  return Await<bool>([&](Callback<bool> cb) { s.CompleteOutbox(owner, id, cb); });
-}
-Result<bool> FailSync(OutboxStore& s, const std::string& owner, std::int64_t id, bool dead,
-                      std::chrono::milliseconds retry = std::chrono::milliseconds(0)) {
-  return Await<bool>(
-      [&](Callback<bool> cb) { s.FailOutbox(owner, id, "sink 500", retry, dead, cb); });
-}
-Result<OutboxStats> StatsSync(OutboxStore& s) {
-  return Await<OutboxStats>([&](Callback<OutboxStats> cb) { s.GetOutboxStats(cb); });
-}
 
 // ---- schema ----
 
@@ -119,123 +107,7 @@ TEST_F(PgTest, OpenRefusesBadUrlsAndUnreachableServers) {
   EXPECT_EQ(RedactUrl("postgresql://h/db"), "postgresql://h/db");
 }
 
-// ---- the JobStore contract ----
-
-TEST_F(PgTest, SubmitIsIdempotentByKeyWithByteExactReplay) {
-  auto store = OpenOrDie(Options());
-  ASSERT_TRUE(store);
-  SubmitRecord a = MakeSubmit("t1", "job-1", "key-1");
-  Result<SubmitOutcome> first = SubmitSync(*store, a);
-  ASSERT_TRUE(first.ok()) << first.error().message;
-  EXPECT_FALSE(first->replayed);
-
-  SubmitRecord replay = a;
-  replay.submission_id = "another-uuid";
-  replay.response_json = "{\"different\":true}";
-  Result<SubmitOutcome> second = SubmitSync(*store, replay);
-  ASSERT_TRUE(second.ok());
-  EXPECT_TRUE(second->replayed);
-  EXPECT_EQ(second->response_json, a.response_json);
-
-  Result<SubmitOutcome> other_payload =
-      SubmitSync(*store, MakeSubmit("t1", "job-1", "key-1", "fp-2"));
-  ASSERT_FALSE(other_payload.ok());
-  EXPECT_EQ(other_payload.error().api_code, "idempotency_conflict");
-
-  Result<SubmitOutcome> taken = SubmitSync(*store, MakeSubmit("t1", "job-1", "key-2"));
-  ASSERT_FALSE(taken.ok());
-  EXPECT_EQ(taken.error().api_code, "job_id_conflict");
-
-  // Another tenant has its own keys and job ids.
-  ASSERT_TRUE(SubmitSync(*store, MakeSubmit("t2", "job-1", "key-1")).ok());
-  EXPECT_EQ(raw_->Int("SELECT count(*) FROM jobs"), 2);
-  // One outbox row per created job, version 1, never for a replay.
-  EXPECT_EQ(raw_->Int("SELECT count(*) FROM projection_outbox"), 2);
-  EXPECT_EQ(raw_->Text("SELECT payload_json FROM projection_outbox WHERE tenant_id='t1'"),
-            R"({"tenant_id":"t1","workspace_id":"t1","job_id":"job-1","submission_id":"sub-job-1",)"
-            R"("status":"queued","state":"submitted","projection_version":1,)"
-            R"("occurred_at":"2026-02-18T00:00:00.000001Z","trace_id":"trace-job-1"})");
-
-  Result<JobRecord> job = GetJobSync(*store, "t1", "job-1");
-  ASSERT_TRUE(job.ok());
-  EXPECT_EQ(job->state, JobState::kSubmitted);
-  EXPECT_EQ(job->projection_version, 1);
-  EXPECT_EQ(job->submission_id, "sub-job-1");
-  EXPECT_EQ(GetJobSync(*store, "t3", "job-1").error().code, ErrorCode::kNotFound);
-}
-
-TEST_F(PgTest, EventsFollowTheForwardOnlyStateMachine) {
-  auto store = OpenOrDie(Options());
-  ASSERT_TRUE(store);
-  SubmitRecord s = MakeSubmit("t1", "job-1", "key-1");
-  ASSERT_TRUE(SubmitSync(*store, s).ok());
-
-  Result<EventOutcome> running = AppendSync(*store, MakeEvent(s, "e-run", JobState::kRunning));
-  ASSERT_TRUE(running.ok()) << running.error().message;
-  EXPECT_TRUE(running->applied);
-  EXPECT_EQ(running->projection_version, 2);
-  // Late queued: kept in history, not applied, no version bump.
-  Result<EventOutcome> late = AppendSync(*store, MakeEvent(s, "e-queued", JobState::kQueued));
-  ASSERT_TRUE(late.ok());
-  EXPECT_FALSE(late->applied);
-  EXPECT_EQ(late->state, JobState::kRunning);
-  EXPECT_EQ(late->projection_version, 2);
-  // Replay of a known event: idempotent, changes nothing.
-  Result<EventOutcome> again = AppendSync(*store, MakeEvent(s, "e-run", JobState::kRunning));
-  ASSERT_TRUE(again.ok());
-  EXPECT_TRUE(again->idempotent);
-  EXPECT_FALSE(again->applied);
-  Result<EventOutcome> conflict =
-      AppendSync(*store, MakeEvent(s, "e-run", JobState::kRunning, "other-fp"));
-  ASSERT_FALSE(conflict.ok());
-  EXPECT_EQ(conflict.error().api_code, "event_conflict");
-  EventRecord mismatch = MakeEvent(s, "e-x", JobState::kCompleted);
-  mismatch.submission_id = "not-the-job's";
-  Result<EventOutcome> mm = AppendSync(*store, mismatch);
-  ASSERT_FALSE(mm.ok());
-  EXPECT_EQ(mm.error().api_code, "submission_mismatch");
-  EventRecord other_tenant = MakeEvent(s, "e-y", JobState::kCompleted);
-  other_tenant.tenant_id = "t2";
-  EXPECT_EQ(AppendSync(*store, other_tenant).error().code, ErrorCode::kNotFound);
-
-  EventRecord done = MakeEvent(s, "e-done", JobState::kCompleted);
-  done.result_ref_json = R"({"uri":"s3://b/k"})";
-  Result<EventOutcome> completed = AppendSync(*store, done);
-  ASSERT_TRUE(completed.ok());
-  EXPECT_TRUE(completed->applied);
-  EXPECT_EQ(completed->projection_version, 3);
-  // After a terminal state nothing applies.
-  Result<EventOutcome> after = AppendSync(*store, MakeEvent(s, "e-fail", JobState::kFailed));
-  ASSERT_TRUE(after.ok());
-  EXPECT_FALSE(after->applied);
-  EXPECT_EQ(after->state, JobState::kCompleted);
-
-  Result<JobDetail> detail = GetDetailSync(*store, "t1", "job-1");
-  ASSERT_TRUE(detail.ok()) << detail.error().message;
-  EXPECT_EQ(detail->job.state, JobState::kCompleted);
-  EXPECT_EQ(detail->job.projection_version, 3);
-  EXPECT_EQ(detail->job.result_ref_json.value_or(""), R"({"uri":"s3://b/k"})");
-  EXPECT_EQ(detail->job.updated_at, "2026-02-18T00:00:02.000000Z");
-  ASSERT_EQ(detail->events.size(), 4u);
-  const std::vector<std::pair<std::string, bool>> expected = {
-      {"e-run", true}, {"e-queued", false}, {"e-done", true}, {"e-fail", false}};
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    EXPECT_EQ(detail->events[i].event_id, expected[i].first);
-    EXPECT_EQ(detail->events[i].applied, expected[i].second);
-    if (i > 0) {
-      EXPECT_GT(detail->events[i].seq, detail->events[i - 1].seq);
-    }
-  }
-  // Outbox: versions 1 (submit), 2 (running), 3 (completed, with result_ref).
-  EXPECT_EQ(raw_->Text("SELECT string_agg(projection_version::text, ',' ORDER BY id) FROM "
-                       "projection_outbox"),
-            "1,2,3");
-  EXPECT_EQ(raw_->Text("SELECT payload_json FROM projection_outbox WHERE projection_version=3"),
-            R"({"tenant_id":"t1","workspace_id":"t1","job_id":"job-1","submission_id":"sub-job-1",)"
-            R"("status":"finished","state":"completed","projection_version":3,)"
-            R"("occurred_at":"2026-02-18T00:00:01Z","trace_id":"trace-e-done",)"
-            R"("result_ref":{"uri":"s3://b/k"}})");
-}
+// ---- replicas, faults, outages ----
 
 // Two stores (two replicas) on one schema, the same duplicates sent through
 // both at once: exactly one job and one event effect each.
@@ -382,86 +254,6 @@ TEST_F(PgTest, ReconnectsAfterTheServerDropsItsConnections) {
   EXPECT_EQ(health->backend, "postgresql");
 }
 
-TEST_F(PgTest, ClosedStoreAnswersUnavailable) {
-  auto store = OpenOrDie(Options());
-  ASSERT_TRUE(store);
-  store->Close();
-  Result<SubmitOutcome> r = SubmitSync(*store, MakeSubmit("t1", "j", "k"));
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
-}
-
-// ---- the outbox ----
-
-TEST_F(PgTest, OutboxClaimsHeadsOnlyAndNeverTwice) {
-  auto store = OpenOrDie(Options());
-  ASSERT_TRUE(store);
-  // job-a: versions 1,2,3; job-b: version 1.
-  SubmitRecord a = MakeSubmit("t1", "job-a", "ka");
-  ASSERT_TRUE(SubmitSync(*store, a).ok());
-  ASSERT_TRUE(AppendSync(*store, MakeEvent(a, "a1", JobState::kQueued)).ok());
-  ASSERT_TRUE(AppendSync(*store, MakeEvent(a, "a2", JobState::kRunning)).ok());
-  ASSERT_TRUE(SubmitSync(*store, MakeSubmit("t2", "job-b", "kb")).ok());
-
-  Result<std::vector<OutboxItem>> first = ClaimSync(*store, "relay-1", 10);
-  ASSERT_TRUE(first.ok()) << first.error().message;
-  ASSERT_EQ(first->size(), 2u);  // one head per job
-  EXPECT_EQ((*first)[0].job_id, "job-a");
-  EXPECT_EQ((*first)[0].projection_version, 1);
-  EXPECT_EQ((*first)[1].job_id, "job-b");
-  EXPECT_EQ((*first)[0].attempts, 0);
-  EXPECT_EQ((*first)[0].created_at.size(), std::string("2026-02-18T00:00:00.000000Z").size());
-  // Leased: nobody else gets them, and job-a's next version waits for its head.
-  Result<std::vector<OutboxItem>> second = ClaimSync(*store, "relay-2", 10);
-  ASSERT_TRUE(second.ok());
-  EXPECT_TRUE(second->empty());
-
-  // relay-2 cannot complete relay-1's row.
-  EXPECT_FALSE(*CompleteSync(*store, "relay-2", (*first)[0].id));
-  EXPECT_TRUE(*CompleteSync(*store, "relay-1", (*first)[0].id));
-  Result<std::vector<OutboxItem>> next = ClaimSync(*store, "relay-2", 10);
-  ASSERT_TRUE(next.ok());
-  ASSERT_EQ(next->size(), 1u);
-  EXPECT_EQ((*next)[0].job_id, "job-a");
-  EXPECT_EQ((*next)[0].projection_version, 2);
-
-  // Fail with retry: back later with attempts 1; fail dead: a dead letter that
-  // blocks the job's later versions until replayed.
-  EXPECT_TRUE(*FailSync(*store, "relay-2", (*next)[0].id, false));
-  Result<std::vector<OutboxItem>> retried = ClaimSync(*store, "relay-3", 10);
-  ASSERT_TRUE(retried.ok());
-  ASSERT_EQ(retried->size(), 1u);
-  EXPECT_EQ((*retried)[0].attempts, 1);
-  EXPECT_EQ((*retried)[0].last_error.value_or(""), "sink 500");
-  EXPECT_TRUE(*FailSync(*store, "relay-3", (*retried)[0].id, true));
-  EXPECT_TRUE(ClaimSync(*store, "relay-3", 10)->empty());
-
-  Result<OutboxStats> stats = StatsSync(*store);
-  ASSERT_TRUE(stats.ok()) << stats.error().message;
-  EXPECT_EQ(stats->dead, 1);
-  EXPECT_EQ(stats->pending, 2);  // job-a v3 (blocked) and job-b v1 (leased)
-  EXPECT_EQ(stats->leased, 1);
-  EXPECT_GT(stats->oldest_pending_age_seconds, 0.0);
-
-  Result<std::vector<OutboxItem>> dead = Await<std::vector<OutboxItem>>(
-      [&](Callback<std::vector<OutboxItem>> cb) { store->ListDeadLetters(std::nullopt, 10, cb); });
-  ASSERT_TRUE(dead.ok());
-  ASSERT_EQ(dead->size(), 1u);
-  EXPECT_TRUE((*dead)[0].dead_at.has_value());
-  Result<std::vector<OutboxItem>> other_tenant = Await<std::vector<OutboxItem>>(
-      [&](Callback<std::vector<OutboxItem>> cb) { store->ListDeadLetters("t2", 10, cb); });
-  EXPECT_TRUE(other_tenant->empty());
-  EXPECT_FALSE(
-      *Await<bool>([&](Callback<bool> cb) { store->ReplayDeadLetter("t2", (*dead)[0].id, cb); }));
-  EXPECT_TRUE(
-      *Await<bool>([&](Callback<bool> cb) { store->ReplayDeadLetter("t1", (*dead)[0].id, cb); }));
-  Result<std::vector<OutboxItem>> replayed = ClaimSync(*store, "relay-4", 10);
-  ASSERT_TRUE(replayed.ok());
-  ASSERT_EQ(replayed->size(), 1u);
-  EXPECT_EQ((*replayed)[0].projection_version, 2);
-  EXPECT_EQ((*replayed)[0].attempts, 0);
-}
-
 TEST_F(PgTest, ConcurrentClaimersNeverShareARowAndExpiredLeasesAreTakenOver) {
   auto a = OpenOrDie(Options());
   auto b = OpenOrDie(Options());
@@ -506,3 +298,9 @@ TEST_F(PgTest, ConcurrentClaimersNeverShareARowAndExpiredLeasesAreTakenOver) {
 
 }  // namespace
 }  // namespace rtgw::storage::postgres
+
+namespace rtgw::storage::test_support {
+INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, JobStoreScenarios, postgres::test_support::PgTestDatabase);
+INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, OutboxStoreScenarios,
+                               postgres::test_support::PgTestDatabase);
+}  // namespace rtgw::storage::test_support

@@ -17,7 +17,6 @@ namespace rtgw::storage::sqlite {
 namespace {
 
 using test_support::RawDb;
-using test_support::TempDir;
 
 TEST(ShimVfsTest, EachRegistersOnceAndNeverAsTheDefault) {
   for (const char* (*get)() : {&PacedVfsName, &WalBatchingVfsName}) {

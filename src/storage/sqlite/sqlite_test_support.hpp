@@ -1,11 +1,10 @@
 #ifndef RTGW_STORAGE_SQLITE_SQLITE_TEST_SUPPORT_HPP_
 #define RTGW_STORAGE_SQLITE_SQLITE_TEST_SUPPORT_HPP_
 
-// Test-only helpers shared by the SQLite store tests: a temp directory, a raw
-// connection for fault injection, options and opening (the backend-neutral
-// helpers come from storage/store_test_support.hpp).
-
-#include <stdlib.h>
+// Test-only helpers shared by the SQLite store tests: a raw connection for
+// fault injection, options and opening in a TempDir (common/temp_dir.hpp),
+// the Backend of the scenario suites (the backend-neutral helpers come from
+// storage/store_test_support.hpp).
 
 #include <chrono>
 #include <filesystem>
@@ -18,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "common/metrics.hpp"
+#include "common/temp_dir.hpp"
 #include "jobs/job_state.hpp"
 #include "storage/sqlite/sqlite_job_store.hpp"
 #include "storage/store_test_support.hpp"
@@ -27,27 +27,6 @@ namespace rtgw::storage::sqlite::test_support {
 using namespace rtgw::storage::test_support;  // MakeSubmit, SubmitSync, Await, ...
 using jobs::JobState;
 namespace fs = std::filesystem;
-
-// A fresh directory under $TMPDIR (or /tmp), removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "rtgw-sqlite-XXXXXX").string();
-    char* made = mkdtemp(pattern.data());
-    EXPECT_NE(made, nullptr);
-    path_ = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
 
 // A second, raw connection to the same file: the fault-injection seam (hold
 // the write lock, add a failing trigger, bump the schema version).
@@ -92,6 +71,27 @@ inline std::unique_ptr<SqliteJobStore> OpenOrDie(SqliteOptions options,
   if (!store.ok()) return nullptr;
   return std::move(store).value();
 }
+
+// The SQLite Backend of the scenario suites (StoreScenarioTest in
+// storage/store_test_support.hpp): a file in a fresh directory, every Open()
+// on that file, with the outbox on.
+class SqliteTestDatabase {
+ public:
+  static constexpr const char* kName = "sqlite";
+  void SetUpDatabase() {}
+  void TearDownDatabase() {}
+  std::unique_ptr<SqliteJobStore> Open() {
+    SqliteOptions o = OptionsFor(dir_);
+    o.write_outbox = true;
+    return OpenOrDie(std::move(o));
+  }
+  std::int64_t QueryInt(const std::string& sql) {
+    return RawDb(OptionsFor(dir_).path).QueryInt(sql);
+  }
+
+ private:
+  TempDir dir_;
+};
 
 // Polls until `pred` holds (the writer thread reached a point we need), at
 // most 10 s so a bug fails the test instead of hanging it.
