@@ -1,12 +1,8 @@
 #include "validators/local_launcher.hpp"
 
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdlib>
-#include <cstring>
 
 #include <boost/json.hpp>
 
@@ -30,13 +26,12 @@ std::optional<int> PidOf(const std::string& execution_name) {
   }
 }
 
-ExecutionStatus FromWaitStatus(int ws) {
-  if (WIFEXITED(ws)) {
-    const int code = WEXITSTATUS(ws);
-    if (code == 0) return {"SUCCEEDED", "exit code 0"};
-    return {"FAILED", "exit code " + std::to_string(code)};
+ExecutionStatus FromExitStatus(const process::ExitStatus& s) {
+  if (s.exited()) {
+    if (s.exit_code == 0) return {"SUCCEEDED", "exit code 0"};
+    return {"FAILED", "exit code " + std::to_string(s.exit_code)};
   }
-  if (WIFSIGNALED(ws)) return {"FAILED", "killed by signal " + std::to_string(WTERMSIG(ws))};
+  if (s.term_signal != 0) return {"FAILED", "killed by signal " + std::to_string(s.term_signal)};
   return {"FAILED", "ended"};
 }
 
@@ -46,10 +41,7 @@ LocalLauncher::~LocalLauncher() {
   // Reap what has ended; leave running children alone (they call back to
   // a restarted worker, or its poller fails them).
   std::lock_guard lock(mu_);
-  for (auto& [pid, status] : children_) {
-    int ws = 0;
-    if (!status) (void)::waitpid(pid, &ws, WNOHANG);
-  }
+  for (auto& [pid, child] : children_) (void)child.TryWait();
 }
 
 Result<std::string> LocalLauncher::MintToken(const std::string& audience,
@@ -81,29 +73,17 @@ Result<std::string> LocalLauncher::Launch(const LaunchSpec& spec) {
       "CALLBACK_ID_TOKEN=" + *token,
       std::string("PATH=") + (path != nullptr ? path : "/usr/bin:/bin"),
   };
-  std::vector<char*> argv;
-  for (const std::string& a : spec.command) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (std::string& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
-  posix_spawnattr_setpgroup(&attr, 0);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, argv[0], nullptr, &attr, argv.data(), envp.data());
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
-    return Unavailable("cannot start " + spec.command[0] + ": " + std::strerror(rc));
-  }
+  auto child = process::Spawn({.argv = spec.command,
+                               .env_mode = process::Spec::Env::kReplace,
+                               .env = std::move(env),
+                               .stdin_stream = process::Stream::Inherit(),
+                               .stdout_stream = process::Stream::Inherit(),
+                               .stderr_stream = process::Stream::Inherit()});
+  if (!child) return child.error();
+  const int pid = child->pid();
   {
     std::lock_guard lock(mu_);
-    children_[pid] = std::nullopt;
+    children_.insert_or_assign(pid, std::move(*child));
   }
   LogInfo("validator started", {{"run_id", spec.run_id},
                                 {"launcher", "local"},
@@ -119,25 +99,19 @@ Result<ExecutionStatus> LocalLauncher::Poll(const std::string& execution_name) {
   std::lock_guard lock(mu_);
   auto it = children_.find(*pid);
   if (it == children_.end()) return ExecutionStatus{"FAILED", "execution lost"};
-  if (!it->second) {
-    int ws = 0;
-    const pid_t got = ::waitpid(*pid, &ws, WNOHANG);
-    if (got == 0) return ExecutionStatus{"RUNNING", "running"};
-    if (got < 0) return ExecutionStatus{"FAILED", "execution lost"};
-    it->second = ws;
-  }
-  return FromWaitStatus(*it->second);
+  const auto ended = it->second.TryWait();
+  if (!ended) return ExecutionStatus{"FAILED", "execution lost"};
+  if (!*ended) return ExecutionStatus{"RUNNING", "running"};
+  return FromExitStatus(**ended);
 }
 
 Status LocalLauncher::Cancel(const std::string& execution_name) {
   const std::optional<int> pid = PidOf(execution_name);
   if (!pid) return NotFound("unknown execution " + execution_name);
-  {
-    std::lock_guard lock(mu_);
-    auto it = children_.find(*pid);
-    if (it == children_.end() || it->second) return Ok{};  // not ours, or already ended
-  }
-  ::kill(-*pid, SIGKILL);  // its whole process group
+  std::lock_guard lock(mu_);
+  auto it = children_.find(*pid);
+  // Its whole process group; nothing when it is not ours or was reaped already.
+  if (it != children_.end()) it->second.Signal(SIGKILL);
   return Ok{};
 }
 

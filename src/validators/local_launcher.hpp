@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "auth/rs256_signer.hpp"
+#include "process/process.hpp"
 #include "validators/launcher.hpp"
 
 namespace rtgw::validators {
@@ -18,15 +19,15 @@ struct LocalTokenIdentity {
   std::string service_account = "validator@rtgw.local";
 };
 
-// `local`: each execution is a child process (posix_spawn, its own process
-// group) running spec.command with ONLY this environment:
+// `local`: each execution is a child process (process::Spawn, its own process
+// group, our stdin/stdout/stderr) running spec.command with ONLY this environment:
 //   INPUT_URI, CALLBACK_URL, CALLBACK_ID, RUN_ID, VALIDATOR_VERSION,
 //   VALIDATOR_LABELS=validator=<name>,version=<version>, PATH, and
 //   CALLBACK_ID_TOKEN: an RS256 ID token minted with `signer` (iss, aud =
 //   CALLBACK_URL, email = the service account, sub, iat, exp = launch +
 //   timeout + 5 min) -- the stand-in for what a Cloud Run job gets from its
 //   metadata server.
-// Execution names are "local/<pid>". Poll reaps the child (waitpid WNOHANG):
+// Execution names are "local/<pid>". Poll reaps the child (Child::TryWait):
 // running -> RUNNING, exit 0 -> SUCCEEDED, other exit or signal -> FAILED;
 // a pid this process did not start -> FAILED "execution lost".
 // Thread-safety: safe for concurrent use.
@@ -49,7 +50,7 @@ class LocalLauncher final : public Launcher {
   std::shared_ptr<const auth::Rs256Signer> signer_;
   LocalTokenIdentity identity_;
   std::mutex mu_;
-  std::map<int, std::optional<int>> children_;  // pid -> wait status once reaped
+  std::map<int, process::Child> children_;  // by pid
 };
 
 }  // namespace rtgw::validators
