@@ -28,7 +28,7 @@ struct CurlHttpClientOptions {
 // Thread-safety: safe for concurrent use.
 class CurlHttpClient final : public HttpClient {
  public:
-  static constexpr int kIdleHandlesMax = 64;
+  static constexpr int kIdleHandlesMax = 256;  // the relay runs up to 256 workers
 
   explicit CurlHttpClient(CurlHttpClientOptions options = {});
   ~CurlHttpClient() override;

@@ -18,17 +18,17 @@
 #include "common/logging.hpp"
 #include "common/random.hpp"
 #include "common/time_format.hpp"
-#include "relay/http_sender.hpp"
+#include "net/curl_http_client.hpp"
 #include "relay/webhook_signer.hpp"
 
 namespace rtgw::relay {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr auto kStatsInterval = std::chrono::seconds(5);
 constexpr int kClaimAheadPerWorker = 32;  // claimed updates per worker, at most
+constexpr std::size_t kErrorBodyBytesMax = 512;  // of a sink's error answer, kept for the logs
 
 std::string DefaultOwner() {
   char host[256] = {};
@@ -91,8 +91,16 @@ milliseconds BackoffDelay(int failed_attempts, milliseconds base, milliseconds m
 class ProjectionRelay::Impl {
  public:
   Impl(RelayOptions o, std::string origin, WebhookSigner signer, storage::OutboxStore& store,
-       MetricsRegistry* metrics)
-      : o_(std::move(o)), signer_(std::move(signer)), store_(store) {
+       MetricsRegistry* metrics, net::HttpClient* http, Clock* clock)
+      : o_(std::move(o)),
+        signer_(std::move(signer)),
+        store_(store),
+        own_http_(http != nullptr
+                      ? nullptr
+                      : std::make_unique<net::CurlHttpClient>(net::CurlHttpClientOptions{
+                            .keep_alive = true, .user_agent = "rtgw-relay"})),
+        http_(http != nullptr ? *http : *own_http_),
+        clock_(clock != nullptr ? *clock : steady_clock_) {
     status_.sink = std::move(origin);
     if (o_.owner.empty()) o_.owner = DefaultOwner();
     if (metrics != nullptr) {
@@ -121,7 +129,6 @@ class ProjectionRelay::Impl {
   Status Start() {
     std::lock_guard lock(mu_);
     if (started_) return Ok{};
-    InitHttpClientLibrary();
     try {
       for (int i = 0; i < o_.workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
       dispatcher_ = std::thread([this] { DispatcherLoop(); });
@@ -178,12 +185,13 @@ class ProjectionRelay::Impl {
 
  private:
   void DispatcherLoop() {
-    auto next_stats = Clock::now();
+    auto next_stats = clock_.Now();
     for (;;) {
       int want = 0;
       {
         std::unique_lock lock(mu_);
-        cv_.wait_for(lock, o_.poll_interval, [this] { return stopping_ || wake_; });
+        clock_.WaitUntil(lock, cv_, clock_.Now() + o_.poll_interval,
+                         [this] { return stopping_ || wake_; });
         if (stopping_) return;
         wake_ = false;
         // Claim well ahead of the workers: a claim is one store round trip
@@ -192,9 +200,9 @@ class ProjectionRelay::Impl {
         want = o_.workers * kClaimAheadPerWorker - busy_ - static_cast<int>(queue_.size());
       }
       if (want > 0) Claim(want);
-      if (Clock::now() >= next_stats) {
+      if (clock_.Now() >= next_stats) {
         RefreshStats();
-        next_stats = Clock::now() + kStatsInterval;
+        next_stats = clock_.Now() + kStatsInterval;
       }
     }
   }
@@ -203,7 +211,7 @@ class ProjectionRelay::Impl {
     // A queued row must still be ours when its POST ends: start it only while
     // at least one request timeout of the lease is left (counted from before
     // the claim). The lease is at least two request timeouts long.
-    const Clock::time_point start_by = Clock::now() + o_.lease - o_.request_timeout;
+    const Clock::TimePoint start_by = clock_.Now() + o_.lease - o_.request_timeout;
     Result<std::vector<storage::OutboxItem>> items = Await<std::vector<storage::OutboxItem>>(
         [&](auto cb) { store_.ClaimOutbox(o_.owner, o_.lease, want, std::move(cb)); });
     if (!items) {
@@ -232,7 +240,6 @@ class ProjectionRelay::Impl {
   }
 
   void WorkerLoop() {
-    HttpSender sender;
     std::mt19937_64 rng(std::random_device{}());
     for (;;) {
       Queued queued;
@@ -244,8 +251,8 @@ class ProjectionRelay::Impl {
         queue_.pop_front();
         ++busy_;
       }
-      if (Clock::now() <= queued.start_by) {
-        Deliver(sender, rng, queued.item);
+      if (clock_.Now() <= queued.start_by) {
+        Deliver(rng, queued.item);
       } else {
         // Waited too long behind a slow sink: sending now could outlive the
         // lease and race whoever takes the row next (and an older version
@@ -263,30 +270,36 @@ class ProjectionRelay::Impl {
     }
   }
 
-  void Deliver(HttpSender& sender, std::mt19937_64& rng, const storage::OutboxItem& item) {
+  void Deliver(std::mt19937_64& rng, const storage::OutboxItem& item) {
     const std::string webhook_id =
         ProjectionWebhookId(item.tenant_id, item.job_id, item.projection_version);
     const std::int64_t timestamp = std::chrono::duration_cast<std::chrono::seconds>(
                                        std::chrono::system_clock::now().time_since_epoch())
                                        .count();
-    const std::vector<std::pair<std::string, std::string>> headers = {
-        {"webhook-id", webhook_id},
-        {"webhook-timestamp", std::to_string(timestamp)},
-        {"webhook-signature", signer_.Sign(webhook_id, timestamp, item.payload_json)},
-    };
-    const auto start = Clock::now();
-    PostResult post = sender.Post(o_.url, headers, item.payload_json, o_.request_timeout);
+    // A measurement of the sink, not a decision: real time, not clock_.
+    const auto start = std::chrono::steady_clock::now();
+    const net::HttpResponse post = http_.Send(
+        {.method = "POST",
+         .url = o_.url,
+         .headers = {{"Content-Type", "application/json"},
+                     {"webhook-id", webhook_id},
+                     {"webhook-timestamp", std::to_string(timestamp)},
+                     {"webhook-signature", signer_.Sign(webhook_id, timestamp, item.payload_json)}},
+         .body = item.payload_json,
+         .timeout = o_.request_timeout,
+         .body_bytes_max = kErrorBodyBytesMax,
+         .truncate_body = true});
     if (attempt_seconds_ != nullptr) {
-      attempt_seconds_->Observe(std::chrono::duration<double>(Clock::now() - start).count());
+      attempt_seconds_->Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
     if (post.status >= 200 && post.status < 300) {
       Delivered(item);
       return;
     }
-    const std::string error = post.status == 0
-                                  ? post.error
-                                  : "HTTP " + std::to_string(post.status) +
-                                        (post.body_start.empty() ? "" : ": " + post.body_start);
+    const std::string error = post.status == 0 ? post.error
+                                               : "HTTP " + std::to_string(post.status) +
+                                                     (post.body.empty() ? "" : ": " + post.body);
     const int failed = item.attempts + 1;
     const bool dead = failed >= o_.max_attempts;
     const milliseconds delay = BackoffDelay(failed, o_.backoff_base, o_.backoff_max,
@@ -381,6 +394,10 @@ class ProjectionRelay::Impl {
   RelayOptions o_;
   const WebhookSigner signer_;
   storage::OutboxStore& store_;
+  std::unique_ptr<net::HttpClient> own_http_;  // when Create got none
+  net::HttpClient& http_;
+  SteadyClock steady_clock_;
+  Clock& clock_;  // steady_clock_ when Create got none
   Counter* delivered_ = nullptr;
   Counter* retried_ = nullptr;
   Counter* dead_ = nullptr;
@@ -395,7 +412,7 @@ class ProjectionRelay::Impl {
   std::condition_variable work_cv_;  // workers: queue or stop
   struct Queued {
     storage::OutboxItem item;
-    Clock::time_point start_by;  // after this, too little lease is left to send
+    Clock::TimePoint start_by;  // after this, too little lease is left to send
   };
   std::deque<Queued> queue_;  // GUARDED_BY(mu_)
   int busy_ = 0;              // GUARDED_BY(mu_)
@@ -410,14 +427,17 @@ class ProjectionRelay::Impl {
 
 Result<std::unique_ptr<ProjectionRelay>> ProjectionRelay::Create(RelayOptions options,
                                                                  storage::OutboxStore& store,
-                                                                 MetricsRegistry* metrics) {
+                                                                 MetricsRegistry* metrics,
+                                                                 net::HttpClient* http,
+                                                                 Clock* clock) {
   if (Status s = ValidateRelayOptions(options); !s) return std::move(s).error();
   Result<std::string> origin = SinkOrigin(options.url);
   if (!origin) return std::move(origin).error();
   Result<WebhookSigner> signer = WebhookSigner::Create(options.secret);
   if (!signer) return std::move(signer).error();
-  return std::unique_ptr<ProjectionRelay>(new ProjectionRelay(std::make_unique<Impl>(
-      std::move(options), std::move(origin).value(), std::move(signer).value(), store, metrics)));
+  return std::unique_ptr<ProjectionRelay>(new ProjectionRelay(
+      std::make_unique<Impl>(std::move(options), std::move(origin).value(),
+                             std::move(signer).value(), store, metrics, http, clock)));
 }
 
 ProjectionRelay::ProjectionRelay(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -7,8 +7,10 @@
 #include <optional>
 #include <string>
 
+#include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/metrics.hpp"
+#include "net/http_client.hpp"
 #include "storage/outbox_store.hpp"
 
 namespace rtgw::relay {
@@ -57,13 +59,22 @@ struct RelayStatus {
 // row created -> sink answered 2xx), rtgw_outbox_backlog, rtgw_outbox_dead_letters,
 // rtgw_outbox_oldest_undelivered_seconds.
 //
+// Time: the dispatcher's poll, the lease check before a queued POST and the
+// stats refresh read `clock`; the backoff before a retry and the lease itself
+// are kept by the store, on the store's clock.
+//
 // Thread-safety: Start/Stop from one owner thread; Wake and GetStatus from
-// any thread. `*store` and `*metrics` must outlive the relay.
+// any thread. `*store`, `*metrics`, `*http` and `*clock` must outlive the
+// relay. A null `http` is the relay's own libcurl client (keep-alive: each
+// worker's connection stays open between POSTs); a null `clock` is the steady
+// clock.
 class ProjectionRelay {
  public:
   static Result<std::unique_ptr<ProjectionRelay>> Create(RelayOptions options,
                                                          storage::OutboxStore& store,
-                                                         MetricsRegistry* metrics);
+                                                         MetricsRegistry* metrics,
+                                                         net::HttpClient* http = nullptr,
+                                                         Clock* clock = nullptr);
   ~ProjectionRelay();  // Stop()
   ProjectionRelay(const ProjectionRelay&) = delete;
   ProjectionRelay& operator=(const ProjectionRelay&) = delete;

@@ -1,4 +1,7 @@
-// The relay against a real SQLite outbox and a real HTTP sink on loopback.
+// The relay against a real SQLite outbox. The HTTP side is a real sink on
+// loopback where the wire is the point (delivery end to end, refused
+// connections), and a fake client elsewhere; time is a fake clock wherever the
+// test is about the relay's timing (polls, the lease check before a POST).
 #include "relay/projection_relay.hpp"
 
 #include <atomic>
@@ -14,7 +17,9 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
-#include "http/server.hpp"
+#include "common/fake_clock.hpp"
+#include "net/fake_http_client.hpp"
+#include "net/loopback_server.hpp"
 #include "relay/webhook_signer.hpp"
 #include "storage/sqlite/sqlite_test_support.hpp"
 
@@ -28,6 +33,7 @@ using namespace storage::sqlite::test_support;  // NOLINT(google-build-using-nam
 using std::chrono::milliseconds;
 
 constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+constexpr const char* kFakeUrl = "http://sink.test/hook";
 
 struct Received {
   std::string webhook_id;
@@ -38,25 +44,25 @@ struct Received {
 };
 
 // A product sink: verifies every signature, answers per `decide` (status
-// code for the n-th request), and records what it accepted.
-class RecordingSink final : public http::Handler {
+// code for the n-th request), and records what it accepted. Served either on
+// loopback (Serve) or through a fake HTTP client (Install).
+class RecordingSink {
  public:
   explicit RecordingSink(std::function<int(int)> decide = [](int) { return 200; })
       : decide_(std::move(decide)), signer_(WebhookSigner::Create(kSecret).value()) {}
 
-  void Handle(http::Request request, http::Respond respond) override {
+  // Status for one delivery; `header` looks a (lowercase) header up.
+  int Receive(const std::function<std::string(std::string_view)>& header, const std::string& body) {
     const int n = requests_.fetch_add(1);
-    const std::string id(request.Header("webhook-id"));
-    const std::string ts(request.Header("webhook-timestamp"));
-    const std::string sig(request.Header("webhook-signature"));
-    if (sig != signer_.Sign(id, std::stoll(ts.empty() ? "0" : ts), request.body)) {
+    const std::string id = header("webhook-id");
+    const std::string ts = header("webhook-timestamp");
+    if (header("webhook-signature") != signer_.Sign(id, std::stoll(ts.empty() ? "0" : ts), body)) {
       bad_signatures_.fetch_add(1);
-      respond(http::Response{.status = 401, .body = R"({"error":"bad signature"})"});
-      return;
+      return 401;
     }
     const int status = decide_(n);
     if (status >= 200 && status < 300) {
-      boost::json::object o = boost::json::parse(request.body).as_object();
+      boost::json::object o = boost::json::parse(body).as_object();
       std::lock_guard lock(mu_);
       accepted_.push_back(Received{.webhook_id = id,
                                    .tenant_id = std::string(o["tenant_id"].as_string()),
@@ -64,11 +70,26 @@ class RecordingSink final : public http::Handler {
                                    .version = o["projection_version"].as_int64(),
                                    .status = std::string(o["status"].as_string())});
     }
-    respond(http::Response{.status = status, .body = "{}"});
+    return status;
   }
-  http::Response MakeProtocolError(int status, std::string_view, std::string_view,
-                                   const http::Request&) override {
-    return http::Response{.status = status};
+
+  net::FunctionHandler::HandleFunction Serve() {
+    return [this](http::Request request, http::Respond respond) {
+      auto header = [&](std::string_view name) { return std::string(request.Header(name)); };
+      respond(http::Response{.status = Receive(header, request.body), .body = "{}"});
+    };
+  }
+
+  void Install(net::FakeHttpClient& http) {
+    http.SetDefault([this](const net::HttpRequest& request) {
+      auto header = [&](std::string_view name) {
+        for (const auto& [k, v] : request.headers) {
+          if (k == name) return v;
+        }
+        return std::string();
+      };
+      return net::FakeHttpClient::Status(Receive(header, request.body), "{}");
+    });
   }
 
   std::vector<Received> Accepted() {
@@ -85,30 +106,6 @@ class RecordingSink final : public http::Handler {
   std::atomic<int> bad_signatures_{0};
   std::mutex mu_;
   std::vector<Received> accepted_;
-};
-
-// Runs a sink on 127.0.0.1:<free port> for the test's lifetime.
-class SinkServer {
- public:
-  explicit SinkServer(RecordingSink& sink) : server_(Options(), sink) {
-    EXPECT_TRUE(server_.Listen().ok());
-    thread_ = std::thread([this] { server_.Run(/*handle_signals=*/false); });
-  }
-  ~SinkServer() {
-    server_.Stop();
-    thread_.join();
-  }
-  std::string Url() const { return "http://127.0.0.1:" + std::to_string(server_.Port()) + "/hook"; }
-
- private:
-  static http::ServerOptions Options() {
-    http::ServerOptions o;
-    o.port = 0;
-    o.io_threads = 2;
-    return o;
-  }
-  http::Server server_;
-  std::thread thread_;
 };
 
 RelayOptions FastOptions(const std::string& url) {
@@ -164,14 +161,41 @@ bool Eventually(Pred pred, milliseconds limit = milliseconds(15'000)) {
   return true;
 }
 
+// Moves the relay's fake clock one poll interval at a time until `pred`. Real
+// time passes only for the store's own clock (backoff, leases: milliseconds).
+template <class Pred>
+bool DriveUntil(FakeClock& clock, Pred pred, milliseconds poll = milliseconds(20)) {
+  return Eventually([&] {
+    clock.Advance(poll);
+    return pred();
+  });
+}
+
+// Lets the dispatcher run one whole claim, started by the clock reaching its
+// next poll, and waits until it waits again.
+void OnePoll(FakeClock& clock, milliseconds poll = milliseconds(20)) {
+  const std::uint64_t seen = clock.waits_started();
+  clock.Advance(poll);
+  ASSERT_TRUE(clock.AwaitWaitAfter(seen));
+}
+
+std::vector<OutboxItem> DeadLetters(SqliteJobStore& store) {
+  return Await<std::vector<OutboxItem>>([&](Callback<std::vector<OutboxItem>> cb) {
+           store.ListDeadLetters(std::nullopt, 10, cb);
+         })
+      .value();
+}
+
+// End to end on the real clock: a real sink on loopback, libcurl, keep-alive.
 TEST(ProjectionRelay, DeliversEveryUpdateSignedInOrderPerJob) {
   TempDir dir;
   auto store = OpenOutboxStore(dir);
   ASSERT_TRUE(store);
   RecordingSink sink;
-  SinkServer server(sink);
+  net::FunctionHandler handler(sink.Serve());
+  net::LoopbackServer server(handler);
   MetricsRegistry metrics;
-  auto relay = ProjectionRelay::Create(FastOptions(server.Url()), *store, &metrics);
+  auto relay = ProjectionRelay::Create(FastOptions(server.Url("/hook")), *store, &metrics);
   ASSERT_TRUE(relay.ok()) << relay.error().message;
   store->SetOutboxListener([r = relay->get()] { r->Wake(); });
   ASSERT_TRUE((*relay)->Start().ok());
@@ -192,29 +216,140 @@ TEST(ProjectionRelay, DeliversEveryUpdateSignedInOrderPerJob) {
   EXPECT_NE(text.find("rtgw_projection_lag_seconds_count 80"), std::string::npos) << text;
 }
 
+TEST(ProjectionRelay, PostsTheStoredPayloadAsSignedJsonWithinTheRequestLimits) {
+  TempDir dir;
+  auto store = OpenOutboxStore(dir);
+  ASSERT_TRUE(store);
+  net::FakeHttpClient http;
+  RecordingSink sink;
+  sink.Install(http);
+  FakeClock clock;
+  auto relay = ProjectionRelay::Create(FastOptions(kFakeUrl), *store, nullptr, &http, &clock);
+  ASSERT_TRUE(relay.ok()) << relay.error().message;
+  store->SetOutboxListener([r = relay->get()] { r->Wake(); });
+  ASSERT_TRUE((*relay)->Start().ok());
+  WriteLifecycles(*store, 1);
+  ASSERT_TRUE(Eventually([&] { return sink.Accepted().size() >= 4; }));
+  (*relay)->Stop();
+  EXPECT_EQ(sink.bad_signatures(), 0);
+  const net::HttpRequest first = http.Requests().at(0);
+  EXPECT_EQ(first.method, "POST");
+  EXPECT_EQ(first.url, kFakeUrl);
+  EXPECT_EQ(first.headers.at(0),
+            (std::pair<std::string, std::string>{"Content-Type", "application/json"}));
+  EXPECT_EQ(first.timeout, milliseconds(2'000));
+  EXPECT_TRUE(first.truncate_body) << "a sink's long error answer is cut, not a failure";
+  EXPECT_EQ(first.body_bytes_max, 512u);
+  EXPECT_EQ(boost::json::parse(first.body).at("projection_version").as_int64(), 1);
+}
+
+// Only a 2xx completes an update; any other answer, or none, is a failed
+// attempt, recorded with what the sink said (max_attempts 1: a dead letter).
+TEST(ProjectionRelay, EveryAnswerButA2xxIsAFailedAttemptRecordedWithTheReason) {
+  const struct {
+    net::HttpResponse answer;
+    std::string last_error;  // empty: delivered
+  } cases[] = {
+      {net::FakeHttpClient::Status(200, "{}"), ""},
+      {net::FakeHttpClient::Status(204), ""},
+      {net::FakeHttpClient::Status(299), ""},
+      {net::FakeHttpClient::Status(301), "HTTP 301"},
+      {net::FakeHttpClient::Status(400, R"({"error":"bad"})"), R"(HTTP 400: {"error":"bad"})"},
+      {net::FakeHttpClient::Status(404), "HTTP 404"},
+      {net::FakeHttpClient::Status(409, "conflict"), "HTTP 409: conflict"},
+      {net::FakeHttpClient::Status(503, "{}"), "HTTP 503: {}"},
+      {net::FakeHttpClient::TransportError("Couldn't connect to server"),
+       "Couldn't connect to server"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.answer.status);
+    TempDir dir;
+    auto store = OpenOutboxStore(dir);
+    ASSERT_TRUE(store);
+    net::FakeHttpClient http;
+    http.SetDefault([&](const net::HttpRequest&) { return c.answer; });
+    FakeClock clock;
+    RelayOptions o = FastOptions(kFakeUrl);
+    o.max_attempts = 1;
+    auto relay = ProjectionRelay::Create(o, *store, nullptr, &http, &clock);
+    ASSERT_TRUE(relay.ok());
+    SubmitRecord job = MakeSubmit("t1", "job-0", "key-0");
+    ASSERT_TRUE(SubmitSync(*store, job).ok());
+    ASSERT_TRUE((*relay)->Start().ok());
+    if (c.last_error.empty()) {
+      ASSERT_TRUE(Eventually([&] { return (*relay)->GetStatus().delivered_total == 1; }));
+      EXPECT_EQ((*relay)->GetStatus().failed_attempts_total, 0);
+    } else {
+      ASSERT_TRUE(Eventually([&] { return DeadLetters(*store).size() == 1; }));
+      EXPECT_EQ(DeadLetters(*store)[0].last_error, c.last_error);
+      EXPECT_EQ((*relay)->GetStatus().last_error, c.last_error);
+      EXPECT_EQ((*relay)->GetStatus().delivered_total, 0);
+    }
+    (*relay)->Stop();
+    EXPECT_EQ(http.RequestCount(), 1);
+  }
+}
+
+// Without a wake (no outbox listener) the relay claims when its poll interval
+// has passed on its clock, and not before.
+TEST(ProjectionRelay, ClaimsAtEachPollIntervalOfItsClock) {
+  TempDir dir;
+  auto store = OpenOutboxStore(dir);
+  ASSERT_TRUE(store);
+  net::FakeHttpClient http;
+  RecordingSink sink;
+  sink.Install(http);
+  FakeClock clock;
+  auto relay = ProjectionRelay::Create(FastOptions(kFakeUrl), *store, nullptr, &http, &clock);
+  ASSERT_TRUE(relay.ok());
+  ASSERT_TRUE((*relay)->Start().ok());
+  ASSERT_TRUE(clock.AwaitWaitAfter(1));  // the claim at start is done; the dispatcher waits
+  WriteLifecycles(*store, 2);
+  clock.Advance(milliseconds(19));
+  EXPECT_EQ(http.RequestCount(), 0);
+  OnePoll(clock, milliseconds(1));
+  // Each completion wakes the dispatcher for the job's next version: no more polls needed.
+  ASSERT_TRUE(Eventually([&] { return sink.Accepted().size() >= 8; }));
+  (*relay)->Stop();
+  ExpectOrderedExactlyOnce(sink.Accepted(), 2, 4);
+}
+
 // A slow sink behind a long claim queue: an update that waited in the queue
 // until too little of its lease was left is not sent (it could outlive the
 // lease and race the next owner); it is claimed again and sent once, in order.
+// Each POST takes 400 ms of the relay's clock, and a claimed update may start
+// for lease - request timeout = 1 s after its claim: of the 10 heads claimed at
+// start, the first three are sent (at 0, 400 and 800 ms) and seven are left
+// until their lease runs out on the store's clock (2 s of real time). Until
+// then only those three jobs move (their later versions are claimed in
+// batches of at most three, all in time).
 TEST(ProjectionRelay, QueuedUpdatesWhoseLeaseRanShortAreReclaimedNotSentLate) {
   TempDir dir;
   auto store = OpenOutboxStore(dir);
   ASSERT_TRUE(store);
-  RecordingSink sink([](int) {
-    std::this_thread::sleep_for(milliseconds(25));
+  FakeClock clock;
+  net::FakeHttpClient http;
+  RecordingSink sink([&](int) {
+    clock.Advance(milliseconds(400));
     return 200;
   });
-  SinkServer server(sink);
-  RelayOptions o = FastOptions(server.Url());
+  sink.Install(http);
+  RelayOptions o = FastOptions(kFakeUrl);
   o.workers = 1;
-  o.request_timeout = milliseconds(60);
-  o.lease = milliseconds(120);
-  auto relay = ProjectionRelay::Create(o, *store, nullptr);
+  o.request_timeout = milliseconds(1'000);
+  o.lease = milliseconds(2'000);
+  auto relay = ProjectionRelay::Create(o, *store, nullptr, &http, &clock);
   ASSERT_TRUE(relay.ok()) << relay.error().message;
-  WriteLifecycles(*store, 10);  // 10 heads claimable at once, far more than 120 ms of work
+  WriteLifecycles(*store, 10);
+  store->SetOutboxListener([r = relay->get()] { r->Wake(); });
   ASSERT_TRUE((*relay)->Start().ok());
-  ASSERT_TRUE(Eventually([&] { return sink.Accepted().size() >= 40; }, milliseconds(60'000)))
+  ASSERT_TRUE(Eventually([&] { return sink.Accepted().size() >= 12; }));
+  std::set<std::string> jobs;
+  for (const Received& r : sink.Accepted()) jobs.insert(r.job_id);
+  EXPECT_EQ(jobs.size(), 3u) << "seven heads were left for a re-claim";
+  EXPECT_EQ(sink.requests(), 12);
+  ASSERT_TRUE(DriveUntil(clock, [&] { return sink.Accepted().size() >= 40; }))
       << sink.Accepted().size();
-  std::this_thread::sleep_for(milliseconds(300));  // anything sent late would show up now
   (*relay)->Stop();
   ExpectOrderedExactlyOnce(sink.Accepted(), 10, 4);
   EXPECT_EQ(sink.requests(), 40);
@@ -226,15 +361,17 @@ TEST(ProjectionRelay, RetriesThroughSinkErrorsWithoutReordering) {
   ASSERT_TRUE(store);
   // Every third request fails: 500s interleave with successes.
   RecordingSink sink([](int n) { return n % 3 == 0 ? 500 : 200; });
-  SinkServer server(sink);
-  RelayOptions options = FastOptions(server.Url());
+  net::FakeHttpClient http;
+  sink.Install(http);
+  FakeClock clock;
+  RelayOptions options = FastOptions(kFakeUrl);
   options.max_attempts = 50;
-  auto relay = ProjectionRelay::Create(options, *store, nullptr);
+  auto relay = ProjectionRelay::Create(options, *store, nullptr, &http, &clock);
   ASSERT_TRUE(relay.ok());
   store->SetOutboxListener([r = relay->get()] { r->Wake(); });
   ASSERT_TRUE((*relay)->Start().ok());
   WriteLifecycles(*store, 10);
-  ASSERT_TRUE(Eventually([&] { return sink.Accepted().size() >= 40; }));
+  ASSERT_TRUE(DriveUntil(clock, [&] { return sink.Accepted().size() >= 40; }));
   (*relay)->Stop();
   ExpectOrderedExactlyOnce(sink.Accepted(), 10, 4);
   EXPECT_GT((*relay)->GetStatus().failed_attempts_total, 0);
@@ -246,25 +383,21 @@ TEST(ProjectionRelay, DeadLetterAfterMaxAttemptsBlocksTheJobUntilReplayed) {
   ASSERT_TRUE(store);
   std::atomic<bool> sink_up{false};
   RecordingSink sink([&](int) { return sink_up.load() ? 200 : 503; });
-  SinkServer server(sink);
-  auto relay = ProjectionRelay::Create(FastOptions(server.Url()), *store, nullptr);
+  net::FakeHttpClient http;
+  sink.Install(http);
+  FakeClock clock;
+  auto relay = ProjectionRelay::Create(FastOptions(kFakeUrl), *store, nullptr, &http, &clock);
   ASSERT_TRUE(relay.ok());
   store->SetOutboxListener([r = relay->get()] { r->Wake(); });
   ASSERT_TRUE((*relay)->Start().ok());
   WriteLifecycles(*store, 1);
-  auto dead_letters = [&] {
-    return Await<std::vector<OutboxItem>>([&](Callback<std::vector<OutboxItem>> cb) {
-             store->ListDeadLetters(std::nullopt, 10, cb);
-           })
-        .value();
-  };
-  ASSERT_TRUE(Eventually([&] { return dead_letters().size() == 1; }));
+  ASSERT_TRUE(DriveUntil(clock, [&] { return DeadLetters(*store).size() == 1; }));
   EXPECT_EQ(sink.requests(), 3);  // max_attempts, then it stopped trying
-  std::vector<OutboxItem> dead = dead_letters();
+  std::vector<OutboxItem> dead = DeadLetters(*store);
   EXPECT_EQ(dead[0].projection_version, 1);
   EXPECT_EQ(dead[0].attempts, 3);
   EXPECT_EQ(dead[0].last_error, "HTTP 503: {}");
-  std::this_thread::sleep_for(milliseconds(100));
+  for (int i = 0; i < 5; ++i) OnePoll(clock);
   EXPECT_EQ(sink.requests(), 3) << "versions 2..4 wait behind the dead head";
 
   sink_up = true;
@@ -277,18 +410,13 @@ TEST(ProjectionRelay, DeadLetterAfterMaxAttemptsBlocksTheJobUntilReplayed) {
   ExpectOrderedExactlyOnce(sink.Accepted(), 1, 4);
 }
 
+// The real client against a port where nothing listens, on the real clock.
 TEST(ProjectionRelay, RefusedConnectionsAreRetriedUntilTheSinkComesUp) {
   TempDir dir;
   auto store = OpenOutboxStore(dir);
   ASSERT_TRUE(store);
   WriteLifecycles(*store, 3);
-  RecordingSink sink;
-  std::string url;
-  {
-    SinkServer probe(sink);  // learn a free port, then close it
-    url = probe.Url();
-  }
-  RelayOptions options = FastOptions(url);
+  RelayOptions options = FastOptions(net::UnusedLoopbackUrl("/hook"));
   options.max_attempts = 1000;
   auto relay = ProjectionRelay::Create(options, *store, nullptr);
   ASSERT_TRUE(relay.ok());
@@ -296,7 +424,6 @@ TEST(ProjectionRelay, RefusedConnectionsAreRetriedUntilTheSinkComesUp) {
   ASSERT_TRUE(Eventually([&] { return (*relay)->GetStatus().failed_attempts_total >= 3; }));
   EXPECT_TRUE((*relay)->GetStatus().last_error.has_value());
   (*relay)->Stop();
-  EXPECT_TRUE(sink.Accepted().empty());
 }
 
 TEST(ProjectionRelay, OptionsAreValidated) {
