@@ -1,5 +1,5 @@
 // libFuzzer target: the validator endpoints' request bodies
-// (validators/http_endpoints.hpp): POST /internal/validations/callback
+// (api/validator_requests.hpp): POST /internal/validations/callback
 // (ParseCallbackBody) and POST /api/runtime/validations:launch
 // (ParseLaunchBody). Corpus: corpus/validator_callback/; every input is tried
 // as both bodies.
@@ -16,8 +16,8 @@
 
 #include <boost/json.hpp>
 
+#include "api/validator_requests.hpp"
 #include "fuzz_check.hpp"
-#include "validators/http_endpoints.hpp"
 
 namespace {
 
@@ -65,7 +65,7 @@ bool IsJson(const std::string& text, bool want_array) {
 }
 
 void CheckCallback(std::string_view body) {
-  auto r = rtgw::validators::ParseCallbackBody(body);
+  auto r = rtgw::api::ParseCallbackBody(body);
   if (!r.ok()) return;
   Require(!r->run_id.empty() && !r->callback_id.empty(), "a callback names its run and callback");
   Require(r->status == "SUCCEEDED" || r->status == "FAILED" || r->status == "CANCELLED",
@@ -85,7 +85,7 @@ void CheckCallback(std::string_view body) {
 }
 
 void CheckLaunch(std::string_view body) {
-  auto r = rtgw::validators::ParseLaunchBody(body);
+  auto r = rtgw::api::ParseLaunchBody(body);
   if (!r.ok()) return;
   Require(!r->validator.empty(), "a launch names its validator");
   Require(IsJson(r->document_json, false), "the input document is JSON");

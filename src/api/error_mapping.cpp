@@ -16,6 +16,8 @@ int ToHttpStatus(ErrorCode code) {
       return 404;
     case ErrorCode::kMethodNotAllowed:
       return 405;
+    case ErrorCode::kRequestTimeout:
+      return 408;
     case ErrorCode::kConflict:
       return 409;
     case ErrorCode::kGone:
@@ -26,6 +28,8 @@ int ToHttpStatus(ErrorCode code) {
       return 415;
     case ErrorCode::kUnprocessable:
       return 422;
+    case ErrorCode::kHeadersTooLarge:
+      return 431;
     case ErrorCode::kUnavailable:
       return 503;
     case ErrorCode::kInternal:
@@ -34,8 +38,11 @@ int ToHttpStatus(ErrorCode code) {
   return 500;
 }
 
-http::Response MakeErrorResponse(int status, std::string_view code, std::string_view message,
+http::Response MakeErrorResponse(ApiCode api_code, std::string_view message,
                                  std::string_view trace_id) {
+  const ApiCodeSpec& spec = SpecOf(api_code);
+  const std::string_view code = spec.wire;
+  const int status = ToHttpStatus(spec.kind);
   http::Response r;
   r.status = status;
   r.body.reserve(96 + message.size());
@@ -48,19 +55,19 @@ http::Response MakeErrorResponse(int status, std::string_view code, std::string_
   r.body += "\"}}";
   if (status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
   // A bounded queue refused the work (e.g. --validation-queue-max): try again in a second.
-  if (status == 503 && code == "overloaded") r.headers.emplace_back("Retry-After", "1");
+  if (api_code == ApiCode::kOverloaded) r.headers.emplace_back("Retry-After", "1");
   return r;
 }
 
 bool IsClientSafe(const Error& error) {
-  return error.code != ErrorCode::kInternal && error.api_code != "store_unavailable";
+  return error.code != ErrorCode::kInternal && ApiCodeOf(error) != ApiCode::kStoreUnavailable;
 }
 
 std::string ClientMessage(const Error& error, std::string_view trace_id) {
   if (IsClientSafe(error)) return error.message;
   LogError("error detail withheld from the client",
            {{"trace_id", trace_id},
-            {"code", error.api_code.empty() ? DefaultApiCode(error.code) : error.api_code},
+            {"code", WireName(ApiCodeOf(error).value_or(ApiCode::kInternal))},
             {"error", error.message}});
   if (error.code == ErrorCode::kInternal) {
     return "internal error; the server log has the details under this trace_id";
@@ -70,9 +77,17 @@ std::string ClientMessage(const Error& error, std::string_view trace_id) {
 }
 
 http::Response MakeErrorResponse(const Error& error, std::string_view trace_id) {
-  std::string_view code = error.api_code.empty() ? DefaultApiCode(error.code) : error.api_code;
-  return MakeErrorResponse(ToHttpStatus(error.code), code, ClientMessage(error, trace_id),
-                           trace_id);
+  std::optional<ApiCode> code = ApiCodeOf(error);
+  if (!code || SpecOf(*code).kind != error.code) {
+    // A producer named a code outside docs/contracts/http-api.md, or one of another kind.
+    LogError("error code outside api/error_codes.hpp; answered as internal",
+             {{"trace_id", trace_id},
+              {"code", error.api_code},
+              {"status", ToHttpStatus(error.code)},
+              {"error", error.message}});
+    return MakeErrorResponse(Internal(error.message), trace_id);
+  }
+  return MakeErrorResponse(*code, ClientMessage(error, trace_id), trace_id);
 }
 
 }  // namespace rtgw::api

@@ -4,12 +4,14 @@
 #include <string>
 #include <string_view>
 
+#include "api/error_codes.hpp"
 #include "common/error.hpp"
 #include "http/http_types.hpp"
 
 namespace rtgw::api {
 
-// The one place an ErrorCode becomes an HTTP status (userver's mapping).
+// The one place an ErrorCode becomes an HTTP status (userver's mapping); an ApiCode's status
+// is that of its kind (api/error_codes.hpp).
 int ToHttpStatus(ErrorCode code);
 
 // Whether `error.message` may reach a client. Internal errors and store errors (api code
@@ -22,11 +24,13 @@ bool IsClientSafe(const Error& error);
 // detail is logged at error level with `trace_id` and `what`, e.g. the route).
 std::string ClientMessage(const Error& error, std::string_view trace_id);
 
-// {"error":{"code","message","trace_id"}} with the status of `error.code` and the
-// ClientMessage of `error`.
+// The only renderer of an error response: {"error":{"code","message","trace_id"}} with the
+// status of the code's kind, `WWW-Authenticate: Bearer` on 401 and `Retry-After: 1` on
+// `overloaded`. This one carries the ClientMessage of `error`; an error whose code is outside
+// the set (a bug) is logged and answered 500 `internal`.
 http::Response MakeErrorResponse(const Error& error, std::string_view trace_id);
-http::Response MakeErrorResponse(int status, std::string_view code, std::string_view message,
-                                 std::string_view trace_id);
+// For errors api itself finds (routing, auth, protocol): `message` is sent as it is.
+http::Response MakeErrorResponse(ApiCode code, std::string_view message, std::string_view trace_id);
 
 }  // namespace rtgw::api
 

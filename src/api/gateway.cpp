@@ -138,16 +138,16 @@ class Gateway::Impl {
         (match.route->id == RouteId::kHealth || match.route->id == RouteId::kValidatorCallback);
     if (!is_health && !ProxyAuthOk(call->request)) {
       return Finish(*call,
-                    MakeErrorResponse(401, "proxy_unauthorized",
+                    MakeErrorResponse(ApiCode::kProxyUnauthorized,
                                       "missing or invalid proxy-auth headers", call->trace_id));
     }
     if (match.kind == RouteMatch::Kind::kNotFound) {
-      return Finish(*call, MakeErrorResponse(404, "not_found", "no route for " + call->request.path,
-                                             call->trace_id));
+      return Finish(*call, MakeErrorResponse(ApiCode::kNotFound,
+                                             "no route for " + call->request.path, call->trace_id));
     }
     if (match.kind == RouteMatch::Kind::kMethodNotAllowed) {
       http::Response r = MakeErrorResponse(
-          405, "method_not_allowed",
+          ApiCode::kMethodNotAllowed,
           call->request.method + " is not allowed here; allowed: " + match.allow, call->trace_id);
       r.headers.emplace_back("Allow", match.allow);
       return Finish(*call, std::move(r));
@@ -165,7 +165,7 @@ class Gateway::Impl {
         return Finish(*call, JsonResponse(200, openapi_json_));
       case RouteId::kRetiredZpe:
         return Finish(
-            *call, MakeErrorResponse(410, "gone",
+            *call, MakeErrorResponse(ApiCode::kGone,
                                      "/api/zpe/* endpoints were retired; use /api/runtime/* (see "
                                      "/api/openapi.json)",
                                      call->trace_id));
@@ -225,7 +225,16 @@ class Gateway::Impl {
                                    ? partial.received_at
                                    : std::chrono::steady_clock::now();
     call.latency = LatencyFor("unmatched");
-    http::Response r = MakeErrorResponse(status, code, message, call.trace_id);
+    // src/http names its codes by their wire names; each is in the set with its status.
+    std::optional<ApiCode> api_code = FindApiCode(code);
+    http::Response r = api_code ? MakeErrorResponse(*api_code, message, call.trace_id)
+                                : MakeErrorResponse(Error{ErrorCode::kInternal,
+                                                          std::string(message), std::string(code)},
+                                                    call.trace_id);
+    if (r.status != status) {
+      LogError("protocol error status differs from its code's",
+               {{"trace_id", call.trace_id}, {"code", code}, {"status", status}});
+    }
     r.headers.emplace_back("x-trace-id", call.trace_id);
     Record(call, r.status);
     return r;
@@ -265,18 +274,23 @@ class Gateway::Impl {
     return has_scheme;
   }
 
+  // The token of a HasBearer request, leading spaces dropped (may be empty).
+  static std::string_view BearerToken(const http::Request& request) {
+    std::string_view token = request.Header("authorization").substr(kBearer.size());
+    while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+    return token;
+  }
+
   bool Authenticate(Call& call) {
     if (!HasBearer(call.request)) {
       Finish(call,
-             MakeErrorResponse(401, "unauthenticated", "missing bearer token", call.trace_id));
+             MakeErrorResponse(ApiCode::kUnauthenticated, "missing bearer token", call.trace_id));
       return false;
     }
-    std::string_view token = call.request.Header("authorization").substr(kBearer.size());
-    while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-    auto claims = verifier_.Verify(token, std::chrono::system_clock::now());
+    auto claims = verifier_.Verify(BearerToken(call.request), std::chrono::system_clock::now());
     if (!claims) {
       Finish(call,
-             MakeErrorResponse(401, "unauthenticated",
+             MakeErrorResponse(ApiCode::kUnauthenticated,
                                "invalid bearer token: " + claims.error().message, call.trace_id));
       return false;
     }
@@ -286,7 +300,7 @@ class Gateway::Impl {
     if (call.request.HasHeader("x-tenant-id") &&
         call.request.Header("x-tenant-id") != claims->tenant_id) {
       Finish(call,
-             MakeErrorResponse(403, "tenant_mismatch",
+             MakeErrorResponse(ApiCode::kTenantMismatch,
                                "x-tenant-id does not match the token's tenant", call.trace_id));
       return false;
     }
@@ -295,7 +309,7 @@ class Gateway::Impl {
 
   bool RequireJsonBody(Call& call) {
     if (!IsJsonContentType(call.request.Header("content-type"))) {
-      Finish(call, MakeErrorResponse(415, "unsupported_media_type",
+      Finish(call, MakeErrorResponse(ApiCode::kUnsupportedMediaType,
                                      "Content-Type must be application/json", call.trace_id));
       return false;
     }
@@ -409,7 +423,7 @@ class Gateway::Impl {
               return Finish(*call, MakeErrorResponse(job.error(), call->trace_id));
             }
             if (job->management_node_id != *call->token_node_id) {
-              return Finish(*call, MakeErrorResponse(403, "node_mismatch",
+              return Finish(*call, MakeErrorResponse(ApiCode::kNodeMismatch,
                                                      "job " + call->job_id +
                                                          " belongs to another management node",
                                                      call->trace_id));
@@ -503,11 +517,11 @@ class Gateway::Impl {
     // request without one is refused before anything else about it is looked at, as on the
     // bearer routes. The service verifies the token against the run's launcher's keys.
     if (id == RouteId::kValidatorCallback && !HasBearer(call->request)) {
-      return Finish(*call, MakeErrorResponse(401, "unauthenticated", "missing bearer ID token",
+      return Finish(*call, MakeErrorResponse(ApiCode::kUnauthenticated, "missing bearer ID token",
                                              call->trace_id));
     }
     if (options_.validators == nullptr) {
-      return Finish(*call, MakeErrorResponse(404, "not_found",
+      return Finish(*call, MakeErrorResponse(ApiCode::kNotFound,
                                              "validators are not configured on this process",
                                              call->trace_id));
     }
@@ -519,6 +533,7 @@ class Gateway::Impl {
     vc.request = &call->request;
     vc.tenant_id = call->tenant_id;
     vc.subject = call->sub;
+    if (id == RouteId::kValidatorCallback) vc.bearer_token = BearerToken(call->request);
     vc.trace_id = call->trace_id;
     vc.path_param = call->job_id;
     call->job_id.clear();

@@ -51,19 +51,19 @@ void NodeApi::NotifyWork(const std::string& tenant_id, const std::string& node_i
 // /nodes/{node_id}/ routes: a node token for exactly that node.
 bool NodeApi::RequireNodeToken(Call& call) {
   if (!call.token_node_id) {
-    finish_(call, MakeErrorResponse(403, "node_token_required",
+    finish_(call, MakeErrorResponse(ApiCode::kNodeTokenRequired,
                                     "this route needs a node token (a JWT with a node_id claim)",
                                     call.trace_id));
     return false;
   }
   if (*call.token_node_id != call.node_id) {
     finish_(call,
-            MakeErrorResponse(403, "node_mismatch",
+            MakeErrorResponse(ApiCode::kNodeMismatch,
                               "the token's node_id is not the node in the path", call.trace_id));
     return false;
   }
   if (!IsValidNodeId(call.node_id)) {
-    finish_(call, MakeErrorResponse(400, "invalid_argument",
+    finish_(call, MakeErrorResponse(ApiCode::kInvalidArgument,
                                     "node_id: must be 1-128 characters of A-Z a-z 0-9 . _ - @ ~",
                                     call.trace_id));
     return false;
@@ -195,7 +195,7 @@ void NodeApi::DryRun(std::shared_ptr<Call> call) {
   if (!body) return finish_(*call, MakeErrorResponse(body.error(), call->trace_id));
   if (call->token_node_id && *call->token_node_id != body->node_id) {
     return finish_(
-        *call, MakeErrorResponse(403, "node_mismatch",
+        *call, MakeErrorResponse(ApiCode::kNodeMismatch,
                                  "the token's node_id is not the body's node_id", call->trace_id));
   }
   auto parsed = std::make_shared<DryRunBody>(std::move(body).value());

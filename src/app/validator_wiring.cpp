@@ -4,12 +4,12 @@
 #include <sstream>
 
 #include "api/error_mapping.hpp"
+#include "api/validator_handlers.hpp"
 #include "auth/rs256_signer.hpp"
 #include "common/logging.hpp"
 #include "common/random.hpp"
 #include "validators/callback_token.hpp"
 #include "validators/cloud_run_launcher.hpp"
-#include "validators/http_endpoints.hpp"
 #include "validators/jwks_source.hpp"
 #include "validators/local_launcher.hpp"
 #include "validators/object_storage.hpp"
@@ -72,7 +72,7 @@ class Stack final : public ValidatorStack {
   std::map<std::string, validators::Launcher*> launchers_;
   validators::CallbackTokenVerifier verifier_;
   std::unique_ptr<validators::ValidationService> service_;
-  std::unique_ptr<validators::ValidatorHttpEndpoints> endpoints_;
+  std::unique_ptr<api::ValidatorHandlers> endpoints_;
 };
 
 Status Stack::Start(storage::JobStore& store, storage::NodeStore& nodes,
@@ -98,7 +98,7 @@ Status Stack::Start(storage::JobStore& store, storage::NodeStore& nodes,
   service_ = std::make_unique<validators::ValidationService>(std::move(opts), store, runs,
                                                              *storage_, launchers_, verifier_);
   if (cfg_.serve_internal()) service_->StartPoller();
-  endpoints_ = std::make_unique<validators::ValidatorHttpEndpoints>(*service_);
+  endpoints_ = std::make_unique<api::ValidatorHandlers>(*service_);
   return Ok{};
 }
 
@@ -108,7 +108,7 @@ api::ValidatorEndpoints* LateValidatorEndpoints::Target(api::ValidatorCall& call
   api::ValidatorEndpoints* t = target_.load();
   if (t == nullptr) {
     call.respond(api::MakeErrorResponse(
-        404, "not_found", "validators are not configured on this process", call.trace_id));
+        api::ApiCode::kNotFound, "validators are not configured on this process", call.trace_id));
   }
   return t;
 }

@@ -9,25 +9,28 @@
 namespace rtgw {
 
 // Closed set of error kinds. Each maps to exactly one HTTP status in
-// api/error_mapping.cpp: add the HTTP mapping when you add a value.
+// api/error_mapping.cpp (ToHttpStatus): add the HTTP mapping when you add a value.
 enum class ErrorCode {
   kInvalidArgument,       // 400
   kUnauthenticated,       // 401
   kPermissionDenied,      // 403
   kNotFound,              // 404
   kMethodNotAllowed,      // 405
+  kRequestTimeout,        // 408
   kConflict,              // 409
   kGone,                  // 410
   kPayloadTooLarge,       // 413
   kUnsupportedMediaType,  // 415
   kUnprocessable,         // 422
+  kHeadersTooLarge,       // 431
   kUnavailable,           // 503
   kInternal,              // 500
 };
 
 // A domain or input error. `api_code` is the machine-readable code put in the
-// JSON error body (e.g. "idempotency_conflict"); empty means the default for
-// `code` (e.g. "conflict"). `message` is for humans and never holds secrets.
+// JSON error body (e.g. "idempotency_conflict"), one of the closed set in
+// api/error_codes.hpp; empty means the default of `code` there (e.g.
+// "not_found"). `message` is for humans and never holds secrets.
 struct Error {
   ErrorCode code = ErrorCode::kInternal;
   std::string message;
@@ -56,9 +59,6 @@ inline Error Unavailable(std::string message, std::string api_code = {}) {
 inline Error Internal(std::string message) {
   return {ErrorCode::kInternal, std::move(message), {}};
 }
-
-// Default machine-readable code for an ErrorCode ("invalid_argument", ...).
-std::string_view DefaultApiCode(ErrorCode code);
 
 // Value-or-error. Small on purpose: std::expected is C++23 and
 // boost::system::result needs ADL hooks for a custom error type.

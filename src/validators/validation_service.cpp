@@ -75,8 +75,6 @@ jobs::JobState TerminalJobState(const std::string& status) {
   return jobs::JobState::kFailed;
 }
 
-Reply Json(int status, std::string body) { return Reply{status, std::move(body)}; }
-
 }  // namespace
 
 std::string RunJson(const ValidatorRun& run) {
@@ -130,25 +128,24 @@ void ValidationService::Stop() {
   workers_.clear();
 }
 
-void ValidationService::Post(std::function<Result<Reply>()> work,
-                             std::function<void(Result<Reply>)> done) {
+void ValidationService::Post(std::function<void()> task, const std::function<void(Error)>& refuse) {
   {
     std::unique_lock lock(mu_);
     if (!stopping_ && queue_.size() >= options_.max_queued) {
       const std::size_t queued = queue_.size();
       lock.unlock();
       LogWarn("validation queue full", {{"queued", queued}});
-      return done(
+      return refuse(
           Unavailable("validation queue full (" + std::to_string(queued) + " waiting); retry later",
                       "overloaded"));
     }
     if (!stopping_) {
-      queue_.push_back([work = std::move(work), done = std::move(done)] { done(work()); });
+      queue_.push_back(std::move(task));
       cv_.notify_all();  // the poller waits on cv_ too
       return;
     }
   }
-  done(work());  // shutting down: run inline so the caller still gets its answer
+  task();  // shutting down: run inline so the caller still gets its answer
 }
 
 void ValidationService::WorkerLoop() {
@@ -174,28 +171,26 @@ Launcher* ValidationService::LauncherFor(const std::string& name) const {
   return it == launchers_.end() ? nullptr : it->second;
 }
 
-void ValidationService::Launch(LaunchRequest request, std::function<void(Result<Reply>)> done) {
-  Post([this, request = std::move(request)] { return DoLaunch(request); }, std::move(done));
+void ValidationService::Launch(LaunchRequest request, RunDone done) {
+  Post([this, request = std::move(request), done] { done(DoLaunch(request)); },
+       [done](Error e) { done(std::move(e)); });
 }
 
 void ValidationService::Rerun(std::string tenant_id, std::string run_id, std::string trace_id,
-                              std::function<void(Result<Reply>)> done) {
+                              RunDone done) {
   Post([this, tenant_id = std::move(tenant_id), run_id = std::move(run_id),
-        trace_id = std::move(trace_id)] { return DoRerun(tenant_id, run_id, trace_id); },
-       std::move(done));
+        trace_id = std::move(trace_id), done] { done(DoRerun(tenant_id, run_id, trace_id)); },
+       [done](Error e) { done(std::move(e)); });
 }
 
-void ValidationService::Get(std::string tenant_id, std::string run_id,
-                            std::function<void(Result<Reply>)> done) {
-  runs_.GetRun(std::move(tenant_id), std::move(run_id),
-               [done = std::move(done)](Result<ValidatorRun> r) {
-                 if (!r) return done(std::move(r).error());
-                 done(Json(200, RunJson(*r)));
-               });
+void ValidationService::Get(std::string tenant_id, std::string run_id, RunDone done) {
+  runs_.GetRun(std::move(tenant_id), std::move(run_id), std::move(done));
 }
 
-void ValidationService::Callback(CallbackRequest request, std::function<void(Result<Reply>)> done) {
-  Post([this, request = std::move(request)] { return DoCallback(request); }, std::move(done));
+void ValidationService::Callback(CallbackRequest request,
+                                 std::function<void(Result<std::string>)> done) {
+  Post([this, request = std::move(request), done] { done(DoCallback(request)); },
+       [done](Error e) { done(std::move(e)); });
 }
 
 Result<ValidatorRun> ValidationService::StartExecution(ValidatorRun run, bool first,
@@ -218,9 +213,9 @@ Result<ValidatorRun> ValidationService::StartExecution(ValidatorRun run, bool fi
   e.created_at = Now();
   e.deadline_us =
       NowMicros() + std::chrono::duration_cast<std::chrono::microseconds>(spec->timeout).count();
-  const std::string dir = JoinUri(
-      storage_.base_uri(), "validations/" + net::UrlEncode(run.tenant_id) +
-                               "/" + run.run_id + "/" + e.callback_id);
+  const std::string dir =
+      JoinUri(storage_.base_uri(), "validations/" + net::UrlEncode(run.tenant_id) + "/" +
+                                       run.run_id + "/" + e.callback_id);
   e.input_uri = JoinUri(dir, "input.json");
 
   // 1. The envelope: everything the job needs, referenced by INPUT_URI only.
@@ -387,9 +382,9 @@ std::string UuidFromHex(const std::string& hex) {
 
 }  // namespace
 
-Result<Reply> ValidationService::ReplayLaunch(const ValidatorRun& run,
-                                              const std::string& fingerprint,
-                                              const std::string& trace_id) {
+Result<ValidatorRun> ValidationService::ReplayLaunch(const ValidatorRun& run,
+                                                     const std::string& fingerprint,
+                                                     const std::string& trace_id) {
   auto envelope = storage_.Get(run.current.input_uri);
   if (!envelope) return Unavailable("cannot read the run's input envelope");
   boost::system::error_code ec;
@@ -400,10 +395,10 @@ Result<Reply> ValidationService::ReplayLaunch(const ValidatorRun& run,
     return Conflict("idempotency_key reused with a different launch", "idempotency_conflict");
   }
   LogInfo("validation launch replayed", {{"run_id", run.run_id}, {"trace_id", trace_id}});
-  return Json(202, RunJson(run));
+  return run;
 }
 
-Result<Reply> ValidationService::DoLaunch(const LaunchRequest& req) {
+Result<ValidatorRun> ValidationService::DoLaunch(const LaunchRequest& req) {
   const ValidatorSpec* spec = FindValidator(options_.validators, req.validator, req.version);
   if (spec == nullptr) return NotFound("unknown validator or version");
   ValidatorRun run;
@@ -435,9 +430,9 @@ Result<Reply> ValidationService::DoLaunch(const LaunchRequest& req) {
   run.created_at = Now();
   run.current.attempt = 1;
   const std::string run_id = run.run_id;
-  const std::string files_dir = JoinUri(
-      storage_.base_uri(), "validations/" + net::UrlEncode(req.tenant_id) +
-                               "/" + run.run_id + "/files");
+  const std::string files_dir =
+      JoinUri(storage_.base_uri(),
+              "validations/" + net::UrlEncode(req.tenant_id) + "/" + run.run_id + "/files");
   json::array files;
   for (const InputFile& f : req.files) {
     const std::string uri = JoinUri(files_dir, f.name);
@@ -472,11 +467,12 @@ Result<Reply> ValidationService::DoLaunch(const LaunchRequest& req) {
                                   {"tenant_id", req.tenant_id},
                                   {"job_id", started->current.job_id},
                                   {"status", started->current.status}});
-  return Json(202, RunJson(*started));
+  return started;
 }
 
-Result<Reply> ValidationService::DoRerun(const std::string& tenant_id, const std::string& run_id,
-                                         const std::string& trace_id) {
+Result<ValidatorRun> ValidationService::DoRerun(const std::string& tenant_id,
+                                                const std::string& run_id,
+                                                const std::string& trace_id) {
   auto run = Await<ValidatorRun>(
       [&](storage::Callback<ValidatorRun> cb) { runs_.GetRun(tenant_id, run_id, std::move(cb)); });
   if (!run) return std::move(run).error();
@@ -503,10 +499,10 @@ Result<Reply> ValidationService::DoRerun(const std::string& tenant_id, const std
   LogInfo("validation rerun", {{"run_id", run_id},
                                {"trace_id", trace_id},
                                {"attempt", static_cast<long long>(started->current.attempt)}});
-  return Json(202, RunJson(*started));
+  return started;
 }
 
-Result<Reply> ValidationService::DoCallback(const CallbackRequest& req) {
+Result<std::string> ValidationService::DoCallback(const CallbackRequest& req) {
   const auto now = std::chrono::system_clock::now();
   auto run = Await<ValidatorRun>([&](storage::Callback<ValidatorRun> cb) {
     runs_.GetRun(std::nullopt, req.run_id, std::move(cb));
@@ -556,14 +552,14 @@ Result<Reply> ValidationService::DoCallback(const CallbackRequest& req) {
                                              {"trace_id", req.trace_id},
                                              {"status", req.status}});
       SyncTerminalEvent(*outcome->run);
-      return Json(200, outcome->receipt_json);
+      return outcome->receipt_json;
     case CallbackDisposition::kReplay: {
       LogInfo(
           "validator callback replayed",
           {{"run_id", req.run_id}, {"callback_id", req.callback_id}, {"trace_id", req.trace_id}});
       json::value receipt = ParseOr(outcome->receipt_json, json::object());
       if (receipt.is_object()) receipt.as_object()["replay"] = true;
-      return Json(200, json::serialize(receipt));
+      return std::string(json::serialize(receipt));
     }
     case CallbackDisposition::kUnknown:
       return NotFound("unknown run or callback_id");

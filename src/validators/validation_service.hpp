@@ -52,12 +52,6 @@ struct CallbackRequest {
   std::string trace_id;
 };
 
-// A reply for the HTTP layer: status and JSON body.
-struct Reply {
-  int status = 200;
-  std::string body;
-};
-
 struct ValidationServiceOptions {
   std::vector<ValidatorSpec> validators;
   std::string callback_url;  // exact URL jobs call back to (the token audience)
@@ -72,7 +66,9 @@ struct ValidationServiceOptions {
 // read, callbacks, and the fallback poller. Every blocking step (storage,
 // process spawn, Google APIs, store waits) runs on the service's own threads;
 // the public methods only enqueue and return, and `done` is called once from
-// a service thread.
+// a service thread. Results are domain values (the run, the callback's receipt)
+// or an Error whose api_code is in api/error_codes.hpp; api/validator_handlers
+// renders them.
 //
 // A run's execution is also a runtime job (JobStore::Submit, then
 // AppendEvent running / completed | failed | cancelled with event ids
@@ -89,11 +85,14 @@ class ValidationService {
                     const CallbackTokenVerifier& verifier);
   ~ValidationService();
 
-  void Launch(LaunchRequest request, std::function<void(Result<Reply>)> done);
-  void Rerun(std::string tenant_id, std::string run_id, std::string trace_id,
-             std::function<void(Result<Reply>)> done);
-  void Get(std::string tenant_id, std::string run_id, std::function<void(Result<Reply>)> done);
-  void Callback(CallbackRequest request, std::function<void(Result<Reply>)> done);
+  using RunDone = std::function<void(Result<storage::ValidatorRun>)>;
+  // The new run (or, for a keyed retry, the stored one).
+  void Launch(LaunchRequest request, RunDone done);
+  // The run with its new execution; Conflict "run_not_finished" while one is open.
+  void Rerun(std::string tenant_id, std::string run_id, std::string trace_id, RunDone done);
+  void Get(std::string tenant_id, std::string run_id, RunDone done);
+  // The receipt JSON (stored with the callback; a replay's has "replay": true).
+  void Callback(CallbackRequest request, std::function<void(Result<std::string>)> done);
 
   // Starts the fallback poller (worker role): overdue open executions are
   // polled through their launcher and finished; terminal ones whose job event
@@ -104,15 +103,15 @@ class ValidationService {
   void Stop();
 
  private:
-  // Queues `work` for a worker thread; `done` gets its result, or at once Unavailable
-  // "overloaded" when max_queued tasks wait already.
-  void Post(std::function<Result<Reply>()> work, std::function<void(Result<Reply>)> done);
+  // Queues `task` for a worker thread; when max_queued tasks wait already, calls `refuse`
+  // at once with Unavailable "overloaded" instead.
+  void Post(std::function<void()> task, const std::function<void(Error)>& refuse);
   void WorkerLoop();
   void PollerLoop();
-  Result<Reply> DoLaunch(const LaunchRequest& request);
-  Result<Reply> DoRerun(const std::string& tenant_id, const std::string& run_id,
-                        const std::string& trace_id);
-  Result<Reply> DoCallback(const CallbackRequest& request);
+  Result<storage::ValidatorRun> DoLaunch(const LaunchRequest& request);
+  Result<storage::ValidatorRun> DoRerun(const std::string& tenant_id, const std::string& run_id,
+                                        const std::string& trace_id);
+  Result<std::string> DoCallback(const CallbackRequest& request);
   // Writes the envelope, submits the runtime job, stores the execution and
   // starts it. `run` has everything but the execution's ids filled in.
   Result<storage::ValidatorRun> StartExecution(storage::ValidatorRun run, bool first,
@@ -120,10 +119,11 @@ class ValidationService {
                                                const std::string& files_json,
                                                const std::string& launch_fingerprint,
                                                const std::string& trace_id);
-  // The answer to a keyed launch whose run exists: 202 with it, or 409
-  // idempotency_conflict when the stored envelope's fingerprint differs.
-  Result<Reply> ReplayLaunch(const storage::ValidatorRun& run, const std::string& fingerprint,
-                             const std::string& trace_id);
+  // The answer to a keyed launch whose run exists: the run, or Conflict
+  // "idempotency_conflict" when the stored envelope's fingerprint differs.
+  Result<storage::ValidatorRun> ReplayLaunch(const storage::ValidatorRun& run,
+                                             const std::string& fingerprint,
+                                             const std::string& trace_id);
   void SyncTerminalEvent(const storage::ValidatorRun& run);
   void PollRun(const storage::ValidatorRun& run, std::int64_t now_us);
   Launcher* LauncherFor(const std::string& name) const;

@@ -1,4 +1,4 @@
-// Unit tests of the validators module: registry, bodies, file storage,
+// Unit tests of the validators module: registry, file storage,
 // callback tokens, and the local launcher with real child processes.
 #include <algorithm>
 #include <chrono>
@@ -12,13 +12,11 @@
 
 #include <gtest/gtest.h>
 
-#include "api/error_mapping.hpp"
 #include "auth/rs256_signer.hpp"
 #include "common/temp_dir.hpp"
 #include "storage/sqlite/sqlite_job_store.hpp"
 #include "storage/sqlite/sqlite_validator_run_store.hpp"
 #include "validators/callback_token.hpp"
-#include "validators/http_endpoints.hpp"
 #include "validators/local_launcher.hpp"
 #include "validators/object_storage.hpp"
 #include "validators/registry.hpp"
@@ -70,85 +68,6 @@ TEST(RegistryTest, RefusesRelativeCommandAndUnknownLauncher) {
   EXPECT_FALSE(
       ParseValidatorRegistry(R"({"validators":[{"name":"a","version":"1","launcher":"slurm"}]})")
           .ok());
-}
-
-TEST(CallbackBodyTest, RequiresResultUriOnSuccessAndTerminalStatus) {
-  EXPECT_TRUE(ParseCallbackBody(
-                  R"({"run_id":"vr-1","callback_id":"cb-1","status":"SUCCEEDED",
-                  "result_uri":"file:///m/r.json","findings":[{"a":1}]})")
-                  .ok());
-  EXPECT_FALSE(
-      ParseCallbackBody(R"({"run_id":"vr-1","callback_id":"cb-1","status":"SUCCEEDED"})").ok());
-  EXPECT_FALSE(ParseCallbackBody(
-                   R"({"run_id":"vr-1","callback_id":"cb-1","status":"RUNNING",
-                   "result_uri":"file:///m"})")
-                   .ok());
-  EXPECT_FALSE(ParseCallbackBody(
-                   R"({"run_id":"vr-1","callback_id":"cb-1","status":"FAILED",
-                   "result_uri":"http://x"})")
-                   .ok());
-}
-
-// Found by fuzz/validator_callback (corpus: callback_error_cut_in_character): the message was
-// cut at byte 4096 inside a two-byte character, and the stored run served invalid UTF-8.
-TEST(CallbackBodyTest, CutsLongErrorMessagesBetweenCharacters) {
-  const std::string message = std::string(4095, 'a') + "\u00e9tail";  // e-acute: 2 bytes of UTF-8
-  auto r = ParseCallbackBody(R"({"run_id":"vr-1","callback_id":"cb-1","status":"FAILED",)"
-                             R"("error":{"message":")" +
-                             message + R"("}})");
-  ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(*r->error_message, std::string(4095, 'a'));
-  auto fits = ParseCallbackBody(R"({"run_id":"vr-1","callback_id":"cb-1","status":"FAILED",)"
-                                R"("error":")" +
-                                std::string(4094, 'a') + R"(\u00e9tail"})");
-  ASSERT_TRUE(fits.ok()) << fits.error().message;
-  EXPECT_EQ(*fits->error_message, std::string(4094, 'a') + "\xc3\xa9");
-}
-
-TEST(LaunchBodyTest, RefusesControlCharactersInWorkspaceAndResultUri) {
-  for (const char* ws : {R"(w\u009bs)", R"(w\u0085s)", R"(w\u001bs)"}) {
-    auto r = ParseLaunchBody(std::string(R"({"validator":"v","workspace_id":")") + ws +
-                             R"(","input":{"document":1}})");
-    ASSERT_FALSE(r.ok()) << ws;
-    EXPECT_NE(r.error().message.find("workspace_id"), std::string::npos);
-  }
-  auto cb = ParseCallbackBody(R"({"run_id":"vr-1","callback_id":"cb-1","status":"SUCCEEDED",)"
-                              R"("result_uri":"file:///m/r\u009b.json"})");
-  ASSERT_FALSE(cb.ok());
-  EXPECT_NE(cb.error().message.find("result_uri"), std::string::npos);
-}
-
-TEST(LaunchBodyTest, DecodesFilesAndRefusesBadNames) {
-  auto ok = ParseLaunchBody(
-      R"({"validator":"v","workspace_id":"ws","input":{"document":{"a":1},
-      "files":[{"name":"a.txt","content":"hi"},{"name":"b.bin","content_base64":"AAE="}]}})");
-  ASSERT_TRUE(ok.ok()) << ok.error().message;
-  EXPECT_EQ(ok->document_json, R"({"a":1})");
-  EXPECT_EQ(ok->files[1].bytes, std::string("\0\1", 2));
-  EXPECT_FALSE(ParseLaunchBody(R"({"validator":"v","workspace_id":"ws","input":{"document":1,
-      "files":[{"name":"../x","content":""}]}})")
-                   .ok());
-}
-
-TEST(LaunchBodyTest, OptionalIdempotencyKey) {
-  auto none = ParseLaunchBody(R"({"validator":"v","workspace_id":"ws","input":{"document":1}})");
-  ASSERT_TRUE(none.ok());
-  EXPECT_FALSE(none->idempotency_key.has_value());
-  auto keyed = ParseLaunchBody(
-      R"({"validator":"v","workspace_id":"ws","idempotency_key":"up:7f.3_a-1",
-      "input":{"document":1}})");
-  ASSERT_TRUE(keyed.ok()) << keyed.error().message;
-  EXPECT_EQ(keyed->idempotency_key, "up:7f.3_a-1");
-  for (const char* bad : {R"("")", R"("a b")", R"(7)", R"(null)"}) {
-    auto r =
-        ParseLaunchBody(std::string(R"({"validator":"v","workspace_id":"ws","idempotency_key":)") +
-                        bad + R"(,"input":{"document":1}})");
-    ASSERT_FALSE(r.ok()) << bad;
-    EXPECT_NE(r.error().message.find("idempotency_key"), std::string::npos);
-  }
-  EXPECT_FALSE(ParseLaunchBody(R"({"validator":"v","workspace_id":"ws","idempotency_key":")" +
-                               std::string(129, 'k') + R"(","input":{"document":1}})")
-                   .ok());
 }
 
 class FileStorageTest : public ::testing::Test {
@@ -316,7 +235,7 @@ TEST(ValidationServiceTest, WorkBeyondTheQueueBoundIsRefusedAtOnceWith503Overloa
   o.callback_url = "http://w/cb";
   o.threads = 1;
   o.max_queued = 1;
-  std::vector<std::promise<Result<Reply>>> replies(3);
+  std::vector<std::promise<Result<storage::ValidatorRun>>> replies(3);
   {
     ValidationService service(o, **store, runs, **media, {{"local", &launcher}}, verifier);
     auto launch = [&](int i) {
@@ -326,7 +245,7 @@ TEST(ValidationServiceTest, WorkBeyondTheQueueBoundIsRefusedAtOnceWith503Overloa
                       .validator = "v",
                       .document_json = "{}",
                       .trace_id = "tr-" + std::to_string(i)};
-      service.Launch(std::move(r), [&replies, i](Result<Reply> reply) {
+      service.Launch(std::move(r), [&replies, i](Result<storage::ValidatorRun> reply) {
         replies[static_cast<std::size_t>(i)].set_value(std::move(reply));
       });
     };
@@ -336,21 +255,17 @@ TEST(ValidationServiceTest, WorkBeyondTheQueueBoundIsRefusedAtOnceWith503Overloa
     launch(2);               // refused at once, on this thread
     auto third = replies[2].get_future();
     ASSERT_EQ(third.wait_for(std::chrono::seconds(0)), std::future_status::ready);
-    const Result<Reply> refused = third.get();
+    const Result<storage::ValidatorRun> refused = third.get();
     ASSERT_FALSE(refused.ok());
-    EXPECT_EQ(refused.error().api_code, "overloaded");
-    EXPECT_EQ(api::ToHttpStatus(refused.error().code), 503);
-    const http::Response response = api::MakeErrorResponse(refused.error(), "tr-2");
-    EXPECT_NE(std::find(response.headers.begin(), response.headers.end(),
-                        std::pair<std::string, std::string>("Retry-After", "1")),
-              response.headers.end());
+    EXPECT_EQ(refused.error().code, ErrorCode::kUnavailable);  // 503 + Retry-After: api's
+    EXPECT_EQ(refused.error().api_code, "overloaded");         // error_mapping_test.cpp
     launcher.Release();
     for (int i = 0; i < 2; ++i) {
       auto f = replies[static_cast<std::size_t>(i)].get_future();
       ASSERT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
-      const Result<Reply> r = f.get();
+      const Result<storage::ValidatorRun> r = f.get();
       ASSERT_TRUE(r.ok()) << r.error().message;
-      EXPECT_EQ(r->status, 202);
+      EXPECT_EQ(r->current.attempt, 1);
     }
     service.Stop();
   }

@@ -1,16 +1,18 @@
-#include "validators/http_endpoints.hpp"
+#include "api/validator_requests.hpp"
 
 #include <cctype>
 
 #include <boost/json.hpp>
 
-#include "api/error_mapping.hpp"
 #include "common/text.hpp"
 #include "crypto/crypto.hpp"
 #include "storage/validator_run_store.hpp"
 
-namespace rtgw::validators {
+namespace rtgw::api {
 namespace json = boost::json;
+using validators::CallbackRequest;
+using validators::InputFile;
+using validators::LaunchRequest;
 
 namespace {
 
@@ -60,25 +62,6 @@ std::optional<std::string> String(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
   if (v == nullptr || !v->is_string()) return std::nullopt;
   return std::string(v->as_string());
-}
-
-http::Response ToResponse(const Result<Reply>& r, const std::string& trace_id) {
-  if (!r) return api::MakeErrorResponse(r.error(), trace_id);
-  http::Response out;
-  out.status = r->status;
-  out.body = r->body;
-  return out;
-}
-
-std::string BearerToken(const http::Request& request) {
-  std::string_view auth = request.Header("authorization");
-  if (auth.size() < 7) return {};
-  std::string scheme(auth.substr(0, 7));
-  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (scheme != "bearer ") return {};
-  auth.remove_prefix(7);
-  while (!auth.empty() && auth.front() == ' ') auth.remove_prefix(1);
-  return std::string(auth);
 }
 
 }  // namespace
@@ -197,38 +180,4 @@ Result<CallbackRequest> ParseCallbackBody(std::string_view body) {
   return r;
 }
 
-void ValidatorHttpEndpoints::Launch(api::ValidatorCall call) {
-  auto req = ParseLaunchBody(call.request->body);
-  if (!req) return call.respond(api::MakeErrorResponse(req.error(), call.trace_id));
-  req->tenant_id = call.tenant_id;
-  req->subject = call.subject;
-  req->trace_id = call.trace_id;
-  service_.Launch(std::move(req).value(),
-                  [call](const Result<Reply>& r) { call.respond(ToResponse(r, call.trace_id)); });
-}
-
-void ValidatorHttpEndpoints::Get(api::ValidatorCall call) {
-  service_.Get(call.tenant_id, call.path_param,
-               [call](const Result<Reply>& r) { call.respond(ToResponse(r, call.trace_id)); });
-}
-
-void ValidatorHttpEndpoints::Rerun(api::ValidatorCall call) {
-  service_.Rerun(call.tenant_id, call.path_param, call.trace_id,
-                 [call](const Result<Reply>& r) { call.respond(ToResponse(r, call.trace_id)); });
-}
-
-void ValidatorHttpEndpoints::Callback(api::ValidatorCall call) {
-  std::string token = BearerToken(*call.request);
-  if (token.empty()) {
-    return call.respond(
-        api::MakeErrorResponse(Unauthenticated("missing bearer ID token"), call.trace_id));
-  }
-  auto req = ParseCallbackBody(call.request->body);
-  if (!req) return call.respond(api::MakeErrorResponse(req.error(), call.trace_id));
-  req->bearer_token = std::move(token);
-  req->trace_id = call.trace_id;
-  service_.Callback(std::move(req).value(),
-                    [call](const Result<Reply>& r) { call.respond(ToResponse(r, call.trace_id)); });
-}
-
-}  // namespace rtgw::validators
+}  // namespace rtgw::api
