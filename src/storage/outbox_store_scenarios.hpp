@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -98,32 +99,30 @@ TYPED_TEST_P(OutboxStoreScenarios, EveryStateChangeWritesOneUpdateInTheSameCommi
   EXPECT_EQ(this->CountRows("projection_outbox"), 3);
   EXPECT_EQ(this->QueryInt("SELECT MAX(projection_version) FROM projection_outbox"), 3);
 
-  // Only the head (version 1) is claimable; its payload is the job after the submit.
-  std::vector<OutboxItem> first = this->Claim("relay-a");
-  ASSERT_EQ(first.size(), 1u);
-  EXPECT_EQ(first[0].projection_version, 1);
-  EXPECT_EQ(first[0].payload_json,
-            R"({"tenant_id":"t1","workspace_id":"t1","job_id":"job-1","submission_id":"sub-job-1",)"
-            R"("status":"queued","state":"submitted","projection_version":1,)"
-            R"("occurred_at":"2026-02-18T00:00:00.000001Z","trace_id":"trace-job-1"})");
-  EXPECT_TRUE(ParseRfc3339(first[0].created_at).has_value()) << first[0].created_at;
-  EXPECT_EQ(first[0].attempts, 0);
-  EXPECT_TRUE(this->Claim("relay-b").empty()) << "a leased head is not claimable";
-  EXPECT_TRUE(this->Complete("relay-a", first[0].id));
-
-  std::vector<OutboxItem> second = this->Claim("relay-b");
-  ASSERT_EQ(second.size(), 1u);
-  EXPECT_EQ(second[0].projection_version, 2);
-  EXPECT_TRUE(this->Complete("relay-b", second[0].id));
-  std::vector<OutboxItem> third = this->Claim("relay-a");
-  ASSERT_EQ(third.size(), 1u);
-  EXPECT_EQ(third[0].projection_version, 3);
-  EXPECT_EQ(third[0].payload_json,
-            R"({"tenant_id":"t1","workspace_id":"t1","job_id":"job-1","submission_id":"sub-job-1",)"
-            R"("status":"finished","state":"completed","projection_version":3,)"
-            R"("occurred_at":"2026-02-18T00:00:01Z","trace_id":"trace-e-done",)"
-            R"("result_ref":{"output_uri":"file:///out"}})");
-  EXPECT_TRUE(this->Complete("relay-a", third[0].id));
+  // Only a head is claimable, so the updates leave one at a time in version
+  // order; each payload is the job after its change (empty: not checked).
+  const std::pair<std::int64_t, std::string> expected[] = {
+      {1, R"({"tenant_id":"t1","workspace_id":"t1","job_id":"job-1","submission_id":"sub-job-1",)"
+          R"("status":"queued","state":"submitted","projection_version":1,)"
+          R"("occurred_at":"2026-02-18T00:00:00.000001Z","trace_id":"trace-job-1"})"},
+      {2, ""},
+      {3, R"({"tenant_id":"t1","workspace_id":"t1","job_id":"job-1","submission_id":"sub-job-1",)"
+          R"("status":"finished","state":"completed","projection_version":3,)"
+          R"("occurred_at":"2026-02-18T00:00:01Z","trace_id":"trace-e-done",)"
+          R"("result_ref":{"output_uri":"file:///out"}})"}};
+  for (const auto& [version, payload] : expected) {
+    const std::string owner = version % 2 ? "relay-a" : "relay-b";  // any relay takes the next
+    std::vector<OutboxItem> head = this->Claim(owner);
+    ASSERT_EQ(head.size(), 1u) << "version " << version;
+    EXPECT_EQ(head[0].projection_version, version);
+    if (!payload.empty()) {
+      EXPECT_EQ(head[0].payload_json, payload);
+    }
+    EXPECT_TRUE(ParseRfc3339(head[0].created_at).has_value()) << head[0].created_at;
+    EXPECT_EQ(head[0].attempts, 0);
+    EXPECT_TRUE(this->Claim("relay-c").empty()) << "a leased head is not claimable";
+    EXPECT_TRUE(this->Complete(owner, head[0].id));
+  }
   EXPECT_EQ(this->Stats().pending, 0);
   EXPECT_EQ(this->CountRows("projection_outbox"), 0) << "a delivered row is deleted";
 }
