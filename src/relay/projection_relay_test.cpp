@@ -186,6 +186,27 @@ std::vector<OutboxItem> DeadLetters(SqliteJobStore& store) {
       .value();
 }
 
+// The relay on a fresh outbox, posting through a fake client to `sink`, on a
+// fake clock. Started; with `wake_on_commit`, every outbox commit wakes it.
+struct FakeSinkRelay {
+  explicit FakeSinkRelay(
+      RelayOptions options = FastOptions(kFakeUrl),
+      std::function<int(int)> decide = [](int) { return 200; }, bool wake_on_commit = true)
+      : store(OpenOutboxStore(dir)), sink(std::move(decide)) {
+    sink.Install(http);
+    relay = ProjectionRelay::Create(std::move(options), *store, nullptr, &http, &clock).value();
+    if (wake_on_commit) store->SetOutboxListener([r = relay.get()] { r->Wake(); });
+    EXPECT_TRUE(relay->Start().ok());
+  }
+
+  TempDir dir;
+  std::unique_ptr<SqliteJobStore> store;
+  FakeClock clock;
+  net::FakeHttpClient http;
+  RecordingSink sink;
+  std::unique_ptr<ProjectionRelay> relay;
+};
+
 // End to end on the real clock: a real sink on loopback, libcurl, keep-alive.
 TEST(ProjectionRelay, DeliversEveryUpdateSignedInOrderPerJob) {
   TempDir dir;
@@ -217,22 +238,12 @@ TEST(ProjectionRelay, DeliversEveryUpdateSignedInOrderPerJob) {
 }
 
 TEST(ProjectionRelay, PostsTheStoredPayloadAsSignedJsonWithinTheRequestLimits) {
-  TempDir dir;
-  auto store = OpenOutboxStore(dir);
-  ASSERT_TRUE(store);
-  net::FakeHttpClient http;
-  RecordingSink sink;
-  sink.Install(http);
-  FakeClock clock;
-  auto relay = ProjectionRelay::Create(FastOptions(kFakeUrl), *store, nullptr, &http, &clock);
-  ASSERT_TRUE(relay.ok()) << relay.error().message;
-  store->SetOutboxListener([r = relay->get()] { r->Wake(); });
-  ASSERT_TRUE((*relay)->Start().ok());
-  WriteLifecycles(*store, 1);
-  ASSERT_TRUE(Eventually([&] { return sink.Accepted().size() >= 4; }));
-  (*relay)->Stop();
-  EXPECT_EQ(sink.bad_signatures(), 0);
-  const net::HttpRequest first = http.Requests().at(0);
+  FakeSinkRelay f;
+  WriteLifecycles(*f.store, 1);
+  ASSERT_TRUE(Eventually([&] { return f.sink.Accepted().size() >= 4; }));
+  f.relay->Stop();
+  EXPECT_EQ(f.sink.bad_signatures(), 0);
+  const net::HttpRequest first = f.http.Requests().at(0);
   EXPECT_EQ(first.method, "POST");
   EXPECT_EQ(first.url, kFakeUrl);
   EXPECT_EQ(first.headers.at(0),
@@ -263,55 +274,39 @@ TEST(ProjectionRelay, EveryAnswerButA2xxIsAFailedAttemptRecordedWithTheReason) {
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.answer.status);
-    TempDir dir;
-    auto store = OpenOutboxStore(dir);
-    ASSERT_TRUE(store);
-    net::FakeHttpClient http;
-    http.SetDefault([&](const net::HttpRequest&) { return c.answer; });
-    FakeClock clock;
     RelayOptions o = FastOptions(kFakeUrl);
     o.max_attempts = 1;
-    auto relay = ProjectionRelay::Create(o, *store, nullptr, &http, &clock);
-    ASSERT_TRUE(relay.ok());
-    SubmitRecord job = MakeSubmit("t1", "job-0", "key-0");
-    ASSERT_TRUE(SubmitSync(*store, job).ok());
-    ASSERT_TRUE((*relay)->Start().ok());
+    FakeSinkRelay f(o);
+    f.http.SetDefault([&](const net::HttpRequest&) { return c.answer; });
+    ASSERT_TRUE(SubmitSync(*f.store, MakeSubmit("t1", "job-0", "key-0")).ok());
     if (c.last_error.empty()) {
-      ASSERT_TRUE(Eventually([&] { return (*relay)->GetStatus().delivered_total == 1; }));
-      EXPECT_EQ((*relay)->GetStatus().failed_attempts_total, 0);
+      ASSERT_TRUE(Eventually([&] { return f.relay->GetStatus().delivered_total == 1; }));
+      EXPECT_EQ(f.relay->GetStatus().failed_attempts_total, 0);
     } else {
-      ASSERT_TRUE(Eventually([&] { return DeadLetters(*store).size() == 1; }));
-      EXPECT_EQ(DeadLetters(*store)[0].last_error, c.last_error);
-      EXPECT_EQ((*relay)->GetStatus().last_error, c.last_error);
-      EXPECT_EQ((*relay)->GetStatus().delivered_total, 0);
+      ASSERT_TRUE(Eventually([&] { return DeadLetters(*f.store).size() == 1; }));
+      EXPECT_EQ(DeadLetters(*f.store)[0].last_error, c.last_error);
+      EXPECT_EQ(f.relay->GetStatus().last_error, c.last_error);
+      EXPECT_EQ(f.relay->GetStatus().delivered_total, 0);
     }
-    (*relay)->Stop();
-    EXPECT_EQ(http.RequestCount(), 1);
+    f.relay->Stop();
+    EXPECT_EQ(f.http.RequestCount(), 1);
   }
 }
 
 // Without a wake (no outbox listener) the relay claims when its poll interval
 // has passed on its clock, and not before.
 TEST(ProjectionRelay, ClaimsAtEachPollIntervalOfItsClock) {
-  TempDir dir;
-  auto store = OpenOutboxStore(dir);
-  ASSERT_TRUE(store);
-  net::FakeHttpClient http;
-  RecordingSink sink;
-  sink.Install(http);
-  FakeClock clock;
-  auto relay = ProjectionRelay::Create(FastOptions(kFakeUrl), *store, nullptr, &http, &clock);
-  ASSERT_TRUE(relay.ok());
-  ASSERT_TRUE((*relay)->Start().ok());
-  ASSERT_TRUE(clock.AwaitWaitAfter(1));  // the claim at start is done; the dispatcher waits
-  WriteLifecycles(*store, 2);
-  clock.Advance(milliseconds(19));
-  EXPECT_EQ(http.RequestCount(), 0);
-  OnePoll(clock, milliseconds(1));
+  FakeSinkRelay f(
+      FastOptions(kFakeUrl), [](int) { return 200; }, /*wake_on_commit=*/false);
+  ASSERT_TRUE(f.clock.AwaitWaitAfter(1));  // the claim at start is done; the dispatcher waits
+  WriteLifecycles(*f.store, 2);
+  f.clock.Advance(milliseconds(19));
+  EXPECT_EQ(f.http.RequestCount(), 0);
+  OnePoll(f.clock, milliseconds(1));
   // Each completion wakes the dispatcher for the job's next version: no more polls needed.
-  ASSERT_TRUE(Eventually([&] { return sink.Accepted().size() >= 8; }));
-  (*relay)->Stop();
-  ExpectOrderedExactlyOnce(sink.Accepted(), 2, 4);
+  ASSERT_TRUE(Eventually([&] { return f.sink.Accepted().size() >= 8; }));
+  f.relay->Stop();
+  ExpectOrderedExactlyOnce(f.sink.Accepted(), 2, 4);
 }
 
 // A slow sink behind a long claim queue: an update that waited in the queue
@@ -324,90 +319,67 @@ TEST(ProjectionRelay, ClaimsAtEachPollIntervalOfItsClock) {
 // then only those three jobs move (their later versions are claimed in
 // batches of at most three, all in time).
 TEST(ProjectionRelay, QueuedUpdatesWhoseLeaseRanShortAreReclaimedNotSentLate) {
-  TempDir dir;
-  auto store = OpenOutboxStore(dir);
-  ASSERT_TRUE(store);
-  FakeClock clock;
-  net::FakeHttpClient http;
-  RecordingSink sink([&](int) {
-    clock.Advance(milliseconds(400));
-    return 200;
-  });
-  sink.Install(http);
   RelayOptions o = FastOptions(kFakeUrl);
   o.workers = 1;
   o.request_timeout = milliseconds(1'000);
   o.lease = milliseconds(2'000);
-  auto relay = ProjectionRelay::Create(o, *store, nullptr, &http, &clock);
-  ASSERT_TRUE(relay.ok()) << relay.error().message;
-  WriteLifecycles(*store, 10);
-  store->SetOutboxListener([r = relay->get()] { r->Wake(); });
-  ASSERT_TRUE((*relay)->Start().ok());
-  ASSERT_TRUE(Eventually([&] { return sink.Accepted().size() >= 12; }));
+  FakeSinkRelay* fixture = nullptr;  // the sink's POSTs advance the fixture's clock
+  FakeSinkRelay f(
+      o,
+      [&](int) {
+        fixture->clock.Advance(milliseconds(400));
+        return 200;
+      },
+      /*wake_on_commit=*/false);
+  fixture = &f;
+  ASSERT_TRUE(f.clock.AwaitWaitAfter(1));
+  WriteLifecycles(*f.store, 10);
+  OnePoll(f.clock);  // claims the 10 heads at once
+  ASSERT_TRUE(Eventually([&] { return f.sink.Accepted().size() >= 12; }));
   std::set<std::string> jobs;
-  for (const Received& r : sink.Accepted()) jobs.insert(r.job_id);
+  for (const Received& r : f.sink.Accepted()) jobs.insert(r.job_id);
   EXPECT_EQ(jobs.size(), 3u) << "seven heads were left for a re-claim";
-  EXPECT_EQ(sink.requests(), 12);
-  ASSERT_TRUE(DriveUntil(clock, [&] { return sink.Accepted().size() >= 40; }))
-      << sink.Accepted().size();
-  (*relay)->Stop();
-  ExpectOrderedExactlyOnce(sink.Accepted(), 10, 4);
-  EXPECT_EQ(sink.requests(), 40);
+  EXPECT_EQ(f.sink.requests(), 12);
+  ASSERT_TRUE(DriveUntil(f.clock, [&] { return f.sink.Accepted().size() >= 40; }))
+      << f.sink.Accepted().size();
+  f.relay->Stop();
+  ExpectOrderedExactlyOnce(f.sink.Accepted(), 10, 4);
+  EXPECT_EQ(f.sink.requests(), 40);
 }
 
 TEST(ProjectionRelay, RetriesThroughSinkErrorsWithoutReordering) {
-  TempDir dir;
-  auto store = OpenOutboxStore(dir);
-  ASSERT_TRUE(store);
-  // Every third request fails: 500s interleave with successes.
-  RecordingSink sink([](int n) { return n % 3 == 0 ? 500 : 200; });
-  net::FakeHttpClient http;
-  sink.Install(http);
-  FakeClock clock;
   RelayOptions options = FastOptions(kFakeUrl);
   options.max_attempts = 50;
-  auto relay = ProjectionRelay::Create(options, *store, nullptr, &http, &clock);
-  ASSERT_TRUE(relay.ok());
-  store->SetOutboxListener([r = relay->get()] { r->Wake(); });
-  ASSERT_TRUE((*relay)->Start().ok());
-  WriteLifecycles(*store, 10);
-  ASSERT_TRUE(DriveUntil(clock, [&] { return sink.Accepted().size() >= 40; }));
-  (*relay)->Stop();
-  ExpectOrderedExactlyOnce(sink.Accepted(), 10, 4);
-  EXPECT_GT((*relay)->GetStatus().failed_attempts_total, 0);
+  // Every third request fails: 500s interleave with successes.
+  FakeSinkRelay f(options, [](int n) { return n % 3 == 0 ? 500 : 200; });
+  WriteLifecycles(*f.store, 10);
+  ASSERT_TRUE(DriveUntil(f.clock, [&] { return f.sink.Accepted().size() >= 40; }));
+  f.relay->Stop();
+  ExpectOrderedExactlyOnce(f.sink.Accepted(), 10, 4);
+  EXPECT_GT(f.relay->GetStatus().failed_attempts_total, 0);
 }
 
 TEST(ProjectionRelay, DeadLetterAfterMaxAttemptsBlocksTheJobUntilReplayed) {
-  TempDir dir;
-  auto store = OpenOutboxStore(dir);
-  ASSERT_TRUE(store);
   std::atomic<bool> sink_up{false};
-  RecordingSink sink([&](int) { return sink_up.load() ? 200 : 503; });
-  net::FakeHttpClient http;
-  sink.Install(http);
-  FakeClock clock;
-  auto relay = ProjectionRelay::Create(FastOptions(kFakeUrl), *store, nullptr, &http, &clock);
-  ASSERT_TRUE(relay.ok());
-  store->SetOutboxListener([r = relay->get()] { r->Wake(); });
-  ASSERT_TRUE((*relay)->Start().ok());
-  WriteLifecycles(*store, 1);
-  ASSERT_TRUE(DriveUntil(clock, [&] { return DeadLetters(*store).size() == 1; }));
-  EXPECT_EQ(sink.requests(), 3);  // max_attempts, then it stopped trying
-  std::vector<OutboxItem> dead = DeadLetters(*store);
+  FakeSinkRelay f(FastOptions(kFakeUrl), [&](int) { return sink_up.load() ? 200 : 503; });
+  WriteLifecycles(*f.store, 1);
+  ASSERT_TRUE(DriveUntil(f.clock, [&] { return DeadLetters(*f.store).size() == 1; }));
+  EXPECT_EQ(f.sink.requests(), 3);  // max_attempts, then it stopped trying
+  std::vector<OutboxItem> dead = DeadLetters(*f.store);
   EXPECT_EQ(dead[0].projection_version, 1);
   EXPECT_EQ(dead[0].attempts, 3);
   EXPECT_EQ(dead[0].last_error, "HTTP 503: {}");
-  for (int i = 0; i < 5; ++i) OnePoll(clock);
-  EXPECT_EQ(sink.requests(), 3) << "versions 2..4 wait behind the dead head";
+  for (int i = 0; i < 5; ++i) OnePoll(f.clock);
+  EXPECT_EQ(f.sink.requests(), 3) << "versions 2..4 wait behind the dead head";
 
   sink_up = true;
   ASSERT_TRUE(Await<bool>([&](Callback<bool> cb) {
-                store->ReplayDeadLetter(std::nullopt, dead[0].id, cb);
+                f.store->ReplayDeadLetter(std::nullopt, dead[0].id, cb);
               }).value());
-  (*relay)->Wake();
-  ASSERT_TRUE(Eventually([&] { return sink.Accepted().size() >= 4; }));
-  (*relay)->Stop();
-  ExpectOrderedExactlyOnce(sink.Accepted(), 1, 4);
+  f.relay->Wake();
+  ASSERT_TRUE(Eventually([&] { return f.sink.Accepted().size() >= 4; }));
+  f.relay->Stop();
+  ExpectOrderedExactlyOnce(f.sink.Accepted(), 1, 4);
 }
 
 // The real client against a port where nothing listens, on the real clock.
