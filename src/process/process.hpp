@@ -15,9 +15,9 @@
 //   - by default its own process group, whose id is its pid, so Signal()
 //     reaches whatever it started.
 // Between fork and exec the child makes only async-signal-safe calls: every
-// string and array it needs is built before fork. fork() rather than
-// posix_spawn because parent-death signals and the detached double fork need
-// code in the child.
+// string and array it needs is built before. vfork (fork for the detached
+// double fork) rather than posix_spawn because parent-death signals, the
+// double fork and reporting which step failed need code in the child.
 //
 // Errors: Result<...> with kInvalidArgument for a bad Spec and kUnavailable
 // when the program could not be started (not found, exec failed, an output
