@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "api/canonical_json.hpp"
+#include "api/schemas.hpp"
 #include "common/text.hpp"
 #include "common/time_format.hpp"
 #include "jobs/job_state.hpp"
@@ -14,9 +15,6 @@
 namespace rtgw::api {
 namespace json = boost::json;
 namespace {
-
-constexpr std::size_t kIdMaxChars = 256;
-constexpr std::size_t kUriMaxChars = 4096;
 
 std::string Path(std::string_view parent, std::string_view key) {
   return parent.empty() ? std::string(key) : std::string(parent) + "." + std::string(key);
@@ -44,27 +42,34 @@ class Fields {
     return it == obj_.end() ? nullptr : &it->value();
   }
 
-  Result<std::string> String(std::string_view key, std::size_t max_chars = kIdMaxChars) const {
+  Result<std::string> String(const schema::StringField& field) const {
+    return String(field.name, field.max_chars);
+  }
+
+  Result<std::string> String(std::string_view key, std::int64_t max_chars) const {
     const json::value* v = Find(key);
     if (v == nullptr || v->is_null()) return Missing(key);
     if (!v->is_string()) return Bad(key, "must be a string");
     std::string_view s = v->get_string();
     if (s.empty()) return Bad(key, "must not be empty");
-    if (s.size() > max_chars) {
+    if (static_cast<std::int64_t>(s.size()) > max_chars) {
       return Bad(key, "must be at most " + std::to_string(max_chars) + " characters");
     }
     if (HasControlChars(s)) return Bad(key, "must not contain control characters (C0, DEL, C1)");
     return std::string(s);
   }
 
-  Result<std::string> Uri(std::string_view key) const {
-    auto s = String(key, kUriMaxChars);
+  Result<std::string> Uri(const schema::StringField& field) const {
+    auto s = String(field);
     if (!s) return s;
-    if (!HasUriScheme(*s)) return Bad(key, "must be a URI with a scheme (scheme:...)");
+    if (!HasUriScheme(*s)) return Bad(field.name, "must be a URI with a scheme (scheme:...)");
     return s;
   }
 
-  Result<std::int64_t> Integer(std::string_view key, std::int64_t min, std::int64_t max) const {
+  Result<std::int64_t> Integer(const schema::IntegerField& field) const {
+    const std::string_view key = field.name;
+    const std::int64_t min = field.min;
+    const std::int64_t max = field.max;
     const json::value* v = Find(key);
     if (v == nullptr || v->is_null()) return Missing(key);
     std::optional<std::int64_t> n;
@@ -125,7 +130,7 @@ Result<json::value> ParseBody(std::string_view body, json::storage_ptr sp) {
 }
 
 Status CheckTenant(const Fields& f, std::string_view caller) {
-  auto tenant = f.String("tenant_id");
+  auto tenant = f.String(schema::kTenantId);
   if (!tenant) return tenant.error();
   if (*tenant != caller) {
     return PermissionDenied("tenant_id does not match the token's tenant", "tenant_mismatch");
@@ -135,15 +140,7 @@ Status CheckTenant(const Fields& f, std::string_view caller) {
 
 }  // namespace
 
-bool IsValidJobId(std::string_view id) {
-  if (id.empty() || id.size() > 128) return false;
-  for (char c : id) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-' || c == '@' || c == '~';
-    if (!ok) return false;
-  }
-  return true;
-}
+bool IsValidJobId(std::string_view id) { return schema::Matches(schema::kJobId, id); }
 
 Result<storage::SubmitRecord> ParseSubmitRequest(std::string_view body, const SubmitContext& ctx) {
   json::monotonic_resource mr;
@@ -162,13 +159,14 @@ Result<storage::SubmitRecord> ParseSubmitRequest(std::string_view body, const Su
     dst = std::move(*tmp_);         \
   } while (0)
 
-  RTGW_TAKE(r.workspace_id, f.String("workspace_id"));
-  RTGW_TAKE(r.job_id, f.String("job_id", 128));
+  RTGW_TAKE(r.workspace_id, f.String(schema::kSubmitWorkspaceId));
+  RTGW_TAKE(r.job_id, f.String(schema::kJobId));
   if (!IsValidJobId(r.job_id)) {
-    return f.Bad("job_id", "must be 1-128 characters of A-Z a-z 0-9 . _ - @ ~");
+    return f.Bad("job_id", "must be 1-" + std::to_string(schema::kJobId.max_chars) +
+                               " characters of " + schema::CharsetText(schema::kJobId));
   }
-  RTGW_TAKE(r.idempotency_key, f.String("idempotency_key"));
-  RTGW_TAKE(r.management_node_id, f.String("management_node_id"));
+  RTGW_TAKE(r.idempotency_key, f.String(schema::kIdempotencyKey));
+  RTGW_TAKE(r.management_node_id, f.String(schema::kManagementNodeId));
 
   const json::object* profile = nullptr;
   const json::object* shape = nullptr;
@@ -182,15 +180,15 @@ Result<storage::SubmitRecord> ParseSubmitRequest(std::string_view body, const Su
   std::string queue_name, input_uri, user_id;
   std::int64_t cpu = 0, memory_mib = 0, walltime = 0;
   Fields fp(*profile, "execution_profile");
-  RTGW_TAKE(queue_name, fp.String("queue_name"));
+  RTGW_TAKE(queue_name, fp.String(schema::kQueueName));
   Fields fs(*shape, "resource_shape");
-  RTGW_TAKE(cpu, fs.Integer("cpu", 1, 1024));
-  RTGW_TAKE(memory_mib, fs.Integer("memory_mib", 1, 16'777'216));
-  RTGW_TAKE(walltime, fs.Integer("walltime_seconds", 1, 31'536'000));
+  RTGW_TAKE(cpu, fs.Integer(schema::kCpu));
+  RTGW_TAKE(memory_mib, fs.Integer(schema::kMemoryMib));
+  RTGW_TAKE(walltime, fs.Integer(schema::kWalltimeSeconds));
   Fields fpay(*payload, "payload_ref");
-  RTGW_TAKE(input_uri, fpay.Uri("input_uri"));
+  RTGW_TAKE(input_uri, fpay.Uri(schema::kInputUri));
   Fields fr(*requested, "requested_by");
-  RTGW_TAKE(user_id, fr.String("user_id"));
+  RTGW_TAKE(user_id, fr.String(schema::kUserId));
 
   json::object spec;
   spec["execution_profile"] = json::object{{"queue_name", queue_name}};
@@ -229,14 +227,14 @@ Result<storage::EventRecord> ParseEventRequest(std::string_view body, const Even
   if (auto s = CheckTenant(f, ctx.caller_tenant_id); !s) return s.error();
   storage::EventRecord r;
   r.tenant_id = std::string(ctx.caller_tenant_id);
-  RTGW_TAKE(r.job_id, f.String("job_id", 128));
+  RTGW_TAKE(r.job_id, f.String(schema::kEventJobId));
   if (r.job_id != ctx.path_job_id) {
     return InvalidArgument("job_id: does not match the job in the path", "job_id_mismatch");
   }
-  RTGW_TAKE(r.event_id, f.String("event_id"));
-  RTGW_TAKE(r.workspace_id, f.String("workspace_id"));
-  RTGW_TAKE(r.submission_id, f.String("submission_id"));
-  RTGW_TAKE(r.execution_id, f.String("execution_id"));
+  RTGW_TAKE(r.event_id, f.String(schema::kEventId));
+  RTGW_TAKE(r.workspace_id, f.String(schema::kEventWorkspaceId));
+  RTGW_TAKE(r.submission_id, f.String(schema::kSubmissionId));
+  RTGW_TAKE(r.execution_id, f.String(schema::kExecutionId));
   std::string state;
   RTGW_TAKE(state, f.String("state", 32));
   auto parsed_state = jobs::ParseJobState(state);
@@ -250,7 +248,7 @@ Result<storage::EventRecord> ParseEventRequest(std::string_view body, const Even
     return f.Bad("occurred_at", "must be an RFC 3339 date-time from " + std::string(kRfc3339Range));
   }
   r.occurred_at = FormatRfc3339(*occurred_at);  // stored and fingerprinted as UTC, microseconds
-  RTGW_TAKE(r.trace_id, f.String("trace_id"));
+  RTGW_TAKE(r.trace_id, f.String(schema::kEventTraceId));
 
   json::object canonical;
   canonical["tenant_id"] = r.tenant_id;
@@ -268,7 +266,7 @@ Result<storage::EventRecord> ParseEventRequest(std::string_view body, const Even
   if (result_ref != nullptr) {
     Fields fr(*result_ref, "result_ref");
     std::string output_uri;
-    RTGW_TAKE(output_uri, fr.Uri("output_uri"));
+    RTGW_TAKE(output_uri, fr.Uri(schema::kOutputUri));
     json::object ref{{"output_uri", output_uri}};
     r.result_ref_json = CanonicalJson(ref);
     canonical["result_ref"] = std::move(ref);
@@ -280,24 +278,26 @@ Result<storage::EventRecord> ParseEventRequest(std::string_view body, const Even
     json::object err;
     if (fe.Find("code") != nullptr && !fe.Find("code")->is_null()) {
       std::string code;
-      RTGW_TAKE(code, fe.String("code", 128));
+      RTGW_TAKE(code, fe.String("code", schema::kEventErrorCodeMaxChars));
       err["code"] = code;
     }
     if (fe.Find("message") != nullptr && !fe.Find("message")->is_null()) {
       const json::value* m = fe.Find("message");
-      if (!m->is_string() || m->get_string().size() > 4096) {
-        return fe.Bad("message", "must be a string of at most 4096 characters");
+      constexpr std::int64_t kMax = schema::kEventErrorMessageMaxChars;
+      if (!m->is_string() || static_cast<std::int64_t>(m->get_string().size()) > kMax) {
+        return fe.Bad("message",
+                      "must be a string of at most " + std::to_string(kMax) + " characters");
       }
       err["message"] = m->get_string();
     }
     if (fe.Find("exit_code") != nullptr && !fe.Find("exit_code")->is_null()) {
       std::int64_t exit_code = 0;
-      RTGW_TAKE(exit_code, fe.Integer("exit_code", -1'000'000, 1'000'000));
+      RTGW_TAKE(exit_code, fe.Integer(schema::kExitCode));
       err["exit_code"] = exit_code;
     }
     if (fe.Find("signal") != nullptr && !fe.Find("signal")->is_null()) {
       std::int64_t signal = 0;
-      RTGW_TAKE(signal, fe.Integer("signal", 0, 255));
+      RTGW_TAKE(signal, fe.Integer(schema::kSignal));
       err["signal"] = signal;
     }
     r.error_json = CanonicalJson(err);

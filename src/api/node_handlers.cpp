@@ -63,9 +63,7 @@ bool NodeApi::RequireNodeToken(Call& call) {
     return false;
   }
   if (!IsValidNodeId(call.node_id)) {
-    finish_(call, MakeErrorResponse(ApiCode::kInvalidArgument,
-                                    "node_id: must be 1-128 characters of A-Z a-z 0-9 . _ - @ ~",
-                                    call.trace_id));
+    finish_(call, MakeErrorResponse(ApiCode::kInvalidArgument, NodeIdRule(), call.trace_id));
     return false;
   }
   return true;

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "api/job_requests.hpp"
+#include "api/schemas.hpp"
 #include "common/text.hpp"
 
 namespace rtgw::api {
@@ -24,8 +25,12 @@ Result<json::value> ParseObject(std::string_view body, bool empty_ok) {
   return v;
 }
 
-Result<std::int64_t> IntField(const json::object& o, std::string_view key, std::int64_t min,
-                              std::int64_t max, std::int64_t fallback) {
+// `field` when present, else `fallback`.
+Result<std::int64_t> IntField(const json::object& o, const schema::IntegerField& field,
+                              std::int64_t fallback) {
+  const std::string_view key = field.name;
+  const std::int64_t min = field.min;
+  const std::int64_t max = field.max;
   const json::value* v = o.if_contains(key);
   if (v == nullptr || v->is_null()) return fallback;
   std::optional<std::int64_t> n;
@@ -40,14 +45,15 @@ Result<std::int64_t> IntField(const json::object& o, std::string_view key, std::
   return *n;
 }
 
-Result<std::string> StringField(const json::object& o, std::string_view key, std::size_t max,
+Result<std::string> StringField(const json::object& o, std::string_view key, std::int64_t max,
                                 bool required) {
   const json::value* v = o.if_contains(key);
   if (v == nullptr || v->is_null()) {
     if (required) return InvalidArgument(std::string(key) + ": is required");
     return std::string();
   }
-  if (!v->is_string() || v->get_string().empty() || v->get_string().size() > max) {
+  if (!v->is_string() || v->get_string().empty() ||
+      static_cast<std::int64_t>(v->get_string().size()) > max) {
     return InvalidArgument(std::string(key) + ": must be a non-empty string of at most " +
                            std::to_string(max) + " characters");
   }
@@ -61,7 +67,8 @@ Result<std::string> StringField(const json::object& o, std::string_view key, std
 
 Result<HeartbeatBody> ParseNode(const json::object& o, bool agent_version_required) {
   HeartbeatBody hb;
-  auto version = StringField(o, "agent_version", 64, agent_version_required);
+  auto version = StringField(o, schema::kAgentVersion.name, schema::kAgentVersion.max_chars,
+                             agent_version_required);
   if (!version) return std::move(version).error();
   hb.agent_version = std::move(*version);
   auto executor = StringField(o, "executor", 16, true);
@@ -78,7 +85,7 @@ Result<HeartbeatBody> ParseNode(const json::object& o, bool agent_version_requir
   if (hb.executor == "slurm" && !hb.catalogue) {
     return InvalidArgument("slurm: is required for executor slurm (the node's Slurm catalogue)");
   }
-  auto in_flight = IntField(o, "in_flight", 0, 1'000'000, 0);
+  auto in_flight = IntField(o, schema::kInFlight, 0);
   if (!in_flight) return std::move(in_flight).error();
   hb.in_flight = *in_flight;
   return hb;
@@ -97,7 +104,12 @@ json::value OptionalString(const std::optional<std::string>& s) {
 
 }  // namespace
 
-bool IsValidNodeId(std::string_view id) { return IsValidJobId(id); }
+bool IsValidNodeId(std::string_view id) { return schema::Matches(schema::kNodeId, id); }
+
+std::string NodeIdRule() {
+  return "node_id: must be 1-" + std::to_string(schema::kNodeId.max_chars) + " characters of " +
+         schema::CharsetText(schema::kNodeId);
+}
 
 Result<HeartbeatBody> ParseHeartbeat(std::string_view body) {
   auto v = ParseObject(body, false);
@@ -110,11 +122,11 @@ Result<AcquireBody> ParseAcquire(std::string_view body) {
   if (!v) return std::move(v).error();
   const json::object& o = v->get_object();
   AcquireBody a;
-  auto max_jobs = IntField(o, "max_jobs", 1, 256, 16);
+  auto max_jobs = IntField(o, schema::kMaxJobs, a.max_jobs);
   if (!max_jobs) return std::move(max_jobs).error();
-  auto wait = IntField(o, "wait_seconds", 0, 25, 20);
+  auto wait = IntField(o, schema::kWaitSeconds, a.wait_seconds);
   if (!wait) return std::move(wait).error();
-  auto lease = IntField(o, "lease_seconds", 10, 600, 60);
+  auto lease = IntField(o, schema::kLeaseSeconds, a.lease_seconds);
   if (!lease) return std::move(lease).error();
   a.max_jobs = static_cast<int>(*max_jobs);
   a.wait_seconds = static_cast<int>(*wait);
@@ -125,7 +137,7 @@ Result<AcquireBody> ParseAcquire(std::string_view body) {
 Result<int> ParseRenew(std::string_view body) {
   auto v = ParseObject(body, true);
   if (!v) return std::move(v).error();
-  auto lease = IntField(v->get_object(), "lease_seconds", 10, 600, 60);
+  auto lease = IntField(v->get_object(), schema::kRenewLeaseSeconds, AcquireBody{}.lease_seconds);
   if (!lease) return std::move(lease).error();
   return static_cast<int>(*lease);
 }
@@ -135,11 +147,9 @@ Result<DryRunBody> ParseDryRun(std::string_view body) {
   if (!v) return std::move(v).error();
   const json::object& o = v->get_object();
   DryRunBody d;
-  auto node_id = StringField(o, "node_id", 128, true);
+  auto node_id = StringField(o, schema::kNodeId.name, schema::kNodeId.max_chars, true);
   if (!node_id) return std::move(node_id).error();
-  if (!IsValidNodeId(*node_id)) {
-    return InvalidArgument("node_id: must be 1-128 characters of A-Z a-z 0-9 . _ - @ ~");
-  }
+  if (!IsValidNodeId(*node_id)) return InvalidArgument(NodeIdRule());
   d.node_id = std::move(*node_id);
   auto node = ParseNode(o, false);
   if (!node) return std::move(node).error();

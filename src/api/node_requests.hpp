@@ -21,6 +21,8 @@ namespace rtgw::api {
 
 // True when `id` is 1-128 characters of A-Z a-z 0-9 . _ - @ ~ (as job ids).
 bool IsValidNodeId(std::string_view id);
+// "node_id: must be 1-128 characters of ...": why an id is not IsValidNodeId.
+std::string NodeIdRule();
 
 struct HeartbeatBody {
   std::string agent_version;

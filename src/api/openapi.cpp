@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "api/routes.hpp"
+#include "api/schemas.hpp"
 
 namespace rtgw::api {
 namespace json = boost::json;
@@ -21,9 +22,25 @@ json::object Str(std::string_view description, int max_length = 256) {
                       {"description", description}};
 }
 
-json::object Int(std::int64_t min, std::int64_t max, std::string_view description) {
-  return json::object{
-      {"type", "integer"}, {"minimum", min}, {"maximum", max}, {"description", description}};
+// The schema of a field of api/schemas.hpp (what its parser checks).
+json::object Str(const schema::StringField& field) {
+  json::object o = Str(field.description, static_cast<int>(field.max_chars));
+  if (!field.charset.empty()) o["pattern"] = schema::Pattern(field);
+  return o;
+}
+
+json::object Int(const schema::IntegerField& field) {
+  json::object o{{"type", "integer"}, {"minimum", field.min}, {"maximum", field.max}};
+  if (!field.description.empty()) o["description"] = field.description;
+  return o;
+}
+
+// A validator input file's name: the charset of schema::kInputFileName, not starting with '.'.
+json::object FileName() {
+  const schema::StringField& f = schema::kInputFileName;
+  json::object o = Str(f.description, static_cast<int>(f.max_chars));
+  o["pattern"] = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0," + std::to_string(f.max_chars - 1) + "}$";
+  return o;
 }
 
 json::object Obj(json::object properties, std::vector<std::string_view> required) {
@@ -82,21 +99,20 @@ void NodeSchemas(json::object& s) {
            {"qos", json::object{{"type", "array"}, {"items", Type("string")}}}},
           {"version", "partitions"});
   json::object executor{{"type", "string"}, {"enum", json::array{"slurm", "local"}}};
-  s["NodeHeartbeat"] = Obj({{"agent_version", Str("Agent version.", 64)},
+  s["NodeHeartbeat"] = Obj({{schema::kAgentVersion.name, Str(schema::kAgentVersion)},
                             {"executor", executor},
                             {"slurm", Nullable(Ref("SlurmCatalogue"))},
-                            {"in_flight", Int(0, 1000000, "Jobs the agent is tracking.")}},
+                            {schema::kInFlight.name, Int(schema::kInFlight)}},
                            {"agent_version", "executor"});
   s["NodeHeartbeatAck"] =
       Obj({{"ok", Type("boolean")},
            {"server_time", json::object{{"type", "string"}, {"format", "date-time"}}},
            {"stale_after_seconds", Type("integer")}},
           {"ok", "server_time", "stale_after_seconds"});
-  s["AcquireLeasesRequest"] =
-      Obj({{"max_jobs", Int(1, 256, "Most leases granted by this call (default 16).")},
-           {"wait_seconds", Int(0, 25, "Long-poll time when nothing is leasable (default 20).")},
-           {"lease_seconds", Int(10, 600, "Lease length (default 60).")}},
-          {});
+  s["AcquireLeasesRequest"] = Obj({{schema::kMaxJobs.name, Int(schema::kMaxJobs)},
+                                   {schema::kWaitSeconds.name, Int(schema::kWaitSeconds)},
+                                   {schema::kLeaseSeconds.name, Int(schema::kLeaseSeconds)}},
+                                  {});
   json::object lease_props{
       {"lease_id", Type("string")},
       {"lease_expires_at", json::object{{"type", "string"}, {"format", "date-time"}}},
@@ -122,7 +138,7 @@ void NodeSchemas(json::object& s) {
            {"cancellations", json::object{{"type", "array"}, {"items", Ref("Cancellation")}}}},
           {"leases", "cancellations"});
   s["RenewLeaseRequest"] =
-      Obj({{"lease_seconds", Int(10, 600, "New length from now (default 60).")}}, {});
+      Obj({{schema::kRenewLeaseSeconds.name, Int(schema::kRenewLeaseSeconds)}}, {});
   s["RenewLeaseResponse"] =
       Obj({{"lease_id", Type("string")},
            {"lease_expires_at", json::object{{"type", "string"}, {"format", "date-time"}}}},
@@ -134,9 +150,9 @@ void NodeSchemas(json::object& s) {
   s["CancelJobResponse"] =
       Obj({{"job_id", Type("string")}, {"state", job_state}, {"cancel_requested", Type("boolean")}},
           {"job_id", "state", "cancel_requested"});
-  s["OnboardingDryRunRequest"] = Obj({{"node_id", Str("Management node to register.")},
+  s["OnboardingDryRunRequest"] = Obj({{schema::kNodeId.name, Str(schema::kNodeId)},
                                       {"executor", executor},
-                                      {"agent_version", Str("Agent version.", 64)},
+                                      {schema::kAgentVersion.name, Str(schema::kAgentVersion)},
                                       {"slurm", Nullable(Ref("SlurmCatalogue"))}},
                                      {"node_id", "executor"});
   s["OnboardingDryRunReport"] =
@@ -155,11 +171,6 @@ void NodeSchemas(json::object& s) {
 
 // Schemas of the validator routes (docs/contracts/validator-callback.md).
 void ValidatorSchemas(json::object& s) {
-  auto pattern = [](std::string_view description, std::string_view regex) {
-    json::object o = Str(description, 128);
-    o["pattern"] = regex;
-    return o;
-  };
   json::object run_status{
       {"type", "string"},
       {"enum", json::array{"PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"}}};
@@ -168,23 +179,20 @@ void ValidatorSchemas(json::object& s) {
   json::object file{
       {"type", "object"},
       {"properties",
-       json::object{{"name", pattern("File name; not starting with '.'.",
-                                     "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$")},
+       json::object{{schema::kInputFileName.name, FileName()},
                     {"content", json::object{{"type", "string"}, {"description", "UTF-8 text."}}},
                     {"content_base64", json::object{{"type", "string"}}}}},
       {"required", json::array{"name"}}};
   s["LaunchValidationRequest"] =
-      Obj({{"validator", pattern("Validator name.", "^[A-Za-z0-9._-]{1,128}$")},
-           {"version",
-            pattern("Validator version (default: the first listed).", "^[A-Za-z0-9._-]{1,128}$")},
-           {"workspace_id", Str("Workspace within the caller's tenant.", 128)},
-           {"idempotency_key",
-            pattern("Retries with the same key and request return the run; scoped to the tenant.",
-                    "^[A-Za-z0-9._:-]{1,128}$")},
-           {"input",
-            Obj({{"document", json::object{{"description", "Any JSON value."}}},
-                 {"files", json::object{{"type", "array"}, {"maxItems", 64}, {"items", file}}}},
-                {"document"})}},
+      Obj({{schema::kValidator.name, Str(schema::kValidator)},
+           {schema::kValidatorVersion.name, Str(schema::kValidatorVersion)},
+           {schema::kValidationWorkspaceId.name, Str(schema::kValidationWorkspaceId)},
+           {schema::kValidationIdempotencyKey.name, Str(schema::kValidationIdempotencyKey)},
+           {"input", Obj({{"document", json::object{{"description", "Any JSON value."}}},
+                          {"files", json::object{{"type", "array"},
+                                                 {"maxItems", schema::kInputFilesMax},
+                                                 {"items", file}}}},
+                         {"document"})}},
           {"validator", "workspace_id", "input"});
   s["ValidationRun"] =
       Obj({{"run_id", Type("string")},
@@ -208,13 +216,12 @@ void ValidatorSchemas(json::object& s) {
            "attempt", "job_id", "execution_name", "input_uri", "result_uri", "findings", "error",
            "created_at", "finished_at"});
   s["ValidatorCallbackRequest"] =
-      Obj({{"run_id", pattern("The run.", "^[A-Za-z0-9._-]{1,128}$")},
-           {"callback_id",
-            pattern("The execution's callback_id (from the envelope).", "^[A-Za-z0-9._-]{1,128}$")},
+      Obj({{schema::kRunId.name, Str(schema::kRunId)},
+           {schema::kCallbackId.name, Str(schema::kCallbackId)},
            {"status", terminal_status},
            {"result_uri",
             json::object{{"type", json::array{"string", "null"}},
-                         {"maxLength", 2048},
+                         {"maxLength", schema::kResultUriMaxChars},
                          {"description", "file:// or gs:// URI; required with SUCCEEDED."}}},
            {"findings", json::object{{"type", json::array{"array", "null"}},
                                      {"description", "At most 1 MiB serialized."}}},
@@ -241,36 +248,33 @@ json::object Schemas() {
                                    {"trace_id", json::object{{"type", "string"}}}},
                                   {"code", "message", "trace_id"})}},
                    {"error"});
-  s["ExecutionProfile"] =
-      Obj({{"queue_name", Str("Queue requested for the job.")}}, {"queue_name"});
-  s["ResourceShape"] = Obj({{"cpu", Int(1, 1024, "CPUs per task.")},
-                            {"memory_mib", Int(1, 16777216, "Memory in MiB.")},
-                            {"walltime_seconds", Int(1, 31536000, "Wall-time limit.")}},
+  s["ExecutionProfile"] = Obj({{schema::kQueueName.name, Str(schema::kQueueName)}}, {"queue_name"});
+  s["ResourceShape"] = Obj({{schema::kCpu.name, Int(schema::kCpu)},
+                            {schema::kMemoryMib.name, Int(schema::kMemoryMib)},
+                            {schema::kWalltimeSeconds.name, Int(schema::kWalltimeSeconds)}},
                            {"cpu", "memory_mib", "walltime_seconds"});
-  s["PayloadRef"] =
-      Obj({{"input_uri", Str("URI of the job input (scheme:...).", 4096)}}, {"input_uri"});
-  s["RequestedBy"] = Obj({{"user_id", Str("Product user who asked for the job.")}}, {"user_id"});
-  s["ResultRef"] = Obj({{"output_uri", Str("URI of the job output.", 4096)}}, {"output_uri"});
-  s["EventError"] =
-      Obj({{"code", json::object{{"type", "string"}, {"maxLength", 128}}},
-           {"message", json::object{{"type", "string"}, {"maxLength", 4096}}},
-           {"exit_code", json::object{{"type", "integer"}}},
-           {"signal", json::object{{"type", "integer"}, {"minimum", 0}, {"maximum", 255}}}},
-          {});
-  json::object job_id = Str("Client-chosen job id, unique per tenant.", 128);
-  job_id["pattern"] = "^[A-Za-z0-9._@~-]{1,128}$";
-  s["SubmitJobRequest"] = Obj(
-      {{"tenant_id", Str("Must equal the token's tenant_id claim.")},
-       {"workspace_id", Str("Workspace within the tenant.")},
-       {"job_id", job_id},
-       {"idempotency_key", Str("Retries with the same key and body return the original answer.")},
-       {"management_node_id", Str("Management node that will run the job.")},
-       {"execution_profile", Ref("ExecutionProfile")},
-       {"resource_shape", Ref("ResourceShape")},
-       {"payload_ref", Ref("PayloadRef")},
-       {"requested_by", Ref("RequestedBy")}},
-      {"tenant_id", "workspace_id", "job_id", "idempotency_key", "management_node_id",
-       "execution_profile", "resource_shape", "payload_ref", "requested_by"});
+  s["PayloadRef"] = Obj({{schema::kInputUri.name, Str(schema::kInputUri)}}, {"input_uri"});
+  s["RequestedBy"] = Obj({{schema::kUserId.name, Str(schema::kUserId)}}, {"user_id"});
+  s["ResultRef"] = Obj({{schema::kOutputUri.name, Str(schema::kOutputUri)}}, {"output_uri"});
+  s["EventError"] = Obj(
+      {{"code", json::object{{"type", "string"}, {"maxLength", schema::kEventErrorCodeMaxChars}}},
+       {"message",
+        json::object{{"type", "string"}, {"maxLength", schema::kEventErrorMessageMaxChars}}},
+       {schema::kExitCode.name, Int(schema::kExitCode)},
+       {schema::kSignal.name, Int(schema::kSignal)}},
+      {});
+  s["SubmitJobRequest"] =
+      Obj({{schema::kTenantId.name, Str(schema::kTenantId)},
+           {schema::kSubmitWorkspaceId.name, Str(schema::kSubmitWorkspaceId)},
+           {schema::kJobId.name, Str(schema::kJobId)},
+           {schema::kIdempotencyKey.name, Str(schema::kIdempotencyKey)},
+           {schema::kManagementNodeId.name, Str(schema::kManagementNodeId)},
+           {"execution_profile", Ref("ExecutionProfile")},
+           {"resource_shape", Ref("ResourceShape")},
+           {"payload_ref", Ref("PayloadRef")},
+           {"requested_by", Ref("RequestedBy")}},
+          {"tenant_id", "workspace_id", "job_id", "idempotency_key", "management_node_id",
+           "execution_profile", "resource_shape", "payload_ref", "requested_by"});
   s["SubmitJobResponse"] =
       Obj({{"job_id", json::object{{"type", "string"}}},
            {"submission_id", json::object{{"type", "string"}, {"format", "uuid"}}},
@@ -284,15 +288,15 @@ json::object Schemas() {
       {"type", "string"},
       {"enum", json::array{"submitted", "queued", "running", "completed", "failed", "cancelled"}}};
   s["ExecutionEventRequest"] =
-      Obj({{"event_id", Str("Idempotency key of the event within the job.")},
-           {"tenant_id", Str("Must equal the token's tenant_id claim.")},
-           {"workspace_id", Str("Workspace of the job.")},
-           {"job_id", Str("Must equal the job id in the path.", 128)},
-           {"submission_id", Str("The job's submission_id.")},
-           {"execution_id", Str("Execution-side id (e.g. aiida-<pk>, slurm job id).")},
+      Obj({{schema::kEventId.name, Str(schema::kEventId)},
+           {schema::kTenantId.name, Str(schema::kTenantId)},
+           {schema::kEventWorkspaceId.name, Str(schema::kEventWorkspaceId)},
+           {schema::kEventJobId.name, Str(schema::kEventJobId)},
+           {schema::kSubmissionId.name, Str(schema::kSubmissionId)},
+           {schema::kExecutionId.name, Str(schema::kExecutionId)},
            {"state", event_state},
            {"occurred_at", json::object{{"type", "string"}, {"format", "date-time"}}},
-           {"trace_id", Str("Trace id of the execution side.")},
+           {schema::kEventTraceId.name, Str(schema::kEventTraceId)},
            {"result_ref", Ref("ResultRef")},
            {"error", Ref("EventError")}},
           {"event_id", "tenant_id", "workspace_id", "job_id", "submission_id", "execution_id",

@@ -1,9 +1,8 @@
 #include "api/validator_requests.hpp"
 
-#include <cctype>
-
 #include <boost/json.hpp>
 
+#include "api/schemas.hpp"
 #include "common/text.hpp"
 #include "crypto/crypto.hpp"
 #include "storage/validator_run_store.hpp"
@@ -31,23 +30,12 @@ std::string Utf8Prefix(std::string_view utf8, std::size_t max_bytes) {
 }
 
 bool ValidFileName(std::string_view s) {
-  if (s.empty() || s.size() > 128 || s.front() == '.') return false;
-  for (char c : s) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) {
-      return false;
-    }
-  }
-  return true;
+  return schema::Matches(schema::kInputFileName, s) && s.front() != '.';
 }
 
-bool ValidId(std::string_view s) {
-  if (s.empty() || s.size() > 128) return false;
-  for (char c : s) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
-      return false;
-    }
-  }
-  return true;
+// "1-128 characters of A-Z a-z 0-9 . _ -"
+std::string CharsRule(const schema::StringField& field) {
+  return "1-" + std::to_string(field.max_chars) + " characters of " + schema::CharsetText(field);
 }
 
 Result<json::object> ParseObject(std::string_view body) {
@@ -71,29 +59,29 @@ Result<LaunchRequest> ParseLaunchBody(std::string_view body) {
   if (!o) return std::move(o).error();
   LaunchRequest r;
   auto validator = String(*o, "validator");
-  if (!validator || !ValidId(*validator)) {
+  if (!validator || !schema::Matches(schema::kValidator, *validator)) {
     return InvalidArgument("validator: a validator name is required");
   }
   r.validator = *validator;
   if (o->contains("version")) {
     auto version = String(*o, "version");
-    if (!version || !ValidId(*version)) return InvalidArgument("version: must be a version name");
+    if (!version || !schema::Matches(schema::kValidatorVersion, *version))
+      return InvalidArgument("version: must be a version name");
     r.version = *version;
   }
   auto workspace = String(*o, "workspace_id");
-  if (!workspace || workspace->empty() || workspace->size() > 128 || HasControlChars(*workspace)) {
-    return InvalidArgument(
-        "workspace_id: a string of 1-128 characters without control characters is required");
+  if (!workspace || !schema::Matches(schema::kValidationWorkspaceId, *workspace) ||
+      HasControlChars(*workspace)) {
+    return InvalidArgument("workspace_id: a string of 1-" +
+                           std::to_string(schema::kValidationWorkspaceId.max_chars) +
+                           " characters without control characters is required");
   }
   r.workspace_id = *workspace;
   if (o->contains("idempotency_key")) {
     auto key = String(*o, "idempotency_key");
-    bool ok = key && !key->empty() && key->size() <= 128;
-    for (char c : key.value_or("")) {
-      ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ||
-                  c == ':');
+    if (!key || !schema::Matches(schema::kValidationIdempotencyKey, *key)) {
+      return InvalidArgument("idempotency_key: " + CharsRule(schema::kValidationIdempotencyKey));
     }
-    if (!ok) return InvalidArgument("idempotency_key: 1-128 characters of A-Z a-z 0-9 . _ - :");
     r.idempotency_key = *key;
   }
   const json::value* input = o->if_contains("input");
@@ -105,8 +93,9 @@ Result<LaunchRequest> ParseLaunchBody(std::string_view body) {
   if (document == nullptr) return InvalidArgument("input.document: required (any JSON value)");
   r.document_json = json::serialize(*document);
   if (const json::value* files = in.if_contains("files")) {
-    if (!files->is_array() || files->as_array().size() > 64) {
-      return InvalidArgument("input.files: an array of at most 64 files");
+    constexpr std::int64_t kMax = schema::kInputFilesMax;
+    if (!files->is_array() || static_cast<std::int64_t>(files->as_array().size()) > kMax) {
+      return InvalidArgument("input.files: an array of at most " + std::to_string(kMax) + " files");
     }
     std::size_t i = 0;
     for (const json::value& f : files->as_array()) {
@@ -114,9 +103,8 @@ Result<LaunchRequest> ParseLaunchBody(std::string_view body) {
       if (!f.is_object()) return InvalidArgument(where + ": must be an object");
       auto name = String(f.as_object(), "name");
       if (!name || !ValidFileName(*name)) {
-        return InvalidArgument(where +
-                               ".name: 1-128 characters of A-Z a-z 0-9 . _ -, not "
-                               "starting with '.'");
+        return InvalidArgument(where + ".name: " + CharsRule(schema::kInputFileName) +
+                               ", not starting with '.'");
       }
       for (const InputFile& seen : r.files) {
         if (seen.name == *name) return InvalidArgument(where + ".name: duplicate");
@@ -144,8 +132,10 @@ Result<CallbackRequest> ParseCallbackBody(std::string_view body) {
   auto run_id = String(*o, "run_id");
   auto callback_id = String(*o, "callback_id");
   auto status = String(*o, "status");
-  if (!run_id || !ValidId(*run_id)) return InvalidArgument("run_id: required");
-  if (!callback_id || !ValidId(*callback_id)) return InvalidArgument("callback_id: required");
+  if (!run_id || !schema::Matches(schema::kRunId, *run_id))
+    return InvalidArgument("run_id: required");
+  if (!callback_id || !schema::Matches(schema::kCallbackId, *callback_id))
+    return InvalidArgument("callback_id: required");
   if (!status || !storage::IsTerminalRunStatus(*status)) {
     return InvalidArgument("status: must be SUCCEEDED, FAILED or CANCELLED");
   }
@@ -153,8 +143,8 @@ Result<CallbackRequest> ParseCallbackBody(std::string_view body) {
   r.callback_id = *callback_id;
   r.status = *status;
   if (auto uri = String(*o, "result_uri")) {
-    if (uri->size() > 2048 || HasControlChars(*uri) ||
-        (uri->rfind("file://", 0) != 0 && uri->rfind("gs://", 0) != 0)) {
+    if (static_cast<std::int64_t>(uri->size()) > schema::kResultUriMaxChars ||
+        HasControlChars(*uri) || (uri->rfind("file://", 0) != 0 && uri->rfind("gs://", 0) != 0)) {
       return InvalidArgument("result_uri: a file:// or gs:// URI");
     }
     r.result_uri = *uri;

@@ -1,0 +1,116 @@
+#ifndef RTGW_API_SCHEMAS_HPP_
+#define RTGW_API_SCHEMAS_HPP_
+
+// One source for the fields of the request bodies: name, bounds, whether required, and the
+// description. The parsers (job_requests, node_requests, validator_requests) check values and
+// word their errors from these; openapi.cpp emits the schemas from the same constants, so a bound
+// is written once. Pure constants; safe for concurrent use.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace rtgw::api::schema {
+
+// A JSON string of 1..max_chars characters. With `charset` set, only A-Z a-z 0-9 and the
+// characters of `charset` (OpenAPI `pattern`).
+struct StringField {
+  std::string_view name;
+  std::int64_t max_chars;
+  std::string_view description;
+  bool required = true;
+  std::string_view charset = {};
+};
+
+// A JSON integer from min to max.
+struct IntegerField {
+  std::string_view name;
+  std::int64_t min;
+  std::int64_t max;
+  std::string_view description;
+  bool required = true;
+};
+
+// Whether `s` is 1..max_chars characters of the field's charset (any when it has none).
+bool Matches(const StringField& field, std::string_view s);
+// "A-Z a-z 0-9 . _ - @ ~": the charset as error messages name it.
+std::string CharsetText(const StringField& field);
+// "^[A-Za-z0-9._@~-]{1,128}$": the charset as an OpenAPI pattern.
+std::string Pattern(const StringField& field);
+
+inline constexpr std::int64_t kIdMaxChars = 256;
+inline constexpr std::int64_t kUriMaxChars = 4096;
+
+// SubmitJobRequest and ExecutionEventRequest (command-submit-job.md, event-execution-lifecycle.md).
+inline constexpr StringField kTenantId{"tenant_id", kIdMaxChars,
+                                       "Must equal the token's tenant_id claim."};
+inline constexpr StringField kSubmitWorkspaceId{"workspace_id", kIdMaxChars,
+                                                "Workspace within the tenant."};
+inline constexpr StringField kJobId{"job_id", 128, "Client-chosen job id, unique per tenant.", true,
+                                    "._-@~"};
+inline constexpr StringField kIdempotencyKey{
+    "idempotency_key", kIdMaxChars,
+    "Retries with the same key and body return the original answer."};
+inline constexpr StringField kManagementNodeId{"management_node_id", kIdMaxChars,
+                                               "Management node that will run the job."};
+inline constexpr StringField kQueueName{"queue_name", kIdMaxChars, "Queue requested for the job."};
+inline constexpr IntegerField kCpu{"cpu", 1, 1024, "CPUs per task."};
+inline constexpr IntegerField kMemoryMib{"memory_mib", 1, 16'777'216, "Memory in MiB."};
+inline constexpr IntegerField kWalltimeSeconds{"walltime_seconds", 1, 31'536'000,
+                                               "Wall-time limit."};
+inline constexpr StringField kInputUri{"input_uri", kUriMaxChars,
+                                       "URI of the job input (scheme:...)."};
+inline constexpr StringField kUserId{"user_id", kIdMaxChars, "Product user who asked for the job."};
+
+inline constexpr StringField kEventId{"event_id", kIdMaxChars,
+                                      "Idempotency key of the event within the job."};
+inline constexpr StringField kEventWorkspaceId{"workspace_id", kIdMaxChars,
+                                               "Workspace of the job."};
+inline constexpr StringField kEventJobId{"job_id", 128, "Must equal the job id in the path."};
+inline constexpr StringField kSubmissionId{"submission_id", kIdMaxChars,
+                                           "The job's submission_id."};
+inline constexpr StringField kExecutionId{"execution_id", kIdMaxChars,
+                                          "Execution-side id (e.g. aiida-<pk>, slurm job id)."};
+inline constexpr StringField kEventTraceId{"trace_id", kIdMaxChars,
+                                           "Trace id of the execution side."};
+inline constexpr StringField kOutputUri{"output_uri", kUriMaxChars, "URI of the job output."};
+inline constexpr std::int64_t kEventErrorCodeMaxChars = 128;
+inline constexpr std::int64_t kEventErrorMessageMaxChars = 4096;
+inline constexpr IntegerField kExitCode{"exit_code", -1'000'000, 1'000'000, "", false};
+inline constexpr IntegerField kSignal{"signal", 0, 255, "", false};
+
+// The management-node surface (agent-protocol.md).
+inline constexpr StringField kNodeId{"node_id", 128, "Management node to register.", true, "._-@~"};
+inline constexpr StringField kAgentVersion{"agent_version", 64, "Agent version."};
+inline constexpr IntegerField kInFlight{"in_flight", 0, 1'000'000, "Jobs the agent is tracking.",
+                                        false};
+inline constexpr IntegerField kMaxJobs{"max_jobs", 1, 256,
+                                       "Most leases granted by this call (default 16).", false};
+inline constexpr IntegerField kWaitSeconds{
+    "wait_seconds", 0, 25, "Long-poll time when nothing is leasable (default 20).", false};
+inline constexpr IntegerField kLeaseSeconds{"lease_seconds", 10, 600, "Lease length (default 60).",
+                                            false};
+inline constexpr IntegerField kRenewLeaseSeconds{"lease_seconds", 10, 600,
+                                                 "New length from now (default 60).", false};
+
+// The validator routes (validator-callback.md).
+inline constexpr StringField kValidator{"validator", 128, "Validator name.", true, "._-"};
+inline constexpr StringField kValidatorVersion{
+    "version", 128, "Validator version (default: the first listed).", false, "._-"};
+inline constexpr StringField kValidationWorkspaceId{"workspace_id", 128,
+                                                    "Workspace within the caller's tenant."};
+inline constexpr StringField kValidationIdempotencyKey{
+    "idempotency_key", 128,
+    "Retries with the same key and request return the run; scoped to the tenant.", false, "._-:"};
+inline constexpr std::int64_t kInputFilesMax = 64;
+// Also: not starting with '.'.
+inline constexpr StringField kInputFileName{"name", 128, "File name; not starting with '.'.", true,
+                                            "._-"};
+inline constexpr StringField kRunId{"run_id", 128, "The run.", true, "._-"};
+inline constexpr StringField kCallbackId{
+    "callback_id", 128, "The execution's callback_id (from the envelope).", true, "._-"};
+inline constexpr std::int64_t kResultUriMaxChars = 2048;
+
+}  // namespace rtgw::api::schema
+
+#endif  // RTGW_API_SCHEMAS_HPP_
