@@ -27,7 +27,7 @@ namespace rtgw::relay {
 namespace {
 
 using namespace storage;  // NOLINT(google-build-using-namespace)
-using storage::sqlite::SqliteJobStore;
+using storage::sqlite::SqliteDatabase;
 using storage::sqlite::SqliteOptions;
 using namespace storage::sqlite::test_support;  // NOLINT(google-build-using-namespace)
 using std::chrono::milliseconds;
@@ -122,14 +122,14 @@ RelayOptions FastOptions(const std::string& url) {
   return o;
 }
 
-std::unique_ptr<SqliteJobStore> OpenOutboxStore(const TempDir& dir) {
+std::unique_ptr<SqliteDatabase> OpenOutboxStore(const TempDir& dir) {
   SqliteOptions o = OptionsFor(dir);
   o.write_outbox = true;
   return OpenOrDie(o);
 }
 
 // Submit + queued + running + completed for `jobs` jobs: 4 updates each.
-void WriteLifecycles(SqliteJobStore& store, int jobs) {
+void WriteLifecycles(JobStore& store, int jobs) {
   for (int i = 0; i < jobs; ++i) {
     SubmitRecord job = MakeSubmit("t1", "job-" + std::to_string(i), "key-" + std::to_string(i));
     ASSERT_TRUE(SubmitSync(store, job).ok());
@@ -179,7 +179,7 @@ void OnePoll(FakeClock& clock, milliseconds poll = milliseconds(20)) {
   ASSERT_TRUE(clock.AwaitWaitAfter(seen));
 }
 
-std::vector<OutboxItem> DeadLetters(SqliteJobStore& store) {
+std::vector<OutboxItem> DeadLetters(OutboxStore& store) {
   return Await<std::vector<OutboxItem>>([&](Callback<std::vector<OutboxItem>> cb) {
            store.ListDeadLetters(std::nullopt, 10, cb);
          })
@@ -194,13 +194,14 @@ struct FakeSinkRelay {
       std::function<int(int)> decide = [](int) { return 200; }, bool wake_on_commit = true)
       : store(OpenOutboxStore(dir)), sink(std::move(decide)) {
     sink.Install(http);
-    relay = ProjectionRelay::Create(std::move(options), *store, nullptr, &http, &clock).value();
-    if (wake_on_commit) store->SetOutboxListener([r = relay.get()] { r->Wake(); });
+    relay = ProjectionRelay::Create(std::move(options), store->outbox(), nullptr, &http, &clock)
+                .value();
+    if (wake_on_commit) store->outbox().SetOutboxListener([r = relay.get()] { r->Wake(); });
     EXPECT_TRUE(relay->Start().ok());
   }
 
   TempDir dir;
-  std::unique_ptr<SqliteJobStore> store;
+  std::unique_ptr<SqliteDatabase> store;
   FakeClock clock;
   net::FakeHttpClient http;
   RecordingSink sink;
@@ -216,11 +217,11 @@ TEST(ProjectionRelay, DeliversEveryUpdateSignedInOrderPerJob) {
   net::FunctionHandler handler(sink.Serve());
   net::LoopbackServer server(handler);
   MetricsRegistry metrics;
-  auto relay = ProjectionRelay::Create(FastOptions(server.Url("/hook")), *store, &metrics);
+  auto relay = ProjectionRelay::Create(FastOptions(server.Url("/hook")), store->outbox(), &metrics);
   ASSERT_TRUE(relay.ok()) << relay.error().message;
-  store->SetOutboxListener([r = relay->get()] { r->Wake(); });
+  store->outbox().SetOutboxListener([r = relay->get()] { r->Wake(); });
   ASSERT_TRUE((*relay)->Start().ok());
-  WriteLifecycles(*store, 20);
+  WriteLifecycles(store->jobs(), 20);
   ASSERT_TRUE(Eventually([&] { return sink.Accepted().size() >= 80; })) << sink.Accepted().size();
   (*relay)->Stop();
   ExpectOrderedExactlyOnce(sink.Accepted(), 20, 4);
@@ -239,7 +240,7 @@ TEST(ProjectionRelay, DeliversEveryUpdateSignedInOrderPerJob) {
 
 TEST(ProjectionRelay, PostsTheStoredPayloadAsSignedJsonWithinTheRequestLimits) {
   FakeSinkRelay f;
-  WriteLifecycles(*f.store, 1);
+  WriteLifecycles(f.store->jobs(), 1);
   ASSERT_TRUE(Eventually([&] { return f.sink.Accepted().size() >= 4; }));
   f.relay->Stop();
   EXPECT_EQ(f.sink.bad_signatures(), 0);
@@ -278,13 +279,13 @@ TEST(ProjectionRelay, EveryAnswerButA2xxIsAFailedAttemptRecordedWithTheReason) {
     o.max_attempts = 1;
     FakeSinkRelay f(o);
     f.http.SetDefault([&](const net::HttpRequest&) { return c.answer; });
-    ASSERT_TRUE(SubmitSync(*f.store, MakeSubmit("t1", "job-0", "key-0")).ok());
+    ASSERT_TRUE(SubmitSync(f.store->jobs(), MakeSubmit("t1", "job-0", "key-0")).ok());
     if (c.last_error.empty()) {
       ASSERT_TRUE(Eventually([&] { return f.relay->GetStatus().delivered_total == 1; }));
       EXPECT_EQ(f.relay->GetStatus().failed_attempts_total, 0);
     } else {
-      ASSERT_TRUE(Eventually([&] { return DeadLetters(*f.store).size() == 1; }));
-      EXPECT_EQ(DeadLetters(*f.store)[0].last_error, c.last_error);
+      ASSERT_TRUE(Eventually([&] { return DeadLetters(f.store->outbox()).size() == 1; }));
+      EXPECT_EQ(DeadLetters(f.store->outbox())[0].last_error, c.last_error);
       EXPECT_EQ(f.relay->GetStatus().last_error, c.last_error);
       EXPECT_EQ(f.relay->GetStatus().delivered_total, 0);
     }
@@ -299,7 +300,7 @@ TEST(ProjectionRelay, ClaimsAtEachPollIntervalOfItsClock) {
   FakeSinkRelay f(
       FastOptions(kFakeUrl), [](int) { return 200; }, /*wake_on_commit=*/false);
   ASSERT_TRUE(f.clock.AwaitWaitAfter(1));  // the claim at start is done; the dispatcher waits
-  WriteLifecycles(*f.store, 2);
+  WriteLifecycles(f.store->jobs(), 2);
   f.clock.Advance(milliseconds(19));
   EXPECT_EQ(f.http.RequestCount(), 0);
   OnePoll(f.clock, milliseconds(1));
@@ -333,7 +334,7 @@ TEST(ProjectionRelay, QueuedUpdatesWhoseLeaseRanShortAreReclaimedNotSentLate) {
       /*wake_on_commit=*/false);
   fixture = &f;
   ASSERT_TRUE(f.clock.AwaitWaitAfter(1));
-  WriteLifecycles(*f.store, 10);
+  WriteLifecycles(f.store->jobs(), 10);
   OnePoll(f.clock);  // claims the 10 heads at once
   ASSERT_TRUE(Eventually([&] { return f.sink.Accepted().size() >= 12; }));
   std::set<std::string> jobs;
@@ -352,7 +353,7 @@ TEST(ProjectionRelay, RetriesThroughSinkErrorsWithoutReordering) {
   options.max_attempts = 50;
   // Every third request fails: 500s interleave with successes.
   FakeSinkRelay f(options, [](int n) { return n % 3 == 0 ? 500 : 200; });
-  WriteLifecycles(*f.store, 10);
+  WriteLifecycles(f.store->jobs(), 10);
   ASSERT_TRUE(DriveUntil(f.clock, [&] { return f.sink.Accepted().size() >= 40; }));
   f.relay->Stop();
   ExpectOrderedExactlyOnce(f.sink.Accepted(), 10, 4);
@@ -362,10 +363,10 @@ TEST(ProjectionRelay, RetriesThroughSinkErrorsWithoutReordering) {
 TEST(ProjectionRelay, DeadLetterAfterMaxAttemptsBlocksTheJobUntilReplayed) {
   std::atomic<bool> sink_up{false};
   FakeSinkRelay f(FastOptions(kFakeUrl), [&](int) { return sink_up.load() ? 200 : 503; });
-  WriteLifecycles(*f.store, 1);
-  ASSERT_TRUE(DriveUntil(f.clock, [&] { return DeadLetters(*f.store).size() == 1; }));
+  WriteLifecycles(f.store->jobs(), 1);
+  ASSERT_TRUE(DriveUntil(f.clock, [&] { return DeadLetters(f.store->outbox()).size() == 1; }));
   EXPECT_EQ(f.sink.requests(), 3);  // max_attempts, then it stopped trying
-  std::vector<OutboxItem> dead = DeadLetters(*f.store);
+  std::vector<OutboxItem> dead = DeadLetters(f.store->outbox());
   EXPECT_EQ(dead[0].projection_version, 1);
   EXPECT_EQ(dead[0].attempts, 3);
   EXPECT_EQ(dead[0].last_error, "HTTP 503: {}");
@@ -374,7 +375,7 @@ TEST(ProjectionRelay, DeadLetterAfterMaxAttemptsBlocksTheJobUntilReplayed) {
 
   sink_up = true;
   ASSERT_TRUE(Await<bool>([&](Callback<bool> cb) {
-                f.store->ReplayDeadLetter(std::nullopt, dead[0].id, cb);
+                f.store->outbox().ReplayDeadLetter(std::nullopt, dead[0].id, cb);
               }).value());
   f.relay->Wake();
   ASSERT_TRUE(Eventually([&] { return f.sink.Accepted().size() >= 4; }));
@@ -387,10 +388,10 @@ TEST(ProjectionRelay, RefusedConnectionsAreRetriedUntilTheSinkComesUp) {
   TempDir dir;
   auto store = OpenOutboxStore(dir);
   ASSERT_TRUE(store);
-  WriteLifecycles(*store, 3);
+  WriteLifecycles(store->jobs(), 3);
   RelayOptions options = FastOptions(net::UnusedLoopbackUrl("/hook"));
   options.max_attempts = 1000;
-  auto relay = ProjectionRelay::Create(options, *store, nullptr);
+  auto relay = ProjectionRelay::Create(options, store->outbox(), nullptr);
   ASSERT_TRUE(relay.ok());
   ASSERT_TRUE((*relay)->Start().ok());
   ASSERT_TRUE(Eventually([&] { return (*relay)->GetStatus().failed_attempts_total >= 3; }));

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "jobs/job_rules.hpp"
+
 namespace rtgw::storage {
 
 JobCache::JobCache(std::size_t capacity) : capacity_(capacity) {
@@ -73,23 +75,21 @@ void JobCache::PutCommitted(JobRecord record) {
   InsertLocked(std::move(key), std::move(shared));
 }
 
-void JobCache::ApplyCommitted(std::string_view tenant_id, std::string_view job_id,
-                              jobs::JobState state, std::int64_t projection_version,
-                              const std::string& updated_at,
-                              const std::optional<std::string>& result_ref_json,
-                              const std::optional<std::string>& error_json) {
+void JobCache::ApplyCommitted(const EventRecord& event, std::int64_t projection_version) {
   if (capacity_ == 0) return;
-  const std::string key = Key(tenant_id, job_id);
+  const std::string key = Key(event.tenant_id, event.job_id);
   std::lock_guard lock(mu_);
   ++generation_;
   auto it = index_.find(key);
   if (it == index_.end()) return;  // not cached: nothing to keep coherent
   auto updated = std::make_shared<JobRecord>(*it->second->second);
-  updated->state = state;
-  updated->projection_version = projection_version;
-  updated->updated_at = updated_at;
-  if (result_ref_json) updated->result_ref_json = result_ref_json;
-  if (error_json) updated->error_json = error_json;
+  jobs::ApplyEvent(*updated, event);
+  if (updated->projection_version != projection_version) {
+    // The cached row was not the one the event was applied to: drop it.
+    lru_.erase(it->second);
+    index_.erase(it);
+    return;
+  }
   it->second->second = std::move(updated);
 }
 

@@ -45,12 +45,9 @@ class JobCache {
 
   // Writer, after a durable commit. A new job:
   void PutCommitted(JobRecord record);
-  // An applied state change of a job (the UPDATE the writer committed):
-  // absent result_ref/error keep the stored ones, as in the database.
-  void ApplyCommitted(std::string_view tenant_id, std::string_view job_id, jobs::JobState state,
-                      std::int64_t projection_version, const std::string& updated_at,
-                      const std::optional<std::string>& result_ref_json,
-                      const std::optional<std::string>& error_json);
+  // An applied event (jobs::ApplyEvent, as the writer committed it) that left
+  // the job at `projection_version`.
+  void ApplyCommitted(const EventRecord& event, std::int64_t projection_version);
 
   // Drops every entry and invalidates in-flight fills. Never throws.
   void Clear() noexcept;

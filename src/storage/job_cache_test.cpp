@@ -5,6 +5,18 @@
 namespace rtgw::storage {
 namespace {
 
+// An applied event reporting `state` at `received_at`.
+EventRecord Applied(std::string tenant, std::string job, jobs::JobState state,
+                    std::string received_at, std::optional<std::string> result_ref = std::nullopt) {
+  EventRecord e;
+  e.tenant_id = std::move(tenant);
+  e.job_id = std::move(job);
+  e.state = state;
+  e.received_at = std::move(received_at);
+  e.result_ref_json = std::move(result_ref);
+  return e;
+}
+
 JobRecord Job(std::string tenant, std::string job, std::int64_t version = 1) {
   JobRecord r;
   r.tenant_id = std::move(tenant);
@@ -30,9 +42,9 @@ TEST(JobCacheTest, FindsWhatWasCommittedScopedByTenant) {
 TEST(JobCacheTest, AppliedChangeUpdatesCachedRowAndKeepsAbsentRefs) {
   JobCache cache(8);
   cache.PutCommitted(Job("t", "j"));
-  cache.ApplyCommitted("t", "j", jobs::JobState::kRunning, 2, "t2", std::nullopt, std::nullopt);
-  cache.ApplyCommitted("t", "j", jobs::JobState::kCompleted, 3, "t3",
-                       std::string(R"({"output_uri":"s3://x"})"), std::nullopt);
+  cache.ApplyCommitted(Applied("t", "j", jobs::JobState::kRunning, "t2"), 2);
+  cache.ApplyCommitted(
+      Applied("t", "j", jobs::JobState::kCompleted, "t3", R"({"output_uri":"s3://x"})"), 3);
   auto hit = cache.Find("t", "j");
   ASSERT_NE(hit, nullptr);
   EXPECT_EQ(hit->state, jobs::JobState::kCompleted);
@@ -42,12 +54,21 @@ TEST(JobCacheTest, AppliedChangeUpdatesCachedRowAndKeepsAbsentRefs) {
   EXPECT_FALSE(hit->error_json.has_value());
 }
 
+TEST(JobCacheTest, AChangeToARowItDoesNotMatchDropsTheRow) {
+  JobCache cache(8);
+  cache.PutCommitted(Job("t", "j", 1));
+  // The writer says the event left the job at version 5: the cached row
+  // (version 1) was not the row it changed, so it must not be served.
+  cache.ApplyCommitted(Applied("t", "j", jobs::JobState::kRunning, "t5"), 5);
+  EXPECT_EQ(cache.Find("t", "j"), nullptr);
+}
+
 TEST(JobCacheTest, ReaderFillRacedByCommitIsDropped) {
   JobCache cache(8);
   // A reader takes the generation, reads version 1 from the database...
   const std::uint64_t generation = cache.Generation();
   // ...meanwhile the writer commits version 2 of that (uncached) job...
-  cache.ApplyCommitted("t", "j", jobs::JobState::kRunning, 2, "t2", std::nullopt, std::nullopt);
+  cache.ApplyCommitted(Applied("t", "j", jobs::JobState::kRunning, "t2"), 2);
   // ...so the reader's stale row must not enter the cache.
   cache.FillIfUnchanged(generation, Job("t", "j", 1));
   EXPECT_EQ(cache.Find("t", "j"), nullptr);
@@ -60,7 +81,7 @@ TEST(JobCacheTest, ReaderFillRacedByCommitIsDropped) {
 TEST(JobCacheTest, FillNeverLowersTheVersion) {
   JobCache cache(8);
   cache.PutCommitted(Job("t", "j", 1));
-  cache.ApplyCommitted("t", "j", jobs::JobState::kRunning, 2, "t2", std::nullopt, std::nullopt);
+  cache.ApplyCommitted(Applied("t", "j", jobs::JobState::kRunning, "t2"), 2);
   cache.FillIfUnchanged(cache.Generation(), Job("t", "j", 1));
   EXPECT_EQ(cache.Find("t", "j")->projection_version, 2);
 }

@@ -3,11 +3,10 @@
 #include <filesystem>
 #include <utility>
 
+#include "storage/postgres/pg_database.hpp"
 #include "storage/postgres/pg_table_io.hpp"
-#include "storage/postgres/postgres_job_store.hpp"
-#include "storage/sqlite/sqlite_job_store.hpp"
+#include "storage/sqlite/sqlite_database.hpp"
 #include "storage/sqlite/sqlite_table_io.hpp"
-#include "storage/sqlite/sqlite_validator_run_store.hpp"
 
 namespace rtgw::storage {
 
@@ -52,31 +51,24 @@ Result<OpenedStore> OpenStore(const StoreOptions& o, MetricsRegistry* metrics) {
     s.job_cache_entries = o.job_cache_entries;
     s.write_outbox = o.write_outbox;
     s.migrate = o.migrate != MigrateMode::kNever;
-    Result<std::unique_ptr<sqlite::SqliteJobStore>> store =
-        sqlite::SqliteJobStore::Open(s, metrics);
-    if (!store) return std::move(store).error();
-    out.owned_runs = std::make_unique<sqlite::SqliteValidatorRunStore>(**store);
-    out.validator_runs = out.owned_runs.get();
-    out.jobs = std::move(store).value();
+    Result<std::unique_ptr<sqlite::SqliteDatabase>> db = sqlite::SqliteDatabase::Open(s, metrics);
+    if (!db) return std::move(db).error();
+    out.db = std::move(db).value();
     out.backend = "sqlite";
   } else {
     postgres::PostgresOptions p;
     p.url = url->url;
     p.pool_size = o.pool_size;
     p.migrate = o.migrate == MigrateMode::kAlways;
-    Result<std::unique_ptr<postgres::PostgresJobStore>> store =
-        postgres::PostgresJobStore::Open(p, metrics);
-    if (!store) return std::move(store).error();
-    out.validator_runs = store->get();
-    out.jobs = std::move(store).value();
+    Result<std::unique_ptr<postgres::PgDatabase>> db = postgres::PgDatabase::Open(p, metrics);
+    if (!db) return std::move(db).error();
+    out.db = std::move(db).value();
     out.backend = "postgresql";
   }
-  // Both backends implement OutboxStore and NodeStore on the same object.
-  out.outbox = dynamic_cast<OutboxStore*>(out.jobs.get());
-  out.nodes = dynamic_cast<NodeStore*>(out.jobs.get());
-  if (out.outbox == nullptr || out.nodes == nullptr || out.validator_runs == nullptr) {
-    return Internal("store backend " + out.backend + " lacks a store surface");
-  }
+  out.jobs = &out.db->jobs();
+  out.outbox = &out.db->outbox();
+  out.nodes = &out.db->nodes();
+  out.validator_runs = &out.db->validator_runs();
   return out;
 }
 
@@ -84,10 +76,10 @@ Result<MigrateReport> MigrateDatabase(const std::string& url_text) {
   Result<DatabaseUrl> url = ParseDatabaseUrl(url_text);
   if (!url) return std::move(url).error();
   if (url->backend == Backend::kSqlite) {
-    Result<int> found = sqlite::SqliteJobStore::MigrateFile(url->sqlite_path);
+    Result<int> found = sqlite::SqliteDatabase::MigrateFile(url->sqlite_path);
     if (!found) return std::move(found).error();
     return MigrateReport{
-        .backend = "sqlite", .found = *found, .latest = sqlite::SqliteJobStore::SchemaVersion()};
+        .backend = "sqlite", .found = *found, .latest = sqlite::SqliteDatabase::SchemaVersion()};
   }
   Result<postgres::PgMigrateReport> r = postgres::MigratePostgres(url->url);
   if (!r) return std::move(r).error();
@@ -104,7 +96,7 @@ Result<MigrateReport> CheckSchema(const std::string& url_text) {
   const bool lite = url->backend == Backend::kSqlite;
   if (lite && !std::filesystem::exists(url->sqlite_path)) {
     return MigrateReport{
-        .backend = "sqlite", .found = 0, .latest = sqlite::SqliteJobStore::SchemaVersion()};
+        .backend = "sqlite", .found = 0, .latest = sqlite::SqliteDatabase::SchemaVersion()};
   }
   Result<std::unique_ptr<TableIo>> io =
       lite ? sqlite::OpenSqliteTableIo(url->sqlite_path) : postgres::OpenPgTableIo(url->url);
@@ -113,8 +105,8 @@ Result<MigrateReport> CheckSchema(const std::string& url_text) {
   if (!found) return std::move(found).error();
   return MigrateReport{.backend = lite ? "sqlite" : "postgresql",
                        .found = *found,
-                       .latest = lite ? sqlite::SqliteJobStore::SchemaVersion()
-                                      : postgres::PostgresJobStore::SchemaVersion()};
+                       .latest = lite ? sqlite::SqliteDatabase::SchemaVersion()
+                                      : postgres::PgDatabase::SchemaVersion()};
 }
 
 }  // namespace rtgw::storage

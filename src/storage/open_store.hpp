@@ -16,6 +16,7 @@
 #include "storage/job_store.hpp"
 #include "storage/node_store.hpp"
 #include "storage/outbox_store.hpp"
+#include "storage/stores.hpp"
 #include "storage/validator_run_store.hpp"
 
 namespace rtgw::storage {
@@ -59,16 +60,14 @@ struct StoreOptions {
   int pool_size = 4;
 };
 
-// Every store surface of one database. Both backends implement all of them.
+// Every store surface of one database (storage/stores.hpp); the pointers are
+// into `db`, valid while it lives.
 struct OpenedStore {
-  std::unique_ptr<JobStore> jobs;
-  // The same object's outbox, management nodes/leases/cancels.
+  std::unique_ptr<Stores> db;
+  JobStore* jobs = nullptr;
   OutboxStore* outbox = nullptr;
   NodeStore* nodes = nullptr;
-  // Validator runs on the same database: PostgreSQL, the same object; SQLite,
-  // a SqliteValidatorRunStore on its writer (owned_runs, destroyed before jobs).
   ValidatorRunStore* validator_runs = nullptr;
-  std::unique_ptr<ValidatorRunStore> owned_runs;
   std::string backend;  // "sqlite" | "postgresql"
 };
 

@@ -10,9 +10,9 @@
 
 #include "crypto/crypto.hpp"
 #include "storage/open_store.hpp"
+#include "storage/postgres/pg_database.hpp"
 #include "storage/postgres/pg_table_io.hpp"
-#include "storage/postgres/postgres_job_store.hpp"
-#include "storage/sqlite/sqlite_job_store.hpp"
+#include "storage/sqlite/sqlite_database.hpp"
 #include "storage/sqlite/sqlite_table_io.hpp"
 #include "storage/table_io.hpp"
 
@@ -146,8 +146,8 @@ Result<std::unique_ptr<TableIo>> OpenIo(const DatabaseUrl& url) {
 }
 
 int LatestVersion(Backend b) {
-  return b == Backend::kSqlite ? sqlite::SqliteJobStore::SchemaVersion()
-                               : postgres::PostgresJobStore::SchemaVersion();
+  return b == Backend::kSqlite ? sqlite::SqliteDatabase::SchemaVersion()
+                               : postgres::PgDatabase::SchemaVersion();
 }
 
 // The idempotency records have no table of their own: a submit's is its `jobs` row (key,

@@ -83,8 +83,8 @@ inline Result<StoreHealth> HealthSync(JobStore& store) {
 //   static constexpr const char* kName;  // its StoreHealth::backend
 //   void SetUpDatabase();                // a fresh database; may fail with ASSERT_*
 //   void TearDownDatabase();
-//   std::unique_ptr<S> Open();           // a store on that database, outbox on;
-//                                        // S implements JobStore and OutboxStore
+//   std::unique_ptr<S> Open();           // the stores on that database, outbox on
+//                                        // (S: a storage::Stores)
 //   std::int64_t QueryInt(const std::string& sql);  // first column of the first row
 template <class Backend>
 class StoreScenarioTest : public ::testing::Test {
@@ -101,8 +101,8 @@ class StoreScenarioTest : public ::testing::Test {
     backend_.TearDownDatabase();
   }
 
-  JobStore& Jobs() { return *store_; }
-  OutboxStore& Outbox() { return *store_; }
+  JobStore& Jobs() { return store_->jobs(); }
+  OutboxStore& Outbox() { return store_->outbox(); }
   // A restart: closes the store and opens a new one on the same database.
   void Reopen() {
     store_->Close();

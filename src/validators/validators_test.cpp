@@ -14,8 +14,7 @@
 
 #include "auth/rs256_signer.hpp"
 #include "common/temp_dir.hpp"
-#include "storage/sqlite/sqlite_job_store.hpp"
-#include "storage/sqlite/sqlite_validator_run_store.hpp"
+#include "storage/sqlite/sqlite_database.hpp"
 #include "validators/callback_token.hpp"
 #include "validators/local_launcher.hpp"
 #include "validators/object_storage.hpp"
@@ -223,9 +222,9 @@ TEST(ValidationServiceTest, WorkBeyondTheQueueBoundIsRefusedAtOnceWith503Overloa
   const fs::path& dir = tmp.path();
   storage::sqlite::SqliteOptions so;
   so.path = (dir / "rtgw.db").string();
-  auto store = storage::sqlite::SqliteJobStore::Open(so, nullptr);
+  auto store = storage::sqlite::SqliteDatabase::Open(so, nullptr);
   ASSERT_TRUE(store.ok()) << store.error().message;
-  storage::sqlite::SqliteValidatorRunStore runs(**store);
+  storage::ValidatorRunStore& runs = (*store)->validator_runs();
   auto media = MakeFileStorage((dir / "media").string());
   ASSERT_TRUE(media.ok());
   CallbackTokenVerifier verifier;
@@ -237,7 +236,7 @@ TEST(ValidationServiceTest, WorkBeyondTheQueueBoundIsRefusedAtOnceWith503Overloa
   o.max_queued = 1;
   std::vector<std::promise<Result<storage::ValidatorRun>>> replies(3);
   {
-    ValidationService service(o, **store, runs, **media, {{"local", &launcher}}, verifier);
+    ValidationService service(o, (*store)->jobs(), runs, **media, {{"local", &launcher}}, verifier);
     auto launch = [&](int i) {
       LaunchRequest r{.tenant_id = "t",
                       .subject = "u",

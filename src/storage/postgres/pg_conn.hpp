@@ -35,6 +35,9 @@ class Params {
  public:
   Params& Text(const std::string& value);
   Params& OptText(const std::optional<std::string>& value);
+  // A temporary would dangle before the statement runs.
+  Params& Text(std::string&& value) = delete;
+  Params& OptText(std::optional<std::string>&& value) = delete;
   Params& Int(std::int64_t value);
   Params& Bool(bool value);
   Params& Null();

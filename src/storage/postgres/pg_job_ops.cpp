@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "jobs/job_rules.hpp"
 #include "jobs/job_state.hpp"
 #include "storage/postgres/pg_conn.hpp"
 #include "storage/projection_update.hpp"
@@ -115,20 +116,10 @@ Error Raced(const char* what) {
 }  // namespace
 
 Result<SubmitOutcome> PgSubmit(PgConn& conn, const SubmitRecord& r) {
-  const JobRecord as_inserted{.tenant_id = r.tenant_id,
-                              .job_id = r.job_id,
-                              .workspace_id = r.workspace_id,
-                              .submission_id = r.submission_id,
-                              .management_node_id = r.management_node_id,
-                              .state = jobs::JobState::kSubmitted,
-                              .spec_json = r.spec_json,
-                              .result_ref_json = std::nullopt,
-                              .error_json = std::nullopt,
-                              .accepted_at = r.accepted_at,
-                              .updated_at = r.accepted_at,
-                              .trace_id = r.trace_id,
-                              .projection_version = 1};
-  const std::string payload = BuildProjectionUpdate(as_inserted, r.accepted_at, r.trace_id);
+  // Inserted first: the unique keys are the check, so a new job costs one
+  // statement. Only a taken key is looked at.
+  const std::string payload =
+      BuildProjectionUpdate(jobs::JobAfterSubmit(r), r.accepted_at, r.trace_id);
   Result<PgResult> ins = conn.QueryPrepared("insert_job", kInsertJob,
                                             Params()
                                                 .Text(r.tenant_id)
@@ -147,19 +138,17 @@ Result<SubmitOutcome> PgSubmit(PgConn& conn, const SubmitRecord& r) {
   if (!ins) return std::move(ins).error();
   if (ins->rows() == 1) return SubmitOutcome{.replayed = false, .response_json = r.response_json};
   // A unique key was taken (by a committed row: ON CONFLICT waited for any
-  // in-flight insert of it). The key decides first, as in SQLite.
-  Result<PgResult> found =
+  // in-flight insert of it): the idempotency key, or else the job id.
+  Result<PgResult> by_key =
       conn.QueryPrepared("find_by_key", kFindByKey,
                          Params().Text(r.tenant_id).Text(r.idempotency_key), "find job by key");
-  if (!found) return std::move(found).error();
-  if (found->rows() == 1) {
-    if (found->Text(0, 0) != r.request_fingerprint) {
-      return Conflict("idempotency_key reused with a different payload", "idempotency_conflict");
-    }
-    return SubmitOutcome{.replayed = true, .response_json = found->Text(0, 1)};
+  if (!by_key) return std::move(by_key).error();
+  jobs::SubmitFinding found{.by_key = std::nullopt, .job_id_taken = true};
+  if (by_key->rows() == 1) {
+    found.by_key = jobs::SubmitFinding::ByKey{.request_fingerprint = by_key->Text(0, 0),
+                                              .response_json = by_key->Text(0, 1)};
   }
-  return Conflict("job_id already used in this tenant with another idempotency_key",
-                  "job_id_conflict");
+  return jobs::DecideSubmit(found, r);
 }
 
 Result<EventOutcome> PgAppendEvent(PgConn& conn, const EventRecord& r) {
@@ -169,37 +158,27 @@ Result<EventOutcome> PgAppendEvent(PgConn& conn, const EventRecord& r) {
   if (row->rows() == 0) return NotFound("job not found");
   Result<jobs::JobState> state = ParseStoredState(row->Text(0, 0), true);
   if (!state) return std::move(state).error();
-  const jobs::JobState current = *state;
-  const std::string job_submission_id = row->Text(0, 1);
-  const std::int64_t projection_version = row->Int(0, 2);
-  const EventOutcome unchanged{.idempotent = false,
-                               .applied = false,
-                               .state = current,
-                               .projection_version = projection_version};
+  const jobs::JobHead head{
+      .state = *state, .submission_id = row->Text(0, 1), .projection_version = row->Int(0, 2)};
 
-  // A known event_id decides before anything else: same payload -> idempotent
-  // replay, other payload -> event_conflict.
-  auto known_event = [&]() -> Result<std::optional<EventOutcome>> {
+  // The fingerprint of the stored event with this id, looked up only when the
+  // optimistic verdict needs it (jobs::DecideEvent).
+  auto find_known = [&]() -> Result<std::optional<std::string>> {
     Result<PgResult> found = conn.QueryPrepared(
         "find_event", kFindEvent, Params().Text(r.tenant_id).Text(r.job_id).Text(r.event_id),
         "find event");
     if (!found) return std::move(found).error();
-    if (found->rows() == 0) return std::optional<EventOutcome>();
-    if (found->Text(0, 0) != r.fingerprint) {
-      return Conflict("event_id reused with a different payload", "event_conflict");
-    }
-    EventOutcome replay = unchanged;
-    replay.idempotent = true;
-    return std::optional<EventOutcome>(replay);
+    if (found->rows() == 0) return std::optional<std::string>();
+    return std::optional<std::string>(found->Text(0, 0));
   };
 
-  if (r.submission_id != job_submission_id) {
-    Result<std::optional<EventOutcome>> known = known_event();
+  const jobs::EventVerdict verdict = jobs::DecideEvent(head, std::nullopt, r);
+  if (verdict == jobs::EventVerdict::kSubmissionMismatch) {
+    Result<std::optional<std::string>> known = find_known();
     if (!known) return std::move(known).error();
-    if (*known) return **known;
-    return Conflict("submission_id is not the job's current submission", "submission_mismatch");
+    return jobs::EventOutcomeFor(jobs::DecideEvent(head, *known, r), head, r);
   }
-  const bool applied = jobs::ShouldApply(current, r.state);
+  const bool applied = verdict == jobs::EventVerdict::kApply;
   const std::string state_text(jobs::ToString(r.state));
   Params p;
   p.Text(r.tenant_id)
@@ -219,36 +198,30 @@ Result<EventOutcome> PgAppendEvent(PgConn& conn, const EventRecord& r) {
   // The insert is the check: ON CONFLICT on the unique event key does nothing
   // for a known event_id, which is then looked up.
   Result<PgResult> ins = Internal("unreachable");
-  std::string payload;
-  JobRecord after;
+  std::string payload;  // outlives the query: Params keep pointers
   if (!applied) {
     ins = conn.QueryPrepared("insert_event", kInsertUnappliedEvent, p, "insert event");
   } else {
     // The job row after the change, as the UPDATE leaves it.
-    after.tenant_id = r.tenant_id;
-    after.job_id = r.job_id;
-    after.workspace_id = row->Text(0, 3);
-    after.submission_id = job_submission_id;
-    after.state = r.state;
-    after.result_ref_json = r.result_ref_json ? r.result_ref_json : row->OptText(0, 4);
-    after.error_json = r.error_json ? r.error_json : row->OptText(0, 5);
-    after.projection_version = projection_version + 1;
+    JobRecord after{.tenant_id = r.tenant_id,
+                    .job_id = r.job_id,
+                    .workspace_id = row->Text(0, 3),
+                    .submission_id = head.submission_id,
+                    .state = head.state,
+                    .result_ref_json = row->OptText(0, 4),
+                    .error_json = row->OptText(0, 5),
+                    .projection_version = head.projection_version};
+    jobs::ApplyEvent(after, r);
     payload = BuildProjectionUpdate(after, r.occurred_at, r.trace_id);
     p.Text(payload).Int(after.projection_version);
     ins = conn.QueryPrepared("insert_applied_event", kInsertAppliedEvent, p, "apply event");
   }
   if (!ins) return std::move(ins).error();
-  if (ins->rows() == 1) {
-    if (!applied) return unchanged;
-    return EventOutcome{.idempotent = false,
-                        .applied = true,
-                        .state = r.state,
-                        .projection_version = after.projection_version};
-  }
-  Result<std::optional<EventOutcome>> known = known_event();
+  if (ins->rows() == 1) return jobs::EventOutcomeFor(verdict, head, r);
+  Result<std::optional<std::string>> known = find_known();
   if (!known) return std::move(known).error();
-  if (*known) return **known;
-  return Raced("inserting the event");
+  if (!*known) return Raced("inserting the event");
+  return jobs::EventOutcomeFor(jobs::DecideEvent(head, *known, r), head, r);
 }
 
 Status PgTouchHealth(PgConn& conn) {

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "jobs/job_rules.hpp"
 #include "jobs/job_state.hpp"
 #include "storage/postgres/pg_conn.hpp"
 #include "storage/postgres/pg_job_ops.hpp"
@@ -274,25 +275,21 @@ Result<CancelOutcome> PgRequestCancel(PgConn& conn, const CancelRequest& r) {
   const std::string workspace_id = job->Text(0, 1);
   const std::string submission_id = job->Text(0, 2);
   const std::string node_id = job->Text(0, 3);
-  if (r.node_id && *r.node_id != node_id) {
-    return PermissionDenied("job " + r.job_id + " belongs to another management node",
-                            "node_mismatch");
-  }
-  CancelOutcome out;
-  out.state = *state;
-  out.management_node_id = node_id;
-  if (*state == jobs::JobState::kCompleted || *state == jobs::JobState::kFailed) {
-    return Conflict(
-        "job is already " + std::string(jobs::ToString(*state)) + "; it can no longer be cancelled",
-        "job_terminal");
-  }
   Result<PgResult> facts =
       conn.QueryPrepared("node_cancel_facts", kCancelFacts,
                          Params().Text(r.tenant_id).Text(r.job_id), "read cancel and lease");
   if (!facts) return std::move(facts).error();
-  const bool cancel_recorded = facts->Text(0, 0) == "t";
-  const bool ever_leased = facts->Text(0, 1) == "t";
-  if (*state == jobs::JobState::kCancelled || cancel_recorded) {
+  Result<jobs::CancelVerdict> verdict =
+      jobs::DecideCancel(jobs::CancelFacts{.state = *state,
+                                           .management_node_id = node_id,
+                                           .cancel_recorded = facts->Text(0, 0) == "t",
+                                           .ever_leased = facts->Text(0, 1) == "t"},
+                         r.node_id, r.job_id);
+  if (!verdict) return std::move(verdict).error();
+  CancelOutcome out;
+  out.state = *state;
+  out.management_node_id = node_id;
+  if (*verdict == jobs::CancelVerdict::kAlreadyRequested) {
     out.already_requested = true;
     return out;
   }
@@ -306,7 +303,7 @@ Result<CancelOutcome> PgRequestCancel(PgConn& conn, const CancelRequest& r) {
                                                 .Text(r.trace_id),
                                             "record cancel");
   if (!ins) return std::move(ins).error();
-  if (*state == jobs::JobState::kSubmitted && !ever_leased) {
+  if (*verdict == jobs::CancelVerdict::kRecordAndCancelNow) {
     Result<EventOutcome> applied =
         PgAppendEvent(conn, GatewayCancelEvent(r, workspace_id, submission_id));
     if (!applied) return std::move(applied).error();

@@ -5,7 +5,7 @@
 // (storage/node_store.hpp) as plain blocking calls on one connection.
 //
 // Writes run inside the caller's transaction (the group-commit batch of
-// PostgresJobStore). They are safe against other replicas writing the same
+// PgDatabase). They are safe against other replicas writing the same
 // database at the same time, with no read-then-write races:
 //  - Every grant, cancel and gateway cancel event of a job happens under that
 //    job's row lock (jobs FOR UPDATE). PgAcquireLeases first locks its

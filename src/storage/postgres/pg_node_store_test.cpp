@@ -16,8 +16,8 @@
 
 #include "jobs/job_state.hpp"
 #include "storage/node_store_scenarios.hpp"
+#include "storage/postgres/pg_database.hpp"
 #include "storage/postgres/pg_test_support.hpp"
-#include "storage/postgres/postgres_job_store.hpp"
 
 namespace rtgw::storage::postgres {
 namespace {
@@ -42,20 +42,20 @@ class PgNodeStoreTest : public PgSchemaTest {
 
   void Submit(const std::string& tenant, const std::string& job_id, const std::string& node,
               const std::string& accepted_at = "2026-02-18T00:00:00.000001Z") {
-    SubmitForNode(*store_, tenant, job_id, node, accepted_at);
+    SubmitForNode(store_->jobs(), tenant, job_id, node, accepted_at);
   }
   Result<AcquireResult> Acquire(const std::string& tenant, const std::string& node, SystemTime now,
                                 int max_jobs = 16, seconds lease = seconds(60)) {
-    return AcquireSync(*store_, tenant, node, now, max_jobs, lease);
+    return AcquireSync(store_->nodes(), tenant, node, now, max_jobs, lease);
   }
   Result<CancelOutcome> Cancel(const std::string& tenant, const std::string& job_id,
                                SystemTime now) {
-    return CancelSync(*store_, tenant, job_id, now);
+    return CancelSync(store_->nodes(), tenant, job_id, now);
   }
-  NodeStoreScenarios Scenarios() { return {*store_, *store_}; }
+  NodeStoreScenarios Scenarios() { return {store_->jobs(), store_->nodes()}; }
 
   const SystemTime t0_ = SystemTime(seconds(1'800'000'000));
-  std::unique_ptr<PostgresJobStore> store_;
+  std::unique_ptr<PgDatabase> store_;
 };
 
 TEST_F(PgNodeStoreTest, LeasesOnlyTheNodesSubmittedJobsOldestFirstAndOnce) {
@@ -89,7 +89,7 @@ TEST_F(PgNodeStoreTest, TheGatewayCancelWritesItsOutboxRowInTheSameTransaction) 
 // Two stores on one schema are two replicas. Many concurrent lease calls for
 // one node, spread over both: every submission is leased exactly once.
 TEST_F(PgNodeStoreTest, TwoReplicasNeverLeaseOneJobTwice) {
-  std::unique_ptr<PostgresJobStore> other = Open();
+  std::unique_ptr<PgDatabase> other = Open();
   ASSERT_TRUE(other);
   constexpr int kJobs = 300;
   for (int i = 0; i < kJobs; ++i) {
@@ -103,7 +103,7 @@ TEST_F(PgNodeStoreTest, TwoReplicasNeverLeaseOneJobTwice) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
-      PostgresJobStore& s = (t % 2 == 0) ? *store_ : *other;
+      NodeStore& s = (t % 2 == 0) ? store_->nodes() : other->nodes();
       for (int round = 0; round < 30; ++round) {
         auto r = AcquireSync(s, "t1", "n1", t0_, 7, seconds(600));
         if (!r) {
@@ -133,7 +133,7 @@ TEST_F(PgNodeStoreTest, TwoReplicasNeverLeaseOneJobTwice) {
 // Concurrent duplicate cancels of one never-leased job over both replicas:
 // one gateway cancel event, one cancel request, one outbox row for it.
 TEST_F(PgNodeStoreTest, ConcurrentDuplicateCancelsHaveOneEffect) {
-  std::unique_ptr<PostgresJobStore> other = Open();
+  std::unique_ptr<PgDatabase> other = Open();
   ASSERT_TRUE(other);
   constexpr int kJobs = 10;
   for (int i = 0; i < kJobs; ++i) Submit("t1", "c-" + std::to_string(i), "n1");
@@ -142,7 +142,7 @@ TEST_F(PgNodeStoreTest, ConcurrentDuplicateCancelsHaveOneEffect) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
-      PostgresJobStore& s = (t % 2 == 0) ? *store_ : *other;
+      NodeStore& s = (t % 2 == 0) ? store_->nodes() : other->nodes();
       for (int i = 0; i < kJobs; ++i) {
         auto r = CancelSync(s, "t1", "c-" + std::to_string(i), t0_);
         if (!r) {
@@ -165,7 +165,7 @@ TEST_F(PgNodeStoreTest, ConcurrentDuplicateCancelsHaveOneEffect) {
 
 // A cancellation is "new" for exactly one of concurrent polls.
 TEST_F(PgNodeStoreTest, ANewCancellationIsNewForOnePollOnly) {
-  std::unique_ptr<PostgresJobStore> other = Open();
+  std::unique_ptr<PgDatabase> other = Open();
   ASSERT_TRUE(other);
   Submit("t1", "j1", "n1");
   ASSERT_EQ(Acquire("t1", "n1", t0_)->leases.size(), 1u);
@@ -174,7 +174,7 @@ TEST_F(PgNodeStoreTest, ANewCancellationIsNewForOnePollOnly) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 6; ++t) {
     threads.emplace_back([&, t] {
-      auto r = AcquireSync(t % 2 ? *other : *store_, "t1", "n1", t0_);
+      auto r = AcquireSync(t % 2 ? other->nodes() : store_->nodes(), "t1", "n1", t0_);
       ASSERT_TRUE(r);
       EXPECT_EQ(r->cancellations.size(), 1u);
       if (r->new_cancellations) ++fresh;

@@ -15,7 +15,7 @@
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
-#include "storage/postgres/postgres_job_store.hpp"
+#include "storage/postgres/pg_database.hpp"
 #include "storage/store_test_support.hpp"
 
 namespace rtgw::storage::postgres::test_support {
@@ -86,12 +86,12 @@ class PgTestDatabase {
   }
 
   // A store on the schema, migrating it on first use.
-  std::unique_ptr<PostgresJobStore> Open(int pool_size = 3) {
+  std::unique_ptr<PgDatabase> Open(int pool_size = 3) {
     PostgresOptions o;
     o.url = url_;
     o.migrate = true;
     o.pool_size = pool_size;
-    Result<std::unique_ptr<PostgresJobStore>> s = PostgresJobStore::Open(std::move(o), nullptr);
+    Result<std::unique_ptr<PgDatabase>> s = PgDatabase::Open(std::move(o), nullptr);
     EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
     if (!s.ok()) return nullptr;
     return std::move(s).value();

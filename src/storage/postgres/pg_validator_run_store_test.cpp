@@ -9,8 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include "storage/postgres/pg_database.hpp"
 #include "storage/postgres/pg_test_support.hpp"
-#include "storage/postgres/postgres_job_store.hpp"
 #include "storage/validator_run_store_scenarios.hpp"
 
 namespace rtgw::storage::postgres {
@@ -25,7 +25,7 @@ class PgValidatorRunStoreTest : public PgSchemaTest {
     if (HasFatalFailure()) return;
     jobs_ = Open();
     ASSERT_TRUE(jobs_);
-    runs_ = jobs_.get();
+    runs_ = &jobs_->validator_runs();
   }
   void TearDown() override {
     if (jobs_) jobs_->Close();
@@ -34,7 +34,7 @@ class PgValidatorRunStoreTest : public PgSchemaTest {
   }
   ValidatorRunStoreScenarios Scenarios() { return ValidatorRunStoreScenarios(*runs_); }
 
-  std::unique_ptr<PostgresJobStore> jobs_;
+  std::unique_ptr<PgDatabase> jobs_;
   ValidatorRunStore* runs_ = nullptr;
 };
 
@@ -69,7 +69,7 @@ TEST_F(PgValidatorRunStoreTest, ADuplicateRunIsAConflict) {
 // One callback delivered many times at once through two replicas: applied
 // exactly once, every other delivery is a replay with the same receipt.
 TEST_F(PgValidatorRunStoreTest, ConcurrentDeliveriesApplyOnce) {
-  std::unique_ptr<PostgresJobStore> other = Open();
+  std::unique_ptr<PgDatabase> other = Open();
   ASSERT_TRUE(other);
   constexpr int kRuns = 5;
   for (int i = 0; i < kRuns; ++i) {
@@ -82,7 +82,7 @@ TEST_F(PgValidatorRunStoreTest, ConcurrentDeliveriesApplyOnce) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
-      ValidatorRunStore* s = t % 2 ? static_cast<ValidatorRunStore*>(other.get()) : runs_;
+      ValidatorRunStore* s = t % 2 ? &other->validator_runs() : runs_;
       for (int i = 0; i < kRuns; ++i) {
         auto a = MakeApply("vr-" + std::to_string(i), "cb-" + std::to_string(i));
         a.receipt_json = R"({"by":)" + std::to_string(t) + "}";

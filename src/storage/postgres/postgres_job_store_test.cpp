@@ -5,8 +5,6 @@
 // Runs against a real PostgreSQL named by RTGW_TEST_PG_DSN (scripts/test.sh
 // starts one and sets it). Without it every test FAILS: a skipped store test
 // would look like a passing one.
-#include "storage/postgres/postgres_job_store.hpp"
-
 #include <stdlib.h>
 
 #include <atomic>
@@ -28,6 +26,7 @@
 #include "storage/job_store_scenarios.hpp"
 #include "storage/outbox_store_scenarios.hpp"
 #include "storage/postgres/pg_conn.hpp"
+#include "storage/postgres/pg_database.hpp"
 #include "storage/postgres/pg_test_support.hpp"
 
 namespace rtgw::storage::postgres {
@@ -46,8 +45,8 @@ class PgTest : public test_support::PgSchemaTest {
     o.pool_size = 3;
     return o;
   }
-  std::unique_ptr<PostgresJobStore> OpenOrDie(PostgresOptions o, MetricsRegistry* m = nullptr) {
-    Result<std::unique_ptr<PostgresJobStore>> s = PostgresJobStore::Open(std::move(o), m);
+  std::unique_ptr<PgDatabase> OpenOrDie(PostgresOptions o, MetricsRegistry* m = nullptr) {
+    Result<std::unique_ptr<PgDatabase>> s = PgDatabase::Open(std::move(o), m);
     EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
     if (!s.ok()) return nullptr;
     return std::move(s).value();
@@ -58,8 +57,7 @@ class PgTest : public test_support::PgSchemaTest {
 
 TEST_F(PgTest, MigratesOnceAndRefusesBehindOrNewerSchemas) {
   // Without --migrate an empty database is "behind": refused, naming `rtgw migrate`.
-  Result<std::unique_ptr<PostgresJobStore>> behind =
-      PostgresJobStore::Open(Options(false), nullptr);
+  Result<std::unique_ptr<PgDatabase>> behind = PgDatabase::Open(Options(false), nullptr);
   ASSERT_FALSE(behind.ok());
   EXPECT_EQ(behind.error().code, ErrorCode::kUnavailable);
   EXPECT_NE(behind.error().message.find("rtgw migrate"), std::string::npos)
@@ -75,9 +73,8 @@ TEST_F(PgTest, MigratesOnceAndRefusesBehindOrNewerSchemas) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 8);
-  EXPECT_EQ(raw_->Int("SELECT count(*) FROM schema_migrations"), PostgresJobStore::SchemaVersion());
-  EXPECT_EQ(raw_->Int("SELECT max(version) FROM schema_migrations"),
-            PostgresJobStore::SchemaVersion());
+  EXPECT_EQ(raw_->Int("SELECT count(*) FROM schema_migrations"), PgDatabase::SchemaVersion());
+  EXPECT_EQ(raw_->Int("SELECT max(version) FROM schema_migrations"), PgDatabase::SchemaVersion());
   Result<PgMigrateReport> again = MigratePostgres(url_);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->applied, 0);
@@ -85,8 +82,7 @@ TEST_F(PgTest, MigratesOnceAndRefusesBehindOrNewerSchemas) {
 
   raw_->Exec("INSERT INTO schema_migrations (version, name) VALUES (999, 'from the future')");
   for (bool migrate : {false, true}) {
-    Result<std::unique_ptr<PostgresJobStore>> newer =
-        PostgresJobStore::Open(Options(migrate), nullptr);
+    Result<std::unique_ptr<PgDatabase>> newer = PgDatabase::Open(Options(migrate), nullptr);
     ASSERT_FALSE(newer.ok());
     EXPECT_NE(newer.error().message.find("newer"), std::string::npos) << newer.error().message;
   }
@@ -95,12 +91,12 @@ TEST_F(PgTest, MigratesOnceAndRefusesBehindOrNewerSchemas) {
 TEST_F(PgTest, OpenRefusesBadUrlsAndUnreachableServers) {
   PostgresOptions bad = Options();
   bad.url = "mysql://x";
-  Result<std::unique_ptr<PostgresJobStore>> r1 = PostgresJobStore::Open(bad, nullptr);
+  Result<std::unique_ptr<PgDatabase>> r1 = PgDatabase::Open(bad, nullptr);
   ASSERT_FALSE(r1.ok());
   EXPECT_EQ(r1.error().code, ErrorCode::kInvalidArgument);
   PostgresOptions down = Options();
   down.url = "postgresql://nobody:pw@127.0.0.1:1/none?connect_timeout=2";
-  Result<std::unique_ptr<PostgresJobStore>> r2 = PostgresJobStore::Open(down, nullptr);
+  Result<std::unique_ptr<PgDatabase>> r2 = PgDatabase::Open(down, nullptr);
   ASSERT_FALSE(r2.ok());
   EXPECT_EQ(r2.error().code, ErrorCode::kUnavailable);
   EXPECT_EQ(RedactUrl("postgresql://u:secret@h:5432/db"), "postgresql://u:***@h:5432/db");
@@ -124,7 +120,7 @@ TEST_F(PgTest, ConcurrentDuplicatesAcrossTwoStoresHaveOneEffect) {
   std::vector<std::thread> threads;
   for (int c = 0; c < kCopies; ++c) {
     threads.emplace_back([&, c] {
-      JobStore& store = (c % 2 == 0) ? static_cast<JobStore&>(*a) : static_cast<JobStore&>(*b);
+      JobStore& store = (c % 2 == 0) ? a->jobs() : b->jobs();
       std::vector<std::future<void>> waits;
       for (int j = 0; j < kJobs; ++j) {
         SubmitRecord r = MakeSubmit("t1", "job-" + std::to_string(j), "key-" + std::to_string(j));
@@ -159,7 +155,7 @@ TEST_F(PgTest, ConcurrentDuplicatesAcrossTwoStoresHaveOneEffect) {
   std::atomic<int> applied{0};
   for (int c = 0; c < kCopies; ++c) {
     threads.emplace_back([&, c] {
-      JobStore& store = (c % 2 == 0) ? static_cast<JobStore&>(*a) : static_cast<JobStore&>(*b);
+      JobStore& store = (c % 2 == 0) ? a->jobs() : b->jobs();
       for (int j = 0; j < kJobs; ++j) {
         Result<JobRecord> job = GetJobSync(store, "t1", "job-" + std::to_string(j));
         ASSERT_TRUE(job.ok());
@@ -202,8 +198,8 @@ TEST_F(PgTest, AFailingWriteDoesNotFailItsBatch) {
     auto p = std::make_shared<std::promise<Result<SubmitOutcome>>>();
     futures.push_back(p->get_future());
     const std::string job = (i % 10 == 5 ? "poison-" : "job-") + std::to_string(i);
-    store->Submit(MakeSubmit("t1", job, "key-" + std::to_string(i)),
-                  [p](Result<SubmitOutcome> r) { p->set_value(std::move(r)); });
+    store->jobs().Submit(MakeSubmit("t1", job, "key-" + std::to_string(i)),
+                         [p](Result<SubmitOutcome> r) { p->set_value(std::move(r)); });
   }
   int ok = 0;
   int failed = 0;
@@ -230,8 +226,8 @@ TEST_F(PgTest, ReconnectsAfterTheServerDropsItsConnections) {
   o.url += "&application_name=" + schema_;
   auto store = OpenOrDie(o);
   ASSERT_TRUE(store);
-  ASSERT_TRUE(SubmitSync(*store, MakeSubmit("t1", "job-before", "k-before")).ok());
-  ASSERT_TRUE(GetJobSync(*store, "t1", "job-before").ok());
+  ASSERT_TRUE(SubmitSync(store->jobs(), MakeSubmit("t1", "job-before", "k-before")).ok());
+  ASSERT_TRUE(GetJobSync(store->jobs(), "t1", "job-before").ok());
   EXPECT_GE(
       raw_->Int("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + schema_ + "'"),
       1);
@@ -240,15 +236,15 @@ TEST_F(PgTest, ReconnectsAfterTheServerDropsItsConnections) {
       "application_name = '" +
       schema_ + "'");
   // Dropped idle connections are replaced transparently, for writes and reads.
-  Result<SubmitOutcome> after = SubmitSync(*store, MakeSubmit("t1", "job-after", "k-after"));
+  Result<SubmitOutcome> after = SubmitSync(store->jobs(), MakeSubmit("t1", "job-after", "k-after"));
   ASSERT_TRUE(after.ok()) << after.error().message;
   for (int i = 0; i < 6; ++i) {  // more calls than threads: every connection gets used
-    Result<JobRecord> r = GetJobSync(*store, "t1", "job-before");
+    Result<JobRecord> r = GetJobSync(store->jobs(), "t1", "job-before");
     EXPECT_TRUE(r.ok()) << r.error().message;
   }
-  EXPECT_TRUE(GetJobSync(*store, "t1", "job-after").ok());
+  EXPECT_TRUE(GetJobSync(store->jobs(), "t1", "job-after").ok());
   Result<StoreHealth> health =
-      Await<StoreHealth>([&](Callback<StoreHealth> cb) { store->CheckHealth(cb); });
+      Await<StoreHealth>([&](Callback<StoreHealth> cb) { store->jobs().CheckHealth(cb); });
   ASSERT_TRUE(health.ok());
   EXPECT_TRUE(health->writable) << health->detail;
   EXPECT_EQ(health->backend, "postgresql");
@@ -261,14 +257,15 @@ TEST_F(PgTest, ConcurrentClaimersNeverShareARowAndExpiredLeasesAreTakenOver) {
   constexpr int kJobs = 60;
   for (int i = 0; i < kJobs; ++i) {
     ASSERT_TRUE(
-        SubmitSync(*a, MakeSubmit("t1", "j" + std::to_string(i), "k" + std::to_string(i))).ok());
+        SubmitSync(a->jobs(), MakeSubmit("t1", "j" + std::to_string(i), "k" + std::to_string(i)))
+            .ok());
   }
   std::mutex mu;
   std::multiset<std::int64_t> claimed;
   std::vector<std::thread> threads;
   for (int t = 0; t < 6; ++t) {
     threads.emplace_back([&, t] {
-      OutboxStore& s = t % 2 ? static_cast<OutboxStore&>(*a) : static_cast<OutboxStore&>(*b);
+      OutboxStore& s = t % 2 ? a->outbox() : b->outbox();
       for (int round = 0; round < 5; ++round) {
         Result<std::vector<OutboxItem>> got = ClaimSync(s, "owner-" + std::to_string(t), 7);
         ASSERT_TRUE(got.ok()) << got.error().message;
@@ -288,11 +285,11 @@ TEST_F(PgTest, ConcurrentClaimersNeverShareARowAndExpiredLeasesAreTakenOver) {
   raw_->Exec(
       "UPDATE projection_outbox SET lease_expires_at = now() - interval '1 second'"
       " WHERE id = (SELECT min(id) FROM projection_outbox)");
-  Result<std::vector<OutboxItem>> taken = ClaimSync(*a, "new-owner", 100);
+  Result<std::vector<OutboxItem>> taken = ClaimSync(a->outbox(), "new-owner", 100);
   ASSERT_TRUE(taken.ok());
   ASSERT_EQ(taken->size(), 1u);
-  EXPECT_FALSE(*CompleteSync(*a, old_owner, (*taken)[0].id));
-  EXPECT_TRUE(*CompleteSync(*a, "new-owner", (*taken)[0].id));
+  EXPECT_FALSE(*CompleteSync(a->outbox(), old_owner, (*taken)[0].id));
+  EXPECT_TRUE(*CompleteSync(a->outbox(), "new-owner", (*taken)[0].id));
   EXPECT_EQ(raw_->Int("SELECT count(*) FROM projection_outbox"), kJobs - 1);
 }
 

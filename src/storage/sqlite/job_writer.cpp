@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 
+#include "jobs/job_rules.hpp"
 #include "jobs/job_state.hpp"
 #include "storage/projection_update.hpp"
 
@@ -75,8 +76,8 @@ Status JobWriter::PrepareAll() {
        " state, projection_version, result_ref_json, error_json, updated_at)"
        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'submitted', 1, NULL, NULL, ?9)"},
       {&find_job_for_event_,
-       "SELECT state, submission_id, projection_version FROM jobs"
-       " WHERE tenant_id = ?1 AND job_id = ?2"},
+       "SELECT state, submission_id, projection_version, workspace_id, result_ref_json,"
+       " error_json FROM jobs WHERE tenant_id = ?1 AND job_id = ?2"},
       {&find_event_,
        "SELECT fingerprint FROM job_events WHERE tenant_id = ?1 AND job_id = ?2 AND event_id = ?3"},
       {&insert_event_,
@@ -90,9 +91,7 @@ Status JobWriter::PrepareAll() {
        " result_ref_json = COALESCE(?5, result_ref_json),"
        " error_json = COALESCE(?6, error_json),"
        " projection_version = projection_version + 1"
-       " WHERE tenant_id = ?1 AND job_id = ?2"
-       " RETURNING workspace_id, submission_id, projection_version, result_ref_json,"
-       " error_json, accepted_at, trace_id"},
+       " WHERE tenant_id = ?1 AND job_id = ?2"},
       {&touch_health_,
        "INSERT INTO store_health (id, checked_at, write_count)"
        " VALUES (1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 1)"
@@ -128,30 +127,32 @@ Status JobWriter::RollbackToSavepoint() {
 }
 
 Result<SubmitOutcome> JobWriter::Submit(const SubmitRecord& r) {
+  // Looked up first, so a replay or conflict never attempts the insert.
+  jobs::SubmitFinding found;
   {
     ResetGuard reset(find_by_key_);
     find_by_key_.BindText(1, r.tenant_id);
     find_by_key_.BindText(2, r.idempotency_key);
     const int rc = find_by_key_.Step();
     if (rc == SQLITE_ROW) {
-      if (find_by_key_.ColumnText(0) != r.request_fingerprint) {
-        return Conflict("idempotency_key reused with a different payload", "idempotency_conflict");
-      }
-      return SubmitOutcome{.replayed = true, .response_json = find_by_key_.ColumnText(1)};
+      found.by_key = jobs::SubmitFinding::ByKey{.request_fingerprint = find_by_key_.ColumnText(0),
+                                                .response_json = find_by_key_.ColumnText(1)};
+    } else if (rc != SQLITE_DONE) {
+      return SqliteError(rc, find_by_key_.db(), "find job by key");
     }
-    if (rc != SQLITE_DONE) return SqliteError(rc, find_by_key_.db(), "find job by key");
   }
-  {
+  if (!found.by_key) {
     ResetGuard reset(job_exists_);
     job_exists_.BindText(1, r.tenant_id);
     job_exists_.BindText(2, r.job_id);
     const int rc = job_exists_.Step();
-    if (rc == SQLITE_ROW) {
-      return Conflict("job_id already used in this tenant with another idempotency_key",
-                      "job_id_conflict");
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+      return SqliteError(rc, job_exists_.db(), "find job by id");
     }
-    if (rc != SQLITE_DONE) return SqliteError(rc, job_exists_.db(), "find job by id");
+    found.job_id_taken = rc == SQLITE_ROW;
   }
+  Result<SubmitOutcome> outcome = jobs::DecideSubmit(found, r);
+  if (!outcome || outcome->replayed) return outcome;
   {
     ResetGuard reset(insert_job_);
     insert_job_.BindText(1, r.tenant_id);
@@ -168,28 +169,16 @@ Result<SubmitOutcome> JobWriter::Submit(const SubmitRecord& r) {
     if (Status s = StepDone(insert_job_, "insert job"); !s) return std::move(s).error();
   }
   if (write_outbox_) {
-    const JobRecord job{.tenant_id = r.tenant_id,
-                        .job_id = r.job_id,
-                        .workspace_id = r.workspace_id,
-                        .submission_id = r.submission_id,
-                        .management_node_id = r.management_node_id,
-                        .state = jobs::JobState::kSubmitted,
-                        .spec_json = {},
-                        .result_ref_json = std::nullopt,
-                        .error_json = std::nullopt,
-                        .accepted_at = r.accepted_at,
-                        .updated_at = r.accepted_at,
-                        .trace_id = r.trace_id,
-                        .projection_version = 1};
-    if (Status s = InsertOutbox(job, r.accepted_at, r.trace_id); !s) return std::move(s).error();
+    if (Status s = InsertOutbox(jobs::JobAfterSubmit(r), r.accepted_at, r.trace_id); !s) {
+      return std::move(s).error();
+    }
   }
-  return SubmitOutcome{.replayed = false, .response_json = r.response_json};
+  return outcome;
 }
 
 Result<EventOutcome> JobWriter::AppendEvent(const EventRecord& r) {
-  jobs::JobState current = jobs::JobState::kSubmitted;
-  std::string job_submission_id;
-  std::int64_t projection_version = 0;
+  jobs::JobHead head;
+  JobRecord job{.tenant_id = r.tenant_id, .job_id = r.job_id};  // what the payload needs of it
   {
     ResetGuard reset(find_job_for_event_);
     find_job_for_event_.BindText(1, r.tenant_id);
@@ -199,10 +188,14 @@ Result<EventOutcome> JobWriter::AppendEvent(const EventRecord& r) {
     if (rc != SQLITE_ROW) return SqliteError(rc, find_job_for_event_.db(), "find job for event");
     Result<jobs::JobState> state = ParseStoredState(find_job_for_event_.ColumnText(0));
     if (!state) return std::move(state).error();
-    current = *state;
-    job_submission_id = find_job_for_event_.ColumnText(1);
-    projection_version = find_job_for_event_.ColumnInt64(2);
+    head = jobs::JobHead{.state = *state,
+                         .submission_id = find_job_for_event_.ColumnText(1),
+                         .projection_version = find_job_for_event_.ColumnInt64(2)};
+    job.workspace_id = find_job_for_event_.ColumnText(3);
+    job.result_ref_json = find_job_for_event_.ColumnOptionalText(4);
+    job.error_json = find_job_for_event_.ColumnOptionalText(5);
   }
+  std::optional<std::string> known_fingerprint;
   {
     ResetGuard reset(find_event_);
     find_event_.BindText(1, r.tenant_id);
@@ -210,22 +203,17 @@ Result<EventOutcome> JobWriter::AppendEvent(const EventRecord& r) {
     find_event_.BindText(3, r.event_id);
     const int rc = find_event_.Step();
     if (rc == SQLITE_ROW) {
-      if (find_event_.ColumnText(0) != r.fingerprint) {
-        return Conflict("event_id reused with a different payload", "event_conflict");
-      }
-      // A replay changes nothing, so it applies nothing either: `applied`
-      // reports what this call did.
-      return EventOutcome{.idempotent = true,
-                          .applied = false,
-                          .state = current,
-                          .projection_version = projection_version};
+      known_fingerprint = find_event_.ColumnText(0);
+    } else if (rc != SQLITE_DONE) {
+      return SqliteError(rc, find_event_.db(), "find event");
     }
-    if (rc != SQLITE_DONE) return SqliteError(rc, find_event_.db(), "find event");
   }
-  if (r.submission_id != job_submission_id) {
-    return Conflict("submission_id is not the job's current submission", "submission_mismatch");
+  const jobs::EventVerdict verdict = jobs::DecideEvent(head, known_fingerprint, r);
+  Result<EventOutcome> outcome = jobs::EventOutcomeFor(verdict, head, r);
+  if (verdict != jobs::EventVerdict::kApply && verdict != jobs::EventVerdict::kKeep) {
+    return outcome;  // replay or conflict: nothing is written
   }
-  const bool applied = jobs::ShouldApply(current, r.state);
+  const bool applied = verdict == jobs::EventVerdict::kApply;
   {
     ResetGuard reset(insert_event_);
     insert_event_.BindText(1, r.tenant_id);
@@ -244,12 +232,7 @@ Result<EventOutcome> JobWriter::AppendEvent(const EventRecord& r) {
     insert_event_.BindInt64(14, applied ? 1 : 0);
     if (Status s = StepDone(insert_event_, "insert event"); !s) return std::move(s).error();
   }
-  if (!applied) {
-    return EventOutcome{.idempotent = false,
-                        .applied = false,
-                        .state = current,
-                        .projection_version = projection_version};
-  }
+  if (!applied) return outcome;
   {
     ResetGuard reset(apply_event_);
     apply_event_.BindText(1, r.tenant_id);
@@ -258,33 +241,17 @@ Result<EventOutcome> JobWriter::AppendEvent(const EventRecord& r) {
     apply_event_.BindText(4, r.received_at);
     apply_event_.BindOptionalText(5, r.result_ref_json);
     apply_event_.BindOptionalText(6, r.error_json);
-    const int rc = apply_event_.Step();
-    if (rc != SQLITE_ROW) return SqliteError(rc, apply_event_.db(), "apply event");
-    // The row as it is after the update: the ProjectionUpdate describes it.
-    JobRecord job{.tenant_id = r.tenant_id,
-                  .job_id = r.job_id,
-                  .workspace_id = apply_event_.ColumnText(0),
-                  .submission_id = apply_event_.ColumnText(1),
-                  .management_node_id = {},
-                  .state = r.state,
-                  .spec_json = {},
-                  .result_ref_json = apply_event_.ColumnOptionalText(3),
-                  .error_json = apply_event_.ColumnOptionalText(4),
-                  .accepted_at = apply_event_.ColumnText(5),
-                  .updated_at = r.received_at,
-                  .trace_id = apply_event_.ColumnText(6),
-                  .projection_version = apply_event_.ColumnInt64(2)};
     if (Status s = StepDone(apply_event_, "apply event"); !s) return std::move(s).error();
-    if (write_outbox_) {
-      if (Status s = InsertOutbox(job, r.occurred_at, r.trace_id); !s) {
-        return std::move(s).error();
-      }
-    }
   }
-  return EventOutcome{.idempotent = false,
-                      .applied = true,
-                      .state = r.state,
-                      .projection_version = projection_version + 1};
+  if (write_outbox_) {
+    // The row as the UPDATE left it: the ProjectionUpdate describes it.
+    job.submission_id = head.submission_id;
+    job.state = head.state;
+    job.projection_version = head.projection_version;
+    jobs::ApplyEvent(job, r);
+    if (Status s = InsertOutbox(job, r.occurred_at, r.trace_id); !s) return std::move(s).error();
+  }
+  return outcome;
 }
 
 Status JobWriter::TouchHealth() { return RunOnce(touch_health_, "health write"); }

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include "storage/node_store_scenarios.hpp"
-#include "storage/sqlite/sqlite_job_store.hpp"
 #include "storage/sqlite/sqlite_test_support.hpp"
 
 namespace rtgw::storage::sqlite {
@@ -18,10 +17,10 @@ class NodeStoreTest : public ::testing::Test {
     store_ = OpenOrDie(OptionsFor(dir_));
     ASSERT_TRUE(store_);
   }
-  NodeStoreScenarios Scenarios() { return {*store_, *store_}; }
+  NodeStoreScenarios Scenarios() { return {store_->jobs(), store_->nodes()}; }
 
   TempDir dir_;
-  std::unique_ptr<SqliteJobStore> store_;
+  std::unique_ptr<SqliteDatabase> store_;
 };
 
 TEST_F(NodeStoreTest, LeasesOnlyTheNodesSubmittedJobsOldestFirstAndOnce) {

@@ -1,107 +1,34 @@
 #ifndef RTGW_STORAGE_SQLITE_SQLITE_JOB_STORE_HPP_
 #define RTGW_STORAGE_SQLITE_SQLITE_JOB_STORE_HPP_
 
-#include <cstddef>
-#include <functional>
-#include <memory>
 #include <string>
 
-#include "common/error.hpp"
 #include "common/metrics.hpp"
 #include "storage/job_store.hpp"
-#include "storage/node_store.hpp"
-#include "storage/outbox_store.hpp"
-
-namespace rtgw::storage {
-class JobCache;
-}
 
 namespace rtgw::storage::sqlite {
 
-class JobWriter;
-class JobReader;
+class SqliteDatabase;
 
-struct SqliteOptions {
-  std::string path;                  // file path; ":memory:" is refused (readers need a file)
-  std::string synchronous = "FULL";  // PRAGMA synchronous: FULL (default) or NORMAL/EXTRA
-  // WAL pages after which the WAL is copied back into the database file
-  // (0 = never; the WAL then grows until the last connection closes).
-  int wal_autocheckpoint_pages = 1000;
-  // true: a background thread checkpoints beside the writer and the writer
-  // only rewinds the WAL now and then (wal_checkpointer.hpp). false: SQLite's
-  // own PRAGMA wal_autocheckpoint, run by the commit that crosses the mark.
-  bool background_checkpoint = true;
-  int reader_threads = 2;          // threads serving reads, each with its own connection
-  std::size_t max_batch = 256;     // writes per group-commit transaction, at most
-  std::size_t max_queue = 65'536;  // queued writes; beyond -> Unavailable("store overloaded")
-  int busy_timeout_ms = 5'000;
-  // Jobs whose committed row is kept in memory (LRU) so GET job/projection
-  // skip the reader threads; 0 disables. See storage/job_cache.hpp.
-  std::size_t job_cache_entries = 65'536;
-  // Insert a ProjectionUpdate into projection_outbox with every job state
-  // change (the relay's transactional outbox). Off: no outbox rows are written
-  // (the OutboxStore methods still work on whatever rows exist).
-  bool write_outbox = false;
-  // true: apply pending schema migrations at Open (the embedded default).
-  // false: refuse a schema that is behind (run `rtgw migrate`). A newer schema
-  // is always refused.
-  bool migrate = true;
-};
-
-// JobStore on one SQLite file in WAL mode.
-//
-// Writes: one writer thread owns the only write connection. It takes every
-// queued write (up to max_batch), runs them in ONE transaction (each in its own
-// SAVEPOINT so one failing write does not undo the others), commits with the
-// configured synchronous mode, and only then completes their callbacks (group
-// commit). The callbacks run on a completer thread, batch after batch in commit
-// order, while the writer goes on with the next batch. If the transaction
-// cannot be committed, every write of the batch gets Unavailable and none is
-// acknowledged. Because all writes are serialized on the writer thread, a
-// duplicate submit that arrives while the first is still queued sees the first
-// one's row. More than max_queue queued writes (or reads) -> Unavailable("store
-// overloaded") at once (answered on a store thread, not the caller's).
-// Reads: `reader_threads` threads with their own read connections and prepared
-// statements. GetDetail reads the job and its events in one read transaction.
-// GetJob is first looked up in a JobCache of committed rows (filled by the
-// writer after each commit and by reader misses); a hit completes at once on
-// the CALLER'S thread without touching SQLite.
-//
-// Schema: versioned migrations in a `schema_migrations` table; Open applies
-// pending ones and refuses a database whose schema is newer than this build
-// (docs/contracts/storage-schema.md).
+// JobStore of a SqliteDatabase (sqlite_database.hpp has the threading model).
+// Submits and events are writes of the group commit; the job cache is kept in
+// step after each commit. GetJob is first looked up in the cache: a hit
+// completes at once on the CALLER'S thread.
 //
 // Details of the JobStore contract as implemented here:
 //  - AppendEvent replaying a known event (idempotent=true) reports
 //    applied=false: the call changed nothing. state/projection_version are the
 //    job's current ones.
 //  - CheckHealth always completes with a StoreHealth value; failures are
-//    reachable/writable=false with a `detail`, never an Error.
-//  - After Close() there is no store thread left, so later calls complete at
-//    once ON THE CALLER'S THREAD with Unavailable("store closed").
-//  - Close() called from one of the store's own callbacks only stops
-//    accepting work (a thread cannot join itself); the owner must still call
-//    Close() or destroy the store from outside. Destroying the store from its
-//    own callback terminates the process.
+//    reachable/writable=false with a `detail`, never an Error. It reads on a
+//    reader thread, then writes through the writer.
+//  - Close() closes the whole database (every store of it).
 //
-// Metrics (when `metrics` is given): rtgw_store_commit_batch_size histogram,
-// rtgw_store_commit_seconds histogram, rtgw_store_write_queue gauge,
-// rtgw_store_job_cache_total{result="hit"|"miss"} counter.
-//
-// Thread-safety: safe for concurrent use. `*metrics` must outlive the store.
-// Callbacks must not block: they run on the completer or a reader thread.
-//
-// OutboxStore: every outbox call is a write through the writer thread (claims
-// set leases), committed durably like any other write. The outbox listener is
-// called on the writer thread after a commit that inserted outbox rows.
-// NodeStore (node_store_sqlite.cpp): its writes go through the same writer
-// thread and group commit as the job writes, its reads through the same
-// reader threads; tables of migration 3 (node_schema.hpp).
-class SqliteJobStore final : public JobStore, public OutboxStore, public NodeStore {
+// Metrics (when given): rtgw_store_job_cache_total{result="hit"|"miss"}.
+// Thread-safety: safe for concurrent use.
+class SqliteJobStore final : public JobStore {
  public:
-  static Result<std::unique_ptr<SqliteJobStore>> Open(SqliteOptions options,
-                                                      MetricsRegistry* metrics);
-  ~SqliteJobStore() override;
+  SqliteJobStore(SqliteDatabase& db, MetricsRegistry* metrics);
 
   void Submit(SubmitRecord record, Callback<SubmitOutcome> done) override;
   void AppendEvent(EventRecord record, Callback<EventOutcome> done) override;
@@ -110,61 +37,10 @@ class SqliteJobStore final : public JobStore, public OutboxStore, public NodeSto
   void CheckHealth(Callback<StoreHealth> done) override;
   void Close() override;
 
-  void ClaimOutbox(std::string owner, std::chrono::milliseconds lease, int limit,
-                   Callback<std::vector<OutboxItem>> done) override;
-  void CompleteOutbox(std::string owner, std::int64_t id, Callback<bool> done) override;
-  void FailOutbox(std::string owner, std::int64_t id, std::string error,
-                  std::chrono::milliseconds retry_after, bool dead, Callback<bool> done) override;
-  void ListDeadLetters(std::optional<std::string> tenant_id, int limit,
-                       Callback<std::vector<OutboxItem>> done) override;
-  void ReplayDeadLetter(std::optional<std::string> tenant_id, std::int64_t id,
-                        Callback<bool> done) override;
-  void GetOutboxStats(Callback<OutboxStats> done) override;
-  void SetOutboxListener(std::function<void()> listener) override;
-
-  // Runs `write` on the writer thread in its own savepoint of the next
-  // group-commit transaction; an error rolls the savepoint back. `done` gets
-  // Ok only after that transaction committed durably. For store extensions
-  // in this folder (SqliteValidatorRunStore); `write` must not block.
-  void RunWrite(std::function<Status(JobWriter&)> write, Callback<Ok> done);
-
-  // NodeStore (defined in node_store_sqlite.cpp).
-  void RecordHeartbeat(NodeHeartbeat heartbeat, Callback<Ok> done) override;
-  void GetNode(std::string tenant_id, std::string node_id, Callback<NodeRecord> done) override;
-  void ListNodes(std::optional<std::string> tenant_id,
-                 Callback<std::vector<NodeRecord>> done) override;
-  void AcquireLeases(LeaseRequest request, Callback<AcquireResult> done) override;
-  void RenewLease(std::string tenant_id, std::string node_id, std::string lease_id,
-                  std::chrono::seconds lease, SystemTime now, Callback<SystemTime> done) override;
-  void ReleaseLease(std::string tenant_id, std::string node_id, std::string lease_id,
-                    Callback<Ok> done) override;
-  void RequestCancel(CancelRequest request, Callback<CancelOutcome> done) override;
-  void FindSubmit(std::string tenant_id, std::string idempotency_key,
-                  Callback<std::optional<StoredSubmit>> done) override;
-
-  // Current schema version this build knows (the newest migration).
-  static int SchemaVersion();
-
-  // `rtgw migrate`: takes the file lock, applies pending migrations, returns
-  // the version found before. Fails while a store has the file open.
-  static Result<int> MigrateFile(const std::string& path);
-
  private:
-  class Impl;
-  explicit SqliteJobStore(std::unique_ptr<Impl> impl);
-  friend struct NodeOps;  // node_store_sqlite.cpp
-
-  // Type-erased access to the store threads for the NodeStore half. RunWrite:
-  // `op` runs on the writer thread inside the next group-commit transaction,
-  // in its own savepoint (an error rolls back only that savepoint);
-  // `after_commit` (may be empty) runs once the transaction is durable; then
-  // `done` gets op's status, or Unavailable when the batch was not committed.
-  // RunRead: `op` runs on a reader thread.
-  void RunWrite(std::function<Status(JobWriter&)> op, std::function<void(JobCache&)> after_commit,
-                Callback<Ok> done);
-  void RunRead(std::function<Status(JobReader&)> op, Callback<Ok> done);
-
-  std::unique_ptr<Impl> impl_;
+  SqliteDatabase& db_;
+  Counter* cache_hits_ = nullptr;
+  Counter* cache_misses_ = nullptr;
 };
 
 }  // namespace rtgw::storage::sqlite

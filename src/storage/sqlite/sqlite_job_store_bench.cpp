@@ -1,4 +1,4 @@
-// Throughput probe for SqliteJobStore group commit (not a unit test).
+// Throughput probe for the SQLite store's group commit (not a unit test).
 //
 //   rtgw_sqlite_store_bench [dir] [submits_per_writer] [writers...]
 //
@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "common/metrics.hpp"
-#include "storage/sqlite/sqlite_job_store.hpp"
+#include "storage/sqlite/sqlite_database.hpp"
 
 namespace {
 
@@ -30,7 +30,7 @@ using rtgw::MetricsRegistry;
 using rtgw::Result;
 using rtgw::storage::SubmitOutcome;
 using rtgw::storage::SubmitRecord;
-using rtgw::storage::sqlite::SqliteJobStore;
+using rtgw::storage::sqlite::SqliteDatabase;
 using rtgw::storage::sqlite::SqliteOptions;
 
 SubmitRecord MakeRecord(int writer, int i) {
@@ -63,12 +63,12 @@ int RunOnce(const std::string& dir, int writers, int per_writer, int checkpoint_
   SqliteOptions options;
   options.path = path;
   options.wal_autocheckpoint_pages = checkpoint_pages;
-  Result<std::unique_ptr<SqliteJobStore>> opened = SqliteJobStore::Open(options, &metrics);
+  Result<std::unique_ptr<SqliteDatabase>> opened = SqliteDatabase::Open(options, &metrics);
   if (!opened) {
     std::fprintf(stderr, "open failed: %s\n", opened.error().message.c_str());
     return 1;
   }
-  std::unique_ptr<SqliteJobStore> store = std::move(opened).value();
+  std::unique_ptr<SqliteDatabase> store = std::move(opened).value();
   std::atomic<int> failures{0};
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
@@ -79,8 +79,8 @@ int RunOnce(const std::string& dir, int writers, int per_writer, int checkpoint_
       for (int i = 0; i < per_writer; ++i) {
         std::promise<bool> acked;
         const auto sent = std::chrono::steady_clock::now();
-        store->Submit(MakeRecord(w, i),
-                      [&acked](Result<SubmitOutcome> r) { acked.set_value(r.ok()); });
+        store->jobs().Submit(MakeRecord(w, i),
+                             [&acked](Result<SubmitOutcome> r) { acked.set_value(r.ok()); });
         if (!acked.get_future().get()) failures.fetch_add(1);
         latencies[w].push_back(
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - sent)

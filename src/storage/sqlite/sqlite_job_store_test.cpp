@@ -3,8 +3,6 @@
 // schema checks at Open, WAL checkpoints, the single writer's batches under
 // an injected write lock or failing trigger, the queue bound, the job cache,
 // the lock on the file.
-#include "storage/sqlite/sqlite_job_store.hpp"
-
 #include <stdlib.h>
 
 #include <atomic>
@@ -26,6 +24,7 @@
 #include "storage/job_store_scenarios.hpp"
 #include "storage/sqlite/schema.hpp"
 #include "storage/sqlite/shim_vfs.hpp"
+#include "storage/sqlite/sqlite_database.hpp"
 #include "storage/sqlite/sqlite_test_support.hpp"
 
 namespace rtgw::storage::sqlite {
@@ -42,23 +41,23 @@ TEST(SqliteJobStoreTest, OpenRefusesInMemoryAndBadOptions) {
   TempDir dir;
   SqliteOptions memory = OptionsFor(dir);
   memory.path = ":memory:";
-  Result<std::unique_ptr<SqliteJobStore>> r1 = SqliteJobStore::Open(memory, nullptr);
+  Result<std::unique_ptr<SqliteDatabase>> r1 = SqliteDatabase::Open(memory, nullptr);
   ASSERT_FALSE(r1.ok());
   EXPECT_EQ(r1.error().code, ErrorCode::kInvalidArgument);
 
   SqliteOptions off = OptionsFor(dir);
   off.synchronous = "OFF";
-  Result<std::unique_ptr<SqliteJobStore>> r2 = SqliteJobStore::Open(off, nullptr);
+  Result<std::unique_ptr<SqliteDatabase>> r2 = SqliteDatabase::Open(off, nullptr);
   ASSERT_FALSE(r2.ok());
   EXPECT_EQ(r2.error().code, ErrorCode::kInvalidArgument);
 
   SqliteOptions no_readers = OptionsFor(dir);
   no_readers.reader_threads = 0;
-  EXPECT_FALSE(SqliteJobStore::Open(no_readers, nullptr).ok());
+  EXPECT_FALSE(SqliteDatabase::Open(no_readers, nullptr).ok());
 
   SqliteOptions missing_dir = OptionsFor(dir);
   missing_dir.path = dir.File("no-such-dir/rtgw.db");
-  Result<std::unique_ptr<SqliteJobStore>> r3 = SqliteJobStore::Open(missing_dir, nullptr);
+  Result<std::unique_ptr<SqliteDatabase>> r3 = SqliteDatabase::Open(missing_dir, nullptr);
   ASSERT_FALSE(r3.ok());
   EXPECT_EQ(r3.error().code, ErrorCode::kUnavailable);
 }
@@ -71,7 +70,7 @@ TEST(SqliteJobStoreTest, OpenRecordsEveryMigrationOnce) {
   EXPECT_EQ(raw.QueryInt("SELECT COUNT(*) FROM schema_migrations"),
             static_cast<std::int64_t>(Migrations().size()));
   EXPECT_EQ(raw.QueryInt("SELECT MAX(version) FROM schema_migrations"),
-            SqliteJobStore::SchemaVersion());
+            SqliteDatabase::SchemaVersion());
   EXPECT_EQ(
       raw.QueryInt("SELECT COUNT(*) FROM schema_migrations WHERE applied_at LIKE '____-__-__T%Z'"),
       static_cast<std::int64_t>(Migrations().size()));
@@ -94,18 +93,18 @@ TEST(SqliteJobStoreTest, UsesWalMode) {
 TEST(SqliteJobStoreTest, RefusesDatabaseWithNewerSchema) {
   TempDir dir;
   OpenOrDie(OptionsFor(dir))->Close();
-  const int newer = SqliteJobStore::SchemaVersion() + 1;
+  const int newer = SqliteDatabase::SchemaVersion() + 1;
   {
     RawDb raw(OptionsFor(dir).path);
     raw.Exec("INSERT INTO schema_migrations (version, applied_at) VALUES (" +
              std::to_string(newer) + ", '2030-01-01T00:00:00Z')");
   }
-  Result<std::unique_ptr<SqliteJobStore>> reopened = SqliteJobStore::Open(OptionsFor(dir), nullptr);
+  Result<std::unique_ptr<SqliteDatabase>> reopened = SqliteDatabase::Open(OptionsFor(dir), nullptr);
   ASSERT_FALSE(reopened.ok());
   EXPECT_EQ(reopened.error().code, ErrorCode::kUnavailable);
   const std::string& message = reopened.error().message;
   EXPECT_NE(message.find("version " + std::to_string(newer)), std::string::npos) << message;
-  EXPECT_NE(message.find("version " + std::to_string(SqliteJobStore::SchemaVersion())),
+  EXPECT_NE(message.find("version " + std::to_string(SqliteDatabase::SchemaVersion())),
             std::string::npos)
       << message;
   RawDb raw(OptionsFor(dir).path);
@@ -125,7 +124,7 @@ std::uint64_t CheckpointCount(MetricsRegistry& metrics, const char* thread) {
 
 // Submits `threads` x `per_thread` jobs concurrently (so the writer commits
 // batches while checkpoints run) and returns how many were acknowledged.
-int SubmitConcurrently(SqliteJobStore& store, int threads, int per_thread) {
+int SubmitConcurrently(JobStore& store, int threads, int per_thread) {
   std::atomic<int> acked{0};
   std::vector<std::thread> workers;
   workers.reserve(static_cast<std::size_t>(threads));
@@ -150,7 +149,7 @@ TEST(SqliteJobStoreTest, BackgroundCheckpointsKeepTheWalBoundedAndLoseNothing) {
   ASSERT_TRUE(store);
   constexpr int kThreads = 8;
   constexpr int kPerThread = 250;
-  ASSERT_EQ(SubmitConcurrently(*store, kThreads, kPerThread), kThreads * kPerThread);
+  ASSERT_EQ(SubmitConcurrently(store->jobs(), kThreads, kPerThread), kThreads * kPerThread);
   // 2,000 jobs write thousands of WAL frames; rewinding keeps the file at a
   // few times 64 frames (a batch can overshoot the mark before the rewind).
   // Under ThreadSanitizer every step runs several times slower and batches grow
@@ -179,7 +178,7 @@ TEST(SqliteJobStoreTest, CommitCheckpointsAreSqlitesOwn) {
   options.background_checkpoint = false;
   auto store = OpenOrDie(options, &metrics);
   ASSERT_TRUE(store);
-  ASSERT_EQ(SubmitConcurrently(*store, 4, 200), 800);
+  ASSERT_EQ(SubmitConcurrently(store->jobs(), 4, 200), 800);
   EXPECT_LT(fs::file_size(options.path + "-wal"), 400u * (4096 + 24));
   EXPECT_EQ(CheckpointCount(metrics, "background"), 0u);  // no checkpoint thread
   store->Close();
@@ -193,7 +192,7 @@ TEST(SqliteJobStoreTest, NoCheckpointsLeavesTheWalToShutdown) {
   options.wal_autocheckpoint_pages = 0;
   auto store = OpenOrDie(options);
   ASSERT_TRUE(store);
-  ASSERT_EQ(SubmitConcurrently(*store, 4, 200), 800);
+  ASSERT_EQ(SubmitConcurrently(store->jobs(), 4, 200), 800);
   EXPECT_GT(fs::file_size(options.path + "-wal"), 400u * (4096 + 24));
   store->Close();  // the last connection checkpoints everything and removes the WAL
   EXPECT_FALSE(fs::exists(options.path + "-wal"));
@@ -211,7 +210,7 @@ TEST(SqliteJobStoreTest, WalWritesAreBatchedOnlyWhenEveryCommitSyncs) {
     auto store = OpenOrDie(options);
     ASSERT_TRUE(store);
     const std::uint64_t before = WalBatchingVfsWrites();
-    ASSERT_EQ(SubmitConcurrently(*store, 2, 20), 40);
+    ASSERT_EQ(SubmitConcurrently(store->jobs(), 2, 20), 40);
     const std::uint64_t batched = WalBatchingVfsWrites() - before;
     store->Close();
     if (std::string(mode) == "NORMAL") {
@@ -242,12 +241,12 @@ TEST(SqliteJobStoreTest, FailingWriteInBatchDoesNotAffectTheOthers) {
   auto into = [](std::promise<Result<SubmitOutcome>>& p) {
     return [&p](Result<SubmitOutcome> r) { p.set_value(std::move(r)); };
   };
-  store->Submit(MakeSubmit("t1", "a", "key-a"), into(pa));
+  store->jobs().Submit(MakeSubmit("t1", "a", "key-a"), into(pa));
   ASSERT_TRUE(WaitFor([&] { return queue->Value() == 0; }));  // writer took "a"
-  store->Submit(MakeSubmit("t1", "b", "key-b"), into(pb));
-  store->Submit(MakeSubmit("t1", "boom", "key-boom"), into(pboom));
-  store->Submit(MakeSubmit("t1", "b", "key-b2"), into(pdup));  // job_id_conflict
-  store->Submit(MakeSubmit("t1", "c", "key-c"), into(pc));
+  store->jobs().Submit(MakeSubmit("t1", "b", "key-b"), into(pb));
+  store->jobs().Submit(MakeSubmit("t1", "boom", "key-boom"), into(pboom));
+  store->jobs().Submit(MakeSubmit("t1", "b", "key-b2"), into(pdup));  // job_id_conflict
+  store->jobs().Submit(MakeSubmit("t1", "c", "key-c"), into(pc));
   ASSERT_EQ(queue->Value(), 4);
   raw.Exec("COMMIT");
 
@@ -275,10 +274,10 @@ TEST(SqliteJobStoreTest, FailingWriteInBatchDoesNotAffectTheOthers) {
   metrics.GetHistogram("rtgw_store_commit_seconds", "", {}, {})->Snapshot(buckets, sum, commits);
   EXPECT_EQ(commits, 2u);
 
-  EXPECT_TRUE(GetJobSync(*store, "t1", "a").ok());
-  EXPECT_TRUE(GetJobSync(*store, "t1", "b").ok());
-  EXPECT_TRUE(GetJobSync(*store, "t1", "c").ok());
-  Result<JobRecord> gone = GetJobSync(*store, "t1", "boom");
+  EXPECT_TRUE(GetJobSync(store->jobs(), "t1", "a").ok());
+  EXPECT_TRUE(GetJobSync(store->jobs(), "t1", "b").ok());
+  EXPECT_TRUE(GetJobSync(store->jobs(), "t1", "c").ok());
+  Result<JobRecord> gone = GetJobSync(store->jobs(), "t1", "boom");
   ASSERT_FALSE(gone.ok());
   EXPECT_EQ(gone.error().code, ErrorCode::kNotFound);
 }
@@ -291,15 +290,15 @@ TEST(SqliteJobStoreTest, BatchWithoutWriteLockIsUnavailableAndStoresNothing) {
   ASSERT_TRUE(store);
   RawDb raw(options.path);
   raw.Exec("BEGIN IMMEDIATE");  // the writer cannot get the write lock in time
-  Result<SubmitOutcome> out = SubmitSync(*store, MakeSubmit("t1", "job-1", "key-1"));
+  Result<SubmitOutcome> out = SubmitSync(store->jobs(), MakeSubmit("t1", "job-1", "key-1"));
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.error().code, ErrorCode::kUnavailable);
   raw.Exec("ROLLBACK");
-  Result<JobRecord> job = GetJobSync(*store, "t1", "job-1");
+  Result<JobRecord> job = GetJobSync(store->jobs(), "t1", "job-1");
   ASSERT_FALSE(job.ok());
   EXPECT_EQ(job.error().code, ErrorCode::kNotFound);
   // The client's retry then succeeds as a first submit.
-  Result<SubmitOutcome> retry = SubmitSync(*store, MakeSubmit("t1", "job-1", "key-1"));
+  Result<SubmitOutcome> retry = SubmitSync(store->jobs(), MakeSubmit("t1", "job-1", "key-1"));
   ASSERT_TRUE(retry.ok()) << retry.error().message;
   EXPECT_FALSE(retry->replayed);
 }
@@ -315,16 +314,16 @@ TEST(SqliteJobStoreTest, FullQueueIsRefusedAtOnceOnAStoreThread) {
   RawDb raw(options.path);
   raw.Exec("BEGIN IMMEDIATE");
   std::promise<Result<SubmitOutcome>> pa, pb;
-  store->Submit(MakeSubmit("t1", "a", "key-a"),
-                [&](Result<SubmitOutcome> r) { pa.set_value(std::move(r)); });
+  store->jobs().Submit(MakeSubmit("t1", "a", "key-a"),
+                       [&](Result<SubmitOutcome> r) { pa.set_value(std::move(r)); });
   ASSERT_TRUE(WaitFor([&] { return queue->Value() == 0; }));
-  store->Submit(MakeSubmit("t1", "b", "key-b"),
-                [&](Result<SubmitOutcome> r) { pb.set_value(std::move(r)); });
+  store->jobs().Submit(MakeSubmit("t1", "b", "key-b"),
+                       [&](Result<SubmitOutcome> r) { pb.set_value(std::move(r)); });
   ASSERT_EQ(queue->Value(), 1);
 
   std::thread::id callback_thread;
   Result<SubmitOutcome> refused = Await<SubmitOutcome>([&](const Callback<SubmitOutcome>& cb) {
-    store->Submit(MakeSubmit("t1", "c", "key-c"), [&, cb](Result<SubmitOutcome> r) {
+    store->jobs().Submit(MakeSubmit("t1", "c", "key-c"), [&, cb](Result<SubmitOutcome> r) {
       callback_thread = std::this_thread::get_id();
       cb(std::move(r));
     });
@@ -346,11 +345,11 @@ TEST(SqliteJobStoreTest, CallbacksRunOnStoreThreadsUnlessServedFromCache) {
   auto store = OpenOrDie(no_cache);
   ASSERT_TRUE(store);
   std::promise<std::thread::id> write_thread, read_thread;
-  store->Submit(MakeSubmit("t1", "job-1", "key-1"), [&](const Result<SubmitOutcome>&) {
+  store->jobs().Submit(MakeSubmit("t1", "job-1", "key-1"), [&](const Result<SubmitOutcome>&) {
     write_thread.set_value(std::this_thread::get_id());
   });
   EXPECT_NE(write_thread.get_future().get(), std::this_thread::get_id());
-  store->GetJob("t1", "job-1", [&](const Result<JobRecord>&) {
+  store->jobs().GetJob("t1", "job-1", [&](const Result<JobRecord>&) {
     read_thread.set_value(std::this_thread::get_id());
   });
   EXPECT_NE(read_thread.get_future().get(), std::this_thread::get_id());
@@ -359,9 +358,9 @@ TEST(SqliteJobStoreTest, CallbacksRunOnStoreThreadsUnlessServedFromCache) {
   // With the cache, a job the writer just committed is answered inline.
   auto cached = OpenOrDie(OptionsFor(dir));
   ASSERT_TRUE(cached);
-  ASSERT_TRUE(SubmitSync(*cached, MakeSubmit("t1", "job-2", "key-2")).ok());
+  ASSERT_TRUE(SubmitSync(cached->jobs(), MakeSubmit("t1", "job-2", "key-2")).ok());
   std::optional<std::thread::id> inline_thread;
-  cached->GetJob("t1", "job-2", [&](const Result<JobRecord>& r) {
+  cached->jobs().GetJob("t1", "job-2", [&](const Result<JobRecord>& r) {
     EXPECT_TRUE(r.ok());
     inline_thread = std::this_thread::get_id();
   });
@@ -379,7 +378,7 @@ TEST(SqliteJobStoreTest, WriteCallbacksRunInCommitOrder) {
   std::promise<void> all_done;
   for (int i = 0; i < kWrites; ++i) {
     const std::string id = "job-" + std::to_string(i);
-    store->Submit(MakeSubmit("t1", id, "key-" + id), [&, i](const Result<SubmitOutcome>& r) {
+    store->jobs().Submit(MakeSubmit("t1", id, "key-" + id), [&, i](const Result<SubmitOutcome>& r) {
       EXPECT_TRUE(r.ok());
       std::lock_guard lock(mu);
       order.push_back(i);
@@ -395,12 +394,12 @@ TEST(SqliteJobStoreTest, SecondStoreOnTheSameFileIsRefused) {
   TempDir dir;
   auto first = OpenOrDie(OptionsFor(dir));
   ASSERT_TRUE(first);
-  Result<std::unique_ptr<SqliteJobStore>> second = SqliteJobStore::Open(OptionsFor(dir), nullptr);
+  Result<std::unique_ptr<SqliteDatabase>> second = SqliteDatabase::Open(OptionsFor(dir), nullptr);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.error().code, ErrorCode::kUnavailable);
   EXPECT_NE(second.error().message.find("in use by another rtgw process"), std::string::npos);
   first->Close();
-  EXPECT_TRUE(SqliteJobStore::Open(OptionsFor(dir), nullptr).ok());
+  EXPECT_TRUE(SqliteDatabase::Open(OptionsFor(dir), nullptr).ok());
 }
 
 TEST(SqliteJobStoreTest, HealthIsNotWritableWhileWriteLockIsHeld) {
@@ -411,14 +410,14 @@ TEST(SqliteJobStoreTest, HealthIsNotWritableWhileWriteLockIsHeld) {
   ASSERT_TRUE(store);
   RawDb raw(options.path);
   raw.Exec("BEGIN IMMEDIATE");
-  Result<StoreHealth> health = HealthSync(*store);
+  Result<StoreHealth> health = HealthSync(store->jobs());
   raw.Exec("ROLLBACK");
   ASSERT_TRUE(health.ok());
   EXPECT_TRUE(health->reachable);
   EXPECT_FALSE(health->writable);
   EXPECT_EQ(health->backend, "sqlite");
   EXPECT_FALSE(health->detail.empty());
-  Result<StoreHealth> again = HealthSync(*store);
+  Result<StoreHealth> again = HealthSync(store->jobs());
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->writable);
 }

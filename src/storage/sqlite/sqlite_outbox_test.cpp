@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "storage/outbox_store_scenarios.hpp"
-#include "storage/sqlite/sqlite_job_store.hpp"
+#include "storage/sqlite/sqlite_database.hpp"
 #include "storage/sqlite/sqlite_test_support.hpp"
 
 namespace rtgw::storage::sqlite {
@@ -20,9 +20,9 @@ TEST(SqliteOutboxTest, OffWritesNoRows) {
   auto store = OpenOrDie(OptionsFor(dir));
   ASSERT_TRUE(store);
   SubmitRecord job = MakeSubmit("t1", "job-1", "key-1");
-  ASSERT_TRUE(SubmitSync(*store, job).ok());
-  ASSERT_TRUE(AppendSync(*store, MakeEvent(job, "e1", JobState::kRunning)).ok());
-  Result<std::vector<OutboxItem>> claimed = ClaimSync(*store, "relay");
+  ASSERT_TRUE(SubmitSync(store->jobs(), job).ok());
+  ASSERT_TRUE(AppendSync(store->jobs(), MakeEvent(job, "e1", JobState::kRunning)).ok());
+  Result<std::vector<OutboxItem>> claimed = ClaimSync(store->outbox(), "relay");
   ASSERT_TRUE(claimed.ok());
   EXPECT_TRUE(claimed->empty());
   RawDb raw(OptionsFor(dir).path);
@@ -34,11 +34,11 @@ TEST(SqliteOutboxTest, ListenerFiresAfterACommitThatAddedRows) {
   auto store = db.Open();
   ASSERT_TRUE(store);
   std::atomic<int> notified{0};
-  store->SetOutboxListener([&] { notified.fetch_add(1); });
-  ASSERT_TRUE(SubmitSync(*store, MakeSubmit("t1", "job-1", "key-1")).ok());
+  store->outbox().SetOutboxListener([&] { notified.fetch_add(1); });
+  ASSERT_TRUE(SubmitSync(store->jobs(), MakeSubmit("t1", "job-1", "key-1")).ok());
   EXPECT_TRUE(WaitFor([&] { return notified.load() >= 1; }));
   const int before = notified.load();
-  ASSERT_TRUE(SubmitSync(*store, MakeSubmit("t1", "job-1", "key-1")).ok());  // replay
+  ASSERT_TRUE(SubmitSync(store->jobs(), MakeSubmit("t1", "job-1", "key-1")).ok());  // replay
   EXPECT_EQ(notified.load(), before) << "a replay adds no row and wakes nobody";
   store->Close();
 }

@@ -19,7 +19,7 @@
 #include "common/metrics.hpp"
 #include "common/temp_dir.hpp"
 #include "jobs/job_state.hpp"
-#include "storage/sqlite/sqlite_job_store.hpp"
+#include "storage/sqlite/sqlite_database.hpp"
 #include "storage/store_test_support.hpp"
 
 namespace rtgw::storage::sqlite::test_support {
@@ -64,9 +64,11 @@ inline SqliteOptions OptionsFor(const TempDir& dir) {
   return o;
 }
 
-inline std::unique_ptr<SqliteJobStore> OpenOrDie(SqliteOptions options,
+// A database whose stores the test uses: db->jobs(), ->outbox(), ->nodes(),
+// ->validator_runs().
+inline std::unique_ptr<SqliteDatabase> OpenOrDie(SqliteOptions options,
                                                  MetricsRegistry* metrics = nullptr) {
-  Result<std::unique_ptr<SqliteJobStore>> store = SqliteJobStore::Open(std::move(options), metrics);
+  Result<std::unique_ptr<SqliteDatabase>> store = SqliteDatabase::Open(std::move(options), metrics);
   EXPECT_TRUE(store.ok()) << (store.ok() ? "" : store.error().message);
   if (!store.ok()) return nullptr;
   return std::move(store).value();
@@ -80,7 +82,7 @@ class SqliteTestDatabase {
   static constexpr const char* kName = "sqlite";
   void SetUpDatabase() {}
   void TearDownDatabase() {}
-  std::unique_ptr<SqliteJobStore> Open() {
+  std::unique_ptr<SqliteDatabase> Open() {
     SqliteOptions o = OptionsFor(dir_);
     o.write_outbox = true;
     return OpenOrDie(std::move(o));

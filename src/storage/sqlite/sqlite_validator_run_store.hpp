@@ -1,19 +1,20 @@
 #ifndef RTGW_STORAGE_SQLITE_SQLITE_VALIDATOR_RUN_STORE_HPP_
 #define RTGW_STORAGE_SQLITE_SQLITE_VALIDATOR_RUN_STORE_HPP_
 
-#include "storage/sqlite/sqlite_job_store.hpp"
 #include "storage/validator_run_store.hpp"
 
 namespace rtgw::storage::sqlite {
 
-// ValidatorRunStore on the SQLite file of a SqliteJobStore: every call (reads
-// too) is a write task on that store's single writer thread, so it joins the
-// same group commit and sees every job write queued before it.
+class SqliteDatabase;
+
+// ValidatorRunStore of a SqliteDatabase: every call (reads too) is a write
+// task on the database's single writer thread, so it joins the same group
+// commit and sees every job write queued before it.
 //
-// Thread-safety: safe for concurrent use. `*jobs` must outlive this object.
+// Thread-safety: safe for concurrent use.
 class SqliteValidatorRunStore final : public ValidatorRunStore {
  public:
-  explicit SqliteValidatorRunStore(SqliteJobStore& jobs) : jobs_(jobs) {}
+  explicit SqliteValidatorRunStore(SqliteDatabase& db) : db_(db) {}
 
   void CreateRun(ValidatorRun run, Callback<Ok> done) override;
   void AddExecution(ValidatorExecution execution, Callback<Ok> done) override;
@@ -28,7 +29,7 @@ class SqliteValidatorRunStore final : public ValidatorRunStore {
   void ListDue(std::int64_t now_us, int limit, Callback<std::vector<ValidatorRun>> done) override;
 
  private:
-  SqliteJobStore& jobs_;
+  SqliteDatabase& db_;
 };
 
 }  // namespace rtgw::storage::sqlite

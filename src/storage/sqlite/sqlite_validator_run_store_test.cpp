@@ -1,10 +1,9 @@
 // ValidatorRunStore on SQLite: the backend-neutral scenarios of
 // storage/validator_run_store_scenarios.hpp, then that applied callbacks
 // survive closing and reopening the file.
-#include "storage/sqlite/sqlite_validator_run_store.hpp"
-
 #include <gtest/gtest.h>
 
+#include "storage/sqlite/sqlite_database.hpp"
 #include "storage/sqlite/sqlite_test_support.hpp"
 #include "storage/validator_run_store_scenarios.hpp"
 
@@ -18,17 +17,17 @@ class ValidatorRunStoreTest : public ::testing::Test {
   void SetUp() override {
     jobs_ = OpenOrDie(OptionsFor(dir_));
     ASSERT_TRUE(jobs_);
-    runs_ = std::make_unique<SqliteValidatorRunStore>(*jobs_);
+    runs_ = &jobs_->validator_runs();
   }
   void TearDown() override {
-    runs_.reset();
+    runs_ = nullptr;
     if (jobs_) jobs_->Close();
   }
   ValidatorRunStoreScenarios Scenarios() { return ValidatorRunStoreScenarios(*runs_); }
 
   TempDir dir_;
-  std::unique_ptr<SqliteJobStore> jobs_;
-  std::unique_ptr<SqliteValidatorRunStore> runs_;
+  std::unique_ptr<SqliteDatabase> jobs_;
+  ValidatorRunStore* runs_ = nullptr;
 };
 
 TEST_F(ValidatorRunStoreTest, FirstCallbackAppliesRepeatIsReplay) {
@@ -50,10 +49,10 @@ TEST_F(ValidatorRunStoreTest, DueListsOverdueOpenAndUnsyncedTerminal) {
 TEST_F(ValidatorRunStoreTest, SurvivesReopen) {
   ASSERT_TRUE(CreateRunSync(*runs_, MakeRun("vr-1", "cb-1")).ok());
   ASSERT_TRUE(ApplySync(*runs_, MakeApply("vr-1", "cb-1")).ok());
-  runs_.reset();
+  runs_ = nullptr;
   jobs_->Close();
   jobs_ = OpenOrDie(OptionsFor(dir_));
-  runs_ = std::make_unique<SqliteValidatorRunStore>(*jobs_);
+  runs_ = &jobs_->validator_runs();
   auto replay = ApplySync(*runs_, MakeApply("vr-1", "cb-1"));
   ASSERT_TRUE(replay.ok());
   EXPECT_EQ(replay->disposition, CallbackDisposition::kReplay);

@@ -1,0 +1,98 @@
+#ifndef RTGW_JOBS_JOB_RECORDS_HPP_
+#define RTGW_JOBS_JOB_RECORDS_HPP_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "jobs/job_state.hpp"
+
+// The job domain's records: what the API layer builds from a request, what a
+// store keeps and returns. Plain values; no I/O. The rules that turn one into
+// another live in jobs/job_rules.hpp.
+namespace rtgw::jobs {
+
+// A validated, accepted submit, ready to persist. The API layer builds it;
+// the store only enforces uniqueness and stores it.
+struct SubmitRecord {
+  std::string tenant_id;
+  std::string workspace_id;
+  std::string job_id;
+  std::string idempotency_key;
+  std::string management_node_id;
+  std::string request_fingerprint;  // hex SHA-256 of the canonical request
+  std::string spec_json;      // canonical JSON: execution_profile, resource_shape, payload_ref,
+                              // requested_by
+  std::string submission_id;  // fresh UUID; ignored on replay
+  std::string accepted_at;    // RFC 3339
+  std::string trace_id;
+  std::string response_json;  // exact 202 body, stored and replayed byte for byte
+};
+
+struct SubmitOutcome {
+  bool replayed = false;      // true: an earlier submit with this key; response is the original
+  std::string response_json;  // the body to send (original bytes on replay)
+};
+
+// A validated execution event.
+struct EventRecord {
+  std::string tenant_id;
+  std::string job_id;
+  std::string event_id;
+  std::string workspace_id;
+  std::string submission_id;
+  std::string execution_id;
+  JobState state = JobState::kQueued;
+  std::string occurred_at;  // RFC 3339 as sent
+  std::string received_at;  // RFC 3339, gateway clock
+  std::string trace_id;
+  std::optional<std::string> result_ref_json;  // canonical JSON object or nullopt
+  std::optional<std::string> error_json;       // canonical JSON object or nullopt
+  std::string fingerprint;                     // hex SHA-256 of the canonical event
+};
+
+struct EventOutcome {
+  bool idempotent = false;  // true: same event_id and payload seen before; nothing changed
+  bool applied = false;     // true: this event moved the job's state
+  JobState state = JobState::kSubmitted;  // job state after the call
+  std::int64_t projection_version = 0;    // after the call
+};
+
+struct JobRecord {
+  std::string tenant_id;
+  std::string job_id;
+  std::string workspace_id;
+  std::string submission_id;
+  std::string management_node_id;
+  JobState state = JobState::kSubmitted;
+  std::string spec_json;
+  std::optional<std::string> result_ref_json;
+  std::optional<std::string> error_json;
+  std::string accepted_at;
+  std::string updated_at;
+  std::string trace_id;
+  std::int64_t projection_version = 1;  // 1 at submit, +1 per applied state change
+};
+
+struct EventView {
+  std::int64_t seq = 0;  // order of arrival at the gateway, per job ascending
+  std::string event_id;
+  std::string execution_id;
+  JobState state = JobState::kQueued;
+  std::string occurred_at;
+  std::string received_at;
+  std::string trace_id;
+  std::optional<std::string> result_ref_json;
+  std::optional<std::string> error_json;
+  bool applied = false;
+};
+
+struct JobDetail {
+  JobRecord job;
+  std::vector<EventView> events;  // ascending seq
+};
+
+}  // namespace rtgw::jobs
+
+#endif  // RTGW_JOBS_JOB_RECORDS_HPP_

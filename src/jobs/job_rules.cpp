@@ -1,0 +1,103 @@
+#include "jobs/job_rules.hpp"
+
+namespace rtgw::jobs {
+
+JobRecord JobAfterSubmit(const SubmitRecord& r) {
+  return JobRecord{.tenant_id = r.tenant_id,
+                   .job_id = r.job_id,
+                   .workspace_id = r.workspace_id,
+                   .submission_id = r.submission_id,
+                   .management_node_id = r.management_node_id,
+                   .state = JobState::kSubmitted,
+                   .spec_json = r.spec_json,
+                   .result_ref_json = std::nullopt,
+                   .error_json = std::nullopt,
+                   .accepted_at = r.accepted_at,
+                   .updated_at = r.accepted_at,
+                   .trace_id = r.trace_id,
+                   .projection_version = 1};
+}
+
+Result<SubmitOutcome> DecideSubmit(const SubmitFinding& found, const SubmitRecord& r) {
+  if (found.by_key) {
+    if (found.by_key->request_fingerprint != r.request_fingerprint) {
+      return Conflict("idempotency_key reused with a different payload", "idempotency_conflict");
+    }
+    return SubmitOutcome{.replayed = true, .response_json = found.by_key->response_json};
+  }
+  if (found.job_id_taken) {
+    return Conflict("job_id already used in this tenant with another idempotency_key",
+                    "job_id_conflict");
+  }
+  return SubmitOutcome{.replayed = false, .response_json = r.response_json};
+}
+
+EventVerdict DecideEvent(const JobHead& job, const std::optional<std::string>& known_fingerprint,
+                         const EventRecord& e) {
+  if (known_fingerprint) {
+    return *known_fingerprint == e.fingerprint ? EventVerdict::kReplay
+                                               : EventVerdict::kEventConflict;
+  }
+  if (e.submission_id != job.submission_id) return EventVerdict::kSubmissionMismatch;
+  return ShouldApply(job.state, e.state) ? EventVerdict::kApply : EventVerdict::kKeep;
+}
+
+Result<EventOutcome> EventOutcomeFor(EventVerdict verdict, const JobHead& job,
+                                     const EventRecord& e) {
+  const EventOutcome unchanged{.idempotent = false,
+                               .applied = false,
+                               .state = job.state,
+                               .projection_version = job.projection_version};
+  switch (verdict) {
+    case EventVerdict::kApply:
+      return EventOutcome{.idempotent = false,
+                          .applied = true,
+                          .state = e.state,
+                          .projection_version = job.projection_version + 1};
+    case EventVerdict::kKeep:
+      return unchanged;
+    case EventVerdict::kReplay: {
+      // A replay changes nothing, so it applies nothing either: `applied`
+      // reports what this call did.
+      EventOutcome replay = unchanged;
+      replay.idempotent = true;
+      return replay;
+    }
+    case EventVerdict::kEventConflict:
+      return Conflict("event_id reused with a different payload", "event_conflict");
+    case EventVerdict::kSubmissionMismatch:
+      return Conflict("submission_id is not the job's current submission", "submission_mismatch");
+  }
+  return Internal("unknown event verdict");
+}
+
+void ApplyEvent(JobRecord& job, const EventRecord& e) {
+  job.state = e.state;
+  job.updated_at = e.received_at;
+  if (e.result_ref_json) job.result_ref_json = e.result_ref_json;
+  if (e.error_json) job.error_json = e.error_json;
+  ++job.projection_version;
+}
+
+Result<CancelVerdict> DecideCancel(const CancelFacts& facts,
+                                   const std::optional<std::string>& requesting_node,
+                                   const std::string& job_id) {
+  if (requesting_node && *requesting_node != facts.management_node_id) {
+    return PermissionDenied("job " + job_id + " belongs to another management node",
+                            "node_mismatch");
+  }
+  if (facts.state == JobState::kCompleted || facts.state == JobState::kFailed) {
+    return Conflict(
+        "job is already " + std::string(ToString(facts.state)) + "; it can no longer be cancelled",
+        "job_terminal");
+  }
+  if (facts.state == JobState::kCancelled || facts.cancel_recorded) {
+    return CancelVerdict::kAlreadyRequested;
+  }
+  if (facts.state == JobState::kSubmitted && !facts.ever_leased) {
+    return CancelVerdict::kRecordAndCancelNow;
+  }
+  return CancelVerdict::kRecord;
+}
+
+}  // namespace rtgw::jobs

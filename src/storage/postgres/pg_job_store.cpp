@@ -1,0 +1,85 @@
+#include "storage/postgres/pg_job_store.hpp"
+
+#include <exception>
+#include <memory>
+#include <utility>
+
+#include "storage/postgres/pg_conn.hpp"
+#include "storage/postgres/pg_database.hpp"
+#include "storage/postgres/pg_job_ops.hpp"
+
+namespace rtgw::storage::postgres {
+namespace {
+
+// Health never completes with an Error: failures become an unhealthy value.
+class HealthTask final : public StoreRead<PgConn> {
+ public:
+  explicit HealthTask(Callback<StoreHealth> done) : done_(std::move(done)) {}
+  void Execute(PgConn& conn) noexcept override {
+    try {
+      Result<PgResult> read = conn.Query("SELECT 1", Params(), "health read");
+      if (!read) {
+        health_ = Unhealthy(false, "read check failed: " + read.error().message);
+        return;
+      }
+      Status write = PgTouchHealth(conn);
+      health_ = write ? StoreHealth{.reachable = true,
+                                    .writable = true,
+                                    .backend = "postgresql",
+                                    .detail = {}}
+                      : Unhealthy(true, "write check failed: " + write.error().message);
+    } catch (const std::exception& e) {
+      health_ = Unhealthy(false, std::string("health check threw: ") + e.what());
+    }
+  }
+  void Fail(Error error) override { health_ = Unhealthy(false, error.message); }
+  void Complete() noexcept override { InvokeNoThrow<StoreHealth>(done_, std::move(health_)); }
+
+ private:
+  static StoreHealth Unhealthy(bool reachable, std::string detail) {
+    return StoreHealth{.reachable = reachable,
+                       .writable = false,
+                       .backend = "postgresql",
+                       .detail = std::move(detail)};
+  }
+  Callback<StoreHealth> done_;
+  StoreHealth health_ = Unhealthy(false, "health check did not run");
+};
+
+}  // namespace
+
+void PgJobStore::Submit(SubmitRecord record, Callback<SubmitOutcome> done) {
+  std::string tenant = record.tenant_id;
+  std::string job = record.job_id;
+  db_.Write<SubmitOutcome>(
+      std::move(tenant), std::move(job),
+      [r = std::move(record)](PgConn& c) { return PgSubmit(c, r); }, std::move(done));
+}
+
+void PgJobStore::AppendEvent(EventRecord record, Callback<EventOutcome> done) {
+  std::string tenant = record.tenant_id;
+  std::string job = record.job_id;
+  db_.Write<EventOutcome>(
+      std::move(tenant), std::move(job),
+      [r = std::move(record)](PgConn& c) { return PgAppendEvent(c, r); }, std::move(done));
+}
+
+void PgJobStore::GetJob(std::string tenant_id, std::string job_id, Callback<JobRecord> done) {
+  db_.Task<JobRecord>(
+      [t = std::move(tenant_id), j = std::move(job_id)](PgConn& c) { return PgGetJob(c, t, j); },
+      std::move(done), /*rerunnable=*/true);
+}
+
+void PgJobStore::GetDetail(std::string tenant_id, std::string job_id, Callback<JobDetail> done) {
+  db_.Task<JobDetail>(
+      [t = std::move(tenant_id), j = std::move(job_id)](PgConn& c) { return PgGetDetail(c, t, j); },
+      std::move(done), /*rerunnable=*/true);
+}
+
+void PgJobStore::CheckHealth(Callback<StoreHealth> done) {
+  db_.executor().EnqueueRead(std::make_unique<HealthTask>(std::move(done)));
+}
+
+void PgJobStore::Close() { db_.Close(); }
+
+}  // namespace rtgw::storage::postgres

@@ -1,0 +1,152 @@
+#ifndef RTGW_STORAGE_SQLITE_SQLITE_DATABASE_HPP_
+#define RTGW_STORAGE_SQLITE_SQLITE_DATABASE_HPP_
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "common/error.hpp"
+#include "common/metrics.hpp"
+#include "storage/store_executor.hpp"
+#include "storage/stores.hpp"
+
+namespace rtgw::storage {
+class JobCache;
+}
+
+namespace rtgw::storage::sqlite {
+
+class JobWriter;
+class JobReader;
+
+struct SqliteOptions {
+  std::string path;                  // file path; ":memory:" is refused (readers need a file)
+  std::string synchronous = "FULL";  // PRAGMA synchronous: FULL (default) or NORMAL/EXTRA
+  // WAL pages after which the WAL is copied back into the database file
+  // (0 = never; the WAL then grows until the last connection closes).
+  int wal_autocheckpoint_pages = 1000;
+  // true: a background thread checkpoints beside the writer and the writer
+  // only rewinds the WAL now and then (wal_checkpointer.hpp). false: SQLite's
+  // own PRAGMA wal_autocheckpoint, run by the commit that crosses the mark.
+  bool background_checkpoint = true;
+  int reader_threads = 2;          // threads serving reads, each with its own connection
+  std::size_t max_batch = 256;     // writes per group-commit transaction, at most
+  std::size_t max_queue = 65'536;  // queued writes; beyond -> Unavailable("store overloaded")
+  int busy_timeout_ms = 5'000;
+  // Jobs whose committed row is kept in memory (LRU) so GET job/projection
+  // skip the reader threads; 0 disables. See storage/job_cache.hpp.
+  std::size_t job_cache_entries = 65'536;
+  // Insert a ProjectionUpdate into projection_outbox with every job state
+  // change (the relay's transactional outbox). Off: no outbox rows are written
+  // (the OutboxStore methods still work on whatever rows exist).
+  bool write_outbox = false;
+  // true: apply pending schema migrations at Open (the embedded default).
+  // false: refuse a schema that is behind (run `rtgw migrate`). A newer schema
+  // is always refused.
+  bool migrate = true;
+};
+
+// The stores on one SQLite file in WAL mode (storage/stores.hpp): jobs,
+// outbox, management nodes and validator runs, on one StoreExecutor.
+//
+// Writes: one writer thread owns the only write connection. It takes every
+// queued write (up to max_batch), runs them in ONE transaction (each in its own
+// SAVEPOINT so one failing write does not undo the others), commits with the
+// configured synchronous mode, and only then completes their callbacks (group
+// commit). The callbacks run on a completer thread, batch after batch in commit
+// order, while the writer goes on with the next batch. If the transaction
+// cannot be committed, every write of the batch gets Unavailable and none is
+// acknowledged. Because all writes are serialized on the writer thread, a
+// duplicate submit that arrives while the first is still queued sees the first
+// one's row. More than max_queue queued writes (or reads) -> Unavailable("store
+// overloaded") at once (answered on a store thread, not the caller's).
+// Reads: `reader_threads` threads with their own read connections and prepared
+// statements. GetDetail reads the job and its events in one read transaction.
+// GetJob is first looked up in a JobCache of committed rows (filled by the
+// writer after each commit and by reader misses); a hit completes at once on
+// the CALLER'S thread without touching SQLite.
+//
+// Schema: versioned migrations in a `schema_migrations` table; Open applies
+// pending ones and refuses a database whose schema is newer than this build
+// (docs/contracts/storage-schema.md).
+//
+// Details of the store contracts as implemented here:
+//  - AppendEvent replaying a known event (idempotent=true) reports
+//    applied=false: the call changed nothing. state/projection_version are the
+//    job's current ones.
+//  - CheckHealth always completes with a StoreHealth value; failures are
+//    reachable/writable=false with a `detail`, never an Error.
+//  - After Close() there is no store thread left, so later calls complete at
+//    once ON THE CALLER'S THREAD with Unavailable("store closed").
+//  - Close() called from one of the store's own callbacks only stops
+//    accepting work (a thread cannot join itself); the owner must still call
+//    Close() or destroy the store from outside. Destroying the store from its
+//    own callback terminates the process.
+//
+// Metrics (when `metrics` is given): rtgw_store_commit_batch_size histogram,
+// rtgw_store_commit_seconds histogram, rtgw_store_write_queue gauge,
+// rtgw_store_job_cache_total{result="hit"|"miss"} counter.
+//
+// Thread-safety: safe for concurrent use. `*metrics` must outlive the store.
+// Callbacks must not block: they run on the completer or a reader thread.
+//
+// OutboxStore (sqlite_outbox_store.cpp): every outbox call is a write through
+// the writer thread (claims set leases), committed durably like any other
+// write. The outbox listener is called on the writer thread after a commit
+// that inserted outbox rows.
+// NodeStore (sqlite_node_store.cpp): its writes go through the same writer
+// thread and group commit as the job writes, its reads through the same
+// reader threads. ValidatorRunStore (sqlite_validator_run_store.cpp): every
+// call, reads too, is a write, so it sees every job write queued before it.
+class SqliteDatabase final : public Stores {
+ public:
+  using Executor = StoreExecutor<JobWriter, JobReader>;
+
+  static Result<std::unique_ptr<SqliteDatabase>> Open(SqliteOptions options,
+                                                      MetricsRegistry* metrics);
+  ~SqliteDatabase() override;
+
+  JobStore& jobs() override;
+  OutboxStore& outbox() override;
+  NodeStore& nodes() override;
+  ValidatorRunStore& validator_runs() override;
+  void Close() override;
+
+  // Current schema version this build knows (the newest migration).
+  static int SchemaVersion();
+
+  // `rtgw migrate`: takes the file lock, applies pending migrations, returns
+  // the version found before. Fails while a store has the file open.
+  static Result<int> MigrateFile(const std::string& path);
+
+  // ---- For the stores in this folder ----
+
+  // `fn(JobWriter&) -> Result<T>` runs on the writer thread in its own
+  // savepoint of the next group-commit transaction (an error rolls the
+  // savepoint back); `done` gets the value only once that transaction is
+  // durable. An `internal` write is still taken while the store closes. Fn
+  // may have `AfterCommit(const T&)` (noexcept in effect), run once durable.
+  template <class T, class Fn>
+  void Write(Fn fn, Callback<T> done, bool internal = false) {
+    executor().EnqueueWrite(MakeWrite<JobWriter, T>(std::move(fn), std::move(done)), internal);
+  }
+  // `fn(JobReader&) -> Result<T>` on a reader thread.
+  template <class T, class Fn>
+  void Read(Fn fn, Callback<T> done) {
+    executor().EnqueueRead(MakeRead<JobReader, T>(std::move(fn), std::move(done)));
+  }
+  Executor& executor();
+  JobCache& cache();
+  void SetOutboxListener(std::function<void()> listener);
+
+ private:
+  class Impl;
+  SqliteDatabase();
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rtgw::storage::sqlite
+
+#endif  // RTGW_STORAGE_SQLITE_SQLITE_DATABASE_HPP_
