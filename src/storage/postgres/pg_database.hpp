@@ -19,7 +19,7 @@ struct PostgresOptions {
   std::string url;                 // postgresql://user:pass@host:port/db[?options]
   int pool_size = 4;               // connections = store threads (1-64)
   std::size_t max_batch = 64;      // writes per group-commit transaction, at most
-  std::size_t max_queue = 65'536;  // queued tasks; beyond -> Unavailable("store overloaded")
+  std::size_t max_queue = 65'536;  // queued writes, and reads, each; beyond: "store overloaded"
   // true: apply pending schema migrations at Open. false: refuse to open a
   // schema that is behind (run `rtgw migrate`). A newer schema is always refused.
   bool migrate = false;

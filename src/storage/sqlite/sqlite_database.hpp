@@ -33,7 +33,7 @@ struct SqliteOptions {
   bool background_checkpoint = true;
   int reader_threads = 2;          // threads serving reads, each with its own connection
   std::size_t max_batch = 256;     // writes per group-commit transaction, at most
-  std::size_t max_queue = 65'536;  // queued writes; beyond -> Unavailable("store overloaded")
+  std::size_t max_queue = 65'536;  // queued writes, and reads, each; beyond: "store overloaded"
   int busy_timeout_ms = 5'000;
   // Jobs whose committed row is kept in memory (LRU) so GET job/projection
   // skip the reader threads; 0 disables. See storage/job_cache.hpp.
