@@ -49,7 +49,7 @@ TEST(ErrorMappingTest, StoreAndInternalDetailsAreWithheld) {
 }
 
 TEST(ErrorMappingTest, ACodeOutsideTheSetIsAnsweredAsInternal) {
-  for (const Error& bug : {Conflict("run vr-1 exists", "run_conflict"), Conflict("no code"),
+  for (const Error& bug : {Conflict("made up", "made_up_code"), Conflict("no code"),
                            Conflict("kind differs", "not_found")}) {
     const http::Response r = MakeErrorResponse(bug, "tr");
     EXPECT_EQ(r.status, 500) << bug.message;
