@@ -2,7 +2,6 @@
 
 #include <sys/stat.h>
 
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -10,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "auth/rs256_signer.hpp"
+#include "common/temp_dir.hpp"
 
 namespace rtgw::agent {
 namespace {
@@ -62,7 +62,8 @@ TEST(ValidatorProgramsTest, RefusesRelativeEmptyAndDuplicateEntries) {
 TEST(ValidatorProgramsTest, TokenWriterSignsForTheCallbackUrlIntoAPrivateFile) {
   auto signer = auth::Rs256Signer::Generate("agent-key");
   ASSERT_TRUE(signer.ok());
-  const std::string dir = testing::TempDir() + "/rtgw-vtokens-" + std::to_string(::getpid());
+  TempDir tmp("rtgw-vtokens");
+  const std::string dir = tmp.File("tokens");  // the writer creates it
   ValidatorTokenOptions o{"urn:rtgw:agent", "validator@rtgw.agent", "node-1", dir};
   auto write = MakeValidatorTokenWriter(std::move(signer).value(), o);
   JobSpec spec;
@@ -91,7 +92,6 @@ TEST(ValidatorProgramsTest, TokenWriterSignsForTheCallbackUrlIntoAPrivateFile) {
   EXPECT_EQ(claims.at("email").as_string(), "validator@rtgw.agent");
   EXPECT_EQ(claims.at("sub").as_string(), "node-1/0b7c6a52-1f0e-4c1e-9d47-2a8f3c1d5e60");
   EXPECT_EQ(claims.at("exp").as_int64() - claims.at("iat").as_int64(), 120 + 3600);
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
