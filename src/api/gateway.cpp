@@ -617,57 +617,56 @@ class Gateway::Impl {
   }
 
   void HealthWith(std::shared_ptr<Call> call, std::string runtime_json) {
-    store_.CheckHealth(
-        [this, call, runtime = std::move(runtime_json)](Result<storage::StoreHealth> r) {
-          const bool ok = r.ok() && r->reachable && r->writable;
-          bool degraded = false;
-          std::string checks = "{\"store\":{\"status\":\"";
-          checks += ok ? "ok" : "unavailable";
-          checks += "\",\"backend\":\"";
-          AppendJsonEscaped(checks, r.ok() ? r->backend : std::string("unknown"));
-          checks += "\",\"reachable\":";
-          checks += r.ok() && r->reachable ? "true" : "false";
-          checks += ",\"writable\":";
-          checks += r.ok() && r->writable ? "true" : "false";
-          // The check's own text (SQLite/libpq/OS errors) goes to the log, never to the client.
-          std::string detail;
-          if (!r.ok() || !r->detail.empty()) {
-            LogError(
-                "store health check failed",
-                {{"trace_id", call->trace_id}, {"error", r.ok() ? r->detail : r.error().message}});
-            detail =
-                "the store's read or write check failed; the server log has the details "
-                "under trace_id " +
-                call->trace_id;
-          }
-          if (!detail.empty()) {
-            checks += ",\"detail\":\"";
-            AppendJsonEscaped(checks, detail);
-            checks += '"';
-          }
-          checks += '}';
-          checks += ",\"slurm_adapter\":" + AdapterCheckJson(degraded);
-          if (!runtime.empty()) checks += ",\"managed_aiida_runtime\":" + runtime;
-          // Extra checks (e.g. the projection relay) can degrade the answer but
-          // not fail it: the API still serves while, say, the product sink is down.
-          for (const GatewayOptions::HealthCheck& check : options_.health_checks) {
-            auto [check_degraded, check_json] = check.run();
-            degraded = degraded || check_degraded;
-            checks += ",\"";
-            AppendJsonEscaped(checks, check.name);
-            checks += "\":";
-            checks += check_json;
-          }
-          checks += '}';
-          std::string body = "{\"status\":\"";
-          body += !ok ? "unavailable" : degraded ? "degraded" : "ok";
-          body += "\",\"version\":\"";
-          AppendJsonEscaped(body, options_.version);
-          body += "\",\"checks\":";
-          body += checks;
-          body += '}';
-          Finish(*call, JsonResponse(ok ? 200 : 503, std::move(body)));
-        });
+    store_.CheckHealth([this, call,
+                        runtime = std::move(runtime_json)](Result<storage::StoreHealth> r) {
+      const bool ok = r.ok() && r->reachable && r->writable;
+      bool degraded = false;
+      std::string checks = "{\"store\":{\"status\":\"";
+      checks += ok ? "ok" : "unavailable";
+      checks += "\",\"backend\":\"";
+      AppendJsonEscaped(checks, r.ok() ? r->backend : std::string("unknown"));
+      checks += "\",\"reachable\":";
+      checks += r.ok() && r->reachable ? "true" : "false";
+      checks += ",\"writable\":";
+      checks += r.ok() && r->writable ? "true" : "false";
+      // The check's own text (SQLite/libpq/OS errors) goes to the log, never to the client.
+      std::string detail;
+      if (!r.ok() || !r->detail.empty()) {
+        LogError("store health check failed",
+                 {{"trace_id", call->trace_id}, {"error", r.ok() ? r->detail : r.error().message}});
+        detail =
+            "the store's read or write check failed; the server log has the details "
+            "under trace_id " +
+            call->trace_id;
+      }
+      if (!detail.empty()) {
+        checks += ",\"detail\":\"";
+        AppendJsonEscaped(checks, detail);
+        checks += '"';
+      }
+      checks += '}';
+      checks += ",\"slurm_adapter\":" + AdapterCheckJson(degraded);
+      if (!runtime.empty()) checks += ",\"managed_aiida_runtime\":" + runtime;
+      // Extra checks (e.g. the projection relay) can degrade the answer but
+      // not fail it: the API still serves while, say, the product sink is down.
+      for (const GatewayOptions::HealthCheck& check : options_.health_checks) {
+        auto [check_degraded, check_json] = check.run();
+        degraded = degraded || check_degraded;
+        checks += ",\"";
+        AppendJsonEscaped(checks, check.name);
+        checks += "\":";
+        checks += check_json;
+      }
+      checks += '}';
+      std::string body = "{\"status\":\"";
+      body += !ok ? "unavailable" : degraded ? "degraded" : "ok";
+      body += "\",\"version\":\"";
+      AppendJsonEscaped(body, options_.version);
+      body += "\",\"checks\":";
+      body += checks;
+      body += '}';
+      Finish(*call, JsonResponse(ok ? 200 : 503, std::move(body)));
+    });
   }
 
   void Record(const Call& call, int status) {

@@ -27,7 +27,7 @@ namespace {
 using std::chrono::milliseconds;
 
 constexpr auto kStatsInterval = std::chrono::seconds(5);
-constexpr int kClaimAheadPerWorker = 32;  // claimed updates per worker, at most
+constexpr int kClaimAheadPerWorker = 32;         // claimed updates per worker, at most
 constexpr std::size_t kErrorBodyBytesMax = 512;  // of a sink's error answer, kept for the logs
 
 std::string DefaultOwner() {
