@@ -162,16 +162,71 @@ struct Journal::Impl {
     return Query(sql, std::forward<Bind>(bind), [](Statement&) {});
   }
 
-  Result<std::optional<JournalJob>> Get(const std::string& sid) {
-    std::optional<JournalJob> out;
+  // The jobs rows matching `where` (an SQL condition on jobs, binds from ?1).
+  template <class Bind>
+  Result<std::vector<JournalJob>> Jobs(const std::string& where, Bind&& bind) {
+    std::vector<JournalJob> out;
     std::optional<Error> err;
     Status st = Query(
         "SELECT spec_json, lease_id, phase, backend_id, intent_at_ms, last_state, "
-        "cancel_requested FROM jobs WHERE submission_id = ?1",
-        [&](Statement& s) { s.BindText(1, sid); }, [&](Statement& s) { out = RowToJob(s, &err); });
+        "cancel_requested FROM jobs WHERE " +
+            where,
+        std::forward<Bind>(bind), [&](Statement& s) { out.push_back(RowToJob(s, &err)); });
     if (!st.ok()) return st.error();
     if (err) return *err;
     return out;
+  }
+
+  Result<std::optional<JournalJob>> Get(const std::string& sid) {
+    auto jobs = Jobs("submission_id = ?1", [&](Statement& s) { s.BindText(1, sid); });
+    if (!jobs.ok()) return jobs.error();
+    if (jobs->empty()) return std::optional<JournalJob>();
+    return std::optional<JournalJob>(std::move(jobs->front()));
+  }
+
+  // The events rows matching `tail` (an SQL condition and order on events `e`, binds from ?1).
+  template <class Bind>
+  Result<std::vector<JournalEvent>> Events(const std::string& tail, Bind&& bind) {
+    std::vector<JournalEvent> out;
+    Status st = Query(
+        "SELECT seq, event_id, submission_id, job_id, body, attempts FROM events e WHERE " + tail,
+        std::forward<Bind>(bind), [&](Statement& s) {
+          JournalEvent e;
+          e.seq = s.ColumnInt64(0);
+          e.event_id = s.ColumnText(1);
+          e.submission_id = s.ColumnText(2);
+          e.job_id = s.ColumnText(3);
+          e.body = s.ColumnText(4);
+          e.attempts = static_cast<int>(s.ColumnInt64(5));
+          out.push_back(std::move(e));
+        });
+    if (!st.ok()) return st.error();
+    return out;
+  }
+
+  // Runs the jobs INSERT `sql` with ?1..?4 bound to the ids, spec JSON and lease; `bind_more`
+  // binds the rest.
+  template <class Bind>
+  Status InsertJob(const char* sql, const JobSpec& spec, const std::string& lease_id,
+                   Bind&& bind_more) {
+    const std::string spec_json = SpecToJson(spec);
+    return Run(sql, [&](Statement& s) {
+      s.BindText(1, spec.submission_id);
+      s.BindText(2, spec.job_id);
+      s.BindText(3, spec_json);
+      s.BindText(4, lease_id);
+      bind_more(s);
+    });
+  }
+
+  Status MarkSubmitted(const std::string& sid, const std::string& backend_id) {
+    return Run(
+        "UPDATE jobs SET phase = 'submitted', backend_id = ?2 "
+        "WHERE submission_id = ?1 AND phase IN ('leased', 'submitting')",
+        [&](Statement& s) {
+          s.BindText(1, sid);
+          s.BindText(2, backend_id);
+        });
   }
 
   static JournalJob RowToJob(Statement& s, std::optional<Error>* err) {
@@ -216,18 +271,12 @@ Result<std::optional<JournalJob>> Journal::Get(const std::string& submission_id)
 
 Result<JournalJob> Journal::RecordLease(const JobSpec& spec, const std::string& lease_id) {
   std::lock_guard lock(mu_);
-  const std::string spec_json = SpecToJson(spec);
-  Status st = impl_->Run(
+  Status st = impl_->InsertJob(
       "INSERT INTO jobs(submission_id, job_id, spec_json, lease_id, phase) "
       "VALUES(?1, ?2, ?3, ?4, 'leased') ON CONFLICT(submission_id) DO UPDATE SET "
       "lease_id = excluded.lease_id, "
       "phase = CASE WHEN phase = 'released' THEN 'leased' ELSE phase END",
-      [&](Statement& s) {
-        s.BindText(1, spec.submission_id);
-        s.BindText(2, spec.job_id);
-        s.BindText(3, spec_json);
-        s.BindText(4, lease_id);
-      });
+      spec, lease_id, [](Statement&) {});
   if (!st.ok()) return st.error();
   auto j = impl_->Get(spec.submission_id);
   if (!j.ok()) return j.error();
@@ -248,13 +297,7 @@ Status Journal::MarkSubmitting(const std::string& submission_id, std::int64_t no
 
 Status Journal::MarkSubmitted(const std::string& submission_id, const std::string& backend_id) {
   std::lock_guard lock(mu_);
-  return impl_->Run(
-      "UPDATE jobs SET phase = 'submitted', backend_id = ?2 "
-      "WHERE submission_id = ?1 AND phase IN ('leased', 'submitting')",
-      [&](Statement& s) {
-        s.BindText(1, submission_id);
-        s.BindText(2, backend_id);
-      });
+  return impl_->MarkSubmitted(submission_id, backend_id);
 }
 
 Status Journal::MarkReleased(const std::string& submission_id) {
@@ -273,17 +316,10 @@ Status Journal::MarkCancelRequested(const std::string& submission_id) {
 Status Journal::RecordIntent(const JobSpec& spec, const std::string& lease_id,
                              std::int64_t now_ms) {
   std::lock_guard lock(mu_);
-  const std::string spec_json = SpecToJson(spec);
-  Status st = impl_->Run(
+  Status st = impl_->InsertJob(
       "INSERT INTO jobs(submission_id, job_id, spec_json, lease_id, phase, intent_at_ms) "
       "VALUES(?1, ?2, ?3, ?4, 'submitting', ?5)",
-      [&](Statement& s) {
-        s.BindText(1, spec.submission_id);
-        s.BindText(2, spec.job_id);
-        s.BindText(3, spec_json);
-        s.BindText(4, lease_id);
-        s.BindInt64(5, now_ms);
-      });
+      spec, lease_id, [&](Statement& s) { s.BindInt64(5, now_ms); });
   if (!st.ok() && st.error().code == ErrorCode::kInternal) {
     return Conflict("journal: submission " + spec.submission_id + " already journaled");
   }
@@ -327,13 +363,7 @@ Status Journal::RecordEvent(const std::string& submission_id, const std::string&
         });
   }
   if (st.ok() && !backend_id.empty()) {
-    st = impl_->Run(
-        "UPDATE jobs SET phase = 'submitted', backend_id = ?2 "
-        "WHERE submission_id = ?1 AND phase IN ('leased', 'submitting')",
-        [&](Statement& s) {
-          s.BindText(1, submission_id);
-          s.BindText(2, backend_id);
-        });
+    st = impl_->MarkSubmitted(submission_id, backend_id);
   }
   if (st.ok()) {
     st = impl_->Run(
@@ -354,63 +384,26 @@ Status Journal::RecordEvent(const std::string& submission_id, const std::string&
 
 Result<std::vector<JournalJob>> Journal::Active() {
   std::lock_guard lock(mu_);
-  std::vector<JournalJob> out;
-  std::optional<Error> err;
-  Status st = impl_->Query(
-      "SELECT spec_json, lease_id, phase, backend_id, intent_at_ms, last_state, cancel_requested "
-      "FROM jobs WHERE phase IN ('leased', 'submitting', 'submitted')",
-      [](Statement&) {}, [&](Statement& s) { out.push_back(Impl::RowToJob(s, &err)); });
-  if (!st.ok()) return st.error();
-  if (err) return *err;
-  return out;
+  return impl_->Jobs("phase IN ('leased', 'submitting', 'submitted')", [](Statement&) {});
 }
 
 Result<std::vector<JournalEvent>> Journal::DueEvents(std::int64_t now_ms, int limit) {
   std::lock_guard lock(mu_);
-  std::vector<JournalEvent> out;
-  Status st = impl_->Query(
-      "SELECT seq, event_id, submission_id, job_id, body, attempts FROM events "
-      "e WHERE delivered_at_ms IS NULL AND dead_reason IS NULL AND next_attempt_ms <= ?1 "
+  return impl_->Events(
+      "delivered_at_ms IS NULL AND dead_reason IS NULL AND next_attempt_ms <= ?1 "
       "AND NOT EXISTS (SELECT 1 FROM events p WHERE p.submission_id = e.submission_id "
       "AND p.seq < e.seq AND p.delivered_at_ms IS NULL AND p.dead_reason IS NULL) "
       "ORDER BY seq LIMIT ?2",
       [&](Statement& s) {
         s.BindInt64(1, now_ms);
         s.BindInt64(2, limit);
-      },
-      [&](Statement& s) {
-        JournalEvent e;
-        e.seq = s.ColumnInt64(0);
-        e.event_id = s.ColumnText(1);
-        e.submission_id = s.ColumnText(2);
-        e.job_id = s.ColumnText(3);
-        e.body = s.ColumnText(4);
-        e.attempts = static_cast<int>(s.ColumnInt64(5));
-        out.push_back(std::move(e));
       });
-  if (!st.ok()) return st.error();
-  return out;
 }
 
 Result<std::vector<JournalEvent>> Journal::EventsOf(const std::string& submission_id) {
   std::lock_guard lock(mu_);
-  std::vector<JournalEvent> out;
-  Status st = impl_->Query(
-      "SELECT seq, event_id, submission_id, job_id, body, attempts FROM events "
-      "WHERE submission_id = ?1 ORDER BY seq",
-      [&](Statement& s) { s.BindText(1, submission_id); },
-      [&](Statement& s) {
-        JournalEvent e;
-        e.seq = s.ColumnInt64(0);
-        e.event_id = s.ColumnText(1);
-        e.submission_id = s.ColumnText(2);
-        e.job_id = s.ColumnText(3);
-        e.body = s.ColumnText(4);
-        e.attempts = static_cast<int>(s.ColumnInt64(5));
-        out.push_back(std::move(e));
-      });
-  if (!st.ok()) return st.error();
-  return out;
+  return impl_->Events("submission_id = ?1 ORDER BY seq",
+                       [&](Statement& s) { s.BindText(1, submission_id); });
 }
 
 Status Journal::MarkDelivered(const std::string& event_id, std::int64_t now_ms) {
