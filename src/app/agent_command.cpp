@@ -16,7 +16,7 @@
 #include "agent/journal/journal.hpp"
 #include "agent/slurm/cli_slurm_client.hpp"
 #include "app/commands.hpp"
-#include "auth/rs256_signer.hpp"
+#include "auth/jws_signer.hpp"
 #include "common/logging.hpp"
 
 namespace rtgw::app {
@@ -79,7 +79,7 @@ int RunAgent(const std::vector<std::string>& args) {
     if (!programs) {
       return Fail("--validators-file / RTGW_AGENT_VALIDATORS_FILE: " + programs.error().message);
     }
-    auto signer = auth::Rs256Signer::FromPemFile(cfg.validator_key_file, cfg.validator_key_id);
+    auto signer = auth::JwsSigner::FromPemFile(cfg.validator_key_file, cfg.validator_key_id);
     if (!signer)
       return Fail("--validator-key / RTGW_AGENT_VALIDATOR_KEY: " + signer.error().message);
     render.validator_programs = std::move(programs).value();
@@ -89,7 +89,7 @@ int RunAgent(const std::vector<std::string>& args) {
     topts.node_id = cfg.node_id;
     topts.dir = work_dir + "/validator-tokens";
     render.validator_token = agent::MakeValidatorTokenWriter(
-        std::shared_ptr<const auth::Rs256Signer>(std::move(signer).value()), topts);
+        std::shared_ptr<const auth::JwsSigner>(std::move(signer).value()), topts);
   }
   std::shared_ptr<agent::Executor> executor;
   if (cfg.executor == "slurm") {

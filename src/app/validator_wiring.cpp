@@ -5,7 +5,7 @@
 
 #include "api/error_mapping.hpp"
 #include "api/validator_handlers.hpp"
-#include "auth/rs256_signer.hpp"
+#include "auth/jws_signer.hpp"
 #include "common/logging.hpp"
 #include "common/random.hpp"
 #include "validators/callback_token.hpp"
@@ -129,12 +129,12 @@ Result<std::unique_ptr<ValidatorStack>> PrepareValidatorStack(const config::Vali
   stack->token_ = validators::MakeAccessTokenSource(cfg.gcp_access_token, cfg.metadata_url);
 
   // local: our own key (shared through a PEM file when several processes run).
-  Result<std::unique_ptr<auth::Rs256Signer>> signer =
+  Result<std::unique_ptr<auth::JwsSigner>> signer =
       cfg.local_key_file.empty()
-          ? auth::Rs256Signer::Generate("local-" + RandomHex(4))
-          : auth::Rs256Signer::FromPemFile(cfg.local_key_file, "local-launcher");
+          ? auth::JwsSigner::Generate("local-" + RandomHex(4))
+          : auth::JwsSigner::FromPemFile(cfg.local_key_file, "local-launcher");
   if (!signer) return InvalidArgument("RTGW_LOCAL_LAUNCHER_KEY: " + signer.error().message);
-  std::shared_ptr<const auth::Rs256Signer> shared_signer = std::move(signer).value();
+  std::shared_ptr<const auth::JwsSigner> shared_signer = std::move(signer).value();
   validators::LocalTokenIdentity identity;
   identity.service_account = cfg.local_service_account;
   if (auto s = stack->verifier_.Trust(

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "auth/rs256_signer.hpp"
+#include "auth/jws_signer.hpp"
 #include "net/fake_http_client.hpp"
 #include "validators/callback_token.hpp"
 
@@ -36,8 +36,8 @@ struct Fixture {
   }
 };
 
-std::unique_ptr<auth::Rs256Signer> Key(const std::string& kid) {
-  auto k = auth::Rs256Signer::Generate(kid);
+std::unique_ptr<auth::JwsSigner> Key(const std::string& kid) {
+  auto k = auth::JwsSigner::Generate(kid);
   EXPECT_TRUE(k.ok());
   return std::move(k).value();
 }

@@ -6,7 +6,7 @@
 #include <mutex>
 #include <optional>
 
-#include "auth/rs256_signer.hpp"
+#include "auth/jws_signer.hpp"
 #include "process/process.hpp"
 #include "validators/launcher.hpp"
 
@@ -33,7 +33,7 @@ struct LocalTokenIdentity {
 // Thread-safety: safe for concurrent use.
 class LocalLauncher final : public Launcher {
  public:
-  LocalLauncher(std::shared_ptr<const auth::Rs256Signer> signer, LocalTokenIdentity identity)
+  LocalLauncher(std::shared_ptr<const auth::JwsSigner> signer, LocalTokenIdentity identity)
       : signer_(std::move(signer)), identity_(std::move(identity)) {}
   ~LocalLauncher() override;
 
@@ -47,7 +47,7 @@ class LocalLauncher final : public Launcher {
                                 std::chrono::seconds ttl) const;
 
  private:
-  std::shared_ptr<const auth::Rs256Signer> signer_;
+  std::shared_ptr<const auth::JwsSigner> signer_;
   LocalTokenIdentity identity_;
   std::mutex mu_;
   std::map<int, process::Child> children_;  // by pid

@@ -12,7 +12,7 @@
 
 #include <gtest/gtest.h>
 
-#include "auth/rs256_signer.hpp"
+#include "auth/jws_signer.hpp"
 #include "common/temp_dir.hpp"
 #include "storage/sqlite/sqlite_database.hpp"
 #include "validators/callback_token.hpp"
@@ -101,7 +101,7 @@ TEST_F(FileStorageTest, RefusesTraversalAndOtherRoots) {
 class TokenTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto s = auth::Rs256Signer::Generate("k1");
+    auto s = auth::JwsSigner::Generate("k1");
     ASSERT_TRUE(s.ok());
     signer_ = std::move(s).value();
     ASSERT_TRUE(verifier_.Trust("local", {signer_->PublicJwks(), "iss-1", "sa@x"}).ok());
@@ -118,7 +118,7 @@ class TokenTest : public ::testing::Test {
   Status Verify(const std::string& token) {
     return verifier_.Verify("local", token, "http://w/cb", std::chrono::system_clock::now());
   }
-  std::unique_ptr<auth::Rs256Signer> signer_;
+  std::unique_ptr<auth::JwsSigner> signer_;
   CallbackTokenVerifier verifier_;
 };
 
@@ -128,7 +128,7 @@ TEST_F(TokenTest, RejectsWrongAudienceExpiredWrongAccountAndForged) {
   EXPECT_EQ(Verify(Token("http://w/cb2", 300)).error().message, "wrong audience");
   EXPECT_EQ(Verify(Token("http://w/cb", -120)).error().message, "token expired");
   EXPECT_EQ(Verify(Token("http://w/cb", 300, "other@x")).error().message, "wrong service account");
-  auto forger = auth::Rs256Signer::Generate("k1");
+  auto forger = auth::JwsSigner::Generate("k1");
   ASSERT_TRUE(forger.ok());
   auto forged = (*forger)->Sign(R"({"iss":"iss-1","aud":"http://w/cb","email":"sa@x",)"
                                 R"("exp":9999999999})");
@@ -149,9 +149,9 @@ ExecutionStatus WaitEnded(LocalLauncher& l, const std::string& name) {
 }
 
 TEST(LocalLauncherTest, RunsAChildWithTheSmallEnvAndReportsItsExit) {
-  auto signer = auth::Rs256Signer::Generate("k1");
+  auto signer = auth::JwsSigner::Generate("k1");
   ASSERT_TRUE(signer.ok());
-  LocalLauncher launcher(std::shared_ptr<const auth::Rs256Signer>(std::move(signer).value()), {});
+  LocalLauncher launcher(std::shared_ptr<const auth::JwsSigner>(std::move(signer).value()), {});
   TempDir tmp("rtgw-env");
   const std::string out = tmp.File("env");
   LaunchSpec spec;

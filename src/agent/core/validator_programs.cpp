@@ -10,7 +10,7 @@
 
 #include <boost/json.hpp>
 
-#include "auth/rs256_signer.hpp"
+#include "auth/jws_signer.hpp"
 
 namespace rtgw::agent {
 namespace json = boost::json;
@@ -61,7 +61,7 @@ Result<std::map<std::string, std::vector<std::string>>> ParseValidatorPrograms(
 }
 
 std::function<Result<std::string>(const JobSpec&)> MakeValidatorTokenWriter(
-    std::shared_ptr<const auth::Rs256Signer> signer, ValidatorTokenOptions options) {
+    std::shared_ptr<const auth::JwsSigner> signer, ValidatorTokenOptions options) {
   return [signer = std::move(signer),
           o = std::move(options)](const JobSpec& spec) -> Result<std::string> {
     if (!spec.validator) return InvalidArgument("not a validator job");

@@ -18,7 +18,7 @@
 #include "common/error.hpp"
 
 namespace rtgw::auth {
-class Rs256Signer;
+class JwsSigner;
 }
 
 namespace rtgw::agent {
@@ -43,7 +43,7 @@ struct ValidatorTokenOptions {
 // exp} and writes it to a fresh 0600 file (directory 0700), returning the path.
 // Thread-safe (the signer is; each job has its own file).
 std::function<Result<std::string>(const JobSpec&)> MakeValidatorTokenWriter(
-    std::shared_ptr<const auth::Rs256Signer> signer, ValidatorTokenOptions options);
+    std::shared_ptr<const auth::JwsSigner> signer, ValidatorTokenOptions options);
 
 }  // namespace rtgw::agent
 

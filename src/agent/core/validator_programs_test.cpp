@@ -8,7 +8,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
-#include "auth/rs256_signer.hpp"
+#include "auth/jws_signer.hpp"
 #include "common/temp_dir.hpp"
 
 namespace rtgw::agent {
@@ -60,7 +60,7 @@ TEST(ValidatorProgramsTest, RefusesRelativeEmptyAndDuplicateEntries) {
 }
 
 TEST(ValidatorProgramsTest, TokenWriterSignsForTheCallbackUrlIntoAPrivateFile) {
-  auto signer = auth::Rs256Signer::Generate("agent-key");
+  auto signer = auth::JwsSigner::Generate("agent-key");
   ASSERT_TRUE(signer.ok());
   TempDir tmp("rtgw-vtokens");
   const std::string dir = tmp.File("tokens");  // the writer creates it
