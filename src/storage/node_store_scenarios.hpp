@@ -3,8 +3,9 @@
 
 // Test-only: the NodeStore scenarios every backend must pass the same way
 // (leases: grant, expiry, renew, release; cancels per job state; heartbeats;
-// stored submits). sqlite/node_store_sqlite_test.cpp and
-// postgres/pg_node_store_test.cpp run each one against their store; what only
+// stored submits). A typed gtest suite on StoreScenarioTest
+// (store_test_support.hpp): sqlite/sqlite_job_store_test.cpp and
+// postgres/pg_node_store_test.cpp instantiate it with their Backend; what only
 // one backend can show (replicas, raw tables) stays in its own file.
 // Time is injected through the `now` of each call.
 
@@ -19,8 +20,12 @@
 #include "jobs/job_state.hpp"
 #include "storage/job_store.hpp"
 #include "storage/node_store.hpp"
+#include "storage/store_test_support.hpp"
 
 namespace rtgw::storage::test_support {
+
+using jobs::JobState;
+using Seconds = std::chrono::seconds;
 
 // A submit for `node` whose answer and fingerprint the scenarios check.
 inline void SubmitForNode(JobStore& jobs, const std::string& tenant, const std::string& job_id,
@@ -62,200 +67,24 @@ inline Result<CancelOutcome> CancelSync(NodeStore& nodes, const std::string& ten
   return Await<CancelOutcome>([&](auto cb) { nodes.RequestCancel(req, cb); });
 }
 
-class NodeStoreScenarios {
- public:
-  NodeStoreScenarios(JobStore& jobs, NodeStore& nodes) : jobs_(jobs), nodes_(nodes) {}
-  using JobState = jobs::JobState;
-
-  void LeasesOnlyTheNodesSubmittedJobsOldestFirstAndOnce() {
-    Submit("t1", "j2", "n1", "2026-02-18T00:00:02.000000Z");
-    Submit("t1", "j1", "n1", "2026-02-18T00:00:01.000000Z");
-    Submit("t1", "j3", "n2");
-    Submit("t2", "j4", "n1");  // same node id, other tenant
-    auto a = Acquire("t1", "n1", t0_);
-    ASSERT_TRUE(a) << a.error().message;
-    ASSERT_EQ(a->leases.size(), 2u);
-    EXPECT_EQ(a->leases[0].job.job_id, "j1");
-    EXPECT_EQ(a->leases[1].job.job_id, "j2");
-    EXPECT_EQ(a->leases[0].expires_at, t0_ + Seconds(60));
-    EXPECT_NE(a->leases[0].lease_id, a->leases[1].lease_id);
-    EXPECT_EQ(a->leases[0].job.spec_json, R"({"execution_profile":{"queue_name":"default"}})");
-    // Held leases are not granted again, to this node or any other.
-    auto again = Acquire("t1", "n1", t0_ + Seconds(59));
-    ASSERT_TRUE(again);
-    EXPECT_TRUE(again->leases.empty());
-    auto other = Acquire("t1", "n2", t0_);
-    ASSERT_EQ(other->leases.size(), 1u);
-    EXPECT_EQ(other->leases[0].job.job_id, "j3");
-  }
-
-  void AnExpiredLeaseReturnsTheWork() {
-    Submit("t1", "j1", "n1");
-    auto a = Acquire("t1", "n1", t0_, 16, Seconds(10));
-    ASSERT_EQ(a->leases.size(), 1u);
-    const std::string first = a->leases[0].lease_id;
-    EXPECT_TRUE(Acquire("t1", "n1", t0_ + Seconds(9))->leases.empty());
-    auto b = Acquire("t1", "n1", t0_ + Seconds(10));  // expires_at <= now: expired
-    ASSERT_EQ(b->leases.size(), 1u);
-    EXPECT_NE(b->leases[0].lease_id, first);
-    // The old lease is lost for good, the new one renews.
-    auto lost = Await<SystemTime>(
-        [&](auto cb) { nodes_.RenewLease("t1", "n1", first, Seconds(60), t0_ + Seconds(11), cb); });
-    ASSERT_FALSE(lost);
-    EXPECT_EQ(lost.error().api_code, "lease_lost");
-    auto renewed = Await<SystemTime>([&](auto cb) {
-      nodes_.RenewLease("t1", "n1", b->leases[0].lease_id, Seconds(60), t0_ + Seconds(11), cb);
-    });
-    ASSERT_TRUE(renewed) << renewed.error().message;
-    EXPECT_EQ(*renewed, t0_ + Seconds(71));
-    EXPECT_TRUE(Acquire("t1", "n1", t0_ + Seconds(70))->leases.empty());
-  }
-
-  void RenewRulesAndRelease() {
-    Submit("t1", "j1", "n1");
-    auto a = Acquire("t1", "n1", t0_, 16, Seconds(10));
-    const std::string lease = a->leases[0].lease_id;
-    auto renew = [&](const std::string& tenant, const std::string& node, SystemTime now) {
-      return Await<SystemTime>(
-          [&](auto cb) { nodes_.RenewLease(tenant, node, lease, Seconds(30), now, cb); });
-    };
-    EXPECT_EQ(renew("t1", "n2", t0_).error().api_code, "lease_lost");  // another node
-    EXPECT_EQ(renew("t2", "n1", t0_).error().api_code, "lease_lost");  // another tenant
-    // Expired but not taken over yet: may still be renewed.
-    ASSERT_TRUE(renew("t1", "n1", t0_ + Seconds(15)));
-    // Release: leasable again at once; releasing twice is fine.
-    ASSERT_TRUE(Await<Ok>([&](auto cb) { nodes_.ReleaseLease("t1", "n1", lease, cb); }));
-    ASSERT_TRUE(Await<Ok>([&](auto cb) { nodes_.ReleaseLease("t1", "n1", lease, cb); }));
-    EXPECT_EQ(renew("t1", "n1", t0_ + Seconds(16)).error().api_code, "lease_lost");
-    auto b = Acquire("t1", "n1", t0_ + Seconds(16));
-    ASSERT_EQ(b->leases.size(), 1u);
-    // Once the job leaves 'submitted' its lease ends.
-    ASSERT_TRUE(Event("t1", "j1", JobState::kQueued));
-    auto after = Await<SystemTime>([&](auto cb) {
-      nodes_.RenewLease("t1", "n1", b->leases[0].lease_id, Seconds(30), t0_ + Seconds(17), cb);
-    });
-    EXPECT_EQ(after.error().api_code, "lease_lost");
-    EXPECT_TRUE(Acquire("t1", "n1", t0_ + Seconds(1000))->leases.empty());
-  }
-
-  void CancelSemanticsPerState() {
-    // Never leased: the gateway cancels it itself, with an event in the history.
-    Submit("t1", "fresh", "n1");
-    auto c1 = Cancel("t1", "fresh", t0_);
-    ASSERT_TRUE(c1) << c1.error().message;
-    EXPECT_TRUE(c1->cancelled_now);
-    EXPECT_EQ(c1->state, JobState::kCancelled);
-    auto detail = Await<JobDetail>([&](auto cb) { jobs_.GetDetail("t1", "fresh", cb); });
-    ASSERT_TRUE(detail);
-    EXPECT_EQ(detail->job.state, JobState::kCancelled);
-    EXPECT_EQ(detail->job.projection_version, 2);
-    ASSERT_EQ(detail->events.size(), 1u);
-    EXPECT_EQ(detail->events[0].event_id, "cancel:sub-fresh");
-    auto job = Await<JobRecord>([&](auto cb) { jobs_.GetJob("t1", "fresh", cb); });
-    EXPECT_EQ(job->state, JobState::kCancelled);  // SQLite: its cache followed the commit
-    auto c1b = Cancel("t1", "fresh", t0_);
-    ASSERT_TRUE(c1b);
-    EXPECT_TRUE(c1b->already_requested);
-    EXPECT_FALSE(c1b->cancelled_now);
-
-    // Leased (maybe already in Slurm): only a request; no longer leasable; listed.
-    Submit("t1", "leased", "n1");
-    Submit("t1", "running", "n1");
-    ASSERT_EQ(Acquire("t1", "n1", t0_)->leases.size(), 2u);
-    ASSERT_TRUE(Event("t1", "running", JobState::kRunning));
-    auto c2 = Cancel("t1", "leased", t0_);
-    ASSERT_TRUE(c2);
-    EXPECT_FALSE(c2->cancelled_now);
-    EXPECT_EQ(c2->state, JobState::kSubmitted);
-    auto c3 = Cancel("t1", "running", t0_, "n1");  // a node token of the job's node
-    ASSERT_TRUE(c3);
-    EXPECT_EQ(c3->state, JobState::kRunning);
-    auto listed = Acquire("t1", "n1", t0_ + Seconds(3600));
-    ASSERT_TRUE(listed);
-    EXPECT_TRUE(listed->leases.empty());  // the expired lease of a cancelled job is not regranted
-    ASSERT_EQ(listed->cancellations.size(), 2u);
-    EXPECT_TRUE(listed->new_cancellations);
-    EXPECT_EQ(listed->cancellations[0].job_id, "leased");
-    EXPECT_FALSE(listed->cancellations[0].execution_id.has_value());
-    EXPECT_EQ(listed->cancellations[1].job_id, "running");
-    EXPECT_EQ(listed->cancellations[1].execution_id, "4242");
-    // Listed until terminal (no longer new).
-    ASSERT_TRUE(Event("t1", "running", JobState::kCancelled));
-    auto relisted = Acquire("t1", "n1", t0_);
-    EXPECT_EQ(relisted->cancellations.size(), 1u);
-    EXPECT_FALSE(relisted->new_cancellations);
-    EXPECT_TRUE(Acquire("t1", "n2", t0_)->cancellations.empty());
-
-    // Terminal, another node, another tenant.
-    Submit("t1", "done", "n1");
-    ASSERT_TRUE(Event("t1", "done", JobState::kCompleted));
-    EXPECT_EQ(Cancel("t1", "done", t0_).error().api_code, "job_terminal");
-    Submit("t1", "elsewhere", "n2");
-    EXPECT_EQ(Cancel("t1", "elsewhere", t0_, "n1").error().api_code, "node_mismatch");
-    EXPECT_EQ(Cancel("t2", "leased", t0_).error().code, ErrorCode::kNotFound);
-  }
-
-  void HeartbeatUpsertsAndLists() {
-    NodeHeartbeat hb{.tenant_id = "t1",
-                     .node_id = "n1",
-                     .sub = "agent",
-                     .agent_version = "0.1",
-                     .executor = "slurm",
-                     .catalogue_json = R"({"version":"22"})",
-                     .in_flight = 2,
-                     .now = t0_};
-    ASSERT_TRUE(Await<Ok>([&](auto cb) { nodes_.RecordHeartbeat(hb, cb); }));
-    hb.now = t0_ + Seconds(5);
-    hb.in_flight = 3;
-    ASSERT_TRUE(Await<Ok>([&](auto cb) { nodes_.RecordHeartbeat(hb, cb); }));
-    hb.tenant_id = "t2";
-    hb.catalogue_json.reset();
-    ASSERT_TRUE(Await<Ok>([&](auto cb) { nodes_.RecordHeartbeat(hb, cb); }));
-    auto n = Await<NodeRecord>([&](auto cb) { nodes_.GetNode("t1", "n1", cb); });
-    ASSERT_TRUE(n) << n.error().message;
-    EXPECT_EQ(n->first_seen, t0_);
-    EXPECT_EQ(n->last_seen, t0_ + Seconds(5));
-    EXPECT_EQ(n->in_flight, 3);
-    EXPECT_EQ(n->catalogue_json, R"({"version":"22"})");
-    EXPECT_EQ(Await<NodeRecord>([&](auto cb) { nodes_.GetNode("t1", "nx", cb); }).error().code,
-              ErrorCode::kNotFound);
-    auto all = Await<std::vector<NodeRecord>>([&](auto cb) { nodes_.ListNodes(std::nullopt, cb); });
-    ASSERT_EQ(all->size(), 2u);
-    auto t2 = Await<std::vector<NodeRecord>>([&](auto cb) { nodes_.ListNodes("t2", cb); });
-    ASSERT_EQ(t2->size(), 1u);
-    EXPECT_FALSE((*t2)[0].catalogue_json.has_value());
-  }
-
-  void FindSubmitReturnsTheStoredAnswer() {
-    Submit("t1", "j1", "n1");
-    auto found = Await<std::optional<NodeStore::StoredSubmit>>(
-        [&](auto cb) { nodes_.FindSubmit("t1", "key-j1", cb); });
-    ASSERT_TRUE(found && found->has_value());
-    EXPECT_EQ((*found)->request_fingerprint, "fp");
-    EXPECT_EQ((*found)->response_json, "{}");
-    auto other = Await<std::optional<NodeStore::StoredSubmit>>(
-        [&](auto cb) { nodes_.FindSubmit("t2", "key-j1", cb); });
-    ASSERT_TRUE(other);
-    EXPECT_FALSE(other->has_value());
-  }
-
- private:
-  using Seconds = std::chrono::seconds;
-
+// The fixture: StoreScenarioTest (store_test_support.hpp) on a Backend, with
+// the calls the scenarios repeat, bound to its stores.
+template <class Backend>
+class NodeStoreScenarios : public StoreScenarioTest<Backend> {
+ protected:
   void Submit(const std::string& tenant, const std::string& job_id, const std::string& node,
               const std::string& accepted_at = "2026-02-18T00:00:00.000001Z") {
-    SubmitForNode(jobs_, tenant, job_id, node, accepted_at);
+    SubmitForNode(this->Jobs(), tenant, job_id, node, accepted_at);
   }
   Result<AcquireResult> Acquire(const std::string& tenant, const std::string& node, SystemTime now,
                                 int max_jobs = 16, Seconds lease = Seconds(60)) {
-    return AcquireSync(nodes_, tenant, node, now, max_jobs, lease);
+    return AcquireSync(this->Nodes(), tenant, node, now, max_jobs, lease);
   }
   Result<CancelOutcome> Cancel(const std::string& tenant, const std::string& job_id, SystemTime now,
                                std::optional<std::string> node = std::nullopt) {
-    return CancelSync(nodes_, tenant, job_id, now, std::move(node));
+    return CancelSync(this->Nodes(), tenant, job_id, now, std::move(node));
   }
-  Result<EventOutcome> Event(const std::string& tenant, const std::string& job_id,
-                             jobs::JobState state) {
+  Result<EventOutcome> Event(const std::string& tenant, const std::string& job_id, JobState state) {
     EventRecord e;
     e.tenant_id = tenant;
     e.job_id = job_id;
@@ -268,13 +97,194 @@ class NodeStoreScenarios {
     e.received_at = "2026-02-18T00:00:01.000000Z";
     e.trace_id = "t";
     e.fingerprint = e.event_id;
-    return Await<EventOutcome>([&](auto cb) { jobs_.AppendEvent(e, cb); });
+    return Await<EventOutcome>([&](auto cb) { this->Jobs().AppendEvent(e, cb); });
   }
 
-  JobStore& jobs_;
-  NodeStore& nodes_;
   const SystemTime t0_ = SystemTime(Seconds(1'800'000'000));
 };
+
+TYPED_TEST_SUITE_P(NodeStoreScenarios);
+
+TYPED_TEST_P(NodeStoreScenarios, LeasesOnlyTheNodesSubmittedJobsOldestFirstAndOnce) {
+  this->Submit("t1", "j2", "n1", "2026-02-18T00:00:02.000000Z");
+  this->Submit("t1", "j1", "n1", "2026-02-18T00:00:01.000000Z");
+  this->Submit("t1", "j3", "n2");
+  this->Submit("t2", "j4", "n1");  // same node id, other tenant
+  auto a = this->Acquire("t1", "n1", this->t0_);
+  ASSERT_TRUE(a) << a.error().message;
+  ASSERT_EQ(a->leases.size(), 2u);
+  EXPECT_EQ(a->leases[0].job.job_id, "j1");
+  EXPECT_EQ(a->leases[1].job.job_id, "j2");
+  EXPECT_EQ(a->leases[0].expires_at, this->t0_ + Seconds(60));
+  EXPECT_NE(a->leases[0].lease_id, a->leases[1].lease_id);
+  EXPECT_EQ(a->leases[0].job.spec_json, R"({"execution_profile":{"queue_name":"default"}})");
+  // Held leases are not granted again, to this node or any other.
+  auto again = this->Acquire("t1", "n1", this->t0_ + Seconds(59));
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->leases.empty());
+  auto other = this->Acquire("t1", "n2", this->t0_);
+  ASSERT_EQ(other->leases.size(), 1u);
+  EXPECT_EQ(other->leases[0].job.job_id, "j3");
+}
+
+TYPED_TEST_P(NodeStoreScenarios, AnExpiredLeaseReturnsTheWork) {
+  this->Submit("t1", "j1", "n1");
+  auto a = this->Acquire("t1", "n1", this->t0_, 16, Seconds(10));
+  ASSERT_EQ(a->leases.size(), 1u);
+  const std::string first = a->leases[0].lease_id;
+  EXPECT_TRUE(this->Acquire("t1", "n1", this->t0_ + Seconds(9))->leases.empty());
+  auto b = this->Acquire("t1", "n1", this->t0_ + Seconds(10));  // expires_at <= now: expired
+  ASSERT_EQ(b->leases.size(), 1u);
+  EXPECT_NE(b->leases[0].lease_id, first);
+  // The old lease is lost for good, the new one renews.
+  auto lost = Await<SystemTime>([&](auto cb) {
+    this->Nodes().RenewLease("t1", "n1", first, Seconds(60), this->t0_ + Seconds(11), cb);
+  });
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error().api_code, "lease_lost");
+  auto renewed = Await<SystemTime>([&](auto cb) {
+    this->Nodes().RenewLease("t1", "n1", b->leases[0].lease_id, Seconds(60),
+                             this->t0_ + Seconds(11), cb);
+  });
+  ASSERT_TRUE(renewed) << renewed.error().message;
+  EXPECT_EQ(*renewed, this->t0_ + Seconds(71));
+  EXPECT_TRUE(this->Acquire("t1", "n1", this->t0_ + Seconds(70))->leases.empty());
+}
+
+TYPED_TEST_P(NodeStoreScenarios, RenewRulesAndRelease) {
+  this->Submit("t1", "j1", "n1");
+  auto a = this->Acquire("t1", "n1", this->t0_, 16, Seconds(10));
+  const std::string lease = a->leases[0].lease_id;
+  auto renew = [&](const std::string& tenant, const std::string& node, SystemTime now) {
+    return Await<SystemTime>(
+        [&](auto cb) { this->Nodes().RenewLease(tenant, node, lease, Seconds(30), now, cb); });
+  };
+  EXPECT_EQ(renew("t1", "n2", this->t0_).error().api_code, "lease_lost");  // another node
+  EXPECT_EQ(renew("t2", "n1", this->t0_).error().api_code, "lease_lost");  // another tenant
+  // Expired but not taken over yet: may still be renewed.
+  ASSERT_TRUE(renew("t1", "n1", this->t0_ + Seconds(15)));
+  // Release: leasable again at once; releasing twice is fine.
+  ASSERT_TRUE(Await<Ok>([&](auto cb) { this->Nodes().ReleaseLease("t1", "n1", lease, cb); }));
+  ASSERT_TRUE(Await<Ok>([&](auto cb) { this->Nodes().ReleaseLease("t1", "n1", lease, cb); }));
+  EXPECT_EQ(renew("t1", "n1", this->t0_ + Seconds(16)).error().api_code, "lease_lost");
+  auto b = this->Acquire("t1", "n1", this->t0_ + Seconds(16));
+  ASSERT_EQ(b->leases.size(), 1u);
+  // Once the job leaves 'submitted' its lease ends.
+  ASSERT_TRUE(this->Event("t1", "j1", JobState::kQueued));
+  auto after = Await<SystemTime>([&](auto cb) {
+    this->Nodes().RenewLease("t1", "n1", b->leases[0].lease_id, Seconds(30),
+                             this->t0_ + Seconds(17), cb);
+  });
+  EXPECT_EQ(after.error().api_code, "lease_lost");
+  EXPECT_TRUE(this->Acquire("t1", "n1", this->t0_ + Seconds(1000))->leases.empty());
+}
+
+TYPED_TEST_P(NodeStoreScenarios, CancelSemanticsPerState) {
+  // Never leased: the gateway cancels it itself, with an event in the history.
+  this->Submit("t1", "fresh", "n1");
+  auto c1 = this->Cancel("t1", "fresh", this->t0_);
+  ASSERT_TRUE(c1) << c1.error().message;
+  EXPECT_TRUE(c1->cancelled_now);
+  EXPECT_EQ(c1->state, JobState::kCancelled);
+  auto detail = Await<JobDetail>([&](auto cb) { this->Jobs().GetDetail("t1", "fresh", cb); });
+  ASSERT_TRUE(detail);
+  EXPECT_EQ(detail->job.state, JobState::kCancelled);
+  EXPECT_EQ(detail->job.projection_version, 2);
+  ASSERT_EQ(detail->events.size(), 1u);
+  EXPECT_EQ(detail->events[0].event_id, "cancel:sub-fresh");
+  auto job = Await<JobRecord>([&](auto cb) { this->Jobs().GetJob("t1", "fresh", cb); });
+  EXPECT_EQ(job->state, JobState::kCancelled);  // SQLite: its cache followed the commit
+  auto c1b = this->Cancel("t1", "fresh", this->t0_);
+  ASSERT_TRUE(c1b);
+  EXPECT_TRUE(c1b->already_requested);
+  EXPECT_FALSE(c1b->cancelled_now);
+
+  // Leased (maybe already in Slurm): only a request; no longer leasable; listed.
+  this->Submit("t1", "leased", "n1");
+  this->Submit("t1", "running", "n1");
+  ASSERT_EQ(this->Acquire("t1", "n1", this->t0_)->leases.size(), 2u);
+  ASSERT_TRUE(this->Event("t1", "running", JobState::kRunning));
+  auto c2 = this->Cancel("t1", "leased", this->t0_);
+  ASSERT_TRUE(c2);
+  EXPECT_FALSE(c2->cancelled_now);
+  EXPECT_EQ(c2->state, JobState::kSubmitted);
+  auto c3 = this->Cancel("t1", "running", this->t0_, "n1");  // a node token of the job's node
+  ASSERT_TRUE(c3);
+  EXPECT_EQ(c3->state, JobState::kRunning);
+  auto listed = this->Acquire("t1", "n1", this->t0_ + Seconds(3600));
+  ASSERT_TRUE(listed);
+  EXPECT_TRUE(listed->leases.empty());  // the expired lease of a cancelled job is not regranted
+  ASSERT_EQ(listed->cancellations.size(), 2u);
+  EXPECT_TRUE(listed->new_cancellations);
+  EXPECT_EQ(listed->cancellations[0].job_id, "leased");
+  EXPECT_FALSE(listed->cancellations[0].execution_id.has_value());
+  EXPECT_EQ(listed->cancellations[1].job_id, "running");
+  EXPECT_EQ(listed->cancellations[1].execution_id, "4242");
+  // Listed until terminal (no longer new).
+  ASSERT_TRUE(this->Event("t1", "running", JobState::kCancelled));
+  auto relisted = this->Acquire("t1", "n1", this->t0_);
+  EXPECT_EQ(relisted->cancellations.size(), 1u);
+  EXPECT_FALSE(relisted->new_cancellations);
+  EXPECT_TRUE(this->Acquire("t1", "n2", this->t0_)->cancellations.empty());
+
+  // Terminal, another node, another tenant.
+  this->Submit("t1", "done", "n1");
+  ASSERT_TRUE(this->Event("t1", "done", JobState::kCompleted));
+  EXPECT_EQ(this->Cancel("t1", "done", this->t0_).error().api_code, "job_terminal");
+  this->Submit("t1", "elsewhere", "n2");
+  EXPECT_EQ(this->Cancel("t1", "elsewhere", this->t0_, "n1").error().api_code, "node_mismatch");
+  EXPECT_EQ(this->Cancel("t2", "leased", this->t0_).error().code, ErrorCode::kNotFound);
+}
+
+TYPED_TEST_P(NodeStoreScenarios, HeartbeatUpsertsAndLists) {
+  NodeHeartbeat hb{.tenant_id = "t1",
+                   .node_id = "n1",
+                   .sub = "agent",
+                   .agent_version = "0.1",
+                   .executor = "slurm",
+                   .catalogue_json = R"({"version":"22"})",
+                   .in_flight = 2,
+                   .now = this->t0_};
+  ASSERT_TRUE(Await<Ok>([&](auto cb) { this->Nodes().RecordHeartbeat(hb, cb); }));
+  hb.now = this->t0_ + Seconds(5);
+  hb.in_flight = 3;
+  ASSERT_TRUE(Await<Ok>([&](auto cb) { this->Nodes().RecordHeartbeat(hb, cb); }));
+  hb.tenant_id = "t2";
+  hb.catalogue_json.reset();
+  ASSERT_TRUE(Await<Ok>([&](auto cb) { this->Nodes().RecordHeartbeat(hb, cb); }));
+  auto n = Await<NodeRecord>([&](auto cb) { this->Nodes().GetNode("t1", "n1", cb); });
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(n->first_seen, this->t0_);
+  EXPECT_EQ(n->last_seen, this->t0_ + Seconds(5));
+  EXPECT_EQ(n->in_flight, 3);
+  EXPECT_EQ(n->catalogue_json, R"({"version":"22"})");
+  EXPECT_EQ(Await<NodeRecord>([&](auto cb) { this->Nodes().GetNode("t1", "nx", cb); }).error().code,
+            ErrorCode::kNotFound);
+  auto all =
+      Await<std::vector<NodeRecord>>([&](auto cb) { this->Nodes().ListNodes(std::nullopt, cb); });
+  ASSERT_EQ(all->size(), 2u);
+  auto t2 = Await<std::vector<NodeRecord>>([&](auto cb) { this->Nodes().ListNodes("t2", cb); });
+  ASSERT_EQ(t2->size(), 1u);
+  EXPECT_FALSE((*t2)[0].catalogue_json.has_value());
+}
+
+TYPED_TEST_P(NodeStoreScenarios, FindSubmitReturnsTheStoredAnswer) {
+  this->Submit("t1", "j1", "n1");
+  auto found = Await<std::optional<NodeStore::StoredSubmit>>(
+      [&](auto cb) { this->Nodes().FindSubmit("t1", "key-j1", cb); });
+  ASSERT_TRUE(found && found->has_value());
+  EXPECT_EQ((*found)->request_fingerprint, "fp");
+  EXPECT_EQ((*found)->response_json, "{}");
+  auto other = Await<std::optional<NodeStore::StoredSubmit>>(
+      [&](auto cb) { this->Nodes().FindSubmit("t2", "key-j1", cb); });
+  ASSERT_TRUE(other);
+  EXPECT_FALSE(other->has_value());
+}
+
+REGISTER_TYPED_TEST_SUITE_P(NodeStoreScenarios, LeasesOnlyTheNodesSubmittedJobsOldestFirstAndOnce,
+                            AnExpiredLeaseReturnsTheWork, RenewRulesAndRelease,
+                            CancelSemanticsPerState, HeartbeatUpsertsAndLists,
+                            FindSubmitReturnsTheStoredAnswer);
 
 }  // namespace rtgw::storage::test_support
 

@@ -16,7 +16,9 @@
 #include "common/await.hpp"
 #include "jobs/job_state.hpp"
 #include "storage/job_store.hpp"
+#include "storage/node_store.hpp"
 #include "storage/outbox_store.hpp"
+#include "storage/validator_run_store.hpp"
 
 namespace rtgw::storage::test_support {
 
@@ -76,10 +78,11 @@ inline Result<StoreHealth> HealthSync(JobStore& store) {
 }
 
 // The fixture of the typed scenario suites (job_store_scenarios.hpp,
-// outbox_store_scenarios.hpp): a store of `Backend` on a fresh database,
-// opened before each test and closed after it. The scenarios see it only as
-// JobStore& and OutboxStore&. A Backend is the one place a backend's test
-// store is built (SqliteTestDatabase, postgres::test_support::PgTestDatabase):
+// outbox_store_scenarios.hpp, node_store_scenarios.hpp,
+// validator_run_store_scenarios.hpp): the stores of `Backend` on a fresh
+// database, opened before each test and closed after it. The scenarios see
+// them only through the four store interfaces. A Backend is the one place a
+// backend's test store is built (SqliteTestDatabase, postgres::test_support::PgTestDatabase):
 //   static constexpr const char* kName;  // its StoreHealth::backend
 //   void SetUpDatabase();                // a fresh database; may fail with ASSERT_*
 //   void TearDownDatabase();
@@ -103,6 +106,8 @@ class StoreScenarioTest : public ::testing::Test {
 
   JobStore& Jobs() { return store_->jobs(); }
   OutboxStore& Outbox() { return store_->outbox(); }
+  NodeStore& Nodes() { return store_->nodes(); }
+  ValidatorRunStore& ValidatorRuns() { return store_->validator_runs(); }
   // A restart: closes the store and opens a new one on the same database.
   void Reopen() {
     store_->Close();

@@ -1,7 +1,7 @@
 // ValidatorRunStore on PostgreSQL: the backend-neutral scenarios of
-// storage/validator_run_store_scenarios.hpp, then a duplicate run and
-// concurrent deliveries of one callback through two replicas. Needs RTGW_TEST_PG_DSN
-// (pg_test_support.hpp).
+// storage/validator_run_store_scenarios.hpp on PgTestDatabase, then a
+// duplicate run and concurrent deliveries of one callback through two
+// replicas. Needs RTGW_TEST_PG_DSN (pg_test_support.hpp).
 #include <atomic>
 #include <string>
 #include <thread>
@@ -18,63 +18,25 @@ namespace {
 
 using namespace test_support;
 
-class PgValidatorRunStoreTest : public PgSchemaTest {
- protected:
-  void SetUp() override {
-    PgSchemaTest::SetUp();
-    if (HasFatalFailure()) return;
-    jobs_ = Open();
-    ASSERT_TRUE(jobs_);
-    runs_ = &jobs_->validator_runs();
-  }
-  void TearDown() override {
-    if (jobs_) jobs_->Close();
-    jobs_.reset();
-    PgSchemaTest::TearDown();
-  }
-  ValidatorRunStoreScenarios Scenarios() { return ValidatorRunStoreScenarios(*runs_); }
-
-  std::unique_ptr<PgDatabase> jobs_;
-  ValidatorRunStore* runs_ = nullptr;
-};
-
-TEST_F(PgValidatorRunStoreTest, FirstCallbackAppliesRepeatIsReplay) {
-  Scenarios().FirstCallbackAppliesRepeatIsReplay();
-}
-
-TEST_F(PgValidatorRunStoreTest, UnknownAndWrongRunAreUnknown) {
-  Scenarios().UnknownAndWrongRunAreUnknown();
-}
-
-TEST_F(PgValidatorRunStoreTest, RerunSupersedesAnUnansweredExecution) {
-  Scenarios().RerunSupersedesAnUnansweredExecution();
-}
-
-TEST_F(PgValidatorRunStoreTest, OtherTenantDoesNotSeeTheRun) {
-  Scenarios().OtherTenantDoesNotSeeTheRun();
-}
-
-TEST_F(PgValidatorRunStoreTest, DueListsOverdueOpenAndUnsyncedTerminal) {
-  Scenarios().DueListsOverdueOpenAndUnsyncedTerminal();
-}
+// The scenario fixture on PostgreSQL, for what only PostgreSQL shows.
+using PgValidatorRunStoreTest = ValidatorRunStoreScenarios<PgTestDatabase>;
 
 TEST_F(PgValidatorRunStoreTest, ADuplicateRunIsAConflict) {
-  ASSERT_TRUE(CreateRunSync(*runs_, MakeRun("vr-1", "cb-1")).ok());
-  auto dup = CreateRunSync(*runs_, MakeRun("vr-1", "cb-9"));
+  ASSERT_TRUE(Create(MakeRun("vr-1", "cb-1")).ok());
+  auto dup = Create(MakeRun("vr-1", "cb-9"));
   ASSERT_FALSE(dup.ok());
   EXPECT_EQ(dup.error().api_code, "run_conflict");
-  EXPECT_EQ(raw_->Int("SELECT count(*) FROM validator_executions"), 1);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM validator_executions"), 1);
 }
 
 // One callback delivered many times at once through two replicas: applied
 // exactly once, every other delivery is a replay with the same receipt.
 TEST_F(PgValidatorRunStoreTest, ConcurrentDeliveriesApplyOnce) {
-  std::unique_ptr<PgDatabase> other = Open();
+  std::unique_ptr<PgDatabase> other = backend_.Open();
   ASSERT_TRUE(other);
   constexpr int kRuns = 5;
   for (int i = 0; i < kRuns; ++i) {
-    ASSERT_TRUE(
-        CreateRunSync(*runs_, MakeRun("vr-" + std::to_string(i), "cb-" + std::to_string(i))).ok());
+    ASSERT_TRUE(Create(MakeRun("vr-" + std::to_string(i), "cb-" + std::to_string(i))).ok());
   }
   std::atomic<int> applied{0};
   std::atomic<int> replays{0};
@@ -82,11 +44,11 @@ TEST_F(PgValidatorRunStoreTest, ConcurrentDeliveriesApplyOnce) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
-      ValidatorRunStore* s = t % 2 ? &other->validator_runs() : runs_;
+      ValidatorRunStore& s = t % 2 ? other->validator_runs() : ValidatorRuns();
       for (int i = 0; i < kRuns; ++i) {
         auto a = MakeApply("vr-" + std::to_string(i), "cb-" + std::to_string(i));
         a.receipt_json = R"({"by":)" + std::to_string(t) + "}";
-        auto r = ApplySync(*s, a);
+        auto r = ApplySync(s, a);
         if (!r) {
           ++errors;
           continue;
@@ -105,3 +67,8 @@ TEST_F(PgValidatorRunStoreTest, ConcurrentDeliveriesApplyOnce) {
 
 }  // namespace
 }  // namespace rtgw::storage::postgres
+
+namespace rtgw::storage::test_support {
+INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, ValidatorRunStoreScenarios,
+                               postgres::test_support::PgTestDatabase);
+}  // namespace rtgw::storage::test_support

@@ -1,8 +1,9 @@
 // The SQLite job store: the backend-neutral scenarios of
-// storage/job_store_scenarios.hpp, then what only SQLite has: options and
-// schema checks at Open, WAL checkpoints, the single writer's batches under
-// an injected write lock or failing trigger, the queue bound, the job cache,
-// the lock on the file.
+// storage/job_store_scenarios.hpp (and those of node_store_scenarios.hpp and
+// validator_run_store_scenarios.hpp, on the same SqliteTestDatabase), then
+// what only SQLite has: options and schema checks at Open, WAL checkpoints,
+// the single writer's batches under an injected write lock or failing
+// trigger, the queue bound, the job cache, the lock on the file.
 #include <stdlib.h>
 
 #include <atomic>
@@ -22,10 +23,12 @@
 #include "common/metrics.hpp"
 #include "jobs/job_state.hpp"
 #include "storage/job_store_scenarios.hpp"
+#include "storage/node_store_scenarios.hpp"
 #include "storage/sqlite/schema.hpp"
 #include "storage/sqlite/shim_vfs.hpp"
 #include "storage/sqlite/sqlite_database.hpp"
 #include "storage/sqlite/sqlite_test_support.hpp"
+#include "storage/validator_run_store_scenarios.hpp"
 
 namespace rtgw::storage::sqlite {
 namespace {
@@ -427,4 +430,8 @@ TEST(SqliteJobStoreTest, HealthIsNotWritableWhileWriteLockIsHeld) {
 
 namespace rtgw::storage::test_support {
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, JobStoreScenarios, sqlite::test_support::SqliteTestDatabase);
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, NodeStoreScenarios,
+                               sqlite::test_support::SqliteTestDatabase);
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, ValidatorRunStoreScenarios,
+                               sqlite::test_support::SqliteTestDatabase);
 }  // namespace rtgw::storage::test_support
