@@ -423,77 +423,73 @@ TEST(ServerTest, SecondRespondIsIgnored) {
   EXPECT_EQ(r2->body, "first");
 }
 
-TEST(ServerTest, BodyOverLimitGets413AndClose) {
+// A request the server refuses before any handler sees it: the limits and the
+// parser. What each case checks beyond the status is what that refusal is
+// known to do (an empty field: not checked).
+struct RefusedRequest {
+  const char* name;
+  std::size_t body_limit_bytes;    // 0: TestOptions()'s
+  std::size_t header_limit_bytes;  // 0: TestOptions()'s
+  std::string raw;
+  int status;
+  std::string code;              // in the error body
+  bool connection_close_header;  // answers with "Connection: close"
+  bool closes;                   // then closes the connection
+  std::string partial_path;      // the partial request MakeProtocolError saw
+};
+
+void PrintTo(const RefusedRequest& c, std::ostream* os) { *os << c.name; }
+
+class RefusedRequestTest : public ::testing::TestWithParam<RefusedRequest> {};
+
+TEST_P(RefusedRequestTest, GetsItsErrorStatus) {
+  const RefusedRequest& c = GetParam();
   TestHandler handler;
   ServerOptions options = TestOptions();
-  options.body_limit_bytes = 1024;
+  if (c.body_limit_bytes != 0) options.body_limit_bytes = c.body_limit_bytes;
+  if (c.header_limit_bytes != 0) options.header_limit_bytes = c.header_limit_bytes;
   RunningServer server(options, handler);
   Client client(server.port());
-  ASSERT_TRUE(client.Send("POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: 4096\r\n\r\n" +
-                          std::string(4096, 'a')));
+  ASSERT_TRUE(client.Send(c.raw));
   auto r = client.Read();
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 413);
-  EXPECT_NE(r->body.find("payload_too_large"), std::string::npos);
-  EXPECT_EQ(Lower(r->Header("connection")), "close");
-  EXPECT_TRUE(client.WaitForClose());
-  EXPECT_EQ(handler.last_partial().path, "/big");
+  EXPECT_EQ(r->status, c.status);
+  if (!c.code.empty()) {
+    EXPECT_NE(r->body.find(c.code), std::string::npos) << r->body;
+  }
+  if (c.connection_close_header) {
+    EXPECT_EQ(Lower(r->Header("connection")), "close");
+  }
+  if (c.closes) {
+    EXPECT_TRUE(client.WaitForClose());
+  }
+  if (!c.partial_path.empty()) {
+    EXPECT_EQ(handler.last_partial().path, c.partial_path);
+  }
 }
 
-TEST(ServerTest, ContentLengthOverLimitGets413BeforeTheBodyIsSent) {
-  TestHandler handler;
-  ServerOptions options = TestOptions();
-  options.body_limit_bytes = 1024;
-  RunningServer server(options, handler);
-  Client client(server.port());
-  ASSERT_TRUE(client.Send("POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: 100000000\r\n\r\n"));
-  auto r = client.Read();
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 413);
-  EXPECT_TRUE(client.WaitForClose());
-}
+const std::string kChunk = "300\r\n" + std::string(0x300, 'b') + "\r\n";
 
-TEST(ServerTest, ChunkedBodyOverLimitGets413) {
-  TestHandler handler;
-  ServerOptions options = TestOptions();
-  options.body_limit_bytes = 1024;
-  RunningServer server(options, handler);
-  Client client(server.port());
-  const std::string chunk = "300\r\n" + std::string(0x300, 'b') + "\r\n";
-  ASSERT_TRUE(client.Send("POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" +
-                          chunk + chunk + "0\r\n\r\n"));
-  auto r = client.Read();
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 413);
-}
-
-TEST(ServerTest, HugeHeadersGet431) {
-  TestHandler handler;
-  ServerOptions options = TestOptions();
-  options.header_limit_bytes = 1024;
-  RunningServer server(options, handler);
-  Client client(server.port());
-  ASSERT_TRUE(
-      client.Send("GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(4000, 'h') + "\r\n\r\n"));
-  auto r = client.Read();
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 431);
-  EXPECT_NE(r->body.find("headers_too_large"), std::string::npos);
-  EXPECT_TRUE(client.WaitForClose());
-}
-
-TEST(ServerTest, GarbageGets400AndClose) {
-  TestHandler handler;
-  RunningServer server(TestOptions(), handler);
-  Client client(server.port());
-  ASSERT_TRUE(client.Send("this is not http at all\r\n\r\n"));
-  auto r = client.Read();
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 400);
-  EXPECT_NE(r->body.find("bad_request"), std::string::npos);
-  EXPECT_EQ(Lower(r->Header("connection")), "close");
-  EXPECT_TRUE(client.WaitForClose());
-}
+INSTANTIATE_TEST_SUITE_P(
+    ServerTest, RefusedRequestTest,
+    ::testing::Values(
+        RefusedRequest{"BodyOverLimitGets413AndClose", 1024, 0,
+                       "POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: 4096\r\n\r\n" +
+                           std::string(4096, 'a'),
+                       413, "payload_too_large", true, true, "/big"},
+        RefusedRequest{"ContentLengthOverLimitGets413BeforeTheBodyIsSent", 1024, 0,
+                       "POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: 100000000\r\n\r\n", 413,
+                       "", false, true, ""},
+        RefusedRequest{"ChunkedBodyOverLimitGets413", 1024, 0,
+                       "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                           kChunk + kChunk + "0\r\n\r\n",
+                       413, "", false, false, ""},
+        RefusedRequest{"HugeHeadersGet431", 0, 1024,
+                       "GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(4000, 'h') + "\r\n\r\n",
+                       431, "headers_too_large", false, true, ""},
+        RefusedRequest{"GarbageGets400AndClose", 0, 0, "this is not http at all\r\n\r\n", 400,
+                       "bad_request", true, true, ""}),
+    [](const ::testing::TestParamInfo<RefusedRequest>& param) { return param.param.name; });
 
 TEST(ServerTest, StalledHalfRequestGets408ThenClose) {
   TestHandler handler;
