@@ -150,6 +150,22 @@ class JobRunnerSlurmTest : public JobRunnerTest,
     }
     FAIL() << sid << " did not start within 60 s";
   }
+  // A job of `uri` (walltime 600 s) leased, submitted and running (WaitRunning), with the
+  // client and runner that run it; the fake's scancel ends a job with `cancel_signal`.
+  struct RunningJob {
+    std::shared_ptr<slurm::SlurmClient> client;
+    std::unique_ptr<JobRunner> runner;
+    std::string sid;
+  };
+  void StartRunning(const std::string& uri, int cancel_signal, bool script_runs, RunningJob* job) {
+    if (fake_) fake_->set_cancel_signal(cancel_signal);
+    job->client = Client();
+    job->runner = Runner(Slurm(job->client));
+    const JobSpec spec = Spec(uri, 600);
+    job->sid = spec.submission_id;
+    ASSERT_EQ(LeaseAndSubmit(*job->runner, spec), JobRunner::SubmitResult::kDone);
+    WaitRunning(*job->runner, job->sid, script_runs);
+  }
   // The job's script ends with `exit_code`: on live Slurm the inline payload's own exit; on the
   // fake the test starts it (the runner sees it running) and ends it.
   JournalJob Finish(JobRunner& r, const std::string& sid, int exit_code) {
@@ -230,13 +246,9 @@ TEST_P(JobRunnerSlurmTest, NonZeroExit) {
 // one scancel however often the request is repeated and however many cycles the end takes.
 TEST_P(JobRunnerSlurmTest, CancelWhileRunning) {
   // SIGTERM takes a few cycles to end the job on live Slurm; on the fake the test ends it.
-  if (fake_) fake_->set_cancel_signal(0);
-  auto client = Client();
-  auto r = Runner(Slurm(client));
-  JobSpec spec = Spec("inline://long?sleep=300", 600);
-  const std::string sid = spec.submission_id;
-  ASSERT_EQ(LeaseAndSubmit(*r, spec), JobRunner::SubmitResult::kDone);
-  WaitRunning(*r, sid, /*script_runs=*/true);
+  RunningJob job;
+  ASSERT_NO_FATAL_FAILURE(StartRunning("inline://long?sleep=300", 0, /*script_runs=*/true, &job));
+  auto& [client, r, sid] = job;
 
   auto before = client->calls();
   r->Cancel(sid);
@@ -267,13 +279,10 @@ TEST_P(JobRunnerSlurmTest, CancelWhileRunning) {
 // timing, the event reports the signal Slurm itself recorded for the job. The fake stages the
 // SIGKILL case, which live Slurm shows only when the timing falls that way.
 TEST_P(JobRunnerSlurmTest, CancelAsTheJobStartsReportsTheSignalSlurmUsed) {
-  if (fake_) fake_->set_cancel_signal(9);
-  auto client = Client();
-  auto r = Runner(Slurm(client));
-  JobSpec spec = Spec("inline://starting?sleep=300", 600);
-  const std::string sid = spec.submission_id;
-  ASSERT_EQ(LeaseAndSubmit(*r, spec), JobRunner::SubmitResult::kDone);
-  WaitRunning(*r, sid, /*script_runs=*/false);
+  RunningJob job;
+  ASSERT_NO_FATAL_FAILURE(
+      StartRunning("inline://starting?sleep=300", 9, /*script_runs=*/false, &job));
+  auto& [client, r, sid] = job;
   r->Cancel(sid);
   const JournalJob end = RunToEnd(*r, sid);
   EXPECT_EQ(States(sid), (V{"queued", "running", "cancelled"}));

@@ -46,6 +46,16 @@ class SlurmClientTest : public ::testing::TestWithParam<SlurmBackend> {
     }
   }
 
+  // Submits `body` under a fresh tag, lets it end with `exit_code` and
+  // returns its terminal observation (a default one if the submit failed).
+  JobObservation RunToEnd(const std::string& body, int exit_code) {
+    SubmitResult s = client_->Submit(Script("rtgw-test-" + RandomHex(6), body));
+    EXPECT_EQ(s.kind, SubmitResult::Kind::kSubmitted) << s.message;
+    if (s.kind != SubmitResult::Kind::kSubmitted) return {};
+    Exit(s.job_id, exit_code);
+    return WaitTerminal(s.job_id);
+  }
+
   // Polls with ONE ListJobs per round until the job is terminal.
   JobObservation WaitTerminal(const std::string& id, int seconds = 60) {
     for (int i = 0; i < seconds * 5; ++i) {
@@ -74,21 +84,13 @@ INSTANTIATE_TEST_SUITE_P(Slurm, SlurmClientTest,
                          [](const auto& p) { return SlurmBackendName(p.param); });
 
 TEST_P(SlurmClientTest, SuccessfulJobCompletes) {
-  const std::string tag = "rtgw-test-" + RandomHex(6);
-  SubmitResult s = client_->Submit(Script(tag, "echo hello"));
-  ASSERT_EQ(s.kind, SubmitResult::Kind::kSubmitted) << s.message;
-  Exit(s.job_id, 0);
-  JobObservation o = WaitTerminal(s.job_id);
+  JobObservation o = RunToEnd("echo hello", 0);
   EXPECT_EQ(o.phase, JobPhase::kCompleted);
   EXPECT_EQ(o.exit_code, 0);
 }
 
 TEST_P(SlurmClientTest, NonZeroExitFailsWithExitCode) {
-  const std::string tag = "rtgw-test-" + RandomHex(6);
-  SubmitResult s = client_->Submit(Script(tag, "exit 7"));
-  ASSERT_EQ(s.kind, SubmitResult::Kind::kSubmitted) << s.message;
-  Exit(s.job_id, 7);
-  JobObservation o = WaitTerminal(s.job_id);
+  JobObservation o = RunToEnd("exit 7", 7);
   EXPECT_EQ(o.phase, JobPhase::kFailed);
   EXPECT_EQ(o.error_code, "exit_code");
   EXPECT_EQ(o.exit_code, 7);
