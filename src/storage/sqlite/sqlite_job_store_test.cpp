@@ -285,23 +285,36 @@ TEST(SqliteJobStoreTest, FailingWriteInBatchDoesNotAffectTheOthers) {
   EXPECT_EQ(gone.error().code, ErrorCode::kNotFound);
 }
 
-TEST(SqliteJobStoreTest, BatchWithoutWriteLockIsUnavailableAndStoresNothing) {
-  TempDir dir;
-  SqliteOptions options = OptionsFor(dir);
-  options.busy_timeout_ms = 50;
-  auto store = OpenOrDie(options);
-  ASSERT_TRUE(store);
-  RawDb raw(options.path);
-  raw.Exec("BEGIN IMMEDIATE");  // the writer cannot get the write lock in time
-  Result<SubmitOutcome> out = SubmitSync(store->jobs(), MakeSubmit("t1", "job-1", "key-1"));
+// A store whose writer waits at most 50 ms for the write lock, which a raw
+// connection to its file holds (BEGIN IMMEDIATE) until Release().
+class SqliteWriteLockTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SqliteOptions options = OptionsFor(dir_);
+    options.busy_timeout_ms = 50;
+    store_ = OpenOrDie(options);
+    ASSERT_TRUE(store_);
+    raw_ = std::make_unique<RawDb>(options.path);
+    raw_->Exec("BEGIN IMMEDIATE");  // the writer cannot get the write lock in time
+  }
+  void Release() { raw_->Exec("ROLLBACK"); }
+
+  TempDir dir_;
+  std::unique_ptr<SqliteDatabase> store_;
+  std::unique_ptr<RawDb> raw_;
+};
+
+TEST_F(SqliteWriteLockTest, BatchWithoutWriteLockIsUnavailableAndStoresNothing) {
+  JobStore& jobs = store_->jobs();
+  Result<SubmitOutcome> out = SubmitSync(jobs, MakeSubmit("t1", "job-1", "key-1"));
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.error().code, ErrorCode::kUnavailable);
-  raw.Exec("ROLLBACK");
-  Result<JobRecord> job = GetJobSync(store->jobs(), "t1", "job-1");
+  Release();
+  Result<JobRecord> job = GetJobSync(jobs, "t1", "job-1");
   ASSERT_FALSE(job.ok());
   EXPECT_EQ(job.error().code, ErrorCode::kNotFound);
   // The client's retry then succeeds as a first submit.
-  Result<SubmitOutcome> retry = SubmitSync(store->jobs(), MakeSubmit("t1", "job-1", "key-1"));
+  Result<SubmitOutcome> retry = SubmitSync(jobs, MakeSubmit("t1", "job-1", "key-1"));
   ASSERT_TRUE(retry.ok()) << retry.error().message;
   EXPECT_FALSE(retry->replayed);
 }
@@ -405,22 +418,15 @@ TEST(SqliteJobStoreTest, SecondStoreOnTheSameFileIsRefused) {
   EXPECT_TRUE(SqliteDatabase::Open(OptionsFor(dir), nullptr).ok());
 }
 
-TEST(SqliteJobStoreTest, HealthIsNotWritableWhileWriteLockIsHeld) {
-  TempDir dir;
-  SqliteOptions options = OptionsFor(dir);
-  options.busy_timeout_ms = 50;
-  auto store = OpenOrDie(options);
-  ASSERT_TRUE(store);
-  RawDb raw(options.path);
-  raw.Exec("BEGIN IMMEDIATE");
-  Result<StoreHealth> health = HealthSync(store->jobs());
-  raw.Exec("ROLLBACK");
+TEST_F(SqliteWriteLockTest, HealthIsNotWritableWhileWriteLockIsHeld) {
+  Result<StoreHealth> health = HealthSync(store_->jobs());
+  Release();
   ASSERT_TRUE(health.ok());
   EXPECT_TRUE(health->reachable);
   EXPECT_FALSE(health->writable);
   EXPECT_EQ(health->backend, "sqlite");
   EXPECT_FALSE(health->detail.empty());
-  Result<StoreHealth> again = HealthSync(store->jobs());
+  Result<StoreHealth> again = HealthSync(store_->jobs());
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->writable);
 }
