@@ -316,8 +316,14 @@ long long ElapsedMs(SteadyClock::time_point since) {
   return std::chrono::duration_cast<milliseconds>(SteadyClock::now() - since).count();
 }
 
-TEST(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+// The tests' fixture: the handler every server of a test runs on (it outlives
+// them, whatever else the test declares).
+class ServerTest : public ::testing::Test {
+ protected:
   TestHandler handler;
+};
+
+TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   std::mutex mu;
   std::vector<Request> seen;
   handler.on_request = [&](Request request, const Respond& respond) {
@@ -367,8 +373,7 @@ TEST(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   EXPECT_EQ(seen[1].Header("content-type"), "application/json");
 }
 
-TEST(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
-  TestHandler handler;
+TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
   RunningServer server(TestOptions(), handler);
   Client client(server.port());
   ASSERT_TRUE(
@@ -381,8 +386,7 @@ TEST(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
   }
 }
 
-TEST(ServerTest, RespondCalledLaterFromAnotherThread) {
-  TestHandler handler;
+TEST_F(ServerTest, RespondCalledLaterFromAnotherThread) {
   ParkedResponds parked;
   handler.on_request = [&](const Request&, Respond respond) { parked.Park(std::move(respond)); };
   RunningServer server(TestOptions(), handler);
@@ -407,8 +411,7 @@ TEST(ServerTest, RespondCalledLaterFromAnotherThread) {
   EXPECT_EQ(again->body, "again");
 }
 
-TEST(ServerTest, SecondRespondIsIgnored) {
-  TestHandler handler;
+TEST_F(ServerTest, SecondRespondIsIgnored) {
   handler.on_request = [](const Request&, const Respond& respond) {
     respond(TextResponse("first"));
     respond(TextResponse("second"));
@@ -440,11 +443,11 @@ struct RefusedRequest {
 
 void PrintTo(const RefusedRequest& c, std::ostream* os) { *os << c.name; }
 
-class RefusedRequestTest : public ::testing::TestWithParam<RefusedRequest> {};
+class RefusedRequestTest : public ServerTest,
+                           public ::testing::WithParamInterface<RefusedRequest> {};
 
 TEST_P(RefusedRequestTest, GetsItsErrorStatus) {
   const RefusedRequest& c = GetParam();
-  TestHandler handler;
   ServerOptions options = TestOptions();
   if (c.body_limit_bytes != 0) options.body_limit_bytes = c.body_limit_bytes;
   if (c.header_limit_bytes != 0) options.header_limit_bytes = c.header_limit_bytes;
@@ -491,8 +494,7 @@ INSTANTIATE_TEST_SUITE_P(
                        "bad_request", true, true, ""}),
     [](const ::testing::TestParamInfo<RefusedRequest>& param) { return param.param.name; });
 
-TEST(ServerTest, StalledHalfRequestGets408ThenClose) {
-  TestHandler handler;
+TEST_F(ServerTest, StalledHalfRequestGets408ThenClose) {
   ServerOptions options = TestOptions();
   options.read_timeout = milliseconds(300);
   RunningServer server(options, handler);
@@ -509,8 +511,7 @@ TEST(ServerTest, StalledHalfRequestGets408ThenClose) {
   EXPECT_TRUE(client.WaitForClose());
 }
 
-TEST(ServerTest, DribblingClientIsCutOffByReadTimeout) {
-  TestHandler handler;
+TEST_F(ServerTest, DribblingClientIsCutOffByReadTimeout) {
   ServerOptions options = TestOptions();
   options.read_timeout = milliseconds(300);
   RunningServer server(options, handler);
@@ -529,8 +530,7 @@ TEST(ServerTest, DribblingClientIsCutOffByReadTimeout) {
   EXPECT_LT(ElapsedMs(start), 1500);
 }
 
-TEST(ServerTest, IdleKeepAliveConnectionIsClosedAfterIdleTimeout) {
-  TestHandler handler;
+TEST_F(ServerTest, IdleKeepAliveConnectionIsClosedAfterIdleTimeout) {
   ServerOptions options = TestOptions();
   options.idle_timeout = milliseconds(200);
   RunningServer server(options, handler);
@@ -544,8 +544,7 @@ TEST(ServerTest, IdleKeepAliveConnectionIsClosedAfterIdleTimeout) {
   EXPECT_TRUE(handler.codes().empty());  // closed silently
 }
 
-TEST(ServerTest, HandlerTimeoutGives503AndLateRespondIsHarmless) {
-  TestHandler handler;
+TEST_F(ServerTest, HandlerTimeoutGives503AndLateRespondIsHarmless) {
   ParkedResponds parked;
   handler.on_request = [&](const Request&, Respond respond) { parked.Park(std::move(respond)); };
   ServerOptions options = TestOptions();
@@ -580,8 +579,7 @@ TEST(ServerTest, HandlerTimeoutGives503AndLateRespondIsHarmless) {
   late(TextResponse("after the server is gone"));  // ignored, no use-after-free
 }
 
-TEST(ServerTest, HandlerExceptionBecomes500) {
-  TestHandler handler;
+TEST_F(ServerTest, HandlerExceptionBecomes500) {
   handler.on_request = [](const Request&, const Respond&) { throw std::runtime_error("boom"); };
   RunningServer server(TestOptions(), handler);
   Client client(server.port());
@@ -591,8 +589,7 @@ TEST(ServerTest, HandlerExceptionBecomes500) {
   EXPECT_TRUE(client.WaitForClose());
 }
 
-TEST(ServerTest, HeadGetsContentLengthWithoutBody) {
-  TestHandler handler;
+TEST_F(ServerTest, HeadGetsContentLengthWithoutBody) {
   handler.on_request = [](const Request&, const Respond& respond) {
     respond(TextResponse("12345"));
   };
@@ -607,8 +604,7 @@ TEST(ServerTest, HeadGetsContentLengthWithoutBody) {
   EXPECT_EQ(next->body, "12345");
 }
 
-TEST(ServerTest, ExpectContinueGetsInterimResponse) {
-  TestHandler handler;
+TEST_F(ServerTest, ExpectContinueGetsInterimResponse) {
   handler.on_request = [](const Request& request, const Respond& respond) {
     respond(TextResponse(request.body));
   };
@@ -626,8 +622,7 @@ TEST(ServerTest, ExpectContinueGetsInterimResponse) {
   EXPECT_EQ(r->body, "data");
 }
 
-TEST(ServerTest, Http10ClosesUnlessKeepAliveAsked) {
-  TestHandler handler;
+TEST_F(ServerTest, Http10ClosesUnlessKeepAliveAsked) {
   RunningServer server(TestOptions(), handler);
   Client client(server.port());
   ASSERT_TRUE(client.Send("GET /old HTTP/1.0\r\n\r\n"));
@@ -644,8 +639,7 @@ TEST(ServerTest, Http10ClosesUnlessKeepAliveAsked) {
   EXPECT_TRUE(keep.Get("/b"));
 }
 
-TEST(ServerTest, AtMaxConnectionsTheLongestIdleConnectionMakesRoom) {
-  TestHandler handler;
+TEST_F(ServerTest, AtMaxConnectionsTheLongestIdleConnectionMakesRoom) {
   ServerOptions options = TestOptions();
   options.max_connections = 2;
   RunningServer server(options, handler);
@@ -660,8 +654,7 @@ TEST(ServerTest, AtMaxConnectionsTheLongestIdleConnectionMakesRoom) {
   EXPECT_TRUE(newer.Get("/still-served"));
 }
 
-TEST(ServerTest, SilentConnectionsAreEvictedBeforeOnesThatSentARequest) {
-  TestHandler handler;
+TEST_F(ServerTest, SilentConnectionsAreEvictedBeforeOnesThatSentARequest) {
   ServerOptions options = TestOptions();
   options.max_connections = 3;
   RunningServer server(options, handler);
@@ -679,8 +672,7 @@ TEST(ServerTest, SilentConnectionsAreEvictedBeforeOnesThatSentARequest) {
   EXPECT_EQ(closed, 10);
 }
 
-TEST(ServerTest, AtMaxConnectionsWithEveryRequestInProgressTheNewOneIsRefused) {
-  TestHandler handler;
+TEST_F(ServerTest, AtMaxConnectionsWithEveryRequestInProgressTheNewOneIsRefused) {
   ParkedResponds parked;
   handler.on_request = [&](const Request&, Respond respond) { parked.Park(std::move(respond)); };
   ServerOptions options = TestOptions();
@@ -697,8 +689,7 @@ TEST(ServerTest, AtMaxConnectionsWithEveryRequestInProgressTheNewOneIsRefused) {
   EXPECT_EQ(r->body, "done");
 }
 
-TEST(ServerTest, PerPeerCapEvictsOnlyThatPeersConnections) {
-  TestHandler handler;
+TEST_F(ServerTest, PerPeerCapEvictsOnlyThatPeersConnections) {
   ServerOptions options = TestOptions();
   options.max_connections_per_peer = 2;
   RunningServer server(options, handler);
@@ -716,8 +707,7 @@ TEST(ServerTest, PerPeerCapEvictsOnlyThatPeersConnections) {
   EXPECT_TRUE(b.Get("/b-again"));
 }
 
-TEST(ServerTest, ANewConnectionsFirstByteGetsTheReadTimeoutNotTheIdleTimeout) {
-  TestHandler handler;
+TEST_F(ServerTest, ANewConnectionsFirstByteGetsTheReadTimeoutNotTheIdleTimeout) {
   ServerOptions options = TestOptions();
   options.read_timeout = milliseconds(200);
   options.idle_timeout = milliseconds(5000);
@@ -734,8 +724,7 @@ TEST(ServerTest, ANewConnectionsFirstByteGetsTheReadTimeoutNotTheIdleTimeout) {
   EXPECT_TRUE(kept.Get("/b"));
 }
 
-TEST(ServerTest, RepeatedSingleValueHeadersAndMissingHostGet400) {
-  TestHandler handler;
+TEST_F(ServerTest, RepeatedSingleValueHeadersAndMissingHostGet400) {
   ServerOptions options = TestOptions();
   options.single_value_headers.push_back("x-tenant-id");
   RunningServer server(options, handler);
@@ -768,8 +757,7 @@ TEST(ServerTest, RepeatedSingleValueHeadersAndMissingHostGet400) {
   EXPECT_EQ(l->status, 200);
 }
 
-TEST(ServerTest, TransferCodingNamesAreCaseInsensitive) {
-  TestHandler handler;
+TEST_F(ServerTest, TransferCodingNamesAreCaseInsensitive) {
   handler.on_request = [](const Request& request, const Respond& respond) {
     respond(TextResponse(request.body));
   };
@@ -785,8 +773,7 @@ TEST(ServerTest, TransferCodingNamesAreCaseInsensitive) {
   }
 }
 
-TEST(ServerTest, ListenFailsClearlyWhenPortIsTaken) {
-  TestHandler handler;
+TEST_F(ServerTest, ListenFailsClearlyWhenPortIsTaken) {
   RunningServer first(TestOptions(), handler);
   ServerOptions options = TestOptions();
   options.port = first.port();
@@ -798,8 +785,7 @@ TEST(ServerTest, ListenFailsClearlyWhenPortIsTaken) {
                                         ": Address already in use");
 }
 
-TEST(ServerTest, StopFinishesInFlightRequestThenRefusesConnections) {
-  TestHandler handler;
+TEST_F(ServerTest, StopFinishesInFlightRequestThenRefusesConnections) {
   ParkedResponds parked;
   handler.on_request = [&](const Request& request, Respond respond) {
     if (request.path == "/slow") return parked.Park(std::move(respond));
@@ -831,8 +817,7 @@ TEST(ServerTest, StopFinishesInFlightRequestThenRefusesConnections) {
   EXPECT_FALSE(refused.connected());
 }
 
-TEST(ServerTest, DrainTimeoutClosesStuckRequests) {
-  TestHandler handler;
+TEST_F(ServerTest, DrainTimeoutClosesStuckRequests) {
   ParkedResponds parked;
   handler.on_request = [&](const Request&, Respond respond) { parked.Park(std::move(respond)); };
   ServerOptions options = TestOptions();
@@ -851,8 +836,7 @@ TEST(ServerTest, DrainTimeoutClosesStuckRequests) {
   parked.Take()(TextResponse("nobody listens"));  // harmless
 }
 
-TEST(ServerTest, SigtermStopsRunWhenSignalsAreHandled) {
-  TestHandler handler;
+TEST_F(ServerTest, SigtermStopsRunWhenSignalsAreHandled) {
   RunningServer server(TestOptions(), handler, /*handle_signals=*/true);
   Client client(server.port());
   ASSERT_TRUE(client.Get("/"));  // Run() has installed the signal handler by now
@@ -861,8 +845,7 @@ TEST(ServerTest, SigtermStopsRunWhenSignalsAreHandled) {
   EXPECT_TRUE(server.returned());
 }
 
-TEST(ServerTest, HundredConcurrentConnectionsOnTwoThreads) {
-  TestHandler handler;
+TEST_F(ServerTest, HundredConcurrentConnectionsOnTwoThreads) {
   handler.on_request = [](const Request& request, const Respond& respond) {
     respond(TextResponse(request.path));
   };
