@@ -16,10 +16,12 @@
 namespace rtgw {
 namespace {
 
-// Points stderr at a temporary file for the test's lifetime.
+// Configures JSON lines at info level and points stderr at a temporary file
+// for the test's lifetime.
 class StderrCapture {
  public:
   StderrCapture() {
+    Logger::Configure(LogFormat::kJson, LogLevel::kInfo);
     char tmpl[] = "/tmp/rtgw-logging-test-XXXXXX";
     fd_ = ::mkstemp(tmpl);
     path_ = tmpl;
@@ -76,7 +78,6 @@ TEST(LoggingTest, JsonEscapingKeepsPlainRunsAndEscapesTheRest) {
 }
 
 TEST(LoggingTest, UnbufferedLinesAreWrittenAtOnce) {
-  Logger::Configure(LogFormat::kJson, LogLevel::kInfo);
   StderrCapture cap;
   LogInfo("one", {{"k", "v"}, {"n", 3}});
   EXPECT_EQ(cap.Messages(), std::vector<std::string>{"one"});
@@ -84,7 +85,6 @@ TEST(LoggingTest, UnbufferedLinesAreWrittenAtOnce) {
 }
 
 TEST(LoggingTest, BufferedInfoLinesGoOutWithinTheIntervalInOrder) {
-  Logger::Configure(LogFormat::kJson, LogLevel::kInfo);
   StderrCapture cap;
   {
     LogBuffering buffering(std::chrono::milliseconds(200));
@@ -99,7 +99,6 @@ TEST(LoggingTest, BufferedInfoLinesGoOutWithinTheIntervalInOrder) {
 }
 
 TEST(LoggingTest, WarningsFlushWhatCameBeforeThem) {
-  Logger::Configure(LogFormat::kJson, LogLevel::kInfo);
   StderrCapture cap;
   LogBuffering buffering(std::chrono::seconds(30));
   LogInfo("before");
@@ -111,7 +110,6 @@ TEST(LoggingTest, WarningsFlushWhatCameBeforeThem) {
 }
 
 TEST(LoggingTest, ManyThreadsNeverInterleaveLines) {
-  Logger::Configure(LogFormat::kJson, LogLevel::kInfo);
   StderrCapture cap;
   {
     LogBuffering buffering(std::chrono::milliseconds(1));

@@ -1,5 +1,8 @@
 #include "jobs/job_rules.hpp"
 
+#include <cstdint>
+#include <optional>
+
 #include <gtest/gtest.h>
 
 namespace rtgw::jobs {
@@ -44,25 +47,25 @@ TEST(JobRulesTest, ANewEventIsCheckedAgainstTheSubmissionThenTheState) {
 
 TEST(JobRulesTest, OutcomesReportWhatTheCallDid) {
   const EventRecord running = Event(JobState::kRunning);
-  Result<EventOutcome> apply = EventOutcomeFor(EventVerdict::kApply, kQueued, running);
-  ASSERT_TRUE(apply.ok());
-  EXPECT_TRUE(apply->applied);
-  EXPECT_FALSE(apply->idempotent);
-  EXPECT_EQ(apply->state, JobState::kRunning);
-  EXPECT_EQ(apply->projection_version, 3);
-
-  Result<EventOutcome> keep = EventOutcomeFor(EventVerdict::kKeep, kQueued, running);
-  ASSERT_TRUE(keep.ok());
-  EXPECT_FALSE(keep->applied);
-  EXPECT_FALSE(keep->idempotent);
-  EXPECT_EQ(keep->state, JobState::kQueued);
-  EXPECT_EQ(keep->projection_version, 2);
-
-  Result<EventOutcome> replay = EventOutcomeFor(EventVerdict::kReplay, kQueued, running);
-  ASSERT_TRUE(replay.ok());
-  EXPECT_TRUE(replay->idempotent);
-  EXPECT_FALSE(replay->applied);
-  EXPECT_EQ(replay->projection_version, 2);
+  struct Case {
+    EventVerdict verdict;
+    bool applied;
+    bool idempotent;
+    std::optional<JobState> state;  // nullopt: not checked
+    std::int64_t projection_version;
+  };
+  for (const Case& c : {Case{EventVerdict::kApply, true, false, JobState::kRunning, 3},
+                        Case{EventVerdict::kKeep, false, false, JobState::kQueued, 2},
+                        Case{EventVerdict::kReplay, false, true, std::nullopt, 2}}) {
+    Result<EventOutcome> out = EventOutcomeFor(c.verdict, kQueued, running);
+    ASSERT_TRUE(out.ok());
+    EXPECT_EQ(out->applied, c.applied);
+    EXPECT_EQ(out->idempotent, c.idempotent);
+    if (c.state) {
+      EXPECT_EQ(out->state, *c.state);
+    }
+    EXPECT_EQ(out->projection_version, c.projection_version);
+  }
 
   Result<EventOutcome> conflict = EventOutcomeFor(EventVerdict::kEventConflict, kQueued, running);
   ASSERT_FALSE(conflict.ok());
