@@ -78,6 +78,15 @@ void ExpectUnauthenticated(const Result<std::string>& result, std::string_view m
   EXPECT_EQ(result.error().message, message);
 }
 
+// An RFC 7515 appendix example: `token` verifies with `key` to kRfcPayload,
+// and with its payload tampered it does not.
+void ExpectRfcExampleVerifies(std::string_view token, const JwsKey& key) {
+  auto payload = VerifyJwsSignature(token, key);
+  ASSERT_TRUE(payload.ok()) << payload.error().message;
+  EXPECT_EQ(*payload, kRfcPayload);
+  ExpectUnauthenticated(VerifyJwsSignature(TamperPayload(token), key), "bad signature");
+}
+
 TEST(JwsTest, ParsesOnlyTheThreeAlgorithmsExactly) {
   EXPECT_EQ(ParseJwsAlgorithm("HS256"), JwsAlgorithm::kHs256);
   EXPECT_EQ(ParseJwsAlgorithm("RS256"), JwsAlgorithm::kRs256);
@@ -91,28 +100,19 @@ TEST(JwsTest, ParsesOnlyTheThreeAlgorithmsExactly) {
 
 TEST(JwsTest, VerifiesRfc7515A1Hs256Example) {
   const JwsKey key = RfcA1Key();
-  auto payload = VerifyJwsSignature(kRfcA1Token, key);
-  ASSERT_TRUE(payload.ok()) << payload.error().message;
-  EXPECT_EQ(*payload, kRfcPayload);
-  ExpectUnauthenticated(VerifyJwsSignature(TamperPayload(kRfcA1Token), key), "bad signature");
+  ExpectRfcExampleVerifies(kRfcA1Token, key);
 }
 
 TEST(JwsTest, VerifiesRfc7515A2Rs256Example) {
   const JwsKey key = KeyFromJwk(kRfcA2Jwk);
   EXPECT_EQ(key.algorithm(), JwsAlgorithm::kRs256);  // bound by kty, no "alg" member
-  auto payload = VerifyJwsSignature(kRfcA2Token, key);
-  ASSERT_TRUE(payload.ok()) << payload.error().message;
-  EXPECT_EQ(*payload, kRfcPayload);
-  ExpectUnauthenticated(VerifyJwsSignature(TamperPayload(kRfcA2Token), key), "bad signature");
+  ExpectRfcExampleVerifies(kRfcA2Token, key);
 }
 
 TEST(JwsTest, VerifiesRfc7515A3Es256Example) {
   const JwsKey key = KeyFromJwk(kRfcA3Jwk);
   EXPECT_EQ(key.algorithm(), JwsAlgorithm::kEs256);
-  auto payload = VerifyJwsSignature(kRfcA3Token, key);
-  ASSERT_TRUE(payload.ok()) << payload.error().message;
-  EXPECT_EQ(*payload, kRfcPayload);
-  ExpectUnauthenticated(VerifyJwsSignature(TamperPayload(kRfcA3Token), key), "bad signature");
+  ExpectRfcExampleVerifies(kRfcA3Token, key);
 }
 
 TEST(JwsTest, RfcExamplesFailUnderEachOtherKeys) {
