@@ -4,9 +4,8 @@
 #include <utility>
 
 #include "storage/postgres/pg_database.hpp"
-#include "storage/postgres/pg_table_io.hpp"
 #include "storage/sqlite/sqlite_database.hpp"
-#include "storage/sqlite/sqlite_table_io.hpp"
+#include "storage/table_io.hpp"
 
 namespace rtgw::storage {
 

@@ -11,9 +11,7 @@
 #include "crypto/crypto.hpp"
 #include "storage/open_store.hpp"
 #include "storage/postgres/pg_database.hpp"
-#include "storage/postgres/pg_table_io.hpp"
 #include "storage/sqlite/sqlite_database.hpp"
-#include "storage/sqlite/sqlite_table_io.hpp"
 #include "storage/table_io.hpp"
 
 namespace rtgw::storage {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +55,20 @@ class TableIo {
 
 // "2026-02-18T00:00:00.5Z" -> "2026-02-18T00:00:00.500000Z"; other text unchanged.
 std::string CanonicalTime(const std::string& text);
+
+// A SQLite store file (sqlite_table_io.cpp). Holds the store's exclusive file
+// lock ("<path>.lock") while open, so no rtgw serve can write the file
+// meanwhile (and it refuses to open while one runs).
+namespace sqlite {
+Result<std::unique_ptr<TableIo>> OpenSqliteTableIo(const std::string& path);
+}  // namespace sqlite
+
+// A PostgreSQL store, the URL's search_path schema (pg_table_io.cpp). Reads
+// stream rows (single-row mode); writes are prepared INSERTs with explicit
+// identity values, inside the caller's transaction.
+namespace postgres {
+Result<std::unique_ptr<TableIo>> OpenPgTableIo(const std::string& url);
+}  // namespace postgres
 
 }  // namespace rtgw::storage
 

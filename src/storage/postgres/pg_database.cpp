@@ -11,11 +11,7 @@
 #include "common/logging.hpp"
 #include "storage/postgres/pg_conn.hpp"
 #include "storage/postgres/pg_job_ops.hpp"
-#include "storage/postgres/pg_job_store.hpp"
-#include "storage/postgres/pg_node_store.hpp"
-#include "storage/postgres/pg_outbox_store.hpp"
 #include "storage/postgres/pg_schema.hpp"
-#include "storage/postgres/pg_validator_run_store.hpp"
 
 namespace rtgw::storage::postgres {
 namespace {
@@ -37,14 +33,9 @@ Status ValidateOptions(const PostgresOptions& o) {
 
 class PgDatabase::Impl {
  public:
-  Impl(PgDatabase& db, PostgresOptions options, MetricsRegistry* metrics,
-       std::unique_ptr<PgConn> first)
+  Impl(PostgresOptions options, MetricsRegistry* metrics, std::unique_ptr<PgConn> first)
       : options_(std::move(options)),
         conns_(static_cast<std::size_t>(options_.pool_size)),  // opened on first use
-        jobs_(db),
-        outbox_(db),
-        nodes_(db),
-        runs_(db),
         executor_(
             ExecutorOptions{.writer_lanes = 0,
                             .reader_lanes = 0,
@@ -85,10 +76,6 @@ class PgDatabase::Impl {
   }
   void Close() { executor_.Close(); }
   Executor& executor() { return executor_; }
-  PgJobStore& jobs() { return jobs_; }
-  PgOutboxStore& outbox() { return outbox_; }
-  PgNodeStore& nodes() { return nodes_; }
-  PgValidatorRunStore& runs() { return runs_; }
 
  private:
   // The worker's connection, (re)opened when missing or broken. While the
@@ -237,10 +224,6 @@ class PgDatabase::Impl {
   std::string down_reason_;       // GUARDED_BY(down_mu_)
   bool down_ = false;             // GUARDED_BY(down_mu_)
 
-  PgJobStore jobs_;
-  PgOutboxStore outbox_;
-  PgNodeStore nodes_;
-  PgValidatorRunStore runs_;
   Executor executor_;  // last: destroyed (closed, joined) first
 };
 
@@ -261,21 +244,17 @@ Result<std::unique_ptr<PgDatabase>> PgDatabase::Open(PostgresOptions options,
     if (!v) return std::move(v).error();
   }
   std::unique_ptr<PgDatabase> db(new PgDatabase());
-  db->impl_ = std::make_unique<Impl>(*db, std::move(options), metrics, std::move(conn).value());
+  db->impl_ = std::make_unique<Impl>(std::move(options), metrics, std::move(conn).value());
   if (Status s = db->impl_->Start(); !s) return std::move(s).error();
   return db;
 }
 
-PgDatabase::PgDatabase() = default;
+PgDatabase::PgDatabase() : DbStores(*this) {}
 
 PgDatabase::~PgDatabase() = default;
 
 int PgDatabase::SchemaVersion() { return PgLatestSchemaVersion(); }
 
-JobStore& PgDatabase::jobs() { return impl_->jobs(); }
-OutboxStore& PgDatabase::outbox() { return impl_->outbox(); }
-NodeStore& PgDatabase::nodes() { return impl_->nodes(); }
-ValidatorRunStore& PgDatabase::validator_runs() { return impl_->runs(); }
 void PgDatabase::Close() { impl_->Close(); }
 PgDatabase::Executor& PgDatabase::executor() { return impl_->executor(); }
 

@@ -8,8 +8,8 @@
 
 #include "common/error.hpp"
 #include "common/metrics.hpp"
+#include "storage/db_stores.hpp"
 #include "storage/store_executor.hpp"
-#include "storage/stores.hpp"
 
 namespace rtgw::storage::postgres {
 
@@ -70,7 +70,7 @@ struct PostgresOptions {
 //
 // Metrics (when given): rtgw_store_commit_batch_size, rtgw_store_commit_seconds,
 // rtgw_store_write_queue (as the SQLite store), rtgw_store_reconnects_total.
-class PgDatabase final : public Stores {
+class PgDatabase final : public DbStores<PgDatabase> {
  public:
   using Executor = StoreExecutor<PgConn, PgConn>;
 
@@ -80,10 +80,6 @@ class PgDatabase final : public Stores {
                                                   MetricsRegistry* metrics);
   ~PgDatabase() override;
 
-  JobStore& jobs() override;
-  OutboxStore& outbox() override;
-  NodeStore& nodes() override;
-  ValidatorRunStore& validator_runs() override;
   void Close() override;
 
   static int SchemaVersion();

@@ -1,5 +1,7 @@
-#include "storage/postgres/pg_job_store.hpp"
-
+// JobStore of a PgDatabase (db_stores.hpp; pg_database.hpp has the threading
+// model and the outage behaviour). No job cache: another replica may change a
+// row at any time, so every read goes to PostgreSQL. CheckHealth: a read, then
+// a write, on one connection. The SQL is in pg_job_ops.cpp.
 #include <exception>
 #include <memory>
 #include <utility>
@@ -8,7 +10,13 @@
 #include "storage/postgres/pg_database.hpp"
 #include "storage/postgres/pg_job_ops.hpp"
 
-namespace rtgw::storage::postgres {
+namespace rtgw::storage {
+
+using postgres::Params;
+using postgres::PgConn;
+using postgres::PgDatabase;
+using postgres::PgResult;
+
 namespace {
 
 // Health never completes with an Error: failures become an unhealthy value.
@@ -48,7 +56,8 @@ class HealthTask final : public StoreRead<PgConn> {
 
 }  // namespace
 
-void PgJobStore::Submit(SubmitRecord record, Callback<SubmitOutcome> done) {
+template <>
+void DbJobStore<PgDatabase>::Submit(SubmitRecord record, Callback<SubmitOutcome> done) {
   std::string tenant = record.tenant_id;
   std::string job = record.job_id;
   db_.Write<SubmitOutcome>(
@@ -56,7 +65,8 @@ void PgJobStore::Submit(SubmitRecord record, Callback<SubmitOutcome> done) {
       [r = std::move(record)](PgConn& c) { return PgSubmit(c, r); }, std::move(done));
 }
 
-void PgJobStore::AppendEvent(EventRecord record, Callback<EventOutcome> done) {
+template <>
+void DbJobStore<PgDatabase>::AppendEvent(EventRecord record, Callback<EventOutcome> done) {
   std::string tenant = record.tenant_id;
   std::string job = record.job_id;
   db_.Write<EventOutcome>(
@@ -64,22 +74,25 @@ void PgJobStore::AppendEvent(EventRecord record, Callback<EventOutcome> done) {
       [r = std::move(record)](PgConn& c) { return PgAppendEvent(c, r); }, std::move(done));
 }
 
-void PgJobStore::GetJob(std::string tenant_id, std::string job_id, Callback<JobRecord> done) {
+template <>
+void DbJobStore<PgDatabase>::GetJob(std::string tenant_id, std::string job_id,
+                                    Callback<JobRecord> done) {
   db_.Task<JobRecord>(
       [t = std::move(tenant_id), j = std::move(job_id)](PgConn& c) { return PgGetJob(c, t, j); },
       std::move(done), /*rerunnable=*/true);
 }
 
-void PgJobStore::GetDetail(std::string tenant_id, std::string job_id, Callback<JobDetail> done) {
+template <>
+void DbJobStore<PgDatabase>::GetDetail(std::string tenant_id, std::string job_id,
+                                       Callback<JobDetail> done) {
   db_.Task<JobDetail>(
       [t = std::move(tenant_id), j = std::move(job_id)](PgConn& c) { return PgGetDetail(c, t, j); },
       std::move(done), /*rerunnable=*/true);
 }
 
-void PgJobStore::CheckHealth(Callback<StoreHealth> done) {
+template <>
+void DbJobStore<PgDatabase>::CheckHealth(Callback<StoreHealth> done) {
   db_.executor().EnqueueRead(std::make_unique<HealthTask>(std::move(done)));
 }
 
-void PgJobStore::Close() { db_.Close(); }
-
-}  // namespace rtgw::storage::postgres
+}  // namespace rtgw::storage

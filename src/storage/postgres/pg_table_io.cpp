@@ -1,9 +1,8 @@
-#include "storage/postgres/pg_table_io.hpp"
-
 #include <map>
 #include <utility>
 
 #include "storage/postgres/pg_conn.hpp"
+#include "storage/table_io.hpp"
 
 namespace rtgw::storage::postgres {
 namespace {

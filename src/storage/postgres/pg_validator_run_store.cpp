@@ -1,28 +1,33 @@
-// PgValidatorRunStore (pg_validator_run_store.hpp).
-// Writes join the group-commit batches, reads are tasks (a read follows every
-// write that was acknowledged before it: acks come after COMMIT). The SQL is
-// in pg_validator_run_ops.cpp.
-#include "storage/postgres/pg_validator_run_store.hpp"
-
+// ValidatorRunStore of a PgDatabase (db_stores.hpp): writes join the
+// group-commit batches, reads are tasks (a read follows every write that was
+// acknowledged before it: acks come after COMMIT). The SQL is in
+// pg_validator_run_ops.cpp.
 #include <utility>
 
 #include "storage/postgres/pg_database.hpp"
 #include "storage/postgres/pg_validator_run_ops.hpp"
 
-namespace rtgw::storage::postgres {
+namespace rtgw::storage {
+
+using postgres::PgConn;
+using postgres::PgDatabase;
+
 namespace {
 // Batch order key: validator writes sort apart from job writes.
 constexpr const char* kTenantKey = "\x7fvalidator";
 }  // namespace
 
-void PgValidatorRunStore::CreateRun(ValidatorRun run, Callback<Ok> done) {
+template <>
+void DbValidatorRunStore<PgDatabase>::CreateRun(ValidatorRun run, Callback<Ok> done) {
   std::string key = run.run_id;
   db_.Write<Ok>(
       kTenantKey, std::move(key),
       [run = std::move(run)](PgConn& c) -> Status { return PgCreateRun(c, run); }, std::move(done));
 }
 
-void PgValidatorRunStore::AddExecution(ValidatorExecution execution, Callback<Ok> done) {
+template <>
+void DbValidatorRunStore<PgDatabase>::AddExecution(ValidatorExecution execution,
+                                                   Callback<Ok> done) {
   std::string key = execution.run_id;
   db_.Write<Ok>(
       kTenantKey, std::move(key),
@@ -30,8 +35,10 @@ void PgValidatorRunStore::AddExecution(ValidatorExecution execution, Callback<Ok
       std::move(done));
 }
 
-void PgValidatorRunStore::MarkLaunched(std::string callback_id, std::string execution_name,
-                                       std::string status, Callback<bool> done) {
+template <>
+void DbValidatorRunStore<PgDatabase>::MarkLaunched(std::string callback_id,
+                                                   std::string execution_name, std::string status,
+                                                   Callback<bool> done) {
   std::string key = callback_id;
   db_.Write<bool>(
       kTenantKey, std::move(key),
@@ -40,9 +47,11 @@ void PgValidatorRunStore::MarkLaunched(std::string callback_id, std::string exec
       std::move(done));
 }
 
-void PgValidatorRunStore::FinishWithoutCallback(std::string callback_id, std::string status,
-                                                std::string error, std::string finished_at,
-                                                Callback<bool> done) {
+template <>
+void DbValidatorRunStore<PgDatabase>::FinishWithoutCallback(std::string callback_id,
+                                                            std::string status, std::string error,
+                                                            std::string finished_at,
+                                                            Callback<bool> done) {
   std::string key = callback_id;
   db_.Write<bool>(
       kTenantKey, std::move(key),
@@ -53,14 +62,17 @@ void PgValidatorRunStore::FinishWithoutCallback(std::string callback_id, std::st
       std::move(done));
 }
 
-void PgValidatorRunStore::ApplyCallback(CallbackApply apply, Callback<CallbackOutcome> done) {
+template <>
+void DbValidatorRunStore<PgDatabase>::ApplyCallback(CallbackApply apply,
+                                                    Callback<CallbackOutcome> done) {
   std::string key = apply.run_id;
   db_.Write<CallbackOutcome>(
       kTenantKey, std::move(key),
       [a = std::move(apply)](PgConn& c) { return PgApplyCallback(c, a); }, std::move(done));
 }
 
-void PgValidatorRunStore::MarkEventSynced(std::string callback_id, Callback<Ok> done) {
+template <>
+void DbValidatorRunStore<PgDatabase>::MarkEventSynced(std::string callback_id, Callback<Ok> done) {
   std::string key = callback_id;
   db_.Write<Ok>(
       kTenantKey, std::move(key),
@@ -68,18 +80,20 @@ void PgValidatorRunStore::MarkEventSynced(std::string callback_id, Callback<Ok> 
       std::move(done));
 }
 
-void PgValidatorRunStore::GetRun(std::optional<std::string> tenant_id, std::string run_id,
-                                 Callback<ValidatorRun> done) {
+template <>
+void DbValidatorRunStore<PgDatabase>::GetRun(std::optional<std::string> tenant_id,
+                                             std::string run_id, Callback<ValidatorRun> done) {
   db_.Task<ValidatorRun>(
       [t = std::move(tenant_id), id = std::move(run_id)](PgConn& c) { return PgGetRun(c, t, id); },
       std::move(done), /*rerunnable=*/true);
 }
 
-void PgValidatorRunStore::ListDue(std::int64_t now_us, int limit,
-                                  Callback<std::vector<ValidatorRun>> done) {
+template <>
+void DbValidatorRunStore<PgDatabase>::ListDue(std::int64_t now_us, int limit,
+                                              Callback<std::vector<ValidatorRun>> done) {
   db_.Task<std::vector<ValidatorRun>>(
       [now_us, limit](PgConn& c) { return PgListDue(c, now_us, limit); }, std::move(done),
       /*rerunnable=*/true);
 }
 
-}  // namespace rtgw::storage::postgres
+}  // namespace rtgw::storage

@@ -23,10 +23,6 @@
 #include "storage/sqlite/schema.hpp"
 #include "storage/sqlite/shim_vfs.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
-#include "storage/sqlite/sqlite_job_store.hpp"
-#include "storage/sqlite/sqlite_node_store.hpp"
-#include "storage/sqlite/sqlite_outbox_store.hpp"
-#include "storage/sqlite/sqlite_validator_run_store.hpp"
 #include "storage/sqlite/wal_checkpointer.hpp"
 
 namespace rtgw::storage::sqlite {
@@ -173,7 +169,7 @@ Result<int> CheckSchema(Database& db) {
 
 class SqliteDatabase::Impl {
  public:
-  Impl(SqliteDatabase& db, SqliteOptions options, FileLock lock, std::unique_ptr<JobWriter> writer,
+  Impl(SqliteOptions options, FileLock lock, std::unique_ptr<JobWriter> writer,
        std::unique_ptr<WalCheckpointer> checkpointer,
        std::vector<std::unique_ptr<JobReader>> readers, MetricsRegistry* metrics)
       : options_(std::move(options)),
@@ -182,10 +178,6 @@ class SqliteDatabase::Impl {
         checkpointer_(std::move(checkpointer)),
         readers_(std::move(readers)),
         cache_(options_.job_cache_entries),
-        jobs_(db, metrics),
-        outbox_(db),
-        nodes_(db),
-        runs_(db),
         executor_(ExecutorOptions{.writer_lanes = 1,
                                   .reader_lanes = static_cast<int>(readers_.size()),
                                   .mixed_lanes = 0,
@@ -203,7 +195,15 @@ class SqliteDatabase::Impl {
                                       [this](int lane, Executor::Read& read) {
                                         read.Execute(*readers_[lane - 1]);
                                       }},
-                  metrics) {}
+                  metrics) {
+    if (metrics != nullptr) {
+      static constexpr const char* kHelp =
+          "Job reads by whether the in-memory job cache had the row.";
+      cache_hits_ = metrics->GetCounter("rtgw_store_job_cache_total", kHelp, {{"result", "hit"}});
+      cache_misses_ =
+          metrics->GetCounter("rtgw_store_job_cache_total", kHelp, {{"result", "miss"}});
+    }
+  }
 
   ~Impl() {
     if (executor_.OnOwnThread()) {
@@ -239,10 +239,9 @@ class SqliteDatabase::Impl {
 
   Executor& executor() { return executor_; }
   JobCache& cache() { return cache_; }
-  SqliteJobStore& jobs() { return jobs_; }
-  SqliteOutboxStore& outbox() { return outbox_; }
-  SqliteNodeStore& nodes() { return nodes_; }
-  SqliteValidatorRunStore& runs() { return runs_; }
+  void CountCacheLookup(bool hit) {
+    if (Counter* c = hit ? cache_hits_ : cache_misses_; c != nullptr) c->Add();
+  }
 
  private:
   // On the writer thread: the batch in one transaction, then (once durable)
@@ -304,13 +303,11 @@ class SqliteDatabase::Impl {
   std::unique_ptr<WalCheckpointer> checkpointer_;    // null: SQLite's own autocheckpoint (or none)
   std::vector<std::unique_ptr<JobReader>> readers_;  // readers_[i] used only by lane i + 1
   JobCache cache_;
+  Counter* cache_hits_ = nullptr;
+  Counter* cache_misses_ = nullptr;
   std::mutex listener_mu_;
   std::function<void()> outbox_listener_;  // GUARDED_BY(listener_mu_)
   std::mutex close_mu_;
-  SqliteJobStore jobs_;
-  SqliteOutboxStore outbox_;
-  SqliteNodeStore nodes_;
-  SqliteValidatorRunStore runs_;
   Executor executor_;  // last: destroyed (closed, joined) first
 };
 
@@ -355,14 +352,14 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(SqliteOptions optio
   }
 
   std::unique_ptr<SqliteDatabase> db(new SqliteDatabase());
-  db->impl_ = std::make_unique<Impl>(*db, std::move(options), std::move(lock).value(),
-                                     std::move(writer).value(), std::move(checkpointer),
-                                     std::move(readers), metrics);
+  db->impl_ =
+      std::make_unique<Impl>(std::move(options), std::move(lock).value(), std::move(writer).value(),
+                             std::move(checkpointer), std::move(readers), metrics);
   if (Status s = db->impl_->Start(); !s) return std::move(s).error();
   return db;
 }
 
-SqliteDatabase::SqliteDatabase() = default;
+SqliteDatabase::SqliteDatabase() : DbStores(*this) {}
 
 SqliteDatabase::~SqliteDatabase() = default;  // ~Impl closes
 
@@ -379,13 +376,10 @@ Result<int> SqliteDatabase::MigrateFile(const std::string& path) {
   return MigrateSchema(*db);
 }
 
-JobStore& SqliteDatabase::jobs() { return impl_->jobs(); }
-OutboxStore& SqliteDatabase::outbox() { return impl_->outbox(); }
-NodeStore& SqliteDatabase::nodes() { return impl_->nodes(); }
-ValidatorRunStore& SqliteDatabase::validator_runs() { return impl_->runs(); }
 void SqliteDatabase::Close() { impl_->Close(); }
 SqliteDatabase::Executor& SqliteDatabase::executor() { return impl_->executor(); }
 JobCache& SqliteDatabase::cache() { return impl_->cache(); }
+void SqliteDatabase::CountCacheLookup(bool hit) { impl_->CountCacheLookup(hit); }
 void SqliteDatabase::SetOutboxListener(std::function<void()> listener) {
   impl_->SetOutboxListener(std::move(listener));
 }

@@ -9,8 +9,8 @@
 
 #include "common/error.hpp"
 #include "common/metrics.hpp"
+#include "storage/db_stores.hpp"
 #include "storage/store_executor.hpp"
-#include "storage/stores.hpp"
 
 namespace rtgw::storage {
 class JobCache;
@@ -100,7 +100,7 @@ struct SqliteOptions {
 // thread and group commit as the job writes, its reads through the same
 // reader threads. ValidatorRunStore (sqlite_validator_run_store.cpp): every
 // call, reads too, is a write, so it sees every job write queued before it.
-class SqliteDatabase final : public Stores {
+class SqliteDatabase final : public DbStores<SqliteDatabase> {
  public:
   using Executor = StoreExecutor<JobWriter, JobReader>;
 
@@ -108,10 +108,6 @@ class SqliteDatabase final : public Stores {
                                                       MetricsRegistry* metrics);
   ~SqliteDatabase() override;
 
-  JobStore& jobs() override;
-  OutboxStore& outbox() override;
-  NodeStore& nodes() override;
-  ValidatorRunStore& validator_runs() override;
   void Close() override;
 
   // Current schema version this build knows (the newest migration).
@@ -139,6 +135,7 @@ class SqliteDatabase final : public Stores {
   }
   Executor& executor();
   JobCache& cache();
+  void CountCacheLookup(bool hit);  // rtgw_store_job_cache_total{result}
   void SetOutboxListener(std::function<void()> listener);
 
  private:

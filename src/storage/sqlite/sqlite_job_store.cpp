@@ -1,5 +1,9 @@
-#include "storage/sqlite/sqlite_job_store.hpp"
-
+// JobStore of a SqliteDatabase (db_stores.hpp; sqlite_database.hpp has the
+// threading model). Submits and events are writes of the group commit; the job
+// cache is kept in step after each commit. GetJob is first looked up in the
+// cache: a hit completes at once on the CALLER'S thread. AppendEvent replaying
+// a known event (idempotent=true) reports applied=false: the call changed
+// nothing; state/projection_version are the job's current ones.
 #include <cstdint>
 #include <memory>
 #include <utility>
@@ -10,7 +14,12 @@
 #include "storage/sqlite/job_writer.hpp"
 #include "storage/sqlite/sqlite_database.hpp"
 
-namespace rtgw::storage::sqlite {
+namespace rtgw::storage {
+
+using sqlite::JobReader;
+using sqlite::JobWriter;
+using sqlite::SqliteDatabase;
+
 namespace {
 
 // Brings the cache in line with a committed change. Out of memory while
@@ -53,29 +62,24 @@ StoreHealth Unhealthy(bool reachable, std::string detail) {
 
 }  // namespace
 
-SqliteJobStore::SqliteJobStore(SqliteDatabase& db, MetricsRegistry* metrics) : db_(db) {
-  if (metrics != nullptr) {
-    static constexpr const char* kHelp =
-        "Job reads by whether the in-memory job cache had the row.";
-    cache_hits_ = metrics->GetCounter("rtgw_store_job_cache_total", kHelp, {{"result", "hit"}});
-    cache_misses_ = metrics->GetCounter("rtgw_store_job_cache_total", kHelp, {{"result", "miss"}});
-  }
-}
-
-void SqliteJobStore::Submit(SubmitRecord record, Callback<SubmitOutcome> done) {
+template <>
+void DbJobStore<SqliteDatabase>::Submit(SubmitRecord record, Callback<SubmitOutcome> done) {
   db_.Write<SubmitOutcome>(SubmitWrite{std::move(record), &db_.cache()}, std::move(done));
 }
 
-void SqliteJobStore::AppendEvent(EventRecord record, Callback<EventOutcome> done) {
+template <>
+void DbJobStore<SqliteDatabase>::AppendEvent(EventRecord record, Callback<EventOutcome> done) {
   db_.Write<EventOutcome>(EventWrite{std::move(record), &db_.cache()}, std::move(done));
 }
 
 // A hit completes at once on the caller's thread; a miss reads on a reader
 // thread and fills the cache unless a commit raced the read.
-void SqliteJobStore::GetJob(std::string tenant_id, std::string job_id, Callback<JobRecord> done) {
+template <>
+void DbJobStore<SqliteDatabase>::GetJob(std::string tenant_id, std::string job_id,
+                                        Callback<JobRecord> done) {
   JobCache& cache = db_.cache();
   if (std::shared_ptr<const JobRecord> hit = cache.Find(tenant_id, job_id)) {
-    if (cache_hits_ != nullptr) cache_hits_->Add();
+    db_.CountCacheLookup(true);
     if (!db_.executor().Accepting()) {
       InvokeNoThrow<JobRecord>(done, StoreClosed());
       return;
@@ -83,7 +87,7 @@ void SqliteJobStore::GetJob(std::string tenant_id, std::string job_id, Callback<
     InvokeNoThrow<JobRecord>(done, JobRecord(*hit));
     return;
   }
-  if (cache_misses_ != nullptr) cache_misses_->Add();
+  db_.CountCacheLookup(false);
   db_.Read<JobRecord>(
       [&cache, t = std::move(tenant_id), j = std::move(job_id)](JobReader& r) -> Result<JobRecord> {
         const std::uint64_t generation = cache.Generation();
@@ -94,8 +98,9 @@ void SqliteJobStore::GetJob(std::string tenant_id, std::string job_id, Callback<
       std::move(done));
 }
 
-void SqliteJobStore::GetDetail(std::string tenant_id, std::string job_id,
-                               Callback<JobDetail> done) {
+template <>
+void DbJobStore<SqliteDatabase>::GetDetail(std::string tenant_id, std::string job_id,
+                                           Callback<JobDetail> done) {
   JobCache& cache = db_.cache();
   db_.Read<JobDetail>(
       [&cache, t = std::move(tenant_id), j = std::move(job_id)](JobReader& r) -> Result<JobDetail> {
@@ -107,7 +112,8 @@ void SqliteJobStore::GetDetail(std::string tenant_id, std::string job_id,
       std::move(done));
 }
 
-void SqliteJobStore::CheckHealth(Callback<StoreHealth> done) {
+template <>
+void DbJobStore<SqliteDatabase>::CheckHealth(Callback<StoreHealth> done) {
   // Phase 1, a real read on a reader thread; its callback (still on that
   // thread) queues phase 2, a real write through the writer queue. Every
   // failure becomes an unhealthy StoreHealth with a detail, so `done` always
@@ -132,6 +138,4 @@ void SqliteJobStore::CheckHealth(Callback<StoreHealth> done) {
   db_.Read<Ok>([](JobReader& r) { return r.Ping(); }, std::move(after_read));
 }
 
-void SqliteJobStore::Close() { db_.Close(); }
-
-}  // namespace rtgw::storage::sqlite
+}  // namespace rtgw::storage

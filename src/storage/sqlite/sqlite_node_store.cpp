@@ -1,8 +1,7 @@
-// SqliteNodeStore (sqlite_node_store.hpp): every write runs on the database's
-// single writer thread inside its group-commit transaction, every read on its
-// reader threads (SqliteDatabase::Write / Read).
-#include "storage/sqlite/sqlite_node_store.hpp"
-
+// NodeStore of a SqliteDatabase (db_stores.hpp): its writes join the job
+// writes' group commit on the single writer thread (a gateway cancel's event
+// and outbox row commit with the cancel request), its reads run on the reader
+// threads (SqliteDatabase::Write / Read). Tables of migration 3 (node_schema.hpp).
 #include <optional>
 #include <utility>
 
@@ -12,7 +11,12 @@
 #include "storage/sqlite/job_writer.hpp"
 #include "storage/sqlite/sqlite_database.hpp"
 
-namespace rtgw::storage::sqlite {
+namespace rtgw::storage {
+
+using sqlite::JobReader;
+using sqlite::JobWriter;
+using sqlite::SqliteDatabase;
+
 namespace {
 
 struct CancelResult {
@@ -69,25 +73,30 @@ struct CancelWrite {
 
 }  // namespace
 
-void SqliteNodeStore::RecordHeartbeat(NodeHeartbeat hb, Callback<Ok> done) {
+template <>
+void DbNodeStore<SqliteDatabase>::RecordHeartbeat(NodeHeartbeat hb, Callback<Ok> done) {
   db_.Write<Ok>([hb = std::move(hb)](JobWriter& w) -> Status { return w.nodes().UpsertNode(hb); },
                 std::move(done));
 }
 
-void SqliteNodeStore::GetNode(std::string tenant_id, std::string node_id,
-                              Callback<NodeRecord> done) {
+template <>
+void DbNodeStore<SqliteDatabase>::GetNode(std::string tenant_id, std::string node_id,
+                                          Callback<NodeRecord> done) {
   db_.Read<NodeRecord>([t = std::move(tenant_id),
                         n = std::move(node_id)](JobReader& r) { return r.nodes().GetNode(t, n); },
                        std::move(done));
 }
 
-void SqliteNodeStore::ListNodes(std::optional<std::string> tenant_id,
-                                Callback<std::vector<NodeRecord>> done) {
+template <>
+void DbNodeStore<SqliteDatabase>::ListNodes(std::optional<std::string> tenant_id,
+                                            Callback<std::vector<NodeRecord>> done) {
   db_.Read<std::vector<NodeRecord>>(
       [t = std::move(tenant_id)](JobReader& r) { return r.nodes().ListNodes(t); }, std::move(done));
 }
 
-void SqliteNodeStore::AcquireLeases(LeaseRequest request, Callback<AcquireResult> done) {
+template <>
+void DbNodeStore<SqliteDatabase>::AcquireLeases(LeaseRequest request,
+                                                Callback<AcquireResult> done) {
   db_.Write<AcquireResult>(
       [req = std::move(request)](JobWriter& w) -> Result<AcquireResult> {
         AcquireResult out;
@@ -105,17 +114,19 @@ void SqliteNodeStore::AcquireLeases(LeaseRequest request, Callback<AcquireResult
       std::move(done));
 }
 
-void SqliteNodeStore::RenewLease(std::string tenant_id, std::string node_id, std::string lease_id,
-                                 std::chrono::seconds lease, SystemTime now,
-                                 Callback<SystemTime> done) {
+template <>
+void DbNodeStore<SqliteDatabase>::RenewLease(std::string tenant_id, std::string node_id,
+                                             std::string lease_id, std::chrono::seconds lease,
+                                             SystemTime now, Callback<SystemTime> done) {
   db_.Write<SystemTime>(
       [t = std::move(tenant_id), n = std::move(node_id), l = std::move(lease_id),
        expires = now + lease](JobWriter& w) { return w.nodes().RenewLease(t, n, l, expires); },
       std::move(done));
 }
 
-void SqliteNodeStore::ReleaseLease(std::string tenant_id, std::string node_id, std::string lease_id,
-                                   Callback<Ok> done) {
+template <>
+void DbNodeStore<SqliteDatabase>::ReleaseLease(std::string tenant_id, std::string node_id,
+                                               std::string lease_id, Callback<Ok> done) {
   db_.Write<Ok>(
       [t = std::move(tenant_id), n = std::move(node_id),
        l = std::move(lease_id)](JobWriter& w) -> Status {
@@ -126,7 +137,9 @@ void SqliteNodeStore::ReleaseLease(std::string tenant_id, std::string node_id, s
       std::move(done));
 }
 
-void SqliteNodeStore::RequestCancel(CancelRequest request, Callback<CancelOutcome> done) {
+template <>
+void DbNodeStore<SqliteDatabase>::RequestCancel(CancelRequest request,
+                                                Callback<CancelOutcome> done) {
   db_.Write<CancelResult>(CancelWrite{std::move(request), &db_.cache()},
                           [done = std::move(done)](Result<CancelResult> r) mutable {
                             if (!r) return done(std::move(r).error());
@@ -134,11 +147,12 @@ void SqliteNodeStore::RequestCancel(CancelRequest request, Callback<CancelOutcom
                           });
 }
 
-void SqliteNodeStore::FindSubmit(std::string tenant_id, std::string idempotency_key,
-                                 Callback<std::optional<StoredSubmit>> done) {
+template <>
+void DbNodeStore<SqliteDatabase>::FindSubmit(std::string tenant_id, std::string idempotency_key,
+                                             Callback<std::optional<StoredSubmit>> done) {
   db_.Read<std::optional<StoredSubmit>>([t = std::move(tenant_id), k = std::move(idempotency_key)](
                                             JobReader& r) { return r.nodes().FindSubmit(t, k); },
                                         std::move(done));
 }
 
-}  // namespace rtgw::storage::sqlite
+}  // namespace rtgw::storage

@@ -1,12 +1,19 @@
-#include "storage/sqlite/sqlite_outbox_store.hpp"
-
+// OutboxStore of a SqliteDatabase (db_stores.hpp): every call is a write
+// through the writer thread (claims set leases), committed durably like any
+// other write. The outbox listener is called on the writer thread after a
+// commit that inserted outbox rows.
 #include <utility>
 
 #include "storage/sqlite/job_writer.hpp"
 #include "storage/sqlite/outbox_writer.hpp"
 #include "storage/sqlite/sqlite_database.hpp"
 
-namespace rtgw::storage::sqlite {
+namespace rtgw::storage {
+
+using sqlite::JobWriter;
+using sqlite::NowMicros;
+using sqlite::SqliteDatabase;
+
 namespace {
 
 std::int64_t Micros(std::chrono::milliseconds d) {
@@ -18,8 +25,9 @@ std::int64_t Micros(std::chrono::milliseconds d) {
 // The relay's own bookkeeping (claim, complete, fail, stats) is internal: it
 // still runs while the store closes. Dead-letter admin calls are not.
 
-void SqliteOutboxStore::ClaimOutbox(std::string owner, std::chrono::milliseconds lease, int limit,
-                                    Callback<std::vector<OutboxItem>> done) {
+template <>
+void DbOutboxStore<SqliteDatabase>::ClaimOutbox(std::string owner, std::chrono::milliseconds lease,
+                                                int limit, Callback<std::vector<OutboxItem>> done) {
   db_.Write<std::vector<OutboxItem>>(
       [owner = std::move(owner), lease_us = Micros(lease), limit](JobWriter& w) {
         return w.outbox().Claim(owner, lease_us, limit, NowMicros());
@@ -27,15 +35,19 @@ void SqliteOutboxStore::ClaimOutbox(std::string owner, std::chrono::milliseconds
       std::move(done), /*internal=*/true);
 }
 
-void SqliteOutboxStore::CompleteOutbox(std::string owner, std::int64_t id, Callback<bool> done) {
+template <>
+void DbOutboxStore<SqliteDatabase>::CompleteOutbox(std::string owner, std::int64_t id,
+                                                   Callback<bool> done) {
   db_.Write<bool>(
       [owner = std::move(owner), id](JobWriter& w) { return w.outbox().Complete(owner, id); },
       std::move(done), /*internal=*/true);
 }
 
-void SqliteOutboxStore::FailOutbox(std::string owner, std::int64_t id, std::string error,
-                                   std::chrono::milliseconds retry_after, bool dead,
-                                   Callback<bool> done) {
+template <>
+void DbOutboxStore<SqliteDatabase>::FailOutbox(std::string owner, std::int64_t id,
+                                               std::string error,
+                                               std::chrono::milliseconds retry_after, bool dead,
+                                               Callback<bool> done) {
   db_.Write<bool>(
       [owner = std::move(owner), id, error = std::move(error), retry_us = Micros(retry_after),
        dead](JobWriter& w) {
@@ -44,8 +56,9 @@ void SqliteOutboxStore::FailOutbox(std::string owner, std::int64_t id, std::stri
       std::move(done), /*internal=*/true);
 }
 
-void SqliteOutboxStore::ListDeadLetters(std::optional<std::string> tenant_id, int limit,
-                                        Callback<std::vector<OutboxItem>> done) {
+template <>
+void DbOutboxStore<SqliteDatabase>::ListDeadLetters(std::optional<std::string> tenant_id, int limit,
+                                                    Callback<std::vector<OutboxItem>> done) {
   db_.Write<std::vector<OutboxItem>>(
       [tenant_id = std::move(tenant_id), limit](JobWriter& w) {
         return w.outbox().ListDead(tenant_id, limit);
@@ -53,20 +66,23 @@ void SqliteOutboxStore::ListDeadLetters(std::optional<std::string> tenant_id, in
       std::move(done));
 }
 
-void SqliteOutboxStore::ReplayDeadLetter(std::optional<std::string> tenant_id, std::int64_t id,
-                                         Callback<bool> done) {
+template <>
+void DbOutboxStore<SqliteDatabase>::ReplayDeadLetter(std::optional<std::string> tenant_id,
+                                                     std::int64_t id, Callback<bool> done) {
   db_.Write<bool>([tenant_id = std::move(tenant_id),
                    id](JobWriter& w) { return w.outbox().Replay(tenant_id, id, NowMicros()); },
                   std::move(done));
 }
 
-void SqliteOutboxStore::GetOutboxStats(Callback<OutboxStats> done) {
+template <>
+void DbOutboxStore<SqliteDatabase>::GetOutboxStats(Callback<OutboxStats> done) {
   db_.Write<OutboxStats>([](JobWriter& w) { return w.outbox().Stats(NowMicros()); },
                          std::move(done), /*internal=*/true);
 }
 
-void SqliteOutboxStore::SetOutboxListener(std::function<void()> listener) {
+template <>
+void DbOutboxStore<SqliteDatabase>::SetOutboxListener(std::function<void()> listener) {
   db_.SetOutboxListener(std::move(listener));
 }
 
-}  // namespace rtgw::storage::sqlite
+}  // namespace rtgw::storage

@@ -1,5 +1,3 @@
-#include "storage/sqlite/sqlite_table_io.hpp"
-
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -17,6 +15,7 @@
 
 #include "common/time_format.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
+#include "storage/table_io.hpp"
 
 namespace rtgw::storage::sqlite {
 namespace {

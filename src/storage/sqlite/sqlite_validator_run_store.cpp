@@ -1,5 +1,6 @@
-#include "storage/sqlite/sqlite_validator_run_store.hpp"
-
+// ValidatorRunStore of a SqliteDatabase (db_stores.hpp): every call (reads
+// too) is a write task on the database's single writer thread, so it joins the
+// same group commit and sees every job write queued before it.
 #include <memory>
 #include <utility>
 
@@ -7,7 +8,12 @@
 #include "storage/sqlite/sqlite_database.hpp"
 #include "storage/sqlite/validator_run_writer.hpp"
 
-namespace rtgw::storage::sqlite {
+namespace rtgw::storage {
+
+using sqlite::JobWriter;
+using sqlite::SqliteDatabase;
+using sqlite::ValidatorRunWriter;
+
 namespace {
 
 // Runs `fn(ValidatorRunWriter&) -> Result<T>` as a write of the group commit.
@@ -19,20 +25,25 @@ void Run(SqliteDatabase& db, Fn fn, Callback<T> done) {
 
 }  // namespace
 
-void SqliteValidatorRunStore::CreateRun(ValidatorRun run, Callback<Ok> done) {
+template <>
+void DbValidatorRunStore<SqliteDatabase>::CreateRun(ValidatorRun run, Callback<Ok> done) {
   Run<Ok>(
       db_, [run = std::move(run)](ValidatorRunWriter& w) { return w.CreateRun(run); },
       std::move(done));
 }
 
-void SqliteValidatorRunStore::AddExecution(ValidatorExecution execution, Callback<Ok> done) {
+template <>
+void DbValidatorRunStore<SqliteDatabase>::AddExecution(ValidatorExecution execution,
+                                                       Callback<Ok> done) {
   Run<Ok>(
       db_, [e = std::move(execution)](ValidatorRunWriter& w) { return w.AddExecution(e); },
       std::move(done));
 }
 
-void SqliteValidatorRunStore::MarkLaunched(std::string callback_id, std::string execution_name,
-                                           std::string status, Callback<bool> done) {
+template <>
+void DbValidatorRunStore<SqliteDatabase>::MarkLaunched(std::string callback_id,
+                                                       std::string execution_name,
+                                                       std::string status, Callback<bool> done) {
   Run<bool>(
       db_,
       [id = std::move(callback_id), name = std::move(execution_name),
@@ -40,9 +51,12 @@ void SqliteValidatorRunStore::MarkLaunched(std::string callback_id, std::string 
       std::move(done));
 }
 
-void SqliteValidatorRunStore::FinishWithoutCallback(std::string callback_id, std::string status,
-                                                    std::string error, std::string finished_at,
-                                                    Callback<bool> done) {
+template <>
+void DbValidatorRunStore<SqliteDatabase>::FinishWithoutCallback(std::string callback_id,
+                                                                std::string status,
+                                                                std::string error,
+                                                                std::string finished_at,
+                                                                Callback<bool> done) {
   Run<bool>(
       db_,
       [id = std::move(callback_id), st = std::move(status), err = std::move(error),
@@ -52,20 +66,25 @@ void SqliteValidatorRunStore::FinishWithoutCallback(std::string callback_id, std
       std::move(done));
 }
 
-void SqliteValidatorRunStore::ApplyCallback(CallbackApply apply, Callback<CallbackOutcome> done) {
+template <>
+void DbValidatorRunStore<SqliteDatabase>::ApplyCallback(CallbackApply apply,
+                                                        Callback<CallbackOutcome> done) {
   Run<CallbackOutcome>(
       db_, [a = std::move(apply)](ValidatorRunWriter& w) { return w.ApplyCallback(a); },
       std::move(done));
 }
 
-void SqliteValidatorRunStore::MarkEventSynced(std::string callback_id, Callback<Ok> done) {
+template <>
+void DbValidatorRunStore<SqliteDatabase>::MarkEventSynced(std::string callback_id,
+                                                          Callback<Ok> done) {
   Run<Ok>(
       db_, [id = std::move(callback_id)](ValidatorRunWriter& w) { return w.MarkEventSynced(id); },
       std::move(done));
 }
 
-void SqliteValidatorRunStore::GetRun(std::optional<std::string> tenant_id, std::string run_id,
-                                     Callback<ValidatorRun> done) {
+template <>
+void DbValidatorRunStore<SqliteDatabase>::GetRun(std::optional<std::string> tenant_id,
+                                                 std::string run_id, Callback<ValidatorRun> done) {
   Run<ValidatorRun>(
       db_,
       [t = std::move(tenant_id), id = std::move(run_id)](ValidatorRunWriter& w) {
@@ -74,11 +93,12 @@ void SqliteValidatorRunStore::GetRun(std::optional<std::string> tenant_id, std::
       std::move(done));
 }
 
-void SqliteValidatorRunStore::ListDue(std::int64_t now_us, int limit,
-                                      Callback<std::vector<ValidatorRun>> done) {
+template <>
+void DbValidatorRunStore<SqliteDatabase>::ListDue(std::int64_t now_us, int limit,
+                                                  Callback<std::vector<ValidatorRun>> done) {
   Run<std::vector<ValidatorRun>>(
       db_, [now_us, limit](ValidatorRunWriter& w) { return w.ListDue(now_us, limit); },
       std::move(done));
 }
 
-}  // namespace rtgw::storage::sqlite
+}  // namespace rtgw::storage
