@@ -76,6 +76,15 @@ class ValidatorRunStoreScenarios : public StoreScenarioTest<Backend> {
     return Await<ValidatorRun>(
         [&](Callback<ValidatorRun> cb) { this->ValidatorRuns().GetRun(tenant, id, cb); });
   }
+  Status AddExecution(const ValidatorExecution& next) {
+    return Await<Ok>([&](Callback<Ok> cb) { this->ValidatorRuns().AddExecution(next, cb); });
+  }
+  // Applies `a` and checks what the store made of it.
+  void ExpectDisposition(CallbackApply a, CallbackDisposition want) {
+    auto out = Apply(std::move(a));
+    ASSERT_TRUE(out.ok()) << out.error().message;
+    EXPECT_EQ(out->disposition, want);
+  }
   Result<std::vector<ValidatorRun>> Due(std::int64_t now) {
     return Await<std::vector<ValidatorRun>>([&](Callback<std::vector<ValidatorRun>> cb) {
       this->ValidatorRuns().ListDue(now, 10, cb);
@@ -105,12 +114,8 @@ TYPED_TEST_P(ValidatorRunStoreScenarios, FirstCallbackAppliesRepeatIsReplay) {
 
 TYPED_TEST_P(ValidatorRunStoreScenarios, UnknownAndWrongRunAreUnknown) {
   ASSERT_TRUE(this->Create(MakeRun("vr-1", "cb-1")).ok());
-  auto unknown = this->Apply(MakeApply("vr-1", "cb-nope"));
-  ASSERT_TRUE(unknown.ok());
-  EXPECT_EQ(unknown->disposition, CallbackDisposition::kUnknown);
-  auto wrong_run = this->Apply(MakeApply("vr-2", "cb-1"));
-  ASSERT_TRUE(wrong_run.ok());
-  EXPECT_EQ(wrong_run->disposition, CallbackDisposition::kUnknown);
+  this->ExpectDisposition(MakeApply("vr-1", "cb-nope"), CallbackDisposition::kUnknown);
+  this->ExpectDisposition(MakeApply("vr-2", "cb-1"), CallbackDisposition::kUnknown);
 }
 
 TYPED_TEST_P(ValidatorRunStoreScenarios, RerunSupersedesAnUnansweredExecution) {
@@ -119,7 +124,7 @@ TYPED_TEST_P(ValidatorRunStoreScenarios, RerunSupersedesAnUnansweredExecution) {
   ValidatorExecution next = MakeRun("vr-1", "cb-2").current;
   next.attempt = 2;
   next.job_id = "vr-1-2";
-  auto early = Await<Ok>([&](Callback<Ok> cb) { this->ValidatorRuns().AddExecution(next, cb); });
+  auto early = this->AddExecution(next);
   ASSERT_FALSE(early.ok());
   EXPECT_EQ(early.error().api_code, "run_not_finished");
   // The fallback poll fails it; a late callback is then refused.
@@ -129,17 +134,10 @@ TYPED_TEST_P(ValidatorRunStoreScenarios, RerunSupersedesAnUnansweredExecution) {
   });
   ASSERT_TRUE(finished.ok());
   EXPECT_TRUE(*finished);
-  auto late = this->Apply(MakeApply("vr-1", "cb-1"));
-  ASSERT_TRUE(late.ok());
-  EXPECT_EQ(late->disposition, CallbackDisposition::kFinished);
-  ASSERT_TRUE(
-      Await<Ok>([&](Callback<Ok> cb) { this->ValidatorRuns().AddExecution(next, cb); }).ok());
-  auto old = this->Apply(MakeApply("vr-1", "cb-1"));
-  ASSERT_TRUE(old.ok());
-  EXPECT_EQ(old->disposition, CallbackDisposition::kSuperseded);
-  auto fresh = this->Apply(MakeApply("vr-1", "cb-2"));
-  ASSERT_TRUE(fresh.ok());
-  EXPECT_EQ(fresh->disposition, CallbackDisposition::kApplied);
+  this->ExpectDisposition(MakeApply("vr-1", "cb-1"), CallbackDisposition::kFinished);
+  ASSERT_TRUE(this->AddExecution(next).ok());
+  this->ExpectDisposition(MakeApply("vr-1", "cb-1"), CallbackDisposition::kSuperseded);
+  this->ExpectDisposition(MakeApply("vr-1", "cb-2"), CallbackDisposition::kApplied);
   auto run = this->Get(std::nullopt, "vr-1");
   ASSERT_TRUE(run.ok());
   EXPECT_EQ(run->current.callback_id, "cb-2");
@@ -178,9 +176,7 @@ TYPED_TEST_P(ValidatorRunStoreScenarios, SurvivesReopen) {
   ASSERT_TRUE(this->Create(MakeRun("vr-1", "cb-1")).ok());
   ASSERT_TRUE(this->Apply(MakeApply("vr-1", "cb-1")).ok());
   this->Reopen();
-  auto replay = this->Apply(MakeApply("vr-1", "cb-1"));
-  ASSERT_TRUE(replay.ok());
-  EXPECT_EQ(replay->disposition, CallbackDisposition::kReplay);
+  this->ExpectDisposition(MakeApply("vr-1", "cb-1"), CallbackDisposition::kReplay);
 }
 
 REGISTER_TYPED_TEST_SUITE_P(ValidatorRunStoreScenarios, FirstCallbackAppliesRepeatIsReplay,
