@@ -4,8 +4,6 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "agent/core/agent.hpp"
@@ -18,6 +16,7 @@
 #include "app/commands.hpp"
 #include "auth/jws_signer.hpp"
 #include "common/logging.hpp"
+#include "common/read_file.hpp"
 
 namespace rtgw::app {
 namespace {
@@ -43,16 +42,11 @@ int Fail(const std::string& message) {
 }  // namespace
 
 int RunAgent(const std::vector<std::string>& args) {
-  for (const auto& a : args) {
-    if (a == "--help" || a == "-h") {
-      std::fputs(
-          config::FormatHelp(kAgentUsage, kAgentDescription, agent::AgentOptionSpecs()).c_str(),
-          stdout);
-      return 0;
-    }
+  if (config::PrintHelpIfAsked(args, kAgentUsage, kAgentDescription, agent::AgentOptionSpecs())) {
+    return 0;
   }
-  auto values = config::ParseOptions(args, agent::AgentOptionSpecs(), config::ProcessEnv);
-  if (!values) return Fail(values.error().message);
+  auto values = config::ParseOptionsOrReport("rtgw agent", args, agent::AgentOptionSpecs());
+  if (!values) return 2;
   auto cfg_or = agent::BuildAgentConfig(*values);
   if (!cfg_or) return Fail(cfg_or.error().message);
   agent::AgentConfig cfg = std::move(cfg_or).value();
@@ -69,13 +63,11 @@ int RunAgent(const std::vector<std::string>& args) {
   render.payload_dirs = cfg.payload_dirs;
   if (!cfg.validators_file.empty()) {
     // Validator jobs: this node's programs, and its key for the jobs' callback ID tokens.
-    std::ifstream in(cfg.validators_file, std::ios::binary);
-    if (!in)
+    const std::optional<std::string> text = ReadFileText(cfg.validators_file);
+    if (!text)
       return Fail("--validators-file / RTGW_AGENT_VALIDATORS_FILE: cannot read " +
                   cfg.validators_file);
-    std::stringstream text;
-    text << in.rdbuf();
-    auto programs = agent::ParseValidatorPrograms(text.str());
+    auto programs = agent::ParseValidatorPrograms(*text);
     if (!programs) {
       return Fail("--validators-file / RTGW_AGENT_VALIDATORS_FILE: " + programs.error().message);
     }

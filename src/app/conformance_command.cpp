@@ -8,19 +8,6 @@
 #include "net/curl_http_client.hpp"
 
 namespace rtgw::app {
-namespace {
-
-bool ParseMillis(const std::string& text, long long lo, long long hi, long long* out) {
-  try {
-    size_t used = 0;
-    *out = std::stoll(text, &used);
-    return used == text.size() && *out >= lo && *out <= hi;
-  } catch (...) {
-    return false;
-  }
-}
-
-}  // namespace
 
 int RunConformance(const std::vector<std::string>& args) {
   static const std::vector<config::OptionSpec> kSpecs = {
@@ -58,34 +45,25 @@ int RunConformance(const std::vector<std::string>& args) {
   const char* usage =
       "rtgw conformance --base-url URL --token T --other-tenant-token T2 "
       "[--proxy-key K --proxy-secret S] [--sink-log FILE] [--json REPORT]";
-  for (const auto& a : args) {
-    if (a == "--help" || a == "-h") {
-      std::fputs(
-          config::FormatHelp(
-              usage,
-              "Runs gates 1-6 of the runtime gate runbook (seed 000) against a deployment and "
-              "prints a pass/fail table; every failure carries the runbook's diagnosis (what a "
-              "401/403/404/409 means there).\n"
-              "  1 reachability and deep health, proxy auth\n"
-              "  2 submit contract: 202 fields, replay, 409 idempotency_conflict on drift\n"
-              "  3 event ingestion: running, replay (idempotent), 409 event_conflict, completed\n"
-              "  4 reads: terminal state, ordered detail, projection 'finished'\n"
-              "  5 tenant isolation with the second tenant's token: 404/403, never data\n"
-              "  6 projection alignment: versions monotonic and matching the events; with "
-              "--sink-log, the product sink received the same\n"
-              "Writes one new job per run. Exit 0 when every check passes, 1 when any fails, 2 "
-              "on bad options.",
-              kSpecs)
-              .c_str(),
-          stdout);
-      return 0;
-    }
+  if (config::PrintHelpIfAsked(
+          args, usage,
+          "Runs gates 1-6 of the runtime gate runbook (seed 000) against a deployment and "
+          "prints a pass/fail table; every failure carries the runbook's diagnosis (what a "
+          "401/403/404/409 means there).\n"
+          "  1 reachability and deep health, proxy auth\n"
+          "  2 submit contract: 202 fields, replay, 409 idempotency_conflict on drift\n"
+          "  3 event ingestion: running, replay (idempotent), 409 event_conflict, completed\n"
+          "  4 reads: terminal state, ordered detail, projection 'finished'\n"
+          "  5 tenant isolation with the second tenant's token: 404/403, never data\n"
+          "  6 projection alignment: versions monotonic and matching the events; with "
+          "--sink-log, the product sink received the same\n"
+          "Writes one new job per run. Exit 0 when every check passes, 1 when any fails, 2 "
+          "on bad options.",
+          kSpecs)) {
+    return 0;
   }
-  auto v = config::ParseOptions(args, kSpecs, config::ProcessEnv);
-  if (!v) {
-    std::fprintf(stderr, "rtgw conformance: %s\n", v.error().message.c_str());
-    return 2;
-  }
+  auto v = config::ParseOptionsOrReport("rtgw conformance", args, kSpecs);
+  if (!v) return 2;
   conformance::ConformanceOptions o;
   o.base_url = v->GetOr("base-url", "");
   o.token = v->GetOr("token", "");
@@ -121,17 +99,12 @@ int RunConformance(const std::vector<std::string>& args) {
   o.job_id = v->GetOr("job-id", "");
   o.management_node_id = v->GetOr("management-node-id", "mgmt-node-1");
   o.sink_log = v->GetOr("sink-log", "");
-  long long ms = 0;
-  if (!ParseMillis(v->GetOr("sink-wait-ms", "10000"), 0, 600000, &ms)) {
-    std::fprintf(stderr, "rtgw conformance: --sink-wait-ms must be 0-600000\n");
+  if (Status st = config::ParseIntOptions(
+          *v, {{"sink-wait-ms", 0, 600000, &o.sink_wait}, {"timeout-ms", 100, 600000, &o.timeout}});
+      !st.ok()) {
+    std::fprintf(stderr, "rtgw conformance: %s\n", st.error().message.c_str());
     return 2;
   }
-  o.sink_wait = std::chrono::milliseconds(ms);
-  if (!ParseMillis(v->GetOr("timeout-ms", "10000"), 100, 600000, &ms)) {
-    std::fprintf(stderr, "rtgw conformance: --timeout-ms must be 100-600000\n");
-    return 2;
-  }
-  o.timeout = std::chrono::milliseconds(ms);
 
   net::CurlHttpClient client;
   const auto report = conformance::RunConformance(o, client);

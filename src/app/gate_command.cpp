@@ -63,23 +63,16 @@ int RunGate(const std::vector<std::string>& args) {
       {"quiet", "", "", "No progress lines on stderr.", true},
   };
   const char* usage = "rtgw gate run SPEC.toml [options] | rtgw gate rerun RUN_DIR [options]";
-  for (const auto& a : args) {
-    if (a == "--help" || a == "-h") {
-      std::fputs(config::FormatHelp(usage, kDescription, kSpecs).c_str(), stdout);
-      return 0;
-    }
-  }
+  if (config::PrintHelpIfAsked(args, usage, kDescription, kSpecs)) return 0;
   if (args.empty() || (args[0] != "run" && args[0] != "rerun")) {
     std::fprintf(stderr, "usage: %s\n", usage);
     return 2;
   }
   const std::string sub = args[0];
-  auto v = config::ParseOptions(std::vector<std::string>(args.begin() + 1, args.end()), kSpecs,
-                                config::ProcessEnv, /*allow_positional=*/true);
-  if (!v) {
-    std::fprintf(stderr, "rtgw gate %s: %s\n", sub.c_str(), v.error().message.c_str());
-    return 2;
-  }
+  auto v = config::ParseOptionsOrReport("rtgw gate " + sub,
+                                        std::vector<std::string>(args.begin() + 1, args.end()),
+                                        kSpecs, config::ProcessEnv, /*allow_positional=*/true);
+  if (!v) return 2;
   if (v->positional.size() != 1) {
     std::fprintf(stderr, "usage: %s\n", usage);
     return 2;

@@ -14,26 +14,17 @@ int RunMigrate(const std::vector<std::string>& args) {
        "Change nothing: exit 0 when the schema is current, 1 when it is behind or newer.", true},
   };
   const char* usage = "rtgw migrate [--database-url URL] [--check]";
-  for (const auto& a : args) {
-    if (a == "--help" || a == "-h") {
-      std::fputs(
-          config::FormatHelp(
-              usage,
-              "Applies the pending schema migrations of the store, each in its own transaction, "
-              "and prints the versions.\nSafe to run while other rtgw processes start (PostgreSQL: "
-              "an advisory lock serializes migrators; SQLite: the file lock, so stop the "
-              "server first).\nRefuses a schema newer than this build.",
-              kSpecs)
-              .c_str(),
-          stdout);
-      return 0;
-    }
+  if (config::PrintHelpIfAsked(
+          args, usage,
+          "Applies the pending schema migrations of the store, each in its own transaction, "
+          "and prints the versions.\nSafe to run while other rtgw processes start (PostgreSQL: "
+          "an advisory lock serializes migrators; SQLite: the file lock, so stop the "
+          "server first).\nRefuses a schema newer than this build.",
+          kSpecs)) {
+    return 0;
   }
-  auto v = config::ParseOptions(args, kSpecs, config::ProcessEnv);
-  if (!v) {
-    std::fprintf(stderr, "rtgw migrate: %s\n", v.error().message.c_str());
-    return 2;
-  }
+  auto v = config::ParseOptionsOrReport("rtgw migrate", args, kSpecs);
+  if (!v) return 2;
   const std::string url = v->GetOr("database-url", "");
   const bool check = v->Switch("check");
   Result<storage::MigrateReport> r =

@@ -1,9 +1,9 @@
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 
 #include "api/openapi.hpp"
 #include "app/commands.hpp"
+#include "common/read_file.hpp"
 #include "config/options.hpp"
 
 namespace rtgw::app {
@@ -17,22 +17,13 @@ int RunOpenApi(const std::vector<std::string>& args) {
       {"file", "", "docs/openapi.json", "Committed copy to check against (with --check)."},
       {"write", "", "", "Write the generated document to --file instead of stdout.", true},
   };
-  for (const auto& a : args) {
-    if (a == "--help" || a == "-h") {
-      std::fputs(
-          config::FormatHelp("rtgw openapi [--check|--write] [--file PATH]",
-                             "Prints the OpenAPI 3.1 document generated from the code.", kSpecs)
-              .c_str(),
-          stdout);
-      return 0;
-    }
+  if (config::PrintHelpIfAsked(args, "rtgw openapi [--check|--write] [--file PATH]",
+                               "Prints the OpenAPI 3.1 document generated from the code.",
+                               kSpecs)) {
+    return 0;
   }
-  auto values = config::ParseOptions(
-      args, kSpecs, [](const std::string&) { return std::optional<std::string>(); });
-  if (!values) {
-    std::fprintf(stderr, "rtgw openapi: %s\n", values.error().message.c_str());
-    return 2;
-  }
+  auto values = config::ParseOptionsOrReport("rtgw openapi", args, kSpecs, config::NoEnv);
+  if (!values) return 2;
   const std::string generated = api::BuildOpenApiJson(kVersion);
   const std::string file = values->GetOr("file", "docs/openapi.json");
   if (values->Switch("write")) {
@@ -49,14 +40,12 @@ int RunOpenApi(const std::vector<std::string>& args) {
     std::fputs(generated.c_str(), stdout);
     return 0;
   }
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
+  const std::optional<std::string> text = ReadFileText(file);
+  if (!text) {
     std::fprintf(stderr, "rtgw openapi --check: cannot read %s\n", file.c_str());
     return 1;
   }
-  std::stringstream buf;
-  buf << in.rdbuf();
-  const std::string diff = api::DiffOpenApi(buf.str(), generated);
+  const std::string diff = api::DiffOpenApi(*text, generated);
   if (!diff.empty()) {
     std::fprintf(stderr,
                  "rtgw openapi --check: %s drifted from the code:\n%s"
@@ -64,7 +53,7 @@ int RunOpenApi(const std::vector<std::string>& args) {
                  file.c_str(), diff.c_str(), file.c_str());
     return 1;
   }
-  if (buf.str() != generated) {
+  if (*text != generated) {
     std::fprintf(stderr,
                  "rtgw openapi --check: %s has the same content but other formatting; "
                  "regenerate with: rtgw openapi --write --file %s\n",

@@ -138,18 +138,14 @@ int Replay(const config::OptionValues& v) {
 }  // namespace
 
 int RunRelayCommand(const std::vector<std::string>& args) {
-  const bool help = args.empty() || args[0] == "--help" || args[0] == "-h";
-  for (const auto& a : args) {
-    if (help || a == "--help" || a == "-h") {
-      std::fputs(config::FormatHelp(kUsage, kDescription, Specs()).c_str(),
-                 help && args.empty() ? stderr : stdout);
-      return help && args.empty() ? 2 : 0;
-    }
+  if (args.empty()) {
+    std::fputs(config::FormatHelp(kUsage, kDescription, Specs()).c_str(), stderr);
+    return 2;
   }
+  if (config::PrintHelpIfAsked(args, kUsage, kDescription, Specs())) return 0;
   const std::string sub = args[0];
-  const std::vector<std::string> rest(args.begin() + 1, args.end());
-  auto v = config::ParseOptions(rest, Specs(), config::ProcessEnv);
-  if (!v) return Fail(v.error().message);
+  auto v = config::ParseOptionsOrReport("rtgw relay", {args.begin() + 1, args.end()}, Specs());
+  if (!v) return 2;
   Logger::Configure(v->GetOr("log-format", "json") == "text" ? LogFormat::kText : LogFormat::kJson,
                     LogLevel::kInfo);
   if (sub == "run") return RunRelay(*v);

@@ -29,17 +29,9 @@ int RunStore(const std::vector<std::string>& args) {
     return 2;
   }
   std::vector<std::string> rest(args.begin() + 1, args.end());
-  for (const auto& a : rest) {
-    if (a == "--help" || a == "-h") {
-      std::fputs(config::FormatHelp(usage, description, kSpecs).c_str(), stdout);
-      return 0;
-    }
-  }
-  auto v = config::ParseOptions(rest, kSpecs, config::ProcessEnv);
-  if (!v) {
-    std::fprintf(stderr, "rtgw store copy: %s\n", v.error().message.c_str());
-    return 2;
-  }
+  if (config::PrintHelpIfAsked(rest, usage, description, kSpecs)) return 0;
+  auto v = config::ParseOptionsOrReport("rtgw store copy", rest, kSpecs);
+  if (!v) return 2;
   storage::CopyOptions o;
   o.from_url = v->GetOr("from", "");
   o.to_url = v->GetOr("to", "");

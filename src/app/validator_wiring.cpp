@@ -1,13 +1,11 @@
 #include "app/validator_wiring.hpp"
 
-#include <fstream>
-#include <sstream>
-
 #include "api/error_mapping.hpp"
 #include "api/validator_handlers.hpp"
 #include "auth/jws_signer.hpp"
 #include "common/logging.hpp"
 #include "common/random.hpp"
+#include "common/read_file.hpp"
 #include "validators/callback_token.hpp"
 #include "validators/cloud_run_launcher.hpp"
 #include "validators/jwks_source.hpp"
@@ -19,14 +17,6 @@
 
 namespace rtgw::app {
 namespace {
-
-Result<std::string> ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return InvalidArgument("cannot read " + path);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
 
 // What signs a launcher's tokens: a JWKS file (fixed keys), or an http(s) URL
 // fetched now and kept fresh (jwks_source.hpp). `key` names the setting in errors.
@@ -44,9 +34,9 @@ Result<validators::TrustedCaller> LoadTrust(const std::string& where, const std:
     caller.jwks_source = std::move(source);
     return caller;
   }
-  auto r = ReadAll(where);
-  if (!r) return InvalidArgument(key + ": " + r.error().message);
-  caller.jwks_json = std::move(r).value();
+  auto r = ReadFileText(where);
+  if (!r) return InvalidArgument(key + ": cannot read " + where);
+  caller.jwks_json = std::move(*r);
   return caller;
 }
 
@@ -115,8 +105,8 @@ api::ValidatorEndpoints* LateValidatorEndpoints::Target(api::ValidatorCall& call
 
 Result<std::unique_ptr<ValidatorStack>> PrepareValidatorStack(const config::ValidatorConfig& cfg) {
   if (cfg.validators_file.empty()) return std::unique_ptr<ValidatorStack>();
-  auto text = ReadAll(cfg.validators_file);
-  if (!text) return InvalidArgument("RTGW_VALIDATORS_FILE: " + text.error().message);
+  auto text = ReadFileText(cfg.validators_file);
+  if (!text) return InvalidArgument("RTGW_VALIDATORS_FILE: cannot read " + cfg.validators_file);
   auto specs = validators::ParseValidatorRegistry(*text);
   if (!specs) return InvalidArgument("RTGW_VALIDATORS_FILE: " + specs.error().message);
   bool any_cloud_run = false;

@@ -6,9 +6,9 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <optional>
-#include <sstream>
+
+#include "common/read_file.hpp"
 
 namespace rtgw::config {
 namespace {
@@ -73,11 +73,9 @@ Result<std::map<std::string, std::string>> ParseEnvFile(std::string_view text) {
 }
 
 Result<std::map<std::string, std::string>> ReadEnvFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot read " + path);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  auto parsed = ParseEnvFile(buf.str());
+  const std::optional<std::string> text = ReadFileText(path);
+  if (!text) return NotFound("cannot read " + path);
+  auto parsed = ParseEnvFile(*text);
   if (!parsed) return InvalidArgument(path + ": " + parsed.error().message);
   return parsed;
 }

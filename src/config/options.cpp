@@ -1,7 +1,9 @@
 #include "config/options.hpp"
 
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
+#include <type_traits>
 
 namespace rtgw::config {
 
@@ -31,6 +33,8 @@ std::optional<std::string> ProcessEnv(const std::string& name) {
   if (v == nullptr) return std::nullopt;
   return std::string(v);
 }
+
+std::optional<std::string> NoEnv(const std::string&) { return std::nullopt; }
 
 Result<OptionValues> ParseOptions(const std::vector<std::string>& args,
                                   const std::vector<OptionSpec>& specs, const EnvLookup& env,
@@ -100,6 +104,30 @@ std::string FormatHelp(std::string_view usage, std::string_view description,
   return out;
 }
 
+bool PrintHelpIfAsked(const std::vector<std::string>& args, std::string_view usage,
+                      std::string_view description, const std::vector<OptionSpec>& specs) {
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") {
+      std::fputs(FormatHelp(usage, description, specs).c_str(), stdout);
+      return true;
+    }
+  }
+  return false;
+}
+
+std::optional<OptionValues> ParseOptionsOrReport(std::string_view command,
+                                                 const std::vector<std::string>& args,
+                                                 const std::vector<OptionSpec>& specs,
+                                                 const EnvLookup& env, bool allow_positional) {
+  auto v = ParseOptions(args, specs, env, allow_positional);
+  if (!v) {
+    std::fprintf(stderr, "%.*s: %s\n", static_cast<int>(command.size()), command.data(),
+                 v.error().message.c_str());
+    return std::nullopt;
+  }
+  return std::move(v).value();
+}
+
 Result<long long> ParseIntOption(const OptionValues& v, std::string_view flag, long long min,
                                  long long max) {
   const std::string text = v.GetOr(flag, "");
@@ -111,6 +139,40 @@ Result<long long> ParseIntOption(const OptionValues& v, std::string_view flag, l
                            " to " + std::to_string(max) + ", got '" + text + "'");
   }
   return out;
+}
+
+Status ParseIntOptions(const OptionValues& v, std::initializer_list<IntOption> rows) {
+  for (const IntOption& row : rows) {
+    Result<long long> n = ParseIntOption(v, row.flag, row.min, row.max);
+    if (!n) return n.error();
+    std::visit([&](auto* out) { *out = static_cast<std::remove_reference_t<decltype(*out)>>(*n); },
+               row.out);
+  }
+  return Ok{};
+}
+
+Status ParseLogOptions(const OptionValues& v, LogFormat* format, LogLevel* level) {
+  const std::string f = v.GetOr("log-format", "json");
+  if (f == "json") {
+    *format = LogFormat::kJson;
+  } else if (f == "text") {
+    *format = LogFormat::kText;
+  } else {
+    return InvalidArgument(v.Source("log-format") + ": expected json or text, got '" + f + "'");
+  }
+  const std::string l = v.GetOr("log-level", "info");
+  if (l == "debug") {
+    *level = LogLevel::kDebug;
+  } else if (l == "info") {
+    *level = LogLevel::kInfo;
+  } else if (l == "warn") {
+    *level = LogLevel::kWarn;
+  } else if (l == "error") {
+    *level = LogLevel::kError;
+  } else {
+    return InvalidArgument(v.Source("log-level") + ": expected debug, info, warn or error");
+  }
+  return Ok{};
 }
 
 }  // namespace rtgw::config

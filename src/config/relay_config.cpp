@@ -1,23 +1,6 @@
 #include "config/relay_config.hpp"
 
-#include <charconv>
-
 namespace rtgw::config {
-namespace {
-
-Result<long long> ParseInt(const OptionValues& v, std::string_view flag, long long min,
-                           long long max) {
-  return ParseIntOption(v, flag, min, max);
-}
-
-Result<std::chrono::milliseconds> ParseMillis(const OptionValues& v, std::string_view flag,
-                                              long long min, long long max) {
-  Result<long long> n = ParseInt(v, flag, min, max);
-  if (!n) return n.error();
-  return std::chrono::milliseconds(*n);
-}
-
-}  // namespace
 
 const std::vector<OptionSpec>& RelayOptionSpecs() {
   static const std::vector<OptionSpec> kSpecs = {
@@ -79,36 +62,31 @@ Result<RelayConfig> BuildRelayConfig(const OptionValues& v) {
                            " is off but a projection URL is set: the relay would have nothing "
                            "to send");
   }
-  auto workers = ParseInt(v, "relay-workers", 1, 256);
-  if (!workers) return workers.error();
-  c.workers = static_cast<int>(*workers);
-  auto attempts = ParseInt(v, "relay-max-attempts", 1, 1000);
-  if (!attempts) return attempts.error();
-  c.max_attempts = static_cast<int>(*attempts);
-  auto base = ParseMillis(v, "relay-backoff-base-ms", 1, 600'000);
-  if (!base) return base.error();
-  c.backoff_base = *base;
-  auto max = ParseMillis(v, "relay-backoff-max-ms", 1, 86'400'000);
-  if (!max) return max.error();
-  c.backoff_max = *max;
+  if (Status st = ParseIntOptions(v, {{"relay-workers", 1, 256, &c.workers},
+                                      {"relay-max-attempts", 1, 1000, &c.max_attempts},
+                                      {"relay-backoff-base-ms", 1, 600'000, &c.backoff_base},
+                                      {"relay-backoff-max-ms", 1, 86'400'000, &c.backoff_max}});
+      !st.ok()) {
+    return st.error();
+  }
   if (c.backoff_max < c.backoff_base) {
     return InvalidArgument(v.Source("relay-backoff-max-ms") +
                            ": must be at least the backoff base");
   }
-  auto timeout = ParseMillis(v, "relay-request-timeout-ms", 10, 600'000);
-  if (!timeout) return timeout.error();
-  c.request_timeout = *timeout;
-  auto lease = ParseMillis(v, "relay-lease-ms", 20, 3'600'000);
-  if (!lease) return lease.error();
-  c.lease = *lease;
+  if (Status st = ParseIntOptions(v, {{"relay-request-timeout-ms", 10, 600'000, &c.request_timeout},
+                                      {"relay-lease-ms", 20, 3'600'000, &c.lease}});
+      !st.ok()) {
+    return st.error();
+  }
   if (c.lease < c.request_timeout * 2) {
     return InvalidArgument(v.Source("relay-lease-ms") +
                            ": must be at least twice the request timeout (a POST outliving its "
                            "lease could reach the sink after a newer version)");
   }
-  auto poll = ParseMillis(v, "relay-poll-interval-ms", 1, 60'000);
-  if (!poll) return poll.error();
-  c.poll_interval = *poll;
+  if (Status st = ParseIntOptions(v, {{"relay-poll-interval-ms", 1, 60'000, &c.poll_interval}});
+      !st.ok()) {
+    return st.error();
+  }
   return c;
 }
 

@@ -1,7 +1,5 @@
 #include "config/validator_config.hpp"
 
-#include <charconv>
-
 namespace rtgw::config {
 
 const std::vector<OptionSpec>& ValidatorOptionSpecs() {
@@ -99,26 +97,13 @@ Result<ValidatorConfig> BuildValidatorConfig(const OptionValues& v) {
   c.slurm_service_account = v.GetOr("slurm-validator-service-account", c.slurm_service_account);
   c.local_key_file = v.GetOr("local-launcher-key", "");
   c.local_service_account = v.GetOr("local-service-account", c.local_service_account);
-  const std::string poll = v.GetOr("validator-poll-interval-ms", "1000");
-  long long ms = 0;
-  auto [ptr, ec] = std::from_chars(poll.data(), poll.data() + poll.size(), ms);
-  if (ec != std::errc() || ptr != poll.data() + poll.size() || ms < 10 || ms > 600'000) {
-    return InvalidArgument(v.Source("validator-poll-interval-ms") +
-                           ": expected an integer from 10 to 600000, got '" + poll + "'");
+  if (Status st = ParseIntOptions(
+          v, {{"validator-poll-interval-ms", 10, 600'000, &c.poll_interval},
+              {"validation-queue-max", 1, 1'000'000, &c.queue_max},
+              {"validator-jwks-min-refetch-seconds", 1, 3600, &c.jwks_min_refetch}});
+      !st.ok()) {
+    return st.error();
   }
-  c.poll_interval = std::chrono::milliseconds(ms);
-  auto queue_max = ParseIntOption(v, "validation-queue-max", 1, 1'000'000);
-  if (!queue_max) return queue_max.error();
-  c.queue_max = static_cast<std::size_t>(*queue_max);
-  const std::string refetch = v.GetOr("validator-jwks-min-refetch-seconds", "30");
-  long long refetch_s = 0;
-  auto [rptr, rec] = std::from_chars(refetch.data(), refetch.data() + refetch.size(), refetch_s);
-  if (rec != std::errc() || rptr != refetch.data() + refetch.size() || refetch_s < 1 ||
-      refetch_s > 3600) {
-    return InvalidArgument(v.Source("validator-jwks-min-refetch-seconds") +
-                           ": expected an integer from 1 to 3600, got '" + refetch + "'");
-  }
-  c.jwks_min_refetch = std::chrono::seconds(refetch_s);
   c.gcs_endpoint = v.GetOr("gcs-endpoint", c.gcs_endpoint);
   c.cloud_run_endpoint = v.GetOr("cloud-run-endpoint", c.cloud_run_endpoint);
   c.metadata_url = v.GetOr("gcp-metadata-url", c.metadata_url);

@@ -1,10 +1,10 @@
 #include "conformance/sink_log.hpp"
 
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include <boost/json.hpp>
+
+#include "common/read_file.hpp"
 
 namespace rtgw::conformance {
 namespace {
@@ -51,11 +51,9 @@ Result<std::vector<ProjectionStep>> ParseSinkLog(std::string_view text, std::str
 
 Result<std::vector<ProjectionStep>> ReadSinkLog(const std::string& path, std::string_view tenant_id,
                                                 std::string_view job_id) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot read sink log " + path);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return ParseSinkLog(buf.str(), tenant_id, job_id);
+  const std::optional<std::string> text = ReadFileText(path);
+  if (!text) return NotFound("cannot read sink log " + path);
+  return ParseSinkLog(*text, tenant_id, job_id);
 }
 
 std::string CompareProjectionSequences(const std::vector<ProjectionStep>& expected,

@@ -2,11 +2,11 @@
 // gate-results.json (written and read back by rerun). Declared in
 // gate_runner.hpp.
 #include <cstdio>
-#include <fstream>
 #include <sstream>
 
 #include <boost/json.hpp>
 
+#include "common/read_file.hpp"
 #include "gates/gate_runner.hpp"
 
 namespace rtgw::gates {
@@ -299,12 +299,10 @@ Result<GateRunResult> ResultsFromJson(const std::string& text) {
 }
 
 Result<std::map<std::string, double>> LoadKnownGood(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot read known-good file " + path);
-  std::stringstream buf;
-  buf << in.rdbuf();
+  const std::optional<std::string> text = ReadFileText(path);
+  if (!text) return NotFound("cannot read known-good file " + path);
   boost::system::error_code ec;
-  const json::value v = json::parse(buf.str(), ec);
+  const json::value v = json::parse(*text, ec);
   const auto* gates = v.is_object() ? v.as_object().if_contains("gates") : nullptr;
   if (ec || !gates || !gates->is_object()) {
     return InvalidArgument(path + ": expected {\"gates\": {\"<id>\": {\"median_seconds\": N}}}");

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/read_file.hpp"
 #include "common/time_format.hpp"
 #include "gates/output_pattern.hpp"
 #include "gates/stats.hpp"
@@ -463,18 +464,14 @@ Result<GateRunResult> RunGateSpec(const GateSpec& spec, const std::string& spec_
 
 Result<GateRunResult> RerunGates(const std::string& run_dir, const RunOptions& options) {
   const fs::path dir = fs::absolute(run_dir);
-  std::ifstream in(dir / "gate-results.json", std::ios::binary);
-  if (!in) {
+  const std::optional<std::string> results = ReadFileText((dir / "gate-results.json").string());
+  if (!results) {
     return NotFound(run_dir + " has no gate-results.json: not a gate run directory");
   }
-  std::stringstream buf;
-  buf << in.rdbuf();
-  auto prev = ResultsFromJson(buf.str());
+  auto prev = ResultsFromJson(*results);
   if (!prev) return InvalidArgument("gate-results.json: " + prev.error().message);
-  std::ifstream spec_in(dir / "spec.toml", std::ios::binary);
-  std::stringstream spec_text;
-  spec_text << spec_in.rdbuf();
-  auto spec = ParseGateSpec(spec_text.str(), fs::path(prev->spec_path).parent_path().string());
+  const std::string spec_text = ReadFileText((dir / "spec.toml").string()).value_or("");
+  auto spec = ParseGateSpec(spec_text, fs::path(prev->spec_path).parent_path().string());
   if (!spec) return InvalidArgument("spec.toml in " + run_dir + ": " + spec.error().message);
   if (spec->gates.size() != prev->gates.size()) {
     return InvalidArgument("spec.toml and gate-results.json disagree on the gates");

@@ -3,10 +3,10 @@
 #include <toml++/toml.h>
 
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <sstream>
 
+#include "common/read_file.hpp"
 #include "gates/output_pattern.hpp"
 
 namespace rtgw::gates {
@@ -284,11 +284,9 @@ Result<GateSpec> ParseGateSpec(const std::string& toml_text, const std::string& 
 }
 
 Result<GateSpec> LoadGateSpec(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot read gate spec " + path);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  auto spec = ParseGateSpec(buf.str(), fs::path(path).parent_path().string());
+  const std::optional<std::string> text = ReadFileText(path);
+  if (!text) return NotFound("cannot read gate spec " + path);
+  auto spec = ParseGateSpec(*text, fs::path(path).parent_path().string());
   if (!spec) return InvalidArgument(path + ": " + spec.error().message);
   return spec;
 }

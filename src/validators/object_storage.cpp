@@ -4,10 +4,10 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <sstream>
 
 #include <boost/json.hpp>
 
+#include "common/read_file.hpp"
 #include "net/curl_http_client.hpp"
 
 namespace rtgw::validators {
@@ -47,11 +47,9 @@ class FileStorage final : public ObjectStorage {
   Result<std::string> Get(const std::string& uri) override {
     auto path = Resolve(uri);
     if (!path) return path.error();
-    std::ifstream in(*path, std::ios::binary);
-    if (!in) return NotFound("object not found: " + uri);
-    std::stringstream buf;
-    buf << in.rdbuf();
-    return buf.str();
+    std::optional<std::string> text = ReadFileText(*path);
+    if (!text) return NotFound("object not found: " + uri);
+    return std::move(*text);
   }
 
   const std::string& base_uri() const override { return base_; }

@@ -1,25 +1,11 @@
 #include "agent/core/agent_config.hpp"
 
 #include <cctype>
-#include <charconv>
-#include <fstream>
-#include <sstream>
+
+#include "common/read_file.hpp"
 
 namespace rtgw::agent {
 namespace {
-
-Result<long long> ParseInt(const config::OptionValues& v, std::string_view flag, long long min,
-                           long long max) {
-  std::string text = v.GetOr(flag, "");
-  long long out = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || out < min ||
-      out > max) {
-    return InvalidArgument(v.Source(flag) + ": expected an integer from " + std::to_string(min) +
-                           " to " + std::to_string(max) + ", got '" + text + "'");
-  }
-  return out;
-}
 
 std::vector<std::string> SplitList(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -131,11 +117,9 @@ Result<AgentConfig> BuildAgentConfig(const config::OptionValues& v) {
   c.token = v.GetOr("token", "");
   c.token_file = v.GetOr("token-file", "");
   if (c.token.empty() && !c.token_file.empty()) {
-    std::ifstream in(c.token_file);
-    if (!in) return InvalidArgument(v.Source("token-file") + ": cannot read " + c.token_file);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    c.token = ss.str();
+    std::optional<std::string> text = ReadFileText(c.token_file);
+    if (!text) return InvalidArgument(v.Source("token-file") + ": cannot read " + c.token_file);
+    c.token = std::move(*text);
     while (!c.token.empty() && std::isspace(static_cast<unsigned char>(c.token.back())))
       c.token.pop_back();
     while (!c.token.empty() && std::isspace(static_cast<unsigned char>(c.token.front()))) {
@@ -175,65 +159,27 @@ Result<AgentConfig> BuildAgentConfig(const config::OptionValues& v) {
   c.partitions = SplitList(v.GetOr("partitions", ""), ',');
   c.slurm_bin_dir = v.GetOr("slurm-bin-dir", "");
 
-  struct IntOpt {
-    const char* flag;
-    long long min, max;
-    long long* out;
-  };
-  long long slurm_timeout = 0, poll = 0, hb = 0, lease = 0, wait = 0, max_jobs = 0, inflight = 0,
-            b0 = 0, bmax = 0, shutdown = 0, retention = 0;
-  const IntOpt ints[] = {
-      {"slurm-timeout-ms", 1000, 600000, &slurm_timeout},
-      {"poll-interval-ms", 100, 600000, &poll},
-      {"heartbeat-interval-ms", 500, 600000, &hb},
-      {"lease-seconds", 10, 600, &lease},
-      {"lease-wait-seconds", 0, 25, &wait},
-      {"max-jobs-per-lease", 1, 256, &max_jobs},
-      {"max-in-flight", 1, 100000, &inflight},
-      {"backoff-initial-ms", 10, 60000, &b0},
-      {"backoff-max-ms", 100, 3600000, &bmax},
-      {"shutdown-timeout-ms", 0, 600000, &shutdown},
-      {"journal-retention-hours", 1, 87600, &retention},
-  };
-  for (const IntOpt& o : ints) {
-    auto r = ParseInt(v, o.flag, o.min, o.max);
-    if (!r.ok()) return r.error();
-    *o.out = *r;
+  if (Status st =
+          config::ParseIntOptions(v, {{"slurm-timeout-ms", 1000, 600000, &c.slurm_timeout},
+                                      {"poll-interval-ms", 100, 600000, &c.poll_interval},
+                                      {"heartbeat-interval-ms", 500, 600000, &c.heartbeat_interval},
+                                      {"lease-seconds", 10, 600, &c.lease_seconds},
+                                      {"lease-wait-seconds", 0, 25, &c.lease_wait_seconds},
+                                      {"max-jobs-per-lease", 1, 256, &c.max_jobs_per_lease},
+                                      {"max-in-flight", 1, 100000, &c.max_in_flight},
+                                      {"backoff-initial-ms", 10, 60000, &c.backoff_initial},
+                                      {"backoff-max-ms", 100, 3600000, &c.backoff_max},
+                                      {"shutdown-timeout-ms", 0, 600000, &c.shutdown_timeout},
+                                      {"journal-retention-hours", 1, 87600, &c.journal_retention}});
+      !st.ok()) {
+    return st.error();
   }
-  if (bmax < b0) {
+  if (c.backoff_max < c.backoff_initial) {
     return InvalidArgument(v.Source("backoff-max-ms") + ": must be at least --backoff-initial-ms");
   }
-  c.slurm_timeout = std::chrono::milliseconds(slurm_timeout);
-  c.poll_interval = std::chrono::milliseconds(poll);
-  c.heartbeat_interval = std::chrono::milliseconds(hb);
-  c.lease_seconds = static_cast<int>(lease);
-  c.lease_wait_seconds = static_cast<int>(wait);
-  c.max_jobs_per_lease = static_cast<int>(max_jobs);
-  c.max_in_flight = static_cast<int>(inflight);
-  c.backoff_initial = std::chrono::milliseconds(b0);
-  c.backoff_max = std::chrono::milliseconds(bmax);
-  c.shutdown_timeout = std::chrono::milliseconds(shutdown);
-  c.journal_retention = std::chrono::hours(retention);
 
-  const std::string format = v.GetOr("log-format", "json");
-  if (format == "json") {
-    c.log_format = LogFormat::kJson;
-  } else if (format == "text") {
-    c.log_format = LogFormat::kText;
-  } else {
-    return InvalidArgument(v.Source("log-format") + ": expected json or text");
-  }
-  const std::string level = v.GetOr("log-level", "info");
-  if (level == "debug") {
-    c.log_level = LogLevel::kDebug;
-  } else if (level == "info") {
-    c.log_level = LogLevel::kInfo;
-  } else if (level == "warn") {
-    c.log_level = LogLevel::kWarn;
-  } else if (level == "error") {
-    c.log_level = LogLevel::kError;
-  } else {
-    return InvalidArgument(v.Source("log-level") + ": expected debug, info, warn or error");
+  if (Status st = config::ParseLogOptions(v, &c.log_format, &c.log_level); !st.ok()) {
+    return st.error();
   }
   c.test_crash_point = v.GetOr("test-crash-point", "");
   if (!c.test_crash_point.empty() && c.test_crash_point != "after-sbatch") {

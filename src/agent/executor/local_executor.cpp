@@ -6,8 +6,8 @@
 #include <charconv>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
+#include "common/read_file.hpp"
 #include "process/process.hpp"
 
 namespace rtgw::agent {
@@ -29,14 +29,6 @@ constexpr const char* kWrapper =
     "echo $$ > pid.tmp && mv pid.tmp pid; wait $c; s=$?; "
     "while kill -0 $c 2>/dev/null; do wait $c; s=$?; done; "
     "echo $s > status";
-
-std::optional<std::string> ReadSmallFile(const fs::path& p) {
-  std::ifstream in(p);
-  if (!in.good()) return std::nullopt;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::optional<long long> ParseLong(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
@@ -114,12 +106,12 @@ Result<BackendSnapshot> LocalExecutor::Snapshot() {
     // "not alive" read before "no status" can never be a job that just finished.
     bool alive = false;
     bool have_pid = false;
-    if (const auto pid_text = ReadSmallFile(entry.path() / "pid")) {
+    if (const auto pid_text = ReadFileText((entry.path() / "pid").string())) {
       have_pid = true;
       const auto pid = ParseLong(*pid_text);
       alive = pid && *pid > 1 && (::kill(static_cast<pid_t>(*pid), 0) == 0 || errno == EPERM);
     }
-    auto status = ReadSmallFile(entry.path() / "status");
+    auto status = ReadFileText((entry.path() / "status").string());
     if (status && (status->empty() || status->back() != '\n' || !ParseLong(*status))) {
       status.reset();  // being written
     }
@@ -166,7 +158,7 @@ Status LocalExecutor::Cancel(const std::string& backend_id) {
   std::error_code ec;
   if (!fs::exists(dir, ec) || fs::exists(dir / "status", ec)) return Ok{};
   const bool already = fs::exists(dir / "cancelled", ec);
-  const auto pid_text = ReadSmallFile(dir / "pid");
+  const auto pid_text = ReadFileText((dir / "pid").string());
   if (!pid_text) {
     // Not started yet: not taken, so the agent sends it again with backoff.
     return Unavailable("local job " + backend_id + " is starting; cancel again");
