@@ -12,13 +12,6 @@
 namespace rtgw::app {
 namespace {
 
-bool WantsHelp(const std::vector<std::string>& args) {
-  for (const auto& a : args) {
-    if (a == "--help" || a == "-h") return true;
-  }
-  return false;
-}
-
 int RunDevToken(const std::vector<std::string>& args) {
   static const std::vector<config::OptionSpec> kSpecs = {
       {"secrets-file", "RTGW_DEV_SECRETS_FILE", "",
@@ -37,21 +30,15 @@ int RunDevToken(const std::vector<std::string>& args) {
   };
   const char* usage =
       "rtgw dev token --tenant T [--sub S] [--node N] [--ttl D] [--secrets-file FILE]";
-  if (WantsHelp(args)) {
-    std::fputs(config::FormatHelp(usage,
-                                  "Mints an HS256 bearer token and prints it on stdout. The "
-                                  "secret comes from --secret, --secrets-file (see 'rtgw dev "
-                                  "secrets') or RTGW_JWT_HS256_SECRET.",
-                                  kSpecs)
-                   .c_str(),
-               stdout);
+  if (config::PrintHelpIfAsked(args, usage,
+                               "Mints an HS256 bearer token and prints it on stdout. The secret "
+                               "comes from --secret, --secrets-file (see 'rtgw dev secrets') or "
+                               "RTGW_JWT_HS256_SECRET.",
+                               kSpecs)) {
     return 0;
   }
-  auto v = config::ParseOptions(args, kSpecs, config::ProcessEnv);
-  if (!v) {
-    std::fprintf(stderr, "rtgw dev token: %s\n", v.error().message.c_str());
-    return 2;
-  }
+  auto v = config::ParseOptionsOrReport("rtgw dev token", args, kSpecs);
+  if (!v) return 2;
   std::string secret = v->GetOr("secret", "");
   std::string issuer = v->GetOr("issuer", "");
   std::string audience = v->GetOr("audience", "");
@@ -103,28 +90,20 @@ int RunDevSecrets(const std::vector<std::string>& args) {
       {"no-proxy-auth", "", "", "Leave out the proxy-auth key and secret.", true},
   };
   const char* usage = "rtgw dev secrets --out FILE [--force] [--no-proxy-auth]";
-  if (WantsHelp(args)) {
-    std::fputs(
-        config::FormatHelp(
-            usage,
-            "Writes an env file with freshly generated secrets for a local operator set-up "
-            "(seed 000): RTGW_JWT_HS256_SECRET (256 bits) and, unless --no-proxy-auth, "
-            "RTGW_PROXY_AUTH_KEY / RTGW_PROXY_AUTH_SECRET. Refuses to overwrite an existing "
-            "file without --force. Use it with:\n"
-            "  set -a; . FILE; set +a; rtgw serve          # the gateway picks the RTGW_* up\n"
-            "  rtgw dev token --secrets-file FILE --tenant t1 --sub alice\n"
-            "  scripts/submit-smoke.sh --secrets FILE --base-url http://127.0.0.1:8080",
-            kSpecs)
-            .c_str(),
-        stdout);
+  if (config::PrintHelpIfAsked(
+          args, usage,
+          "Writes an env file with freshly generated secrets for a local operator set-up "
+          "(seed 000): RTGW_JWT_HS256_SECRET (256 bits) and, unless --no-proxy-auth, "
+          "RTGW_PROXY_AUTH_KEY / RTGW_PROXY_AUTH_SECRET. Refuses to overwrite an existing "
+          "file without --force. Use it with:\n"
+          "  set -a; . FILE; set +a; rtgw serve          # the gateway picks the RTGW_* up\n"
+          "  rtgw dev token --secrets-file FILE --tenant t1 --sub alice\n"
+          "  scripts/submit-smoke.sh --secrets FILE --base-url http://127.0.0.1:8080",
+          kSpecs)) {
     return 0;
   }
-  auto v = config::ParseOptions(args, kSpecs,
-                                [](const std::string&) { return std::optional<std::string>(); });
-  if (!v) {
-    std::fprintf(stderr, "rtgw dev secrets: %s\n", v.error().message.c_str());
-    return 2;
-  }
+  auto v = config::ParseOptionsOrReport("rtgw dev secrets", args, kSpecs, config::NoEnv);
+  if (!v) return 2;
   const std::string out = v->GetOr("out", "");
   if (out.empty()) {
     std::fprintf(stderr, "rtgw dev secrets: --out FILE is required\n");

@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "api/gateway.hpp"
 #include "app/commands.hpp"
@@ -16,6 +15,7 @@
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
 #include "common/random.hpp"
+#include "common/read_file.hpp"
 #include "config/serve_config.hpp"
 #include "crypto/crypto.hpp"
 #include "http/server.hpp"
@@ -69,14 +69,6 @@ constexpr const char* kServeDescription =
     "also carry node_id (docs/contracts/agent-protocol.md). Submits pass the Slurm adapter\n"
     "boundary (docs/contracts/slurm-adapter-boundary.md).";
 
-Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return InvalidArgument("cannot read " + path);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
 // Writes the port atomically (temp file + rename) so a watcher never reads a
 // half-written number.
 Status WritePortFile(const std::string& path, std::uint16_t port) {
@@ -122,16 +114,11 @@ class DeferredHandler final : public http::Handler {
 // once everything has started, so a failed start never prints a token for a server that is not
 // there.
 int RunServe(const std::vector<std::string>& args) {
-  for (const auto& a : args) {
-    if (a == "--help" || a == "-h") {
-      std::fputs(
-          config::FormatHelp(kServeUsage, kServeDescription, config::ServeOptionSpecs()).c_str(),
-          stdout);
-      return 0;
-    }
+  if (config::PrintHelpIfAsked(args, kServeUsage, kServeDescription, config::ServeOptionSpecs())) {
+    return 0;
   }
-  auto values = config::ParseOptions(args, config::ServeOptionSpecs(), config::ProcessEnv);
-  if (!values) return Fail(values.error().message);
+  auto values = config::ParseOptionsOrReport("rtgw serve", args, config::ServeOptionSpecs());
+  if (!values) return 2;
   auto cfg_or = config::BuildServeConfig(*values);
   if (!cfg_or) return Fail(cfg_or.error().message);
   config::ServeConfig cfg = std::move(cfg_or).value();
@@ -146,8 +133,8 @@ int RunServe(const std::vector<std::string>& args) {
   auth::JwtVerifierOptions vopts;
   vopts.hs256_secret = cfg.jwt_hs256_secret;
   if (!cfg.jwks_file.empty()) {
-    auto jwks = ReadFile(cfg.jwks_file);
-    if (!jwks) return Fail("RTGW_JWKS_FILE: " + jwks.error().message);
+    auto jwks = ReadFileText(cfg.jwks_file);
+    if (!jwks) return Fail("RTGW_JWKS_FILE: cannot read " + cfg.jwks_file);
     vopts.jwks_json = std::move(*jwks);
   }
   vopts.issuer = cfg.jwt_issuer;
@@ -162,7 +149,7 @@ int RunServe(const std::vector<std::string>& args) {
   ainputs.mode = cfg.slurm_adapter;
   ainputs.policy_path = cfg.queue_policy_file;
   if (!cfg.queue_policy_file.empty()) {
-    if (auto text = ReadFile(cfg.queue_policy_file)) ainputs.policy_text = std::move(*text);
+    if (auto text = ReadFileText(cfg.queue_policy_file)) ainputs.policy_text = std::move(*text);
   }
   ainputs.owner = cfg.slurm_adapter_owner;
   ainputs.expires_at = cfg.slurm_adapter_expires_at;

@@ -7,11 +7,6 @@
 namespace rtgw::config {
 namespace {
 
-Result<long long> ParseInt(const OptionValues& v, std::string_view flag, long long min,
-                           long long max) {
-  return ParseIntOption(v, flag, min, max);
-}
-
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -208,9 +203,9 @@ Result<ServeConfig> BuildServeConfig(const OptionValues& v) {
     return InvalidArgument(v.Source("migrate") + ": expected on, off or auto, got '" + migrate +
                            "'");
   }
-  auto pool = ParseInt(v, "db-pool-size", 1, 64);
-  if (!pool) return pool.error();
-  c.db_pool_size = static_cast<int>(*pool);
+  if (Status st = ParseIntOptions(v, {{"db-pool-size", 1, 64, &c.db_pool_size}}); !st.ok()) {
+    return st.error();
+  }
   c.sqlite_synchronous = v.GetOr("sqlite-synchronous", "FULL");
   std::transform(c.sqlite_synchronous.begin(), c.sqlite_synchronous.end(),
                  c.sqlite_synchronous.begin(),
@@ -219,27 +214,28 @@ Result<ServeConfig> BuildServeConfig(const OptionValues& v) {
       c.sqlite_synchronous != "NORMAL") {
     return InvalidArgument(v.Source("sqlite-synchronous") + ": expected FULL, EXTRA or NORMAL");
   }
-  auto wal_ac = ParseInt(v, "sqlite-wal-autocheckpoint", 0, 1'000'000);
-  if (!wal_ac) return wal_ac.error();
-  c.sqlite_wal_autocheckpoint = static_cast<int>(*wal_ac);
+  if (Status st = ParseIntOptions(
+          v, {{"sqlite-wal-autocheckpoint", 0, 1'000'000, &c.sqlite_wal_autocheckpoint}});
+      !st.ok()) {
+    return st.error();
+  }
   c.sqlite_checkpoint = v.GetOr("sqlite-checkpoint", "background");
   if (c.sqlite_checkpoint != "background" && c.sqlite_checkpoint != "commit") {
     return InvalidArgument(v.Source("sqlite-checkpoint") + ": expected background or commit");
   }
-  auto readers = ParseInt(v, "store-reader-threads", 1, 64);
-  if (!readers) return readers.error();
-  c.store_reader_threads = static_cast<int>(*readers);
-  auto cache_entries = ParseInt(v, "job-cache-entries", 0, 10'000'000);
-  if (!cache_entries) return cache_entries.error();
-  c.job_cache_entries = static_cast<std::size_t>(*cache_entries);
+  if (Status st = ParseIntOptions(v, {{"store-reader-threads", 1, 64, &c.store_reader_threads},
+                                      {"job-cache-entries", 0, 10'000'000, &c.job_cache_entries}});
+      !st.ok()) {
+    return st.error();
+  }
 
   c.jwt_hs256_secret = v.GetOr("jwt-hs256-secret", "");
   c.jwks_file = v.GetOr("jwks-file", "");
   c.jwt_issuer = v.GetOr("jwt-issuer", "");
   c.jwt_audience = v.GetOr("jwt-audience", "");
-  auto leeway = ParseInt(v, "jwt-leeway-seconds", 0, 300);
-  if (!leeway) return leeway.error();
-  c.jwt_leeway = std::chrono::seconds(*leeway);
+  if (Status st = ParseIntOptions(v, {{"jwt-leeway-seconds", 0, 300, &c.jwt_leeway}}); !st.ok()) {
+    return st.error();
+  }
   c.dev = v.Switch("dev");
   if (!c.jwt_hs256_secret.empty() && c.jwt_hs256_secret.size() < kMinHs256SecretBytes &&
       !v.Switch("allow-weak-secret")) {
@@ -270,57 +266,25 @@ Result<ServeConfig> BuildServeConfig(const OptionValues& v) {
     return InvalidArgument("proxy-auth header names must not be empty");
   }
 
-  const std::string format = v.GetOr("log-format", "json");
-  if (format == "json") {
-    c.log_format = LogFormat::kJson;
-  } else if (format == "text") {
-    c.log_format = LogFormat::kText;
-  } else {
-    return InvalidArgument(v.Source("log-format") + ": expected json or text, got '" + format +
-                           "'");
-  }
-  const std::string level = v.GetOr("log-level", "info");
-  if (level == "debug") {
-    c.log_level = LogLevel::kDebug;
-  } else if (level == "info") {
-    c.log_level = LogLevel::kInfo;
-  } else if (level == "warn") {
-    c.log_level = LogLevel::kWarn;
-  } else if (level == "error") {
-    c.log_level = LogLevel::kError;
-  } else {
-    return InvalidArgument(v.Source("log-level") + ": expected debug, info, warn or error");
-  }
+  if (Status st = ParseLogOptions(v, &c.log_format, &c.log_level); !st.ok()) return st.error();
   const std::string access = v.GetOr("access-log", "on");
   if (access != "on" && access != "off") {
     return InvalidArgument(v.Source("access-log") + ": expected on or off");
   }
   c.access_log = access == "on";
 
-  auto io = ParseInt(v, "io-threads", 1, 64);
-  if (!io) return io.error();
-  c.io_threads = static_cast<int>(*io);
-  auto body = ParseInt(v, "max-body-bytes", 1024, 64LL << 20);
-  if (!body) return body.error();
-  c.max_body_bytes = static_cast<std::size_t>(*body);
-  auto header = ParseInt(v, "max-header-bytes", 1024, 1 << 20);
-  if (!header) return header.error();
-  c.max_header_bytes = static_cast<std::size_t>(*header);
-  auto read_timeout = ParseInt(v, "read-timeout-ms", 50, 600'000);
-  if (!read_timeout) return read_timeout.error();
-  c.read_timeout = std::chrono::milliseconds(*read_timeout);
-  auto idle_timeout = ParseInt(v, "idle-timeout-ms", 100, 3'600'000);
-  if (!idle_timeout) return idle_timeout.error();
-  c.idle_timeout = std::chrono::milliseconds(*idle_timeout);
-  auto connections = ParseInt(v, "max-connections", 1, 1'000'000);
-  if (!connections) return connections.error();
-  c.max_connections = static_cast<std::size_t>(*connections);
-  auto per_peer = ParseInt(v, "max-connections-per-peer", 0, 1'000'000);
-  if (!per_peer) return per_peer.error();
-  c.max_connections_per_peer = static_cast<std::size_t>(*per_peer);
-  auto drain = ParseInt(v, "drain-timeout-ms", 0, 600'000);
-  if (!drain) return drain.error();
-  c.drain_timeout = std::chrono::milliseconds(*drain);
+  if (Status st = ParseIntOptions(
+          v, {{"io-threads", 1, 64, &c.io_threads},
+              {"max-body-bytes", 1024, 64LL << 20, &c.max_body_bytes},
+              {"max-header-bytes", 1024, 1 << 20, &c.max_header_bytes},
+              {"read-timeout-ms", 50, 600'000, &c.read_timeout},
+              {"idle-timeout-ms", 100, 3'600'000, &c.idle_timeout},
+              {"max-connections", 1, 1'000'000, &c.max_connections},
+              {"max-connections-per-peer", 0, 1'000'000, &c.max_connections_per_peer},
+              {"drain-timeout-ms", 0, 600'000, &c.drain_timeout}});
+      !st.ok()) {
+    return st.error();
+  }
   auto relay = BuildRelayConfig(v);
   if (!relay) return relay.error();
   c.relay = std::move(relay).value();
@@ -332,12 +296,12 @@ Result<ServeConfig> BuildServeConfig(const OptionValues& v) {
   c.queue_policy_file = v.GetOr("queue-policy-file", "");
   c.slurm_adapter_owner = v.GetOr("slurm-adapter-owner", "");
   c.slurm_adapter_expires_at = v.GetOr("slurm-adapter-expires-at", "");
-  auto catalogue_age = ParseInt(v, "slurm-catalogue-max-age-seconds", 1, 86'400);
-  if (!catalogue_age) return catalogue_age.error();
-  c.slurm_catalogue_max_age = std::chrono::seconds(*catalogue_age);
-  auto stale = ParseInt(v, "node-stale-after-seconds", 5, 86'400);
-  if (!stale) return stale.error();
-  c.node_stale_after = std::chrono::seconds(*stale);
+  if (Status st = ParseIntOptions(
+          v, {{"slurm-catalogue-max-age-seconds", 1, 86'400, &c.slurm_catalogue_max_age},
+              {"node-stale-after-seconds", 5, 86'400, &c.node_stale_after}});
+      !st.ok()) {
+    return st.error();
+  }
   return c;
 }
 
