@@ -1,5 +1,7 @@
 #include "jobs/job_state.hpp"
 
+#include <string>
+
 namespace rtgw::jobs {
 
 std::string_view ToString(JobState s) {
@@ -28,6 +30,12 @@ std::optional<JobState> ParseJobState(std::string_view s, bool allow_submitted) 
   if (s == "cancelled") return JobState::kCancelled;
   if (allow_submitted && s == "submitted") return JobState::kSubmitted;
   return std::nullopt;
+}
+
+Result<JobState> ParseStoredJobState(std::string_view s, bool allow_submitted) {
+  std::optional<JobState> state = ParseJobState(s, allow_submitted);
+  if (!state) return Internal("stored job state is not a known state: '" + std::string(s) + "'");
+  return *state;
 }
 
 bool IsTerminal(JobState s) {

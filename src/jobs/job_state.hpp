@@ -4,6 +4,8 @@
 #include <optional>
 #include <string_view>
 
+#include "common/error.hpp"
+
 namespace rtgw::jobs {
 
 // Lifecycle of a runtime job. Moves only forward:
@@ -15,6 +17,9 @@ std::string_view ToString(JobState s);
 // Parses the wire names. "submitted" is accepted only when `allow_submitted`
 // (it is a gateway state; execution events never carry it).
 std::optional<JobState> ParseJobState(std::string_view s, bool allow_submitted = false);
+// ParseJobState for a state read back from a store: a name it does not know
+// means a corrupt or foreign row, Internal("stored job state is not a known state").
+Result<JobState> ParseStoredJobState(std::string_view s, bool allow_submitted);
 
 bool IsTerminal(JobState s);
 

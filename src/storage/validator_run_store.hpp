@@ -84,6 +84,41 @@ struct CallbackOutcome {
   std::optional<ValidatorRun> run;  // known for every disposition but kUnknown
 };
 
+// The callback rule both backends apply once `out.run` holds the execution the
+// callback names (read under the run's locks) and `current_callback_id` its
+// run's current one: kReplay (with the stored receipt) when it has a receipt,
+// kSuperseded when it is not the current execution, kFinished when it already
+// ended. Returns true when none holds: the caller stores the callback, then
+// calls RecordAppliedCallback.
+inline bool DecideCallback(CallbackOutcome& out, std::string_view current_callback_id) {
+  const ValidatorExecution& e = out.run->current;
+  if (e.receipt_json) {
+    out.disposition = CallbackDisposition::kReplay;
+    out.receipt_json = *e.receipt_json;
+  } else if (e.callback_id != current_callback_id) {
+    out.disposition = CallbackDisposition::kSuperseded;
+  } else if (IsTerminalRunStatus(e.status)) {
+    out.disposition = CallbackDisposition::kFinished;
+  } else {
+    return true;
+  }
+  return false;
+}
+
+// After the callback was stored: kApplied with the new receipt, and the run's
+// current execution as the store now holds it.
+inline void RecordAppliedCallback(CallbackOutcome& out, const CallbackApply& apply) {
+  out.disposition = CallbackDisposition::kApplied;
+  out.receipt_json = apply.receipt_json;
+  ValidatorExecution& e = out.run->current;
+  e.status = apply.status;
+  e.result_uri = apply.result_uri;
+  e.findings_json = apply.findings_json;
+  e.error = apply.error;
+  e.receipt_json = apply.receipt_json;
+  e.finished_at = apply.finished_at;
+}
+
 // Durable state of validator runs (docs/contracts/validator-callback.md).
 // Same completion rules as JobStore: every method returns at once and
 // completes through its callback on a store thread; writes are acknowledged

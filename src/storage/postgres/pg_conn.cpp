@@ -105,6 +105,8 @@ std::optional<std::string> PgResult::OptText(int row, int col) const {
   return Text(row, col);
 }
 
+bool PgResult::Bool(int row, int col) const { return *PQgetvalue(res_.get(), row, col) == 't'; }
+
 bool PgResult::IsNull(int row, int col) const { return PQgetisnull(res_.get(), row, col) != 0; }
 
 std::int64_t PgResult::Int(int row, int col) const {
@@ -220,6 +222,20 @@ Result<PgResult> PgConn::QueryPrepared(const char* name, const char* sql, const 
   }
   return Check(PQexecPrepared(conn_, name, params.size(), params.values(), nullptr, nullptr, 0),
                what);
+}
+
+Status PgConn::ExecPrepared(const char* name, const char* sql, const Params& params,
+                            std::string_view what) {
+  Result<PgResult> r = QueryPrepared(name, sql, params, what);
+  if (!r) return std::move(r).error();
+  return Ok{};
+}
+
+Result<bool> PgConn::ExecPreparedChanged(const char* name, const char* sql, const Params& params,
+                                         std::string_view what) {
+  Result<PgResult> r = QueryPrepared(name, sql, params, what);
+  if (!r) return std::move(r).error();
+  return r->Affected() > 0;
 }
 
 Status PgConn::StreamRows(const std::string& sql, const std::function<Status(const PgResult&)>& fn,

@@ -11,7 +11,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "common/error.hpp"
@@ -41,11 +43,34 @@ class Params {
   Params& Int(std::int64_t value);
   Params& Bool(bool value);
   Params& Null();
+  // One parameter per value, in order: bool as Bool, other integers as Int,
+  // std::optional<std::string> as OptText, strings as Text (lvalues only).
+  template <class... T>
+  static Params Of(T&&... values) {
+    Params p;
+    p.values_.reserve(sizeof...(T));
+    (p.Add(std::forward<T>(values)), ...);
+    return p;
+  }
 
   const char* const* values() const { return values_.data(); }
   int size() const { return static_cast<int>(values_.size()); }
 
  private:
+  template <class T>
+  void Add(T&& value) {
+    using V = std::remove_cvref_t<T>;
+    if constexpr (std::is_same_v<V, bool>) {
+      Bool(value);
+    } else if constexpr (std::is_integral_v<V>) {
+      Int(value);
+    } else if constexpr (std::is_same_v<V, std::optional<std::string>>) {
+      OptText(std::forward<T>(value));
+    } else {
+      Text(std::forward<T>(value));
+    }
+  }
+
   std::vector<const char*> values_;
   std::deque<std::string> owned_;  // deque: growing it never moves earlier strings
 };
@@ -59,6 +84,7 @@ class PgResult {
   std::string Text(int row, int col) const;
   std::optional<std::string> OptText(int row, int col) const;
   std::int64_t Int(int row, int col) const;
+  bool Bool(int row, int col) const;  // a boolean column: true for 't'
   bool IsNull(int row, int col) const;
   // Rows changed by INSERT/UPDATE/DELETE without RETURNING.
   std::int64_t Affected() const;
@@ -69,6 +95,30 @@ class PgResult {
   };
   std::unique_ptr<pg_result, Deleter> res_;
 };
+
+// Row `row` of a result as the shared record mappers read it
+// (storage/record_rows.hpp).
+class PgRow {
+ public:
+  PgRow(const PgResult& result, int row) : result_(result), row_(row) {}
+  std::string Text(int col) const { return result_.Text(row_, col); }
+  std::optional<std::string> OptText(int col) const { return result_.OptText(row_, col); }
+  std::int64_t Int(int col) const { return result_.Int(row_, col); }
+  bool Bool(int col) const { return result_.Bool(row_, col); }
+
+ private:
+  const PgResult& result_;
+  int row_;
+};
+
+// Every row of `result` through `read_row(PgRow)`, in order.
+template <class F>
+auto MapRows(const PgResult& result, F&& read_row) {
+  std::vector<std::invoke_result_t<F&, PgRow>> out;
+  out.reserve(static_cast<std::size_t>(result.rows()));
+  for (int i = 0; i < result.rows(); ++i) out.push_back(read_row(PgRow(result, i)));
+  return out;
+}
 
 // One connection. Not thread-safe: used by the thread that owns it.
 //
@@ -94,6 +144,12 @@ class PgConn {
   // `name` (the same name must always mean the same SQL).
   Result<PgResult> QueryPrepared(const char* name, const char* sql, const Params& params,
                                  std::string_view what);
+  // As QueryPrepared, for a statement whose rows (if any) are not needed.
+  Status ExecPrepared(const char* name, const char* sql, const Params& params,
+                      std::string_view what);
+  // As ExecPrepared for an INSERT, UPDATE or DELETE: true when it changed a row.
+  Result<bool> ExecPreparedChanged(const char* name, const char* sql, const Params& params,
+                                   std::string_view what);
 
   // Runs a query without parameters and hands its rows to `fn` one at a time
   // (libpq single-row mode: the result set is never held whole in memory).

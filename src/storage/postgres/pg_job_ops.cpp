@@ -7,15 +7,10 @@
 #include "jobs/job_state.hpp"
 #include "storage/postgres/pg_conn.hpp"
 #include "storage/projection_update.hpp"
+#include "storage/record_rows.hpp"
 
 namespace rtgw::storage::postgres {
 namespace {
-
-Result<jobs::JobState> ParseStoredState(const std::string& text, bool allow_submitted) {
-  std::optional<jobs::JobState> state = jobs::ParseJobState(text, allow_submitted);
-  if (!state) return Internal("stored state is not a known state: '" + text + "'");
-  return *state;
-}
 
 constexpr const char* kInsertJob =
     "WITH j AS ("
@@ -76,34 +71,11 @@ constexpr const char* kTouchHealth =
     " write_count = store_health.write_count + 1";
 
 constexpr const char* kGetJob =
-    "SELECT tenant_id, job_id, workspace_id, submission_id, management_node_id, state,"
-    " spec_json, result_ref_json, error_json, accepted_at, updated_at, trace_id,"
-    " projection_version FROM jobs WHERE tenant_id = $1 AND job_id = $2";
+    "SELECT " RTGW_JOB_COLUMNS("") " FROM jobs WHERE tenant_id = $1 AND job_id = $2";
 
-constexpr const char* kListEvents =
-    "SELECT seq, event_id, execution_id, state, occurred_at, received_at, trace_id,"
-    " result_ref_json, error_json, applied FROM job_events"
-    " WHERE tenant_id = $1 AND job_id = $2 ORDER BY seq";
-
-Result<JobRecord> RowToJob(const PgResult& r) {
-  Result<jobs::JobState> state = ParseStoredState(r.Text(0, 5), true);
-  if (!state) return std::move(state).error();
-  JobRecord job;
-  job.tenant_id = r.Text(0, 0);
-  job.job_id = r.Text(0, 1);
-  job.workspace_id = r.Text(0, 2);
-  job.submission_id = r.Text(0, 3);
-  job.management_node_id = r.Text(0, 4);
-  job.state = *state;
-  job.spec_json = r.Text(0, 6);
-  job.result_ref_json = r.OptText(0, 7);
-  job.error_json = r.OptText(0, 8);
-  job.accepted_at = r.Text(0, 9);
-  job.updated_at = r.Text(0, 10);
-  job.trace_id = r.Text(0, 11);
-  job.projection_version = r.Int(0, 12);
-  return job;
-}
+constexpr const char* kListEvents = "SELECT " RTGW_EVENT_COLUMNS
+                                    " FROM job_events WHERE tenant_id = $1 AND job_id = $2"
+                                    " ORDER BY seq";
 
 // An insert that must have changed a row did not: another transaction got
 // there in between, which the job row lock rules out. Retried by the caller.
@@ -120,28 +92,18 @@ Result<SubmitOutcome> PgSubmit(PgConn& conn, const SubmitRecord& r) {
   // statement. Only a taken key is looked at.
   const std::string payload =
       BuildProjectionUpdate(jobs::JobAfterSubmit(r), r.accepted_at, r.trace_id);
-  Result<PgResult> ins = conn.QueryPrepared("insert_job", kInsertJob,
-                                            Params()
-                                                .Text(r.tenant_id)
-                                                .Text(r.job_id)
-                                                .Text(r.workspace_id)
-                                                .Text(r.idempotency_key)
-                                                .Text(r.management_node_id)
-                                                .Text(r.request_fingerprint)
-                                                .Text(r.spec_json)
-                                                .Text(r.submission_id)
-                                                .Text(r.accepted_at)
-                                                .Text(r.trace_id)
-                                                .Text(r.response_json)
-                                                .Text(payload),
-                                            "insert job");
+  Result<PgResult> ins = conn.QueryPrepared(
+      "insert_job", kInsertJob,
+      Params::Of(r.tenant_id, r.job_id, r.workspace_id, r.idempotency_key, r.management_node_id,
+                 r.request_fingerprint, r.spec_json, r.submission_id, r.accepted_at, r.trace_id,
+                 r.response_json, payload),
+      "insert job");
   if (!ins) return std::move(ins).error();
   if (ins->rows() == 1) return SubmitOutcome{.replayed = false, .response_json = r.response_json};
   // A unique key was taken (by a committed row: ON CONFLICT waited for any
   // in-flight insert of it): the idempotency key, or else the job id.
-  Result<PgResult> by_key =
-      conn.QueryPrepared("find_by_key", kFindByKey,
-                         Params().Text(r.tenant_id).Text(r.idempotency_key), "find job by key");
+  Result<PgResult> by_key = conn.QueryPrepared(
+      "find_by_key", kFindByKey, Params::Of(r.tenant_id, r.idempotency_key), "find job by key");
   if (!by_key) return std::move(by_key).error();
   jobs::SubmitFinding found{.by_key = std::nullopt, .job_id_taken = true};
   if (by_key->rows() == 1) {
@@ -152,11 +114,12 @@ Result<SubmitOutcome> PgSubmit(PgConn& conn, const SubmitRecord& r) {
 }
 
 Result<EventOutcome> PgAppendEvent(PgConn& conn, const EventRecord& r) {
-  Result<PgResult> row = conn.QueryPrepared("lock_job", kLockJob,
-                                            Params().Text(r.tenant_id).Text(r.job_id), "lock job");
+  Result<PgResult> row =
+      conn.QueryPrepared("lock_job", kLockJob, Params::Of(r.tenant_id, r.job_id), "lock job");
   if (!row) return std::move(row).error();
   if (row->rows() == 0) return NotFound("job not found");
-  Result<jobs::JobState> state = ParseStoredState(row->Text(0, 0), true);
+  Result<jobs::JobState> state =
+      jobs::ParseStoredJobState(row->Text(0, 0), /*allow_submitted=*/true);
   if (!state) return std::move(state).error();
   const jobs::JobHead head{
       .state = *state, .submission_id = row->Text(0, 1), .projection_version = row->Int(0, 2)};
@@ -165,8 +128,7 @@ Result<EventOutcome> PgAppendEvent(PgConn& conn, const EventRecord& r) {
   // optimistic verdict needs it (jobs::DecideEvent).
   auto find_known = [&]() -> Result<std::optional<std::string>> {
     Result<PgResult> found = conn.QueryPrepared(
-        "find_event", kFindEvent, Params().Text(r.tenant_id).Text(r.job_id).Text(r.event_id),
-        "find event");
+        "find_event", kFindEvent, Params::Of(r.tenant_id, r.job_id, r.event_id), "find event");
     if (!found) return std::move(found).error();
     if (found->rows() == 0) return std::optional<std::string>();
     return std::optional<std::string>(found->Text(0, 0));
@@ -180,21 +142,9 @@ Result<EventOutcome> PgAppendEvent(PgConn& conn, const EventRecord& r) {
   }
   const bool applied = verdict == jobs::EventVerdict::kApply;
   const std::string state_text(jobs::ToString(r.state));
-  Params p;
-  p.Text(r.tenant_id)
-      .Text(r.job_id)
-      .Text(r.event_id)
-      .Text(r.workspace_id)
-      .Text(r.submission_id)
-      .Text(r.execution_id)
-      .Text(state_text)
-      .Text(r.occurred_at)
-      .Text(r.received_at)
-      .Text(r.trace_id)
-      .OptText(r.result_ref_json)
-      .OptText(r.error_json)
-      .Text(r.fingerprint)
-      .Bool(applied);
+  Params p = Params::Of(r.tenant_id, r.job_id, r.event_id, r.workspace_id, r.submission_id,
+                        r.execution_id, state_text, r.occurred_at, r.received_at, r.trace_id,
+                        r.result_ref_json, r.error_json, r.fingerprint, applied);
   // The insert is the check: ON CONFLICT on the unique event key does nothing
   // for a known event_id, which is then looked up.
   Result<PgResult> ins = Internal("unreachable");
@@ -225,17 +175,15 @@ Result<EventOutcome> PgAppendEvent(PgConn& conn, const EventRecord& r) {
 }
 
 Status PgTouchHealth(PgConn& conn) {
-  Result<PgResult> r = conn.QueryPrepared("touch_health", kTouchHealth, Params(), "health write");
-  if (!r) return std::move(r).error();
-  return Ok{};
+  return conn.ExecPrepared("touch_health", kTouchHealth, Params(), "health write");
 }
 
 Result<JobRecord> PgGetJob(PgConn& conn, const std::string& tenant_id, const std::string& job_id) {
   Result<PgResult> r =
-      conn.QueryPrepared("get_job", kGetJob, Params().Text(tenant_id).Text(job_id), "read job");
+      conn.QueryPrepared("get_job", kGetJob, Params::Of(tenant_id, job_id), "read job");
   if (!r) return std::move(r).error();
   if (r->rows() == 0) return NotFound("job not found");
-  return RowToJob(*r);
+  return ReadJobRow(PgRow(*r, 0));
 }
 
 Result<JobDetail> PgGetDetail(PgConn& conn, const std::string& tenant_id,
@@ -250,23 +198,13 @@ Result<JobDetail> PgGetDetail(PgConn& conn, const std::string& tenant_id,
     JobDetail detail;
     detail.job = std::move(job).value();
     Result<PgResult> ev = conn.QueryPrepared("list_events", kListEvents,
-                                             Params().Text(tenant_id).Text(job_id), "read events");
+                                             Params::Of(tenant_id, job_id), "read events");
     if (!ev) return std::move(ev).error();
+    detail.events.reserve(static_cast<std::size_t>(ev->rows()));
     for (int i = 0; i < ev->rows(); ++i) {
-      Result<jobs::JobState> state = ParseStoredState(ev->Text(i, 3), false);
-      if (!state) return std::move(state).error();
-      EventView e;
-      e.seq = ev->Int(i, 0);
-      e.event_id = ev->Text(i, 1);
-      e.execution_id = ev->Text(i, 2);
-      e.state = *state;
-      e.occurred_at = ev->Text(i, 4);
-      e.received_at = ev->Text(i, 5);
-      e.trace_id = ev->Text(i, 6);
-      e.result_ref_json = ev->OptText(i, 7);
-      e.error_json = ev->OptText(i, 8);
-      e.applied = ev->Text(i, 9) == "t";
-      detail.events.push_back(std::move(e));
+      Result<EventView> event = ReadEventRow(PgRow(*ev, i));
+      if (!event) return std::move(event).error();
+      detail.events.push_back(std::move(event).value());
     }
     return detail;
   };

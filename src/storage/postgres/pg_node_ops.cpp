@@ -6,13 +6,10 @@
 #include "jobs/job_state.hpp"
 #include "storage/postgres/pg_conn.hpp"
 #include "storage/postgres/pg_job_ops.hpp"
+#include "storage/record_rows.hpp"
 
 namespace rtgw::storage::postgres {
 namespace {
-
-constexpr const char* kNodeColumns =
-    "tenant_id, node_id, sub, agent_version, executor, catalogue_json, in_flight,"
-    " first_seen_ms, last_seen_ms";
 
 constexpr const char* kUpsertNode =
     "INSERT INTO nodes (tenant_id, node_id, sub, agent_version, executor, catalogue_json,"
@@ -52,9 +49,7 @@ constexpr const char* kGrant =
     " grants = job_leases.grants + 1"
     " WHERE job_leases.released OR job_leases.expires_at_ms <= $3"
     " RETURNING job_id, lease_id)"
-    " SELECT j.tenant_id, j.job_id, j.workspace_id, j.submission_id, j.management_node_id,"
-    " j.state, j.spec_json, j.result_ref_json, j.error_json, j.accepted_at, j.updated_at,"
-    " j.trace_id, j.projection_version, g.lease_id"
+    " SELECT " RTGW_JOB_COLUMNS("j.") ", g.lease_id"
     " FROM g JOIN jobs j ON j.tenant_id = $1 AND j.job_id = g.job_id"
     " ORDER BY j.accepted_at, j.job_id";
 
@@ -111,20 +106,6 @@ constexpr const char* kFindSubmit =
     "SELECT request_fingerprint, response_json FROM jobs"
     " WHERE tenant_id = $1 AND idempotency_key = $2";
 
-NodeRecord ReadNode(const PgResult& r, int row) {
-  NodeRecord n;
-  n.tenant_id = r.Text(row, 0);
-  n.node_id = r.Text(row, 1);
-  n.sub = r.Text(row, 2);
-  n.agent_version = r.Text(row, 3);
-  n.executor = r.Text(row, 4);
-  n.catalogue_json = r.OptText(row, 5);
-  n.in_flight = r.Int(row, 6);
-  n.first_seen = FromEpochMs(r.Int(row, 7));
-  n.last_seen = FromEpochMs(r.Int(row, 8));
-  return n;
-}
-
 // A text[] literal: every element double-quoted, '"' and '\' escaped.
 std::string ArrayLiteral(const std::vector<std::string>& items) {
   std::string out = "{";
@@ -141,19 +122,12 @@ std::string ArrayLiteral(const std::vector<std::string>& items) {
   return out;
 }
 
-Result<jobs::JobState> StoredState(const std::string& text) {
-  std::optional<jobs::JobState> state = jobs::ParseJobState(text, /*allow_submitted=*/true);
-  if (!state) return Internal("stored job state is not a known state: '" + text + "'");
-  return *state;
-}
-
 Result<std::vector<Lease>> GrantLeases(PgConn& conn, const LeaseRequest& req) {
   const std::int64_t now_ms = ToEpochMs(req.now);
   const SystemTime expires = req.now + req.lease;
   Result<PgResult> locked = conn.QueryPrepared(
       "node_lock_leasable", kLockLeasable,
-      Params().Text(req.tenant_id).Text(req.node_id).Int(now_ms).Int(req.max_jobs),
-      "lock leasable jobs");
+      Params::Of(req.tenant_id, req.node_id, now_ms, req.max_jobs), "lock leasable jobs");
   if (!locked) return std::move(locked).error();
   std::vector<Lease> leases;
   if (locked->rows() == 0) return leases;
@@ -161,34 +135,15 @@ Result<std::vector<Lease>> GrantLeases(PgConn& conn, const LeaseRequest& req) {
   ids.reserve(static_cast<std::size_t>(locked->rows()));
   for (int i = 0; i < locked->rows(); ++i) ids.push_back(locked->Text(i, 0));
   const std::string array = ArrayLiteral(ids);
-  Result<PgResult> granted = conn.QueryPrepared("node_grant", kGrant,
-                                                Params()
-                                                    .Text(req.tenant_id)
-                                                    .Text(req.node_id)
-                                                    .Int(now_ms)
-                                                    .Int(ToEpochMs(expires))
-                                                    .Text(array),
-                                                "grant leases");
+  Result<PgResult> granted = conn.QueryPrepared(
+      "node_grant", kGrant,
+      Params::Of(req.tenant_id, req.node_id, now_ms, ToEpochMs(expires), array), "grant leases");
   if (!granted) return std::move(granted).error();
   for (int i = 0; i < granted->rows(); ++i) {
-    Lease lease;
-    JobRecord& job = lease.job;
-    job.tenant_id = granted->Text(i, 0);
-    job.job_id = granted->Text(i, 1);
-    job.workspace_id = granted->Text(i, 2);
-    job.submission_id = granted->Text(i, 3);
-    job.management_node_id = granted->Text(i, 4);
-    job.state = jobs::JobState::kSubmitted;
-    job.spec_json = granted->Text(i, 6);
-    job.result_ref_json = granted->OptText(i, 7);
-    job.error_json = granted->OptText(i, 8);
-    job.accepted_at = granted->Text(i, 9);
-    job.updated_at = granted->Text(i, 10);
-    job.trace_id = granted->Text(i, 11);
-    job.projection_version = granted->Int(i, 12);
-    lease.lease_id = granted->Text(i, 13);
-    lease.expires_at = expires;
-    leases.push_back(std::move(lease));
+    Result<JobRecord> job = ReadJobRow(PgRow(*granted, i));
+    if (!job) return std::move(job).error();
+    leases.push_back(Lease{
+        .lease_id = granted->Text(i, 13), .expires_at = expires, .job = std::move(job).value()});
   }
   return leases;
 }
@@ -196,19 +151,11 @@ Result<std::vector<Lease>> GrantLeases(PgConn& conn, const LeaseRequest& req) {
 }  // namespace
 
 Status PgRecordHeartbeat(PgConn& conn, const NodeHeartbeat& hb) {
-  Result<PgResult> r = conn.QueryPrepared("node_upsert", kUpsertNode,
-                                          Params()
-                                              .Text(hb.tenant_id)
-                                              .Text(hb.node_id)
-                                              .Text(hb.sub)
-                                              .Text(hb.agent_version)
-                                              .Text(hb.executor)
-                                              .OptText(hb.catalogue_json)
-                                              .Int(hb.in_flight)
-                                              .Int(ToEpochMs(hb.now)),
-                                          "upsert node");
-  if (!r) return std::move(r).error();
-  return Ok{};
+  return conn.ExecPrepared(
+      "node_upsert", kUpsertNode,
+      Params::Of(hb.tenant_id, hb.node_id, hb.sub, hb.agent_version, hb.executor, hb.catalogue_json,
+                 hb.in_flight, ToEpochMs(hb.now)),
+      "upsert node");
 }
 
 Result<AcquireResult> PgAcquireLeases(PgConn& conn, const LeaseRequest& req) {
@@ -216,21 +163,19 @@ Result<AcquireResult> PgAcquireLeases(PgConn& conn, const LeaseRequest& req) {
   Result<std::vector<Lease>> leases = GrantLeases(conn, req);
   if (!leases) return std::move(leases).error();
   out.leases = std::move(leases).value();
-  Result<PgResult> marked =
-      conn.QueryPrepared("node_mark_delivered", kMarkDelivered,
-                         Params().Text(req.tenant_id).Text(req.node_id).Int(ToEpochMs(req.now)),
-                         "mark cancels delivered");
+  Result<bool> marked = conn.ExecPreparedChanged(
+      "node_mark_delivered", kMarkDelivered,
+      Params::Of(req.tenant_id, req.node_id, ToEpochMs(req.now)), "mark cancels delivered");
   if (!marked) return std::move(marked).error();
-  out.new_cancellations = marked->Affected() > 0;
+  out.new_cancellations = *marked;
   Result<PgResult> cancels =
-      conn.QueryPrepared("node_list_cancels", kListCancels,
-                         Params().Text(req.tenant_id).Text(req.node_id), "list cancellations");
+      conn.QueryPrepared("node_list_cancels", kListCancels, Params::Of(req.tenant_id, req.node_id),
+                         "list cancellations");
   if (!cancels) return std::move(cancels).error();
-  for (int i = 0; i < cancels->rows(); ++i) {
-    out.cancellations.push_back(CancelItem{.job_id = cancels->Text(i, 0),
-                                           .submission_id = cancels->Text(i, 1),
-                                           .execution_id = cancels->OptText(i, 2)});
-  }
+  out.cancellations = MapRows(*cancels, [](const PgRow& row) {
+    return CancelItem{
+        .job_id = row.Text(0), .submission_id = row.Text(1), .execution_id = row.OptText(2)};
+  });
   return out;
 }
 
@@ -239,7 +184,7 @@ Result<SystemTime> PgRenewLease(PgConn& conn, const std::string& tenant_id,
                                 SystemTime expires_at) {
   Result<PgResult> locked =
       conn.QueryPrepared("node_lock_lease_job", kLockLeaseJob,
-                         Params().Text(tenant_id).Text(node_id).Text(lease_id), "lock leased job");
+                         Params::Of(tenant_id, node_id, lease_id), "lock leased job");
   if (!locked) return std::move(locked).error();
   const Error lost = Conflict("lease " + lease_id +
                                   " is no longer held: it was granted again, released, the job "
@@ -247,8 +192,7 @@ Result<SystemTime> PgRenewLease(PgConn& conn, const std::string& tenant_id,
                               "lease_lost");
   if (locked->rows() == 0) return lost;
   Result<PgResult> r = conn.QueryPrepared(
-      "node_renew", kRenew,
-      Params().Text(tenant_id).Text(node_id).Text(lease_id).Int(ToEpochMs(expires_at)),
+      "node_renew", kRenew, Params::Of(tenant_id, node_id, lease_id, ToEpochMs(expires_at)),
       "renew lease");
   if (!r) return std::move(r).error();
   if (r->rows() == 0) return lost;
@@ -257,33 +201,31 @@ Result<SystemTime> PgRenewLease(PgConn& conn, const std::string& tenant_id,
 
 Status PgReleaseLease(PgConn& conn, const std::string& tenant_id, const std::string& node_id,
                       const std::string& lease_id) {
-  Result<PgResult> r =
-      conn.QueryPrepared("node_release", kRelease,
-                         Params().Text(tenant_id).Text(node_id).Text(lease_id), "release lease");
-  if (!r) return std::move(r).error();
-  return Ok{};
+  return conn.ExecPrepared("node_release", kRelease, Params::Of(tenant_id, node_id, lease_id),
+                           "release lease");
 }
 
 Result<CancelOutcome> PgRequestCancel(PgConn& conn, const CancelRequest& r) {
   Result<PgResult> job =
       conn.QueryPrepared("node_lock_cancel_target", kLockCancelTarget,
-                         Params().Text(r.tenant_id).Text(r.job_id), "lock job to cancel");
+                         Params::Of(r.tenant_id, r.job_id), "lock job to cancel");
   if (!job) return std::move(job).error();
   if (job->rows() == 0) return NotFound("job not found");
-  Result<jobs::JobState> state = StoredState(job->Text(0, 0));
+  Result<jobs::JobState> state =
+      jobs::ParseStoredJobState(job->Text(0, 0), /*allow_submitted=*/true);
   if (!state) return std::move(state).error();
   const std::string workspace_id = job->Text(0, 1);
   const std::string submission_id = job->Text(0, 2);
   const std::string node_id = job->Text(0, 3);
   Result<PgResult> facts =
-      conn.QueryPrepared("node_cancel_facts", kCancelFacts,
-                         Params().Text(r.tenant_id).Text(r.job_id), "read cancel and lease");
+      conn.QueryPrepared("node_cancel_facts", kCancelFacts, Params::Of(r.tenant_id, r.job_id),
+                         "read cancel and lease");
   if (!facts) return std::move(facts).error();
   Result<jobs::CancelVerdict> verdict =
       jobs::DecideCancel(jobs::CancelFacts{.state = *state,
                                            .management_node_id = node_id,
-                                           .cancel_recorded = facts->Text(0, 0) == "t",
-                                           .ever_leased = facts->Text(0, 1) == "t"},
+                                           .cancel_recorded = facts->Bool(0, 0),
+                                           .ever_leased = facts->Bool(0, 1)},
                          r.node_id, r.job_id);
   if (!verdict) return std::move(verdict).error();
   CancelOutcome out;
@@ -293,16 +235,13 @@ Result<CancelOutcome> PgRequestCancel(PgConn& conn, const CancelRequest& r) {
     out.already_requested = true;
     return out;
   }
-  Result<PgResult> ins = conn.QueryPrepared("node_insert_cancel", kInsertCancel,
-                                            Params()
-                                                .Text(r.tenant_id)
-                                                .Text(r.job_id)
-                                                .Text(node_id)
-                                                .Int(ToEpochMs(r.now))
-                                                .Text(r.requested_by)
-                                                .Text(r.trace_id),
-                                            "record cancel");
-  if (!ins) return std::move(ins).error();
+  if (Status s = conn.ExecPrepared(
+          "node_insert_cancel", kInsertCancel,
+          Params::Of(r.tenant_id, r.job_id, node_id, ToEpochMs(r.now), r.requested_by, r.trace_id),
+          "record cancel");
+      !s) {
+    return std::move(s).error();
+  }
   if (*verdict == jobs::CancelVerdict::kRecordAndCancelNow) {
     Result<EventOutcome> applied =
         PgAppendEvent(conn, GatewayCancelEvent(r, workspace_id, submission_id));
@@ -315,35 +254,30 @@ Result<CancelOutcome> PgRequestCancel(PgConn& conn, const CancelRequest& r) {
 
 Result<NodeRecord> PgGetNode(PgConn& conn, const std::string& tenant_id,
                              const std::string& node_id) {
-  static const std::string sql =
-      std::string("SELECT ") + kNodeColumns + " FROM nodes WHERE tenant_id = $1 AND node_id = $2";
-  Result<PgResult> r = conn.QueryPrepared("node_get", sql.c_str(),
-                                          Params().Text(tenant_id).Text(node_id), "read node");
+  Result<PgResult> r = conn.QueryPrepared(
+      "node_get", "SELECT " RTGW_NODE_COLUMNS " FROM nodes WHERE tenant_id = $1 AND node_id = $2",
+      Params::Of(tenant_id, node_id), "read node");
   if (!r) return std::move(r).error();
   if (r->rows() == 0) return NotFound("node not found");
-  return ReadNode(*r, 0);
+  return ReadNodeRow(PgRow(*r, 0));
 }
 
 Result<std::vector<NodeRecord>> PgListNodes(PgConn& conn,
                                             const std::optional<std::string>& tenant_id) {
-  static const std::string sql = std::string("SELECT ") + kNodeColumns +
-                                 " FROM nodes WHERE ($1::text IS NULL OR tenant_id = $1)"
-                                 " ORDER BY tenant_id, node_id LIMIT 10000";
-  Result<PgResult> r =
-      conn.QueryPrepared("node_list", sql.c_str(), Params().OptText(tenant_id), "list nodes");
+  Result<PgResult> r = conn.QueryPrepared("node_list",
+                                          "SELECT " RTGW_NODE_COLUMNS
+                                          " FROM nodes WHERE ($1::text IS NULL OR tenant_id = $1)"
+                                          " ORDER BY tenant_id, node_id LIMIT 10000",
+                                          Params::Of(tenant_id), "list nodes");
   if (!r) return std::move(r).error();
-  std::vector<NodeRecord> out;
-  out.reserve(static_cast<std::size_t>(r->rows()));
-  for (int i = 0; i < r->rows(); ++i) out.push_back(ReadNode(*r, i));
-  return out;
+  return MapRows(*r, ReadNodeRow<PgRow>);
 }
 
 Result<std::optional<NodeStore::StoredSubmit>> PgFindSubmit(PgConn& conn,
                                                             const std::string& tenant_id,
                                                             const std::string& idempotency_key) {
-  Result<PgResult> r =
-      conn.QueryPrepared("node_find_submit", kFindSubmit,
-                         Params().Text(tenant_id).Text(idempotency_key), "find submit");
+  Result<PgResult> r = conn.QueryPrepared("node_find_submit", kFindSubmit,
+                                          Params::Of(tenant_id, idempotency_key), "find submit");
   if (!r) return std::move(r).error();
   if (r->rows() == 0) return std::optional<NodeStore::StoredSubmit>();
   return std::optional<NodeStore::StoredSubmit>(NodeStore::StoredSubmit{

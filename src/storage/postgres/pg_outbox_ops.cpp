@@ -63,21 +63,17 @@ constexpr const char* kStats =
     " FROM projection_outbox";
 
 std::vector<OutboxItem> RowsToItems(const PgResult& r) {
-  std::vector<OutboxItem> items;
-  items.reserve(static_cast<std::size_t>(r.rows()));
-  for (int i = 0; i < r.rows(); ++i) {
-    OutboxItem it;
-    it.id = r.Int(i, 0);
-    it.tenant_id = r.Text(i, 1);
-    it.job_id = r.Text(i, 2);
-    it.projection_version = r.Int(i, 3);
-    it.payload_json = r.Text(i, 4);
-    it.created_at = r.Text(i, 5);
-    it.attempts = static_cast<std::int32_t>(r.Int(i, 6));
-    it.last_error = r.OptText(i, 7);
-    it.dead_at = r.OptText(i, 8);
-    items.push_back(std::move(it));
-  }
+  std::vector<OutboxItem> items = MapRows(r, [](const PgRow& row) {
+    return OutboxItem{.id = row.Int(0),
+                      .tenant_id = row.Text(1),
+                      .job_id = row.Text(2),
+                      .projection_version = row.Int(3),
+                      .payload_json = row.Text(4),
+                      .created_at = row.Text(5),
+                      .attempts = static_cast<std::int32_t>(row.Int(6)),
+                      .last_error = row.OptText(7),
+                      .dead_at = row.OptText(8)};
+  });
   std::sort(items.begin(), items.end(),
             [](const OutboxItem& a, const OutboxItem& b) { return a.id < b.id; });
   return items;
@@ -87,29 +83,24 @@ std::vector<OutboxItem> RowsToItems(const PgResult& r) {
 
 Result<std::vector<OutboxItem>> PgClaimOutbox(PgConn& conn, const std::string& owner,
                                               std::chrono::milliseconds lease, int limit) {
-  Result<PgResult> r = conn.QueryPrepared(
-      "outbox_claim", kClaim.c_str(),
-      Params().Text(owner).Int(lease.count()).Int(std::max(limit, 0)), "claim outbox");
+  Result<PgResult> r =
+      conn.QueryPrepared("outbox_claim", kClaim.c_str(),
+                         Params::Of(owner, lease.count(), std::max(limit, 0)), "claim outbox");
   if (!r) return std::move(r).error();
   return RowsToItems(*r);
 }
 
 Result<bool> PgCompleteOutbox(PgConn& conn, const std::string& owner, std::int64_t id) {
-  Result<PgResult> r = conn.QueryPrepared("outbox_complete", kComplete,
-                                          Params().Int(id).Text(owner), "complete outbox row");
-  if (!r) return std::move(r).error();
-  return r->Affected() == 1;
+  return conn.ExecPreparedChanged("outbox_complete", kComplete, Params::Of(id, owner),
+                                  "complete outbox row");
 }
 
 Result<bool> PgFailOutbox(PgConn& conn, const std::string& owner, std::int64_t id,
                           const std::string& error, std::chrono::milliseconds retry_after,
                           bool dead) {
-  Result<PgResult> r = conn.QueryPrepared(
-      "outbox_fail", kFail,
-      Params().Int(id).Text(owner).Text(error).Int(retry_after.count()).Bool(dead),
-      "fail outbox row");
-  if (!r) return std::move(r).error();
-  return r->Affected() == 1;
+  return conn.ExecPreparedChanged("outbox_fail", kFail,
+                                  Params::Of(id, owner, error, retry_after.count(), dead),
+                                  "fail outbox row");
 }
 
 Result<std::vector<OutboxItem>> PgListDeadLetters(PgConn& conn,
@@ -117,17 +108,15 @@ Result<std::vector<OutboxItem>> PgListDeadLetters(PgConn& conn,
                                                   int limit) {
   Result<PgResult> r =
       conn.QueryPrepared("outbox_list_dead", kListDead.c_str(),
-                         Params().OptText(tenant_id).Int(std::max(limit, 0)), "list dead letters");
+                         Params::Of(tenant_id, std::max(limit, 0)), "list dead letters");
   if (!r) return std::move(r).error();
   return RowsToItems(*r);
 }
 
 Result<bool> PgReplayDeadLetter(PgConn& conn, const std::optional<std::string>& tenant_id,
                                 std::int64_t id) {
-  Result<PgResult> r = conn.QueryPrepared(
-      "outbox_replay", kReplay, Params().Int(id).OptText(tenant_id), "replay dead letter");
-  if (!r) return std::move(r).error();
-  return r->Affected() == 1;
+  return conn.ExecPreparedChanged("outbox_replay", kReplay, Params::Of(id, tenant_id),
+                                  "replay dead letter");
 }
 
 Result<OutboxStats> PgOutboxStats(PgConn& conn) {

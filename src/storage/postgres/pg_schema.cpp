@@ -178,7 +178,7 @@ CREATE INDEX validator_executions_unsynced ON validator_executions (deadline_us)
   WHERE NOT event_synced;
 )sql";
 
-constexpr std::array<PgMigration, 4> kMigrations = {{
+constexpr std::array<Migration, 4> kMigrations = {{
     {1, "jobs, job_events, store_health", kSchemaV1},
     {2, "projection_outbox", kSchemaV2},
     {3, "nodes, job_leases, job_cancels", kSchemaV3},
@@ -207,13 +207,7 @@ Result<int> ReadVersion(PgConn& conn) {
   return static_cast<int>(r->Int(0, 0));
 }
 
-Error Newer(int found) {
-  return Unavailable("database schema version " + std::to_string(found) +
-                         " is newer than this build's schema version " +
-                         std::to_string(PgLatestSchemaVersion()) +
-                         "; refusing to use it (upgrade rtgw, do not downgrade the database)",
-                     "store_unavailable");
-}
+Error Newer(int found) { return SchemaNewerThanBuild(found, PgLatestSchemaVersion(), "use it"); }
 
 Status NeedSchema(PgConn& conn) {
   Result<PgResult> r = conn.Query("SELECT current_schema() IS NOT NULL", Params(), "read schema");
@@ -243,14 +237,14 @@ Result<int> MigrateOneStep(PgConn& conn, bool* applied) {
   if (!found) return fail(std::move(found).error());
   if (*found > PgLatestSchemaVersion()) return fail(Newer(*found));
   if (*found < PgLatestSchemaVersion()) {
-    const PgMigration& m = kMigrations[static_cast<std::size_t>(*found)];
+    const Migration& m = kMigrations[static_cast<std::size_t>(*found)];
     if (Status s = conn.Exec(m.sql, "apply migration " + std::to_string(m.version)); !s) {
       return fail(std::move(s).error());
     }
     const std::string name = m.name;
     Result<PgResult> rec =
         conn.Query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                   Params().Int(m.version).Text(name), "record migration");
+                   Params::Of(m.version, name), "record migration");
     if (!rec) return fail(std::move(rec).error());
     *applied = true;
   }
@@ -260,7 +254,7 @@ Result<int> MigrateOneStep(PgConn& conn, bool* applied) {
 
 }  // namespace
 
-std::span<const PgMigration> PgMigrations() { return kMigrations; }
+std::span<const Migration> Migrations() { return kMigrations; }
 
 int PgLatestSchemaVersion() { return kMigrations.back().version; }
 

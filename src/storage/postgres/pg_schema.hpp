@@ -6,20 +6,13 @@
 #include <span>
 
 #include "common/error.hpp"
+#include "storage/schema_migration.hpp"
 
 namespace rtgw::storage::postgres {
 
 class PgConn;
 
-// One forward-only schema step. Shipped migrations are never edited; a change
-// is a new entry with the next version.
-struct PgMigration {
-  int version;
-  const char* name;
-  const char* sql;
-};
-
-std::span<const PgMigration> PgMigrations();
+std::span<const Migration> PgMigrations();
 int PgLatestSchemaVersion();
 
 struct MigrationResult {

@@ -3,33 +3,11 @@
 #include <string>
 #include <utility>
 
-#include <sqlite3.h>
-
 #include "jobs/job_rules.hpp"
 #include "jobs/job_state.hpp"
 #include "storage/projection_update.hpp"
 
 namespace rtgw::storage::sqlite {
-namespace {
-
-Status StepDone(Statement& stmt, std::string_view what) {
-  const int rc = stmt.Step();
-  if (rc != SQLITE_DONE) return SqliteError(rc, stmt.db(), what);
-  return Ok{};
-}
-
-Status RunOnce(Statement& stmt, std::string_view what) {
-  ResetGuard reset(stmt);
-  return StepDone(stmt, what);
-}
-
-Result<jobs::JobState> ParseStoredState(const std::string& text) {
-  std::optional<jobs::JobState> state = jobs::ParseJobState(text, /*allow_submitted=*/true);
-  if (!state) return Internal("stored job state is not a known state: '" + text + "'");
-  return *state;
-}
-
-}  // namespace
 
 Result<std::unique_ptr<JobWriter>> JobWriter::Create(Database db, bool write_outbox) {
   std::unique_ptr<JobWriter> writer(new JobWriter(std::move(db), write_outbox));
@@ -55,11 +33,7 @@ Status JobWriter::InsertOutbox(const JobRecord& job, const std::string& occurred
 }
 
 Status JobWriter::PrepareAll() {
-  struct Entry {
-    Statement* stmt;
-    const char* sql;
-  };
-  const Entry entries[] = {
+  return db_.PrepareAll({
       {&begin_, "BEGIN IMMEDIATE"},
       {&commit_, "COMMIT"},
       {&rollback_, "ROLLBACK"},
@@ -97,33 +71,27 @@ Status JobWriter::PrepareAll() {
        " VALUES (1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 1)"
        " ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at,"
        " write_count = write_count + 1"},
-  };
-  for (const Entry& e : entries) {
-    Result<Statement> stmt = db_.Prepare(e.sql);
-    if (!stmt) return std::move(stmt).error();
-    *e.stmt = std::move(stmt).value();
-  }
-  return Ok{};
+  });
 }
 
-Status JobWriter::Begin() { return RunOnce(begin_, "begin"); }
+Status JobWriter::Begin() { return begin_.Run("begin"); }
 
-Status JobWriter::Commit() { return RunOnce(commit_, "commit"); }
+Status JobWriter::Commit() { return commit_.Run("commit"); }
 
 void JobWriter::Rollback() {
   // ROLLBACK fails only when no transaction is open, which is what we want.
-  if (db_.InTransaction()) (void)RunOnce(rollback_, "rollback");
+  if (db_.InTransaction()) (void)rollback_.Run("rollback");
 }
 
-Status JobWriter::Savepoint() { return RunOnce(savepoint_, "savepoint"); }
+Status JobWriter::Savepoint() { return savepoint_.Run("savepoint"); }
 
-Status JobWriter::ReleaseSavepoint() { return RunOnce(release_, "release savepoint"); }
+Status JobWriter::ReleaseSavepoint() { return release_.Run("release savepoint"); }
 
 Status JobWriter::RollbackToSavepoint() {
   // ROLLBACK TO leaves the savepoint on the stack; RELEASE pops it so the
   // next write opens a fresh one at the same depth.
-  if (Status s = RunOnce(rollback_to_, "rollback to savepoint"); !s) return s;
-  return RunOnce(release_, "release savepoint");
+  if (Status s = rollback_to_.Run("rollback to savepoint"); !s) return s;
+  return release_.Run("release savepoint");
 }
 
 Result<SubmitOutcome> JobWriter::Submit(const SubmitRecord& r) {
@@ -131,42 +99,29 @@ Result<SubmitOutcome> JobWriter::Submit(const SubmitRecord& r) {
   jobs::SubmitFinding found;
   {
     ResetGuard reset(find_by_key_);
-    find_by_key_.BindText(1, r.tenant_id);
-    find_by_key_.BindText(2, r.idempotency_key);
-    const int rc = find_by_key_.Step();
-    if (rc == SQLITE_ROW) {
+    find_by_key_.Bind(r.tenant_id, r.idempotency_key);
+    Result<bool> row = find_by_key_.StepRow("find job by key");
+    if (!row) return std::move(row).error();
+    if (*row) {
       found.by_key = jobs::SubmitFinding::ByKey{.request_fingerprint = find_by_key_.ColumnText(0),
                                                 .response_json = find_by_key_.ColumnText(1)};
-    } else if (rc != SQLITE_DONE) {
-      return SqliteError(rc, find_by_key_.db(), "find job by key");
     }
   }
   if (!found.by_key) {
     ResetGuard reset(job_exists_);
-    job_exists_.BindText(1, r.tenant_id);
-    job_exists_.BindText(2, r.job_id);
-    const int rc = job_exists_.Step();
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-      return SqliteError(rc, job_exists_.db(), "find job by id");
-    }
-    found.job_id_taken = rc == SQLITE_ROW;
+    job_exists_.Bind(r.tenant_id, r.job_id);
+    Result<bool> row = job_exists_.StepRow("find job by id");
+    if (!row) return std::move(row).error();
+    found.job_id_taken = *row;
   }
   Result<SubmitOutcome> outcome = jobs::DecideSubmit(found, r);
   if (!outcome || outcome->replayed) return outcome;
-  {
-    ResetGuard reset(insert_job_);
-    insert_job_.BindText(1, r.tenant_id);
-    insert_job_.BindText(2, r.job_id);
-    insert_job_.BindText(3, r.workspace_id);
-    insert_job_.BindText(4, r.idempotency_key);
-    insert_job_.BindText(5, r.management_node_id);
-    insert_job_.BindText(6, r.request_fingerprint);
-    insert_job_.BindText(7, r.spec_json);
-    insert_job_.BindText(8, r.submission_id);
-    insert_job_.BindText(9, r.accepted_at);
-    insert_job_.BindText(10, r.trace_id);
-    insert_job_.BindText(11, r.response_json);
-    if (Status s = StepDone(insert_job_, "insert job"); !s) return std::move(s).error();
+  if (Status s =
+          insert_job_.Run("insert job", r.tenant_id, r.job_id, r.workspace_id, r.idempotency_key,
+                          r.management_node_id, r.request_fingerprint, r.spec_json, r.submission_id,
+                          r.accepted_at, r.trace_id, r.response_json);
+      !s) {
+    return std::move(s).error();
   }
   if (write_outbox_) {
     if (Status s = InsertOutbox(jobs::JobAfterSubmit(r), r.accepted_at, r.trace_id); !s) {
@@ -181,12 +136,12 @@ Result<EventOutcome> JobWriter::AppendEvent(const EventRecord& r) {
   JobRecord job{.tenant_id = r.tenant_id, .job_id = r.job_id};  // what the payload needs of it
   {
     ResetGuard reset(find_job_for_event_);
-    find_job_for_event_.BindText(1, r.tenant_id);
-    find_job_for_event_.BindText(2, r.job_id);
-    const int rc = find_job_for_event_.Step();
-    if (rc == SQLITE_DONE) return NotFound("job not found");
-    if (rc != SQLITE_ROW) return SqliteError(rc, find_job_for_event_.db(), "find job for event");
-    Result<jobs::JobState> state = ParseStoredState(find_job_for_event_.ColumnText(0));
+    find_job_for_event_.Bind(r.tenant_id, r.job_id);
+    Result<bool> row = find_job_for_event_.StepRow("find job for event");
+    if (!row) return std::move(row).error();
+    if (!*row) return NotFound("job not found");
+    Result<jobs::JobState> state =
+        jobs::ParseStoredJobState(find_job_for_event_.ColumnText(0), /*allow_submitted=*/true);
     if (!state) return std::move(state).error();
     head = jobs::JobHead{.state = *state,
                          .submission_id = find_job_for_event_.ColumnText(1),
@@ -198,15 +153,10 @@ Result<EventOutcome> JobWriter::AppendEvent(const EventRecord& r) {
   std::optional<std::string> known_fingerprint;
   {
     ResetGuard reset(find_event_);
-    find_event_.BindText(1, r.tenant_id);
-    find_event_.BindText(2, r.job_id);
-    find_event_.BindText(3, r.event_id);
-    const int rc = find_event_.Step();
-    if (rc == SQLITE_ROW) {
-      known_fingerprint = find_event_.ColumnText(0);
-    } else if (rc != SQLITE_DONE) {
-      return SqliteError(rc, find_event_.db(), "find event");
-    }
+    find_event_.Bind(r.tenant_id, r.job_id, r.event_id);
+    Result<bool> row = find_event_.StepRow("find event");
+    if (!row) return std::move(row).error();
+    if (*row) known_fingerprint = find_event_.ColumnText(0);
   }
   const jobs::EventVerdict verdict = jobs::DecideEvent(head, known_fingerprint, r);
   Result<EventOutcome> outcome = jobs::EventOutcomeFor(verdict, head, r);
@@ -214,34 +164,19 @@ Result<EventOutcome> JobWriter::AppendEvent(const EventRecord& r) {
     return outcome;  // replay or conflict: nothing is written
   }
   const bool applied = verdict == jobs::EventVerdict::kApply;
-  {
-    ResetGuard reset(insert_event_);
-    insert_event_.BindText(1, r.tenant_id);
-    insert_event_.BindText(2, r.job_id);
-    insert_event_.BindText(3, r.event_id);
-    insert_event_.BindText(4, r.workspace_id);
-    insert_event_.BindText(5, r.submission_id);
-    insert_event_.BindText(6, r.execution_id);
-    insert_event_.BindText(7, jobs::ToString(r.state));
-    insert_event_.BindText(8, r.occurred_at);
-    insert_event_.BindText(9, r.received_at);
-    insert_event_.BindText(10, r.trace_id);
-    insert_event_.BindOptionalText(11, r.result_ref_json);
-    insert_event_.BindOptionalText(12, r.error_json);
-    insert_event_.BindText(13, r.fingerprint);
-    insert_event_.BindInt64(14, applied ? 1 : 0);
-    if (Status s = StepDone(insert_event_, "insert event"); !s) return std::move(s).error();
+  const std::string_view state = jobs::ToString(r.state);
+  if (Status s =
+          insert_event_.Run("insert event", r.tenant_id, r.job_id, r.event_id, r.workspace_id,
+                            r.submission_id, r.execution_id, state, r.occurred_at, r.received_at,
+                            r.trace_id, r.result_ref_json, r.error_json, r.fingerprint, applied);
+      !s) {
+    return std::move(s).error();
   }
   if (!applied) return outcome;
-  {
-    ResetGuard reset(apply_event_);
-    apply_event_.BindText(1, r.tenant_id);
-    apply_event_.BindText(2, r.job_id);
-    apply_event_.BindText(3, jobs::ToString(r.state));
-    apply_event_.BindText(4, r.received_at);
-    apply_event_.BindOptionalText(5, r.result_ref_json);
-    apply_event_.BindOptionalText(6, r.error_json);
-    if (Status s = StepDone(apply_event_, "apply event"); !s) return std::move(s).error();
+  if (Status s = apply_event_.Run("apply event", r.tenant_id, r.job_id, state, r.received_at,
+                                  r.result_ref_json, r.error_json);
+      !s) {
+    return std::move(s).error();
   }
   if (write_outbox_) {
     // The row as the UPDATE left it: the ProjectionUpdate describes it.
@@ -254,6 +189,6 @@ Result<EventOutcome> JobWriter::AppendEvent(const EventRecord& r) {
   return outcome;
 }
 
-Status JobWriter::TouchHealth() { return RunOnce(touch_health_, "health write"); }
+Status JobWriter::TouchHealth() { return touch_health_.Run("health write"); }
 
 }  // namespace rtgw::storage::sqlite

@@ -5,8 +5,6 @@
 #include <string>
 #include <utility>
 
-#include <sqlite3.h>
-
 #include "storage/sqlite/node_schema.hpp"
 
 namespace rtgw::storage::sqlite {
@@ -170,10 +168,7 @@ Result<int> MigrateInTransaction(Database& db) {
   if (!found) return found;
   const int latest = LatestSchemaVersion();
   if (*found > latest) {
-    return Unavailable("database schema version " + std::to_string(*found) +
-                           " is newer than this build's schema version " + std::to_string(latest) +
-                           "; refusing to open it (upgrade rtgw, do not downgrade the database)",
-                       "store_unavailable");
+    return SchemaNewerThanBuild(*found, latest, "open it");
   }
   Result<Statement> record = db.Prepare(
       "INSERT INTO schema_migrations (version, applied_at)"
@@ -184,10 +179,8 @@ Result<int> MigrateInTransaction(Database& db) {
     if (Status s = db.Exec(m.sql, "apply migration " + std::to_string(m.version)); !s) {
       return std::move(s).error();
     }
-    ResetGuard reset(*record);
-    record->BindInt64(1, m.version);
-    if (const int rc = record->Step(); rc != SQLITE_DONE) {
-      return SqliteError(rc, db.handle(), "record migration " + std::to_string(m.version));
+    if (Status s = record->Run("record migration " + std::to_string(m.version), m.version); !s) {
+      return std::move(s).error();
     }
   }
   return found;

@@ -7,17 +7,10 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "storage/schema_migration.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
 
 namespace rtgw::storage::sqlite {
-
-// One forward-only schema step. Shipped migrations are never edited; a change
-// is a new entry with the next version.
-struct Migration {
-  int version;
-  const char* name;
-  const char* sql;
-};
 
 // All migrations in ascending version order, starting at 1 with no gaps.
 std::span<const Migration> Migrations();

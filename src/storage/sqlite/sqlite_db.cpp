@@ -77,6 +77,21 @@ int Statement::Step() {
   return sqlite3_step(stmt_);
 }
 
+Status Statement::StepDone(std::string_view what) {
+  const int rc = Step();
+  if (rc != SQLITE_DONE) return SqliteError(rc, db_, what);
+  return Ok{};
+}
+
+Result<bool> Statement::StepRow(std::string_view what) {
+  const int rc = Step();
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return SqliteError(rc, db_, what);
+}
+
+int Statement::Changes() const { return sqlite3_changes(db_); }
+
 void Statement::Reset() {
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);
@@ -149,6 +164,15 @@ Result<Statement> Database::Prepare(std::string_view sql) {
     return SqliteError(rc, db_, "prepare " + std::string(sql.substr(0, 60)));
   }
   return Statement(db_, stmt);
+}
+
+Status Database::PrepareAll(std::initializer_list<StatementSql> entries) {
+  for (const StatementSql& e : entries) {
+    Result<Statement> stmt = Prepare(e.sql);
+    if (!stmt) return std::move(stmt).error();
+    *e.stmt = std::move(stmt).value();
+  }
+  return Ok{};
 }
 
 Result<std::string> Database::QueryText(std::string_view sql, std::string_view what) {

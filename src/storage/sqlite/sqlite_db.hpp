@@ -5,9 +5,11 @@
 // prepared statement. Keeps <sqlite3.h> out of every other header.
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "common/error.hpp"
 
@@ -42,9 +44,49 @@ class Statement {
   void BindText(int index, std::string_view value);
   void BindOptionalText(int index, const std::optional<std::string>& value);
   void BindInt64(int index, std::int64_t value);
+  // Binds `values` to ?1, ?2, ... in order: integers (bool as 0/1) as INTEGER,
+  // std::optional<std::string> as TEXT or NULL, anything else as TEXT (not
+  // copied, as above). No allocation.
+  template <class... T>
+  void Bind(const T&... values) {
+    int index = 0;
+    (BindAt(++index, values), ...);
+  }
 
   // Returns SQLITE_ROW, SQLITE_DONE or an error code.
   int Step();
+  // Steps a statement that returns no row: Ok on SQLITE_DONE, else the
+  // SqliteError naming `what`.
+  Status StepDone(std::string_view what);
+  // Steps to the next row: true on a row, false when there is none left, else
+  // the SqliteError naming `what`.
+  Result<bool> StepRow(std::string_view what);
+  // Binds `values`, steps to SQLITE_DONE and resets: one write that returns no rows.
+  template <class... T>
+  Status Run(std::string_view what, const T&... values) {
+    Bind(values...);
+    Status done = StepDone(what);
+    Reset();
+    return done;
+  }
+  // Steps through every row, calling `on_row(*this)` for each; `on_row`
+  // returns void, or a Status that stops the loop when it is an error. Does
+  // not reset.
+  template <class F>
+  Status ForEachRow(std::string_view what, F&& on_row) {
+    for (;;) {
+      Result<bool> row = StepRow(what);
+      if (!row) return std::move(row).error();
+      if (!*row) return Ok{};
+      if constexpr (std::is_void_v<decltype(on_row(*this))>) {
+        on_row(*this);
+      } else if (Status s = on_row(*this); !s) {
+        return s;
+      }
+    }
+  }
+  // Rows changed by the latest INSERT, UPDATE or DELETE on this connection.
+  int Changes() const;
   // Resets the statement and clears its bindings; releases any read lock the
   // statement held. Always call it (or use a ResetGuard) after stepping.
   void Reset();
@@ -53,10 +95,26 @@ class Statement {
   std::optional<std::string> ColumnOptionalText(int index) const;
   std::int64_t ColumnInt64(int index) const;
 
+  // The current row as the shared record mappers read it (storage/record_rows.hpp).
+  std::string Text(int index) const { return ColumnText(index); }
+  std::optional<std::string> OptText(int index) const { return ColumnOptionalText(index); }
+  std::int64_t Int(int index) const { return ColumnInt64(index); }
+  bool Bool(int index) const { return ColumnInt64(index) != 0; }
+
   sqlite3* db() const { return db_; }
 
  private:
   void KeepBindError(int rc);
+  template <class T>
+  void BindAt(int index, const T& value) {
+    if constexpr (std::is_integral_v<T>) {
+      BindInt64(index, static_cast<std::int64_t>(value));
+    } else if constexpr (std::is_same_v<T, std::optional<std::string>>) {
+      BindOptionalText(index, value);
+    } else {
+      BindText(index, value);
+    }
+  }
 
   sqlite3* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
@@ -97,6 +155,12 @@ class Database {
   Status Exec(const std::string& sql, std::string_view what);
   // Prepares a statement kept for the connection's lifetime.
   Result<Statement> Prepare(std::string_view sql);
+  // Prepares each entry's SQL into its statement; stops at the first failure.
+  struct StatementSql {
+    Statement* stmt;
+    std::string sql;
+  };
+  Status PrepareAll(std::initializer_list<StatementSql> entries);
   // Runs a single-row, single-column query and returns the text value (empty
   // when there is no row or the value is NULL).
   Result<std::string> QueryText(std::string_view sql, std::string_view what);
