@@ -2,6 +2,7 @@
 #define RTGW_COMMON_TIME_FORMAT_HPP_
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,14 @@ inline constexpr std::string_view kRfc3339Range = "1970-01-01T00:00:00Z to 2262-
 // Digits past the sixth of the fraction are dropped (microsecond precision); everything
 // accepted formats back with FormatRfc3339 as the same instant in UTC.
 std::optional<SystemTime> ParseRfc3339(std::string_view text);
+
+// The wall-clock time now as a count of `Unit` since the Unix epoch: seconds for JWT iat and
+// webhook timestamps, milliseconds for the agent journal, microseconds for stored instants.
+template <class Unit>
+std::int64_t UnixNow() {
+  return std::chrono::duration_cast<Unit>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 }  // namespace rtgw
 

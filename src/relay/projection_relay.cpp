@@ -273,9 +273,7 @@ class ProjectionRelay::Impl {
   void Deliver(std::mt19937_64& rng, const storage::OutboxItem& item) {
     const std::string webhook_id =
         ProjectionWebhookId(item.tenant_id, item.job_id, item.projection_version);
-    const std::int64_t timestamp = std::chrono::duration_cast<std::chrono::seconds>(
-                                       std::chrono::system_clock::now().time_since_epoch())
-                                       .count();
+    const std::int64_t timestamp = UnixNow<std::chrono::seconds>();
     // A measurement of the sink, not a decision: real time, not clock_.
     const auto start = std::chrono::steady_clock::now();
     const net::HttpResponse post = http_.Send(

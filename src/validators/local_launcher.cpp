@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "common/logging.hpp"
+#include "common/time_format.hpp"
 
 namespace rtgw::validators {
 namespace json = boost::json;
@@ -47,9 +48,7 @@ LocalLauncher::~LocalLauncher() {
 Result<std::string> LocalLauncher::MintToken(const std::string& audience,
                                              const std::string& subject,
                                              std::chrono::seconds ttl) const {
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  const auto now = UnixNow<std::chrono::seconds>();
   json::object claims{{"iss", identity_.issuer}, {"aud", audience},
                       {"sub", subject},          {"email", identity_.service_account},
                       {"email_verified", true},  {"iat", now},

@@ -19,12 +19,6 @@ using storage::ValidatorRun;
 
 namespace {
 
-std::int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string Now() { return FormatRfc3339(std::chrono::system_clock::now()); }
 
 std::string Fingerprint(const json::object& o) { return crypto::Sha256Hex(json::serialize(o)); }
@@ -211,8 +205,8 @@ Result<ValidatorRun> ValidationService::StartExecution(ValidatorRun run, bool fi
   e.status = storage::kRunPending;
   e.trace_id = trace_id;
   e.created_at = Now();
-  e.deadline_us =
-      NowMicros() + std::chrono::duration_cast<std::chrono::microseconds>(spec->timeout).count();
+  e.deadline_us = UnixNow<std::chrono::microseconds>() +
+                  std::chrono::duration_cast<std::chrono::microseconds>(spec->timeout).count();
   const std::string dir =
       JoinUri(storage_.base_uri(), "validations/" + net::UrlEncode(run.tenant_id) + "/" +
                                        run.run_id + "/" + e.callback_id);
@@ -639,7 +633,7 @@ void ValidationService::PollRun(const ValidatorRun& run, std::int64_t now_us) {
 }
 
 void ValidationService::PollOnce() {
-  const std::int64_t now = NowMicros();
+  const std::int64_t now = UnixNow<std::chrono::microseconds>();
   auto due = Await<std::vector<ValidatorRun>>([&](storage::Callback<std::vector<ValidatorRun>> cb) {
     runs_.ListDue(now, 64, std::move(cb));
   });

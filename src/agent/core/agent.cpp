@@ -12,15 +12,6 @@
 #include "common/time_format.hpp"
 
 namespace rtgw::agent {
-namespace {
-
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 Agent::Agent(AgentConfig config, std::unique_ptr<Journal> journal,
              std::shared_ptr<Executor> executor, std::string agent_version)
@@ -167,7 +158,7 @@ void Agent::SenderLoop() {
   while (true) {
     if (stopping_ && !deadline) deadline = Clock::now() + config_.shutdown_timeout;
     if (deadline && Clock::now() >= *deadline) break;
-    auto due = journal_->DueEvents(NowMs(), 100);
+    auto due = journal_->DueEvents(UnixNow<std::chrono::milliseconds>(), 100);
     if (!due.ok()) {
       LogError("journal read failed", {{"error", due.error().message}});
       SleepFor(std::chrono::milliseconds(500));
@@ -191,7 +182,7 @@ void Agent::SenderLoop() {
       net::HttpResponse r = events_gateway_->PostEvent(e.job_id, e.body);
       switch (ClassifyDelivery(r.status)) {
         case Delivery::kDelivered:
-          (void)journal_->MarkDelivered(e.event_id, NowMs());
+          (void)journal_->MarkDelivered(e.event_id, UnixNow<std::chrono::milliseconds>());
           LogInfo("event delivered", {{"event_id", e.event_id},
                                       {"job_id", e.job_id},
                                       {"http_status", static_cast<long long>(r.status)},
@@ -199,7 +190,8 @@ void Agent::SenderLoop() {
           break;
         case Delivery::kRetry: {
           const auto delay = Backoff(e.attempts + 1);
-          (void)journal_->MarkRetry(e.event_id, e.attempts + 1, NowMs() + delay.count());
+          (void)journal_->MarkRetry(e.event_id, e.attempts + 1,
+                                    UnixNow<std::chrono::milliseconds>() + delay.count());
           blocked.insert(e.job_id);
           LogWarn("event not delivered; will retry",
                   {{"event_id", e.event_id},
@@ -214,7 +206,7 @@ void Agent::SenderLoop() {
             // The gateway already holds an event with this deterministic id for this job, so it
             // came from us (re-derived after a power loss dropped the journal's copy, with
             // another occurred_at): the state is known there. Count it as delivered.
-            (void)journal_->MarkDelivered(e.event_id, NowMs());
+            (void)journal_->MarkDelivered(e.event_id, UnixNow<std::chrono::milliseconds>());
             LogWarn("event already recorded by the gateway with another body; treated as delivered",
                     {{"event_id", e.event_id}, {"job_id", e.job_id}});
             break;

@@ -9,12 +9,6 @@
 namespace rtgw::agent {
 namespace {
 
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 int Rank(const std::string& state) {
   if (state == "queued") return 1;
   if (state == "running") return 2;
@@ -97,11 +91,7 @@ void JobRunner::Refuse(const JobSpec& spec, const std::string& error_code,
 
 JobRunner::SubmitResult JobRunner::Submit(const std::string& sid) {
   if (!TryBusy(sid)) return SubmitResult::kSkipped;
-  struct Guard {
-    JobRunner* r;
-    const std::string& sid;
-    ~Guard() { r->ReleaseBusy(sid); }
-  } guard{this, sid};
+  BusyGuard guard{this, sid};
 
   auto row_or = journal_->Get(sid);
   if (!row_or.ok() || !row_or->has_value()) return SubmitResult::kSkipped;
@@ -111,15 +101,12 @@ JobRunner::SubmitResult JobRunner::Submit(const std::string& sid) {
 JobRunner::SubmitResult JobRunner::SubmitLease(const JobSpec& spec, const std::string& lease_id) {
   const std::string& sid = spec.submission_id;
   if (!TryBusy(sid)) return SubmitResult::kSkipped;
-  struct Guard {
-    JobRunner* r;
-    const std::string& sid;
-    ~Guard() { r->ReleaseBusy(sid); }
-  } guard{this, sid};
+  BusyGuard guard{this, sid};
   auto row_or = journal_->Get(sid);
   if (!row_or.ok()) return SubmitResult::kPending;
   if (!row_or->has_value()) {
-    if (Status st = journal_->RecordIntent(spec, lease_id, NowMs()); !st.ok()) {
+    if (Status st = journal_->RecordIntent(spec, lease_id, UnixNow<std::chrono::milliseconds>());
+        !st.ok()) {
       LogError("journal: cannot record the intent; not submitting",
                {{"submission_id", sid}, {"error", st.error().message}});
       return SubmitResult::kPending;
@@ -165,7 +152,7 @@ JobRunner::SubmitResult JobRunner::SubmitLocked(JournalJob job, bool intent_reco
     const auto window_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(executor_->visibility_window())
             .count();
-    if (NowMs() - job.intent_at_ms > window_ms - kWindowMarginMs) {
+    if (UnixNow<std::chrono::milliseconds>() - job.intent_at_ms > window_ms - kWindowMarginMs) {
       // It may have run and been purged since: we cannot know. Never guess, never resubmit.
       JobObservation lost = VanishedJob("(unknown)");
       lost.message =
@@ -186,7 +173,7 @@ JobRunner::SubmitResult JobRunner::SubmitLocked(JournalJob job, bool intent_reco
     return SubmitResult::kDone;
   }
   if (!intent_recorded) {
-    if (Status st = journal_->MarkSubmitting(sid, NowMs()); !st.ok()) {
+    if (Status st = journal_->MarkSubmitting(sid, UnixNow<std::chrono::milliseconds>()); !st.ok()) {
       LogError("journal: cannot record the intent; not submitting",
                {{"submission_id", sid}, {"error", st.error().message}});
       return SubmitResult::kPending;

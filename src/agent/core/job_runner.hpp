@@ -75,6 +75,12 @@ class JobRunner {
   std::string OutputUri(const std::string& submission_id) const;
   bool TryBusy(const std::string& sid);
   void ReleaseBusy(const std::string& sid);
+  // Releases the busy mark of `sid` (taken with TryBusy) when it goes out of scope.
+  struct BusyGuard {
+    JobRunner* runner;
+    const std::string& sid;
+    ~BusyGuard() { runner->ReleaseBusy(sid); }
+  };
   // Asks the backend to cancel `job` unless this process already had a cancel of it taken,
   // another thread is sending one, or a failed attempt's backoff has not passed yet.
   void SendCancel(const JournalJob& job);

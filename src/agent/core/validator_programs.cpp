@@ -11,6 +11,7 @@
 #include <boost/json.hpp>
 
 #include "auth/jws_signer.hpp"
+#include "common/time_format.hpp"
 
 namespace rtgw::agent {
 namespace json = boost::json;
@@ -65,9 +66,7 @@ std::function<Result<std::string>(const JobSpec&)> MakeValidatorTokenWriter(
   return [signer = std::move(signer),
           o = std::move(options)](const JobSpec& spec) -> Result<std::string> {
     if (!spec.validator) return InvalidArgument("not a validator job");
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    const auto now = UnixNow<std::chrono::seconds>();
     json::object claims{{"iss", o.issuer},
                         {"aud", spec.validator->callback_url},
                         {"sub", o.node_id + "/" + spec.submission_id},
