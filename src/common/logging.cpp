@@ -142,6 +142,27 @@ void AppendJsonEscaped(std::string& out, std::string_view s) {
   out.append(s.data() + run, s.size() - run);
 }
 
+namespace {
+
+// A field's value in either format: numbers as they are, strings quoted and escaped in JSON.
+void AppendFieldValue(std::string& line, const LogField& f, bool json) {
+  if (f.is_num) {
+    line += std::to_string(f.num);
+  } else if (f.is_dbl) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3f", f.dbl);
+    line += buf;
+  } else if (json) {
+    line += '"';
+    AppendJsonEscaped(line, f.str);
+    line += '"';
+  } else {
+    line += f.str;
+  }
+}
+
+}  // namespace
+
 void Logger::Configure(LogFormat format, LogLevel min_level) {
   g_format.store(format);
   g_min_level.store(min_level);
@@ -166,17 +187,7 @@ void Logger::Log(LogLevel level, std::string_view message, std::initializer_list
       line += ",\"";
       AppendJsonEscaped(line, f.key);
       line += "\":";
-      if (f.is_num) {
-        line += std::to_string(f.num);
-      } else if (f.is_dbl) {
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%.3f", f.dbl);
-        line += buf;
-      } else {
-        line += '"';
-        AppendJsonEscaped(line, f.str);
-        line += '"';
-      }
+      AppendFieldValue(line, f, true);
     }
     line += "}\n";
   } else {
@@ -189,15 +200,7 @@ void Logger::Log(LogLevel level, std::string_view message, std::initializer_list
       line += ' ';
       line += f.key;
       line += '=';
-      if (f.is_num) {
-        line += std::to_string(f.num);
-      } else if (f.is_dbl) {
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%.3f", f.dbl);
-        line += buf;
-      } else {
-        line += f.str;
-      }
+      AppendFieldValue(line, f, false);
     }
     line += '\n';
   }

@@ -13,7 +13,7 @@
 namespace rtgw::conformance {
 namespace json = boost::json;
 
-std::optional<std::string> TenantFromToken(std::string_view jwt) {
+std::optional<std::string> StringClaim(std::string_view jwt, std::string_view name) {
   const auto dot1 = jwt.find('.');
   if (dot1 == std::string_view::npos) return std::nullopt;
   const auto dot2 = jwt.find('.', dot1 + 1);
@@ -23,7 +23,7 @@ std::optional<std::string> TenantFromToken(std::string_view jwt) {
   boost::system::error_code ec;
   const json::value v = json::parse(*payload, ec);
   if (ec || !v.is_object()) return std::nullopt;
-  const auto* t = v.as_object().if_contains("tenant_id");
+  const auto* t = v.as_object().if_contains(name);
   if (!t || !t->is_string() || t->as_string().empty()) return std::nullopt;
   return std::string(t->as_string());
 }
@@ -80,6 +80,15 @@ class Runner {
     c.detail = std::move(detail);
     c.diagnostic = std::move(diagnostic);
   }
+  // A drift check: `x` must be 409 with error.code `code`; an `accepted` status means the gateway
+  // took a changed request under a used key, which `diagnostic` names.
+  void ExpectConflict(CheckResult& c, const Exchange& x, std::string_view surface,
+                      const std::string& code, long accepted, std::string diagnostic) {
+    if (ExpectStatus(c, x, 409, surface) && x.error_code != code) {
+      Fail(c, "409 with code " + x.error_code, "expected error.code " + code);
+    }
+    if (!c.passed && x.status == accepted) c.diagnostic = std::move(diagnostic);
+  }
   void NeedsSubmit(CheckResult& c) {
     Fail(c, "not run: gate 2 did not return a submission_id",
          "fix the first failing check of gate 2; this one depends on it");
@@ -103,6 +112,7 @@ class Runner {
   net::HttpClient& client_;
   std::string base_;
   std::string tenant_;
+  std::string user_;  // requested_by.user_id: the token's sub
   std::string other_tenant_;
   std::string job_id_;
   std::string submission_id_;
@@ -174,7 +184,7 @@ std::string Runner::SubmitBody(int cpu) const {
   b["execution_profile"] = {{"queue_name", "default"}};
   b["resource_shape"] = {{"cpu", cpu}, {"memory_mib", 2048}, {"walltime_seconds", 3600}};
   b["payload_ref"] = {{"input_uri", "inline://gate/" + job_id_}};
-  b["requested_by"] = {{"user_id", "rtgw-conformance"}};
+  b["requested_by"] = {{"user_id", user_}};
   return json::serialize(b);
 }
 
@@ -284,14 +294,9 @@ GateResult Runner::Gate2() {
       NeedsSubmit(c);
     } else {
       const auto x = Call("POST", "/api/runtime/jobs:submit", o_.token, tenant_, SubmitBody(2));
-      if (ExpectStatus(c, x, 409, "submit") && x.error_code != "idempotency_conflict") {
-        Fail(c, "409 with code " + x.error_code, "expected error.code idempotency_conflict");
-      }
-      if (!c.passed && x.status == 202) {
-        c.diagnostic =
-            "submit accepted a changed body under a used idempotency_key (no drift "
-            "detection)";
-      }
+      ExpectConflict(c, x, "submit", "idempotency_conflict", 202,
+                     "submit accepted a changed body under a used idempotency_key (no drift "
+                     "detection)");
     }
     g.checks.push_back(std::move(c));
   }
@@ -337,14 +342,9 @@ GateResult Runner::Gate3() {
       const auto x = Call("POST", path, o_.token, tenant_,
                           EventBody(ev_running_, "running", "aiida-conformance",
                                     "2026-02-18T00:00:07Z", tenant_, false));
-      if (ExpectStatus(c, x, 409, "events") && x.error_code != "event_conflict") {
-        Fail(c, "409 with code " + x.error_code, "expected error.code event_conflict");
-      }
-      if (!c.passed && x.status == 200) {
-        c.diagnostic =
-            "the gateway accepted two different events under one event_id (no drift "
-            "detection)";
-      }
+      ExpectConflict(c, x, "events", "event_conflict", 200,
+                     "the gateway accepted two different events under one event_id (no drift "
+                     "detection)");
     }
     g.checks.push_back(std::move(c));
   }
@@ -593,6 +593,7 @@ ConformanceReport Runner::Run() {
   base_ = o_.base_url;
   while (!base_.empty() && base_.back() == '/') base_.pop_back();
   tenant_ = !o_.tenant_id.empty() ? o_.tenant_id : TenantFromToken(o_.token).value_or("");
+  user_ = StringClaim(o_.token, "sub").value_or("rtgw-conformance");
   other_tenant_ = !o_.other_tenant_id.empty() ? o_.other_tenant_id
                                               : TenantFromToken(o_.other_token).value_or("");
   job_id_ = !o_.job_id.empty() ? o_.job_id : "job-gate-" + RandomHex(8);
