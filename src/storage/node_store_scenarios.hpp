@@ -5,8 +5,8 @@
 // (leases: grant, expiry, renew, release; cancels per job state; heartbeats;
 // stored submits). A typed gtest suite on StoreScenarioTest
 // (store_test_support.hpp): sqlite/sqlite_job_store_test.cpp and
-// postgres/pg_node_store_test.cpp instantiate it with their Backend; what only
-// one backend can show (replicas, raw tables) stays in its own file.
+// postgres/postgres_job_store_test.cpp instantiate it with their Backend;
+// what only one backend can show (replicas, raw tables) stays in its own file.
 // Time is injected through the `now` of each call.
 
 #include <chrono>

@@ -4,8 +4,9 @@
 // Test-only: the OutboxStore scenarios every backend must pass the same way
 // (one update per state change in the same commit, heads only, leases and
 // their takeover, retries, dead letters and their replay, restarts). A typed
-// gtest suite: sqlite/sqlite_outbox_test.cpp and postgres/postgres_job_store_test.cpp
-// instantiate it with their Backend (store_test_support.hpp); the outbox
+// gtest suite: sqlite/sqlite_job_store_test.cpp and
+// postgres/postgres_job_store_test.cpp instantiate it with their Backend
+// (store_test_support.hpp); the outbox
 // switch (SQLite), the wake-up listener (SQLite) and claimers on two replicas
 // (PostgreSQL) stay in their own files.
 

@@ -4,8 +4,9 @@
 // Test-only: the ValidatorRunStore scenarios every backend must pass the same
 // way (callbacks applied once, replays, reruns, tenant scope, the due list,
 // a reopen). A typed gtest suite on StoreScenarioTest (store_test_support.hpp):
-// sqlite/sqlite_job_store_test.cpp and postgres/pg_validator_run_store_test.cpp
-// instantiate it with their Backend; replicas (PostgreSQL) stay in their own file.
+// sqlite/sqlite_job_store_test.cpp and postgres/postgres_job_store_test.cpp
+// instantiate it with their Backend; replicas (PostgreSQL) stay in their own
+// file.
 
 #include <optional>
 #include <string>

@@ -1,7 +1,7 @@
-// NodeStore on PostgreSQL: the backend-neutral scenarios of
-// storage/node_store_scenarios.hpp on PgTestDatabase, then what only replicas
-// can show: two stores on one database (two rtgw processes) leasing and cancelling
-// concurrently.
+// NodeStore on PostgreSQL, what only replicas can show: two stores on one
+// database (two rtgw processes) leasing and cancelling concurrently, on the
+// fixture of storage/node_store_scenarios.hpp (whose scenarios run from
+// postgres_job_store_test.cpp).
 // Needs RTGW_TEST_PG_DSN (pg_test_support.hpp).
 #include <atomic>
 #include <cstdio>
@@ -29,6 +29,8 @@ using namespace test_support;
 // The scenario fixture on PostgreSQL (its Submit, Acquire, Cancel and t0_),
 // for what only replicas can show.
 using PgNodeStoreTest = NodeStoreScenarios<PgTestDatabase>;
+// Its scenarios are instantiated in rtgw_storage_postgres_test, not here.
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(NodeStoreScenarios);
 
 TEST_F(PgNodeStoreTest, TheGatewayCancelWritesItsOutboxRowInTheSameTransaction) {
   Submit("t1", "fresh", "n1");
@@ -141,8 +143,3 @@ TEST_F(PgNodeStoreTest, ANewCancellationIsNewForOnePollOnly) {
 
 }  // namespace
 }  // namespace rtgw::storage::postgres
-
-namespace rtgw::storage::test_support {
-INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, NodeStoreScenarios,
-                               postgres::test_support::PgTestDatabase);
-}  // namespace rtgw::storage::test_support

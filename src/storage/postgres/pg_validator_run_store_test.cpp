@@ -1,7 +1,7 @@
-// ValidatorRunStore on PostgreSQL: the backend-neutral scenarios of
-// storage/validator_run_store_scenarios.hpp on PgTestDatabase, then a
-// duplicate run and concurrent deliveries of one callback through two
-// replicas. Needs RTGW_TEST_PG_DSN (pg_test_support.hpp).
+// ValidatorRunStore on PostgreSQL: a duplicate run and concurrent deliveries
+// of one callback through two replicas, on the fixture of
+// storage/validator_run_store_scenarios.hpp (whose scenarios run from
+// postgres_job_store_test.cpp). Needs RTGW_TEST_PG_DSN (pg_test_support.hpp).
 #include <atomic>
 #include <string>
 #include <thread>
@@ -20,6 +20,8 @@ using namespace test_support;
 
 // The scenario fixture on PostgreSQL, for what only PostgreSQL shows.
 using PgValidatorRunStoreTest = ValidatorRunStoreScenarios<PgTestDatabase>;
+// Its scenarios are instantiated in rtgw_storage_postgres_test, not here.
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(ValidatorRunStoreScenarios);
 
 TEST_F(PgValidatorRunStoreTest, ADuplicateRunIsAConflict) {
   ASSERT_TRUE(Create(MakeRun("vr-1", "cb-1")).ok());
@@ -67,8 +69,3 @@ TEST_F(PgValidatorRunStoreTest, ConcurrentDeliveriesApplyOnce) {
 
 }  // namespace
 }  // namespace rtgw::storage::postgres
-
-namespace rtgw::storage::test_support {
-INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, ValidatorRunStoreScenarios,
-                               postgres::test_support::PgTestDatabase);
-}  // namespace rtgw::storage::test_support

@@ -1,7 +1,9 @@
 // The PostgreSQL job store: the backend-neutral scenarios of
-// storage/job_store_scenarios.hpp and storage/outbox_store_scenarios.hpp, then
-// what only PostgreSQL has: migrations and URLs at Open, two replicas on one
-// database, a failing write in a batch, reconnects.
+// storage/job_store_scenarios.hpp, outbox_store_scenarios.hpp,
+// node_store_scenarios.hpp and validator_run_store_scenarios.hpp (the four
+// suites on PgTestDatabase are instantiated here), then what only PostgreSQL
+// has: migrations and URLs at Open, two replicas on one database, a failing
+// write in a batch, reconnects.
 // Runs against a real PostgreSQL named by RTGW_TEST_PG_DSN (scripts/test.sh
 // starts one and sets it). Without it every test FAILS: a skipped store test
 // would look like a passing one.
@@ -24,10 +26,12 @@
 #include "common/metrics.hpp"
 #include "jobs/job_state.hpp"
 #include "storage/job_store_scenarios.hpp"
+#include "storage/node_store_scenarios.hpp"
 #include "storage/outbox_store_scenarios.hpp"
 #include "storage/postgres/pg_conn.hpp"
 #include "storage/postgres/pg_database.hpp"
 #include "storage/postgres/pg_test_support.hpp"
+#include "storage/validator_run_store_scenarios.hpp"
 
 namespace rtgw::storage::postgres {
 namespace {
@@ -299,5 +303,9 @@ TEST_F(PgTest, ConcurrentClaimersNeverShareARowAndExpiredLeasesAreTakenOver) {
 namespace rtgw::storage::test_support {
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, JobStoreScenarios, postgres::test_support::PgTestDatabase);
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, OutboxStoreScenarios,
+                               postgres::test_support::PgTestDatabase);
+INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, NodeStoreScenarios,
+                               postgres::test_support::PgTestDatabase);
+INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, ValidatorRunStoreScenarios,
                                postgres::test_support::PgTestDatabase);
 }  // namespace rtgw::storage::test_support

@@ -1,6 +1,7 @@
 // The SQLite job store: the backend-neutral scenarios of
-// storage/job_store_scenarios.hpp (and those of node_store_scenarios.hpp and
-// validator_run_store_scenarios.hpp, on the same SqliteTestDatabase), then
+// storage/job_store_scenarios.hpp (and those of outbox_store_scenarios.hpp,
+// node_store_scenarios.hpp and validator_run_store_scenarios.hpp: the four
+// suites on SqliteTestDatabase are instantiated here), then
 // what only SQLite has: options and schema checks at Open, WAL checkpoints,
 // the single writer's batches under an injected write lock or failing
 // trigger, the queue bound, the job cache, the lock on the file.
@@ -24,6 +25,7 @@
 #include "jobs/job_state.hpp"
 #include "storage/job_store_scenarios.hpp"
 #include "storage/node_store_scenarios.hpp"
+#include "storage/outbox_store_scenarios.hpp"
 #include "storage/sqlite/schema.hpp"
 #include "storage/sqlite/shim_vfs.hpp"
 #include "storage/sqlite/sqlite_database.hpp"
@@ -436,6 +438,8 @@ TEST_F(SqliteWriteLockTest, HealthIsNotWritableWhileWriteLockIsHeld) {
 
 namespace rtgw::storage::test_support {
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, JobStoreScenarios, sqlite::test_support::SqliteTestDatabase);
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, OutboxStoreScenarios,
+                               sqlite::test_support::SqliteTestDatabase);
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, NodeStoreScenarios,
                                sqlite::test_support::SqliteTestDatabase);
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, ValidatorRunStoreScenarios,

@@ -1,6 +1,7 @@
-// The transactional outbox of the SQLite store: the backend-neutral scenarios
-// of storage/outbox_store_scenarios.hpp, then what only SQLite has: the
-// outbox switch (SqliteOptions::write_outbox) and the wake-up listener.
+// The transactional outbox of the SQLite store, what only SQLite has: the
+// outbox switch (SqliteOptions::write_outbox) and the wake-up listener (the
+// backend-neutral scenarios of storage/outbox_store_scenarios.hpp run from
+// sqlite_job_store_test.cpp).
 #include <atomic>
 #include <string>
 
@@ -45,8 +46,3 @@ TEST(SqliteOutboxTest, ListenerFiresAfterACommitThatAddedRows) {
 
 }  // namespace
 }  // namespace rtgw::storage::sqlite
-
-namespace rtgw::storage::test_support {
-INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, OutboxStoreScenarios,
-                               sqlite::test_support::SqliteTestDatabase);
-}  // namespace rtgw::storage::test_support
