@@ -35,8 +35,7 @@ Result<JobRecord> JobReader::GetJob(const std::string& tenant_id, const std::str
 
 Result<JobRecord> JobReader::ReadJob(const std::string& tenant_id, const std::string& job_id) {
   ResetGuard reset(get_job_);
-  get_job_.Bind(tenant_id, job_id);
-  Result<bool> row = get_job_.StepRow("read job");
+  Result<bool> row = get_job_.FirstRow("read job", tenant_id, job_id);
   if (!row) return std::move(row).error();
   if (!*row) return NotFound("job not found");
   return ReadJobRow(get_job_);

@@ -171,8 +171,7 @@ Result<bool> NodeWriter::ReleaseLease(const std::string& tenant_id, const std::s
 Result<NodeWriter::CancelTarget> NodeWriter::FindCancelTarget(const std::string& tenant_id,
                                                               const std::string& job_id) {
   ResetGuard reset(find_cancel_target_);
-  find_cancel_target_.Bind(tenant_id, job_id);
-  Result<bool> row = find_cancel_target_.StepRow("find job to cancel");
+  Result<bool> row = find_cancel_target_.FirstRow("find job to cancel", tenant_id, job_id);
   if (!row) return std::move(row).error();
   if (!*row) return NotFound("job not found");
   Result<jobs::JobState> state =
@@ -212,8 +211,7 @@ Result<std::unique_ptr<NodeReader>> NodeReader::Create(Database& db) {
 
 Result<NodeRecord> NodeReader::GetNode(const std::string& tenant_id, const std::string& node_id) {
   ResetGuard reset(get_node_);
-  get_node_.Bind(tenant_id, node_id);
-  Result<bool> row = get_node_.StepRow("read node");
+  Result<bool> row = get_node_.FirstRow("read node", tenant_id, node_id);
   if (!row) return std::move(row).error();
   if (!*row) return NotFound("node not found");
   return ReadNodeRow(get_node_);
@@ -233,8 +231,7 @@ Result<std::vector<NodeRecord>> NodeReader::ListNodes(const std::optional<std::s
 Result<std::optional<NodeStore::StoredSubmit>> NodeReader::FindSubmit(
     const std::string& tenant_id, const std::string& idempotency_key) {
   ResetGuard reset(find_submit_);
-  find_submit_.Bind(tenant_id, idempotency_key);
-  Result<bool> row = find_submit_.StepRow("find submit");
+  Result<bool> row = find_submit_.FirstRow("find submit", tenant_id, idempotency_key);
   if (!row) return std::move(row).error();
   if (!*row) return std::optional<NodeStore::StoredSubmit>();
   return std::optional<NodeStore::StoredSubmit>(

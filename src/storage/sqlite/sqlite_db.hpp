@@ -61,6 +61,13 @@ class Statement {
   // Steps to the next row: true on a row, false when there is none left, else
   // the SqliteError naming `what`.
   Result<bool> StepRow(std::string_view what);
+  // Binds `values` and steps to the first row, as StepRow. The caller resets
+  // (ResetGuard) once it has read the row.
+  template <class... T>
+  Result<bool> FirstRow(std::string_view what, const T&... values) {
+    Bind(values...);
+    return StepRow(what);
+  }
   // Binds `values`, steps to SQLITE_DONE and resets: one write that returns no rows.
   template <class... T>
   Status Run(std::string_view what, const T&... values) {

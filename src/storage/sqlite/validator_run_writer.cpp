@@ -91,8 +91,7 @@ Status ValidatorRunWriter::CreateRun(const ValidatorRun& run) {
 Status ValidatorRunWriter::AddExecution(const ValidatorExecution& execution) {
   {
     ResetGuard reset(current_of_run_);
-    current_of_run_.Bind(execution.run_id);
-    Result<bool> row = current_of_run_.StepRow("read current execution");
+    Result<bool> row = current_of_run_.FirstRow("read current execution", execution.run_id);
     if (!row) return std::move(row).error();
     if (!*row) return NotFound("validation run not found");
     if (!IsTerminalRunStatus(current_of_run_.ColumnText(0))) {
