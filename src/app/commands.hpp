@@ -13,6 +13,7 @@ int RunMigrate(const std::vector<std::string>& args);
 int RunStore(const std::vector<std::string>& args);
 int RunOpenApi(const std::vector<std::string>& args);
 int RunDev(const std::vector<std::string>& args);
+int RunToken(const std::vector<std::string>& args);  // token_command.hpp
 int RunRelayCommand(const std::vector<std::string>& args);
 int RunConformance(const std::vector<std::string>& args);
 int RunGate(const std::vector<std::string>& args);

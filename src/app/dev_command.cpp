@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "app/commands.hpp"
+#include "app/token_command.hpp"
 #include "auth/jwt_verifier.hpp"
 #include "common/random.hpp"
 #include "common/time_format.hpp"
@@ -13,21 +14,18 @@ namespace rtgw::app {
 namespace {
 
 int RunDevToken(const std::vector<std::string>& args) {
-  static const std::vector<config::OptionSpec> kSpecs = {
-      {"secrets-file", "RTGW_DEV_SECRETS_FILE", "",
-       "Env file written by 'rtgw dev secrets'; its RTGW_JWT_HS256_SECRET (and "
-       "RTGW_JWT_ISSUER/RTGW_JWT_AUDIENCE when present) sign the token."},
-      {"secret", "RTGW_JWT_HS256_SECRET", "",
-       "HS256 secret the gateway verifies with (a --secret flag wins over --secrets-file, which "
-       "wins over the environment variable).",
-       false, true},
-      {"tenant", "", "", "tenant_id claim (required)."},
-      {"sub", "", "dev-user", "sub claim (the user or service)."},
-      {"node", "", "", "node_id claim, for management-node tokens."},
-      {"ttl", "", "3600", "Lifetime: seconds, or with a unit: 90s, 30m, 12h, 7d (max 365d)."},
-      {"issuer", "RTGW_JWT_ISSUER", "", "iss claim, when the gateway checks one."},
-      {"audience", "RTGW_JWT_AUDIENCE", "", "aud claim, when the gateway checks one."},
-  };
+  static const std::vector<config::OptionSpec> kSpecs = [] {
+    std::vector<config::OptionSpec> specs = Hs256SigningSpecs();
+    specs.insert(
+        specs.end(),
+        {
+            {"tenant", "", "", "tenant_id claim (required)."},
+            {"sub", "", "dev-user", "sub claim (the user or service)."},
+            {"node", "", "", "node_id claim, for management-node tokens."},
+            {"ttl", "", "3600", "Lifetime: seconds, or with a unit: 90s, 30m, 12h, 7d (max 365d)."},
+        });
+    return specs;
+  }();
   const char* usage =
       "rtgw dev token --tenant T [--sub S] [--node N] [--ttl D] [--secrets-file FILE]";
   if (config::PrintHelpIfAsked(args, usage,
@@ -39,33 +37,13 @@ int RunDevToken(const std::vector<std::string>& args) {
   }
   auto v = config::ParseOptionsOrReport("rtgw dev token", args, kSpecs);
   if (!v) return 2;
-  std::string secret = v->GetOr("secret", "");
-  std::string issuer = v->GetOr("issuer", "");
-  std::string audience = v->GetOr("audience", "");
-  if (const auto file = v->GetOr("secrets-file", ""); !file.empty()) {
-    auto env = config::ReadEnvFile(file);
-    if (!env) {
-      std::fprintf(stderr, "rtgw dev token: --secrets-file: %s\n", env.error().message.c_str());
-      return 2;
-    }
-    const bool flag_secret = v->Get("secret") && v->Source("secret") == "--secret";
-    if (!flag_secret) {
-      const auto it = env->find("RTGW_JWT_HS256_SECRET");
-      if (it == env->end() || it->second.empty()) {
-        std::fprintf(stderr, "rtgw dev token: %s has no RTGW_JWT_HS256_SECRET\n", file.c_str());
-        return 2;
-      }
-      secret = it->second;
-    }
-    if (v->Source("issuer") != "--issuer" && env->count("RTGW_JWT_ISSUER")) {
-      issuer = env->at("RTGW_JWT_ISSUER");
-    }
-    if (v->Source("audience") != "--audience" && env->count("RTGW_JWT_AUDIENCE")) {
-      audience = env->at("RTGW_JWT_AUDIENCE");
-    }
+  auto signing = ResolveHs256Signing(*v);
+  if (!signing) {
+    std::fprintf(stderr, "rtgw dev token: %s\n", signing.error().message.c_str());
+    return 2;
   }
   const std::string tenant = v->GetOr("tenant", "");
-  if (secret.empty() || tenant.empty()) {
+  if (signing->secret.empty() || tenant.empty()) {
     std::fprintf(stderr,
                  "rtgw dev token: --tenant and a secret (--secret, --secrets-file or "
                  "RTGW_JWT_HS256_SECRET) are required\n");
@@ -76,10 +54,11 @@ int RunDevToken(const std::vector<std::string>& args) {
     std::fprintf(stderr, "rtgw dev token: --ttl must be 1s-365d (e.g. 3600, 30m, 12h, 7d)\n");
     return 2;
   }
-  std::printf("%s\n", auth::MintDevToken(
-                          secret, tenant, v->GetOr("sub", "dev-user"), std::chrono::seconds(*ttl),
-                          std::chrono::system_clock::now(), v->GetOr("node", ""), issuer, audience)
-                          .c_str());
+  std::printf("%s\n",
+              auth::MintDevToken(signing->secret, tenant, v->GetOr("sub", "dev-user"),
+                                 std::chrono::seconds(*ttl), std::chrono::system_clock::now(),
+                                 v->GetOr("node", ""), signing->issuer, signing->audience)
+                  .c_str());
   return 0;
 }
 

@@ -24,6 +24,8 @@ constexpr const char* kUsage =
     "  openapi      Print the OpenAPI 3.1 document, or --check it against a committed copy.\n"
     "  dev token    Mint an HS256 bearer token (secret from --secrets-file, --secret or env).\n"
     "  dev secrets  Write a 0600 env file with generated secrets for a local operator set-up.\n"
+    "  token        Issue tokens for real deployments (HS256 secret or RS256/ES256 key file),\n"
+    "               print a key's JWKS, revoke a token on a running gateway.\n"
     "  conformance  Run the runtime gates 1-6 (seed 000) against a deployment; pass/fail table.\n"
     "  gate run     Run a promotion gate spec (TOML): evidence logs, PROMOTE/HOLD decision.\n"
     "  gate rerun   Re-run only the failed gates of a gate run, keeping passing evidence.\n"
@@ -48,6 +50,7 @@ int main(int argc, char** argv) {
     if (command == "agent") return rtgw::app::RunAgent(args);
     if (command == "openapi") return rtgw::app::RunOpenApi(args);
     if (command == "dev") return rtgw::app::RunDev(args);
+    if (command == "token") return rtgw::app::RunToken(args);
     if (command == "relay") return rtgw::app::RunRelayCommand(args);
     if (command == "conformance") return rtgw::app::RunConformance(args);
     if (command == "gate") return rtgw::app::RunGate(args);

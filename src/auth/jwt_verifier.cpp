@@ -16,6 +16,7 @@
 
 #include "auth/json_segment.hpp"
 #include "auth/jws.hpp"
+#include "auth/token_issuer.hpp"
 #include "common/text.hpp"
 #include "crypto/crypto.hpp"
 
@@ -320,16 +321,13 @@ std::string MintDevToken(std::string_view secret, std::string_view tenant_id, st
                          std::chrono::seconds ttl, std::chrono::system_clock::time_point now,
                          std::string_view node_id, std::string_view issuer,
                          std::string_view audience) {
-  const std::int64_t iat = std::chrono::floor<std::chrono::seconds>(now).time_since_epoch().count();
-  boost::json::object claims;
-  claims["tenant_id"] = JsonView(tenant_id);
-  claims["sub"] = JsonView(sub);
-  claims["iat"] = iat;
-  claims["exp"] = iat + static_cast<std::int64_t>(ttl.count());
-  if (!node_id.empty()) claims["node_id"] = JsonView(node_id);
-  if (!issuer.empty()) claims["iss"] = JsonView(issuer);
-  if (!audience.empty()) claims["aud"] = JsonView(audience);
-  return SignHs256(boost::json::serialize(claims), secret);
+  const TokenClaims claims{.tenant_id = std::string(tenant_id),
+                           .sub = std::string(sub),
+                           .node_id = std::string(node_id),
+                           .issuer = std::string(issuer),
+                           .audience = std::string(audience),
+                           .ttl = ttl};
+  return SignHs256(TokenClaimsJson(claims, now), secret);
 }
 
 }  // namespace rtgw::auth
