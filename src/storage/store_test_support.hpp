@@ -18,6 +18,7 @@
 #include "storage/job_store.hpp"
 #include "storage/node_store.hpp"
 #include "storage/outbox_store.hpp"
+#include "storage/revocation_store.hpp"
 #include "storage/validator_run_store.hpp"
 
 namespace rtgw::storage::test_support {
@@ -108,6 +109,7 @@ class StoreScenarioTest : public ::testing::Test {
   OutboxStore& Outbox() { return store_->outbox(); }
   NodeStore& Nodes() { return store_->nodes(); }
   ValidatorRunStore& ValidatorRuns() { return store_->validator_runs(); }
+  RevocationStore& Revocations() { return store_->revocations(); }
   // A restart: closes the store and opens a new one on the same database.
   void Reopen() {
     store_->Close();
@@ -125,5 +127,15 @@ class StoreScenarioTest : public ::testing::Test {
 };
 
 }  // namespace rtgw::storage::test_support
+
+// Runs the five scenario suites on `Backend`, their tests named `Prefix.*`.
+// Once per backend, inside namespace rtgw::storage::test_support, in a file
+// that includes the five *_scenarios.hpp headers.
+#define RTGW_INSTANTIATE_STORE_SCENARIOS(Prefix, Backend)                      \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, JobStoreScenarios, Backend);          \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, OutboxStoreScenarios, Backend);       \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, NodeStoreScenarios, Backend);         \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ValidatorRunStoreScenarios, Backend); \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, RevocationStoreScenarios, Backend)
 
 #endif  // RTGW_STORAGE_STORE_TEST_SUPPORT_HPP_

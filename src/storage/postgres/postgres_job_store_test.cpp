@@ -31,6 +31,7 @@
 #include "storage/postgres/pg_conn.hpp"
 #include "storage/postgres/pg_database.hpp"
 #include "storage/postgres/pg_test_support.hpp"
+#include "storage/revocation_store_scenarios.hpp"
 #include "storage/validator_run_store_scenarios.hpp"
 
 namespace rtgw::storage::postgres {
@@ -301,11 +302,5 @@ TEST_F(PgTest, ConcurrentClaimersNeverShareARowAndExpiredLeasesAreTakenOver) {
 }  // namespace rtgw::storage::postgres
 
 namespace rtgw::storage::test_support {
-INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, JobStoreScenarios, postgres::test_support::PgTestDatabase);
-INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, OutboxStoreScenarios,
-                               postgres::test_support::PgTestDatabase);
-INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, NodeStoreScenarios,
-                               postgres::test_support::PgTestDatabase);
-INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, ValidatorRunStoreScenarios,
-                               postgres::test_support::PgTestDatabase);
+RTGW_INSTANTIATE_STORE_SCENARIOS(Postgres, postgres::test_support::PgTestDatabase);
 }  // namespace rtgw::storage::test_support

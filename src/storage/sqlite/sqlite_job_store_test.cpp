@@ -26,6 +26,7 @@
 #include "storage/job_store_scenarios.hpp"
 #include "storage/node_store_scenarios.hpp"
 #include "storage/outbox_store_scenarios.hpp"
+#include "storage/revocation_store_scenarios.hpp"
 #include "storage/sqlite/schema.hpp"
 #include "storage/sqlite/shim_vfs.hpp"
 #include "storage/sqlite/sqlite_database.hpp"
@@ -437,11 +438,5 @@ TEST_F(SqliteWriteLockTest, HealthIsNotWritableWhileWriteLockIsHeld) {
 }  // namespace rtgw::storage::sqlite
 
 namespace rtgw::storage::test_support {
-INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, JobStoreScenarios, sqlite::test_support::SqliteTestDatabase);
-INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, OutboxStoreScenarios,
-                               sqlite::test_support::SqliteTestDatabase);
-INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, NodeStoreScenarios,
-                               sqlite::test_support::SqliteTestDatabase);
-INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, ValidatorRunStoreScenarios,
-                               sqlite::test_support::SqliteTestDatabase);
+RTGW_INSTANTIATE_STORE_SCENARIOS(Sqlite, sqlite::test_support::SqliteTestDatabase);
 }  // namespace rtgw::storage::test_support
