@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "auth/authz.hpp"
 #include "common/metrics.hpp"
 #include "http/http_types.hpp"
 
@@ -22,6 +23,8 @@ struct Call {
   std::string tenant_id;                     // the token's tenant_id claim
   std::string sub;                           // the token's sub claim
   std::optional<std::string> token_node_id;  // the token's node_id claim (node tokens)
+  auth::ScopeSet scopes;                     // what the token may do (auth::PrincipalFor)
+  bool own_jobs_only = false;                // strict mode, unscoped: only its user's jobs
   std::string workspace_id;
   std::string job_id;    // {job_id} of the path
   std::string node_id;   // {node_id} of the path

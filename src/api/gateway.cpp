@@ -7,10 +7,12 @@
 #include "api/error_mapping.hpp"
 #include "api/job_requests.hpp"
 #include "api/job_views.hpp"
+#include "api/node_requests.hpp"
 #include "api/openapi.hpp"
 #include "api/outbox_views.hpp"
 #include "api/routes.hpp"
 #include "api/submit_boundary.hpp"
+#include "api/token_requests.hpp"
 #include "common/logging.hpp"
 #include "common/random.hpp"
 #include "common/time_format.hpp"
@@ -172,7 +174,7 @@ class Gateway::Impl {
       default:
         break;
     }
-    if (route.needs_bearer && !Authenticate(*call)) return;
+    if (route.needs_bearer && !(Authenticate(*call) && Authorize(*call, route))) return;
     switch (route.id) {
       case RouteId::kSubmitJob:
         return Submit(std::move(call));
@@ -194,7 +196,11 @@ class Gateway::Impl {
         return Validator(std::move(call), route.id);
       case RouteId::kCancelJob:
         if (!RequireJsonBodyIfAny(*call)) return;
-        return node_api_.Cancel(std::move(call));
+        return Cancel(std::move(call));
+      case RouteId::kListNodes:
+        return ListNodes(std::move(call));
+      case RouteId::kRevokeToken:
+        return RevokeToken(std::move(call));
       case RouteId::kNodeHeartbeat:
         if (!RequireJsonBody(*call)) return;
         return node_api_.Heartbeat(std::move(call));
@@ -294,14 +300,62 @@ class Gateway::Impl {
                                "invalid bearer token: " + claims.error().message, call.trace_id));
       return false;
     }
-    call.tenant_id = claims->tenant_id;
-    call.sub = claims->sub;
-    call.token_node_id = claims->node_id;
+    auth::Principal who = auth::PrincipalFor(*claims, options_.authz);
+    call.tenant_id = std::move(who.tenant_id);
+    call.sub = std::move(who.sub);
+    call.token_node_id = std::move(who.node_id);
+    call.scopes = who.scopes;
+    call.own_jobs_only = who.own_jobs_only;
+    // A hash lookup in the polled copy of the store's revocations: cached
+    // tokens are refused too, within one poll interval on every replica.
+    if (who.jti && options_.revocations != nullptr &&
+        options_.revocations->IsRevoked(call.tenant_id, *who.jti)) {
+      Finish(call, MakeErrorResponse(ApiCode::kTokenRevoked, "this token was revoked (jti)",
+                                     call.trace_id));
+      return false;
+    }
     if (call.request.HasHeader("x-tenant-id") &&
         call.request.Header("x-tenant-id") != claims->tenant_id) {
       Finish(call,
              MakeErrorResponse(ApiCode::kTenantMismatch,
                                "x-tenant-id does not match the token's tenant", call.trace_id));
+      return false;
+    }
+    return true;
+  }
+
+  // The route's scope and node-token rule (api/routes.cpp); on refusal
+  // responds 403 scope_denied naming what is missing and returns false.
+  bool Authorize(Call& call, const RouteSpec& route) {
+    if (call.token_node_id && !route.node_tokens) {
+      Finish(call, MakeErrorResponse(ApiCode::kScopeDenied,
+                                     "node tokens may not call " + std::string(route.operation_id),
+                                     call.trace_id));
+      return false;
+    }
+    if (route.scope && !call.scopes.Has(*route.scope)) {
+      Finish(call, MakeErrorResponse(ApiCode::kScopeDenied,
+                                     "missing scope " + std::string(auth::ScopeName(*route.scope)),
+                                     call.trace_id));
+      return false;
+    }
+    return true;
+  }
+
+  // Whether the caller may see or act on `job` (already of its tenant): a node
+  // token only its node's jobs, a strict-mode unscoped token only its user's.
+  // On refusal responds 403 and returns false.
+  bool MayAccessJob(Call& call, const storage::JobRecord& job) {
+    if (call.token_node_id && job.management_node_id != *call.token_node_id) {
+      Finish(call, MakeErrorResponse(ApiCode::kNodeMismatch,
+                                     "job " + call.job_id + " belongs to another management node",
+                                     call.trace_id));
+      return false;
+    }
+    if (call.own_jobs_only && RequestedUser(job.spec_json) != call.sub) {
+      Finish(call, MakeErrorResponse(ApiCode::kSubjectMismatch,
+                                     "job " + call.job_id + " was requested by another user",
+                                     call.trace_id));
       return false;
     }
     return true;
@@ -332,6 +386,16 @@ class Gateway::Impl {
     if (!record) return Finish(*call, MakeErrorResponse(record.error(), call->trace_id));
     call->workspace_id = record->workspace_id;
     call->job_id = record->job_id;
+    // Subject binding, before the idempotency lookup as the tenant check is:
+    // a replay sent for another user is refused too.
+    if (record->requested_by != call->sub && !call->scopes.Has(auth::Scope::kSubmitAs)) {
+      return Finish(*call,
+                    MakeErrorResponse(ApiCode::kSubjectMismatch,
+                                      "requested_by.user_id is not the token's sub (submitting "
+                                      "for another user needs scope runtime:submit_as)",
+                                      call->trace_id));
+    }
+    record->submitted_by = call->sub;
     ResolveSubmitBoundary(
         adapter_, nodes_, std::move(record).value(), now,
         [this, call](storage::SubmitRecord rec, Result<slurm_adapter::BoundaryRecord> boundary) {
@@ -413,6 +477,7 @@ class Gateway::Impl {
         ParseEventRequest(call->request.body, {call->tenant_id, call->job_id, received_at});
     if (!record) return Finish(*call, MakeErrorResponse(record.error(), call->trace_id));
     call->workspace_id = record->workspace_id;
+    record->actor = {call->sub, call->token_node_id};
     if (call->token_node_id) {
       // A node posts events only about its own jobs (agent-protocol.md). The
       // job's node never changes, so checking it before the write is race-free.
@@ -422,12 +487,7 @@ class Gateway::Impl {
             if (!job) {
               return Finish(*call, MakeErrorResponse(job.error(), call->trace_id));
             }
-            if (job->management_node_id != *call->token_node_id) {
-              return Finish(*call, MakeErrorResponse(ApiCode::kNodeMismatch,
-                                                     "job " + call->job_id +
-                                                         " belongs to another management node",
-                                                     call->trace_id));
-            }
+            if (!MayAccessJob(*call, *job)) return;
             AppendEvent(call, std::move(rec));
           });
     }
@@ -447,6 +507,7 @@ class Gateway::Impl {
     store_.GetJob(call->tenant_id, call->job_id, [this, call, id](Result<storage::JobRecord> r) {
       if (!r) return Finish(*call, MakeErrorResponse(r.error(), call->trace_id));
       call->workspace_id = r->workspace_id;
+      if (!MayAccessJob(*call, *r)) return;
       Finish(*call,
              JsonResponse(200, id == RouteId::kGetProjection ? ProjectionJson(*r) : JobJson(*r)));
     });
@@ -457,8 +518,73 @@ class Gateway::Impl {
     store_.GetDetail(call->tenant_id, call->job_id, [this, call](Result<storage::JobDetail> r) {
       if (!r) return Finish(*call, MakeErrorResponse(r.error(), call->trace_id));
       call->workspace_id = r->job.workspace_id;
+      if (!MayAccessJob(*call, r->job)) return;
       Finish(*call, JsonResponse(200, JobDetailJson(*r)));
     });
+  }
+
+  // POST /api/runtime/jobs/{job_id}:cancel. The store checks a node token's
+  // node; a strict-mode unscoped token may cancel only its user's jobs, which
+  // takes a read first.
+  void Cancel(std::shared_ptr<Call> call) {
+    if (!call->own_jobs_only || !IsValidJobId(call->job_id)) {
+      return node_api_.Cancel(std::move(call));
+    }
+    store_.GetJob(call->tenant_id, call->job_id, [this, call](Result<storage::JobRecord> r) {
+      if (!r) return Finish(*call, MakeErrorResponse(r.error(), call->trace_id));
+      call->workspace_id = r->workspace_id;
+      if (!MayAccessJob(*call, *r)) return;
+      node_api_.Cancel(call);
+    });
+  }
+
+  // GET /api/runtime/nodes (admin): the tenant's management nodes, the same
+  // objects as /api/health?deep=1's managed_aiida_runtime.
+  void ListNodes(std::shared_ptr<Call> call) {
+    nodes_.ListNodes(call->tenant_id, [this, call](Result<std::vector<storage::NodeRecord>> r) {
+      if (!r) return Finish(*call, MakeErrorResponse(r.error(), call->trace_id));
+      Finish(*call, JsonResponse(200, ManagedRuntimeJson(*r, true, std::chrono::system_clock::now(),
+                                                         options_.nodes.stale_after)));
+    });
+  }
+
+  // POST /api/runtime/tokens:revoke {"jti", "expires_at"?} (admin).
+  void RevokeToken(std::shared_ptr<Call> call) {
+    if (!RequireJsonBody(*call)) return;
+    if (options_.revocation_store == nullptr) {
+      return Finish(*call, MakeErrorResponse(ApiCode::kNotFound,
+                                             "token revocation is not configured on this process",
+                                             call->trace_id));
+    }
+    const auto now = std::chrono::system_clock::now();
+    Result<RevokeRequest> body = ParseRevokeRequest(call->request.body);
+    if (!body) return Finish(*call, MakeErrorResponse(body.error(), call->trace_id));
+    storage::TokenRevocation rev;
+    rev.tenant_id = call->tenant_id;
+    rev.jti = body->jti;
+    rev.expires_at = body->expires_at.value_or(now + options_.revocation_default_ttl);
+    rev.revoked_at = now;
+    rev.revoked_by = call->sub;
+    if (rev.expires_at <= now) {
+      return Finish(*call, MakeErrorResponse(InvalidArgument("expires_at: must be in the future"),
+                                             call->trace_id));
+    }
+    const std::string expires = FormatRfc3339(rev.expires_at);
+    options_.revocation_store->Revoke(
+        std::move(rev), options_.max_revocations_per_tenant,
+        [this, call, jti = body->jti, expires](Status s) {
+          if (!s) return Finish(*call, MakeErrorResponse(s.error(), call->trace_id));
+          if (options_.revocations != nullptr) options_.revocations->Add(call->tenant_id, jti);
+          LogInfo("token revoked", {{"trace_id", call->trace_id},
+                                    {"tenant_id", call->tenant_id},
+                                    {"sub", call->sub},
+                                    {"jti", jti},
+                                    {"expires_at", expires}});
+          std::string out = R"({"jti":")";
+          AppendJsonEscaped(out, jti);
+          out += R"(","expires_at":")" + expires + R"(","revoked":true})";
+          Finish(*call, JsonResponse(200, std::move(out)));
+        });
   }
 
   // GET /api/runtime/projection/dead-letters[?limit=N]: the caller's tenant only.
@@ -494,6 +620,7 @@ class Gateway::Impl {
           if (!*r) return not_found();
           LogInfo("projection dead letter replayed", {{"trace_id", call->trace_id},
                                                       {"tenant_id", call->tenant_id},
+                                                      {"sub", call->sub},
                                                       {"id", static_cast<long long>(row)}});
           Finish(*call, JsonResponse(200, R"({"ok":true,"id":)" + std::to_string(row) + "}"));
         });
@@ -563,7 +690,13 @@ class Gateway::Impl {
     }
     auto claims = verifier_.Verify(auth.substr(7), std::chrono::system_clock::now());
     if (!claims) return std::nullopt;
-    return claims->tenant_id;
+    const auth::Principal who = auth::PrincipalFor(*claims, options_.authz);
+    if (!who.scopes.Has(auth::Scope::kRead) || who.node_id) return std::nullopt;
+    if (who.jti && options_.revocations != nullptr &&
+        options_.revocations->IsRevoked(who.tenant_id, *who.jti)) {
+      return std::nullopt;
+    }
+    return who.tenant_id;
   }
 
   // checks.slurm_adapter: the boundary's mode, policy and rollback state.
@@ -683,6 +816,9 @@ class Gateway::Impl {
     if (options_.access_log) {
       LogInfo("request", {{"trace_id", call.trace_id},
                           {"tenant_id", call.tenant_id},
+                          {"sub", call.sub},
+                          {"node_id", call.token_node_id ? std::string_view(*call.token_node_id)
+                                                         : std::string_view()},
                           {"workspace_id", call.workspace_id},
                           {"job_id", call.job_id},
                           {"route", call.route},

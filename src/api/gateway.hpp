@@ -1,6 +1,8 @@
 #ifndef RTGW_API_GATEWAY_HPP_
 #define RTGW_API_GATEWAY_HPP_
 
+#include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -8,13 +10,16 @@
 
 #include "api/node_handlers.hpp"
 #include "api/validator_handlers.hpp"
+#include "auth/authz.hpp"
 #include "auth/jwt_verifier.hpp"
+#include "auth/revocation_list.hpp"
 #include "common/metrics.hpp"
 #include "http/http_types.hpp"
 #include "slurm_adapter/adapter.hpp"
 #include "storage/job_store.hpp"
 #include "storage/node_store.hpp"
 #include "storage/outbox_store.hpp"
+#include "storage/revocation_store.hpp"
 
 namespace rtgw::api {
 
@@ -46,6 +51,21 @@ struct GatewayOptions {
   // The validator routes; null: they answer 404. Must outlive the gateway.
   ValidatorEndpoints* validators = nullptr;
   NodeApiOptions nodes;  // management-node surface (agent-protocol.md)
+
+  // Authorization inside a tenant (docs/contracts/jwt.md "Authorization"):
+  // what an unscoped product token may do (--authz).
+  auth::AuthzMode authz = auth::AuthzMode::kCompat;
+  // Revoked token ids, checked on every authenticated request (a hash
+  // lookup); null: no revocation check. Must outlive the gateway.
+  auth::RevocationList* revocations = nullptr;
+  // Where POST /api/runtime/tokens:revoke stores revocations; null: that
+  // route answers 404. Must outlive the gateway.
+  storage::RevocationStore* revocation_store = nullptr;
+  // Kept when a revocation names no expires_at: the longest token lifetime
+  // the verifier accepts (--max-token-lifetime).
+  std::chrono::seconds revocation_default_ttl{86400};
+  // Live revocations a tenant may hold (--max-revocations-per-tenant).
+  std::size_t max_revocations_per_tenant = 10000;
 };
 
 // The request handler of `rtgw serve`: routing, proxy auth, bearer auth and

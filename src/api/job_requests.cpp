@@ -197,6 +197,7 @@ Result<storage::SubmitRecord> ParseSubmitRequest(std::string_view body, const Su
   spec["payload_ref"] = json::object{{"input_uri", input_uri}};
   spec["requested_by"] = json::object{{"user_id", user_id}};
   r.spec_json = CanonicalJson(spec);
+  r.requested_by = user_id;
 
   json::object canonical = spec;
   canonical["tenant_id"] = r.tenant_id;

@@ -50,8 +50,21 @@ json::object JobObject(const storage::JobRecord& job) {
 
 std::string JobJson(const storage::JobRecord& job) { return json::serialize(JobObject(job)); }
 
+namespace {
+
+// {"sub": ..., "node_id"?: ...}; null for rows stored before the actor trail.
+json::value ActorJson(const jobs::Actor& actor) {
+  if (actor.sub.empty()) return nullptr;
+  json::object a{{"sub", actor.sub}};
+  if (actor.node_id) a["node_id"] = *actor.node_id;
+  return a;
+}
+
+}  // namespace
+
 std::string JobDetailJson(const storage::JobDetail& detail) {
   json::object o = JobObject(detail.job);
+  o["submitted_by"] = ActorJson(jobs::Actor{detail.job.submitted_by, std::nullopt});
   json::array events;
   events.reserve(detail.events.size());
   for (const storage::EventView& e : detail.events) {
@@ -66,6 +79,7 @@ std::string JobDetailJson(const storage::JobDetail& detail) {
     ev["result_ref"] = ParseStored(e.result_ref_json);
     ev["error"] = ParseStored(e.error_json);
     ev["applied"] = e.applied;
+    ev["actor"] = ActorJson(e.actor);
     events.push_back(std::move(ev));
   }
   o["events"] = std::move(events);

@@ -336,12 +336,20 @@ json::object Schemas() {
                        {"applied", json::object{{"type", "boolean"},
                                                 {"description",
                                                  "False when the event did not move the state "
-                                                 "(late, repeated or after a terminal state)."}}}},
+                                                 "(late, repeated or after a terminal state)."}}},
+                       {"actor", Nullable(Ref("Actor"))}},
                       {"seq", "event_id", "execution_id", "state", "occurred_at", "received_at",
-                       "trace_id", "result_ref", "error", "applied"});
+                       "trace_id", "result_ref", "error", "applied", "actor"});
+  s["Actor"] =
+      Obj({{"sub", json::object{{"type", "string"}, {"description", "The token's sub claim."}}},
+           {"node_id",
+            json::object{{"type", "string"}, {"description", "The node token's node_id claim."}}}},
+          {"sub"});
   json::object detail_props = job_props;
   detail_props["events"] = json::object{{"type", "array"}, {"items", Ref("JobEvent")}};
+  detail_props["submitted_by"] = Nullable(Ref("Actor"));
   job_required.push_back("events");
+  job_required.push_back("submitted_by");
   s["JobDetail"] = Obj(detail_props, job_required);
   s["JobProjection"] = Obj(
       {{"job_id", json::object{{"type", "string"}}},
@@ -397,6 +405,45 @@ json::object Schemas() {
   s["ReplayDeadLetterResponse"] =
       Obj({{"ok", json::object{{"type", "boolean"}}}, {"id", json::object{{"type", "integer"}}}},
           {"ok", "id"});
+  s["RevokeTokenRequest"] =
+      Obj({{"jti", json::object{{"type", "string"},
+                                {"minLength", 1},
+                                {"maxLength", schema::kJti.max_chars},
+                                {"description", schema::kJti.description}}},
+           {"expires_at",
+            json::object{{"type", "string"},
+                         {"format", "date-time"},
+                         {"description",
+                          "Until when it is refused (future); default: now + the server's longest "
+                          "accepted token lifetime."}}}},
+          {"jti"});
+  s["RevokeTokenResponse"] =
+      Obj({{"jti", json::object{{"type", "string"}}},
+           {"expires_at", json::object{{"type", "string"}, {"format", "date-time"}}},
+           {"revoked", json::object{{"type", "boolean"}, {"const", true}}}},
+          {"jti", "expires_at", "revoked"});
+  s["ManagementNode"] = Obj(
+      {{"node_id", json::object{{"type", "string"}}},
+       {"tenant_id", json::object{{"type", "string"}}},
+       {"executor", json::object{{"type", "string"}}},
+       {"agent_version", json::object{{"type", "string"}}},
+       {"last_seen", json::object{{"type", "string"}, {"format", "date-time"}}},
+       {"age_seconds", json::object{{"type", "integer"}, {"minimum", 0}}},
+       {"stale", json::object{{"type", "boolean"}}},
+       {"in_flight", json::object{{"type", "integer"}}},
+       {"slurm_version", json::object{{"description", "From the last catalogue; null if none."}}},
+       {"partitions", json::object{{"type", "array"}}}},
+      {"node_id", "tenant_id", "executor", "agent_version", "last_seen", "age_seconds", "stale",
+       "in_flight", "slurm_version", "partitions"});
+  s["NodeList"] =
+      Obj({{"status",
+            json::object{{"type", "string"}, {"enum", json::array{"ok", "degraded", "empty"}}}},
+           {"scope", json::object{{"type", "string"}, {"const", "tenant"}}},
+           {"stale_after_seconds", json::object{{"type", "integer"}}},
+           {"nodes_total", json::object{{"type", "integer"}}},
+           {"nodes_stale", json::object{{"type", "integer"}}},
+           {"nodes", json::object{{"type", "array"}, {"items", Ref("ManagementNode")}}}},
+          {"status", "scope", "stale_after_seconds", "nodes_total", "nodes_stale", "nodes"});
   NodeSchemas(s);
   ValidatorSchemas(s);
   s["Health"] = Obj(
@@ -421,19 +468,27 @@ json::object JsonResponse(std::string_view description, std::string_view schema)
 }
 
 json::object RuntimeErrors(json::object responses, std::initializer_list<const char*> extra) {
-  responses["401"] = ErrorResponse("Missing, invalid or expired bearer token, or proxy auth.");
-  responses["403"] = ErrorResponse("x-tenant-id or body tenant_id differs from the token.");
+  responses["401"] = ErrorResponse(
+      "Missing, invalid or expired bearer token (unauthenticated), a revoked one "
+      "(token_revoked), or proxy auth.");
+  responses["403"] = ErrorResponse(
+      "tenant_mismatch (x-tenant-id or body tenant_id differs from the token); scope_denied "
+      "(the token lacks the operation's scope, or is a node token where node tokens may not "
+      "call); node_mismatch or subject_mismatch (another node's or, strict mode, another "
+      "user's job).");
   responses["503"] = ErrorResponse("Store unavailable; nothing changed, retry.");
   for (const char* code : extra) {
     const std::string c = code;
     if (c == "403-node") {
       responses["403"] = ErrorResponse(
-          "tenant_mismatch; node_token_required (no node_id claim); node_mismatch (another "
-          "node's path or job).");
+          "tenant_mismatch; scope_denied; node_token_required (no node_id claim); node_mismatch "
+          "(another node's path or job); subject_mismatch (strict mode: another user's job).");
     }
     if (c == "403-queue") {
-      responses["403"] =
-          ErrorResponse("tenant_mismatch; queue_denied (names the queue and the policy rule).");
+      responses["403"] = ErrorResponse(
+          "tenant_mismatch; scope_denied; subject_mismatch (requested_by.user_id is not the "
+          "token's sub, without runtime:submit_as); queue_denied (names the queue and the "
+          "policy rule).");
     }
     if (c == "503-slurm") {
       responses["503"] = ErrorResponse(
@@ -448,6 +503,11 @@ json::object RuntimeErrors(json::object responses, std::initializer_list<const c
     if (c == "409") responses["409"] = ErrorResponse("Idempotency or consistency conflict.");
     if (c == "413") responses["413"] = ErrorResponse("Body larger than the limit.");
     if (c == "415") responses["415"] = ErrorResponse("Body is not application/json.");
+    if (c == "422-revocations") {
+      responses["422"] = ErrorResponse(
+          "resource_limit_exceeded: the tenant holds --max-revocations-per-tenant live "
+          "revocations.");
+    }
     if (c == "422") {
       responses["422"] = ErrorResponse(
           "walltime_exceeded / resource_limit_exceeded: over the queue mapping's, the policy's "
@@ -552,10 +612,15 @@ json::object Operation(const RouteSpec& r) {
                      {"schema", json::object{{"type", "string"}}}});
     // Bearer always; the proxy-auth headers too where the deployment enables
     // proxy auth (RTGW_PROXY_AUTH_KEY/SECRET).
-    op["security"] = json::array{json::object{{"bearerAuth", json::array{}},
-                                              {"proxyKey", json::array{}},
-                                              {"proxySecret", json::array{}}},
-                                 json::object{{"bearerAuth", json::array{}}}};
+    // OpenAPI 3.1 lets a bearer scheme's requirement list role names: the
+    // scope this operation needs (docs/contracts/jwt.md "Authorization").
+    json::array scopes;
+    if (r.scope) scopes.push_back(json::string(auth::ScopeName(*r.scope)));
+    op["security"] = json::array{
+        json::object{
+            {"bearerAuth", scopes}, {"proxyKey", json::array{}}, {"proxySecret", json::array{}}},
+        json::object{{"bearerAuth", scopes}}};
+    op["x-rtgw-node-tokens"] = r.node_tokens;
     op["tags"] = json::array{"runtime"};
   } else if (r.id == RouteId::kHealth) {
     op["security"] = json::array{};  // never authenticated, not even by proxy auth
@@ -688,6 +753,17 @@ json::object Operation(const RouteSpec& r) {
       op["summary"] = "Give a leased job back without submitting it; idempotent.";
       op["responses"] = RuntimeErrors({{"200", JsonResponse("Released.", "OkResponse")}},
                                       {"403-node", "413", "415"});
+      break;
+    case RouteId::kListNodes:
+      op["summary"] = "The caller's tenant's management nodes (admin).";
+      op["responses"] = RuntimeErrors({{"200", JsonResponse("The nodes.", "NodeList")}}, {});
+      break;
+    case RouteId::kRevokeToken:
+      op["summary"] = "Revoke a token id (jti) of the caller's tenant on every replica (admin).";
+      op["requestBody"] = RequestBody("RevokeTokenRequest");
+      op["responses"] =
+          RuntimeErrors({{"200", JsonResponse("Revoked (idempotent).", "RevokeTokenResponse")}},
+                        {"400", "413", "415", "422-revocations"});
       break;
     case RouteId::kOnboardingDryRun:
       op["summary"] =

@@ -1,9 +1,12 @@
 #ifndef RTGW_API_ROUTES_HPP_
 #define RTGW_API_ROUTES_HPP_
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "auth/authz.hpp"
 
 namespace rtgw::api {
 
@@ -30,6 +33,8 @@ enum class RouteId {
   kRenewLease,
   kReleaseLease,
   kOnboardingDryRun,
+  kRevokeToken,
+  kListNodes,
 };
 
 // Which process role serves a route (APP_ROLE): web = the public API, worker =
@@ -48,6 +53,11 @@ struct RouteSpec {
   std::string_view path_template;
   std::string_view operation_id;
   bool needs_bearer;
+  // The scope a bearer token needs (docs/contracts/jwt.md "Authorization");
+  // nullopt: none beyond a valid token of the tenant.
+  std::optional<auth::Scope> scope = std::nullopt;
+  // Whether node tokens may call it (for their own node's jobs only).
+  bool node_tokens = false;
 };
 
 const std::vector<RouteSpec>& Routes();

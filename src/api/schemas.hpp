@@ -106,6 +106,9 @@ inline constexpr std::int64_t kInputFilesMax = 64;
 // Also: not starting with '.'.
 inline constexpr StringField kInputFileName{"name", 128, "File name; not starting with '.'.", true,
                                             "._-"};
+// RevokeTokenRequest (jwt.md "Revocation").
+inline constexpr StringField kJti{"jti", 256, "The token id (jti claim) to refuse from now on."};
+
 inline constexpr StringField kRunId{"run_id", 128, "The run.", true, "._-"};
 inline constexpr StringField kCallbackId{
     "callback_id", 128, "The execution's callback_id (from the envelope).", true, "._-"};

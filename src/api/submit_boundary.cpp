@@ -69,14 +69,28 @@ std::string WithSlurmAdapter(std::string spec_json, std::string_view boundary_js
   return spec_json;
 }
 
-std::string RequestedQueue(std::string_view spec_json) {
+namespace {
+
+// spec[object][field] when it is a string, else "".
+std::string SpecString(std::string_view spec_json, std::string_view object,
+                       std::string_view field) {
   boost::system::error_code ec;
   json::value spec = json::parse(spec_json, ec);
   if (ec || !spec.is_object()) return {};
-  const json::value* profile = spec.get_object().if_contains("execution_profile");
-  if (profile == nullptr || !profile->is_object()) return {};
-  const json::value* queue = profile->get_object().if_contains("queue_name");
-  return queue != nullptr && queue->is_string() ? std::string(queue->get_string()) : std::string();
+  const json::value* o = spec.get_object().if_contains(object);
+  if (o == nullptr || !o->is_object()) return {};
+  const json::value* v = o->get_object().if_contains(field);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+}  // namespace
+
+std::string RequestedQueue(std::string_view spec_json) {
+  return SpecString(spec_json, "execution_profile", "queue_name");
+}
+
+std::string RequestedUser(std::string_view spec_json) {
+  return SpecString(spec_json, "requested_by", "user_id");
 }
 
 void ResolveSubmitBoundary(

@@ -31,6 +31,8 @@ std::string WithSlurmAdapter(std::string spec_json, std::string_view boundary_js
 
 // execution_profile.queue_name of a spec_json built by ParseSubmitRequest ("" if absent).
 std::string RequestedQueue(std::string_view spec_json);
+// requested_by.user_id of a stored spec_json ("" when absent).
+std::string RequestedUser(std::string_view spec_json);
 
 }  // namespace rtgw::api
 

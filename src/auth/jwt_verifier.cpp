@@ -108,7 +108,8 @@ class JwtVerifier::Impl {
         issuer_(options.issuer),
         audience_(options.audience),
         leeway_seconds_(options.leeway.count()),
-        max_token_bytes_(options.max_token_bytes) {}
+        max_token_bytes_(options.max_token_bytes),
+        max_lifetime_seconds_(options.max_lifetime.count()) {}
 
   Result<Claims> Verify(std::string_view token, std::chrono::system_clock::time_point now) const {
     if (token.size() > max_token_bytes_) return Unauthenticated("token too large");
@@ -136,6 +137,7 @@ class JwtVerifier::Impl {
   // Tokens remembered at most; when full the cache starts over (a simple bound:
   // a tenant's clients use a handful of tokens at a time).
   static constexpr std::size_t kMaxCachedTokens = 1024;
+  static constexpr std::size_t kMaxJtiBytes = 256;
 
   std::optional<Claims> Cached(const std::string& digest) const {
     std::lock_guard lock(cache_mu_);
@@ -220,6 +222,18 @@ class JwtVerifier::Impl {
       }
       out.node_id.emplace(s->data(), s->size());
     }
+    if (const boost::json::value* scope = claims.if_contains("scope")) {
+      const boost::json::string* s = scope->if_string();
+      if (s == nullptr || HasControlChars(View(*s))) return Unauthenticated("invalid claim scope");
+      out.scope.emplace(s->data(), s->size());
+    }
+    if (const boost::json::value* jti = claims.if_contains("jti")) {
+      const boost::json::string* s = jti->if_string();
+      if (s == nullptr || s->empty() || s->size() > kMaxJtiBytes || HasControlChars(View(*s))) {
+        return Unauthenticated("invalid claim jti");
+      }
+      out.jti.emplace(s->data(), s->size());
+    }
     return out;
   }
 
@@ -231,6 +245,10 @@ class JwtVerifier::Impl {
     const std::int64_t now_s =
         std::chrono::floor<std::chrono::seconds>(now).time_since_epoch().count();
     if (now_s >= *claims.exp + leeway_seconds_) return Unauthenticated("token expired");
+    if (max_lifetime_seconds_ > 0 &&
+        *claims.exp > now_s + max_lifetime_seconds_ + leeway_seconds_) {
+      return Unauthenticated("token lifetime too long");
+    }
     if (claims.nbf && now_s < *claims.nbf - leeway_seconds_) {
       return Unauthenticated("token not yet valid");
     }
@@ -262,6 +280,7 @@ class JwtVerifier::Impl {
   std::string audience_;
   std::int64_t leeway_seconds_;
   std::size_t max_token_bytes_;
+  std::int64_t max_lifetime_seconds_;
   mutable std::mutex cache_mu_;
   mutable std::unordered_map<std::string, Claims> cache_;  // GUARDED_BY(cache_mu_)
 };
@@ -269,6 +288,9 @@ class JwtVerifier::Impl {
 Result<std::unique_ptr<JwtVerifier>> JwtVerifier::Create(JwtVerifierOptions options) {
   if (options.leeway < std::chrono::seconds{0} || options.leeway > kMaxLeeway) {
     return InvalidArgument("JWT leeway must be between 0 and 86400 seconds");
+  }
+  if (options.max_lifetime < std::chrono::seconds{0}) {
+    return InvalidArgument("JWT max lifetime must not be negative");
   }
   if (options.max_token_bytes == 0 || options.max_token_bytes > kMaxTokenBytesLimit) {
     return InvalidArgument("JWT max_token_bytes must be between 1 and 1048576");

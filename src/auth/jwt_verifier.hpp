@@ -17,6 +17,8 @@ struct Claims {
   std::string tenant_id;
   std::string sub;
   std::optional<std::string> node_id;  // management-node tokens
+  std::optional<std::string> scope;    // space-separated scopes (auth/authz.hpp)
+  std::optional<std::string> jti;      // token id, for revocation (1..256 bytes)
   std::optional<std::int64_t> exp;     // seconds since epoch
   std::optional<std::int64_t> nbf;
   std::optional<std::int64_t> iat;
@@ -33,6 +35,10 @@ struct JwtVerifierOptions {
   std::string audience;             // checked ("aud" string or array contains it) when non-empty
   std::chrono::seconds leeway{60};  // clock skew allowed on exp/nbf/iat
   std::size_t max_token_bytes = 8192;
+  // The longest lifetime accepted: a token whose `exp` is more than this
+  // (plus leeway) after now is refused ("token lifetime too long"), so a
+  // revocation kept this long outlives every token it could name. Zero: no cap.
+  std::chrono::seconds max_lifetime{0};
 };
 
 // Verifies compact JWS JWTs per RFC 7519 / RFC 8725: algorithm from an

@@ -80,6 +80,49 @@ TEST(JwtVerifierTest, MintDevTokenVerifies) {
   EXPECT_EQ(ErrorOf(*verifier, token, Now(60 + 30)), "token expired");
 }
 
+TEST(JwtVerifierTest, ReadsScopeAndJtiAndRefusesBadOnes) {
+  auto verifier = Hs256Verifier();
+  auto claims = verifier->Verify(
+      SignHs256(Claims(300, R"(,"scope":"runtime:read openid","jti":"id-1")"), kSecret), Now());
+  ASSERT_TRUE(claims.ok()) << claims.error().message;
+  EXPECT_EQ(claims->scope, "runtime:read openid");
+  EXPECT_EQ(claims->jti, "id-1");
+  auto plain = verifier->Verify(SignHs256(Claims(), kSecret), Now());
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->scope.has_value());
+  EXPECT_FALSE(plain->jti.has_value());
+  // An empty scope is a claim (it grants nothing), not an absent one.
+  auto empty = verifier->Verify(SignHs256(Claims(300, R"(,"scope":"")"), kSecret), Now());
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->scope, "");
+  EXPECT_EQ(ErrorOf(*verifier, SignHs256(Claims(300, R"(,"scope":["runtime:read"])"), kSecret)),
+            "invalid claim scope");
+  EXPECT_EQ(ErrorOf(*verifier, SignHs256(Claims(300, R"(,"jti":"")"), kSecret)),
+            "invalid claim jti");
+  EXPECT_EQ(ErrorOf(*verifier, SignHs256(Claims(300, R"(,"jti":7)"), kSecret)),
+            "invalid claim jti");
+  EXPECT_EQ(ErrorOf(*verifier,
+                    SignHs256(Claims(300, R"(,"jti":")" + std::string(257, 'j') + "\""), kSecret)),
+            "invalid claim jti");
+}
+
+TEST(JwtVerifierTest, MaxLifetimeRefusesTokensExpiringTooFarAhead) {
+  JwtVerifierOptions options;
+  options.hs256_secret = std::string(kSecret);
+  options.leeway = seconds{30};
+  options.max_lifetime = seconds{3600};
+  auto verifier = MakeVerifier(std::move(options));
+  EXPECT_EQ(ErrorOf(*verifier, SignHs256(Claims(3600 + 30), kSecret)), "ok");
+  const std::string long_lived = SignHs256(Claims(3600 + 31), kSecret);
+  EXPECT_EQ(ErrorOf(*verifier, long_lived), "token lifetime too long");
+  // The same bytes become acceptable once exp is near enough (checked on every call).
+  EXPECT_EQ(ErrorOf(*verifier, long_lived, Now(10)), "ok");
+  options = {};
+  options.hs256_secret = std::string(kSecret);
+  options.max_lifetime = seconds{-1};
+  EXPECT_FALSE(JwtVerifier::Create(std::move(options)).ok());
+}
+
 TEST(JwtVerifierTest, ExpiryAndNotBeforeHonourLeeway) {
   auto verifier = Hs256Verifier();
   const std::string token = SignHs256(Claims(0), kSecret);  // exp == now

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "config/env_file.hpp"
+
 namespace rtgw::config {
 namespace {
 
@@ -78,6 +80,18 @@ const std::vector<OptionSpec>& ServeOnlyOptionSpecs() {
       {"jwt-audience", "RTGW_JWT_AUDIENCE", "", "Required 'aud' claim, checked when set."},
       {"jwt-leeway-seconds", "RTGW_JWT_LEEWAY_SECONDS", "60",
        "Clock skew allowed on exp/nbf/iat, seconds (0-300)."},
+      {"authz", "RTGW_AUTHZ", "compat",
+       "What a product token without a 'scope' claim may do: compat (submit, read, events, "
+       "cancel, validate in its tenant) or strict (submit, read and cancel of its own user's "
+       "jobs). Subject and node binding apply in both (docs/contracts/jwt.md)."},
+      {"max-token-lifetime", "RTGW_JWT_MAX_LIFETIME", "30d",
+       "Longest token lifetime accepted: a token whose exp is further away is refused; also how "
+       "long a revocation without expires_at is kept (e.g. 12h, 30d; 0 = no cap, then such "
+       "revocations are kept 366d)."},
+      {"revocation-poll-ms", "RTGW_REVOCATION_POLL_MS", "1000",
+       "How often each replica reloads token revocations from the store (100-5000)."},
+      {"max-revocations-per-tenant", "RTGW_MAX_REVOCATIONS_PER_TENANT", "10000",
+       "Live token revocations a tenant may hold (1-1000000); one more is refused (422)."},
       {"proxy-auth-key", "RTGW_PROXY_AUTH_KEY", "",
        "When set with --proxy-auth-secret, every request but /api/health must carry the proxy "
        "key and secret headers.",
@@ -233,8 +247,26 @@ Result<ServeConfig> BuildServeConfig(const OptionValues& v) {
   c.jwks_file = v.GetOr("jwks-file", "");
   c.jwt_issuer = v.GetOr("jwt-issuer", "");
   c.jwt_audience = v.GetOr("jwt-audience", "");
-  if (Status st = ParseIntOptions(v, {{"jwt-leeway-seconds", 0, 300, &c.jwt_leeway}}); !st.ok()) {
+  if (Status st = ParseIntOptions(
+          v, {{"jwt-leeway-seconds", 0, 300, &c.jwt_leeway},
+              {"revocation-poll-ms", 100, 5000, &c.revocation_poll},
+              {"max-revocations-per-tenant", 1, 1'000'000, &c.max_revocations_per_tenant}});
+      !st.ok()) {
     return st.error();
+  }
+  c.authz = v.GetOr("authz", "compat");
+  if (c.authz != "compat" && c.authz != "strict") {
+    return InvalidArgument(v.Source("authz") + ": must be compat or strict");
+  }
+  {
+    const std::string lifetime = v.GetOr("max-token-lifetime", "30d");
+    const std::optional<long long> seconds =
+        lifetime == "0" ? std::optional<long long>(0) : ParseDurationSeconds(lifetime);
+    if (!seconds || *seconds < 0 || *seconds > 366LL * 86400) {
+      return InvalidArgument(v.Source("max-token-lifetime") +
+                             ": must be a duration up to 366d (e.g. 3600, 12h, 30d) or 0");
+    }
+    c.jwt_max_lifetime = std::chrono::seconds(*seconds);
   }
   c.dev = v.Switch("dev");
   if (!c.jwt_hs256_secret.empty() && c.jwt_hs256_secret.size() < kMinHs256SecretBytes &&

@@ -24,6 +24,8 @@ struct SubmitRecord {
   std::string request_fingerprint;  // hex SHA-256 of the canonical request
   std::string spec_json;      // canonical JSON: execution_profile, resource_shape, payload_ref,
                               // requested_by
+  std::string requested_by;   // requested_by.user_id of the body (also in spec_json)
+  std::string submitted_by;   // the token's sub: who submitted (actor trail)
   std::string submission_id;  // fresh UUID; ignored on replay
   std::string accepted_at;    // RFC 3339
   std::string trace_id;
@@ -33,6 +35,13 @@ struct SubmitRecord {
 struct SubmitOutcome {
   bool replayed = false;      // true: an earlier submit with this key; response is the original
   std::string response_json;  // the body to send (original bytes on replay)
+};
+
+// Who made a change (actor trail, docs/contracts/jwt.md): the token's sub,
+// and node_id for node tokens. Empty sub: recorded before the trail existed.
+struct Actor {
+  std::string sub;
+  std::optional<std::string> node_id;
 };
 
 // A validated execution event.
@@ -50,6 +59,7 @@ struct EventRecord {
   std::optional<std::string> result_ref_json;  // canonical JSON object or nullopt
   std::optional<std::string> error_json;       // canonical JSON object or nullopt
   std::string fingerprint;                     // hex SHA-256 of the canonical event
+  Actor actor;                                 // who posted it (not part of the fingerprint)
 };
 
 struct EventOutcome {
@@ -73,6 +83,7 @@ struct JobRecord {
   std::string updated_at;
   std::string trace_id;
   std::int64_t projection_version = 1;  // 1 at submit, +1 per applied state change
+  std::string submitted_by;             // the submitting token's sub ("" before the trail)
 };
 
 struct EventView {
@@ -86,6 +97,7 @@ struct EventView {
   std::optional<std::string> result_ref_json;
   std::optional<std::string> error_json;
   bool applied = false;
+  Actor actor;
 };
 
 struct JobDetail {

@@ -15,7 +15,8 @@ JobRecord JobAfterSubmit(const SubmitRecord& r) {
                    .accepted_at = r.accepted_at,
                    .updated_at = r.accepted_at,
                    .trace_id = r.trace_id,
-                   .projection_version = 1};
+                   .projection_version = 1,
+                   .submitted_by = r.submitted_by};
 }
 
 Result<SubmitOutcome> DecideSubmit(const SubmitFinding& found, const SubmitRecord& r) {

@@ -636,7 +636,7 @@ def submit_body(tenant: str, job_id: str | None = None, key: str | None = None, 
         "execution_profile": {"queue_name": "default"},
         "resource_shape": {"cpu": 1, "memory_mib": 2048, "walltime_seconds": 3600},
         "payload_ref": {"input_uri": f"inline://gate/{job_id}"},
-        "requested_by": {"user_id": "u1"},
+        "requested_by": {"user_id": "blackbox-user"},
     }
     body.update(over)
     return body
