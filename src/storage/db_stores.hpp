@@ -2,6 +2,7 @@
 #define RTGW_STORAGE_DB_STORES_HPP_
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -107,6 +108,18 @@ class DbValidatorRunStore final : public ValidatorRunStore {
   Db& db_;
 };
 
+template <class Db>
+class DbRevocationStore final : public RevocationStore {
+ public:
+  explicit DbRevocationStore(Db& db) : db_(db) {}
+
+  void Revoke(TokenRevocation revocation, std::size_t max_per_tenant, Callback<Ok> done) override;
+  void ListRevocations(SystemTime now, Callback<std::vector<TokenRevocation>> done) override;
+
+ private:
+  Db& db_;
+};
+
 // The Stores part of a backend database (CRTP: `class SqliteDatabase final :
 // public DbStores<SqliteDatabase>`): owns one store of each kind over the
 // database and hands them out. The stores are members of this base, so they
@@ -118,16 +131,19 @@ class DbStores : public Stores {
   OutboxStore& outbox() final { return outbox_; }
   NodeStore& nodes() final { return nodes_; }
   ValidatorRunStore& validator_runs() final { return runs_; }
+  RevocationStore& revocations() final { return revocations_; }
 
  protected:
   // `self` is the derived database under construction: only bound, not used.
-  explicit DbStores(Db& self) : jobs_(self), outbox_(self), nodes_(self), runs_(self) {}
+  explicit DbStores(Db& self)
+      : jobs_(self), outbox_(self), nodes_(self), runs_(self), revocations_(self) {}
 
  private:
   DbJobStore<Db> jobs_;
   DbOutboxStore<Db> outbox_;
   DbNodeStore<Db> nodes_;
   DbValidatorRunStore<Db> runs_;
+  DbRevocationStore<Db> revocations_;
 };
 
 }  // namespace rtgw::storage

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -420,6 +421,38 @@ TYPED_TEST_P(JobStoreScenarios, ConcurrentSubmitsOfSameKeyCreateExactlyOneJob) {
   EXPECT_EQ(this->CountRows("jobs"), 1);
 }
 
+// ---- Actor trail ----
+
+TYPED_TEST_P(JobStoreScenarios, SubmitterAndEventActorsAreStoredAndReadBack) {
+  SubmitRecord job = MakeSubmit("t1", "job-1", "key-1");
+  job.submitted_by = "alice";
+  ASSERT_TRUE(SubmitSync(this->Jobs(), job).ok());
+  ASSERT_TRUE(SubmitSync(this->Jobs(), MakeSubmit("t1", "job-2", "key-2")).ok());  // no sub
+  EventRecord by_node = MakeEvent(job, "e-1", JobState::kRunning);
+  by_node.actor = jobs::Actor{.sub = "agent-1", .node_id = "mgmt-node-1"};
+  ASSERT_TRUE(AppendSync(this->Jobs(), by_node).ok());
+  EventRecord by_user = MakeEvent(job, "e-2", JobState::kFailed);
+  by_user.actor = jobs::Actor{.sub = "bob", .node_id = std::nullopt};
+  ASSERT_TRUE(AppendSync(this->Jobs(), by_user).ok());
+  auto check = [&] {
+    Result<JobRecord> got = GetJobSync(this->Jobs(), "t1", "job-1");
+    ASSERT_TRUE(got.ok()) << got.error().message;
+    EXPECT_EQ(got->submitted_by, "alice");
+    EXPECT_EQ(GetJobSync(this->Jobs(), "t1", "job-2")->submitted_by, "");
+    Result<JobDetail> detail = GetDetailSync(this->Jobs(), "t1", "job-1");
+    ASSERT_TRUE(detail.ok()) << detail.error().message;
+    EXPECT_EQ(detail->job.submitted_by, "alice");
+    ASSERT_EQ(detail->events.size(), 2u);
+    EXPECT_EQ(detail->events[0].actor.sub, "agent-1");
+    EXPECT_EQ(detail->events[0].actor.node_id, "mgmt-node-1");
+    EXPECT_EQ(detail->events[1].actor.sub, "bob");
+    EXPECT_FALSE(detail->events[1].actor.node_id.has_value());
+  };
+  check();  // SQLite: from the job cache the writes filled
+  this->Reopen();
+  check();  // from the database
+}
+
 TYPED_TEST_P(JobStoreScenarios, AcknowledgedWritesSurviveCloseAndReopen) {
   constexpr int kThreads = 8;
   constexpr int kJobsPerThread = 40;
@@ -552,7 +585,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     ReusedEventIdWithOtherPayloadIsEventConflict, EventForUnknownOrOtherTenantsJobIsNotFound,
     EventForOtherSubmissionIsSubmissionMismatch, OutOfOrderEventIsStoredButNeverRegresses,
     EventsAfterTerminalAreStoredButNotApplied, DetailListsEventsInArrivalOrder,
-    ReadsAreScopedByTenant, ReadsFollowCommittedEvents,
+    ReadsAreScopedByTenant, ReadsFollowCommittedEvents, SubmitterAndEventActorsAreStoredAndReadBack,
     ConcurrentSubmitsOfSameKeyCreateExactlyOneJob, AcknowledgedWritesSurviveCloseAndReopen,
     WriterCommitsTheNextBatchWhileACallbackRuns, CloseCompletesEveryPendingCallback,
     CloseFromOwnCallbackDoesNotDeadlock, HealthIsReachableAndWritable);

@@ -133,6 +133,7 @@ inline EventRecord GatewayCancelEvent(const CancelRequest& r, const std::string&
   // Not a client payload: a fixed marker, so a client reusing this event_id
   // gets event_conflict.
   e.fingerprint = "gateway-cancel:" + submission_id;
+  e.actor = jobs::Actor{.sub = r.requested_by, .node_id = r.node_id};
   return e;
 }
 

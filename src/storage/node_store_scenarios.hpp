@@ -192,12 +192,22 @@ TYPED_TEST_P(NodeStoreScenarios, CancelSemanticsPerState) {
   EXPECT_EQ(detail->job.projection_version, 2);
   ASSERT_EQ(detail->events.size(), 1u);
   EXPECT_EQ(detail->events[0].event_id, "cancel:sub-fresh");
+  EXPECT_EQ(detail->events[0].actor.sub, "alice");  // the cancelling token's sub
+  EXPECT_FALSE(detail->events[0].actor.node_id.has_value());
   auto job = Await<JobRecord>([&](auto cb) { this->Jobs().GetJob("t1", "fresh", cb); });
   EXPECT_EQ(job->state, JobState::kCancelled);  // SQLite: its cache followed the commit
   auto c1b = this->Cancel("t1", "fresh", this->t0_);
   ASSERT_TRUE(c1b);
   EXPECT_TRUE(c1b->already_requested);
   EXPECT_FALSE(c1b->cancelled_now);
+  // A node token's cancel records its node too.
+  this->Submit("t1", "fresh-node", "n1");
+  ASSERT_TRUE(this->Cancel("t1", "fresh-node", this->t0_, "n1"));
+  auto by_node = Await<JobDetail>([&](auto cb) { this->Jobs().GetDetail("t1", "fresh-node", cb); });
+  ASSERT_TRUE(by_node);
+  ASSERT_EQ(by_node->events.size(), 1u);
+  EXPECT_EQ(by_node->events[0].actor.sub, "alice");
+  EXPECT_EQ(by_node->events[0].actor.node_id, "n1");
 
   // Leased (maybe already in Slurm): only a request; no longer leasable; listed.
   this->Submit("t1", "leased", "n1");

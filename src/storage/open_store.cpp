@@ -68,6 +68,7 @@ Result<OpenedStore> OpenStore(const StoreOptions& o, MetricsRegistry* metrics) {
   out.outbox = &out.db->outbox();
   out.nodes = &out.db->nodes();
   out.validator_runs = &out.db->validator_runs();
+  out.revocations = &out.db->revocations();
   return out;
 }
 

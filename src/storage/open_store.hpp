@@ -16,6 +16,7 @@
 #include "storage/job_store.hpp"
 #include "storage/node_store.hpp"
 #include "storage/outbox_store.hpp"
+#include "storage/revocation_store.hpp"
 #include "storage/stores.hpp"
 #include "storage/validator_run_store.hpp"
 
@@ -68,6 +69,7 @@ struct OpenedStore {
   OutboxStore* outbox = nullptr;
   NodeStore* nodes = nullptr;
   ValidatorRunStore* validator_runs = nullptr;
+  RevocationStore* revocations = nullptr;
   std::string backend;  // "sqlite" | "postgresql"
 };
 

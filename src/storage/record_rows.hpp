@@ -18,18 +18,22 @@
 #include "jobs/job_records.hpp"
 #include "jobs/job_state.hpp"
 #include "storage/node_store.hpp"
+#include "storage/revocation_store.hpp"
 #include "storage/validator_run_store.hpp"
 
-// jobs: 13 columns.
+// jobs: kJobColumns (14) columns.
 #define RTGW_JOB_COLUMNS(p)                                                                      \
   p "tenant_id, " p "job_id, " p "workspace_id, " p "submission_id, " p "management_node_id, " p \
     "state, " p "spec_json, " p "result_ref_json, " p "error_json, " p "accepted_at, " p         \
-    "updated_at, " p "trace_id, " p "projection_version"
+    "updated_at, " p "trace_id, " p "projection_version, " p "submitted_by"
 
-// job_events as a job's detail shows them: 10 columns.
+// job_events as a job's detail shows them: 12 columns.
 #define RTGW_EVENT_COLUMNS                                                                   \
   "seq, event_id, execution_id, state, occurred_at, received_at, trace_id, result_ref_json," \
-  " error_json, applied"
+  " error_json, applied, actor_sub, actor_node_id"
+
+// token_revocations: 5 columns.
+#define RTGW_REVOCATION_COLUMNS "tenant_id, jti, expires_at_ms, revoked_at_ms, revoked_by"
 
 // nodes: 9 columns.
 #define RTGW_NODE_COLUMNS                                                        \
@@ -45,6 +49,9 @@
   " e.trace_id, e.deadline_us, e.event_synced, e.created_at"
 
 namespace rtgw::storage {
+
+// The number of RTGW_JOB_COLUMNS: the index of a column selected after them.
+inline constexpr int kJobColumns = 14;
 
 // RTGW_JOB_COLUMNS. Internal when the stored state is not a known one.
 template <class Row>
@@ -65,6 +72,7 @@ Result<JobRecord> ReadJobRow(const Row& row) {
   job.updated_at = row.Text(10);
   job.trace_id = row.Text(11);
   job.projection_version = row.Int(12);
+  job.submitted_by = row.OptText(13).value_or("");  // NULL: stored before the actor trail
   return job;
 }
 
@@ -84,6 +92,7 @@ Result<EventView> ReadEventRow(const Row& row) {
   event.result_ref_json = row.OptText(7);
   event.error_json = row.OptText(8);
   event.applied = row.Bool(9);
+  event.actor = jobs::Actor{.sub = row.OptText(10).value_or(""), .node_id = row.OptText(11)};
   return event;
 }
 
@@ -101,6 +110,16 @@ NodeRecord ReadNodeRow(const Row& row) {
   n.first_seen = FromEpochMs(row.Int(7));
   n.last_seen = FromEpochMs(row.Int(8));
   return n;
+}
+
+// RTGW_REVOCATION_COLUMNS.
+template <class Row>
+TokenRevocation ReadRevocationRow(const Row& row) {
+  return TokenRevocation{.tenant_id = row.Text(0),
+                         .jti = row.Text(1),
+                         .expires_at = FromEpochMs(row.Int(2)),
+                         .revoked_at = FromEpochMs(row.Int(3)),
+                         .revoked_by = row.Text(4)};
 }
 
 // RTGW_RUN_COLUMNS.

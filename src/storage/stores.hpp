@@ -4,6 +4,7 @@
 #include "storage/job_store.hpp"
 #include "storage/node_store.hpp"
 #include "storage/outbox_store.hpp"
+#include "storage/revocation_store.hpp"
 #include "storage/validator_run_store.hpp"
 
 namespace rtgw::storage {
@@ -23,6 +24,7 @@ class Stores {
   virtual OutboxStore& outbox() = 0;
   virtual NodeStore& nodes() = 0;
   virtual ValidatorRunStore& validator_runs() = 0;
+  virtual RevocationStore& revocations() = 0;
   virtual void Close() = 0;
 };
 

@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from conftest import (BACKENDS, SECRET, Api, ServerPool, clean_env, new_pg_schema, pg_counts, pg_url,
-                      psql, run_cli, submit_body, uid)
+from conftest import (BACKENDS, SECRET, Api, ServerPool, clean_env, event_body, new_pg_schema,
+                      pg_counts, pg_url, psql, run_cli, submit_body, uid)
 
 needs_pg = pytest.mark.skipif("postgresql" not in BACKENDS,
                               reason="RTGW_TEST_BACKENDS does not include postgresql")
@@ -37,10 +37,10 @@ def test_postgres_serve_refuses_a_schema_behind_until_migrated(rtgw_bin, tmp_pat
     assert "rtgw migrate" in res.stderr, res.stderr
     out = run_cli(rtgw_bin, "migrate", "--database-url", pg_url(schema))
     assert out.returncode == 0, out.stderr
-    assert b"schema version 0 -> 4 (migrated)" in out.stdout, out.stdout
+    assert b"schema version 0 -> 5 (migrated)" in out.stdout, out.stdout
     again = run_cli(rtgw_bin, "migrate", "--database-url", pg_url(schema))
     assert again.returncode == 0 and b"up to date" in again.stdout, again.stdout
-    assert psql(f"SELECT count(*) FROM {schema}.schema_migrations").strip() == "4"
+    assert psql(f"SELECT count(*) FROM {schema}.schema_migrations").strip() == "5"
 
 
 @needs_pg
@@ -53,13 +53,13 @@ def test_postgres_serve_migrate_on_starts_on_an_empty_schema(rtgw_bin, tmp_path,
     finally:
         pool.close()
     assert h["checks"]["store"]["backend"] == "postgresql", h
-    assert psql(f"SELECT max(version) FROM {schema}.schema_migrations").strip() == "4"
+    assert psql(f"SELECT max(version) FROM {schema}.schema_migrations").strip() == "5"
 
 
 @needs_pg
 def test_a_postgres_schema_at_version_2_is_upgraded_keeping_its_jobs(rtgw_bin, tmp_path, schema):
     """A deployment from before nodes/validator runs were stored on PostgreSQL (v2): --check says
-    behind, serve refuses, `rtgw migrate` applies 3 and 4 and keeps every row."""
+    behind, serve refuses, `rtgw migrate` applies 3 to 5 and keeps every row."""
     assert run_cli(rtgw_bin, "migrate", "--database-url", pg_url(schema)).returncode == 0
     pool = ServerPool(rtgw_bin, tmp_path, "postgresql")
     try:
@@ -70,7 +70,8 @@ def test_a_postgres_schema_at_version_2_is_upgraded_keeping_its_jobs(rtgw_bin, t
         api.close()
     finally:
         pool.close()
-    # Back to exactly what a v2 build leaves: no v3/v4 tables or index, no v3/v4 rows.
+    # Back to exactly what a v2 build leaves: no v3-v5 tables, columns or index, no v3-v5 rows.
+    _drop_v5(schema)
     psql(f"DROP TABLE {schema}.validator_executions, {schema}.validator_runs, "
          f"{schema}.job_cancels, {schema}.job_leases, {schema}.nodes; "
          f"DROP INDEX {schema}.jobs_submitted_by_node; "
@@ -80,11 +81,57 @@ def test_a_postgres_schema_at_version_2_is_upgraded_keeping_its_jobs(rtgw_bin, t
     res = _serve_once(rtgw_bin, tmp_path, pg_url(schema))
     assert res.returncode != 0 and "rtgw migrate" in res.stderr, res.stderr
     out = run_cli(rtgw_bin, "migrate", "--database-url", pg_url(schema))
-    assert out.returncode == 0 and b"schema version 2 -> 4 (migrated)" in out.stdout, out
+    assert out.returncode == 0 and b"schema version 2 -> 5 (migrated)" in out.stdout, out
     counts = pg_counts(schema)
     assert counts["jobs"] == 1 and counts["nodes"] == 0 and counts["validator_runs"] == 0, counts
     check = run_cli(rtgw_bin, "migrate", "--check", "--database-url", pg_url(schema))
     assert check.returncode == 0 and b"(current)" in check.stdout, check
+
+
+# What migration 5 added (the actor trail, token revocations); both backends name them alike.
+_V5_DROPS = ["DROP TABLE token_revocations", "ALTER TABLE jobs DROP COLUMN submitted_by",
+             "ALTER TABLE job_events DROP COLUMN actor_sub",
+             "ALTER TABLE job_events DROP COLUMN actor_node_id",
+             "DELETE FROM schema_migrations WHERE version = 5"]
+
+
+def _drop_v5(schema: str) -> None:
+    psql(f"SET search_path TO {schema}; " + "; ".join(_V5_DROPS))
+
+
+def test_a_store_at_schema_4_migrates_keeping_its_rows_without_an_actor(server_factory, backend,
+                                                                         rtgw_bin):
+    """A store written by a v4 build (no actor trail): this build migrates it (SQLite at start,
+    PostgreSQL by `rtgw migrate`), the old job and event show actor null, new ones name theirs."""
+    srv = server_factory()
+    api = Api(srv)
+    body, out = api.new_job()
+    api.event_ok(body["job_id"], event_body(api.tenant, body["job_id"], out["submission_id"],
+                                            "running"))
+    api.close()
+    assert srv.stop() == 0
+    if backend == "sqlite":
+        con = sqlite3.connect(srv.db_path)
+        for sql in _V5_DROPS:
+            con.execute(sql)
+        con.commit()
+        con.close()
+    else:
+        _drop_v5(srv.pg_schema)
+        out5 = run_cli(rtgw_bin, "migrate", "--database-url", pg_url(srv.pg_schema))
+        assert out5.returncode == 0 and b"schema version 4 -> 5 (migrated)" in out5.stdout, out5
+    srv.start()
+    api = Api(srv, api.tenant)
+    old = api.detail_ok(body["job_id"])
+    assert old["submitted_by"] is None, old
+    assert [e["actor"] for e in old["events"]] == [None], old
+    new_body, new = api.new_job()
+    api.event_ok(new_body["job_id"], event_body(api.tenant, new_body["job_id"],
+                                                new["submission_id"], "running"))
+    fresh = api.detail_ok(new_body["job_id"])
+    assert fresh["submitted_by"] == {"sub": "blackbox-user"}, fresh
+    assert fresh["events"][0]["actor"] == {"sub": "blackbox-user"}, fresh
+    api.close()
 
 
 @needs_pg

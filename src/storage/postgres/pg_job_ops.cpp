@@ -16,8 +16,8 @@ constexpr const char* kInsertJob =
     "WITH j AS ("
     " INSERT INTO jobs (tenant_id, job_id, workspace_id, idempotency_key, management_node_id,"
     " request_fingerprint, spec_json, submission_id, accepted_at, trace_id, response_json,"
-    " state, projection_version, result_ref_json, error_json, updated_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'submitted', 1, NULL, NULL, $9)"
+    " state, projection_version, result_ref_json, error_json, updated_at, submitted_by)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'submitted', 1, NULL, NULL, $9, $13)"
     " ON CONFLICT DO NOTHING RETURNING tenant_id, job_id)"
     " INSERT INTO projection_outbox (tenant_id, job_id, projection_version, payload_json)"
     " SELECT tenant_id, job_id, 1, $12 FROM j RETURNING id";
@@ -39,19 +39,19 @@ constexpr const char* kFindEvent =
 constexpr const char* kInsertUnappliedEvent =
     "INSERT INTO job_events (tenant_id, job_id, event_id, workspace_id, submission_id,"
     " execution_id, state, occurred_at, received_at, trace_id, result_ref_json, error_json,"
-    " fingerprint, applied)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    " fingerprint, applied, actor_sub, actor_node_id)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
     " ON CONFLICT (tenant_id, job_id, event_id) DO NOTHING RETURNING seq";
 
 // Event row, job update (a given result_ref/error replaces the stored one, an
-// absent one keeps it) and outbox row, in one statement. $15 is the payload,
-// $16 the expected new projection_version.
+// absent one keeps it) and outbox row, in one statement. $17 is the payload,
+// $18 the expected new projection_version.
 constexpr const char* kInsertAppliedEvent =
     "WITH e AS ("
     " INSERT INTO job_events (tenant_id, job_id, event_id, workspace_id, submission_id,"
     " execution_id, state, occurred_at, received_at, trace_id, result_ref_json, error_json,"
-    " fingerprint, applied)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    " fingerprint, applied, actor_sub, actor_node_id)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
     " ON CONFLICT (tenant_id, job_id, event_id) DO NOTHING RETURNING seq),"
     " u AS ("
     " UPDATE jobs SET state = $7, updated_at = $9,"
@@ -62,8 +62,8 @@ constexpr const char* kInsertAppliedEvent =
     " RETURNING projection_version),"
     " o AS ("
     " INSERT INTO projection_outbox (tenant_id, job_id, projection_version, payload_json)"
-    " SELECT $1, $2, projection_version, $15 FROM u RETURNING projection_version)"
-    " SELECT projection_version FROM o WHERE projection_version = $16::bigint";
+    " SELECT $1, $2, projection_version, $17 FROM u RETURNING projection_version)"
+    " SELECT projection_version FROM o WHERE projection_version = $18::bigint";
 
 constexpr const char* kTouchHealth =
     "INSERT INTO store_health (id, checked_at, write_count) VALUES (1, now(), 1)"
@@ -96,7 +96,7 @@ Result<SubmitOutcome> PgSubmit(PgConn& conn, const SubmitRecord& r) {
       "insert_job", kInsertJob,
       Params::Of(r.tenant_id, r.job_id, r.workspace_id, r.idempotency_key, r.management_node_id,
                  r.request_fingerprint, r.spec_json, r.submission_id, r.accepted_at, r.trace_id,
-                 r.response_json, payload),
+                 r.response_json, payload, r.submitted_by),
       "insert job");
   if (!ins) return std::move(ins).error();
   if (ins->rows() == 1) return SubmitOutcome{.replayed = false, .response_json = r.response_json};
@@ -142,9 +142,10 @@ Result<EventOutcome> PgAppendEvent(PgConn& conn, const EventRecord& r) {
   }
   const bool applied = verdict == jobs::EventVerdict::kApply;
   const std::string state_text(jobs::ToString(r.state));
-  Params p = Params::Of(r.tenant_id, r.job_id, r.event_id, r.workspace_id, r.submission_id,
-                        r.execution_id, state_text, r.occurred_at, r.received_at, r.trace_id,
-                        r.result_ref_json, r.error_json, r.fingerprint, applied);
+  Params p =
+      Params::Of(r.tenant_id, r.job_id, r.event_id, r.workspace_id, r.submission_id, r.execution_id,
+                 state_text, r.occurred_at, r.received_at, r.trace_id, r.result_ref_json,
+                 r.error_json, r.fingerprint, applied, r.actor.sub, r.actor.node_id);
   // The insert is the check: ON CONFLICT on the unique event key does nothing
   // for a known event_id, which is then looked up.
   Result<PgResult> ins = Internal("unreachable");

@@ -142,8 +142,9 @@ Result<std::vector<Lease>> GrantLeases(PgConn& conn, const LeaseRequest& req) {
   for (int i = 0; i < granted->rows(); ++i) {
     Result<JobRecord> job = ReadJobRow(PgRow(*granted, i));
     if (!job) return std::move(job).error();
-    leases.push_back(Lease{
-        .lease_id = granted->Text(i, 13), .expires_at = expires, .job = std::move(job).value()});
+    leases.push_back(Lease{.lease_id = granted->Text(i, kJobColumns),
+                           .expires_at = expires,
+                           .job = std::move(job).value()});
   }
   return leases;
 }

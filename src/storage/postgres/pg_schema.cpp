@@ -178,11 +178,31 @@ CREATE INDEX validator_executions_unsynced ON validator_executions (deadline_us)
   WHERE NOT event_synced;
 )sql";
 
-constexpr std::array<Migration, 4> kMigrations = {{
+// Version 5: the actor trail and token revocations, the same columns and
+// table as SQLite migration 5 (times are epoch milliseconds of the gateway's
+// clock, like the nodes tables).
+constexpr const char* kSchemaV5 = R"sql(
+ALTER TABLE jobs ADD COLUMN submitted_by text;
+ALTER TABLE job_events ADD COLUMN actor_sub text, ADD COLUMN actor_node_id text;
+
+CREATE TABLE token_revocations (
+  tenant_id     text   NOT NULL,
+  jti           text   NOT NULL,
+  expires_at_ms bigint NOT NULL,
+  revoked_at_ms bigint NOT NULL,
+  revoked_by    text   NOT NULL,
+  PRIMARY KEY (tenant_id, jti)
+);
+
+CREATE INDEX token_revocations_expiry ON token_revocations (expires_at_ms);
+)sql";
+
+constexpr std::array<Migration, 5> kMigrations = {{
     {1, "jobs, job_events, store_health", kSchemaV1},
     {2, "projection_outbox", kSchemaV2},
     {3, "nodes, job_leases, job_cancels", kSchemaV3},
     {4, "validator_runs, validator_executions", kSchemaV4},
+    {5, "actor trail, token_revocations", kSchemaV5},
 }};
 
 constexpr const char* kCreateMigrationsTable =

@@ -30,6 +30,8 @@ class JobReader {
   Status Ping();
   // The NodeStore read statements on this same connection (node_sql.hpp).
   NodeReader& nodes() { return *nodes_; }
+  // The connection itself (rare reads that keep no cached statement).
+  Database& db() { return db_; }
 
  private:
   explicit JobReader(Database db) : db_(std::move(db)) {}

@@ -47,8 +47,9 @@ Status JobWriter::PrepareAll() {
       {&insert_job_,
        "INSERT INTO jobs (tenant_id, job_id, workspace_id, idempotency_key, management_node_id,"
        " request_fingerprint, spec_json, submission_id, accepted_at, trace_id, response_json,"
-       " state, projection_version, result_ref_json, error_json, updated_at)"
-       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'submitted', 1, NULL, NULL, ?9)"},
+       " state, projection_version, result_ref_json, error_json, updated_at, submitted_by)"
+       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'submitted', 1, NULL, NULL, ?9,"
+       " ?12)"},
       {&find_job_for_event_,
        "SELECT state, submission_id, projection_version, workspace_id, result_ref_json,"
        " error_json FROM jobs WHERE tenant_id = ?1 AND job_id = ?2"},
@@ -57,8 +58,8 @@ Status JobWriter::PrepareAll() {
       {&insert_event_,
        "INSERT INTO job_events (tenant_id, job_id, event_id, workspace_id, submission_id,"
        " execution_id, state, occurred_at, received_at, trace_id, result_ref_json, error_json,"
-       " fingerprint, applied)"
-       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"},
+       " fingerprint, applied, actor_sub, actor_node_id)"
+       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"},
       // A given result_ref/error replaces the stored one; an absent one keeps it.
       {&apply_event_,
        "UPDATE jobs SET state = ?3, updated_at = ?4,"
@@ -99,8 +100,7 @@ Result<SubmitOutcome> JobWriter::Submit(const SubmitRecord& r) {
   jobs::SubmitFinding found;
   {
     ResetGuard reset(find_by_key_);
-    find_by_key_.Bind(r.tenant_id, r.idempotency_key);
-    Result<bool> row = find_by_key_.StepRow("find job by key");
+    Result<bool> row = find_by_key_.FirstRow("find job by key", r.tenant_id, r.idempotency_key);
     if (!row) return std::move(row).error();
     if (*row) {
       found.by_key = jobs::SubmitFinding::ByKey{.request_fingerprint = find_by_key_.ColumnText(0),
@@ -109,8 +109,7 @@ Result<SubmitOutcome> JobWriter::Submit(const SubmitRecord& r) {
   }
   if (!found.by_key) {
     ResetGuard reset(job_exists_);
-    job_exists_.Bind(r.tenant_id, r.job_id);
-    Result<bool> row = job_exists_.StepRow("find job by id");
+    Result<bool> row = job_exists_.FirstRow("find job by id", r.tenant_id, r.job_id);
     if (!row) return std::move(row).error();
     found.job_id_taken = *row;
   }
@@ -119,7 +118,7 @@ Result<SubmitOutcome> JobWriter::Submit(const SubmitRecord& r) {
   if (Status s =
           insert_job_.Run("insert job", r.tenant_id, r.job_id, r.workspace_id, r.idempotency_key,
                           r.management_node_id, r.request_fingerprint, r.spec_json, r.submission_id,
-                          r.accepted_at, r.trace_id, r.response_json);
+                          r.accepted_at, r.trace_id, r.response_json, r.submitted_by);
       !s) {
     return std::move(s).error();
   }
@@ -136,8 +135,7 @@ Result<EventOutcome> JobWriter::AppendEvent(const EventRecord& r) {
   JobRecord job{.tenant_id = r.tenant_id, .job_id = r.job_id};  // what the payload needs of it
   {
     ResetGuard reset(find_job_for_event_);
-    find_job_for_event_.Bind(r.tenant_id, r.job_id);
-    Result<bool> row = find_job_for_event_.StepRow("find job for event");
+    Result<bool> row = find_job_for_event_.FirstRow("find job for event", r.tenant_id, r.job_id);
     if (!row) return std::move(row).error();
     if (!*row) return NotFound("job not found");
     Result<jobs::JobState> state =
@@ -153,8 +151,7 @@ Result<EventOutcome> JobWriter::AppendEvent(const EventRecord& r) {
   std::optional<std::string> known_fingerprint;
   {
     ResetGuard reset(find_event_);
-    find_event_.Bind(r.tenant_id, r.job_id, r.event_id);
-    Result<bool> row = find_event_.StepRow("find event");
+    Result<bool> row = find_event_.FirstRow("find event", r.tenant_id, r.job_id, r.event_id);
     if (!row) return std::move(row).error();
     if (*row) known_fingerprint = find_event_.ColumnText(0);
   }
@@ -165,10 +162,10 @@ Result<EventOutcome> JobWriter::AppendEvent(const EventRecord& r) {
   }
   const bool applied = verdict == jobs::EventVerdict::kApply;
   const std::string_view state = jobs::ToString(r.state);
-  if (Status s =
-          insert_event_.Run("insert event", r.tenant_id, r.job_id, r.event_id, r.workspace_id,
-                            r.submission_id, r.execution_id, state, r.occurred_at, r.received_at,
-                            r.trace_id, r.result_ref_json, r.error_json, r.fingerprint, applied);
+  if (Status s = insert_event_.Run(
+          "insert event", r.tenant_id, r.job_id, r.event_id, r.workspace_id, r.submission_id,
+          r.execution_id, state, r.occurred_at, r.received_at, r.trace_id, r.result_ref_json,
+          r.error_json, r.fingerprint, applied, r.actor.sub, r.actor.node_id);
       !s) {
     return std::move(s).error();
   }

@@ -134,11 +134,33 @@ CREATE INDEX validator_executions_unsynced ON validator_executions (deadline_us)
   WHERE event_synced = 0;
 )sql";
 
-constexpr std::array<Migration, 4> kMigrations = {{
+// Version 5 (docs/contracts/jwt.md): the actor trail (who submitted a job,
+// who posted an event; NULL on rows from before) and token revocations
+// (storage/revocation_store.hpp), times in epoch milliseconds like the nodes
+// tables. Kept until expires_at_ms, which the index serves.
+constexpr const char* kSchemaV5 = R"sql(
+ALTER TABLE jobs ADD COLUMN submitted_by TEXT;
+ALTER TABLE job_events ADD COLUMN actor_sub TEXT;
+ALTER TABLE job_events ADD COLUMN actor_node_id TEXT;
+
+CREATE TABLE token_revocations (
+  tenant_id     TEXT    NOT NULL,
+  jti           TEXT    NOT NULL,
+  expires_at_ms INTEGER NOT NULL,
+  revoked_at_ms INTEGER NOT NULL,
+  revoked_by    TEXT    NOT NULL,
+  PRIMARY KEY (tenant_id, jti)
+) STRICT;
+
+CREATE INDEX token_revocations_expiry ON token_revocations (expires_at_ms);
+)sql";
+
+constexpr std::array<Migration, 5> kMigrations = {{
     {1, "jobs, job_events, store_health", kSchemaV1},
     {2, "projection_outbox", kSchemaV2},
     {3, "nodes, job_leases, job_cancels", kNodeSchemaV3},
     {4, "validator_runs, validator_executions", kSchemaV4},
+    {5, "actor trail, token_revocations", kSchemaV5},
 }};
 
 // Plain (not STRICT) so that any SQLite, and any build, can read the version.
