@@ -104,7 +104,7 @@ test("submit, events, reads: the product app's happy path", async () => {
   await assert.rejects(other.getJob(jobId), (e) => e instanceof RtgwApiError && e.status === 404 && e.code === "not_found" && /^[0-9a-f]{32}$/.test(e.traceId));
 });
 
-test("errors surface as RtgwApiError: drift 409, wrong proxy secret 401", async () => {
+test("errors surface as RtgwApiError: drift 409, another user 403, wrong proxy secret 401", async () => {
   const tenant = `tenant-${hex()}`;
   const rt = createRtgwClient({ baseUrl, token: () => token(tenant), proxyAuth: PROXY });
   const jobId = `job-ts-${hex()}`;
@@ -112,12 +112,17 @@ test("errors surface as RtgwApiError: drift 409, wrong proxy secret 401", async 
     tenant_id: tenant, workspace_id: tenant, job_id: jobId, idempotency_key: `k-${jobId}`,
     management_node_id: "m", execution_profile: { queue_name: "q" },
     resource_shape: { cpu: 1, memory_mib: 1, walltime_seconds: 1 },
-    payload_ref: { input_uri: "x:y" }, requested_by: { user_id: "u" },
+    payload_ref: { input_uri: "x:y" }, requested_by: { user_id: "ts-client" },
   };
   await rt.submitJob(body);
   await assert.rejects(
     rt.submitJob({ ...body, resource_shape: { cpu: 2, memory_mib: 1, walltime_seconds: 1 } }),
     (e) => e instanceof RtgwApiError && e.status === 409 && e.code === "idempotency_conflict",
+  );
+  // requested_by.user_id must be the token's sub (a BFF for many users needs runtime:submit_as)
+  await assert.rejects(
+    rt.submitJob({ ...body, job_id: `${jobId}-b`, idempotency_key: `k-${jobId}-b`, requested_by: { user_id: "someone-else" } }),
+    (e) => e instanceof RtgwApiError && e.status === 403 && e.code === "subject_mismatch",
   );
   const wrong = createRtgwClient({ baseUrl, token: token(tenant), proxyAuth: { ...PROXY, secret: "nope" } });
   await assert.rejects(wrong.getJob(jobId), (e) => e.status === 401 && e.code === "proxy_unauthorized");

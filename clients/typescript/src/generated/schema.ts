@@ -327,6 +327,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runtime/nodes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's tenant's management nodes (admin). */
+        get: operations["listNodes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/onboarding/dry-run": {
         parameters: {
             query?: never;
@@ -338,6 +355,23 @@ export interface paths {
         put?: never;
         /** What registering this node would do, and which queue mappings hold against its catalogue. Changes nothing. */
         post: operations["onboardingDryRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runtime/tokens:revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Revoke a token id (jti) of the caller's tenant on every replica (admin). */
+        post: operations["revokeToken"];
         delete?: never;
         options?: never;
         head?: never;
@@ -471,6 +505,13 @@ export interface components {
             error: components["schemas"]["EventError"] | null;
             /** @description False when the event did not move the state (late, repeated or after a terminal state). */
             applied: boolean;
+            actor: components["schemas"]["Actor"] | null;
+        };
+        Actor: {
+            /** @description The token's sub claim. */
+            sub: string;
+            /** @description The node token's node_id claim. */
+            node_id?: string;
         };
         JobDetail: {
             job_id: string;
@@ -494,6 +535,7 @@ export interface components {
             projection_version: number;
             slurm_adapter: components["schemas"]["SlurmAdapterBoundary"] | null;
             events: components["schemas"]["JobEvent"][];
+            submitted_by: components["schemas"]["Actor"] | null;
         };
         JobProjection: {
             job_id: string;
@@ -550,6 +592,46 @@ export interface components {
         ReplayDeadLetterResponse: {
             ok: boolean;
             id: number;
+        };
+        RevokeTokenRequest: {
+            /** @description The token id (jti claim) to refuse from now on. */
+            jti: string;
+            /**
+             * Format: date-time
+             * @description Until when it is refused (future); default: now + the server's longest accepted token lifetime.
+             */
+            expires_at?: string;
+        };
+        RevokeTokenResponse: {
+            jti: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** @constant */
+            revoked: true;
+        };
+        ManagementNode: {
+            node_id: string;
+            tenant_id: string;
+            executor: string;
+            agent_version: string;
+            /** Format: date-time */
+            last_seen: string;
+            age_seconds: number;
+            stale: boolean;
+            in_flight: number;
+            /** @description From the last catalogue; null if none. */
+            slurm_version: unknown;
+            partitions: unknown[];
+        };
+        NodeList: {
+            /** @enum {string} */
+            status: "ok" | "degraded" | "empty";
+            /** @constant */
+            scope: "tenant";
+            stale_after_seconds: number;
+            nodes_total: number;
+            nodes_stale: number;
+            nodes: components["schemas"]["ManagementNode"][];
         };
         QueueMapping: {
             queue: string;
@@ -798,7 +880,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Missing, invalid or expired bearer token, or proxy auth. */
+            /** @description Missing, invalid or expired bearer token (unauthenticated), a revoked one (token_revoked), or proxy auth. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -807,7 +889,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description tenant_mismatch; queue_denied (names the queue and the policy rule). */
+            /** @description tenant_mismatch; scope_denied; subject_mismatch (requested_by.user_id is not the token's sub, without runtime:submit_as); queue_denied (names the queue and the policy rule). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -908,7 +990,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Missing, invalid or expired bearer token, or proxy auth. */
+            /** @description Missing, invalid or expired bearer token (unauthenticated), a revoked one (token_revoked), or proxy auth. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -917,7 +999,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description tenant_mismatch; node_token_required (no node_id claim); node_mismatch (another node's path or job). */
+            /** @description tenant_mismatch; scope_denied; node_token_required (no node_id claim); node_mismatch (another node's path or job); subject_mismatch (strict mode: another user's job). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1005,7 +1087,7 @@ export interface operations {
                     "application/json": components["schemas"]["JobDetail"];
                 };
             };
-            /** @description Missing, invalid or expired bearer token, or proxy auth. */
+            /** @description Missing, invalid or expired bearer token (unauthenticated), a revoked one (token_revoked), or proxy auth. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1014,7 +1096,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description x-tenant-id or body tenant_id differs from the token. */
+            /** @description tenant_mismatch (x-tenant-id or body tenant_id differs from the token); scope_denied (the token lacks the operation's scope, or is a node token where node tokens may not call); node_mismatch or subject_mismatch (another node's or, strict mode, another user's job). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1075,7 +1157,7 @@ export interface operations {
                     "application/json": components["schemas"]["JobProjection"];
                 };
             };
-            /** @description Missing, invalid or expired bearer token, or proxy auth. */
+            /** @description Missing, invalid or expired bearer token (unauthenticated), a revoked one (token_revoked), or proxy auth. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1084,7 +1166,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description x-tenant-id or body tenant_id differs from the token. */
+            /** @description tenant_mismatch (x-tenant-id or body tenant_id differs from the token); scope_denied (the token lacks the operation's scope, or is a node token where node tokens may not call); node_mismatch or subject_mismatch (another node's or, strict mode, another user's job). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1145,7 +1227,7 @@ export interface operations {
                     "application/json": components["schemas"]["Job"];
                 };
             };
-            /** @description Missing, invalid or expired bearer token, or proxy auth. */
+            /** @description Missing, invalid or expired bearer token (unauthenticated), a revoked one (token_revoked), or proxy auth. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1154,7 +1236,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description x-tenant-id or body tenant_id differs from the token. */
+            /** @description tenant_mismatch (x-tenant-id or body tenant_id differs from the token); scope_denied (the token lacks the operation's scope, or is a node token where node tokens may not call); node_mismatch or subject_mismatch (another node's or, strict mode, another user's job). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1221,7 +1303,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Missing, invalid or expired bearer token, or proxy auth. */
+            /** @description Missing, invalid or expired bearer token (unauthenticated), a revoked one (token_revoked), or proxy auth. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1230,7 +1312,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description x-tenant-id or body tenant_id differs from the token. */
+            /** @description tenant_mismatch (x-tenant-id or body tenant_id differs from the token); scope_denied (the token lacks the operation's scope, or is a node token where node tokens may not call); node_mismatch or subject_mismatch (another node's or, strict mode, another user's job). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1293,7 +1375,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Missing, invalid or expired bearer token, or proxy auth. */
+            /** @description Missing, invalid or expired bearer token (unauthenticated), a revoked one (token_revoked), or proxy auth. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1302,7 +1384,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description x-tenant-id or body tenant_id differs from the token. */
+            /** @description tenant_mismatch (x-tenant-id or body tenant_id differs from the token); scope_denied (the token lacks the operation's scope, or is a node token where node tokens may not call); node_mismatch or subject_mismatch (another node's or, strict mode, another user's job). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1383,7 +1465,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Missing, invalid or expired bearer token, or proxy auth. */
+            /** @description Missing, invalid or expired bearer token (unauthenticated), a revoked one (token_revoked), or proxy auth. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1392,7 +1474,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description x-tenant-id or body tenant_id differs from the token. */
+            /** @description tenant_mismatch (x-tenant-id or body tenant_id differs from the token); scope_denied (the token lacks the operation's scope, or is a node token where node tokens may not call); node_mismatch or subject_mismatch (another node's or, strict mode, another user's job). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1480,7 +1562,7 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationRun"];
                 };
             };
-            /** @description Missing, invalid or expired bearer token, or proxy auth. */
+            /** @description Missing, invalid or expired bearer token (unauthenticated), a revoked one (token_revoked), or proxy auth. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1489,7 +1571,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description x-tenant-id or body tenant_id differs from the token. */
+            /** @description tenant_mismatch (x-tenant-id or body tenant_id differs from the token); scope_denied (the token lacks the operation's scope, or is a node token where node tokens may not call); node_mismatch or subject_mismatch (another node's or, strict mode, another user's job). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1559,7 +1641,7 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationRun"];
                 };
             };
-            /** @description Missing, invalid or expired bearer token, or proxy auth. */
+            /** @description Missing, invalid or expired bearer token (unauthenticated), a revoked one (token_revoked), or proxy auth. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1568,7 +1650,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description x-tenant-id or body tenant_id differs from the token. */
+            /** @description tenant_mismatch (x-tenant-id or body tenant_id differs from the token); scope_denied (the token lacks the operation's scope, or is a node token where node tokens may not call); node_mismatch or subject_mismatch (another node's or, strict mode, another user's job). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1841,7 +1923,7 @@ export interface operations {
                     "application/json": components["schemas"]["CancelJobResponse"];
                 };
             };
-            /** @description Missing, invalid or expired bearer token, or proxy auth. */
+            /** @description Missing, invalid or expired bearer token (unauthenticated), a revoked one (token_revoked), or proxy auth. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1850,7 +1932,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description tenant_mismatch; node_token_required (no node_id claim); node_mismatch (another node's path or job). */
+            /** @description tenant_mismatch; scope_denied; node_token_required (no node_id claim); node_mismatch (another node's path or job); subject_mismatch (strict mode: another user's job). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1951,7 +2033,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Missing, invalid or expired bearer token, or proxy auth. */
+            /** @description Missing, invalid or expired bearer token (unauthenticated), a revoked one (token_revoked), or proxy auth. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1960,7 +2042,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description tenant_mismatch; node_token_required (no node_id claim); node_mismatch (another node's path or job). */
+            /** @description tenant_mismatch; scope_denied; node_token_required (no node_id claim); node_mismatch (another node's path or job); subject_mismatch (strict mode: another user's job). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2043,7 +2125,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Missing, invalid or expired bearer token, or proxy auth. */
+            /** @description Missing, invalid or expired bearer token (unauthenticated), a revoked one (token_revoked), or proxy auth. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2052,7 +2134,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description tenant_mismatch; node_token_required (no node_id claim); node_mismatch (another node's path or job). */
+            /** @description tenant_mismatch; scope_denied; node_token_required (no node_id claim); node_mismatch (another node's path or job); subject_mismatch (strict mode: another user's job). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2136,7 +2218,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Missing, invalid or expired bearer token, or proxy auth. */
+            /** @description Missing, invalid or expired bearer token (unauthenticated), a revoked one (token_revoked), or proxy auth. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2145,7 +2227,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description tenant_mismatch; node_token_required (no node_id claim); node_mismatch (another node's path or job). */
+            /** @description tenant_mismatch; scope_denied; node_token_required (no node_id claim); node_mismatch (another node's path or job); subject_mismatch (strict mode: another user's job). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2225,7 +2307,7 @@ export interface operations {
                     "application/json": components["schemas"]["OkResponse"];
                 };
             };
-            /** @description Missing, invalid or expired bearer token, or proxy auth. */
+            /** @description Missing, invalid or expired bearer token (unauthenticated), a revoked one (token_revoked), or proxy auth. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2234,7 +2316,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description tenant_mismatch; node_token_required (no node_id claim); node_mismatch (another node's path or job). */
+            /** @description tenant_mismatch; scope_denied; node_token_required (no node_id claim); node_mismatch (another node's path or job); subject_mismatch (strict mode: another user's job). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2254,6 +2336,65 @@ export interface operations {
             };
             /** @description Body is not application/json. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Store unavailable; nothing changed, retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listNodes: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description When sent, must equal the token's tenant_id claim. */
+                "x-tenant-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The nodes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeList"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token (unauthenticated), a revoked one (token_revoked), or proxy auth. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description tenant_mismatch (x-tenant-id or body tenant_id differs from the token); scope_denied (the token lacks the operation's scope, or is a node token where node tokens may not call); node_mismatch or subject_mismatch (another node's or, strict mode, another user's job). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2315,7 +2456,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Missing, invalid or expired bearer token, or proxy auth. */
+            /** @description Missing, invalid or expired bearer token (unauthenticated), a revoked one (token_revoked), or proxy auth. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2324,7 +2465,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description tenant_mismatch; node_token_required (no node_id claim); node_mismatch (another node's path or job). */
+            /** @description tenant_mismatch; scope_denied; node_token_required (no node_id claim); node_mismatch (another node's path or job); subject_mismatch (strict mode: another user's job). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2344,6 +2485,105 @@ export interface operations {
             };
             /** @description Body is not application/json. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Store unavailable; nothing changed, retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    revokeToken: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description When sent, must equal the token's tenant_id claim. */
+                "x-tenant-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RevokeTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description Revoked (idempotent). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevokeTokenResponse"];
+                };
+            };
+            /** @description Invalid input; the message names the field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token (unauthenticated), a revoked one (token_revoked), or proxy auth. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description tenant_mismatch (x-tenant-id or body tenant_id differs from the token); scope_denied (the token lacks the operation's scope, or is a node token where node tokens may not call); node_mismatch or subject_mismatch (another node's or, strict mode, another user's job). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description resource_limit_exceeded: the tenant holds --max-revocations-per-tenant live revocations. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
