@@ -45,7 +45,7 @@ with httpx.Client(base_url=base, timeout=10) as c:
               '"execution_profile":{"queue_name":"default"},'
               '"resource_shape":{"cpu":2,"memory_mib":4096,"walltime_seconds":3600},'
               '"payload_ref":{"input_uri":"s3://bench/in/%s"},'
-              '"requested_by":{"user_id":"u-bench"}}') % (tenant, jid, "idem-" + jid, jid)
+              '"requested_by":{"user_id":"bench"}}') % (tenant, jid, "idem-" + jid, jid)
     check("submit", c.post("/api/runtime/jobs:submit", content=submit, headers=headers), 202,
           "submission_id")
     ev = "%s-check-e" % run

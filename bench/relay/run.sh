@@ -57,7 +57,7 @@ PORT=$(cat "$WORK/port")
 URL=http://127.0.0.1:$PORT
 wait_http_bounded "$URL/api/health" 10 "$RTGW_PID"
 export RTGW_TENANT=$TENANT RTGW_RUN_ID=lag$$
-RTGW_TOKEN=$("$RTGW_BIN" dev token --secret "$SECRET" --tenant "$TENANT" --ttl 3600)
+RTGW_TOKEN=$("$RTGW_BIN" dev token --secret "$SECRET" --tenant "$TENANT" --sub bench --ttl 3600)
 export RTGW_TOKEN
 
 drained() {  # waits (bounded) until the relay has nothing left to send

@@ -11,7 +11,7 @@ wrk.headers["Content-Type"] = "application/json"
 local fmt = '{"tenant_id":"%s","workspace_id":"ws-lag","job_id":"%s","idempotency_key":"k-%s",' ..
   '"management_node_id":"node-lag","execution_profile":{"queue_name":"default"},' ..
   '"resource_shape":{"cpu":1,"memory_mib":512,"walltime_seconds":60},' ..
-  '"payload_ref":{"input_uri":"inline://lag"},"requested_by":{"user_id":"u"}}'
+  '"payload_ref":{"input_uri":"inline://lag"},"requested_by":{"user_id":"bench"}}'
 
 function request()
   counter = counter + 1
