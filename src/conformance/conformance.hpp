@@ -42,9 +42,13 @@ struct ConformanceOptions {
   std::chrono::milliseconds timeout{10000};
 };
 
-// The tenant_id claim of a JWT, read without verifying it (the deployment
-// verifies; we only need to know which tenant to put in the bodies).
-std::optional<std::string> TenantFromToken(std::string_view jwt);
+// A non-empty string claim of a JWT, read without verifying it (the
+// deployment verifies; we only need to know which tenant and user to put in
+// the bodies: requested_by.user_id must be the token's sub).
+std::optional<std::string> StringClaim(std::string_view jwt, std::string_view name);
+inline std::optional<std::string> TenantFromToken(std::string_view jwt) {
+  return StringClaim(jwt, "tenant_id");
+}
 
 ConformanceReport RunConformance(const ConformanceOptions& options, net::HttpClient& client);
 
