@@ -605,6 +605,11 @@ def make_token(tenant: str, *, secret: str = SECRET, alg: str = "HS256", key=Non
     return jwt.encode(claims, key if key is not None else secret, algorithm=alg, headers=headers)
 
 
+def admin_token(tenant: str, **extra) -> str:
+    """An operator's token (scope runtime:admin): dead letters, node list, revocation."""
+    return make_token(tenant, sub="operator", scope="runtime:admin", **extra)
+
+
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 

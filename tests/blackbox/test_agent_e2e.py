@@ -212,7 +212,7 @@ class Cluster:
                 "idempotency_key": "k-" + job_id, "management_node_id": self.node,
                 "execution_profile": {"queue_name": queue},
                 "resource_shape": {"cpu": cpu, "memory_mib": memory, "walltime_seconds": walltime},
-                "payload_ref": {"input_uri": uri}, "requested_by": {"user_id": "u1"}}
+                "payload_ref": {"input_uri": uri}, "requested_by": {"user_id": "blackbox-user"}}
         r = self.client.post("/api/runtime/jobs:submit", content=json.dumps(body),
                              headers=self.headers())
         r.job_id = job_id  # type: ignore[attr-defined]

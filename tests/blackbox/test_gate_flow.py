@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from conftest import (TRACE_ID_RE, TS_MICROS_RE, UUID_RE, Api, event_body, submit_body, uid)
+from conftest import (TRACE_ID_RE, TS_MICROS_RE, UUID_RE, Api, event_body, make_token, submit_body,
+                      uid)
 
 JOB_FIELDS = {"job_id", "tenant_id", "workspace_id", "submission_id", "management_node_id",
               "state", "execution_profile", "resource_shape", "payload_ref", "requested_by",
@@ -90,6 +91,7 @@ def test_job_read_echoes_submission(api: Api):
                        resource_shape={"cpu": 8, "memory_mib": 65536, "walltime_seconds": 7200},
                        payload_ref={"input_uri": "s3://bucket/in/x.json"},
                        requested_by={"user_id": "alice"})
+    api.token = make_token(api.tenant, sub="alice")  # requested_by.user_id is the token's sub
     sub = api.submit_ok(body)
     job = api.job_ok(body["job_id"])
     assert JOB_FIELDS <= set(job), f"missing fields: {JOB_FIELDS - set(job)}"
@@ -182,6 +184,7 @@ def test_submit_boundary_values_accepted(api: Api):
                        requested_by={"user_id": "ü" * 10 + "u" * 200})
     assert len(body["idempotency_key"]) == 256
     assert len(body["payload_ref"]["input_uri"]) == 4096
+    api.token = make_token(api.tenant, sub=body["requested_by"]["user_id"])
     sub = api.submit_ok(body)
     assert sub["job_id"] == long_id
     job = api.job_ok(long_id)
@@ -194,6 +197,7 @@ def test_submit_boundary_values_accepted(api: Api):
                         workspace_id="w", management_node_id="m",
                         execution_profile={"queue_name": "q"}, requested_by={"user_id": "u"},
                         payload_ref={"input_uri": "x:y"})
+    api.token = make_token(api.tenant, sub="u")
     api.submit_ok(small)
 
 

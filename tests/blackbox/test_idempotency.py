@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import Api, Unchanged, assert_error, event_body, submit_body, uid
+from conftest import Api, Unchanged, assert_error, event_body, make_token, submit_body, uid
 
 TRACEPARENT = "00-{}-00f067aa0ba902b7-01"
 
@@ -45,6 +45,7 @@ def test_submit_replay_ignores_trace_context_and_headers(api: Api):
 def test_submit_replay_fingerprint_is_canonical(api: Api, variant):
     """Fingerprint = canonical JSON of the validated known fields: these are the same request."""
     body = submit_body(api.tenant, requested_by={"user_id": "us\u00e9r"})
+    api.token = make_token(api.tenant, sub="us\u00e9r")  # requested_by.user_id is the token's sub
     first = api.submit(json.dumps(body))
     assert first.status_code == 202, first.text
     if variant == "key-order":

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import Api, event_body, free_port, run_cli, submit_body, uid
+from conftest import Api, admin_token, event_body, free_port, run_cli, submit_body, uid
 from projection_sink import ProjectionSink
 
 SINK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -174,12 +174,14 @@ def test_dead_letters_are_listed_per_tenant_and_replayed(server_factory, sinks):
     sink = sinks(behaviour=lambda n, u: 500 if broken["on"] else 200)
     srv = server_factory(*relay_args(sink.url, "--relay-max-attempts", "2"))
     api = Api(srv)
+    ops = Api(srv, api.tenant, admin_token(api.tenant))  # dead letters need runtime:admin
     other = Api(srv)
+    other.token = admin_token(other.tenant)
     sub = lifecycle(api, states=("queued",))
     deadline = time.monotonic() + 15
     dead = []
     while time.monotonic() < deadline:
-        dead = api.get("/api/runtime/projection/dead-letters").json()["dead_letters"]
+        dead = ops.get("/api/runtime/projection/dead-letters").json()["dead_letters"]
         if dead:
             break
         time.sleep(0.05)
@@ -198,15 +200,15 @@ def test_dead_letters_are_listed_per_tenant_and_replayed(server_factory, sinks):
     assert health["checks"]["projection_relay"]["status"] == "degraded"
     assert health["checks"]["projection_relay"]["dead_letters"] >= 1
     assert sink.applied == []
-    bad = api.post_json("/api/runtime/projection/dead-letters:replay", {"id": "x"})
+    bad = ops.post_json("/api/runtime/projection/dead-letters:replay", {"id": "x"})
     assert bad.status_code == 400 and "id" in bad.json()["error"]["message"]
 
     broken["on"] = False
-    r = api.post_json("/api/runtime/projection/dead-letters:replay", {"id": letter["id"]})
+    r = ops.post_json("/api/runtime/projection/dead-letters:replay", {"id": letter["id"]})
     assert r.status_code == 200 and r.json() == {"ok": True, "id": letter["id"]}
     assert sink.wait_applied(2, timeout=15)
     assert [u["projection_version"] for u in sink.applied] == [1, 2]
-    assert api.get("/api/runtime/projection/dead-letters").json() == {"dead_letters": []}
+    assert ops.get("/api/runtime/projection/dead-letters").json() == {"dead_letters": []}
 
 
 def test_relay_cli_lists_and_replays_dead_letters_of_a_stopped_server(server_factory, sinks,
@@ -214,10 +216,11 @@ def test_relay_cli_lists_and_replays_dead_letters_of_a_stopped_server(server_fac
     sink = sinks(behaviour=lambda n, u: 500)
     srv = server_factory(*relay_args(sink.url, "--relay-max-attempts", "1"))
     api = Api(srv)
+    ops = Api(srv, api.tenant, admin_token(api.tenant))
     sub = lifecycle(api, states=())
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and \
-            not api.get("/api/runtime/projection/dead-letters").json()["dead_letters"]:
+            not ops.get("/api/runtime/projection/dead-letters").json()["dead_letters"]:
         time.sleep(0.05)
     srv.stop()
     listed = run_cli(rtgw_bin, "relay", "dead-letters", "--database-url", srv.database_url)

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import httpx
+import jwt
 
 from conftest import (REPO_ROOT, Api, clean_env, event_body, free_port, submit_body,
                       wait_until)
@@ -141,7 +142,9 @@ def test_readme_relay_walkthrough_sink_receives_signed_updates_in_order(server_f
 
         # 3. A job through submit -> running -> completed, as the dev tenant.
         api = Api(srv, tenant="dev-tenant", token=token)
-        body = submit_body("dev-tenant")
+        # requested_by.user_id is the --dev token's sub (the README's "dev-user").
+        user = jwt.decode(token, options={"verify_signature": False})["sub"]
+        body = submit_body("dev-tenant", requested_by={"user_id": user})
         job = body["job_id"]
         sub = api.submit_ok(body)
         applied = sink.wait_records(lambda r: r[0] == "applied" and r[1]["job"] == job, 1,
