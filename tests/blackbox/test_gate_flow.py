@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import jwt
+
 from conftest import (TRACE_ID_RE, TS_MICROS_RE, UUID_RE, Api, event_body, make_token, submit_body,
                       uid)
 
@@ -21,7 +23,10 @@ def parse_ts(s: str) -> datetime:
 
 
 def test_runbook_gate_flow(api: Api):
-    """Gate 2 (submit 202), Gate 3 (running + completed events), Gate 4 (reads)."""
+    """Gate 2 (submit 202), Gate 3 (running + completed events), Gate 4 (reads), with one
+    unscoped JWT whose sub is requested_by.user_id, on the default (--authz compat) server: the
+    seeds' runbook flow passes unchanged under issue 16's authorization."""
+    assert "scope" not in jwt.decode(api.token, options={"verify_signature": False})
     t = api.tenant
     body = submit_body(t, job_id=uid("job-gate"), requested_by={"user_id": "blackbox-user"})
     job_id = body["job_id"]
