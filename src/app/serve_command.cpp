@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "api/gateway.hpp"
+#include "api/revocation_poller.hpp"
 #include "app/commands.hpp"
 #include "app/relay_wiring.hpp"
 #include "app/validator_wiring.hpp"
@@ -140,6 +141,7 @@ int RunServe(const std::vector<std::string>& args) {
   vopts.issuer = cfg.jwt_issuer;
   vopts.audience = cfg.jwt_audience;
   vopts.leeway = cfg.jwt_leeway;
+  vopts.max_lifetime = cfg.jwt_max_lifetime;
   auto verifier = auth::JwtVerifier::Create(std::move(vopts));
   if (!verifier) return Fail("token verification: " + verifier.error().message);
 
@@ -251,6 +253,18 @@ int RunServe(const std::vector<std::string>& args) {
   LateValidatorEndpoints validator_endpoints;
   gopts.validators = &validator_endpoints;
   gopts.nodes.stale_after = cfg.node_stale_after;
+  gopts.authz = cfg.authz == "strict" ? auth::AuthzMode::kStrict : auth::AuthzMode::kCompat;
+  gopts.revocation_default_ttl =
+      cfg.jwt_max_lifetime.count() > 0 ? cfg.jwt_max_lifetime : std::chrono::seconds(366LL * 86400);
+  gopts.max_revocations_per_tenant = cfg.max_revocations_per_tenant;
+  // Revoked token ids: loaded before the first request, reloaded every poll.
+  auth::RevocationList revocations;
+  api::RevocationPoller revocation_poller(*store->revocations, revocations, cfg.revocation_poll);
+  if (auto s = revocation_poller.Start(); !s) {
+    return Fail("token revocations: " + s.error().message);
+  }
+  gopts.revocations = &revocations;
+  gopts.revocation_store = store->revocations;
   api::Gateway gateway(gopts, **verifier, *store->jobs, *store->nodes, *adapter, metrics);
   handler.Set(&gateway);
 
@@ -302,6 +316,7 @@ int RunServe(const std::vector<std::string>& args) {
   server->Run(/*handle_signals=*/true);
   if (*validator_stack) (*validator_stack)->Stop();
   if (projection_relay) projection_relay->Stop();
+  revocation_poller.Stop();  // before the store closes under its reload
   store->jobs->Close();
   server.reset();
   LogInfo("rtgw stopped");
