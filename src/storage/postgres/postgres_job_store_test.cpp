@@ -1,7 +1,8 @@
 // The PostgreSQL job store: the backend-neutral scenarios of
 // storage/job_store_scenarios.hpp, outbox_store_scenarios.hpp,
-// node_store_scenarios.hpp and validator_run_store_scenarios.hpp (the four
-// suites on PgTestDatabase are instantiated here), then what only PostgreSQL
+// node_store_scenarios.hpp, validator_run_store_scenarios.hpp and
+// revocation_store_scenarios.hpp (the five suites on PgTestDatabase are
+// instantiated here), then what only PostgreSQL
 // has: migrations and URLs at Open, two replicas on one database, a failing
 // write in a batch, reconnects.
 // Runs against a real PostgreSQL named by RTGW_TEST_PG_DSN (scripts/test.sh

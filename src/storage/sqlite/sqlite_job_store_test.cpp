@@ -1,7 +1,8 @@
 // The SQLite job store: the backend-neutral scenarios of
 // storage/job_store_scenarios.hpp (and those of outbox_store_scenarios.hpp,
-// node_store_scenarios.hpp and validator_run_store_scenarios.hpp: the four
-// suites on SqliteTestDatabase are instantiated here), then
+// node_store_scenarios.hpp, validator_run_store_scenarios.hpp and
+// revocation_store_scenarios.hpp: the five suites on SqliteTestDatabase are
+// instantiated here), then
 // what only SQLite has: options and schema checks at Open, WAL checkpoints,
 // the single writer's batches under an injected write lock or failing
 // trigger, the queue bound, the job cache, the lock on the file.
