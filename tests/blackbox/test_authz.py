@@ -92,7 +92,8 @@ def mode_servers(module_server_factory, tmp_path_factory):
     vfile.write_text(json.dumps({"validators": [
         {"name": "quick", "version": "1", "command": ["/bin/sh", "-c", "exit 3"],
          "timeout_seconds": 5}]}))
-    env = {"RTGW_VALIDATORS_FILE": str(vfile), "MEDIA_ROOT": str(vdir / "media")}
+    env = {"RTGW_VALIDATORS_FILE": str(vfile), "MEDIA_ROOT": str(vdir / "media"),
+           "RTGW_VALIDATOR_POLL_INTERVAL_MS": "200"}
     started = {}
 
     def get(mode: str):
@@ -237,6 +238,17 @@ def test_authorization_matrix(mode_servers, tenant_on, role, route, mode, want):
         assert isinstance(r.json()["nodes"], list)
     elif route == "revoke":
         assert r.json()["revoked"] is True
+    elif route == "validate":
+        # The run fails (exit 3) in the background: wait until its job says so, so that no
+        # write of this case lands in the next case's "nothing written" snapshot.
+        run_id = r.json()["run_id"]
+        deadline = time.monotonic() + 20
+        while True:
+            run = t.admin.get(f"/api/runtime/validations/{run_id}").json()
+            if run["status"] == "FAILED" and t.admin.job_ok(run["job_id"])["state"] == "failed":
+                break
+            assert time.monotonic() < deadline, f"validation run not finished: {run}"
+            time.sleep(0.05)
 
 
 # --------------------------------------------------------------------------------------------
