@@ -47,7 +47,7 @@ struct ServeConfig {
   std::string jwt_audience;
   std::chrono::seconds jwt_leeway{60};
   // docs/contracts/jwt.md "Authorization" and "Revocation".
-  std::string authz = "compat";                      // or "strict"
+  std::string authz = "compat";                       // or "strict"
   std::chrono::seconds jwt_max_lifetime{30 * 86400};  // 0: no cap
   std::chrono::milliseconds revocation_poll{1000};
   std::size_t max_revocations_per_tenant = 10'000;
