@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "api/canonical_json.hpp"
+#include "api/json_fields.hpp"
 #include "api/schemas.hpp"
 #include "common/text.hpp"
 #include "common/time_format.hpp"
@@ -15,119 +16,6 @@
 namespace rtgw::api {
 namespace json = boost::json;
 namespace {
-
-std::string Path(std::string_view parent, std::string_view key) {
-  return parent.empty() ? std::string(key) : std::string(parent) + "." + std::string(key);
-}
-
-bool HasUriScheme(std::string_view s) {
-  auto colon = s.find(':');
-  if (colon == std::string_view::npos || colon == 0) return false;
-  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
-  if (!alpha(s[0])) return false;
-  for (std::size_t i = 1; i < colon; ++i) {
-    char c = s[i];
-    if (!alpha(c) && !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '.') return false;
-  }
-  return true;
-}
-
-// Reads validated fields out of one JSON object; `parent` prefixes error paths.
-class Fields {
- public:
-  Fields(const json::object& obj, std::string parent) : obj_(obj), parent_(std::move(parent)) {}
-
-  const json::value* Find(std::string_view key) const {
-    auto it = obj_.find(key);
-    return it == obj_.end() ? nullptr : &it->value();
-  }
-
-  Result<std::string> String(const schema::StringField& field) const {
-    return String(field.name, field.max_chars);
-  }
-
-  Result<std::string> String(std::string_view key, std::int64_t max_chars) const {
-    const json::value* v = Find(key);
-    if (v == nullptr || v->is_null()) return Missing(key);
-    if (!v->is_string()) return Bad(key, "must be a string");
-    std::string_view s = v->get_string();
-    if (s.empty()) return Bad(key, "must not be empty");
-    if (static_cast<std::int64_t>(s.size()) > max_chars) {
-      return Bad(key, "must be at most " + std::to_string(max_chars) + " characters");
-    }
-    if (HasControlChars(s)) return Bad(key, "must not contain control characters (C0, DEL, C1)");
-    return std::string(s);
-  }
-
-  Result<std::string> Uri(const schema::StringField& field) const {
-    auto s = String(field);
-    if (!s) return s;
-    if (!HasUriScheme(*s)) return Bad(field.name, "must be a URI with a scheme (scheme:...)");
-    return s;
-  }
-
-  Result<std::int64_t> Integer(const schema::IntegerField& field) const {
-    const std::string_view key = field.name;
-    const std::int64_t min = field.min;
-    const std::int64_t max = field.max;
-    const json::value* v = Find(key);
-    if (v == nullptr || v->is_null()) return Missing(key);
-    std::optional<std::int64_t> n;
-    if (v->is_int64()) {
-      n = v->get_int64();
-    } else if (v->is_uint64()) {
-      if (v->get_uint64() <= static_cast<std::uint64_t>(max)) {
-        n = static_cast<std::int64_t>(v->get_uint64());
-      }
-    } else if (v->is_double()) {
-      double d = v->get_double();
-      if (std::isfinite(d) && std::floor(d) == d && d >= static_cast<double>(min) &&
-          d <= static_cast<double>(max)) {
-        n = static_cast<std::int64_t>(d);
-      }
-    } else {
-      return Bad(key, "must be an integer");
-    }
-    if (!n || *n < min || *n > max) {
-      return Bad(key,
-                 "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
-    }
-    return *n;
-  }
-
-  Result<const json::object*> Object(std::string_view key, bool required) const {
-    const json::value* v = Find(key);
-    if (v == nullptr || v->is_null()) {
-      if (required) return Missing(key);
-      return static_cast<const json::object*>(nullptr);
-    }
-    if (!v->is_object()) return Bad(key, "must be an object");
-    return &v->get_object();
-  }
-
-  std::string PathOf(std::string_view key) const { return Path(parent_, key); }
-
-  Error Missing(std::string_view key) const {
-    return InvalidArgument(PathOf(key) + ": is required");
-  }
-  Error Bad(std::string_view key, const std::string& why) const {
-    return InvalidArgument(PathOf(key) + ": " + why);
-  }
-
- private:
-  const json::object& obj_;
-  std::string parent_;
-};
-
-Result<json::value> ParseBody(std::string_view body, json::storage_ptr sp) {
-  boost::system::error_code ec;
-  json::parse_options opts;
-  opts.max_depth = 32;
-  json::value v = json::parse(body, ec, std::move(sp), opts);
-  if (ec) return InvalidArgument("request body is not valid JSON: " + ec.message(), "invalid_json");
-  if (!v.is_object()) return InvalidArgument("request body must be a JSON object");
-  return v;
-}
 
 Status CheckTenant(const Fields& f, std::string_view caller) {
   auto tenant = f.String(schema::kTenantId);

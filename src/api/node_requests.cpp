@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "api/job_requests.hpp"
+#include "api/json_fields.hpp"
 #include "api/schemas.hpp"
 #include "common/text.hpp"
 
@@ -12,66 +13,15 @@ namespace rtgw::api {
 namespace json = boost::json;
 namespace {
 
-Result<json::value> ParseObject(std::string_view body, bool empty_ok) {
-  if (empty_ok && body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    return json::value(json::object());
-  }
-  boost::system::error_code ec;
-  json::parse_options opts;
-  opts.max_depth = 32;
-  json::value v = json::parse(body, ec, {}, opts);
-  if (ec) return InvalidArgument("request body is not valid JSON: " + ec.message(), "invalid_json");
-  if (!v.is_object()) return InvalidArgument("request body must be a JSON object");
-  return v;
-}
-
-// `field` when present, else `fallback`.
-Result<std::int64_t> IntField(const json::object& o, const schema::IntegerField& field,
-                              std::int64_t fallback) {
-  const std::string_view key = field.name;
-  const std::int64_t min = field.min;
-  const std::int64_t max = field.max;
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr || v->is_null()) return fallback;
-  std::optional<std::int64_t> n;
-  if (v->is_int64()) n = v->get_int64();
-  if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(max)) {
-    n = static_cast<std::int64_t>(v->get_uint64());
-  }
-  if (!n || *n < min || *n > max) {
-    return InvalidArgument(std::string(key) + ": must be an integer from " + std::to_string(min) +
-                           " to " + std::to_string(max));
-  }
-  return *n;
-}
-
-Result<std::string> StringField(const json::object& o, std::string_view key, std::int64_t max,
-                                bool required) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr || v->is_null()) {
-    if (required) return InvalidArgument(std::string(key) + ": is required");
-    return std::string();
-  }
-  if (!v->is_string() || v->get_string().empty() ||
-      static_cast<std::int64_t>(v->get_string().size()) > max) {
-    return InvalidArgument(std::string(key) + ": must be a non-empty string of at most " +
-                           std::to_string(max) + " characters");
-  }
-  std::string_view s = v->get_string();
-  if (HasControlChars(s)) {
-    return InvalidArgument(std::string(key) +
-                           ": must not contain control characters (C0, DEL, C1)");
-  }
-  return std::string(s);
-}
-
 Result<HeartbeatBody> ParseNode(const json::object& o, bool agent_version_required) {
+  const Fields f(o, "");
   HeartbeatBody hb;
-  auto version = StringField(o, schema::kAgentVersion.name, schema::kAgentVersion.max_chars,
-                             agent_version_required);
+  auto version = agent_version_required ? f.String(schema::kAgentVersion)
+                                        : f.OptionalString(schema::kAgentVersion.name,
+                                                           schema::kAgentVersion.max_chars);
   if (!version) return std::move(version).error();
   hb.agent_version = std::move(*version);
-  auto executor = StringField(o, "executor", 16, true);
+  auto executor = f.String("executor", 16);
   if (!executor) return std::move(executor).error();
   if (*executor != "slurm" && *executor != "local") {
     return InvalidArgument("executor: must be slurm or local");
@@ -85,7 +35,7 @@ Result<HeartbeatBody> ParseNode(const json::object& o, bool agent_version_requir
   if (hb.executor == "slurm" && !hb.catalogue) {
     return InvalidArgument("slurm: is required for executor slurm (the node's Slurm catalogue)");
   }
-  auto in_flight = IntField(o, schema::kInFlight, 0);
+  auto in_flight = f.IntegerOr(schema::kInFlight, 0);
   if (!in_flight) return std::move(in_flight).error();
   hb.in_flight = *in_flight;
   return hb;
@@ -112,21 +62,21 @@ std::string NodeIdRule() {
 }
 
 Result<HeartbeatBody> ParseHeartbeat(std::string_view body) {
-  auto v = ParseObject(body, false);
+  auto v = ParseBody(body);
   if (!v) return std::move(v).error();
   return ParseNode(v->get_object(), true);
 }
 
 Result<AcquireBody> ParseAcquire(std::string_view body) {
-  auto v = ParseObject(body, true);
+  auto v = ParseBody(body, {}, /*empty_ok=*/true);
   if (!v) return std::move(v).error();
-  const json::object& o = v->get_object();
+  const Fields f(v->get_object(), "");
   AcquireBody a;
-  auto max_jobs = IntField(o, schema::kMaxJobs, a.max_jobs);
+  auto max_jobs = f.IntegerOr(schema::kMaxJobs, a.max_jobs);
   if (!max_jobs) return std::move(max_jobs).error();
-  auto wait = IntField(o, schema::kWaitSeconds, a.wait_seconds);
+  auto wait = f.IntegerOr(schema::kWaitSeconds, a.wait_seconds);
   if (!wait) return std::move(wait).error();
-  auto lease = IntField(o, schema::kLeaseSeconds, a.lease_seconds);
+  auto lease = f.IntegerOr(schema::kLeaseSeconds, a.lease_seconds);
   if (!lease) return std::move(lease).error();
   a.max_jobs = static_cast<int>(*max_jobs);
   a.wait_seconds = static_cast<int>(*wait);
@@ -135,19 +85,20 @@ Result<AcquireBody> ParseAcquire(std::string_view body) {
 }
 
 Result<int> ParseRenew(std::string_view body) {
-  auto v = ParseObject(body, true);
+  auto v = ParseBody(body, {}, /*empty_ok=*/true);
   if (!v) return std::move(v).error();
-  auto lease = IntField(v->get_object(), schema::kRenewLeaseSeconds, AcquireBody{}.lease_seconds);
+  auto lease = Fields(v->get_object(), "")
+                   .IntegerOr(schema::kRenewLeaseSeconds, AcquireBody{}.lease_seconds);
   if (!lease) return std::move(lease).error();
   return static_cast<int>(*lease);
 }
 
 Result<DryRunBody> ParseDryRun(std::string_view body) {
-  auto v = ParseObject(body, false);
+  auto v = ParseBody(body);
   if (!v) return std::move(v).error();
   const json::object& o = v->get_object();
   DryRunBody d;
-  auto node_id = StringField(o, schema::kNodeId.name, schema::kNodeId.max_chars, true);
+  auto node_id = Fields(o, "").String(schema::kNodeId);
   if (!node_id) return std::move(node_id).error();
   if (!IsValidNodeId(*node_id)) return InvalidArgument(NodeIdRule());
   d.node_id = std::move(*node_id);

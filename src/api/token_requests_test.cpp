@@ -23,7 +23,7 @@ TEST(RevokeRequest, RefusesBadBodiesNamingTheField) {
   for (const Case& c :
        {Case{"nope", "request body is not valid JSON"},
         Case{"[]", "request body must be a JSON object"}, Case{"{}", "jti: is required"},
-        Case{R"({"jti":""})", "jti: must be"}, Case{R"({"jti":7})", "jti: must be"},
+        Case{R"({"jti":""})", "jti: must not be empty"}, Case{R"({"jti":7})", "jti: must be"},
         Case{R"({"jti":"a\u0001"})", "jti: must not contain"},
         Case{R"({"jti":"a","expires_at":"tomorrow"})", "expires_at: must be"},
         Case{R"({"jti":"a","expires_at":5})", "expires_at: must be"},
