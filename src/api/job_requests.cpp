@@ -44,7 +44,7 @@ Result<storage::SubmitRecord> ParseSubmitRequest(std::string_view body, const Su
   do {                              \
     auto tmp_ = (expr);             \
     if (!tmp_) return tmp_.error(); \
-    dst = std::move(*tmp_);         \
+    (dst) = std::move(*tmp_);       \
   } while (0)
 
   RTGW_TAKE(r.workspace_id, f.String(schema::kSubmitWorkspaceId));
