@@ -4,7 +4,7 @@
 #
 # One pass = fresh SQLite file in a mktemp dir (synchronous left at rtgw's default, FULL),
 # start `rtgw serve` on 127.0.0.1 (port 0 + --port-file unless RTGW_PORT is set),
-# seed SEED_JOBS jobs with the peer's seed.py, pre-flight one request of each scenario
+# seed SEED_JOBS jobs with the peer's seed.py (as a BFF: bench/seed_as_bff.py), pre-flight one request of each scenario
 # (bench/check_rtgw.py), warm up (each scenario, -c8, WARMUP), then for each scenario and
 # each connection count:
 #   wrk -t1 -c<N> -d<DURATION> --latency -s $SHARED_BENCH/wrk/<scenario>.lua
@@ -119,7 +119,7 @@ BASE=http://127.0.0.1:$PORT
   wrk -v 2>&1 | head -1 || true
 } | tee "$OUTDIR/meta.txt"
 
-timeout -k 5 120 "$PYTHON" "$PEER_DIR/seed.py" "$BASE" "$RTGW_TENANT" "$SEED_JOBS" "$RTGW_JOBS_FILE" "$RUN-seed"
+timeout -k 5 120 "$PYTHON" "$ROOT/bench/seed_as_bff.py" "$PEER_DIR/seed.py" "$BASE" "$RTGW_TENANT" "$SEED_JOBS" "$RTGW_JOBS_FILE" "$RUN-seed"
 RTGW_TOKEN=$("$PYTHON" "$PEER_DIR/mint_token.py" "$RTGW_TENANT" bench 86400)
 export RTGW_TOKEN
 

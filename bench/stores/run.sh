@@ -81,7 +81,7 @@ for CFG in $CONFIGS; do
   PER=$((CONNS / N))
   BASE0=http://127.0.0.1:${PORTS[0]}
   export RTGW_JOBS_FILE=$WORK/$CFG-jobs.txt
-  timeout -k 5 120 "$PY" "$PEER_DIR/seed.py" "$BASE0" "$RTGW_TENANT" "$SEED_JOBS" "$RTGW_JOBS_FILE" "seed-$CFG-$$" > /dev/null
+  timeout -k 5 120 "$PY" "$ROOT/bench/seed_as_bff.py" "$PEER_DIR/seed.py" "$BASE0" "$RTGW_TENANT" "$SEED_JOBS" "$RTGW_JOBS_FILE" "seed-$CFG-$$" > /dev/null
   RTGW_TOKEN=$("$PY" "$PEER_DIR/mint_token.py" "$RTGW_TENANT" bench 86400)
   export RTGW_TOKEN
   for s in $SCENARIOS; do
