@@ -28,6 +28,8 @@ int ToHttpStatus(ErrorCode code) {
       return 415;
     case ErrorCode::kUnprocessable:
       return 422;
+    case ErrorCode::kTooManyRequests:
+      return 429;
     case ErrorCode::kHeadersTooLarge:
       return 431;
     case ErrorCode::kUnavailable:
@@ -54,8 +56,11 @@ http::Response MakeErrorResponse(ApiCode api_code, std::string_view message,
   AppendJsonEscaped(r.body, trace_id);
   r.body += "\"}}";
   if (status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
-  // A bounded queue refused the work (e.g. --validation-queue-max): try again in a second.
-  if (api_code == ApiCode::kOverloaded) r.headers.emplace_back("Retry-After", "1");
+  // A bounded queue refused the work (e.g. --validation-queue-max), or a watcher limit was
+  // reached (--max-watchers): try again in a second.
+  if (api_code == ApiCode::kOverloaded || api_code == ApiCode::kTooManyWatchers) {
+    r.headers.emplace_back("Retry-After", "1");
+  }
   return r;
 }
 

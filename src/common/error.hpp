@@ -22,6 +22,7 @@ enum class ErrorCode {
   kPayloadTooLarge,       // 413
   kUnsupportedMediaType,  // 415
   kUnprocessable,         // 422
+  kTooManyRequests,       // 429
   kHeadersTooLarge,       // 431
   kUnavailable,           // 503
   kInternal,              // 500
@@ -52,6 +53,12 @@ inline Error NotFound(std::string message) {
 }
 inline Error Conflict(std::string message, std::string api_code = {}) {
   return {ErrorCode::kConflict, std::move(message), std::move(api_code)};
+}
+inline Error Gone(std::string message, std::string api_code = {}) {
+  return {ErrorCode::kGone, std::move(message), std::move(api_code)};
+}
+inline Error TooManyRequests(std::string message, std::string api_code = {}) {
+  return {ErrorCode::kTooManyRequests, std::move(message), std::move(api_code)};
 }
 inline Error Unavailable(std::string message, std::string api_code = {}) {
   return {ErrorCode::kUnavailable, std::move(message), std::move(api_code)};
