@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -45,6 +46,15 @@ struct Response {
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
   std::string body;
+  // Set: a streamed body (http/response_stream.hpp); the header goes out at
+  // once with Transfer-Encoding: chunked, `body` (if any) as the first chunk,
+  // then what the handler writes to the stream until it closes it (the
+  // connection then serves its next request) or it is aborted (the connection
+  // closes). HEAD and 204/304: the header only, and the stream ends at once.
+  // An HTTP/1.0 client gets the body raw, ended by closing the connection.
+  // A stream the server will never send (the Respond came too late, the
+  // connection is gone) is aborted, so its OnClosed always runs.
+  std::shared_ptr<class ResponseStream> stream;
 };
 
 // Completes a request. Call exactly once, from any thread.
@@ -67,7 +77,8 @@ class Handler {
 
   // Called once when the server starts draining (Stop, SIGTERM), before it
   // waits for in-flight requests: a handler holding requests open (long
-  // polls) answers them now. Must not block. Default: nothing.
+  // polls) answers them now and Closes its response streams. Must not block.
+  // Default: nothing.
   virtual void OnDrain() {}
 };
 
@@ -79,14 +90,22 @@ struct ServerOptions {
   std::size_t header_limit_bytes = 16 << 10;  // 431 above (request line + all fields)
   // Whole request, from its first byte; 408. A new connection's first byte must also arrive
   // within it: a connection that never sends anything holds its slot this long, not idle_timeout.
+  // Neither this nor idle_timeout applies while a response is streamed.
   std::chrono::milliseconds read_timeout{10'000};
   std::chrono::milliseconds idle_timeout{60'000};  // keep-alive wait for the next request
+  // A response; for a streamed one, each write (the header, each chunk): a reader too slow to
+  // take a chunk within it is cut off (connection closed, the stream aborted).
   std::chrono::milliseconds write_timeout{10'000};
-  std::chrono::milliseconds handler_timeout{30'000};  // 503 if Handle never responds
-  std::chrono::milliseconds drain_timeout{10'000};    // graceful shutdown bound
+  // 503 if Handle never responds. For a streamed response it bounds the wait for the header
+  // only: the stream itself may stay open for as long as the handler keeps it.
+  std::chrono::milliseconds handler_timeout{30'000};
+  // Graceful shutdown bound. Draining calls Handler::OnDrain (which should Close its streams),
+  // lets in-flight requests and streams finish, then closes what is left at this timeout.
+  std::chrono::milliseconds drain_timeout{10'000};
   // Open connections. At the cap a new connection closes the connection that has been idle
   // longest (no request in progress, including one that has not sent a byte yet) and takes its
   // slot; only when every connection has a request in progress is the new one closed unserved.
+  // A connection streaming a response has a request in progress: it is never evicted.
   std::size_t max_connections = 10'000;
   // Open connections per peer IP address (0 = no such cap). At it, the same eviction applies
   // among that peer's connections only.

@@ -3,7 +3,9 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -34,17 +36,20 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <boost/beast/http/write.hpp>
 
 #include "common/logging.hpp"
 #include "http/pending_response.hpp"
+#include "http/response_stream.hpp"
 
 namespace rtgw::http {
 namespace {
@@ -75,6 +80,19 @@ constexpr std::chrono::milliseconds kForceCloseGrace{1000};
 // Back-off after a failed accept (EMFILE and friends) so we do not spin.
 constexpr std::chrono::milliseconds kAcceptRetryDelay{50};
 constexpr std::string_view kContinueResponse = "HTTP/1.1 100 Continue\r\n\r\n";
+// Chunked framing of a streamed body (RFC 9112 section 7.1), written by hand so
+// that a chunk, and the last chunk after it, leave in one writev.
+constexpr std::string_view kChunkEnd = "\r\n";
+constexpr std::string_view kLastChunk = "0\r\n\r\n";
+constexpr std::string_view kChunkEndAndLastChunk = "\r\n0\r\n\r\n";
+
+std::string ChunkSizeLine(std::size_t size) {
+  std::array<char, 2 * sizeof(std::size_t)> digits{};
+  const auto [end, ec] = std::to_chars(digits.data(), digits.data() + digits.size(), size, 16);
+  std::string line(digits.data(), end);
+  line += "\r\n";
+  return line;
+}
 
 char ToLowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -122,9 +140,12 @@ bool IsAllowedResponseHeader(std::string_view name, std::string_view value) {
          !EqualsIgnoreCase(name, "transfer-encoding");
 }
 
-BeastResponse ToBeastResponse(Response response, unsigned version, bool keep_alive,
-                              bool head_request) {
-  BeastResponse out;
+// RFC 9110 6.4.1: 1xx, 204 and 304 have no content.
+bool HasNoContent(int status) { return status < 200 || status == 204 || status == 304; }
+
+// The status line and the fields of `response` the handler chose (content type and its allowed
+// headers). Framing fields are the caller's. Returns the status sent.
+int FillHead(const Response& response, unsigned version, bhttp::response_header<>& out) {
   out.version(version);
   const int status = (response.status >= 100 && response.status <= 999) ? response.status : 500;
   out.result(static_cast<unsigned>(status));
@@ -136,9 +157,16 @@ BeastResponse ToBeastResponse(Response response, unsigned version, bool keep_ali
     }
     out.insert(name, value);
   }
-  // RFC 9110 6.4.1: 1xx, 204 and 304 have no content; 204 and 1xx carry no
-  // Content-Length either. HEAD gets the length of the body it would have got.
-  const bool no_content = status < 200 || status == 204 || status == 304;
+  return status;
+}
+
+BeastResponse ToBeastResponse(Response response, unsigned version, bool keep_alive,
+                              bool head_request) {
+  BeastResponse out;
+  const int status = FillHead(response, version, out);
+  // 204 and 1xx carry no Content-Length either. HEAD gets the length of the
+  // body it would have got.
+  const bool no_content = HasNoContent(status);
   if (!no_content) out.content_length(response.body.size());
   if (!no_content && !head_request) out.body() = std::move(response.body);
   out.keep_alive(keep_alive);
@@ -205,9 +233,11 @@ struct ServerShared {
 // One accepted TCP connection serving HTTP/1.1 requests one at a time.
 //
 // Thread-safety: every member is used on the connection's strand only: the
-// session coroutine, the watchdog, and the OnDrain/ForceClose/OnResponseReady
-// posts. Lifetime: shared by the co_spawn completion handler, the server's
-// connection registry and pending timer/wake handlers; the last one frees it.
+// session coroutine, the watchdog, the read that watches a streaming
+// connection, and the OnDrain/ForceClose/OnResponseReady/OnStreamWake posts.
+// Lifetime: shared by the co_spawn completion handler, the server's
+// connection registry and pending timer/read/wake handlers; the last one frees
+// it. A ResponseStream holds only a weak reference (its wake).
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(ServerShared& shared, tcp::socket socket)
@@ -223,6 +253,12 @@ class Session : public std::enable_shared_from_this<Session> {
       peer_ = remote.address().to_string();
     }
   }
+  ~Session() {
+    // The io_context was torn down mid-stream: the handler still learns that it ended.
+    if (stream_) stream_->Abort();
+  }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   const asio::any_io_executor& executor() const { return executor_; }
   const std::string& remote_address() const { return remote_address_; }
@@ -248,7 +284,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void ForceClose();
 
  private:
-  enum class Phase { kIdle, kReading, kHandling, kWriting, kClosing };
+  enum class Phase { kIdle, kReading, kHandling, kWriting, kStreaming, kClosing };
   enum SlotState : std::uint8_t { kSlotIdle, kSlotBusy, kSlotEvicted };
   struct HandlerResult {
     std::optional<Response> response;  // nullopt: connection force-closed
@@ -258,6 +294,17 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<bool> ReadRequest();
   asio::awaitable<HandlerResult> CallHandler(Request request);
   asio::awaitable<bool> Write(BeastResponse response);
+  // A response with Response::stream. True when the connection may serve its next request.
+  asio::awaitable<bool> WriteStreamed(Response response, unsigned version, bool keep_alive,
+                                      bool head_request);
+  // Drains stream_ onto the socket until it ends. True when the body was completed.
+  asio::awaitable<bool> StreamBody(std::string first, bool chunked);
+  asio::awaitable<bool> WriteStreamPiece(const std::string& data, bool chunked, bool last);
+  // While streaming, one read is kept pending so that a client going away is noticed at once.
+  void ReadWhileStreaming();
+  void OnStreamRead(const error_code& ec, std::size_t n);
+  asio::awaitable<void> StopReadingWhileStreaming();
+  void OnStreamWake(std::uint64_t request_sequence);
   asio::awaitable<void> FailRequest(const ProtocolFailure& failure);
   asio::awaitable<void> LingeringClose();
   Request PartialRequest() const;
@@ -281,7 +328,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   asio::steady_timer watchdog_;
-  asio::steady_timer wake_timer_;  // waits for Respond; cancelled to wake
+  asio::steady_timer wake_timer_;  // waits for Respond or stream data; cancelled to wake
   Clock::time_point deadline_ = Clock::time_point::max();
   std::uint64_t watchdog_generation_ = 0;
   std::uint64_t request_sequence_ = 0;
@@ -293,6 +340,12 @@ class Session : public std::enable_shared_from_this<Session> {
   Phase phase_ = Phase::kIdle;
   bool timed_out_ = false;
   bool closed_ = false;
+  // The response being streamed (phase_ kStreaming), else null.
+  std::shared_ptr<ResponseStream> stream_;
+  bool stream_wake_ = false;           // data or the end may be queued: Take() before waiting
+  bool stream_read_pending_ = false;   // ReadWhileStreaming's read has not completed
+  bool stream_read_stopping_ = false;  // StopReadingWhileStreaming cancelled it
+  bool stream_peer_gone_ = false;      // EOF, error or too many pipelined bytes while streaming
 };
 
 asio::awaitable<void> Session::Run() {
@@ -333,6 +386,12 @@ asio::awaitable<void> Session::Run() {
     if (!result.response) break;
     const bool keep_open =
         keep_alive && !result.close && !shared_.draining.load(std::memory_order_acquire);
+    if (result.response->stream) {
+      if (!co_await WriteStreamed(std::move(*result.response), version, keep_open, head_request)) {
+        break;
+      }
+      continue;
+    }
     BeastResponse response =
         ToBeastResponse(std::move(*result.response), version, keep_open, head_request);
     if (!co_await Write(std::move(response)) || !keep_open) break;
@@ -389,14 +448,20 @@ asio::awaitable<Session::HandlerResult> Session::CallHandler(Request request) {
   // io_context is torn down, so no later Respond reaches this session.
   struct AbandonOnExit {
     PendingResponse& pending;
-    ~AbandonOnExit() { pending.Abandon(); }
+    ~AbandonOnExit() {
+      std::optional<Response> dropped = pending.Abandon();
+      if (dropped && dropped->stream) dropped->stream->Abort();
+    }
   } abandon_on_exit{*pending};
 
   bool handler_threw = false;
   try {
     shared_.handler.Handle(std::move(request), [pending](Response response) {
+      std::shared_ptr<ResponseStream> stream = response.stream;
       if (!pending->Complete(std::move(response))) {
         LogWarn("http respond ignored: already responded or timed out");
+        // Nobody will drain it: end it, so that its writer learns at once (OnClosed).
+        if (stream) stream->Abort();
       }
     });
   } catch (const std::exception& e) {
@@ -456,6 +521,145 @@ asio::awaitable<bool> Session::Write(BeastResponse response) {
   auto [ec, n] = co_await bhttp::async_write(socket_, response, kAsTuple);
   ClearDeadline();
   co_return !ec;
+}
+
+asio::awaitable<bool> Session::WriteStreamed(Response response, unsigned version, bool keep_alive,
+                                             bool head_request) {
+  phase_ = Phase::kStreaming;
+  stream_ = std::move(response.stream);
+  // HTTP/1.0 has no chunked coding: the body goes out raw and the end of the
+  // connection ends it.
+  const bool chunked = version >= 11;
+  const bool keep_open = keep_alive && chunked;
+  bhttp::response<bhttp::empty_body> head;
+  const int status = FillHead(response, version, head);
+  const bool no_content = HasNoContent(status);
+  // HEAD gets the fields a GET would have got, Transfer-Encoding included.
+  if (chunked && !no_content) head.chunked(true);
+  head.keep_alive(keep_open);
+
+  SetDeadline(shared_.options.write_timeout);
+  bhttp::response_serializer<bhttp::empty_body> serializer(head);
+  auto [ec, n] = co_await bhttp::async_write_header(socket_, serializer, kAsTuple);
+  ClearDeadline();
+  bool completed = !ec;
+  if (completed && !head_request && !no_content) {
+    completed = co_await StreamBody(std::move(response.body), chunked);
+  }
+  const std::shared_ptr<ResponseStream> stream = std::move(stream_);
+  stream->SetWake(nullptr);
+  // Ends the stream (running OnClosed) unless its end was written; for HEAD and
+  // statuses without content it ends as soon as the header is out.
+  stream->Abort();
+  const bool serve_next = completed && keep_open;
+  co_return serve_next;
+}
+
+asio::awaitable<bool> Session::StreamBody(std::string first, bool chunked) {
+  ResponseStream& stream = *stream_;
+  stream.SetWake([weak = weak_from_this(), sequence = request_sequence_] {
+    if (std::shared_ptr<Session> self = weak.lock()) {
+      asio::post(self->executor_, [self, sequence] { self->OnStreamWake(sequence); });
+    }
+  });
+  stream_peer_gone_ = false;
+  ReadWhileStreaming();
+  std::string data = std::move(first);
+  bool completed = false;
+  for (;;) {
+    stream_wake_ = false;
+    ResponseStream::Taken taken = stream.Take();
+    if (taken.aborted || closed_ || stream_peer_gone_) break;
+    if (data.empty()) {
+      data = std::move(taken.data);
+    } else {
+      data += taken.data;
+    }
+    if (!data.empty() || (taken.ended && chunked)) {
+      if (!co_await WriteStreamPiece(data, chunked, taken.ended)) break;
+      data.clear();
+    }
+    if (taken.ended) {
+      completed = true;
+      break;
+    }
+    // Woken by OnStreamWake, OnStreamRead or ForceClose. A wake that came
+    // while writing already set stream_wake_: Take() again first.
+    if (!stream_wake_ && !closed_ && !stream_peer_gone_) {
+      wake_timer_.expires_at(Clock::time_point::max());
+      co_await wake_timer_.async_wait(kAsTuple);
+    }
+  }
+  co_await StopReadingWhileStreaming();
+  co_return completed;
+}
+
+asio::awaitable<bool> Session::WriteStreamPiece(const std::string& data, bool chunked, bool last) {
+  SetDeadline(shared_.options.write_timeout);
+  error_code ec;
+  if (!chunked) {
+    std::tie(ec, std::ignore) = co_await asio::async_write(socket_, asio::buffer(data), kAsTuple);
+  } else if (data.empty()) {
+    std::tie(ec, std::ignore) =
+        co_await asio::async_write(socket_, asio::buffer(kLastChunk), kAsTuple);
+  } else {
+    const std::string size_line = ChunkSizeLine(data.size());
+    const std::array<asio::const_buffer, 3> buffers{
+        asio::buffer(size_line), asio::buffer(data),
+        asio::buffer(last ? kChunkEndAndLastChunk : kChunkEnd)};
+    std::tie(ec, std::ignore) = co_await asio::async_write(socket_, buffers, kAsTuple);
+  }
+  ClearDeadline();
+  co_return !ec;
+}
+
+void Session::ReadWhileStreaming() {
+  stream_read_pending_ = true;
+  socket_.async_read_some(buffer_.prepare(kIdleReadBytes),
+                          [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                            self->OnStreamRead(ec, n);
+                          });
+}
+
+void Session::OnStreamRead(const error_code& ec, std::size_t n) {
+  stream_read_pending_ = false;
+  buffer_.commit(n);
+  if (stream_read_stopping_) {
+    wake_timer_.cancel();  // StopReadingWhileStreaming waits for this
+    return;
+  }
+  // Bytes of a pipelined next request are kept for after the stream, as much
+  // as one request may hold; beyond that the client is not one we can serve.
+  const ServerOptions& options = shared_.options;
+  if (!ec && buffer_.size() <= options.header_limit_bytes + options.body_limit_bytes) {
+    ReadWhileStreaming();
+    return;
+  }
+  // EOF, reset, or the write watchdog cancelled the socket: the client is gone
+  // or cut off. The writer learns now, not at its next write.
+  stream_peer_gone_ = true;
+  if (stream_) stream_->Abort();
+  wake_timer_.cancel();
+}
+
+asio::awaitable<void> Session::StopReadingWhileStreaming() {
+  stream_read_stopping_ = true;
+  if (stream_read_pending_ && !closed_) {
+    error_code ignored;
+    socket_.cancel(ignored);  // nothing else is pending on the socket now
+  }
+  while (stream_read_pending_) {
+    wake_timer_.expires_at(Clock::time_point::max());
+    co_await wake_timer_.async_wait(kAsTuple);
+  }
+  stream_read_stopping_ = false;
+}
+
+void Session::OnStreamWake(std::uint64_t request_sequence) {
+  // A wake for an earlier stream must not cut another wait short.
+  if (request_sequence != request_sequence_ || phase_ != Phase::kStreaming) return;
+  stream_wake_ = true;
+  wake_timer_.cancel();
 }
 
 asio::awaitable<void> Session::FailRequest(const ProtocolFailure& failure) {

@@ -14,10 +14,24 @@ namespace rtgw::http {
 // ServerOptions enforced where it acts, TCP_NODELAY, each response written in
 // one write.
 //
+// Streamed responses (Response::stream, http/response_stream.hpp): the header
+// is written at once, then each piece the handler wrote as one chunk, each
+// write bounded by write_timeout; ResponseStream::Close ends the body with the
+// last chunk and the connection goes on with keep-alive. While streaming the
+// server keeps a read pending on the socket: EOF or an error (the client went
+// away) aborts the stream at once, running its OnClosed. Bytes a pipelining
+// client sends meanwhile are kept and served as the next request after the
+// stream ends, up to header_limit_bytes + body_limit_bytes; beyond that the
+// connection closes (stream aborted). A streaming connection counts as a
+// request in progress (never evicted at max_connections); read_timeout and
+// idle_timeout do not apply to it.
+//
 // Lifetime: `*handler` must outlive the server. Run() blocks until Stop() and
 // the drain finish. Stop() is safe to call from any thread or a signal
-// watcher: it stops accepting, lets in-flight requests finish (bounded by
-// drain_timeout), closes idle keep-alive connections, then returns from Run().
+// watcher: it stops accepting, calls Handler::OnDrain (which closes the
+// handler's streams), lets in-flight requests and streams finish (bounded by
+// drain_timeout: streams still open then are aborted, without a last chunk),
+// closes idle keep-alive connections, then returns from Run().
 class Server {
  public:
   Server(ServerOptions options, Handler& handler);

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -26,6 +27,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "http/response_stream.hpp"
 
 namespace rtgw::http {
 namespace {
@@ -106,6 +109,22 @@ class Client {
   // Reads one response (Content-Length framing). nullopt on close, error or
   // timeout before it is complete.
   std::optional<ClientResponse> Read(bool head_request = false) {
+    std::optional<ClientResponse> out = ReadHead();
+    if (!out) return std::nullopt;
+    std::size_t length = 0;
+    if (!head_request && out->HasHeader("content-length")) {
+      length = std::stoul(out->Header("content-length"));
+    }
+    while (buffer_.size() < length) {
+      if (!Fill()) return std::nullopt;
+    }
+    out->body = buffer_.substr(0, length);
+    buffer_.erase(0, length);
+    return out;
+  }
+
+  // Reads the status line and header fields of a response, nothing of its body.
+  std::optional<ClientResponse> ReadHead() {
     std::size_t header_end;
     while ((header_end = buffer_.find("\r\n\r\n")) == std::string::npos) {
       if (!Fill()) return std::nullopt;
@@ -128,16 +147,60 @@ class Client {
       out.headers.emplace_back(Lower(line.substr(0, colon)), value);
     }
     buffer_.erase(0, header_end + 4);
-    std::size_t length = 0;
-    if (!head_request && out.HasHeader("content-length")) {
-      length = std::stoul(out.Header("content-length"));
-    }
-    while (buffer_.size() < length) {
+    return out;
+  }
+
+  // Reads one chunk of a chunked body: its data, "" for the last chunk (no
+  // trailer fields expected), nullopt on close, error, timeout or bad framing.
+  std::optional<std::string> ReadChunk() {
+    std::size_t line_end;
+    while ((line_end = buffer_.find("\r\n")) == std::string::npos) {
       if (!Fill()) return std::nullopt;
     }
-    out.body = buffer_.substr(0, length);
-    buffer_.erase(0, length);
+    std::size_t size = 0;
+    try {
+      size = std::stoul(buffer_.substr(0, line_end), nullptr, 16);
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+    const std::size_t frame = line_end + 2 + size + 2;
+    while (buffer_.size() < frame) {
+      if (!Fill()) return std::nullopt;
+    }
+    if (buffer_.compare(frame - 2, 2, "\r\n") != 0) return std::nullopt;
+    std::string data = buffer_.substr(line_end + 2, size);
+    buffer_.erase(0, frame);
+    return data;
+  }
+
+  // Reads chunks until their data adds up to `size` bytes (or more).
+  std::optional<std::string> ReadChunkedBytes(std::size_t size) {
+    std::string out;
+    while (out.size() < size) {
+      std::optional<std::string> chunk = ReadChunk();
+      if (!chunk || chunk->empty()) return std::nullopt;
+      out += *chunk;
+    }
     return out;
+  }
+
+  // Everything until the server closes (the body of an HTTP/1.0 streamed response).
+  std::string ReadUntilClose() {
+    while (Fill()) {
+    }
+    return std::exchange(buffer_, std::string());
+  }
+
+  // True when something arrives within `timeout`.
+  bool ReadableWithin(milliseconds timeout) {
+    if (!buffer_.empty()) return true;
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, static_cast<int>(timeout.count())) > 0;
+  }
+
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
   }
 
   // True when the server closes the connection (EOF or reset) without
@@ -185,9 +248,12 @@ class TestHandler final : public Handler {
     respond(std::move(r));
   };
 
+  std::function<void()> on_drain = [] {};
+
   void Handle(Request request, Respond respond) override {
     on_request(std::move(request), std::move(respond));
   }
+  void OnDrain() override { on_drain(); }
 
   Response MakeProtocolError(int status, std::string_view code, std::string_view message,
                              const Request& partial) override {
@@ -316,11 +382,74 @@ long long ElapsedMs(SteadyClock::time_point since) {
   return std::chrono::duration_cast<milliseconds>(SteadyClock::now() - since).count();
 }
 
-// The tests' fixture: the handler every server of a test runs on (it outlives
-// them, whatever else the test declares).
+// The streams a test's handler opened, by name, and how many of them ended
+// (OnClosed ran). Thread-safe.
+class OpenedStreams {
+ public:
+  std::shared_ptr<ResponseStream> Open(const std::string& name,
+                                       std::size_t max_buffered_bytes = 1 << 20) {
+    auto stream = std::make_shared<ResponseStream>(max_buffered_bytes);
+    stream->OnClosed([this] {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++closed_;
+      cv_.notify_all();
+    });
+    std::lock_guard<std::mutex> lock(mu_);
+    streams_[name] = stream;
+    cv_.notify_all();
+    return stream;
+  }
+  bool WaitForOpened(std::size_t count, milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return streams_.size() >= count; });
+  }
+  bool WaitForClosed(std::size_t count, milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return closed_ >= count; });
+  }
+  std::shared_ptr<ResponseStream> Get(const std::string& name) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return streams_.at(name);
+  }
+  std::size_t closed() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return closed_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, std::shared_ptr<ResponseStream>> streams_;
+  std::size_t closed_ = 0;
+};
+
+Response StreamedResponse(std::shared_ptr<ResponseStream> stream, std::string first = {}) {
+  Response r;
+  r.content_type = "text/event-stream";
+  r.headers = {{"cache-control", "no-store"}};
+  r.body = std::move(first);
+  r.stream = std::move(stream);
+  return r;
+}
+
+// The tests' fixture: the handler every server of a test runs on, and the
+// streams it opens (they outlive the servers, whatever else the test declares).
 class ServerTest : public ::testing::Test {
  protected:
+  OpenedStreams streams;
   TestHandler handler;
+
+  // Paths starting with /watch get a streamed response named after the path;
+  // others the default handler's answer.
+  void ServeStreamsUnderWatch(std::size_t max_buffered_bytes = 1 << 20) {
+    handler.on_request = [this, max_buffered_bytes](const Request& request,
+                                                    const Respond& respond) {
+      if (request.path.rfind("/watch", 0) == 0) {
+        return respond(StreamedResponse(streams.Open(request.path, max_buffered_bytes)));
+      }
+      respond(TextResponse(request.method + " " + request.path));
+    };
+  }
 };
 
 TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
@@ -870,6 +999,255 @@ TEST_F(ServerTest, HundredConcurrentConnectionsOnTwoThreads) {
   }
   for (auto& t : clients) t.join();
   EXPECT_EQ(good.load(), kConnections * kRequests);
+}
+
+// ---- Streamed responses (Response::stream)
+
+TEST_F(ServerTest, StreamedResponseHeaderArrivesBeforeAnyEvent) {
+  ServeStreamsUnderWatch();
+  RunningServer server(TestOptions(), handler);
+  Client client(server.port());
+  ASSERT_TRUE(client.Send("GET /watch HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto head = client.ReadHead();
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(Lower(head->Header("transfer-encoding")), "chunked");
+  EXPECT_FALSE(head->HasHeader("content-length"));
+  EXPECT_FALSE(head->HasHeader("connection"));
+  EXPECT_EQ(head->Header("content-type"), "text/event-stream");
+  EXPECT_EQ(head->Header("cache-control"), "no-store");
+  EXPECT_FALSE(client.ReadableWithin(milliseconds(100)));  // no chunk for an empty body
+  ASSERT_TRUE(streams.Get("/watch")->Write("data: 1\n\n"));
+  EXPECT_EQ(client.ReadChunk(), "data: 1\n\n");
+}
+
+TEST_F(ServerTest, StreamedResponseSendsBodyThenWhatWasQueuedBeforeRespond) {
+  handler.on_request = [&](const Request&, const Respond& respond) {
+    std::shared_ptr<ResponseStream> stream = streams.Open("s");
+    stream->Write("id: 1\n\n");
+    respond(StreamedResponse(stream, "retry: 3000\n\n"));
+  };
+  RunningServer server(TestOptions(), handler);
+  Client client(server.port());
+  ASSERT_TRUE(client.Send("GET /watch HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(client.ReadHead());
+  const std::string expected = "retry: 3000\n\nid: 1\n\n";
+  EXPECT_EQ(client.ReadChunkedBytes(expected.size()), expected);
+}
+
+TEST_F(ServerTest, StreamChunksWrittenFromAnotherThreadArriveInOrderAndCloseEndsTheBody) {
+  ServeStreamsUnderWatch();
+  RunningServer server(TestOptions(), handler);
+  Client client(server.port());
+  ASSERT_TRUE(client.Send("GET /watch HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(client.ReadHead());
+  ASSERT_TRUE(streams.WaitForOpened(1, milliseconds(2000)));
+  constexpr int kEvents = 2000;
+  std::string expected;
+  for (int i = 0; i < kEvents; ++i) expected += "data: " + std::to_string(i) + "\n\n";
+  std::thread writer([stream = streams.Get("/watch")] {
+    for (int i = 0; i < kEvents; ++i) {
+      EXPECT_TRUE(stream->Write("data: " + std::to_string(i) + "\n\n"));
+    }
+    stream->Close();
+    EXPECT_FALSE(stream->Write("too late"));
+  });
+  EXPECT_EQ(client.ReadChunkedBytes(expected.size()), expected);
+  EXPECT_EQ(client.ReadChunk(), "");  // the last chunk
+  writer.join();
+  EXPECT_TRUE(streams.WaitForClosed(1, milliseconds(1000)));
+  // Keep-alive: the connection serves its next request.
+  auto next = client.Get("/next");
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->body, "GET /next");
+}
+
+TEST_F(ServerTest, PipelinedRequestAfterAStreamIsServedWhenTheStreamEnds) {
+  ServeStreamsUnderWatch();
+  RunningServer server(TestOptions(), handler);
+  Client client(server.port());
+  ASSERT_TRUE(
+      client.Send("GET /watch HTTP/1.1\r\nHost: t\r\n\r\nGET /after HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(client.ReadHead());
+  ASSERT_TRUE(streams.WaitForOpened(1, milliseconds(2000)));
+  ASSERT_TRUE(client.Send("GET /third HTTP/1.1\r\nHost: t\r\n\r\n"));  // sent while streaming
+  ASSERT_TRUE(streams.Get("/watch")->Write("x"));
+  EXPECT_EQ(client.ReadChunk(), "x");
+  streams.Get("/watch")->Close();
+  EXPECT_EQ(client.ReadChunk(), "");
+  auto after = client.Read();
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->body, "GET /after");
+  auto third = client.Read();
+  ASSERT_TRUE(third);
+  EXPECT_EQ(third->body, "GET /third");
+}
+
+TEST_F(ServerTest, ClientDisconnectEndsTheStreamPromptly) {
+  ServeStreamsUnderWatch();
+  RunningServer server(TestOptions(), handler);
+  Client client(server.port());
+  ASSERT_TRUE(client.Send("GET /watch HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(client.ReadHead());
+  const auto start = SteadyClock::now();
+  client.Close();
+  // Nothing is written: the server notices through the read it keeps pending.
+  ASSERT_TRUE(streams.WaitForClosed(1, milliseconds(1000)));
+  EXPECT_LT(ElapsedMs(start), 1000);
+  EXPECT_FALSE(streams.Get("/watch")->Write("nobody listens"));
+}
+
+TEST_F(ServerTest, StreamBufferOverflowClosesTheConnectionWithoutTheLastChunk) {
+  ServeStreamsUnderWatch(/*max_buffered_bytes=*/64);
+  RunningServer server(TestOptions(), handler);
+  Client client(server.port());
+  ASSERT_TRUE(client.Send("GET /watch HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(client.ReadHead());
+  ASSERT_TRUE(streams.WaitForOpened(1, milliseconds(2000)));
+  EXPECT_FALSE(streams.Get("/watch")->Write(std::string(100, 'x')));
+  EXPECT_EQ(streams.closed(), 1U);
+  EXPECT_TRUE(client.WaitForClose());  // no chunk, no last chunk: the client sees a cut body
+}
+
+TEST_F(ServerTest, RespondingWithAStreamAfterTheHandlerTimeoutEndsTheStream) {
+  ParkedResponds parked;
+  handler.on_request = [&](const Request&, Respond respond) { parked.Park(std::move(respond)); };
+  ServerOptions options = TestOptions();
+  options.handler_timeout = milliseconds(100);
+  RunningServer server(options, handler);
+  Client client(server.port());
+  auto r = client.Get("/watch");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  ASSERT_TRUE(parked.WaitForOne(milliseconds(1000)));
+  parked.Take()(StreamedResponse(streams.Open("late")));
+  EXPECT_EQ(streams.closed(), 1U);  // at once: nobody will drain it
+}
+
+TEST_F(ServerTest, HeadOfAStreamedResponseGetsTheHeaderOnlyAndEndsTheStream) {
+  ServeStreamsUnderWatch();
+  RunningServer server(TestOptions(), handler);
+  Client client(server.port());
+  ASSERT_TRUE(client.Send("HEAD /watch HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto head = client.ReadHead();
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(Lower(head->Header("transfer-encoding")), "chunked");
+  ASSERT_TRUE(streams.WaitForClosed(1, milliseconds(1000)));
+  auto next = client.Get("/next");  // nothing of a body came before it
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->body, "GET /next");
+}
+
+TEST_F(ServerTest, Http10StreamedResponseIsRawAndEndsWithTheConnection) {
+  ServeStreamsUnderWatch();
+  RunningServer server(TestOptions(), handler);
+  Client client(server.port());
+  ASSERT_TRUE(client.Send("GET /watch HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  auto head = client.ReadHead();
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_FALSE(head->HasHeader("transfer-encoding"));
+  EXPECT_FALSE(head->HasHeader("content-length"));
+  ASSERT_TRUE(streams.WaitForOpened(1, milliseconds(2000)));
+  std::shared_ptr<ResponseStream> stream = streams.Get("/watch");
+  ASSERT_TRUE(stream->Write("data: a\n\n"));
+  ASSERT_TRUE(stream->Write("data: b\n\n"));
+  stream->Close();
+  EXPECT_EQ(client.ReadUntilClose(), "data: a\n\ndata: b\n\n");
+}
+
+TEST_F(ServerTest, StreamingConnectionHoldsItsSlotAndOutlivesReadAndIdleTimeouts) {
+  ServeStreamsUnderWatch();
+  ServerOptions options = TestOptions();
+  options.max_connections = 1;
+  options.read_timeout = milliseconds(100);
+  options.idle_timeout = milliseconds(100);
+  options.handler_timeout = milliseconds(100);
+  RunningServer server(options, handler);
+  Client client(server.port());
+  ASSERT_TRUE(client.Send("GET /watch HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(client.ReadHead());
+  std::this_thread::sleep_for(milliseconds(400));  // past every timeout but the write one
+  Client refused(server.port());  // the stream is a request in progress: never evicted
+  EXPECT_TRUE(refused.WaitForClose());
+  ASSERT_TRUE(streams.Get("/watch")->Write("late"));
+  EXPECT_EQ(client.ReadChunk(), "late");
+  streams.Get("/watch")->Close();
+  EXPECT_EQ(client.ReadChunk(), "");
+  EXPECT_EQ(streams.closed(), 1U);
+}
+
+TEST_F(ServerTest, DrainEndsOpenStreamsAndRunReturnsWithinTheDrainTimeout) {
+  ServeStreamsUnderWatch();
+  // The handler closes the streams it knows of; one it forgot is cut at the drain timeout.
+  handler.on_drain = [&] { streams.Get("/watch/polite")->Close(); };
+  ServerOptions options = TestOptions();
+  options.drain_timeout = milliseconds(300);
+  RunningServer server(options, handler);
+  Client polite(server.port());
+  Client forgotten(server.port());
+  ASSERT_TRUE(polite.Send("GET /watch/polite HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(forgotten.Send("GET /watch/forgotten HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(polite.ReadHead());
+  ASSERT_TRUE(forgotten.ReadHead());
+  const auto start = SteadyClock::now();
+  server.Stop();
+  EXPECT_EQ(polite.ReadChunk(), "");  // ended properly
+  EXPECT_TRUE(polite.WaitForClose());
+  EXPECT_LT(ElapsedMs(start), 250);
+  EXPECT_TRUE(forgotten.WaitForClose());  // cut, without the last chunk
+  server.Join();
+  const long long elapsed = ElapsedMs(start);
+  EXPECT_GE(elapsed, 250);
+  EXPECT_LT(elapsed, 1300);
+  EXPECT_TRUE(server.returned());
+  EXPECT_EQ(streams.closed(), 2U);
+}
+
+TEST_F(ServerTest, TwoHundredConcurrentStreamsEachGetAllTheirData) {
+  ServeStreamsUnderWatch();
+  ServerOptions options = TestOptions();
+  options.io_threads = 2;
+  RunningServer server(options, handler);
+  constexpr int kStreams = 200;
+  constexpr int kEvents = 50;
+  const auto event = [](int stream, int i) {
+    return "id: " + std::to_string(stream) + "." + std::to_string(i) + "\ndata: x\n\n";
+  };
+  std::atomic<int> complete{0};
+  std::vector<std::thread> clients;
+  clients.reserve(kStreams);
+  for (int c = 0; c < kStreams; ++c) {
+    clients.emplace_back([&, c] {
+      Client client(server.port(), milliseconds(10'000));
+      if (!client.Send("GET /watch/" + std::to_string(c) + " HTTP/1.1\r\nHost: t\r\n\r\n")) return;
+      auto head = client.ReadHead();
+      if (!head || head->status != 200) return;
+      std::string expected;
+      for (int i = 0; i < kEvents; ++i) expected += event(c, i);
+      if (client.ReadChunkedBytes(expected.size()) != expected) return;
+      if (client.ReadChunk() != "") return;
+      ++complete;
+    });
+  }
+  ASSERT_TRUE(streams.WaitForOpened(kStreams, milliseconds(10'000)));
+  // Two writers interleave the streams' events.
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 2; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < kEvents; ++i) {
+        for (int c = w; c < kStreams; c += 2) {
+          EXPECT_TRUE(streams.Get("/watch/" + std::to_string(c))->Write(event(c, i)));
+        }
+      }
+      for (int c = w; c < kStreams; c += 2) streams.Get("/watch/" + std::to_string(c))->Close();
+    });
+  }
+  for (auto& t : writers) t.join();
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(complete.load(), kStreams);
+  EXPECT_EQ(streams.closed(), static_cast<std::size_t>(kStreams));
 }
 
 }  // namespace
