@@ -407,6 +407,11 @@ class OpenedStreams {
     std::unique_lock<std::mutex> lock(mu_);
     return cv_.wait_for(lock, timeout, [&] { return closed_ >= count; });
   }
+  std::shared_ptr<ResponseStream> WaitFor(const std::string& name, milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, timeout, [&] { return streams_.count(name) > 0; });
+    return streams_.count(name) > 0 ? streams_.at(name) : nullptr;
+  }
   std::shared_ptr<ResponseStream> Get(const std::string& name) {
     std::lock_guard<std::mutex> lock(mu_);
     return streams_.at(name);
@@ -449,6 +454,15 @@ class ServerTest : public ::testing::Test {
       }
       respond(TextResponse(request.method + " " + request.path));
     };
+  }
+
+  // Asks for `path` (served by ServeStreamsUnderWatch) and reads the header.
+  // The handler's stream, or null when the response did not start.
+  std::shared_ptr<ResponseStream> StartWatch(Client& client, const std::string& path = "/watch") {
+    if (!client.Send("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n")) return nullptr;
+    std::optional<ClientResponse> head = client.ReadHead();
+    if (!head || head->status != 200) return nullptr;
+    return streams.WaitFor(path, milliseconds(2000));
   }
 };
 
@@ -1039,13 +1053,12 @@ TEST_F(ServerTest, StreamChunksWrittenFromAnotherThreadArriveInOrderAndCloseEnds
   ServeStreamsUnderWatch();
   RunningServer server(TestOptions(), handler);
   Client client(server.port());
-  ASSERT_TRUE(client.Send("GET /watch HTTP/1.1\r\nHost: t\r\n\r\n"));
-  ASSERT_TRUE(client.ReadHead());
-  ASSERT_TRUE(streams.WaitForOpened(1, milliseconds(2000)));
+  std::shared_ptr<ResponseStream> stream = StartWatch(client);
+  ASSERT_TRUE(stream);
   constexpr int kEvents = 2000;
   std::string expected;
   for (int i = 0; i < kEvents; ++i) expected += "data: " + std::to_string(i) + "\n\n";
-  std::thread writer([stream = streams.Get("/watch")] {
+  std::thread writer([stream] {
     for (int i = 0; i < kEvents; ++i) {
       EXPECT_TRUE(stream->Write("data: " + std::to_string(i) + "\n\n"));
     }
@@ -1087,26 +1100,42 @@ TEST_F(ServerTest, ClientDisconnectEndsTheStreamPromptly) {
   ServeStreamsUnderWatch();
   RunningServer server(TestOptions(), handler);
   Client client(server.port());
-  ASSERT_TRUE(client.Send("GET /watch HTTP/1.1\r\nHost: t\r\n\r\n"));
-  ASSERT_TRUE(client.ReadHead());
+  std::shared_ptr<ResponseStream> stream = StartWatch(client);
+  ASSERT_TRUE(stream);
   const auto start = SteadyClock::now();
   client.Close();
   // Nothing is written: the server notices through the read it keeps pending.
   ASSERT_TRUE(streams.WaitForClosed(1, milliseconds(1000)));
   EXPECT_LT(ElapsedMs(start), 1000);
-  EXPECT_FALSE(streams.Get("/watch")->Write("nobody listens"));
+  EXPECT_FALSE(stream->Write("nobody listens"));
 }
 
 TEST_F(ServerTest, StreamBufferOverflowClosesTheConnectionWithoutTheLastChunk) {
   ServeStreamsUnderWatch(/*max_buffered_bytes=*/64);
   RunningServer server(TestOptions(), handler);
   Client client(server.port());
-  ASSERT_TRUE(client.Send("GET /watch HTTP/1.1\r\nHost: t\r\n\r\n"));
-  ASSERT_TRUE(client.ReadHead());
-  ASSERT_TRUE(streams.WaitForOpened(1, milliseconds(2000)));
-  EXPECT_FALSE(streams.Get("/watch")->Write(std::string(100, 'x')));
+  std::shared_ptr<ResponseStream> stream = StartWatch(client);
+  ASSERT_TRUE(stream);
+  EXPECT_FALSE(stream->Write(std::string(100, 'x')));
   EXPECT_EQ(streams.closed(), 1U);
   EXPECT_TRUE(client.WaitForClose());  // no chunk, no last chunk: the client sees a cut body
+}
+
+TEST_F(ServerTest, StreamReaderThatStopsReadingIsCutOffByTheWriteTimeout) {
+  ServeStreamsUnderWatch(/*max_buffered_bytes=*/64 << 20);
+  ServerOptions options = TestOptions();
+  options.write_timeout = milliseconds(200);
+  RunningServer server(options, handler);
+  Client client(server.port());
+  std::shared_ptr<ResponseStream> stream = StartWatch(client);
+  ASSERT_TRUE(stream);
+  // More than the socket buffers of both ends hold: the write cannot finish
+  // while the client reads nothing.
+  const auto start = SteadyClock::now();
+  ASSERT_TRUE(stream->Write(std::string(32 << 20, 'x')));
+  ASSERT_TRUE(streams.WaitForClosed(1, milliseconds(2000)));
+  EXPECT_GE(ElapsedMs(start), 150);
+  EXPECT_FALSE(stream->Write("more"));
 }
 
 TEST_F(ServerTest, RespondingWithAStreamAfterTheHandlerTimeoutEndsTheStream) {
@@ -1166,14 +1195,14 @@ TEST_F(ServerTest, StreamingConnectionHoldsItsSlotAndOutlivesReadAndIdleTimeouts
   options.handler_timeout = milliseconds(100);
   RunningServer server(options, handler);
   Client client(server.port());
-  ASSERT_TRUE(client.Send("GET /watch HTTP/1.1\r\nHost: t\r\n\r\n"));
-  ASSERT_TRUE(client.ReadHead());
+  std::shared_ptr<ResponseStream> stream = StartWatch(client);
+  ASSERT_TRUE(stream);
   std::this_thread::sleep_for(milliseconds(400));  // past every timeout but the write one
   Client refused(server.port());  // the stream is a request in progress: never evicted
   EXPECT_TRUE(refused.WaitForClose());
-  ASSERT_TRUE(streams.Get("/watch")->Write("late"));
+  ASSERT_TRUE(stream->Write("late"));
   EXPECT_EQ(client.ReadChunk(), "late");
-  streams.Get("/watch")->Close();
+  stream->Close();
   EXPECT_EQ(client.ReadChunk(), "");
   EXPECT_EQ(streams.closed(), 1U);
 }
@@ -1187,10 +1216,8 @@ TEST_F(ServerTest, DrainEndsOpenStreamsAndRunReturnsWithinTheDrainTimeout) {
   RunningServer server(options, handler);
   Client polite(server.port());
   Client forgotten(server.port());
-  ASSERT_TRUE(polite.Send("GET /watch/polite HTTP/1.1\r\nHost: t\r\n\r\n"));
-  ASSERT_TRUE(forgotten.Send("GET /watch/forgotten HTTP/1.1\r\nHost: t\r\n\r\n"));
-  ASSERT_TRUE(polite.ReadHead());
-  ASSERT_TRUE(forgotten.ReadHead());
+  ASSERT_TRUE(StartWatch(polite, "/watch/polite"));
+  ASSERT_TRUE(StartWatch(forgotten, "/watch/forgotten"));
   const auto start = SteadyClock::now();
   server.Stop();
   EXPECT_EQ(polite.ReadChunk(), "");  // ended properly
