@@ -94,7 +94,9 @@ struct ServerOptions {
   std::chrono::milliseconds read_timeout{10'000};
   std::chrono::milliseconds idle_timeout{60'000};  // keep-alive wait for the next request
   // A response; for a streamed one, each write (the header, each chunk): a reader too slow to
-  // take a chunk within it is cut off (connection closed, the stream aborted).
+  // take a chunk within it is cut off (connection closed, the stream aborted). A streaming
+  // connection also gets it as TCP_USER_TIMEOUT: a client gone without closing is cut once data
+  // stays unacknowledged this long.
   std::chrono::milliseconds write_timeout{10'000};
   // 503 if Handle never responds. For a streamed response it bounds the wait for the header
   // only: the stream itself may stay open for as long as the handler keeps it.

@@ -1,6 +1,9 @@
 #include "http/server.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
@@ -300,6 +303,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Drains stream_ onto the socket until it ends. True when the body was completed.
   asio::awaitable<bool> StreamBody(std::string first, bool chunked);
   asio::awaitable<bool> WriteStreamPiece(const std::string& data, bool chunked, bool last);
+  void LimitUnacknowledgedTime();
   // While streaming, one read is kept pending so that a client going away is noticed at once.
   void ReadWhileStreaming();
   void OnStreamRead(const error_code& ec, std::size_t n);
@@ -544,6 +548,7 @@ asio::awaitable<bool> Session::WriteStreamed(Response response, unsigned version
   ClearDeadline();
   bool completed = !ec;
   if (completed && !head_request && !no_content) {
+    LimitUnacknowledgedTime();
     completed = co_await StreamBody(std::move(response.body), chunked);
   }
   const std::shared_ptr<ResponseStream> stream = std::move(stream_);
@@ -611,6 +616,24 @@ asio::awaitable<bool> Session::WriteStreamPiece(const std::string& data, bool ch
   }
   ClearDeadline();
   co_return !ec;
+}
+
+void Session::LimitUnacknowledgedTime() {
+  // A client that vanished without FIN or RST (a partition, a host gone) would
+  // otherwise hold its stream until TCP gives up retransmitting, after about 15
+  // minutes, since small writes (heartbeats) never fill the send buffer. With
+  // TCP_USER_TIMEOUT, data left unacknowledged for write_timeout ends the
+  // connection: the pending read fails and the stream is aborted. It stays set
+  // for later responses on the connection, where write_timeout bounds the
+  // write anyway.
+  const std::chrono::milliseconds timeout = shared_.options.write_timeout;
+  if (!IsLimited(timeout)) return;
+  const auto timeout_ms = static_cast<unsigned int>(
+      std::min<std::chrono::milliseconds::rep>(timeout.count(), INT32_MAX));
+  if (::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout_ms,
+                   sizeof(timeout_ms)) != 0) {
+    LogWarn("http: TCP_USER_TIMEOUT not set", {{"remote", remote_address_}});
+  }
 }
 
 void Session::ReadWhileStreaming() {

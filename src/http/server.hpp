@@ -15,16 +15,18 @@ namespace rtgw::http {
 // one write.
 //
 // Streamed responses (Response::stream, http/response_stream.hpp): the header
-// is written at once, then each piece the handler wrote as one chunk, each
-// write bounded by write_timeout; ResponseStream::Close ends the body with the
-// last chunk and the connection goes on with keep-alive. While streaming the
-// server keeps a read pending on the socket: EOF or an error (the client went
-// away) aborts the stream at once, running its OnClosed. Bytes a pipelining
-// client sends meanwhile are kept and served as the next request after the
-// stream ends, up to header_limit_bytes + body_limit_bytes; beyond that the
-// connection closes (stream aborted). A streaming connection counts as a
-// request in progress (never evicted at max_connections); read_timeout and
-// idle_timeout do not apply to it.
+// is written at once, then what the handler wrote, as chunks (what queued up
+// during a write goes out as one), each write bounded by write_timeout;
+// ResponseStream::Close ends the body with the last chunk and the connection
+// goes on with keep-alive. While streaming the server keeps a read pending on
+// the socket: EOF or an error (the client went away) aborts the stream at once,
+// running its OnClosed; one that vanished without closing is cut once data
+// stays unacknowledged for write_timeout (TCP_USER_TIMEOUT, set on streaming
+// connections). Bytes a pipelining client sends meanwhile are kept and served
+// as the next request after the stream ends, up to header_limit_bytes +
+// body_limit_bytes; beyond that the connection closes (stream aborted). A
+// streaming connection counts as a request in progress (never evicted at
+// max_connections); read_timeout and idle_timeout do not apply to it.
 //
 // Lifetime: `*handler` must outlive the server. Run() blocks until Stop() and
 // the drain finish. Stop() is safe to call from any thread or a signal
