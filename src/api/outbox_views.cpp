@@ -1,32 +1,21 @@
 #include "api/outbox_views.hpp"
 
-#include <charconv>
-
 #include <boost/json.hpp>
+
+#include "api/query_params.hpp"
+#include "api/schemas.hpp"
 
 namespace rtgw::api {
 namespace json = boost::json;
 
 Result<int> ParseDeadLetterLimit(std::string_view query) {
-  std::size_t pos = 0;
-  while (pos <= query.size()) {
-    const std::size_t amp = query.find('&', pos);
-    std::string_view part =
-        query.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
-    if (part.starts_with("limit=")) {
-      std::string_view text = part.substr(6);
-      int value = 0;
-      auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-      if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || value < 1 ||
-          value > 1000) {
-        return InvalidArgument("limit: expected an integer from 1 to 1000");
-      }
-      return value;
-    }
-    if (amp == std::string_view::npos) break;
-    pos = amp + 1;
-  }
-  return 100;
+  // Other parameters are ignored: the route took none before strict query parsing.
+  static constexpr QueryParamSpec kAllowed[] = {{schema::kDeadLetterLimit.name}};
+  auto params = QueryParams::Parse(query, kAllowed, /*ignore_unknown=*/true);
+  if (!params) return params.error();
+  auto limit = params->Integer(schema::kDeadLetterLimit);
+  if (!limit) return limit.error();
+  return static_cast<int>(limit->value_or(100));
 }
 
 Result<std::int64_t> ParseReplayRequest(std::string_view body) {

@@ -6,6 +6,7 @@
 // word their errors from these; openapi.cpp emits the schemas from the same constants, so a bound
 // is written once. Pure constants; safe for concurrent use.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -113,6 +114,58 @@ inline constexpr StringField kRunId{"run_id", 128, "The run.", true, "._-"};
 inline constexpr StringField kCallbackId{
     "callback_id", 128, "The execution's callback_id (from the envelope).", true, "._-"};
 inline constexpr std::int64_t kResultUriMaxChars = 2048;
+
+// Query parameters (api/query_params.hpp) of GET /api/runtime/jobs, GET /api/runtime/jobs:watch
+// and the projection long poll (docs/contracts/http-api.md "Listing jobs", "Watching jobs",
+// "Long poll").
+inline constexpr StringField kFilterWorkspaceId{"workspace_id", kIdMaxChars,
+                                                "Only jobs of this workspace.", false};
+inline constexpr StringField kFilterManagementNodeId{
+    "management_node_id", kIdMaxChars,
+    "Only jobs of this management node. A node token always gets its own node's (another one: "
+    "403 node_mismatch).",
+    false};
+inline constexpr StringField kFilterRequestedBy{
+    "requested_by", kIdMaxChars,
+    "Only jobs submitted for this user (requested_by.user_id). A strict-mode token without a "
+    "scope claim always gets its own sub's (another one: 403 subject_mismatch).",
+    false};
+inline constexpr StringField kFilterState{
+    "state", 128,
+    "Only jobs in one of these states, comma-separated (submitted, queued, running, completed, "
+    "failed, cancelled).",
+    false};
+inline constexpr StringField kFilterUpdatedAfter{
+    "updated_after", 64, "Only jobs whose updated_at is after this instant (RFC 3339).", false};
+inline constexpr StringField kFilterUpdatedBefore{
+    "updated_before", 64, "Only jobs whose updated_at is before this instant (RFC 3339).", false};
+inline constexpr IntegerField kListLimit{"limit", 1, 500, "Jobs per page (default 50).", false};
+inline constexpr StringField kListCursor{
+    "cursor", 1024,
+    "next_cursor of the previous page; send it with the same filters as the first page.", false};
+inline constexpr StringField kWatchJobId{
+    "job_id", 128, "Only changes of these jobs (repeat the parameter, at most 100).", false,
+    "._-@~"};
+inline constexpr std::size_t kWatchJobIdsMax = 100;
+inline constexpr StringField kWatchAfter{
+    "after", 1024,
+    "A change cursor (an event id, or the list's watch_from): start after it. The "
+    "Last-Event-ID header wins over it.",
+    false};
+inline constexpr StringField kLastEventId{
+    "Last-Event-ID", 1024, "The id of the last event received (sent by EventSource on reconnect).",
+    false};
+inline constexpr IntegerField kWaitVersionGt{
+    "wait_version_gt", 0, INT64_MAX,
+    "Long poll: answer as soon as projection_version is greater than this.", false};
+inline constexpr IntegerField kTimeoutS{
+    "timeout_s", 1, 60,
+    "Long poll: answer with the current projection after this many seconds (default 30); only "
+    "with wait_version_gt.",
+    false};
+inline constexpr std::int64_t kDefaultLongPollSeconds = 30;
+inline constexpr IntegerField kDeadLetterLimit{"limit", 1, 1000, "Dead letters (default 100).",
+                                               false};
 
 }  // namespace rtgw::api::schema
 

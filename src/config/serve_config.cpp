@@ -15,6 +15,25 @@ std::string Lower(std::string s) {
   return s;
 }
 
+// A duration option (ParseDurationSeconds: 3600, 90s, 30m, 12h, 7d) from `min` to `max`; "0"
+// too when `zero_ok`. The error names the flag or env variable.
+Result<std::chrono::seconds> DurationOption(const OptionValues& v, std::string_view flag,
+                                            const std::string& fallback, std::chrono::seconds min,
+                                            std::chrono::seconds max, bool zero_ok,
+                                            std::string_view example) {
+  const std::string text = v.GetOr(flag, fallback);
+  const std::optional<long long> seconds =
+      zero_ok && text == "0" ? std::optional<long long>(0) : ParseDurationSeconds(text);
+  if (!seconds || (*seconds < min.count() && !(zero_ok && *seconds == 0)) ||
+      *seconds > max.count()) {
+    return InvalidArgument(v.Source(flag) + ": must be a duration " + std::string(example) +
+                           (zero_ok ? " or 0" : ""));
+  }
+  return std::chrono::seconds(*seconds);
+}
+
+constexpr std::chrono::seconds k366Days{366LL * 86400};
+
 }  // namespace
 
 // The options of `rtgw serve` itself, before the shared relay options.
@@ -139,6 +158,21 @@ const std::vector<OptionSpec>& ServeOnlyOptionSpecs() {
        "(1-86400)."},
       {"node-stale-after-seconds", "RTGW_NODE_STALE_AFTER_SECONDS", "60",
        "A management node whose last heartbeat is older than this is shown stale (5-86400)."},
+      {"max-watchers", "RTGW_MAX_WATCHERS", "10000",
+       "Watch streams (GET /api/runtime/jobs:watch) and projection long polls open at once in "
+       "this process (1-1000000); one more gets 429 too_many_watchers."},
+      {"max-watchers-per-tenant", "RTGW_MAX_WATCHERS_PER_TENANT", "2000",
+       "The same, per tenant (1-1000000)."},
+      {"watch-heartbeat", "RTGW_WATCH_HEARTBEAT", "15s",
+       "A ': keepalive' comment on every watch stream this often, so proxies and clients see a "
+       "live connection (1s-1h; e.g. 15s, 1m)."},
+      {"watch-buffer-bytes", "RTGW_WATCH_BUFFER_BYTES", "262144",
+       "Bytes queued for one watch stream whose client reads slower than its events arrive "
+       "(4096-67108864); beyond, the stream is closed and the client resumes with "
+       "Last-Event-ID."},
+      {"change-retention", "RTGW_CHANGE_RETENTION", "1h",
+       "How long job changes are kept for watches to resume from (e.g. 10m, 1h, 7d; up to 366d; "
+       "0 = forever). A cursor older than this gets 410 cursor_expired."},
       {"dev", "RTGW_DEV", "",
        "Development mode: without a configured secret, generate one and print it with a "
        "ready-to-use token for tenant 'dev-tenant'.",
@@ -259,14 +293,10 @@ Result<ServeConfig> BuildServeConfig(const OptionValues& v) {
     return InvalidArgument(v.Source("authz") + ": must be compat or strict");
   }
   {
-    const std::string lifetime = v.GetOr("max-token-lifetime", "30d");
-    const std::optional<long long> seconds =
-        lifetime == "0" ? std::optional<long long>(0) : ParseDurationSeconds(lifetime);
-    if (!seconds || *seconds < 0 || *seconds > 366LL * 86400) {
-      return InvalidArgument(v.Source("max-token-lifetime") +
-                             ": must be a duration up to 366d (e.g. 3600, 12h, 30d) or 0");
-    }
-    c.jwt_max_lifetime = std::chrono::seconds(*seconds);
+    auto lifetime = DurationOption(v, "max-token-lifetime", "30d", std::chrono::seconds(0),
+                                   k366Days, true, "up to 366d (e.g. 3600, 12h, 30d)");
+    if (!lifetime) return lifetime.error();
+    c.jwt_max_lifetime = *lifetime;
   }
   c.dev = v.Switch("dev");
   if (!c.jwt_hs256_secret.empty() && c.jwt_hs256_secret.size() < kMinHs256SecretBytes &&
@@ -334,6 +364,22 @@ Result<ServeConfig> BuildServeConfig(const OptionValues& v) {
       !st.ok()) {
     return st.error();
   }
+
+  if (Status st =
+          ParseIntOptions(v, {{"max-watchers", 1, 1'000'000, &c.max_watchers},
+                              {"max-watchers-per-tenant", 1, 1'000'000, &c.max_watchers_per_tenant},
+                              {"watch-buffer-bytes", 4096, 64LL << 20, &c.watch_buffer_bytes}});
+      !st.ok()) {
+    return st.error();
+  }
+  auto heartbeat = DurationOption(v, "watch-heartbeat", "15s", std::chrono::seconds(1),
+                                  std::chrono::seconds(3600), false, "from 1s to 1h (e.g. 15s)");
+  if (!heartbeat) return heartbeat.error();
+  c.watch_heartbeat = *heartbeat;
+  auto retention = DurationOption(v, "change-retention", "1h", std::chrono::seconds(1), k366Days,
+                                  true, "up to 366d (e.g. 10m, 1h, 7d)");
+  if (!retention) return retention.error();
+  c.change_retention = *retention;
   return c;
 }
 

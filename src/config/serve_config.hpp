@@ -83,6 +83,13 @@ struct ServeConfig {
   std::string slurm_adapter_expires_at;       // ZPE_SLURM_ADAPTER_EXPIRES_AT
   std::chrono::seconds slurm_catalogue_max_age{120};
   std::chrono::seconds node_stale_after{60};
+
+  // Watching jobs (docs/contracts/http-api.md "Watching jobs", limits.md): api::WatchOptions.
+  std::size_t max_watchers = 10'000;
+  std::size_t max_watchers_per_tenant = 2'000;
+  std::chrono::seconds watch_heartbeat{15};
+  std::size_t watch_buffer_bytes = 256 << 10;
+  std::chrono::seconds change_retention{3600};  // 0: keep every change
 };
 
 // Option table of `rtgw serve` (flags, env names, defaults, help).

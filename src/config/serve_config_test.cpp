@@ -198,3 +198,47 @@ TEST(ServeConfigTest, SlurmAdapterAndNodeSettings) {
 
 }  // namespace
 }  // namespace rtgw::config
+
+namespace rtgw::config {
+namespace {
+
+TEST(ServeConfigTest, WatchLimits) {
+  auto d = Load({}, {{"RTGW_JWT_HS256_SECRET", kSecret}});
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->max_watchers, 10'000u);
+  EXPECT_EQ(d->max_watchers_per_tenant, 2'000u);
+  EXPECT_EQ(d->watch_heartbeat, std::chrono::seconds(15));
+  EXPECT_EQ(d->watch_buffer_bytes, 262'144u);
+  EXPECT_EQ(d->change_retention, std::chrono::hours(1));
+
+  auto c = Load({"--max-watchers", "5", "--watch-heartbeat", "2s", "--change-retention", "0"},
+                {{"RTGW_JWT_HS256_SECRET", kSecret},
+                 {"RTGW_MAX_WATCHERS_PER_TENANT", "3"},
+                 {"RTGW_WATCH_BUFFER_BYTES", "8192"}});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->max_watchers, 5u);
+  EXPECT_EQ(c->max_watchers_per_tenant, 3u);
+  EXPECT_EQ(c->watch_heartbeat, std::chrono::seconds(2));
+  EXPECT_EQ(c->watch_buffer_bytes, 8192u);
+  EXPECT_EQ(c->change_retention, std::chrono::seconds(0));
+  EXPECT_EQ(
+      Load({"--change-retention", "7d"}, {{"RTGW_JWT_HS256_SECRET", kSecret}})->change_retention,
+      std::chrono::hours(7 * 24));
+
+  const char* bad[][3] = {
+      {"--watch-heartbeat", "0", "--watch-heartbeat: must be a duration from 1s to 1h"},
+      {"--watch-heartbeat", "2h", "--watch-heartbeat: must be a duration from 1s to 1h"},
+      {"--change-retention", "1w", "--change-retention: must be a duration up to 366d"},
+      {"--change-retention", "367d", "--change-retention: must be a duration up to 366d"},
+      {"--max-watchers", "0", "--max-watchers"},
+      {"--watch-buffer-bytes", "100", "--watch-buffer-bytes"},
+  };
+  for (const auto& [flag, value, message] : bad) {
+    auto r = Load({flag, value}, {{"RTGW_JWT_HS256_SECRET", kSecret}});
+    ASSERT_FALSE(r.ok()) << flag << " " << value;
+    EXPECT_EQ(r.error().message.rfind(message, 0), 0u) << r.error().message;
+  }
+}
+
+}  // namespace
+}  // namespace rtgw::config
