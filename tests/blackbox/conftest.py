@@ -15,6 +15,7 @@ Run:  RTGW_BIN=/path/to/rtgw /usr/bin/python3 -m pytest tests/blackbox -q
 from __future__ import annotations
 
 import base64
+import codecs
 import contextlib
 import json
 import os
@@ -25,6 +26,7 @@ import sqlite3
 import subprocess
 import threading
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
 from typing import Callable, Iterable
@@ -714,6 +716,20 @@ class Api:
     def projection(self, job_id: str, headers: dict | None = None) -> httpx.Response:
         return self.get(f"/api/runtime/jobs/{job_id}/projection", headers)
 
+    def list_jobs(self, params=None, headers: dict | None = None) -> httpx.Response:
+        """GET /api/runtime/jobs; `params` a dict (list values repeat) or a list of pairs."""
+        return self.client.get("/api/runtime/jobs", params=params, headers=self.headers(headers))
+
+    def watch(self, params=None, last_event_id: str | None = None, headers: dict | None = None,
+              timeout: float = 10.0) -> "SseStream":
+        """GET /api/runtime/jobs:watch as an SseStream (status and headers already read)."""
+        query = urllib.parse.urlencode(params or {}, doseq=True)
+        h = self.headers(headers)
+        if last_event_id is not None:
+            h["Last-Event-ID"] = last_event_id
+        return SseStream(self.server.port, "/api/runtime/jobs:watch" + ("?" + query if query else ""),
+                         h, timeout)
+
     # asserting helpers ---------------------------------------------------------------------
     def submit_ok(self, body: dict | None = None, **over) -> dict:
         body = body if body is not None else submit_body(self.tenant, **over)
@@ -969,6 +985,212 @@ def http_request_bytes(method: str, path: str, headers: dict | None = None,
 
 def assert_raw_error(resp: RawResponse, status: int, codes, context: str = "") -> dict:
     return assert_error_body(resp.status, resp.headers, resp.body, status, codes, context)
+
+
+# --------------------------------------------------------------------------------------------
+# Server-Sent Events (GET /api/runtime/jobs:watch), on a raw socket
+# --------------------------------------------------------------------------------------------
+class SseEvent:
+    """One dispatched event: `id`, `event`, `data` (the joined data lines) and the monotonic
+    time its blank line arrived."""
+
+    def __init__(self, id: str | None, event: str, data: str, received: float):
+        self.id = id
+        self.event = event
+        self.data = data
+        self.received = received
+
+    def json(self):
+        return json.loads(self.data)
+
+    def __repr__(self):
+        return f"SseEvent(id={self.id!r}, event={self.event!r}, data={self.data[:120]!r})"
+
+
+class SseStream:
+    """One GET of a text/event-stream response, read incrementally (chunked or not) so a test
+    can take events one by one with a timeout. The status line and headers are read in the
+    constructor (bounded by `timeout`): `status`, `headers` (lower-case names); a non-200 answer
+    is read whole into `body` (assert_raw_error works on it via `raw()`).
+
+    Parsing follows the WHATWG rules the contract names: lines end in LF, CRLF or CR; `:` starts
+    a comment (kept in `comments`); `retry:` sets `retry_ms`; a blank line dispatches an event
+    with at least one `data` line. `last_event_id` is the id of the last event read, what a
+    browser sends back as Last-Event-ID."""
+
+    def __init__(self, port: int, path: str, headers: dict | None = None, timeout: float = 10.0):
+        self.sock = raw_connect(port, timeout)
+        self.sock.sendall(http_request_bytes("GET", path, {"Accept": "text/event-stream",
+                                                           **(headers or {})}))
+        self._raw = b""        # bytes from the socket not yet decoded
+        self._text = ""        # decoded body text not yet split into lines
+        self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        self._chunked = False
+        self._remaining: int | None = None  # Content-Length left (not chunked)
+        self.ended = False     # the body ended (last chunk, or the server closed)
+        self.comments: list[str] = []
+        self.retry_ms: int | None = None
+        self.last_event_id: str | None = None
+        self._pending: dict = {"id": None, "event": "", "data": []}
+        deadline = time.monotonic() + timeout
+        while b"\r\n\r\n" not in self._raw:
+            if not self._recv(deadline):
+                raise ConnectionError(f"closed before the response head: {self._raw[:300]!r}")
+        head, _, self._raw = self._raw.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        self.status = int(lines[0].split(" ", 2)[1])
+        self.headers: dict[str, str] = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            self.headers[k.strip().lower()] = v.strip()
+        self._chunked = self.headers.get("transfer-encoding", "").lower() == "chunked"
+        if "content-length" in self.headers:
+            self._remaining = int(self.headers["content-length"])
+        self.body = b""
+        if self.status != 200:
+            out = b""
+            while not self.ended:
+                out += self._decode()
+                if not self.ended and not self._recv(deadline):
+                    break
+            self.body = out + self._decode()
+
+    def raw(self) -> RawResponse:
+        return RawResponse(self.status, "", self.headers, self.body, self.ended)
+
+    def _recv(self, deadline: float) -> bool:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("no data from the stream in time")
+        self.sock.settimeout(remaining)
+        try:
+            chunk = self.sock.recv(65536)
+        except socket.timeout:
+            raise TimeoutError("no data from the stream in time")
+        except (ConnectionResetError, OSError):
+            chunk = b""
+        if not chunk:
+            self.ended = True
+            return False
+        self._raw += chunk
+        return True
+
+    def _decode(self) -> bytes:
+        """Moves the complete body bytes out of _raw."""
+        out = b""
+        if not self._chunked:
+            take = self._raw if self._remaining is None else self._raw[:self._remaining]
+            self._raw = self._raw[len(take):]
+            if self._remaining is not None:
+                self._remaining -= len(take)
+                self.ended = self.ended or self._remaining == 0
+            return take
+        while True:
+            line, sep, rest = self._raw.partition(b"\r\n")
+            if not sep:
+                return out
+            size = int(line.split(b";")[0], 16)
+            if len(rest) < size + 2:
+                return out
+            out += rest[:size]
+            self._raw = rest[size + 2:]
+            if size == 0:
+                self.ended = True
+                return out
+
+    def _take_line(self) -> str | None:
+        for i, ch in enumerate(self._text):
+            if ch == "\n" or ch == "\r":
+                if ch == "\r" and i + 1 == len(self._text) and not self.ended:
+                    return None  # a CR at the end may be the first half of a CRLF
+                line = self._text[:i]
+                skip = 2 if self._text[i:i + 2] == "\r\n" else 1
+                self._text = self._text[i + skip:]
+                return line
+        return None
+
+    def next(self, timeout: float = 10.0) -> SseEvent | None:
+        """The next event; None once the stream has ended; TimeoutError when none came within
+        `timeout` seconds (the stream stays usable)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self._take_line()
+            if line is not None:
+                ev = self._line(line)
+                if ev is not None:
+                    return ev
+                continue
+            body = self._decode()
+            if body:
+                self._text += self._utf8.decode(body)
+                continue
+            if self.ended:
+                return None
+            self._recv(deadline)
+
+    def _line(self, line: str) -> SseEvent | None:
+        p = self._pending
+        if line == "":
+            self._pending = {"id": p["id"], "event": "", "data": []}
+            if not p["data"]:
+                return None
+            if p["id"] is not None:
+                self.last_event_id = p["id"]
+            return SseEvent(p["id"], p["event"] or "message", "\n".join(p["data"]),
+                            time.monotonic())
+        if line.startswith(":"):
+            self.comments.append(line[1:].strip())
+            return None
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "data":
+            p["data"].append(value)
+        elif name == "event":
+            p["event"] = value
+        elif name == "id" and "\0" not in value:
+            p["id"] = value
+        elif name == "retry" and value.isdigit():
+            self.retry_ms = int(value)
+        return None
+
+    def take(self, n: int, timeout: float = 10.0) -> list[SseEvent]:
+        """Exactly `n` more events within `timeout` seconds in total (AssertionError otherwise)."""
+        deadline = time.monotonic() + timeout
+        out: list[SseEvent] = []
+        while len(out) < n:
+            try:
+                ev = self.next(max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                raise AssertionError(f"got {len(out)} of {n} events within {timeout}s: {out}")
+            assert ev is not None, f"stream ended after {len(out)} of {n} events: {out}"
+            out.append(ev)
+        return out
+
+    def quiet(self, seconds: float) -> list[SseEvent]:
+        """The events that arrive within `seconds` (for "nothing else comes")."""
+        deadline = time.monotonic() + seconds
+        out: list[SseEvent] = []
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return out
+            try:
+                ev = self.next(remaining)
+            except TimeoutError:
+                return out
+            if ev is None:
+                return out
+            out.append(ev)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+    def __enter__(self) -> "SseStream":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 # --------------------------------------------------------------------------------------------
