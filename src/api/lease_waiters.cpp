@@ -22,8 +22,8 @@ void WakeNoThrow(std::function<void(bool)>& wake, bool final) noexcept {
 
 }  // namespace
 
-LeaseWaiters::LeaseWaiters(std::chrono::milliseconds recheck)
-    : recheck_(recheck), thread_([this] { Loop(); }) {}
+LeaseWaiters::LeaseWaiters(std::chrono::milliseconds recheck, std::size_t max_parked_per_key)
+    : recheck_(recheck), max_parked_per_key_(max_parked_per_key), thread_([this] { Loop(); }) {}
 
 LeaseWaiters::~LeaseWaiters() {
   Shutdown();
@@ -40,14 +40,14 @@ void LeaseWaiters::Park(const std::string& key, std::uint64_t seen, Clock::time_
                         std::function<void(bool final)> wake) {
   {
     std::lock_guard lock(mu_);
-    // A node polls with one or a few agents; more parked polls than kMaxParkedPerKey are a
-    // client holding the server's memory: answered at once ("nothing to lease") instead.
-    const auto same_key = [&key](const Waiter& w) { return w.key == key; };
-    const bool full = static_cast<std::size_t>(std::count_if(waiters_.begin(), waiters_.end(),
-                                                             same_key)) >= kMaxParkedPerKey;
+    // A node polls with one or a few agents; more parked polls than the cap are a client
+    // holding the server's memory: answered at once ("nothing to lease") instead.
+    const auto count = parked_per_key_.find(key);
+    const bool full = count != parked_per_key_.end() && count->second >= max_parked_per_key_;
     if (!stopping_ && !full) {
       const Clock::time_point recheck_at = std::min(deadline, Clock::now() + recheck_);
       waiters_.push_back(Waiter{key, seen, deadline, recheck_at, std::move(wake)});
+      ++parked_per_key_[key];
       dirty_ = true;
       cv_.notify_one();
       return;
@@ -65,11 +65,20 @@ void LeaseWaiters::Notify(const std::string& key) {
     // later compares the version it read before its query with the moved one
     // and is woken at once, so skipping the wake-up here loses nothing (and a
     // submit with no agent polling costs no thread switch).
-    parked_here = std::any_of(waiters_.begin(), waiters_.end(),
-                              [&key](const Waiter& w) { return w.key == key; });
+    parked_here = parked_per_key_.contains(key);
     if (parked_here) dirty_ = true;
   }
   if (parked_here) cv_.notify_one();
+}
+
+void LeaseWaiters::Forget(const std::string& key) {
+  std::lock_guard lock(mu_);
+  if (!parked_per_key_.contains(key)) versions_.erase(key);
+}
+
+void LeaseWaiters::UnparkedLocked(const std::string& key) {
+  const auto count = parked_per_key_.find(key);
+  if (count != parked_per_key_.end() && --count->second == 0) parked_per_key_.erase(count);
 }
 
 void LeaseWaiters::Shutdown() {
@@ -105,6 +114,7 @@ void LeaseWaiters::Loop() {
         const bool final = stopping_ || now >= it->deadline;
         if (final || version != it->seen || now >= it->recheck_at) {
           ready.emplace_back(std::move(it->wake), final);
+          UnparkedLocked(it->key);
           it = waiters_.erase(it);
         } else {
           ++it;

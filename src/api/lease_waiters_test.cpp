@@ -86,5 +86,35 @@ TEST(LeaseWaitersTest, ShutdownAnswersEveryoneFinal) {
   EXPECT_TRUE(late);
 }
 
+TEST(LeaseWaitersTest, CapPerKeyIsAParameter) {
+  std::atomic<int> at_once{0};
+  LeaseWaiters w(10s, /*max_parked_per_key=*/2);
+  for (int i = 0; i < 3; ++i) {
+    w.Park("k", w.Version("k"), Clock::now() + 10s, [&](bool f) { at_once += f ? 1 : 0; });
+  }
+  EXPECT_EQ(w.parked(), 2u);
+  EXPECT_EQ(at_once.load(), 1);  // the third was answered at once
+  w.Shutdown();
+}
+
+TEST(LeaseWaitersTest, ForgetDropsTheCounterOfAKeyNobodyWaitsOn) {
+  LeaseWaiters w(10s);
+  w.Notify("job");
+  w.Notify("job");
+  EXPECT_EQ(w.Version("job"), 2u);
+  w.Forget("job");
+  EXPECT_EQ(w.Version("job"), 0u);
+  // A key with a parked waiter keeps its counter: its waiter compares with it.
+  std::promise<bool> p;
+  w.Notify("parked");
+  w.Park("parked", w.Version("parked"), Clock::now() + 10s, [&](bool f) { p.set_value(f); });
+  w.Forget("parked");
+  EXPECT_EQ(w.Version("parked"), 1u);
+  w.Notify("parked");
+  auto f = p.get_future();
+  ASSERT_EQ(f.wait_for(2s), std::future_status::ready);
+  EXPECT_FALSE(f.get());
+}
+
 }  // namespace
 }  // namespace rtgw::api
