@@ -1,15 +1,19 @@
 #include "api/gateway.hpp"
 
 #include <array>
+#include <atomic>
 #include <chrono>
 
 #include "api/call.hpp"
 #include "api/error_mapping.hpp"
+#include "api/job_queries.hpp"
 #include "api/job_requests.hpp"
 #include "api/job_views.hpp"
+#include "api/job_watch.hpp"
 #include "api/node_requests.hpp"
 #include "api/openapi.hpp"
 #include "api/outbox_views.hpp"
+#include "api/query_params.hpp"
 #include "api/routes.hpp"
 #include "api/submit_boundary.hpp"
 #include "api/token_requests.hpp"
@@ -63,20 +67,6 @@ http::Response JsonResponse(int status, std::string body) {
   r.status = status;
   r.body = std::move(body);
   return r;
-}
-
-bool QueryFlag(std::string_view query, std::string_view name) {
-  std::size_t pos = 0;
-  while (pos <= query.size()) {
-    auto amp = query.find('&', pos);
-    std::string_view part = query.substr(pos, amp == std::string_view::npos ? amp : amp - pos);
-    if (part == name || part == std::string(name) + "=1" || part == std::string(name) + "=true") {
-      return true;
-    }
-    if (amp == std::string_view::npos) break;
-    pos = amp + 1;
-  }
-  return false;
 }
 
 }  // namespace
@@ -181,8 +171,13 @@ class Gateway::Impl {
       case RouteId::kPostEvent:
         return PostEvent(std::move(call));
       case RouteId::kGetJob:
-      case RouteId::kGetProjection:
         return GetJob(std::move(call), route.id);
+      case RouteId::kGetProjection:
+        return GetProjection(std::move(call));
+      case RouteId::kListJobs:
+        return ListJobs(std::move(call));
+      case RouteId::kWatchJobs:
+        return WatchJobs(std::move(call));
       case RouteId::kGetJobDetail:
         return GetDetail(std::move(call));
       case RouteId::kListDeadLetters:
@@ -219,6 +214,11 @@ class Gateway::Impl {
       default:
         return Finish(*call, MakeErrorResponse(Internal("unrouted"), call->trace_id));
     }
+  }
+
+  void Drain() {
+    node_api_.Shutdown();
+    if (options_.watch != nullptr) options_.watch->Shutdown();
   }
 
   http::Response ProtocolError(int status, std::string_view code, std::string_view message,
@@ -342,23 +342,27 @@ class Gateway::Impl {
     return true;
   }
 
-  // Whether the caller may see or act on `job` (already of its tenant): a node
-  // token only its node's jobs, a strict-mode unscoped token only its user's.
-  // On refusal responds 403 and returns false.
-  bool MayAccessJob(Call& call, const storage::JobRecord& job) {
+  // The 403 for a job (already of the caller's tenant) the caller may not see or act on: a
+  // node token sees only its node's jobs, a strict-mode unscoped token only its user's.
+  std::optional<http::Response> RefuseAccess(const Call& call, const storage::JobRecord& job) {
     if (call.token_node_id && job.management_node_id != *call.token_node_id) {
-      Finish(call, MakeErrorResponse(ApiCode::kNodeMismatch,
-                                     "job " + call.job_id + " belongs to another management node",
-                                     call.trace_id));
-      return false;
+      return MakeErrorResponse(ApiCode::kNodeMismatch,
+                               "job " + call.job_id + " belongs to another management node",
+                               call.trace_id);
     }
     if (call.own_jobs_only && RequestedUser(job.spec_json) != call.sub) {
-      Finish(call, MakeErrorResponse(ApiCode::kSubjectMismatch,
-                                     "job " + call.job_id + " was requested by another user",
-                                     call.trace_id));
-      return false;
+      return MakeErrorResponse(ApiCode::kSubjectMismatch,
+                               "job " + call.job_id + " was requested by another user",
+                               call.trace_id);
     }
-    return true;
+    return std::nullopt;
+  }
+
+  // RefuseAccess, responding with the refusal: false when it did.
+  bool MayAccessJob(Call& call, const storage::JobRecord& job) {
+    std::optional<http::Response> refusal = RefuseAccess(call, job);
+    if (refusal) Finish(call, std::move(*refusal));
+    return !refusal;
   }
 
   bool RequireJsonBody(Call& call) {
@@ -511,6 +515,129 @@ class Gateway::Impl {
       Finish(*call,
              JsonResponse(200, id == RouteId::kGetProjection ? ProjectionJson(*r) : JobJson(*r)));
     });
+  }
+
+  // GET /api/runtime/jobs/{job_id}/projection; with wait_version_gt a long poll
+  // (docs/contracts/http-api.md "Long poll").
+  void GetProjection(std::shared_ptr<Call> call) {
+    Result<std::optional<ProjectionWait>> wait = ParseProjectionWait(call->request.query);
+    if (!wait) return Finish(*call, MakeErrorResponse(wait.error(), call->trace_id));
+    if (!*wait) return GetJob(std::move(call), RouteId::kGetProjection);
+    if (!IsValidJobId(call->job_id)) return Finish(*call, NotFoundResponse(*call));
+    auto poll = std::make_shared<ProjectionPoll>();
+    poll->call = std::move(call);
+    poll->version_gt = (*wait)->version_gt;
+    poll->deadline = std::chrono::steady_clock::now() + (*wait)->timeout;
+    PollProjection(std::move(poll), options_.watch == nullptr ? PollStep::kFinal : PollStep::kRead);
+  }
+
+  struct ProjectionPoll {
+    std::shared_ptr<Call> call;
+    std::int64_t version_gt = 0;
+    std::chrono::steady_clock::time_point deadline;
+    std::atomic<bool> parked{false};    // it parked at least once
+    std::atomic<bool> answered{false};  // a wake and the check after parking may both answer
+  };
+  // kRead: read, then answer or park (only after the first read or a wake: one park at a
+  // time). kRecheck: the read right after parking, so that a change committed between the
+  // read and the park is not missed; it answers or leaves the park be. kFinal: read and answer
+  // (timeout, drain, no hub).
+  enum class PollStep { kRead, kRecheck, kFinal };
+
+  void PollProjection(std::shared_ptr<ProjectionPoll> poll, PollStep step) {
+    const Call& c = *poll->call;
+    store_.GetJob(c.tenant_id, c.job_id, [this, poll, step](Result<storage::JobRecord> r) {
+      if (poll->answered.load()) return;
+      Call& call = *poll->call;
+      std::optional<http::Response> answer;
+      if (!r) {
+        answer = MakeErrorResponse(r.error(), call.trace_id);
+      } else if (auto refusal = RefuseAccess(call, *r)) {
+        answer = std::move(refusal);
+      } else if (r->projection_version > poll->version_gt || step == PollStep::kFinal ||
+                 std::chrono::steady_clock::now() >= poll->deadline) {
+        answer = JsonResponse(200, ProjectionJson(*r));
+      } else if (step == PollStep::kRecheck) {
+        return;  // the park wakes it
+      } else {
+        const bool first = !poll->parked.exchange(true);
+        Status parked = options_.watch->ParkProjection(
+            call.tenant_id, call.job_id, poll->version_gt, poll->deadline, [this, poll](bool last) {
+              PollProjection(poll, last ? PollStep::kFinal : PollStep::kRead);
+            });
+        if (parked) return PollProjection(poll, PollStep::kRecheck);
+        // At a watcher limit: a new long poll is refused (429); one that already waited gets
+        // what there is.
+        answer = first ? MakeErrorResponse(parked.error(), call.trace_id)
+                       : JsonResponse(200, ProjectionJson(*r));
+      }
+      if (poll->answered.exchange(true)) return;
+      if (r) call.workspace_id = r->workspace_id;
+      Finish(call, std::move(*answer));
+    });
+  }
+
+  // GET /api/runtime/jobs (docs/contracts/http-api.md "Listing jobs").
+  void ListJobs(std::shared_ptr<Call> call) {
+    if (options_.feed == nullptr) {
+      return Finish(*call, MakeErrorResponse(ApiCode::kNotFound,
+                                             "listing jobs is not configured on this process",
+                                             call->trace_id));
+    }
+    Result<JobListRequest> req = ParseJobListRequest(*call);
+    if (!req) return Finish(*call, MakeErrorResponse(req.error(), call->trace_id));
+    options_.feed->ListJobs(req->query, [this, call, hash = req->filter_hash,
+                                         carried =
+                                             req->watch_from_seq](Result<storage::JobPage> page) {
+      if (!page) return Finish(*call, MakeErrorResponse(page.error(), call->trace_id));
+      // Every page returns the first page's head: a watch from it misses nothing the
+      // pages did not show.
+      const std::int64_t watch_from = carried ? *carried : page->head ? page->head->last_seq : 0;
+      std::optional<std::string> next;
+      if (page->more && !page->jobs.empty()) {
+        const storage::JobRecord& last = page->jobs.back();
+        next = EncodeListCursor(call->tenant_id, hash, {last.accepted_at, last.job_id}, watch_from);
+      }
+      Finish(*call,
+             JsonResponse(200, JobListJson(page->jobs, next,
+                                           EncodeChangeCursor(call->tenant_id, watch_from))));
+    });
+  }
+
+  // GET /api/runtime/jobs:watch (docs/contracts/http-api.md "Watching jobs").
+  void WatchJobs(std::shared_ptr<Call> call) {
+    if (options_.watch == nullptr) {
+      return Finish(*call, MakeErrorResponse(ApiCode::kNotFound,
+                                             "watching jobs is not configured on this process",
+                                             call->trace_id));
+    }
+    Result<WatchRequest> req = ParseWatchRequest(*call);
+    if (!req) return Finish(*call, MakeErrorResponse(req.error(), call->trace_id));
+    std::optional<std::int64_t> after;
+    if (req->cursor) {
+      after = DecodeChangeCursor(call->tenant_id, *req->cursor);
+      if (!after) {
+        return Finish(*call, MakeErrorResponse(
+                                 InvalidArgument(std::string(req->cursor_source) +
+                                                 ": not a change cursor of this tenant (send an "
+                                                 "event id or a list's watch_from as it is)"),
+                                 call->trace_id));
+      }
+    }
+    options_.watch->Watch(call->tenant_id, std::move(req->filter), after,
+                          [this, call](Result<JobWatchHub::Started> started) {
+                            if (!started) {
+                              return Finish(*call,
+                                            MakeErrorResponse(started.error(), call->trace_id));
+                            }
+                            http::Response r;
+                            r.status = 200;
+                            r.content_type = "text/event-stream";
+                            r.headers.emplace_back("Cache-Control", "no-store");
+                            r.headers.emplace_back("X-Accel-Buffering", "no");
+                            r.stream = std::move(started->stream);
+                            Finish(*call, std::move(r));
+                          });
   }
 
   void GetDetail(std::shared_ptr<Call> call) {
@@ -739,7 +866,10 @@ class Gateway::Impl {
   }
 
   void Health(std::shared_ptr<Call> call) {
-    const bool deep = QueryFlag(call->request.query, "deep");
+    // Other parameters are ignored, as before strict query parsing.
+    static constexpr QueryParamSpec kAllowed[] = {{"deep"}};
+    auto params = QueryParams::Parse(call->request.query, kAllowed, /*ignore_unknown=*/true);
+    const bool deep = params && params->Flag("deep");
     if (deep) {
       // The node list is the caller's tenant's (valid bearer token), else counts only.
       return node_api_.ManagedRuntime(
@@ -858,7 +988,7 @@ Gateway::Gateway(GatewayOptions options, const auth::JwtVerifier& verifier,
                  const slurm_adapter::AdapterSettings& adapter, MetricsRegistry& metrics)
     : impl_(std::make_unique<Impl>(std::move(options), verifier, store, nodes, adapter, metrics)) {}
 
-void Gateway::OnDrain() { impl_->node_api_.Shutdown(); }
+void Gateway::OnDrain() { impl_->Drain(); }
 
 Gateway::~Gateway() = default;
 

@@ -21,7 +21,13 @@
 #include "storage/outbox_store.hpp"
 #include "storage/revocation_store.hpp"
 
+namespace rtgw::storage {
+class JobFeedStore;
+}  // namespace rtgw::storage
+
 namespace rtgw::api {
+
+class JobWatchHub;
 
 struct GatewayOptions {
   std::string version = "0.0.0";
@@ -66,6 +72,13 @@ struct GatewayOptions {
   std::chrono::seconds revocation_default_ttl{86400};
   // Live revocations a tenant may hold (--max-revocations-per-tenant).
   std::size_t max_revocations_per_tenant = 10000;
+
+  // GET /api/runtime/jobs (the list); null: it answers 404. Must outlive the gateway.
+  storage::JobFeedStore* feed = nullptr;
+  // GET /api/runtime/jobs:watch and the projection long poll (wait_version_gt); null: the watch
+  // answers 404 and a long poll is answered at once with the current projection (its parameters
+  // are still checked). Must outlive the gateway; OnDrain shuts it down.
+  JobWatchHub* watch = nullptr;
 };
 
 // The request handler of `rtgw serve`: routing, proxy auth, bearer auth and
@@ -90,7 +103,7 @@ class Gateway final : public http::Handler {
   void Handle(http::Request request, http::Respond respond) override;
   http::Response MakeProtocolError(int status, std::string_view code, std::string_view message,
                                    const http::Request& partial) override;
-  // Answers parked long polls (leases:acquire) at once.
+  // Answers parked long polls (leases:acquire, projection) at once and ends watch streams.
   void OnDrain() override;
 
  private:

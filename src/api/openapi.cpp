@@ -35,6 +35,27 @@ json::object Int(const schema::IntegerField& field) {
   return o;
 }
 
+// A query parameter read by api/query_params.hpp from a field of api/schemas.hpp.
+json::object QueryParam(std::string_view name, std::string_view description, json::object schema) {
+  return json::object{{"name", name},
+                      {"in", "query"},
+                      {"required", false},
+                      {"description", description},
+                      {"schema", std::move(schema)}};
+}
+
+json::object QueryParam(const schema::StringField& field) {
+  json::object o = Str(field);
+  o.erase("description");
+  return QueryParam(field.name, field.description, std::move(o));
+}
+
+json::object QueryParam(const schema::IntegerField& field) {
+  json::object o = Int(field);
+  o.erase("description");
+  return QueryParam(field.name, field.description, std::move(o));
+}
+
 // A validator input file's name: the charset of schema::kInputFileName, not starting with '.'.
 json::object FileName() {
   const schema::StringField& f = schema::kInputFileName;
@@ -324,6 +345,24 @@ json::object Schemas() {
   std::vector<std::string_view> job_required;
   for (const auto& kv : job_props) job_required.push_back(kv.key());
   s["Job"] = Obj(job_props, job_required);
+  s["JobList"] =
+      Obj({{"jobs", json::object{{"type", "array"},
+                                 {"items", Ref("Job")},
+                                 {"description",
+                                  "Newest submission first (accepted_at, then job_id, descending); "
+                                  "each as GET /api/runtime/jobs/{job_id} returns it."}}},
+           {"next_cursor",
+            json::object{{"type", json::array{"string", "null"}},
+                         {"description",
+                          "Send as cursor, with the same filters, for the next page; null on the "
+                          "last page."}}},
+           {"watch_from",
+            json::object{{"type", "string"},
+                         {"description",
+                          "A change cursor taken before the first page was read: GET "
+                          "/api/runtime/jobs:watch?after=<watch_from> misses no change the pages "
+                          "did not show. Every page of one listing returns the same."}}}},
+          {"jobs", "next_cursor", "watch_from"});
   s["JobEvent"] = Obj({{"seq", json::object{{"type", "integer"}}},
                        {"event_id", json::object{{"type", "string"}}},
                        {"execution_id", json::object{{"type", "string"}}},
@@ -500,6 +539,25 @@ json::object RuntimeErrors(json::object responses, std::initializer_list<const c
     std::string c = code;
     if (c == "400") responses["400"] = ErrorResponse("Invalid input; the message names the field.");
     if (c == "404") responses["404"] = ErrorResponse("No such job in the caller's tenant.");
+    if (c == "403-reader") {
+      responses["403"] = ErrorResponse(
+          "tenant_mismatch; scope_denied; node_mismatch (a node token asked for another node's "
+          "jobs); subject_mismatch (strict mode, unscoped token: another user's jobs).");
+    }
+    if (c == "410-cursor") {
+      responses["410"] = ErrorResponse(
+          "cursor_expired: the changes after the cursor are no longer retained "
+          "(--change-retention); list again and watch from its watch_from.");
+    }
+    if (c == "429-watchers") {
+      json::object r = ErrorResponse(
+          "too_many_watchers: --max-watchers or --max-watchers-per-tenant reached (watch "
+          "streams and projection long polls count); retry after Retry-After.");
+      r["headers"] = json::object{
+          {"Retry-After", json::object{{"description", "Seconds to wait (1)."},
+                                       {"schema", json::object{{"type", "integer"}}}}}};
+      responses["429"] = std::move(r);
+    }
     if (c == "409") responses["409"] = ErrorResponse("Idempotency or consistency conflict.");
     if (c == "413") responses["413"] = ErrorResponse("Body larger than the limit.");
     if (c == "415") responses["415"] = ErrorResponse("Body is not application/json.");
@@ -661,10 +719,74 @@ json::object Operation(const RouteSpec& r) {
           RuntimeErrors({{"200", JsonResponse("The job and its events.", "JobDetail")}}, {"404"});
       break;
     case RouteId::kGetProjection:
-      op["summary"] = "App-facing projection of a job (status, projection_version).";
-      op["responses"] =
-          RuntimeErrors({{"200", JsonResponse("The projection.", "JobProjection")}}, {"404"});
+      op["summary"] =
+          "App-facing projection of a job (status, projection_version); with wait_version_gt a "
+          "long poll.";
+      params.push_back(QueryParam(schema::kWaitVersionGt));
+      params.push_back(QueryParam(schema::kTimeoutS));
+      op["responses"] = RuntimeErrors(
+          {{"200", JsonResponse("The projection: at once, or (long poll) as soon as "
+                                "projection_version > wait_version_gt, else at the timeout.",
+                                "JobProjection")}},
+          {"400", "404", "429-watchers"});
       break;
+    case RouteId::kListJobs:
+      op["summary"] = "The caller's tenant's jobs, newest first, filtered, a page at a time.";
+      params.push_back(QueryParam(schema::kFilterWorkspaceId));
+      {
+        const std::string state = "(submitted|queued|running|completed|failed|cancelled)";
+        json::object states = QueryParam(schema::kFilterState);
+        states["schema"].as_object()["pattern"] = "^" + state + "(," + state + ")*$";
+        params.push_back(std::move(states));
+      }
+      params.push_back(QueryParam(schema::kFilterManagementNodeId));
+      params.push_back(QueryParam(schema::kFilterRequestedBy));
+      for (const schema::StringField* f :
+           {&schema::kFilterUpdatedAfter, &schema::kFilterUpdatedBefore}) {
+        params.push_back(QueryParam(f->name, f->description,
+                                    json::object{{"type", "string"}, {"format", "date-time"}}));
+      }
+      params.push_back(QueryParam(schema::kListLimit));
+      params.push_back(QueryParam(schema::kListCursor));
+      op["responses"] =
+          RuntimeErrors({{"200", JsonResponse("One page.", "JobList")}}, {"400", "403-reader"});
+      break;
+    case RouteId::kWatchJobs: {
+      op["summary"] =
+          "Server-Sent Events: every committed change of the caller's tenant's jobs (one "
+          "ProjectionUpdate per event), in commit order, resumable by event id.";
+      params.push_back(QueryParam(schema::kFilterWorkspaceId));
+      json::object job_id = Str(schema::kWatchJobId);
+      job_id.erase("description");
+      json::object job_ids = QueryParam(schema::kWatchJobId.name, schema::kWatchJobId.description,
+                                        json::object{{"type", "array"},
+                                                     {"maxItems", schema::kWatchJobIdsMax},
+                                                     {"items", std::move(job_id)}});
+      job_ids["style"] = "form";
+      job_ids["explode"] = true;
+      params.push_back(std::move(job_ids));
+      params.push_back(QueryParam(schema::kFilterManagementNodeId));
+      params.push_back(QueryParam(schema::kWatchAfter));
+      json::object last_event_id = QueryParam(schema::kLastEventId);
+      last_event_id["in"] = "header";
+      params.push_back(std::move(last_event_id));
+      json::object stream{
+          {"description",
+           "The stream (docs/contracts/http-api.md \"Watching jobs\"): \"retry: 3000\", then "
+           "per change \"id: <change cursor>\", \"event: job\", \"data: <ProjectionUpdate "
+           "JSON>\"; a \": keepalive\" comment every --watch-heartbeat."},
+          {"headers",
+           json::object{{"Cache-Control",
+                         json::object{{"schema",
+                                       json::object{{"type", "string"}, {"const", "no-store"}}}}}}},
+          {"content",
+           json::object{{"text/event-stream",
+                         json::object{{"schema", json::object{{"type", "string"}}},
+                                      {"x-rtgw-event-data", Ref("ProjectionUpdate")}}}}}};
+      op["responses"] = RuntimeErrors({{"200", std::move(stream)}},
+                                      {"400", "403-reader", "410-cursor", "429-watchers"});
+      break;
+    }
     case RouteId::kHealth:
       op["summary"] = "Liveness and store health; ?deep=1 adds managed_aiida_runtime.";
       op["parameters"] = json::array{json::object{{"name", "deep"},
@@ -699,11 +821,7 @@ json::object Operation(const RouteSpec& r) {
     case RouteId::kListDeadLetters:
       op["summary"] =
           "ProjectionUpdates of the caller's tenant that the relay gave up on (oldest first).";
-      op["parameters"] = json::array{json::object{
-          {"name", "limit"},
-          {"in", "query"},
-          {"required", false},
-          {"schema", json::object{{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}}}}};
+      op["parameters"] = json::array{QueryParam(schema::kDeadLetterLimit)};
       op["responses"] =
           RuntimeErrors({{"200", JsonResponse("Dead letters.", "DeadLetterList")}}, {"400"});
       break;

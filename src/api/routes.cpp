@@ -93,6 +93,9 @@ const std::vector<RouteSpec>& Routes() {
   constexpr bool kNode = true;  // node tokens may call it
   static const std::vector<RouteSpec> kRoutes = {
       {RouteId::kSubmitJob, "POST", "/api/runtime/jobs:submit", "submitJob", true, Scope::kSubmit},
+      {RouteId::kListJobs, "GET", "/api/runtime/jobs", "listJobs", true, Scope::kRead, kNode},
+      {RouteId::kWatchJobs, "GET", "/api/runtime/jobs:watch", "watchJobs", true, Scope::kRead,
+       kNode},
       {RouteId::kPostEvent, "POST", "/api/runtime/jobs/{job_id}/events", "postExecutionEvent", true,
        Scope::kEvents, kNode},
       {RouteId::kGetJobDetail, "GET", "/api/runtime/jobs/{job_id}/detail", "getJobDetail", true,

@@ -35,6 +35,9 @@ enum class RouteId {
   kOnboardingDryRun,
   kRevokeToken,
   kListNodes,
+  // Listing and watching jobs (docs/contracts/http-api.md "Listing jobs", "Watching jobs").
+  kListJobs,
+  kWatchJobs,
 };
 
 // Which process role serves a route (APP_ROLE): web = the public API, worker =

@@ -28,6 +28,8 @@ TEST(RoutesTest, MatchesEveryRuntimeRoute) {
       {"GET", "/api/zpe", RouteId::kRetiredZpe, ""},
       {"POST", "/api/runtime/jobs/job-1:cancel", RouteId::kCancelJob, "job-1"},
       {"POST", "/api/onboarding/dry-run", RouteId::kOnboardingDryRun, ""},
+      {"GET", "/api/runtime/jobs", RouteId::kListJobs, ""},
+      {"GET", "/api/runtime/jobs:watch", RouteId::kWatchJobs, ""},
   };
   for (const Case& c : cases) {
     RouteMatch m = MatchRoute(c.method, c.path);

@@ -407,7 +407,7 @@ def test_tenant_mismatch_on_events(api: Api):
 # ============================================================================================
 @pytest.mark.parametrize("method,path", [
     ("GET", "/api/nope"), ("GET", "/nope"), ("GET", "/"), ("POST", "/api/nope"),
-    ("GET", "/api/runtime/nope"), ("GET", "/api/runtime/jobs"), ("POST", "/api/runtime/jobs"),
+    ("GET", "/api/runtime/nope"), ("GET", "/api/runtime/jobs/"),
     ("GET", "/api/runtime/jobs/{job}/unknown"), ("GET", "/api/runtime/jobs/{job}/detail/x"),
     ("GET", "/api/healthz"), ("GET", "/api/runtime/jobs:list"), ("GET", "/metricsx"),
 ])
@@ -453,6 +453,8 @@ def test_unknown_job_event(api: Api):
     ("POST", "/api/health", "GET"),
     ("DELETE", "/metrics", "GET"),
     ("POST", "/api/openapi.json", "GET"),
+    ("POST", "/api/runtime/jobs", "GET"),
+    ("POST", "/api/runtime/jobs:watch", "GET"),
 ])
 def test_method_not_allowed(api: Api, method, path, allowed):
     body, _ = api.new_job()

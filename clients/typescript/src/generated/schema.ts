@@ -21,6 +21,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runtime/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's tenant's jobs, newest first, filtered, a page at a time. */
+        get: operations["listJobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runtime/jobs:watch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Server-Sent Events: every committed change of the caller's tenant's jobs (one ProjectionUpdate per event), in commit order, resumable by event id. */
+        get: operations["watchJobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/runtime/jobs/{job_id}/events": {
         parameters: {
             query?: never;
@@ -62,7 +96,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** App-facing projection of a job (status, projection_version). */
+        /** App-facing projection of a job (status, projection_version); with wait_version_gt a long poll. */
         get: operations["getJobProjection"];
         put?: never;
         post?: never;
@@ -490,6 +524,14 @@ export interface components {
             trace_id: string;
             projection_version: number;
             slurm_adapter: components["schemas"]["SlurmAdapterBoundary"] | null;
+        };
+        JobList: {
+            /** @description Newest submission first (accepted_at, then job_id, descending); each as GET /api/runtime/jobs/{job_id} returns it. */
+            jobs: components["schemas"]["Job"][];
+            /** @description Send as cursor, with the same filters, for the next page; null on the last page. */
+            next_cursor: string | null;
+            /** @description A change cursor taken before the first page was read: GET /api/runtime/jobs:watch?after=<watch_from> misses no change the pages did not show. Every page of one listing returns the same. */
+            watch_from: string;
         };
         JobEvent: {
             seq: number;
@@ -954,6 +996,191 @@ export interface operations {
             };
         };
     };
+    listJobs: {
+        parameters: {
+            query?: {
+                /** @description Only jobs of this workspace. */
+                workspace_id?: string;
+                /** @description Only jobs in one of these states, comma-separated (submitted, queued, running, completed, failed, cancelled). */
+                state?: string;
+                /** @description Only jobs of this management node. A node token always gets its own node's (another one: 403 node_mismatch). */
+                management_node_id?: string;
+                /** @description Only jobs submitted for this user (requested_by.user_id). A strict-mode token without a scope claim always gets its own sub's (another one: 403 subject_mismatch). */
+                requested_by?: string;
+                /** @description Only jobs whose updated_at is after this instant (RFC 3339). */
+                updated_after?: string;
+                /** @description Only jobs whose updated_at is before this instant (RFC 3339). */
+                updated_before?: string;
+                /** @description Jobs per page (default 50). */
+                limit?: number;
+                /** @description next_cursor of the previous page; send it with the same filters as the first page. */
+                cursor?: string;
+            };
+            header?: {
+                /** @description When sent, must equal the token's tenant_id claim. */
+                "x-tenant-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobList"];
+                };
+            };
+            /** @description Invalid input; the message names the field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token (unauthenticated), a revoked one (token_revoked), or proxy auth. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description tenant_mismatch; scope_denied; node_mismatch (a node token asked for another node's jobs); subject_mismatch (strict mode, unscoped token: another user's jobs). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Store unavailable; nothing changed, retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    watchJobs: {
+        parameters: {
+            query?: {
+                /** @description Only jobs of this workspace. */
+                workspace_id?: string;
+                /** @description Only changes of these jobs (repeat the parameter, at most 100). */
+                job_id?: string[];
+                /** @description Only jobs of this management node. A node token always gets its own node's (another one: 403 node_mismatch). */
+                management_node_id?: string;
+                /** @description A change cursor (an event id, or the list's watch_from): start after it. The Last-Event-ID header wins over it. */
+                after?: string;
+            };
+            header?: {
+                /** @description When sent, must equal the token's tenant_id claim. */
+                "x-tenant-id"?: string;
+                /** @description The id of the last event received (sent by EventSource on reconnect). */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream (docs/contracts/http-api.md "Watching jobs"): "retry: 3000", then per change "id: <change cursor>", "event: job", "data: <ProjectionUpdate JSON>"; a ": keepalive" comment every --watch-heartbeat. */
+            200: {
+                headers: {
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Invalid input; the message names the field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token (unauthenticated), a revoked one (token_revoked), or proxy auth. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description tenant_mismatch; scope_denied; node_mismatch (a node token asked for another node's jobs); subject_mismatch (strict mode, unscoped token: another user's jobs). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description cursor_expired: the changes after the cursor are no longer retained (--change-retention); list again and watch from its watch_from. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too_many_watchers: --max-watchers or --max-watchers-per-tenant reached (watch streams and projection long polls count); retry after Retry-After. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait (1). */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Store unavailable; nothing changed, retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     postExecutionEvent: {
         parameters: {
             query?: never;
@@ -1136,7 +1363,12 @@ export interface operations {
     };
     getJobProjection: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Long poll: answer as soon as projection_version is greater than this. */
+                wait_version_gt?: number;
+                /** @description Long poll: answer with the current projection after this many seconds (default 30); only with wait_version_gt. */
+                timeout_s?: number;
+            };
             header?: {
                 /** @description When sent, must equal the token's tenant_id claim. */
                 "x-tenant-id"?: string;
@@ -1148,13 +1380,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The projection. */
+            /** @description The projection: at once, or (long poll) as soon as projection_version > wait_version_gt, else at the timeout. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["JobProjection"];
+                };
+            };
+            /** @description Invalid input; the message names the field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing, invalid or expired bearer token (unauthenticated), a revoked one (token_revoked), or proxy auth. */
@@ -1178,6 +1419,17 @@ export interface operations {
             /** @description No such job in the caller's tenant. */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too_many_watchers: --max-watchers or --max-watchers-per-tenant reached (watch streams and projection long polls count); retry after Retry-After. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait (1). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1277,6 +1529,7 @@ export interface operations {
     listProjectionDeadLetters: {
         parameters: {
             query?: {
+                /** @description Dead letters (default 100). */
                 limit?: number;
             };
             header?: never;
