@@ -120,6 +120,21 @@ class DbRevocationStore final : public RevocationStore {
   Db& db_;
 };
 
+template <class Db>
+class DbJobFeedStore final : public JobFeedStore {
+ public:
+  explicit DbJobFeedStore(Db& db) : db_(db) {}
+
+  void ListJobs(JobListQuery query, Callback<JobPage> done) override;
+  void ReadChanges(std::string tenant_id, std::int64_t after_seq, int limit,
+                   Callback<ChangePage> done) override;
+  void PruneChanges(std::int64_t older_than_us, int max_rows, Callback<std::int64_t> done) override;
+  void SetChangeListener(std::function<void(const std::string& tenant_id)> listener) override;
+
+ private:
+  Db& db_;
+};
+
 // The Stores part of a backend database (CRTP: `class SqliteDatabase final :
 // public DbStores<SqliteDatabase>`): owns one store of each kind over the
 // database and hands them out. The stores are members of this base, so they
@@ -132,11 +147,12 @@ class DbStores : public Stores {
   NodeStore& nodes() final { return nodes_; }
   ValidatorRunStore& validator_runs() final { return runs_; }
   RevocationStore& revocations() final { return revocations_; }
+  JobFeedStore& feed() final { return feed_; }
 
  protected:
   // `self` is the derived database under construction: only bound, not used.
   explicit DbStores(Db& self)
-      : jobs_(self), outbox_(self), nodes_(self), runs_(self), revocations_(self) {}
+      : jobs_(self), outbox_(self), nodes_(self), runs_(self), revocations_(self), feed_(self) {}
 
  private:
   DbJobStore<Db> jobs_;
@@ -144,6 +160,7 @@ class DbStores : public Stores {
   DbNodeStore<Db> nodes_;
   DbValidatorRunStore<Db> runs_;
   DbRevocationStore<Db> revocations_;
+  DbJobFeedStore<Db> feed_;
 };
 
 }  // namespace rtgw::storage

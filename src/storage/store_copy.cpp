@@ -40,7 +40,8 @@ const std::vector<TableSpec>& CopiedTables() {
         {"result_ref_json", K::kText},
         {"error_json", K::kText},
         {"updated_at", K::kText},
-        {"submitted_by", K::kText}},
+        {"submitted_by", K::kText},
+        {"requested_by", K::kText}},
        "tenant_id, job_id"},
       {"job_events",
        {{"seq", K::kInt},
@@ -144,6 +145,22 @@ const std::vector<TableSpec>& CopiedTables() {
         {"revoked_at_ms", K::kInt},
         {"revoked_by", K::kText}},
        "tenant_id, jti"},
+      // The change feed keeps its numbering: a watcher's cursor (tenant,
+      // seq) means the same change on the copy.
+      {"job_changes",
+       {{"tenant_id", K::kText},
+        {"seq", K::kInt},
+        {"job_id", K::kText},
+        {"workspace_id", K::kText},
+        {"management_node_id", K::kText},
+        {"requested_by", K::kText},
+        {"projection_version", K::kInt},
+        {"payload_json", K::kText},
+        {"created_us", K::kInt}},
+       "tenant_id, seq"},
+      {"job_change_heads",
+       {{"tenant_id", K::kText}, {"last_seq", K::kInt}, {"pruned_through", K::kInt}},
+       "tenant_id"},
   };
   return kTables;
 }

@@ -80,9 +80,10 @@ inline Result<StoreHealth> HealthSync(JobStore& store) {
 
 // The fixture of the typed scenario suites (job_store_scenarios.hpp,
 // outbox_store_scenarios.hpp, node_store_scenarios.hpp,
-// validator_run_store_scenarios.hpp): the stores of `Backend` on a fresh
+// validator_run_store_scenarios.hpp, revocation_store_scenarios.hpp,
+// job_feed_store_scenarios.hpp): the stores of `Backend` on a fresh
 // database, opened before each test and closed after it. The scenarios see
-// them only through the four store interfaces. A Backend is the one place a
+// them only through the store interfaces. A Backend is the one place a
 // backend's test store is built (SqliteTestDatabase, postgres::test_support::PgTestDatabase):
 //   static constexpr const char* kName;  // its StoreHealth::backend
 //   void SetUpDatabase();                // a fresh database; may fail with ASSERT_*
@@ -128,14 +129,15 @@ class StoreScenarioTest : public ::testing::Test {
 
 }  // namespace rtgw::storage::test_support
 
-// Runs the five scenario suites on `Backend`, their tests named `Prefix.*`.
+// Runs the six scenario suites on `Backend`, their tests named `Prefix.*`.
 // Once per backend, inside namespace rtgw::storage::test_support, in a file
-// that includes the five *_scenarios.hpp headers.
+// that includes the six *_scenarios.hpp headers.
 #define RTGW_INSTANTIATE_STORE_SCENARIOS(Prefix, Backend)                      \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, JobStoreScenarios, Backend);          \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, OutboxStoreScenarios, Backend);       \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, NodeStoreScenarios, Backend);         \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ValidatorRunStoreScenarios, Backend); \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, RevocationStoreScenarios, Backend)
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, RevocationStoreScenarios, Backend);   \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, JobFeedStoreScenarios, Backend)
 
 #endif  // RTGW_STORAGE_STORE_TEST_SUPPORT_HPP_

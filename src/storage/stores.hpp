@@ -1,6 +1,7 @@
 #ifndef RTGW_STORAGE_STORES_HPP_
 #define RTGW_STORAGE_STORES_HPP_
 
+#include "storage/job_feed_store.hpp"
 #include "storage/job_store.hpp"
 #include "storage/node_store.hpp"
 #include "storage/outbox_store.hpp"
@@ -25,6 +26,7 @@ class Stores {
   virtual NodeStore& nodes() = 0;
   virtual ValidatorRunStore& validator_runs() = 0;
   virtual RevocationStore& revocations() = 0;
+  virtual JobFeedStore& feed() = 0;
   virtual void Close() = 0;
 };
 

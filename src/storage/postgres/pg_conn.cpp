@@ -1,6 +1,9 @@
 #include "storage/postgres/pg_conn.hpp"
 
+#include <poll.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
 #include <utility>
@@ -262,6 +265,28 @@ Status PgConn::StreamRows(const std::string& sql, const std::function<Status(con
   }
   if (failed) return *failed;
   return Ok{};
+}
+
+Result<std::vector<std::string>> PgConn::WaitForNotifications(int timeout_ms) {
+  auto broken = [this](const char* what) -> Error {
+    return Unavailable(std::string("postgresql: ") + what + ": " + Trim(PQerrorMessage(conn_)),
+                       "store_unavailable");
+  };
+  const int fd = PQsocket(conn_);
+  if (fd < 0 || !ok()) return broken("notification connection lost");
+  pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+  const int ready = ::poll(&p, 1, timeout_ms);
+  if (ready < 0 && errno != EINTR) return broken("poll on the notification connection");
+  std::vector<std::string> payloads;
+  if (ready > 0) {
+    if (PQconsumeInput(conn_) == 0) return broken("notification connection lost");
+  }
+  while (PGnotify* n = PQnotifies(conn_)) {
+    payloads.emplace_back(n->extra != nullptr ? n->extra : "");
+    PQfreemem(n);
+  }
+  if (!ok()) return broken("notification connection lost");
+  return payloads;
 }
 
 }  // namespace rtgw::storage::postgres

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "storage/change_batch.hpp"
 
 struct pg_conn;
 struct pg_result;
@@ -166,6 +167,16 @@ class PgConn {
   // True inside a transaction block that an error aborted (only ROLLBACK [TO] works).
   bool TransactionFailed() const;
 
+  // The job changes of the open group-commit transaction (change_batch.hpp):
+  // the job writes add them, the batch runner flushes them before COMMIT.
+  ChangeBatch& changes() { return changes_; }
+
+  // ---- LISTEN (a connection that only waits for notifications) ----
+  // Waits up to `timeout_ms` for input on the socket, then reads it and
+  // returns the payloads of the notifications received (possibly none).
+  // Unavailable when the connection broke.
+  Result<std::vector<std::string>> WaitForNotifications(int timeout_ms);
+
  private:
   explicit PgConn(pg_conn* conn) : conn_(conn) {}
   Result<PgResult> Check(pg_result* res, std::string_view what);
@@ -173,6 +184,7 @@ class PgConn {
   pg_conn* conn_ = nullptr;
   std::unordered_set<std::string> prepared_;
   std::string last_sqlstate_;
+  ChangeBatch changes_;
 };
 
 }  // namespace rtgw::storage::postgres

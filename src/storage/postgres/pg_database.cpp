@@ -1,10 +1,17 @@
 #include "storage/postgres/pg_database.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <exception>
+#include <functional>
+#include <future>
 #include <mutex>
 #include <optional>
+#include <span>
+#include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -19,6 +26,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int kMaxWriteAttempts = 5;  // a write that keeps losing deadlocks gets Unavailable
+
+// The LISTEN connection: how long one wait lasts (so Close() is noticed within
+// it) and the reconnect backoff bounds.
+constexpr int kListenWaitMs = 200;
+constexpr int kListenBackoffMinMs = 100;
+constexpr int kListenBackoffMaxMs = 5'000;
+constexpr const char* kChangesChannel = "rtgw_job_changes";
 
 Status ValidateOptions(const PostgresOptions& o) {
   if (Status s = ValidateConnectionUrl(o.url); !s) return s;
@@ -62,11 +76,12 @@ class PgDatabase::Impl {
   }
 
   ~Impl() {
-    if (executor_.OnOwnThread()) {
+    if (executor_.OnOwnThread() || OnListenThread()) {
       LogError("store destroyed from its own callback; terminating");
       std::terminate();
     }
     executor_.Close();
+    StopListening();
   }
 
   Status Start() {
@@ -74,8 +89,25 @@ class PgDatabase::Impl {
     if (!s) return Unavailable("postgresql: " + s.error().message, "store_unavailable");
     return Ok{};
   }
-  void Close() { executor_.Close(); }
+  void Close() {
+    executor_.Close();
+    if (!OnListenThread()) StopListening();
+  }
   Executor& executor() { return executor_; }
+
+  void SetChangeListener(std::function<void(const std::string&)> listener) {
+    std::promise<void> first_attempt;
+    std::future<void> attempted = first_attempt.get_future();
+    {
+      std::lock_guard lock(listen_mu_);
+      change_listener_ = std::move(listener);
+      if (!change_listener_ || listen_thread_.joinable() || listen_stop_) return;
+      listen_thread_ =
+          std::thread([this, p = std::move(first_attempt)]() mutable noexcept { ListenLoop(p); });
+    }
+    // Changes committed before the first LISTEN would not be announced.
+    attempted.wait();
+  }
 
  private:
   // The worker's connection, (re)opened when missing or broken. While the
@@ -139,6 +171,7 @@ class PgDatabase::Impl {
           return Pass::kDone;
         }
       }
+      const std::size_t changes_mark = conn.changes().Mark();
       const bool ok = batch[i]->Execute(conn);
       if (!conn.ok()) {
         batch_error = Unavailable("postgresql: connection lost during a write; batch not stored",
@@ -152,6 +185,7 @@ class PgDatabase::Impl {
       if (!ok && conn.LastErrorRetryable() && batch[i]->attempts + 1 < kMaxWriteAttempts) {
         retry[i] = true;  // lost a deadlock: run it again once this batch's locks are gone
       }
+      if (!ok) conn.changes().DropFrom(changes_mark);  // rolled back below, with its rows
       Status end =
           ok ? conn.Exec("RELEASE SAVEPOINT w", "release savepoint")
              : conn.Exec("ROLLBACK TO SAVEPOINT w; RELEASE SAVEPOINT w", "rollback to savepoint");
@@ -189,6 +223,7 @@ class PgDatabase::Impl {
       if (RunWrites(*conn, batch, retry, /*savepoints=*/false, batch_error) ==
           Pass::kNeedsSavepoints) {
         (void)conn->Exec("ROLLBACK", "rollback");
+        conn->changes().Clear();
         std::fill(retry.begin(), retry.end(), false);
         if (Status s = conn->Exec("BEGIN", "begin"); !s) {
           batch_error = std::move(s).error();
@@ -197,9 +232,21 @@ class PgDatabase::Impl {
         }
       }
     }
+    // The batch's job changes are numbered last, right before COMMIT, so
+    // each tenant's head row is locked only from here to the commit
+    // (change_batch.hpp, PgWriteTenantChanges).
+    if (!batch_error) {
+      Status flushed = conn->changes().Flush(
+          0, [conn](const std::string& tenant, std::span<ChangeRecord> changes) {
+            return PgWriteTenantChanges(*conn, tenant, changes);
+          });
+      if (!flushed) batch_error = std::move(flushed).error();
+    }
     if (!batch_error) {
       if (Status s = conn->Exec("COMMIT", "commit"); !s) batch_error = std::move(s).error();
     }
+    // Other replicas and this one hear of the commit through LISTEN.
+    if (conn != nullptr) conn->changes().Clear();
     if (batch_error) {
       if (conn != nullptr && conn->ok() && conn->InTransaction()) {
         (void)conn->Exec("ROLLBACK", "rollback");
@@ -215,6 +262,92 @@ class PgDatabase::Impl {
     }
   }
 
+  bool OnListenThread() {
+    std::lock_guard lock(listen_mu_);
+    return listen_thread_.get_id() == std::this_thread::get_id();
+  }
+
+  void StopListening() {
+    std::thread thread;
+    {
+      std::lock_guard lock(listen_mu_);
+      listen_stop_ = true;
+      thread = std::move(listen_thread_);
+    }
+    listen_cv_.notify_all();
+    if (thread.joinable()) thread.join();
+  }
+
+  bool ListenStopping() {
+    std::lock_guard lock(listen_mu_);
+    return listen_stop_;
+  }
+
+  void Announce(const std::string& tenant_id) noexcept {
+    std::function<void(const std::string&)> listener;
+    {
+      std::lock_guard lock(listen_mu_);
+      listener = change_listener_;
+    }
+    if (!listener) return;
+    try {
+      listener(tenant_id);
+    } catch (...) {
+      LogError("change listener threw");
+    }
+  }
+
+  // The LISTEN connection's thread: (re)connect with backoff, wait for
+  // notifications in short slices so Close() stops it promptly, announce
+  // each; after a lost connection is back, announce "" once (notifications
+  // sent while it was gone are lost).
+  void ListenLoop(std::promise<void>& first_attempt) noexcept {
+    std::unique_ptr<PgConn> conn;
+    bool first = true;
+    bool lost = false;
+    int backoff_ms = 0;
+    while (!ListenStopping()) {
+      if (!conn) {
+        Result<std::unique_ptr<PgConn>> c = PgConn::Connect(options_.url);
+        Status listening =
+            c ? (*c)->Exec(std::string("LISTEN ") + kChangesChannel, "listen") : Status(c.error());
+        if (first) {
+          first = false;
+          first_attempt.set_value();
+        }
+        if (!listening) {
+          if (!lost) {
+            LogWarn("postgresql change notifications: cannot listen; retrying",
+                    {{"error", listening.error().message}});
+          }
+          lost = true;
+          backoff_ms = std::clamp(backoff_ms * 2, kListenBackoffMinMs, kListenBackoffMaxMs);
+          std::unique_lock lock(listen_mu_);
+          listen_cv_.wait_for(lock, std::chrono::milliseconds(backoff_ms),
+                              [this] { return listen_stop_; });
+          continue;
+        }
+        conn = std::move(c).value();
+        backoff_ms = 0;
+        if (lost) {
+          LogInfo("postgresql change notifications: listening again");
+          lost = false;
+          Announce("");
+        }
+      }
+      Result<std::vector<std::string>> tenants = conn->WaitForNotifications(kListenWaitMs);
+      if (!tenants) {
+        LogWarn("postgresql change notifications: connection lost; reconnecting",
+                {{"error", tenants.error().message}});
+        conn.reset();
+        lost = true;
+        continue;
+      }
+      for (const std::string& tenant : *tenants) Announce(tenant);
+    }
+    if (first) first_attempt.set_value();
+  }
+
   const PostgresOptions options_;
   Counter* reconnects_ = nullptr;
   std::vector<std::unique_ptr<PgConn>> conns_;  // conns_[i] used only by lane i
@@ -223,6 +356,12 @@ class PgDatabase::Impl {
   Clock::time_point retry_at_{};  // GUARDED_BY(down_mu_)
   std::string down_reason_;       // GUARDED_BY(down_mu_)
   bool down_ = false;             // GUARDED_BY(down_mu_)
+
+  std::mutex listen_mu_;
+  std::condition_variable listen_cv_;
+  std::function<void(const std::string&)> change_listener_;  // GUARDED_BY(listen_mu_)
+  std::thread listen_thread_;                                // GUARDED_BY(listen_mu_)
+  bool listen_stop_ = false;                                 // GUARDED_BY(listen_mu_)
 
   Executor executor_;  // last: destroyed (closed, joined) first
 };
@@ -257,6 +396,9 @@ int PgDatabase::SchemaVersion() { return PgLatestSchemaVersion(); }
 
 void PgDatabase::Close() { impl_->Close(); }
 PgDatabase::Executor& PgDatabase::executor() { return impl_->executor(); }
+void PgDatabase::SetChangeListener(std::function<void(const std::string&)> listener) {
+  impl_->SetChangeListener(std::move(listener));
+}
 
 Result<PgMigrateReport> MigratePostgres(const std::string& url) {
   Result<std::unique_ptr<PgConn>> conn = PgConn::Connect(url);

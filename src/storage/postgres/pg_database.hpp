@@ -2,6 +2,7 @@
 #define RTGW_STORAGE_POSTGRES_PG_DATABASE_HPP_
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -68,6 +69,15 @@ struct PostgresOptions {
 // calls complete at once on the caller's thread with Unavailable("store
 // closed"). Close() drains queued work and joins. Callbacks must not block.
 //
+// Job changes (storage/job_feed_store.hpp): every submit and applied event
+// adds one; a batch numbers its changes per tenant right before COMMIT
+// (PgWriteTenantChanges) and notifies channel rtgw_job_changes. With a change
+// listener set, one more connection (outside the pool, on its own thread)
+// LISTENs on that channel and calls the listener with each notification's
+// tenant, this replica's commits and other replicas' alike; when that
+// connection is lost it reconnects (backoff 100 ms doubling to 5 s) and then
+// calls the listener once with "".
+//
 // Metrics (when given): rtgw_store_commit_batch_size, rtgw_store_commit_seconds,
 // rtgw_store_write_queue (as the SQLite store), rtgw_store_reconnects_total.
 class PgDatabase final : public DbStores<PgDatabase> {
@@ -104,6 +114,9 @@ class PgDatabase final : public DbStores<PgDatabase> {
     executor().EnqueueRead(MakeRead<PgConn, T>(std::move(fn), std::move(done), rerunnable));
   }
   Executor& executor();
+  // JobFeedStore::SetChangeListener: starts (once) the LISTEN connection's
+  // thread and returns once it listens or its first attempt failed.
+  void SetChangeListener(std::function<void(const std::string&)> listener);
 
  private:
   class Impl;

@@ -1,10 +1,18 @@
 #include "storage/postgres/pg_job_ops.hpp"
 
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <utility>
+#include <variant>
+#include <vector>
 
 #include "jobs/job_rules.hpp"
 #include "jobs/job_state.hpp"
+#include "storage/change_batch.hpp"
+#include "storage/job_list_sql.hpp"
 #include "storage/postgres/pg_conn.hpp"
 #include "storage/projection_update.hpp"
 #include "storage/record_rows.hpp"
@@ -16,8 +24,10 @@ constexpr const char* kInsertJob =
     "WITH j AS ("
     " INSERT INTO jobs (tenant_id, job_id, workspace_id, idempotency_key, management_node_id,"
     " request_fingerprint, spec_json, submission_id, accepted_at, trace_id, response_json,"
-    " state, projection_version, result_ref_json, error_json, updated_at, submitted_by)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'submitted', 1, NULL, NULL, $9, $13)"
+    " state, projection_version, result_ref_json, error_json, updated_at, submitted_by,"
+    " requested_by)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'submitted', 1, NULL, NULL, $9, $13,"
+    " $14)"
     " ON CONFLICT DO NOTHING RETURNING tenant_id, job_id)"
     " INSERT INTO projection_outbox (tenant_id, job_id, projection_version, payload_json)"
     " SELECT tenant_id, job_id, 1, $12 FROM j RETURNING id";
@@ -30,8 +40,8 @@ constexpr const char* kFindByKey =
 // row lock that waited re-reads the job row but not the joined rows, which
 // would be from before the wait.)
 constexpr const char* kLockJob =
-    "SELECT state, submission_id, projection_version, workspace_id, result_ref_json, error_json"
-    " FROM jobs WHERE tenant_id = $1 AND job_id = $2 FOR UPDATE";
+    "SELECT state, submission_id, projection_version, workspace_id, result_ref_json, error_json,"
+    " management_node_id, requested_by FROM jobs WHERE tenant_id = $1 AND job_id = $2 FOR UPDATE";
 
 constexpr const char* kFindEvent =
     "SELECT fingerprint FROM job_events WHERE tenant_id = $1 AND job_id = $2 AND event_id = $3";
@@ -65,6 +75,46 @@ constexpr const char* kInsertAppliedEvent =
     " SELECT $1, $2, projection_version, $17 FROM u RETURNING projection_version)"
     " SELECT projection_version FROM o WHERE projection_version = $18::bigint";
 
+// A tenant's changes of one transaction (change_batch.hpp), in one statement:
+// advance the tenant's head row by n (its row lock is held until COMMIT, so
+// the next transaction of the tenant, on any replica, numbers after this one
+// and commits after it), insert the n changes below the new last_seq in
+// order, and notify the LISTEN connections (delivered at COMMIT). created_us
+// is the server's clock, read under the head lock: ascending with seq.
+// $3.. are arrays, one element per change.
+constexpr const char* kWriteTenantChanges =
+    "WITH h AS ("
+    " INSERT INTO job_change_heads AS h (tenant_id, last_seq, pruned_through)"
+    " VALUES ($1, $2::bigint, 0)"
+    " ON CONFLICT (tenant_id) DO UPDATE SET last_seq = h.last_seq + excluded.last_seq"
+    " RETURNING last_seq),"
+    " c AS ("
+    " INSERT INTO job_changes (tenant_id, seq, job_id, workspace_id, management_node_id,"
+    " requested_by, projection_version, payload_json, created_us)"
+    " SELECT $1, h.last_seq - $2::bigint + c.ord, c.job_id, c.workspace_id, c.node,"
+    " c.requested_by, c.version, c.payload,"
+    " (extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
+    " FROM h, unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[])"
+    " WITH ORDINALITY AS c (job_id, workspace_id, node, requested_by, version, payload, ord)"
+    " RETURNING seq)"
+    " SELECT h.last_seq, (SELECT count(*) FROM c), pg_notify('rtgw_job_changes', $1) FROM h";
+
+// The `field` of every change as a PostgreSQL text array literal: {"a","b\\"c"}.
+std::string TextArray(std::span<const ChangeRecord> changes, std::string ChangeRecord::*field) {
+  std::string out = "{";
+  for (const ChangeRecord& c : changes) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char ch : c.*field) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
 constexpr const char* kTouchHealth =
     "INSERT INTO store_health (id, checked_at, write_count) VALUES (1, now(), 1)"
     " ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at,"
@@ -76,6 +126,19 @@ constexpr const char* kGetJob =
 constexpr const char* kListEvents = "SELECT " RTGW_EVENT_COLUMNS
                                     " FROM job_events WHERE tenant_id = $1 AND job_id = $2"
                                     " ORDER BY seq";
+
+// Runs `fn` in a transaction begun with `begin`: COMMIT when it succeeds,
+// ROLLBACK otherwise.
+constexpr const char* kReadSnapshot = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+template <class T, class Fn>
+Result<T> InTransaction(PgConn& conn, const char* begin, Fn&& fn) {
+  if (Status s = conn.Exec(begin, "begin"); !s) return std::move(s).error();
+  Result<T> out = fn();
+  Status end = conn.Exec(out ? "COMMIT" : "ROLLBACK", "end transaction");
+  if (out && !end) return std::move(end).error();
+  return out;
+}
 
 // An insert that must have changed a row did not: another transaction got
 // there in between, which the job row lock rules out. Retried by the caller.
@@ -96,10 +159,13 @@ Result<SubmitOutcome> PgSubmit(PgConn& conn, const SubmitRecord& r) {
       "insert_job", kInsertJob,
       Params::Of(r.tenant_id, r.job_id, r.workspace_id, r.idempotency_key, r.management_node_id,
                  r.request_fingerprint, r.spec_json, r.submission_id, r.accepted_at, r.trace_id,
-                 r.response_json, payload, r.submitted_by),
+                 r.response_json, payload, r.submitted_by, r.requested_by),
       "insert job");
   if (!ins) return std::move(ins).error();
-  if (ins->rows() == 1) return SubmitOutcome{.replayed = false, .response_json = r.response_json};
+  if (ins->rows() == 1) {
+    conn.changes().Add(MakeChange(jobs::JobAfterSubmit(r), r.requested_by, payload));
+    return SubmitOutcome{.replayed = false, .response_json = r.response_json};
+  }
   // A unique key was taken (by a committed row: ON CONFLICT waited for any
   // in-flight insert of it): the idempotency key, or else the job id.
   Result<PgResult> by_key = conn.QueryPrepared(
@@ -123,6 +189,7 @@ Result<EventOutcome> PgAppendEvent(PgConn& conn, const EventRecord& r) {
   if (!state) return std::move(state).error();
   const jobs::JobHead head{
       .state = *state, .submission_id = row->Text(0, 1), .projection_version = row->Int(0, 2)};
+  JobRecord after;  // the job row after an applied event, as the UPDATE leaves it
 
   // The fingerprint of the stored event with this id, looked up only when the
   // optimistic verdict needs it (jobs::DecideEvent).
@@ -153,26 +220,58 @@ Result<EventOutcome> PgAppendEvent(PgConn& conn, const EventRecord& r) {
   if (!applied) {
     ins = conn.QueryPrepared("insert_event", kInsertUnappliedEvent, p, "insert event");
   } else {
-    // The job row after the change, as the UPDATE leaves it.
-    JobRecord after{.tenant_id = r.tenant_id,
-                    .job_id = r.job_id,
-                    .workspace_id = row->Text(0, 3),
-                    .submission_id = head.submission_id,
-                    .state = head.state,
-                    .result_ref_json = row->OptText(0, 4),
-                    .error_json = row->OptText(0, 5),
-                    .projection_version = head.projection_version};
+    after = JobRecord{.tenant_id = r.tenant_id,
+                      .job_id = r.job_id,
+                      .workspace_id = row->Text(0, 3),
+                      .submission_id = head.submission_id,
+                      .management_node_id = row->Text(0, 6),
+                      .state = head.state,
+                      .result_ref_json = row->OptText(0, 4),
+                      .error_json = row->OptText(0, 5),
+                      .projection_version = head.projection_version};
     jobs::ApplyEvent(after, r);
     payload = BuildProjectionUpdate(after, r.occurred_at, r.trace_id);
     p.Text(payload).Int(after.projection_version);
     ins = conn.QueryPrepared("insert_applied_event", kInsertAppliedEvent, p, "apply event");
   }
   if (!ins) return std::move(ins).error();
-  if (ins->rows() == 1) return jobs::EventOutcomeFor(verdict, head, r);
+  if (ins->rows() == 1) {
+    // NULL requested_by: a job stored before migration 6 without one.
+    if (applied) conn.changes().Add(MakeChange(after, row->OptText(0, 7).value_or(""), payload));
+    return jobs::EventOutcomeFor(verdict, head, r);
+  }
   Result<std::optional<std::string>> known = find_known();
   if (!known) return std::move(known).error();
   if (!*known) return Raced("inserting the event");
   return jobs::EventOutcomeFor(jobs::DecideEvent(head, *known, r), head, r);
+}
+
+Status PgWriteTenantChanges(PgConn& conn, const std::string& tenant_id,
+                            std::span<ChangeRecord> changes) {
+  const std::span<const ChangeRecord> c(changes.data(), changes.size());
+  const std::string job_ids = TextArray(c, &ChangeRecord::job_id);
+  const std::string workspaces = TextArray(c, &ChangeRecord::workspace_id);
+  const std::string nodes = TextArray(c, &ChangeRecord::management_node_id);
+  const std::string requested_by = TextArray(c, &ChangeRecord::requested_by);
+  std::string versions = "{";
+  for (const ChangeRecord& x : c) {
+    if (versions.size() > 1) versions += ',';
+    versions += std::to_string(x.projection_version);
+  }
+  versions += '}';
+  const std::string payloads = TextArray(c, &ChangeRecord::payload_json);
+  const auto n = static_cast<std::int64_t>(changes.size());
+  Result<PgResult> r = conn.QueryPrepared(
+      "write_tenant_changes", kWriteTenantChanges,
+      Params::Of(tenant_id, n, job_ids, workspaces, nodes, requested_by, versions, payloads),
+      "write job changes");
+  if (!r) return std::move(r).error();
+  if (r->rows() != 1 || r->Int(0, 1) != n) {
+    return Internal("postgresql: write job changes: head or change rows missing");
+  }
+  std::int64_t seq = r->Int(0, 0) - n;
+  for (ChangeRecord& x : changes) x.seq = ++seq;
+  return Ok{};
 }
 
 Status PgTouchHealth(PgConn& conn) {
@@ -190,10 +289,7 @@ Result<JobRecord> PgGetJob(PgConn& conn, const std::string& tenant_id, const std
 Result<JobDetail> PgGetDetail(PgConn& conn, const std::string& tenant_id,
                               const std::string& job_id) {
   // One snapshot for the job and its events.
-  if (Status s = conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin read"); !s) {
-    return std::move(s).error();
-  }
-  auto read = [&]() -> Result<JobDetail> {
+  return InTransaction<JobDetail>(conn, kReadSnapshot, [&]() -> Result<JobDetail> {
     Result<JobRecord> job = PgGetJob(conn, tenant_id, job_id);
     if (!job) return std::move(job).error();
     JobDetail detail;
@@ -208,11 +304,102 @@ Result<JobDetail> PgGetDetail(PgConn& conn, const std::string& tenant_id,
       detail.events.push_back(std::move(event).value());
     }
     return detail;
-  };
-  Result<JobDetail> detail = read();
-  Status end = conn.Exec(detail ? "COMMIT" : "ROLLBACK", "end read");
-  if (detail && !end) return std::move(end).error();
-  return detail;
+  });
+}
+
+namespace {
+
+Result<ChangeHead> ReadHead(PgConn& conn, const std::string& tenant_id) {
+  static const std::string sql = ReadHeadSql('$');
+  Result<PgResult> r =
+      conn.QueryPrepared("feed_read_head", sql.c_str(), Params::Of(tenant_id), "read change head");
+  if (!r) return std::move(r).error();
+  if (r->rows() == 0) return ChangeHead{};
+  return ChangeHead{.last_seq = r->Int(0, 0), .pruned_through = r->Int(0, 1)};
+}
+
+}  // namespace
+
+Result<JobPage> PgListJobs(PgConn& conn, const JobListQuery& query) {
+  // Head first: a change committed after it has a higher seq, so a watch
+  // from head.last_seq sees every change the page may miss.
+  std::optional<ChangeHead> head;
+  if (query.with_head) {
+    Result<ChangeHead> h = ReadHead(conn, query.tenant_id);
+    if (!h) return std::move(h).error();
+    head = *h;
+  }
+  const SqlWithParams list = BuildJobListSql(query, '$');
+  Params p;
+  for (const auto& value : list.params) {
+    if (const auto* text = std::get_if<std::string>(&value)) {
+      p.Text(*text);
+    } else {
+      p.Int(std::get<std::int64_t>(value));
+    }
+  }
+  // Not prepared: the statement differs per filter combination, and a
+  // custom plan per call suits the ranges.
+  Result<PgResult> r = conn.Query(list.sql, p, "list jobs");
+  if (!r) return std::move(r).error();
+  JobPage page;
+  page.head = head;
+  const int rows = std::min(r->rows(), query.limit);
+  page.more = r->rows() > query.limit;
+  page.jobs.reserve(static_cast<std::size_t>(rows));
+  for (int i = 0; i < rows; ++i) {
+    Result<JobRecord> job = ReadJobRow(PgRow(*r, i));
+    if (!job) return std::move(job).error();
+    page.jobs.push_back(std::move(job).value());
+  }
+  return page;
+}
+
+Result<ChangePage> PgReadChanges(PgConn& conn, const std::string& tenant_id, std::int64_t after_seq,
+                                 int limit) {
+  static const std::string sql = ReadChangesSql('$');
+  return InTransaction<ChangePage>(conn, kReadSnapshot, [&]() -> Result<ChangePage> {
+    ChangePage page;
+    Result<ChangeHead> head = ReadHead(conn, tenant_id);
+    if (!head) return std::move(head).error();
+    page.head = *head;
+    Result<PgResult> r = conn.QueryPrepared(
+        "feed_read_changes", sql.c_str(), Params::Of(tenant_id, after_seq, limit), "read changes");
+    if (!r) return std::move(r).error();
+    page.changes = MapRows(*r, [](const PgRow& row) { return ReadChangeRow(row); });
+    return page;
+  });
+}
+
+Result<std::int64_t> PgPruneChanges(PgConn& conn, std::int64_t older_than_us, int max_rows) {
+  static const std::string candidates = PruneCandidatesSql('$');
+  static const std::string remove = PruneDeleteSql('$');
+  return InTransaction<std::int64_t>(conn, "BEGIN", [&]() -> Result<std::int64_t> {
+    Result<PgResult> found =
+        conn.QueryPrepared("feed_prune_candidates", candidates.c_str(),
+                           Params::Of(older_than_us, max_rows), "find changes to prune");
+    if (!found) return std::move(found).error();
+    std::int64_t deleted = 0;
+    // Tenants ascending (the query's order): head rows are locked in the
+    // order every change flush locks them, so pruning never deadlocks writers.
+    for (int i = 0; i < found->rows(); ++i) {
+      const std::string tenant = found->Text(i, 0);
+      const std::int64_t seq = found->Int(i, 1);
+      if (Status s = conn.ExecPrepared(
+              "feed_prune_head",
+              "UPDATE job_change_heads SET pruned_through = GREATEST(pruned_through, $2)"
+              " WHERE tenant_id = $1",
+              Params::Of(tenant, seq), "raise pruned_through");
+          !s) {
+        return std::move(s).error();
+      }
+      Result<PgResult> del = conn.QueryPrepared("feed_prune_delete", remove.c_str(),
+                                                Params::Of(tenant, seq), "prune changes");
+      if (!del) return std::move(del).error();
+      deleted += del->Affected();
+    }
+    return deleted;
+  });
 }
 
 }  // namespace rtgw::storage::postgres

@@ -4,7 +4,12 @@
 // Private to storage/postgres: the JobStore operations as plain blocking calls
 // on one connection. Error contract: storage/job_store.hpp.
 
+#include <cstdint>
+#include <span>
+#include <string>
+
 #include "common/error.hpp"
+#include "storage/job_feed_store.hpp"
 #include "storage/job_store.hpp"
 
 namespace rtgw::storage::postgres {
@@ -25,6 +30,22 @@ class PgConn;
 Result<SubmitOutcome> PgSubmit(PgConn& conn, const SubmitRecord& record);
 Result<EventOutcome> PgAppendEvent(PgConn& conn, const EventRecord& record);
 Status PgTouchHealth(PgConn& conn);
+
+// Right before COMMIT, per tenant of the batch (ChangeBatch::Flush): numbers
+// `changes` from the tenant's job_change_heads row (locked until COMMIT),
+// inserts them into job_changes and notifies channel rtgw_job_changes with
+// the tenant id. One statement.
+Status PgWriteTenantChanges(PgConn& conn, const std::string& tenant_id,
+                            std::span<ChangeRecord> changes);
+
+// JobFeedStore (storage/job_feed_store.hpp). ListJobs reads the head (when
+// asked) before the page; ReadChanges reads the head and the changes in one
+// read-only snapshot; PruneChanges runs its own transaction, locking the head
+// rows in ascending tenant order like the change flush does.
+Result<JobPage> PgListJobs(PgConn& conn, const JobListQuery& query);
+Result<ChangePage> PgReadChanges(PgConn& conn, const std::string& tenant_id, std::int64_t after_seq,
+                                 int limit);
+Result<std::int64_t> PgPruneChanges(PgConn& conn, std::int64_t older_than_us, int max_rows);
 
 // Reads, each on its own (autocommit) statement or read-only snapshot.
 Result<JobRecord> PgGetJob(PgConn& conn, const std::string& tenant_id, const std::string& job_id);

@@ -197,12 +197,51 @@ CREATE TABLE token_revocations (
 CREATE INDEX token_revocations_expiry ON token_revocations (expires_at_ms);
 )sql";
 
-constexpr std::array<Migration, 5> kMigrations = {{
+// Version 6: listing jobs and the per-tenant change feed, the same columns,
+// tables and indexes as SQLite migration 6 (docs/contracts/storage-schema.md).
+// The head row of a tenant is locked by a committing transaction from its
+// change flush to its COMMIT, which numbers the tenant's changes in commit
+// order across replicas.
+constexpr const char* kSchemaV6 = R"sql(
+ALTER TABLE jobs ADD COLUMN requested_by text;
+UPDATE jobs SET requested_by = (spec_json::jsonb) -> 'requested_by' ->> 'user_id';
+
+CREATE INDEX jobs_list ON jobs (tenant_id, accepted_at, job_id);
+CREATE INDEX jobs_list_workspace ON jobs (tenant_id, workspace_id, accepted_at, job_id);
+CREATE INDEX jobs_list_state ON jobs (tenant_id, state, accepted_at, job_id);
+CREATE INDEX jobs_list_node ON jobs (tenant_id, management_node_id, accepted_at, job_id);
+CREATE INDEX jobs_list_requested_by ON jobs (tenant_id, requested_by, accepted_at, job_id);
+CREATE INDEX jobs_updated ON jobs (tenant_id, updated_at);
+
+CREATE TABLE job_changes (
+  tenant_id          text   NOT NULL,
+  seq                bigint NOT NULL CHECK (seq >= 1),
+  job_id             text   NOT NULL,
+  workspace_id       text   NOT NULL,
+  management_node_id text   NOT NULL,
+  requested_by       text   NOT NULL,
+  projection_version bigint NOT NULL CHECK (projection_version >= 1),
+  payload_json       text   NOT NULL,
+  created_us         bigint NOT NULL,
+  PRIMARY KEY (tenant_id, seq)
+);
+
+CREATE INDEX job_changes_created ON job_changes (created_us);
+
+CREATE TABLE job_change_heads (
+  tenant_id      text   PRIMARY KEY,
+  last_seq       bigint NOT NULL CHECK (last_seq >= 0),
+  pruned_through bigint NOT NULL DEFAULT 0 CHECK (pruned_through BETWEEN 0 AND last_seq)
+);
+)sql";
+
+constexpr std::array<Migration, 6> kMigrations = {{
     {1, "jobs, job_events, store_health", kSchemaV1},
     {2, "projection_outbox", kSchemaV2},
     {3, "nodes, job_leases, job_cancels", kSchemaV3},
     {4, "validator_runs, validator_executions", kSchemaV4},
     {5, "actor trail, token_revocations", kSchemaV5},
+    {6, "jobs.requested_by, list indexes, job_changes, job_change_heads", kSchemaV6},
 }};
 
 constexpr const char* kCreateMigrationsTable =

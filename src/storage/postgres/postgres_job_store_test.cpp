@@ -1,10 +1,11 @@
 // The PostgreSQL job store: the backend-neutral scenarios of
 // storage/job_store_scenarios.hpp, outbox_store_scenarios.hpp,
-// node_store_scenarios.hpp, validator_run_store_scenarios.hpp and
-// revocation_store_scenarios.hpp (the five suites on PgTestDatabase are
-// instantiated here), then what only PostgreSQL
-// has: migrations and URLs at Open, two replicas on one database, a failing
-// write in a batch, reconnects.
+// node_store_scenarios.hpp, validator_run_store_scenarios.hpp,
+// revocation_store_scenarios.hpp and job_feed_store_scenarios.hpp (the six
+// suites on PgTestDatabase are instantiated here), then what only PostgreSQL
+// has: migrations and URLs at Open, two replicas on one database (also
+// numbering one tenant's changes), a failing write in a batch, reconnects
+// (also of the LISTEN connection).
 // Runs against a real PostgreSQL named by RTGW_TEST_PG_DSN (scripts/test.sh
 // starts one and sets it). Without it every test FAILS: a skipped store test
 // would look like a passing one.
@@ -26,11 +27,13 @@
 
 #include "common/metrics.hpp"
 #include "jobs/job_state.hpp"
+#include "storage/job_feed_store_scenarios.hpp"
 #include "storage/job_store_scenarios.hpp"
 #include "storage/node_store_scenarios.hpp"
 #include "storage/outbox_store_scenarios.hpp"
 #include "storage/postgres/pg_conn.hpp"
 #include "storage/postgres/pg_database.hpp"
+#include "storage/postgres/pg_job_ops.hpp"
 #include "storage/postgres/pg_test_support.hpp"
 #include "storage/revocation_store_scenarios.hpp"
 #include "storage/validator_run_store_scenarios.hpp"
@@ -222,7 +225,140 @@ TEST_F(PgTest, AFailingWriteDoesNotFailItsBatch) {
   EXPECT_EQ(ok, kWrites - 6);
   EXPECT_EQ(raw_->Int("SELECT count(*) FROM jobs"), kWrites - 6);
   EXPECT_EQ(raw_->Int("SELECT count(*) FROM projection_outbox"), kWrites - 6);
+  // A batch run again with savepoints numbers its changes once: the first
+  // run's were rolled back and dropped.
+  EXPECT_EQ(raw_->Int("SELECT count(*) FROM job_changes"), kWrites - 6);
+  EXPECT_EQ(raw_->Int("SELECT max(seq) FROM job_changes"), kWrites - 6);
+  EXPECT_EQ(raw_->Int("SELECT last_seq FROM job_change_heads WHERE tenant_id = 't1'"), kWrites - 6);
   EXPECT_NE(metrics.RenderPrometheus().find("rtgw_store_commit_batch_size"), std::string::npos);
+}
+
+// A write that added a change and then failed is rolled back to its
+// savepoint, its change with it; the batch's other changes stay gap-free.
+TEST_F(PgTest, TheChangeOfARolledBackWriteIsDropped) {
+  PostgresOptions o = Options();
+  o.pool_size = 1;  // one thread: the writes below share batches
+  auto store = OpenOrDie(o);
+  ASSERT_TRUE(store);
+  std::vector<std::future<bool>> done;
+  for (int i = 0; i < 20; ++i) {
+    auto p = std::make_shared<std::promise<bool>>();
+    done.push_back(p->get_future());
+    if (i % 5 == 2) {
+      SubmitRecord r = MakeSubmit("t1", "undone-" + std::to_string(i), "k-u" + std::to_string(i));
+      store->Write<Ok>(
+          "t1", r.job_id,
+          [r](PgConn& c) -> Result<Ok> {
+            Result<SubmitOutcome> out = PgSubmit(c, r);
+            if (!out) return std::move(out).error();
+            // A real SQL error after the submit: the transaction (or the
+            // savepoint) is aborted.
+            if (Status s = c.Exec("SELECT 1/0", "fail on purpose"); !s) return std::move(s).error();
+            return Ok{};
+          },
+          [p](Result<Ok> out) { p->set_value(out.ok()); });
+    } else {
+      store->jobs().Submit(MakeSubmit("t1", "job-" + std::to_string(i), "k" + std::to_string(i)),
+                           [p](Result<SubmitOutcome> r) { p->set_value(r.ok()); });
+    }
+  }
+  int ok = 0;
+  for (auto& f : done) ok += f.get() ? 1 : 0;
+  EXPECT_EQ(ok, 16);
+  EXPECT_EQ(raw_->Int("SELECT count(*) FROM jobs WHERE job_id LIKE 'undone%'"), 0);
+  EXPECT_EQ(raw_->Int("SELECT count(*) FROM job_changes WHERE job_id LIKE 'undone%'"), 0);
+  EXPECT_EQ(raw_->Int("SELECT count(*) FROM job_changes"), 16);
+  EXPECT_EQ(raw_->Int("SELECT count(DISTINCT seq) FROM job_changes"), 16);
+  EXPECT_EQ(raw_->Int("SELECT max(seq) FROM job_changes"), 16);
+}
+
+// Two replicas write one tenant at once while a reader tails the feed
+// through one of them. Every change is numbered once, 1..N without a gap,
+// and a seq becomes visible only after every lower one: the tailing reader,
+// which never goes back, ends with exactly the table's changes. The
+// listener on replica A also hears replica B's commits.
+TEST_F(PgTest, TwoReplicasNumberOneTenantsChangesGapFreeInCommitOrder) {
+  auto a = OpenOrDie(Options());
+  auto b = OpenOrDie(Options());
+  ASSERT_TRUE(a && b);
+  ListenerProbe probe;
+  a->feed().SetChangeListener(probe.Listener());
+  constexpr int kWritersPerReplica = 3;
+  constexpr int kJobsPerWriter = 20;
+  constexpr int kChanges = 2 * kWritersPerReplica * kJobsPerWriter * 3;  // submit + 2 events
+  std::atomic<bool> writing{true};
+  std::vector<ChangeRecord> tailed;
+  std::thread tail([&] {
+    std::int64_t after = 0;
+    for (;;) {
+      const bool last_round = !writing.load();
+      Result<ChangePage> page =
+          Await<ChangePage>([&](auto cb) { a->feed().ReadChanges("t-rep", after, 50, cb); });
+      ASSERT_TRUE(page) << page.error().message;
+      for (ChangeRecord& c : page->changes) {
+        EXPECT_EQ(c.seq, after + 1) << "a hole in the feed as a reader saw it";
+        after = c.seq;
+        tailed.push_back(std::move(c));
+      }
+      if (last_round && page->changes.empty()) return;
+    }
+  });
+  std::vector<std::thread> writers;
+  for (int replica = 0; replica < 2; ++replica) {
+    PgDatabase& db = replica == 0 ? *a : *b;
+    for (int w = 0; w < kWritersPerReplica; ++w) {
+      writers.emplace_back([&db, replica, w] {
+        for (int n = 0; n < kJobsPerWriter; ++n) {
+          const std::string id =
+              "j-" + std::to_string(replica) + "-" + std::to_string(w) + "-" + std::to_string(n);
+          SubmitRecord r = MakeSubmit("t-rep", id, "k-" + id);
+          EXPECT_TRUE(SubmitSync(db.jobs(), r));
+          EXPECT_TRUE(AppendSync(db.jobs(), MakeEvent(r, id + ":q", JobState::kQueued)));
+          EXPECT_TRUE(AppendSync(db.jobs(), MakeEvent(r, id + ":r", JobState::kRunning)));
+        }
+      });
+    }
+  }
+  for (auto& t : writers) t.join();
+  writing = false;
+  tail.join();
+
+  ASSERT_EQ(tailed.size(), static_cast<std::size_t>(kChanges));
+  EXPECT_EQ(raw_->Int("SELECT count(*) FROM job_changes WHERE tenant_id = 't-rep'"), kChanges);
+  EXPECT_EQ(raw_->Int("SELECT last_seq FROM job_change_heads WHERE tenant_id = 't-rep'"), kChanges);
+  std::map<std::string, std::int64_t> version;
+  std::set<std::pair<std::string, std::int64_t>> once;
+  for (const ChangeRecord& c : tailed) {
+    EXPECT_TRUE(once.emplace(c.job_id, c.projection_version).second) << c.job_id;
+    EXPECT_EQ(c.projection_version, ++version[c.job_id]) << c.job_id << " out of order";
+  }
+  EXPECT_EQ(version.size(), static_cast<std::size_t>(2 * kWritersPerReplica * kJobsPerWriter));
+  EXPECT_TRUE(probe.WaitFor("t-rep"));
+  a->Close();
+  b->Close();
+}
+
+// The LISTEN connection is dropped by the server: it reconnects and tells
+// the listener "" (anything may have changed meanwhile), then hears commits
+// again.
+TEST_F(PgTest, ChangeListenerReconnectsAndAnnouncesTheGap) {
+  PostgresOptions o = Options();
+  o.url += "&application_name=" + schema_;
+  auto store = OpenOrDie(o);
+  ASSERT_TRUE(store);
+  ListenerProbe probe;
+  store->feed().SetChangeListener(probe.Listener());
+  ASSERT_TRUE(SubmitSync(store->jobs(), MakeSubmit("t-l", "j1", "k1")));
+  ASSERT_TRUE(probe.WaitFor("t-l"));
+  EXPECT_EQ(probe.Calls(""), 0);
+  EXPECT_EQ(raw_->Int("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                      "application_name = '" +
+                      schema_ + "' AND query LIKE 'LISTEN%'"),
+            1);
+  EXPECT_TRUE(probe.WaitFor(""));
+  ASSERT_TRUE(SubmitSync(store->jobs(), MakeSubmit("t-l", "j2", "k2")));
+  EXPECT_TRUE(probe.WaitFor("t-l", 2));
+  store->Close();
 }
 
 // The server drops every connection of the store (as a restart does): the next

@@ -2,9 +2,11 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "jobs/job_rules.hpp"
 #include "jobs/job_state.hpp"
+#include "storage/job_list_sql.hpp"
 #include "storage/projection_update.hpp"
 
 namespace rtgw::storage::sqlite {
@@ -24,12 +26,50 @@ Result<std::unique_ptr<JobWriter>> JobWriter::Create(Database db, bool write_out
   return writer;
 }
 
-Status JobWriter::InsertOutbox(const JobRecord& job, const std::string& occurred_at,
-                               const std::string& trace_id) {
-  Status s = outbox_->Insert(job.tenant_id, job.job_id, job.projection_version,
-                             BuildProjectionUpdate(job, occurred_at, trace_id), NowMicros());
-  if (s) ++outbox_inserts_;
-  return s;
+Status JobWriter::RecordChange(const JobRecord& job, std::string requested_by,
+                               const std::string& occurred_at, const std::string& trace_id) {
+  std::string payload = BuildProjectionUpdate(job, occurred_at, trace_id);
+  if (write_outbox_) {
+    if (Status s = outbox_->Insert(job.tenant_id, job.job_id, job.projection_version, payload,
+                                   NowMicros());
+        !s) {
+      return s;
+    }
+    ++outbox_inserts_;
+  }
+  changes_.Add(MakeChange(job, std::move(requested_by), std::move(payload)));
+  return Ok{};
+}
+
+Status JobWriter::FlushChanges() {
+  return changes_.Flush(NowMicros(),
+                        [this](const std::string& tenant_id, std::span<ChangeRecord> changes) {
+                          return WriteTenantChanges(tenant_id, changes);
+                        });
+}
+
+Status JobWriter::WriteTenantChanges(const std::string& tenant_id,
+                                     std::span<ChangeRecord> changes) {
+  const auto n = static_cast<std::int64_t>(changes.size());
+  std::int64_t last_seq = 0;
+  {
+    ResetGuard reset(advance_head_);
+    Result<bool> row = advance_head_.FirstRow("advance change head", tenant_id, n);
+    if (!row) return std::move(row).error();
+    if (!*row) return Internal("sqlite: change head upsert returned no row");
+    last_seq = advance_head_.ColumnInt64(0);
+  }
+  std::int64_t seq = last_seq - n;
+  for (ChangeRecord& c : changes) {
+    c.seq = ++seq;
+    if (Status s = insert_change_.Run("insert change", c.tenant_id, c.seq, c.job_id, c.workspace_id,
+                                      c.management_node_id, c.requested_by, c.projection_version,
+                                      c.payload_json, c.created_us);
+        !s) {
+      return s;
+    }
+  }
+  return Ok{};
 }
 
 Status JobWriter::PrepareAll() {
@@ -47,12 +87,14 @@ Status JobWriter::PrepareAll() {
       {&insert_job_,
        "INSERT INTO jobs (tenant_id, job_id, workspace_id, idempotency_key, management_node_id,"
        " request_fingerprint, spec_json, submission_id, accepted_at, trace_id, response_json,"
-       " state, projection_version, result_ref_json, error_json, updated_at, submitted_by)"
+       " state, projection_version, result_ref_json, error_json, updated_at, submitted_by,"
+       " requested_by)"
        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'submitted', 1, NULL, NULL, ?9,"
-       " ?12)"},
+       " ?12, ?13)"},
       {&find_job_for_event_,
        "SELECT state, submission_id, projection_version, workspace_id, result_ref_json,"
-       " error_json FROM jobs WHERE tenant_id = ?1 AND job_id = ?2"},
+       " error_json, management_node_id, requested_by FROM jobs"
+       " WHERE tenant_id = ?1 AND job_id = ?2"},
       {&find_event_,
        "SELECT fingerprint FROM job_events WHERE tenant_id = ?1 AND job_id = ?2 AND event_id = ?3"},
       {&insert_event_,
@@ -72,6 +114,20 @@ Status JobWriter::PrepareAll() {
        " VALUES (1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 1)"
        " ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at,"
        " write_count = write_count + 1"},
+      // The tenant's head row, advanced by n (created at n): the transaction
+      // holds the write lock, so the n seqs below last_seq are its own.
+      {&advance_head_,
+       "INSERT INTO job_change_heads (tenant_id, last_seq, pruned_through) VALUES (?1, ?2, 0)"
+       " ON CONFLICT (tenant_id) DO UPDATE SET last_seq = last_seq + excluded.last_seq"
+       " RETURNING last_seq"},
+      {&insert_change_,
+       "INSERT INTO job_changes (tenant_id, seq, job_id, workspace_id, management_node_id,"
+       " requested_by, projection_version, payload_json, created_us)"
+       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
+      {&prune_candidates_, PruneCandidatesSql('?')},
+      {&prune_head_,
+       "UPDATE job_change_heads SET pruned_through = MAX(pruned_through, ?2) WHERE tenant_id = ?1"},
+      {&prune_delete_, PruneDeleteSql('?')},
   });
 }
 
@@ -115,17 +171,16 @@ Result<SubmitOutcome> JobWriter::Submit(const SubmitRecord& r) {
   }
   Result<SubmitOutcome> outcome = jobs::DecideSubmit(found, r);
   if (!outcome || outcome->replayed) return outcome;
-  if (Status s =
-          insert_job_.Run("insert job", r.tenant_id, r.job_id, r.workspace_id, r.idempotency_key,
-                          r.management_node_id, r.request_fingerprint, r.spec_json, r.submission_id,
-                          r.accepted_at, r.trace_id, r.response_json, r.submitted_by);
+  if (Status s = insert_job_.Run("insert job", r.tenant_id, r.job_id, r.workspace_id,
+                                 r.idempotency_key, r.management_node_id, r.request_fingerprint,
+                                 r.spec_json, r.submission_id, r.accepted_at, r.trace_id,
+                                 r.response_json, r.submitted_by, r.requested_by);
       !s) {
     return std::move(s).error();
   }
-  if (write_outbox_) {
-    if (Status s = InsertOutbox(jobs::JobAfterSubmit(r), r.accepted_at, r.trace_id); !s) {
-      return std::move(s).error();
-    }
+  if (Status s = RecordChange(jobs::JobAfterSubmit(r), r.requested_by, r.accepted_at, r.trace_id);
+      !s) {
+    return std::move(s).error();
   }
   return outcome;
 }
@@ -133,6 +188,7 @@ Result<SubmitOutcome> JobWriter::Submit(const SubmitRecord& r) {
 Result<EventOutcome> JobWriter::AppendEvent(const EventRecord& r) {
   jobs::JobHead head;
   JobRecord job{.tenant_id = r.tenant_id, .job_id = r.job_id};  // what the payload needs of it
+  std::string requested_by;  // "" for a job stored before migration 6 without one
   {
     ResetGuard reset(find_job_for_event_);
     Result<bool> row = find_job_for_event_.FirstRow("find job for event", r.tenant_id, r.job_id);
@@ -147,6 +203,8 @@ Result<EventOutcome> JobWriter::AppendEvent(const EventRecord& r) {
     job.workspace_id = find_job_for_event_.ColumnText(3);
     job.result_ref_json = find_job_for_event_.ColumnOptionalText(4);
     job.error_json = find_job_for_event_.ColumnOptionalText(5);
+    job.management_node_id = find_job_for_event_.ColumnText(6);
+    requested_by = find_job_for_event_.ColumnOptionalText(7).value_or("");
   }
   std::optional<std::string> known_fingerprint;
   {
@@ -175,15 +233,38 @@ Result<EventOutcome> JobWriter::AppendEvent(const EventRecord& r) {
       !s) {
     return std::move(s).error();
   }
-  if (write_outbox_) {
-    // The row as the UPDATE left it: the ProjectionUpdate describes it.
-    job.submission_id = head.submission_id;
-    job.state = head.state;
-    job.projection_version = head.projection_version;
-    jobs::ApplyEvent(job, r);
-    if (Status s = InsertOutbox(job, r.occurred_at, r.trace_id); !s) return std::move(s).error();
+  // The row as the UPDATE left it: the ProjectionUpdate describes it.
+  job.submission_id = head.submission_id;
+  job.state = head.state;
+  job.projection_version = head.projection_version;
+  jobs::ApplyEvent(job, r);
+  if (Status s = RecordChange(job, std::move(requested_by), r.occurred_at, r.trace_id); !s) {
+    return std::move(s).error();
   }
   return outcome;
+}
+
+Result<std::int64_t> JobWriter::PruneChanges(std::int64_t older_than_us, int max_rows) {
+  std::vector<std::pair<std::string, std::int64_t>> through;  // tenant, highest seq to delete
+  {
+    ResetGuard reset(prune_candidates_);
+    prune_candidates_.Bind(older_than_us, max_rows);
+    Status read = prune_candidates_.ForEachRow("find changes to prune", [&](const Statement& row) {
+      through.emplace_back(row.ColumnText(0), row.ColumnInt64(1));
+    });
+    if (!read) return std::move(read).error();
+  }
+  std::int64_t deleted = 0;
+  for (const auto& [tenant, seq] : through) {
+    if (Status s = prune_head_.Run("raise pruned_through", tenant, seq); !s) {
+      return std::move(s).error();
+    }
+    if (Status s = prune_delete_.Run("prune changes", tenant, seq); !s) {
+      return std::move(s).error();
+    }
+    deleted += prune_delete_.Changes();
+  }
+  return deleted;
 }
 
 Status JobWriter::TouchHealth() { return touch_health_.Run("health write"); }

@@ -6,9 +6,12 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
+#include <string>
 #include <utility>
 
 #include "common/error.hpp"
+#include "storage/change_batch.hpp"
 #include "storage/job_store.hpp"
 #include "storage/sqlite/node_sql.hpp"
 #include "storage/sqlite/outbox_writer.hpp"
@@ -21,7 +24,10 @@ namespace rtgw::storage::sqlite {
 // semantics of JobStore (error contract in storage/job_store.hpp) as plain
 // blocking calls; the caller (the store's writer thread) owns transactions:
 // Begin, then per write Savepoint + op + Release or RollbackToSavepoint,
-// then Commit.
+// then FlushChanges and Commit. Every submit and applied event adds its job
+// change (storage/job_feed_store.hpp) to changes(); the caller drops those of
+// a write it rolls back (ChangeBatch::DropFrom) or of a transaction that did
+// not commit (ChangeBatch::Clear).
 //
 // Thread-safety: not thread-safe; one thread at a time (the writer thread).
 class JobWriter {
@@ -58,10 +64,20 @@ class JobWriter {
   // listener after a commit that added some).
   std::int64_t TakeOutboxInserts() { return std::exchange(outbox_inserts_, 0); }
 
+  // The job changes of the open transaction.
+  ChangeBatch& changes() { return changes_; }
+  // Right before COMMIT: numbers the transaction's changes per tenant from
+  // job_change_heads and inserts them into job_changes.
+  Status FlushChanges();
+  // JobFeedStore::PruneChanges: rows deleted.
+  Result<std::int64_t> PruneChanges(std::int64_t older_than_us, int max_rows);
+
  private:
   JobWriter(Database db, bool write_outbox) : db_(std::move(db)), write_outbox_(write_outbox) {}
-  Status InsertOutbox(const JobRecord& job, const std::string& occurred_at,
-                      const std::string& trace_id);
+  // The outbox row (when write_outbox) and the change of a job state change.
+  Status RecordChange(const JobRecord& job, std::string requested_by,
+                      const std::string& occurred_at, const std::string& trace_id);
+  Status WriteTenantChanges(const std::string& tenant_id, std::span<ChangeRecord> changes);
   Status PrepareAll();
 
   // Member order matters: statements are finalized before the connection closes.
@@ -80,10 +96,16 @@ class JobWriter {
   Statement insert_event_;
   Statement apply_event_;
   Statement touch_health_;
+  Statement advance_head_;
+  Statement insert_change_;
+  Statement prune_candidates_;
+  Statement prune_head_;
+  Statement prune_delete_;
   std::optional<OutboxWriter> outbox_;
   std::optional<ValidatorRunWriter> validator_runs_;
   bool write_outbox_;
   std::int64_t outbox_inserts_ = 0;
+  ChangeBatch changes_;
   std::unique_ptr<NodeWriter> nodes_;
 };
 

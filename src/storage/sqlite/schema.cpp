@@ -155,12 +155,58 @@ CREATE TABLE token_revocations (
 CREATE INDEX token_revocations_expiry ON token_revocations (expires_at_ms);
 )sql";
 
-constexpr std::array<Migration, 5> kMigrations = {{
+// Version 6 (issue 17, storage/job_feed_store.hpp): listing jobs and the
+// per-tenant change feed. jobs.requested_by is requested_by.user_id of the
+// submit (backfilled from spec_json; NULL where the spec has none). The list
+// indexes all start with tenant_id and end with (accepted_at, job_id), the
+// list's order, so a page is one index range read backwards with no sort.
+// Ascending, not DESC: a new job's entries then go at the right end of each
+// index, where a B-tree insert touches the fewest pages (measured: DESC wrote
+// about a fifth more WAL frames per submit).
+// job_changes holds one row per committed change (submit or applied event),
+// numbered per tenant by job_change_heads.last_seq at commit time;
+// pruned_through is the highest seq retention removed. Times in *_us are
+// integer microseconds since the Unix epoch.
+constexpr const char* kSchemaV6 = R"sql(
+ALTER TABLE jobs ADD COLUMN requested_by TEXT;
+UPDATE jobs SET requested_by = json_extract(spec_json, '$.requested_by.user_id');
+
+CREATE INDEX jobs_list ON jobs (tenant_id, accepted_at, job_id);
+CREATE INDEX jobs_list_workspace ON jobs (tenant_id, workspace_id, accepted_at, job_id);
+CREATE INDEX jobs_list_state ON jobs (tenant_id, state, accepted_at, job_id);
+CREATE INDEX jobs_list_node ON jobs (tenant_id, management_node_id, accepted_at, job_id);
+CREATE INDEX jobs_list_requested_by ON jobs (tenant_id, requested_by, accepted_at, job_id);
+CREATE INDEX jobs_updated ON jobs (tenant_id, updated_at);
+
+CREATE TABLE job_changes (
+  tenant_id          TEXT    NOT NULL,
+  seq                INTEGER NOT NULL CHECK (seq >= 1),
+  job_id             TEXT    NOT NULL,
+  workspace_id       TEXT    NOT NULL,
+  management_node_id TEXT    NOT NULL,
+  requested_by       TEXT    NOT NULL,
+  projection_version INTEGER NOT NULL CHECK (projection_version >= 1),
+  payload_json       TEXT    NOT NULL,
+  created_us         INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, seq)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX job_changes_created ON job_changes (created_us);
+
+CREATE TABLE job_change_heads (
+  tenant_id      TEXT    NOT NULL PRIMARY KEY,
+  last_seq       INTEGER NOT NULL CHECK (last_seq >= 0),
+  pruned_through INTEGER NOT NULL DEFAULT 0 CHECK (pruned_through BETWEEN 0 AND last_seq)
+) STRICT, WITHOUT ROWID;
+)sql";
+
+constexpr std::array<Migration, 6> kMigrations = {{
     {1, "jobs, job_events, store_health", kSchemaV1},
     {2, "projection_outbox", kSchemaV2},
     {3, "nodes, job_leases, job_cancels", kNodeSchemaV3},
     {4, "validator_runs, validator_executions", kSchemaV4},
     {5, "actor trail, token_revocations", kSchemaV5},
+    {6, "jobs.requested_by, list indexes, job_changes, job_change_heads", kSchemaV6},
 }};
 
 // Plain (not STRICT) so that any SQLite, and any build, can read the version.

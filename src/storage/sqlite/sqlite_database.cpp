@@ -237,6 +237,11 @@ class SqliteDatabase::Impl {
     outbox_listener_ = std::move(listener);
   }
 
+  void SetChangeListener(std::function<void(const std::string&)> listener) {
+    std::lock_guard lock(listener_mu_);
+    change_listener_ = std::move(listener);
+  }
+
   Executor& executor() { return executor_; }
   JobCache& cache() { return cache_; }
   void CountCacheLookup(bool hit) {
@@ -249,8 +254,12 @@ class SqliteDatabase::Impl {
   void RunBatch(Executor::Batch& batch) noexcept {
     const bool committed = CommitBatch(batch);
     const bool outbox_rows = writer_->TakeOutboxInserts() > 0;
-    if (!committed) return;
+    if (!committed) {
+      writer_->changes().Clear();
+      return;
+    }
     for (auto& op : batch) op->AfterCommit();
+    NotifyChanges(writer_->changes().TakeFlushedTenants());
     if (!outbox_rows) return;
     std::function<void()> listener;
     {
@@ -265,6 +274,24 @@ class SqliteDatabase::Impl {
     }
   }
 
+  // After a commit: the change listener once per tenant whose changes it added.
+  void NotifyChanges(const std::vector<std::string>& tenants) noexcept {
+    if (tenants.empty()) return;
+    std::function<void(const std::string&)> listener;
+    {
+      std::lock_guard lock(listener_mu_);
+      listener = change_listener_;
+    }
+    if (!listener) return;
+    for (const std::string& tenant : tenants) {
+      try {
+        listener(tenant);
+      } catch (...) {
+        LogError("change listener threw");
+      }
+    }
+  }
+
   // Runs every write of `batch` in one transaction, each in its own
   // savepoint, and commits. On return every op holds its outcome; when the
   // transaction could not be committed every op holds Unavailable.
@@ -276,6 +303,7 @@ class SqliteDatabase::Impl {
         batch_error = std::move(s).error();
         break;
       }
+      const std::size_t changes_mark = writer_->changes().Mark();
       const bool ok = batch[i]->Execute(*writer_);
       // SQLite rolls the whole transaction back by itself on some errors (I/O,
       // disk full); then the earlier writes of the batch are gone too.
@@ -284,8 +312,14 @@ class SqliteDatabase::Impl {
                                   "store_unavailable");
         break;
       }
+      // A failed write's rows are rolled back, so are its changes.
+      if (!ok) writer_->changes().DropFrom(changes_mark);
       Status end = ok ? writer_->ReleaseSavepoint() : writer_->RollbackToSavepoint();
       if (!end) batch_error = std::move(end).error();
+    }
+    // The changes are numbered last, right before COMMIT (storage/change_batch.hpp).
+    if (!batch_error) {
+      if (Status s = writer_->FlushChanges(); !s) batch_error = std::move(s).error();
     }
     if (!batch_error) {
       if (Status s = writer_->Commit(); !s) batch_error = std::move(s).error();
@@ -306,7 +340,8 @@ class SqliteDatabase::Impl {
   Counter* cache_hits_ = nullptr;
   Counter* cache_misses_ = nullptr;
   std::mutex listener_mu_;
-  std::function<void()> outbox_listener_;  // GUARDED_BY(listener_mu_)
+  std::function<void()> outbox_listener_;                    // GUARDED_BY(listener_mu_)
+  std::function<void(const std::string&)> change_listener_;  // GUARDED_BY(listener_mu_)
   std::mutex close_mu_;
   Executor executor_;  // last: destroyed (closed, joined) first
 };
@@ -382,6 +417,9 @@ JobCache& SqliteDatabase::cache() { return impl_->cache(); }
 void SqliteDatabase::CountCacheLookup(bool hit) { impl_->CountCacheLookup(hit); }
 void SqliteDatabase::SetOutboxListener(std::function<void()> listener) {
   impl_->SetOutboxListener(std::move(listener));
+}
+void SqliteDatabase::SetChangeListener(std::function<void(const std::string&)> listener) {
+  impl_->SetChangeListener(std::move(listener));
 }
 
 }  // namespace rtgw::storage::sqlite

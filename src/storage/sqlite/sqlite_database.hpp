@@ -92,6 +92,12 @@ struct SqliteOptions {
 // Thread-safety: safe for concurrent use. `*metrics` must outlive the store.
 // Callbacks must not block: they run on the completer or a reader thread.
 //
+// Job changes (storage/job_feed_store.hpp): every submit and applied event
+// adds one, whatever write_outbox says; a batch numbers its changes per
+// tenant right before COMMIT (JobWriter::FlushChanges), and after the commit
+// the change listener is called on the writer thread once per such tenant.
+// JobFeedStore (sqlite_job_feed_store.cpp): list and change reads on the
+// reader threads, each in one read transaction; pruning is a write.
 // OutboxStore (sqlite_outbox_store.cpp): every outbox call is a write through
 // the writer thread (claims set leases), committed durably like any other
 // write. The outbox listener is called on the writer thread after a commit
@@ -137,6 +143,9 @@ class SqliteDatabase final : public DbStores<SqliteDatabase> {
   JobCache& cache();
   void CountCacheLookup(bool hit);  // rtgw_store_job_cache_total{result}
   void SetOutboxListener(std::function<void()> listener);
+  // Called on the writer thread after each commit, once per tenant whose job
+  // changes it added (JobFeedStore::SetChangeListener).
+  void SetChangeListener(std::function<void(const std::string&)> listener);
 
  private:
   class Impl;

@@ -4,7 +4,8 @@
 //
 // For each writer count N: a fresh database, N threads, each doing M submits
 // one after another (closed loop: the next submit is sent when the previous
-// one is acknowledged, like N concurrent HTTP clients). Prints acknowledged
+// one is acknowledged, like N concurrent HTTP clients), then M applied events
+// (one "queued" event per job it submitted). Prints, per phase, acknowledged
 // writes/s, the mean group-commit batch size and the ack latency percentiles.
 // RTGW_BENCH_CHECKPOINT_PAGES sets SqliteOptions::wal_autocheckpoint_pages.
 
@@ -22,12 +23,15 @@
 #include <vector>
 
 #include "common/metrics.hpp"
+#include "jobs/job_state.hpp"
 #include "storage/sqlite/sqlite_database.hpp"
 
 namespace {
 
 using rtgw::MetricsRegistry;
 using rtgw::Result;
+using rtgw::storage::EventOutcome;
+using rtgw::storage::EventRecord;
 using rtgw::storage::SubmitOutcome;
 using rtgw::storage::SubmitRecord;
 using rtgw::storage::sqlite::SqliteDatabase;
@@ -56,6 +60,87 @@ SubmitRecord MakeRecord(int writer, int i) {
   return r;
 }
 
+EventRecord MakeEvent(int writer, int i) {
+  const SubmitRecord job = MakeRecord(writer, i);
+  EventRecord e;
+  e.tenant_id = job.tenant_id;
+  e.job_id = job.job_id;
+  e.event_id = job.submission_id + ":queued";
+  e.workspace_id = job.workspace_id;
+  e.submission_id = job.submission_id;
+  e.execution_id = "4242";
+  e.state = rtgw::jobs::JobState::kQueued;
+  e.occurred_at = "2026-02-18T00:00:01.000000Z";
+  e.received_at = "2026-02-18T00:00:01.000000Z";
+  e.trace_id = job.trace_id;
+  e.fingerprint = "5e6b7a8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e3f2a9c0d";
+  return e;
+}
+
+struct Snapshot {
+  double batch_sum = 0;
+  std::uint64_t batches = 0;
+  double commit_sum = 0;
+  std::uint64_t commits = 0;
+};
+
+Snapshot Take(MetricsRegistry& metrics) {
+  Snapshot s;
+  std::vector<std::uint64_t> buckets;
+  metrics.GetHistogram("rtgw_store_commit_batch_size", "", {}, {})
+      ->Snapshot(buckets, s.batch_sum, s.batches);
+  metrics.GetHistogram("rtgw_store_commit_seconds", "", {}, {})
+      ->Snapshot(buckets, s.commit_sum, s.commits);
+  return s;
+}
+
+// N closed-loop writers, each doing `per_writer` calls of `send(w, i, done)`.
+template <class Send>
+int RunPhase(const char* phase, MetricsRegistry& metrics, int writers, int per_writer,
+             int checkpoint_pages, Send send) {
+  const Snapshot before = Take(metrics);
+  std::atomic<int> failures{0};
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  std::vector<std::vector<double>> latencies(writers);
+  for (int w = 0; w < writers; ++w) {
+    threads.emplace_back([&, w] {
+      latencies[w].reserve(per_writer);
+      for (int i = 0; i < per_writer; ++i) {
+        std::promise<bool> acked;
+        const auto sent = std::chrono::steady_clock::now();
+        send(w, i, [&acked](bool ok) { acked.set_value(ok); });
+        if (!acked.get_future().get()) failures.fetch_add(1);
+        latencies[w].push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - sent)
+                .count());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::vector<double> all;
+  for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  std::sort(all.begin(), all.end());
+  auto pct = [&all](double q) {
+    return all.empty() ? 0.0 : all[static_cast<std::size_t>(q * (all.size() - 1))];
+  };
+  const Snapshot after = Take(metrics);
+  const std::uint64_t batches = after.batches - before.batches;
+  const std::uint64_t commits = after.commits - before.commits;
+  const int total = writers * per_writer;
+  std::printf(
+      "%-6s writers=%3d checkpoint_pages=%d writes=%7d failures=%d seconds=%.3f writes/s=%9.0f "
+      "batches=%llu mean_batch=%.1f mean_commit_ms=%.3f ack_ms p50=%.2f p99=%.2f p99.9=%.2f\n",
+      phase, writers, checkpoint_pages, total, failures.load(), seconds, total / seconds,
+      static_cast<unsigned long long>(batches),
+      batches ? (after.batch_sum - before.batch_sum) / batches : 0.0,
+      commits ? 1000.0 * (after.commit_sum - before.commit_sum) / commits : 0.0, pct(0.5),
+      pct(0.99), pct(0.999));
+  return failures.load() == 0 ? 0 : 1;
+}
+
 int RunOnce(const std::string& dir, int writers, int per_writer, int checkpoint_pages) {
   const std::string path = dir + "/bench-" + std::to_string(writers) + ".db";
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
@@ -69,54 +154,19 @@ int RunOnce(const std::string& dir, int writers, int per_writer, int checkpoint_
     return 1;
   }
   std::unique_ptr<SqliteDatabase> store = std::move(opened).value();
-  std::atomic<int> failures{0};
-  const auto start = std::chrono::steady_clock::now();
-  std::vector<std::thread> threads;
-  std::vector<std::vector<double>> latencies(writers);
-  for (int w = 0; w < writers; ++w) {
-    threads.emplace_back([&, w] {
-      latencies[w].reserve(per_writer);
-      for (int i = 0; i < per_writer; ++i) {
-        std::promise<bool> acked;
-        const auto sent = std::chrono::steady_clock::now();
+  int rc = RunPhase(
+      "submit", metrics, writers, per_writer, checkpoint_pages, [&](int w, int i, auto done) {
         store->jobs().Submit(MakeRecord(w, i),
-                             [&acked](Result<SubmitOutcome> r) { acked.set_value(r.ok()); });
-        if (!acked.get_future().get()) failures.fetch_add(1);
-        latencies[w].push_back(
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - sent)
-                .count());
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  std::vector<double> all;
-  for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  std::sort(all.begin(), all.end());
-  auto pct = [&all](double q) {
-    return all.empty() ? 0.0 : all[static_cast<std::size_t>(q * (all.size() - 1))];
-  };
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                             [done](Result<SubmitOutcome> r) { done(r.ok() && !r->replayed); });
+      });
+  rc |= RunPhase(
+      "event", metrics, writers, per_writer, checkpoint_pages, [&](int w, int i, auto done) {
+        store->jobs().AppendEvent(MakeEvent(w, i),
+                                  [done](Result<EventOutcome> r) { done(r.ok() && r->applied); });
+      });
   store->Close();
-
-  std::vector<std::uint64_t> buckets;
-  double batch_sum = 0;
-  std::uint64_t batches = 0;
-  metrics.GetHistogram("rtgw_store_commit_batch_size", "", {}, {})
-      ->Snapshot(buckets, batch_sum, batches);
-  double commit_sum = 0;
-  std::uint64_t commits = 0;
-  metrics.GetHistogram("rtgw_store_commit_seconds", "", {}, {})
-      ->Snapshot(buckets, commit_sum, commits);
-  const int total = writers * per_writer;
-  std::printf(
-      "writers=%3d checkpoint_pages=%d writes=%7d failures=%d seconds=%.3f writes/s=%9.0f "
-      "batches=%llu mean_batch=%.1f mean_commit_ms=%.3f ack_ms p50=%.2f p99=%.2f p99.9=%.2f\n",
-      writers, checkpoint_pages, total, failures.load(), seconds, total / seconds,
-      static_cast<unsigned long long>(batches), batches ? batch_sum / batches : 0.0,
-      commits ? 1000.0 * commit_sum / commits : 0.0, pct(0.5), pct(0.99), pct(0.999));
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
-  return failures.load() == 0 ? 0 : 1;
+  return rc;
 }
 
 }  // namespace
