@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <initializer_list>
+#include <utility>
 
 #include <boost/json.hpp>
 
@@ -45,6 +47,19 @@ Status ApplyReaderLimits(const Call& call, std::optional<std::string>& managemen
           "subject_mismatch");
     }
     requested_by = call.sub;
+  }
+  return Ok{};
+}
+
+// Reads optional string parameters into their destinations; the first error wins.
+Status ReadStrings(
+    const QueryParams& params,
+    std::initializer_list<std::pair<const schema::StringField*, std::optional<std::string>*>>
+        rows) {
+  for (const auto& [field, dest] : rows) {
+    auto value = params.String(*field);
+    if (!value) return value.error();
+    *dest = std::move(value).value();
   }
   return Ok{};
 }
@@ -169,36 +184,33 @@ Result<JobListRequest> ParseJobListRequest(const Call& call) {
   JobListRequest out;
   storage::JobListQuery& q = out.query;
   q.tenant_id = call.tenant_id;
-  auto workspace = params->String(schema::kFilterWorkspaceId);
-  if (!workspace) return workspace.error();
-  q.workspace_id = std::move(workspace).value();
+  std::optional<std::string> cursor;
+  if (Status s = ReadStrings(*params, {{&schema::kFilterWorkspaceId, &q.workspace_id},
+                                       {&schema::kFilterManagementNodeId, &q.management_node_id},
+                                       {&schema::kFilterRequestedBy, &q.requested_by},
+                                       {&schema::kListCursor, &cursor}});
+      !s) {
+    return s.error();
+  }
   auto states = States(*params);
   if (!states) return states.error();
   q.states = std::move(states).value();
-  auto node = params->String(schema::kFilterManagementNodeId);
-  if (!node) return node.error();
-  q.management_node_id = std::move(node).value();
-  auto requested_by = params->String(schema::kFilterRequestedBy);
-  if (!requested_by) return requested_by.error();
-  q.requested_by = std::move(requested_by).value();
-  auto after = Instant(*params, schema::kFilterUpdatedAfter);
-  if (!after) return after.error();
-  q.updated_after = std::move(after).value();
-  auto before = Instant(*params, schema::kFilterUpdatedBefore);
-  if (!before) return before.error();
-  q.updated_before = std::move(before).value();
+  for (auto [field, dest] : {std::pair{&schema::kFilterUpdatedAfter, &q.updated_after},
+                             std::pair{&schema::kFilterUpdatedBefore, &q.updated_before}}) {
+    auto instant = Instant(*params, *field);
+    if (!instant) return instant.error();
+    *dest = std::move(instant).value();
+  }
   auto limit = params->Integer(schema::kListLimit);
   if (!limit) return limit.error();
   q.limit = static_cast<int>(limit->value_or(50));
-  auto cursor = params->String(schema::kListCursor);
-  if (!cursor) return cursor.error();
   // The caller's limits before the hash: a cursor binds what was actually listed.
   if (Status s = ApplyReaderLimits(call, q.management_node_id, q.requested_by); !s) {
     return s.error();
   }
   out.filter_hash = FilterHash(q);
-  if (*cursor) {
-    auto decoded = DecodeListCursor(**cursor, call.tenant_id, out.filter_hash);
+  if (cursor) {
+    auto decoded = DecodeListCursor(*cursor, call.tenant_id, out.filter_hash);
     if (!decoded) return decoded.error();
     q.after = std::move(decoded->key);
     out.watch_from_seq = decoded->watch_from_seq;
@@ -251,17 +263,16 @@ Result<WatchRequest> ParseWatchRequest(const Call& call) {
   if (!params) return params.error();
   WatchRequest out;
   WatchFilter& f = out.filter;
-  auto workspace = params->String(schema::kFilterWorkspaceId);
-  if (!workspace) return workspace.error();
-  f.workspace_id = std::move(workspace).value();
+  std::optional<std::string> after;
+  if (Status s = ReadStrings(*params, {{&schema::kFilterWorkspaceId, &f.workspace_id},
+                                       {&schema::kFilterManagementNodeId, &f.management_node_id},
+                                       {&schema::kWatchAfter, &after}});
+      !s) {
+    return s.error();
+  }
   auto job_ids = params->Strings(schema::kWatchJobId);
   if (!job_ids) return job_ids.error();
   f.job_ids = std::move(job_ids).value();
-  auto node = params->String(schema::kFilterManagementNodeId);
-  if (!node) return node.error();
-  f.management_node_id = std::move(node).value();
-  auto after = params->String(schema::kWatchAfter);
-  if (!after) return after.error();
   // EventSource resends the id of the last event it received on reconnect: it wins over the
   // `after` of the URL, which is still the one the stream was first opened with.
   const std::string_view last_event_id = call.request.Header("last-event-id");
@@ -270,8 +281,8 @@ Result<WatchRequest> ParseWatchRequest(const Call& call) {
     if (!checked) return checked.error();
     out.cursor = std::move(checked).value();
     out.cursor_source = schema::kLastEventId.name;
-  } else if (*after) {
-    out.cursor = std::move(*after);
+  } else if (after) {
+    out.cursor = std::move(after);
     out.cursor_source = schema::kWatchAfter.name;
   }
   if (Status s = ApplyReaderLimits(call, f.management_node_id, f.requested_by); !s) {

@@ -8,7 +8,9 @@
 #include <memory>
 
 #include "api/gateway.hpp"
+#include "api/job_watch.hpp"
 #include "api/revocation_poller.hpp"
+#include "api/schemas.hpp"
 #include "app/commands.hpp"
 #include "app/relay_wiring.hpp"
 #include "app/validator_wiring.hpp"
@@ -59,7 +61,9 @@ constexpr const char* kServeDescription =
     "/api/runtime/jobs/{id}/events,\n"
     "GET /api/runtime/jobs/{id}[/detail|/projection], GET /api/health, GET /metrics,\n"
     "GET /api/openapi.json, the management-node routes /api/runtime/nodes/{node_id}/...,\n"
-    "POST /api/runtime/jobs/{id}:cancel and POST /api/onboarding/dry-run; validation runs:\n"
+    "POST /api/runtime/jobs/{id}:cancel and POST /api/onboarding/dry-run; listing and\n"
+    "watching jobs: GET /api/runtime/jobs, GET /api/runtime/jobs:watch (Server-Sent Events);\n"
+    "validation runs:\n"
     "POST /api/runtime/validations:launch, GET /api/runtime/validations/{id},\n"
     "POST /api/runtime/validations/{id}:rerun (role web), POST /internal/validations/callback\n"
     "(role worker; docs/contracts/validator-callback.md).\n"
@@ -180,8 +184,14 @@ int RunServe(const std::vector<std::string>& args) {
   hopts.single_value_headers.push_back("x-tenant-id");
   hopts.single_value_headers.push_back(cfg.proxy_auth_key_header);
   hopts.single_value_headers.push_back(cfg.proxy_auth_secret_header);
+  hopts.single_value_headers.push_back("last-event-id");  // jobs:watch resumes from one id
   hopts.drain_timeout = cfg.drain_timeout;
   hopts.max_connections = FitConnectionsToFileLimit(hopts.max_connections);
+  // The longest long poll (projection timeout_s) answers before the handler timeout; 15 s
+  // leave room for its last store read.
+  hopts.handler_timeout = std::max<std::chrono::milliseconds>(
+      hopts.handler_timeout,
+      std::chrono::seconds(api::schema::kTimeoutS.max) + std::chrono::seconds(15));
   // Destroyed explicitly at the end, before the gateway and the store it serves.
   auto server = std::make_unique<http::Server>(hopts, handler);
   if (auto s = server->Listen(); !s) return Fail(s.error().message);
@@ -265,6 +275,18 @@ int RunServe(const std::vector<std::string>& args) {
   }
   gopts.revocations = &revocations;
   gopts.revocation_store = store->revocations;
+  // Listing and watching jobs: the hub follows the store's change feed (it installs the
+  // store's change listener) and prunes it; destroyed before the store (declared after it).
+  storage::JobFeedStore& feed = store->db->feed();
+  api::WatchOptions wopts;
+  wopts.max_watchers = cfg.max_watchers;
+  wopts.max_watchers_per_tenant = cfg.max_watchers_per_tenant;
+  wopts.heartbeat = cfg.watch_heartbeat;
+  wopts.buffer_bytes = cfg.watch_buffer_bytes;
+  api::JobWatchHub watch_hub(wopts, feed, metrics);
+  watch_hub.StartPruning(cfg.change_retention);
+  gopts.feed = &feed;
+  gopts.watch = &watch_hub;
   api::Gateway gateway(gopts, **verifier, *store->jobs, *store->nodes, *adapter, metrics);
   handler.Set(&gateway);
 
@@ -317,6 +339,7 @@ int RunServe(const std::vector<std::string>& args) {
   if (*validator_stack) (*validator_stack)->Stop();
   if (projection_relay) projection_relay->Stop();
   revocation_poller.Stop();  // before the store closes under its reload
+  watch_hub.Shutdown();      // streams ended by the drain already; stops pruning
   store->jobs->Close();
   server.reset();
   LogInfo("rtgw stopped");
