@@ -292,6 +292,7 @@ class JobWatchHub::Impl {
     bool shut = false;
     bool write_pending = false;
     bool write_failed = false;
+    bool client_left = false;
     std::string piece;  // ring changes to write outside the lock, before attaching
     bool pace = false;
     std::optional<std::int64_t> read_from;
@@ -302,7 +303,8 @@ class JobWatchHub::Impl {
   void AttachFromRingLocked(const WatcherPtr& w, TenantState& t, Step& step);
   void OnCatchUpRead(const WatcherPtr& w, std::int64_t from, Result<storage::ChangePage> result);
   void WritePending(const WatcherPtr& w);
-  void Fail(const WatcherPtr& w, Error error, DropReason reason);
+  void Fail(const WatcherPtr& w, Error error, std::optional<DropReason> reason);
+  bool WriteCatchUp(const WatcherPtr& w, std::string bytes);
   void Answer(const WatcherPtr& w);
   std::size_t CatchUpRoom(const Watcher& w) const;
   void Pace(const WatcherPtr& w);
@@ -328,6 +330,9 @@ class JobWatchHub::Impl {
   void Prune(std::int64_t older_than_us);
 
   // Store calls in flight; the destructor waits for them.
+  void ReadFeed(const std::string& tenant_id, std::int64_t after_seq, int limit,
+                std::function<void(Result<storage::ChangePage>)> then);
+  void Post(std::function<void()> task);
   void BeginCall();
   void EndCall();
 
@@ -358,7 +363,8 @@ class JobWatchHub::Impl {
   // Write made under mu_); the hub thread never holds timer_mu_ while taking mu_.
   std::mutex timer_mu_;
   std::condition_variable timer_cv_;
-  std::vector<std::weak_ptr<Watcher>> closed_;                        // GUARDED_BY(timer_mu_)
+  std::vector<std::function<void()>> tasks_;    // GUARDED_BY(timer_mu_): store answers to run
+  std::vector<std::weak_ptr<Watcher>> closed_;  // GUARDED_BY(timer_mu_)
   std::vector<std::pair<SteadyTime::time_point, WatcherPtr>> paced_;  // GUARDED_BY(timer_mu_)
   std::chrono::seconds retention_{0};                                 // GUARDED_BY(timer_mu_)
   SteadyTime::time_point next_prune_;                                 // GUARDED_BY(timer_mu_)
@@ -593,20 +599,21 @@ void JobWatchHub::Impl::Advance(const WatcherPtr& w) {
     WritePending(w);
     return;
   }
-  if (step.write_failed || (!step.piece.empty() && !w->stream->Write(std::move(step.piece)))) {
-    Fail(w, Unavailable("watch stream overflowed while catching up"), DropReason::kSlow);
+  if (step.write_failed) {
+    Fail(w, Unavailable("watch stream ended while catching up"),
+         step.client_left ? std::nullopt : std::optional(DropReason::kSlow));
+  } else if (!WriteCatchUp(w, std::move(step.piece))) {
+    // Ended.
   } else if (step.pace) {
     Pace(w);
   } else if (step.read_from) {
-    BeginCall();
     // A page the room can take, roughly: a slow reader's watch holds less.
     const int limit =
         static_cast<int>(std::clamp<std::size_t>(CatchUpRoom(*w) / 64, 16, kReadPageChanges));
-    feed_.ReadChanges(w->tenant_id, *step.read_from, *step.read_from == kHeadOnly ? 1 : limit,
-                      [this, w, from = *step.read_from](Result<storage::ChangePage> result) {
-                        OnCatchUpRead(w, from, std::move(result));
-                        EndCall();
-                      });
+    ReadFeed(w->tenant_id, *step.read_from, *step.read_from == kHeadOnly ? 1 : limit,
+             [this, w, from = *step.read_from](Result<storage::ChangePage> result) {
+               OnCatchUpRead(w, from, std::move(result));
+             });
   }
   RunFollowup(w->tenant_id, std::move(step.followup));
 }
@@ -656,15 +663,23 @@ void JobWatchHub::Impl::AttachFromRingLocked(const WatcherPtr& w, TenantState& t
     }
     through = event.seq;
   }
-  if (!tail.empty() && !w->stream->Write(std::move(tail))) {
-    step.write_failed = true;
-    return;
+  if (!tail.empty()) {
+    // Checked before: an overflowing Write ends the stream too.
+    step.client_left = w->ended;
+    if (step.client_left || !w->stream->Write(std::move(tail))) {
+      step.write_failed = true;
+      return;
+    }
   }
   AttachLocked(t, w);
 }
 
 void JobWatchHub::Impl::OnCatchUpRead(const WatcherPtr& w, std::int64_t from,
                                       Result<storage::ChangePage> result) {
+  if (w->ended) {
+    Fail(w, Unavailable("the client left"), std::nullopt);
+    return;
+  }
   if (!result) {
     Fail(w, std::move(result).error(), DropReason::kStoreUnavailable);
     return;
@@ -686,7 +701,7 @@ void JobWatchHub::Impl::OnCatchUpRead(const WatcherPtr& w, std::int64_t from,
     return;
   }
   if (!w->validated && w->position > page.head.last_seq) {
-    Fail(w, InvalidArgument("after: cursor is ahead of the feed"), DropReason::kExpired);
+    Fail(w, InvalidArgument("after: cursor is ahead of the feed"), std::nullopt);
     return;
   }
   w->validated = true;
@@ -712,10 +727,7 @@ void JobWatchHub::Impl::WritePending(const WatcherPtr& w) {
     w->position = change.seq;
     w->pending.pop_front();
   }
-  if (!out.empty() && !w->stream->Write(std::move(out))) {
-    Fail(w, Unavailable("watch stream overflowed while catching up"), DropReason::kSlow);
-    return;
-  }
+  if (!WriteCatchUp(w, std::move(out))) return;
   if (!w->pending.empty()) {
     bool answer = false;
     {
@@ -740,7 +752,7 @@ void JobWatchHub::Impl::Answer(const WatcherPtr& w) {
 
 // Ends a watch: before it was answered with the error, afterwards by ending
 // the stream (the client resumes from its last event and gets the error then).
-void JobWatchHub::Impl::Fail(const WatcherPtr& w, Error error, DropReason reason) {
+void JobWatchHub::Impl::Fail(const WatcherPtr& w, Error error, std::optional<DropReason> reason) {
   bool was_registered = false;
   {
     std::lock_guard lock(mu_);
@@ -755,8 +767,23 @@ void JobWatchHub::Impl::Fail(const WatcherPtr& w, Error error, DropReason reason
   }
   // Unregistered: it had ended already (the client left), unless a write of
   // ours overflowed it, which ends it at once.
-  if (was_registered || reason == DropReason::kSlow) CountDrop(*w, reason);
+  if (reason && (was_registered || *reason == DropReason::kSlow)) CountDrop(*w, *reason);
   w->stream->Close();
+}
+
+// False when the watch ended: its client left (not a drop), or the write
+// overflowed the stream's buffer.
+bool JobWatchHub::Impl::WriteCatchUp(const WatcherPtr& w, std::string bytes) {
+  if (bytes.empty()) return true;
+  if (w->ended) {
+    Fail(w, Unavailable("the client left"), std::nullopt);
+    return false;
+  }
+  if (!w->stream->Write(std::move(bytes))) {
+    Fail(w, Unavailable("watch stream overflowed while catching up"), DropReason::kSlow);
+    return false;
+  }
+  return true;
 }
 
 // `dropped`: streams a write of the fan-out or a heartbeat found full.
@@ -776,10 +803,16 @@ void JobWatchHub::Impl::CountDrop(Watcher& w, DropReason reason) {
 }
 
 void JobWatchHub::Impl::Pace(const WatcherPtr& w) {
-  std::lock_guard lock(timer_mu_);
-  paced_.emplace_back(SteadyTime::now() + kCatchUpPace, w);
-  poked_ = true;
-  timer_cv_.notify_one();
+  {
+    std::lock_guard lock(timer_mu_);
+    if (!stop_) {
+      paced_.emplace_back(SteadyTime::now() + kCatchUpPace, w);
+      poked_ = true;
+      timer_cv_.notify_one();
+      return;
+    }
+  }
+  Advance(w);  // shut down: it ends (answered with the error if it was not)
 }
 
 void JobWatchHub::Impl::EnqueueClosed(const std::weak_ptr<Watcher>& w) {
@@ -814,12 +847,36 @@ void JobWatchHub::Impl::OnNotify(const std::string& tenant_id) {
 }
 
 void JobWatchHub::Impl::StartRead(const std::string& tenant_id, std::int64_t from) {
+  ReadFeed(tenant_id, from, static_cast<int>(kReadPageChanges),
+           [this, tenant_id, from](Result<storage::ChangePage> result) {
+             OnFeedRead(tenant_id, from, std::move(result));
+           });
+}
+
+// The answer runs on the hub's thread, not on the store's: formatting and
+// fan-out must not hold a store thread that serves requests.
+void JobWatchHub::Impl::ReadFeed(const std::string& tenant_id, std::int64_t after_seq, int limit,
+                                 std::function<void(Result<storage::ChangePage>)> then) {
   BeginCall();
-  feed_.ReadChanges(tenant_id, from, static_cast<int>(kReadPageChanges),
-                    [this, tenant_id, from](Result<storage::ChangePage> result) {
-                      OnFeedRead(tenant_id, from, std::move(result));
-                      EndCall();
+  feed_.ReadChanges(tenant_id, after_seq, limit,
+                    [this, then = std::move(then)](Result<storage::ChangePage> result) mutable {
+                      Post([this, then = std::move(then), r = std::move(result)]() mutable {
+                        then(std::move(r));
+                        EndCall();
+                      });
                     });
+}
+
+void JobWatchHub::Impl::Post(std::function<void()> task) {
+  {
+    std::lock_guard lock(timer_mu_);
+    if (!stop_) {
+      tasks_.push_back(std::move(task));
+      timer_cv_.notify_one();
+      return;
+    }
+  }
+  task();  // the hub thread has stopped (Shutdown): what is left is short
 }
 
 void JobWatchHub::Impl::OnFeedRead(const std::string& tenant_id, std::int64_t from,
@@ -954,10 +1011,8 @@ std::vector<WatcherPtr> JobWatchHub::Impl::FanOut(const std::vector<EventPtr>& b
 }
 
 void JobWatchHub::Impl::StartInitRead(const std::string& tenant_id) {
-  BeginCall();
-  feed_.ReadChanges(tenant_id, kHeadOnly, 1, [this, tenant_id](Result<storage::ChangePage> r) {
+  ReadFeed(tenant_id, kHeadOnly, 1, [this, tenant_id](Result<storage::ChangePage> r) {
     OnInitRead(tenant_id, std::move(r));
-    EndCall();
   });
 }
 
@@ -1067,6 +1122,7 @@ void JobWatchHub::Impl::Loop() {
   SteadyTime::time_point next_heartbeat = SteadyTime::now() + heartbeat;
   SteadyTime::time_point next_recheck = SteadyTime::now() + recheck;
   for (;;) {
+    std::vector<std::function<void()>> tasks;
     std::vector<std::weak_ptr<Watcher>> closed;
     std::vector<WatcherPtr> due;
     bool beat = false;
@@ -1077,8 +1133,18 @@ void JobWatchHub::Impl::Loop() {
       SteadyTime::time_point next = std::min(next_heartbeat, next_recheck);
       if (retention_.count() > 0 && !pruning_) next = std::min(next, next_prune_);
       for (const auto& entry : paced_) next = std::min(next, entry.first);
-      timer_cv_.wait_until(lock, next, [this] { return stop_ || poked_ || !closed_.empty(); });
-      if (stop_) return;
+      timer_cv_.wait_until(
+          lock, next, [this] { return stop_ || poked_ || !closed_.empty() || !tasks_.empty(); });
+      tasks.swap(tasks_);
+      if (stop_) {
+        // Later ones run where they are posted (Post, Pace).
+        std::vector<std::pair<SteadyTime::time_point, WatcherPtr>> paced;
+        paced.swap(paced_);
+        lock.unlock();
+        for (auto& task : tasks) task();
+        for (const auto& entry : paced) Advance(entry.second);
+        return;
+      }
       poked_ = false;
       closed.swap(closed_);
       const SteadyTime::time_point now = SteadyTime::now();
@@ -1104,6 +1170,7 @@ void JobWatchHub::Impl::Loop() {
                           std::chrono::duration_cast<std::chrono::microseconds>(retention_).count();
       }
     }
+    for (auto& task : tasks) task();
     if (!closed.empty()) {
       std::lock_guard lock(mu_);
       for (const auto& weak : closed) {
