@@ -145,10 +145,16 @@ class FakeFeed final : public storage::JobFeedStore {
         } else {
           Feed& feed = feeds_[tenant_id];
           page.head = {feed.last_seq, feed.pruned_through};
-          for (const ChangeRecord& r : feed.changes) {
-            if (r.seq <= after_seq) continue;
+          // Seqs are contiguous: the first one after after_seq is found by its index.
+          std::size_t skip = 0;
+          if (!feed.changes.empty() && after_seq >= feed.changes.front().seq) {
+            skip = static_cast<std::size_t>(
+                std::min<std::int64_t>(after_seq - feed.changes.front().seq + 1,
+                                       static_cast<std::int64_t>(feed.changes.size())));
+          }
+          for (std::size_t i = skip; i < feed.changes.size(); ++i) {
             if (page.changes.size() >= static_cast<std::size_t>(limit)) break;
-            page.changes.push_back(r);
+            page.changes.push_back(feed.changes[i]);
           }
         }
       }
