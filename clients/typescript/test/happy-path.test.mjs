@@ -1,64 +1,26 @@
-// Happy path of the product app against a live local rtgw (started here on an ephemeral port
-// with a temporary SQLite file and proxy auth on), through the built client (dist/).
+// Happy path of the product app against a live local rtgw (testing/live-rtgw.mjs: an ephemeral
+// port, a temporary SQLite file, proxy auth on here), through the built client (dist/).
 //   RTGW_BIN=/path/to/rtgw npm test      (default: ../../build/release/src/app/rtgw)
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 
 import { createRtgwClient, RtgwApiError } from "../dist/index.js";
+import { hex, startRtgw } from "../testing/live-rtgw.mjs";
 
-const RTGW = resolve(process.env.RTGW_BIN ?? new URL("../../../build/release/src/app/rtgw", import.meta.url).pathname);
-const SECRET = randomBytes(32).toString("hex");
 const PROXY = { key: "pk-ts-client", secret: randomBytes(16).toString("hex") };
-const hex = () => randomBytes(6).toString("hex");
 
-let server;
-let dir;
+let live;
 let baseUrl;
-
-function token(tenant, sub = "ts-client") {
-  return execFileSync(RTGW, ["dev", "token", "--secret", SECRET, "--tenant", tenant, "--sub", sub])
-    .toString()
-    .trim();
-}
+const token = (tenant, sub) => live.token(tenant, sub);
 
 before(async () => {
-  assert.ok(existsSync(RTGW), `no rtgw binary at ${RTGW} (set RTGW_BIN)`);
-  dir = mkdtempSync(join(tmpdir(), "rtgw-ts-"));
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("RTGW_")));
-  server = spawn(
-    RTGW,
-    ["serve", "--listen", "127.0.0.1:0", "--port-file", join(dir, "port"),
-     "--database-url", `sqlite://${join(dir, "rtgw.db")}`, "--jwt-hs256-secret", SECRET,
-     "--proxy-auth-key", PROXY.key, "--proxy-auth-secret", PROXY.secret, "--access-log", "off"],
-    { env, stdio: ["ignore", "ignore", "pipe"] },
-  );
-  let stderr = "";
-  server.stderr.on("data", (d) => (stderr += d));
-  const deadline = Date.now() + 20000;
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null) throw new Error(`rtgw serve exited ${server.exitCode}: ${stderr}`);
-    const port = existsSync(join(dir, "port")) ? readFileSync(join(dir, "port"), "utf8").trim() : "";
-    if (/^[1-9]\d*$/.test(port)) {
-      baseUrl = `http://127.0.0.1:${port}`;
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`rtgw serve did not start: ${stderr}`);
+  live = await startRtgw({ args: ["--proxy-auth-key", PROXY.key, "--proxy-auth-secret", PROXY.secret] });
+  baseUrl = live.baseUrl;
 });
 
 after(async () => {
-  if (server && server.exitCode === null) {
-    const exited = new Promise((r) => server.once("exit", r));
-    server.kill("SIGTERM");
-    await exited;
-  }
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (live) await live.close();
 });
 
 test("submit, events, reads: the product app's happy path", async () => {
