@@ -580,9 +580,7 @@ class Gateway::Impl {
   // GET /api/runtime/jobs (docs/contracts/http-api.md "Listing jobs").
   void ListJobs(std::shared_ptr<Call> call) {
     if (options_.feed == nullptr) {
-      return Finish(*call, MakeErrorResponse(ApiCode::kNotFound,
-                                             "listing jobs is not configured on this process",
-                                             call->trace_id));
+      return Finish(*call, NotConfigured(*call, "listing jobs"));
     }
     Result<JobListRequest> req = ParseJobListRequest(*call);
     if (!req) return Finish(*call, MakeErrorResponse(req.error(), call->trace_id));
@@ -607,9 +605,7 @@ class Gateway::Impl {
   // GET /api/runtime/jobs:watch (docs/contracts/http-api.md "Watching jobs").
   void WatchJobs(std::shared_ptr<Call> call) {
     if (options_.watch == nullptr) {
-      return Finish(*call, MakeErrorResponse(ApiCode::kNotFound,
-                                             "watching jobs is not configured on this process",
-                                             call->trace_id));
+      return Finish(*call, NotConfigured(*call, "watching jobs"));
     }
     Result<WatchRequest> req = ParseWatchRequest(*call);
     if (!req) return Finish(*call, MakeErrorResponse(req.error(), call->trace_id));
@@ -679,9 +675,7 @@ class Gateway::Impl {
   void RevokeToken(std::shared_ptr<Call> call) {
     if (!RequireJsonBody(*call)) return;
     if (options_.revocation_store == nullptr) {
-      return Finish(*call, MakeErrorResponse(ApiCode::kNotFound,
-                                             "token revocation is not configured on this process",
-                                             call->trace_id));
+      return Finish(*call, NotConfigured(*call, "token revocation"));
     }
     const auto now = std::chrono::system_clock::now();
     Result<RevokeRequest> body = ParseRevokeRequest(call->request.body);
@@ -802,6 +796,13 @@ class Gateway::Impl {
       default:
         return options_.validators->Callback(std::move(vc));
     }
+  }
+
+  // 404 for a feature this process was built without (a null GatewayOptions member).
+  static http::Response NotConfigured(const Call& call, std::string_view what) {
+    return MakeErrorResponse(ApiCode::kNotFound,
+                             std::string(what) + " is not configured on this process",
+                             call.trace_id);
   }
 
   http::Response NotFoundResponse(const Call& call) {
