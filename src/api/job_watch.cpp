@@ -1081,11 +1081,13 @@ Status JobWatchHub::Impl::ParkProjection(std::string tenant_id, std::string job_
     wake(*wake_now);
     return Ok{};
   }
-  waiters_.Park(key, seen, deadline, [this, tenant_id, job_id, wake = std::move(wake)](bool final) {
-    Unpark(tenant_id, job_id);
-    wake(final);
-  });
   if (initialize) StartInitRead(tenant_id);
+  waiters_.Park(key, seen, deadline,
+                [this, tenant_id = std::move(tenant_id), job_id = std::move(job_id),
+                 wake = std::move(wake)](bool final) {
+                  Unpark(tenant_id, job_id);
+                  wake(final);
+                });
   return Ok{};
 }
 

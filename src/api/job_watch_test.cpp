@@ -47,7 +47,7 @@ class FakeFeed final : public storage::JobFeedStore {
   FakeFeed& operator=(const FakeFeed&) = delete;
 
   // Commits one change and notifies (unless `notify` is off). Returns its seq.
-  std::int64_t Append(const std::string& tenant, Change c = Change()) {
+  std::int64_t Append(const std::string& tenant, const Change& c = Change()) {
     std::int64_t seq = 0;
     std::function<void(const std::string&)> listener;
     {
