@@ -272,6 +272,11 @@ class StreamReader {
     return seqs;
   }
 
+  std::optional<std::int64_t> LastSeq() const {
+    if (events_.empty()) return std::nullopt;
+    return DecodeChangeCursor(tenant_, events_.back().id);
+  }
+
   const std::vector<SseEvent>& events() const { return events_; }
   const std::string& retry() const { return retry_; }
   int keepalives() const { return keepalives_; }
@@ -520,11 +525,8 @@ TEST(JobWatchHubTest, CatchUpThenLiveUnderConcurrentAppends) {
   }
   writer.join();
   for (Watch& w : watches) {
-    ASSERT_TRUE(w.reader->WaitFor([&] {
-      const auto seqs = w.reader->Seqs();
-      return !seqs.empty() && seqs.back() == kChanges;
-    })) << "after "
-        << w.after.value_or(-1);
+    ASSERT_TRUE(w.reader->WaitFor([&] { return w.reader->LastSeq() == kChanges; }))
+        << "after " << w.after.value_or(-1);
     const std::vector<std::int64_t> seqs = w.reader->Seqs();
     // Without a cursor the watch starts wherever the end was: contiguous from there.
     const std::int64_t first = w.after ? *w.after + 1 : seqs.front();
