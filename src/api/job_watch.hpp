@@ -67,11 +67,12 @@ std::optional<std::int64_t> DecodeChangeCursor(const std::string& tenant_id,
 // (histogram: commit time, ChangeRecord::created_us, to the write of the
 // change to all its streams).
 //
-// Thread-safety: safe for concurrent use. One thread of its own (heartbeats,
-// rechecks, paced catch-ups, pruning) and one of its LeaseWaiters. The store
-// must outlive the hub; the hub waits in its destructor for its store calls.
-// Shutdown() (also the destructor) closes every stream and answers every
-// long poll.
+// Thread-safety: safe for concurrent use. One thread of its own runs the
+// fan-out and the catch-ups (the store's answers are handed to it, so watch
+// load never holds a store thread), heartbeats, rechecks and pruning; its
+// LeaseWaiters has another. The store must outlive the hub; the destructor
+// waits for the hub's store calls. Shutdown() (also the destructor) closes
+// every stream and answers every long poll; it does not block.
 class JobWatchHub {
  public:
   JobWatchHub(WatchOptions options, storage::JobFeedStore& feed, MetricsRegistry& metrics);
@@ -82,7 +83,8 @@ class JobWatchHub {
   // Starts a watch of `tenant_id` from `after_seq` (nullopt: from the current
   // end, no history). `done` is called once, on any thread, with either the
   // stream to put in a 200 text/event-stream response (its first bytes, the
-  // `retry:` field and any catch-up events, are already queued), or an error:
+  // `retry:` field and the first catch-up events, are already queued; the
+  // rest follows as the server sends, then the live changes), or an error:
   // Gone("..", "cursor_expired") when changes after `after_seq` were pruned,
   // InvalidArgument when `after_seq` is ahead of the feed,
   // TooManyRequests(.., "too_many_watchers") at a limit, Unavailable when the
