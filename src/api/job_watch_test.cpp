@@ -751,6 +751,28 @@ TEST(JobWatchHubTest, AClientLeavingDuringCatchUpIsNotADrop) {
   EXPECT_EQ(CounterValue(f.metrics, "rtgw_watch_dropped_total", {{"reason", "slow"}}), 0u);
 }
 
+TEST(JobWatchHubTest, ChangesPrunedDuringCatchUpEndTheStream) {
+  Fixture f;
+  WatchOptions options = TestOptions();
+  options.buffer_bytes = 8192;  // catch-up goes in small paced steps
+  JobWatchHub hub(options, f.feed, f.metrics);
+  for (int i = 0; i < 1000; ++i) f.feed.Append("t1");
+  auto started = StartWatch(hub, "t1", {}, 0);
+  ASSERT_TRUE(started.ok());
+  f.feed.PruneThrough("t1", 900);
+  StreamReader reader(started->stream, "t1");
+  ASSERT_TRUE(reader.WaitFor([&] { return reader.ended(); }));
+  EXPECT_FALSE(reader.aborted());  // a clean end: the client resumes from its last event
+  const std::vector<std::int64_t> seqs = reader.Seqs();
+  ASSERT_FALSE(seqs.empty());
+  EXPECT_EQ(seqs, Range(1, seqs.back()));
+  EXPECT_LT(seqs.back(), 900);
+  EXPECT_EQ(CounterValue(f.metrics, "rtgw_watch_dropped_total", {{"reason", "expired"}}), 1u);
+  auto resumed = StartWatch(hub, "t1", {}, seqs.back());
+  ASSERT_FALSE(resumed.ok());
+  EXPECT_EQ(resumed.error().api_code, "cursor_expired");
+}
+
 TEST(JobWatchHubTest, ShutdownAnswersAWatchStillStarting) {
   Fixture f;
   JobWatchHub hub(TestOptions(), f.feed, f.metrics);
