@@ -864,28 +864,32 @@ TEST(JobWatchHubTest, TenantsWithoutWatchersAreForgotten) {
   EXPECT_EQ(hub.watchers(), 1u);
 }
 
+// Parks a long poll on t1's `job_id`; the future gets its wake's `final`.
+std::future<bool> ParkPoll(JobWatchHub& hub, const std::string& job_id, std::int64_t version,
+                           std::chrono::steady_clock::duration timeout = 1h) {
+  auto promise = std::make_shared<std::promise<bool>>();
+  std::future<bool> woken = promise->get_future();
+  const Status parked =
+      hub.ParkProjection("t1", job_id, version, std::chrono::steady_clock::now() + timeout,
+                         [promise](bool final) { promise->set_value(final); });
+  EXPECT_TRUE(parked.ok());
+  return woken;
+}
+
 TEST(JobWatchHubTest, LongPollWakesOnItsJobsNewerVersionOnly) {
   Fixture f;
   f.feed.Append("t1", {.job_id = "j1", .projection_version = 1});
   JobWatchHub hub(TestOptions(), f.feed, f.metrics);
-  std::promise<bool> woken;
-  ASSERT_TRUE(hub.ParkProjection("t1", "j1", 1, std::chrono::steady_clock::now() + 1h,
-                                 [&](bool final) { woken.set_value(final); })
-                  .ok());
-  auto future = woken.get_future();
   // The hub learns where the feed is, then asks the poll to read again once
   // (a change may have come between its read and the park): it parks again.
-  ASSERT_EQ(future.wait_for(10s), std::future_status::ready);
-  EXPECT_FALSE(future.get());
+  std::future<bool> first = ParkPoll(hub, "j1", 1);
+  ASSERT_EQ(first.wait_for(10s), std::future_status::ready);
+  EXPECT_FALSE(first.get());
   EXPECT_TRUE(Eventually([&] { return hub.watchers() == 0; }));
 
-  std::promise<bool> again;
-  ASSERT_TRUE(hub.ParkProjection("t1", "j1", 1, std::chrono::steady_clock::now() + 1h,
-                                 [&](bool final) { again.set_value(final); })
-                  .ok());
+  std::future<bool> second = ParkPoll(hub, "j1", 1);
   EXPECT_EQ(hub.watchers(), 1u);
   EXPECT_EQ(f.metrics.GetGauge("rtgw_watchers", "", {{"kind", "long_poll"}})->Value(), 1);
-  auto second = again.get_future();
   f.feed.Append("t1", {.job_id = "j2", .projection_version = 5});  // another job
   EXPECT_EQ(second.wait_for(100ms), std::future_status::timeout);
   f.feed.Append("t1", {.job_id = "j1", .projection_version = 2});
@@ -894,11 +898,7 @@ TEST(JobWatchHubTest, LongPollWakesOnItsJobsNewerVersionOnly) {
   EXPECT_TRUE(Eventually([&] { return hub.watchers() == 0; }));
 
   // Already fanned out when it parks (committed after the caller's read): at once.
-  std::promise<bool> late;
-  ASSERT_TRUE(hub.ParkProjection("t1", "j1", 1, std::chrono::steady_clock::now() + 1h,
-                                 [&](bool final) { late.set_value(final); })
-                  .ok());
-  auto third = late.get_future();
+  std::future<bool> third = ParkPoll(hub, "j1", 1);
   ASSERT_EQ(third.wait_for(1s), std::future_status::ready);
   EXPECT_FALSE(third.get());
 }
@@ -908,37 +908,25 @@ TEST(JobWatchHubTest, LongPollTimesOutAndShutdownAnswersIt) {
   JobWatchHub hub(TestOptions(), f.feed, f.metrics);
   auto started = StartWatch(hub, "t1");  // the hub follows t1: polls park at once
   ASSERT_TRUE(started.ok());
-  std::promise<bool> timed;
   const auto start = std::chrono::steady_clock::now();
-  ASSERT_TRUE(hub.ParkProjection("t1", "j1", 0, start + 50ms,
-                                 [&](bool final) {
-                                   if (final) timed.set_value(true);
-                                 })
-                  .ok());
-  auto future = timed.get_future();
-  ASSERT_EQ(future.wait_for(10s), std::future_status::ready);
+  std::future<bool> timed = ParkPoll(hub, "j1", 0, 50ms);
+  ASSERT_EQ(timed.wait_for(10s), std::future_status::ready);
+  EXPECT_TRUE(timed.get());
   EXPECT_GE(std::chrono::steady_clock::now() - start, 50ms);
 
-  std::promise<bool> at_shutdown;
-  ASSERT_TRUE(hub.ParkProjection("t1", "j1", 0, std::chrono::steady_clock::now() + 1h,
-                                 [&](bool final) {
-                                   if (final) at_shutdown.set_value(true);
-                                 })
-                  .ok());
+  std::future<bool> at_shutdown = ParkPoll(hub, "j1", 0);
   hub.Shutdown();
-  auto answered = at_shutdown.get_future();
-  ASSERT_EQ(answered.wait_for(10s), std::future_status::ready);
+  ASSERT_EQ(at_shutdown.wait_for(10s), std::future_status::ready);
+  EXPECT_TRUE(at_shutdown.get());
   StreamReader reader(started->stream, "t1");
   ASSERT_TRUE(reader.WaitFor([&] { return reader.ended(); }));
   EXPECT_FALSE(reader.aborted());  // a clean end of the body
   auto refused = StartWatch(hub, "t1");
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, ErrorCode::kUnavailable);
-  bool final_at_once = false;
-  ASSERT_TRUE(hub.ParkProjection("t1", "j1", 0, std::chrono::steady_clock::now() + 1h,
-                                 [&](bool final) { final_at_once = final; })
-                  .ok());
-  EXPECT_TRUE(final_at_once);
+  std::future<bool> after_shutdown = ParkPoll(hub, "j1", 0);  // answered on this thread
+  ASSERT_EQ(after_shutdown.wait_for(0s), std::future_status::ready);
+  EXPECT_TRUE(after_shutdown.get());
   EXPECT_EQ(hub.watchers(), 0u);
 }
 
