@@ -973,61 +973,67 @@ TEST(JobWatchHubTest, DestructionUnsetsTheListener) {
 
 // Manual: the hub's share of the watch target (1,000 watchers of one
 // tenant, 5,000 changes/s), on the fake feed, with one thread taking every
-// stream's bytes like the server does. Prints lag p50/p99 and CPU.
+// stream's bytes like the server does. Prints lag p50/p99 and CPU, for
+// watchers of everything and for bench/list_watch's shape (one workspace per
+// watcher, plus 2 of everything).
 // build/.../rtgw_job_watch_test --gtest_also_run_disabled_tests --gtest_filter=*Bench*
 TEST(JobWatchHubTest, DISABLED_BenchFanOutThousandWatchers) {
-  Fixture f;
-  WatchOptions options = TestOptions();
-  JobWatchHub hub(options, f.feed, f.metrics);
-  std::vector<std::shared_ptr<http::ResponseStream>> streams;
-  for (int i = 0; i < 1000; ++i) {
-    auto started = StartWatch(hub, "t1");
-    ASSERT_TRUE(started.ok());
-    streams.push_back(started->stream);
-  }
-  std::atomic<bool> stop{false};
-  std::atomic<std::uint64_t> bytes{0};
-  std::thread drain([&] {
-    while (!stop) {
-      for (auto& s : streams) bytes += s->Take().data.size();
-      std::this_thread::sleep_for(1ms);
+  for (const bool by_workspace : {false, true}) {
+    Fixture f;
+    JobWatchHub hub(TestOptions(), f.feed, f.metrics);
+    std::vector<std::shared_ptr<http::ResponseStream>> streams;
+    for (int i = 0; i < 1002; ++i) {
+      WatchFilter filter;
+      if (by_workspace && i < 1000) filter.workspace_id = "ws-" + std::to_string(i);
+      auto started = StartWatch(hub, "t1", filter);
+      ASSERT_TRUE(started.ok());
+      streams.push_back(started->stream);
     }
-  });
-  const auto cpu_start = std::clock();
-  const auto start = std::chrono::steady_clock::now();
-  constexpr int kRate = 5000;
-  constexpr int kSeconds = 3;
-  const std::string payload_job = "job-0000000000000000000000000000000000000000";
-  for (int i = 0; i < kRate * kSeconds; ++i) {
-    f.feed.Append("t1", {.job_id = payload_job + std::to_string(i % 1000)});
-    const auto due =
-        start + std::chrono::microseconds(static_cast<std::int64_t>(i) * 1'000'000 / kRate);
-    std::this_thread::sleep_until(due);
-  }
-  std::this_thread::sleep_for(200ms);
-  stop = true;
-  drain.join();
-  const double cpu_s = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
-  std::vector<std::uint64_t> buckets;
-  double sum = 0;
-  std::uint64_t count = 0;
-  Histogram* lag = f.metrics.GetHistogram("rtgw_change_feed_lag_seconds", "", {}, {});
-  lag->Snapshot(buckets, sum, count);
-  const auto quantile = [&](double q) {
-    for (std::size_t i = 0; i < lag->bounds().size(); ++i) {
-      if (static_cast<double>(buckets[i]) >= q * static_cast<double>(count)) {
-        return lag->bounds()[i];
+    std::atomic<bool> stop{false};
+    std::atomic<std::uint64_t> bytes{0};
+    std::thread drain([&] {
+      while (!stop) {
+        for (auto& s : streams) bytes += s->Take().data.size();
+        std::this_thread::sleep_for(1ms);
       }
+    });
+    const auto cpu_start = std::clock();
+    const auto start = std::chrono::steady_clock::now();
+    constexpr int kRate = 5000;
+    constexpr int kSeconds = 3;
+    const std::string job = "job-0000000000000000000000000000000000000000";
+    for (int i = 0; i < kRate * kSeconds; ++i) {
+      f.feed.Append("t1", {.job_id = job + std::to_string(i % 1000),
+                           .workspace_id = "ws-" + std::to_string(i % 1000)});
+      std::this_thread::sleep_until(
+          start + std::chrono::microseconds(static_cast<std::int64_t>(i) * 1'000'000 / kRate));
     }
-    return 1e9;
-  };
-  std::printf(
-      "changes %llu, events %llu, MB %.0f, lag p50 <= %.4f s, p99 <= %.4f s, "
-      "CPU %.2f s over %d s (process, incl. the drain thread)\n",
-      static_cast<unsigned long long>(count),
-      static_cast<unsigned long long>(CounterValue(f.metrics, "rtgw_watch_events_total", {})),
-      static_cast<double>(bytes.load()) / 1e6, quantile(0.5), quantile(0.99), cpu_s, kSeconds);
-  EXPECT_EQ(CounterValue(f.metrics, "rtgw_watch_dropped_total", {{"reason", "slow"}}), 0u);
+    std::this_thread::sleep_for(200ms);
+    stop = true;
+    drain.join();
+    const double cpu_s = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
+    std::vector<std::uint64_t> buckets;
+    double sum = 0;
+    std::uint64_t count = 0;
+    Histogram* lag = f.metrics.GetHistogram("rtgw_change_feed_lag_seconds", "", {}, {});
+    lag->Snapshot(buckets, sum, count);
+    const auto quantile = [&](double q) {
+      for (std::size_t i = 0; i < lag->bounds().size(); ++i) {
+        if (static_cast<double>(buckets[i]) >= q * static_cast<double>(count)) {
+          return lag->bounds()[i];
+        }
+      }
+      return 1e9;
+    };
+    std::printf(
+        "%s: changes %llu, events %llu, MB %.0f, lag p50 <= %.4f s, p99 <= %.4f s, "
+        "CPU %.2f s over %d s (process, incl. the drain and append threads)\n",
+        by_workspace ? "1,000 by workspace + 2 of all" : "1,002 of all",
+        static_cast<unsigned long long>(count),
+        static_cast<unsigned long long>(CounterValue(f.metrics, "rtgw_watch_events_total", {})),
+        static_cast<double>(bytes.load()) / 1e6, quantile(0.5), quantile(0.99), cpu_s, kSeconds);
+    EXPECT_EQ(CounterValue(f.metrics, "rtgw_watch_dropped_total", {{"reason", "slow"}}), 0u);
+  }
 }
 
 }  // namespace
