@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -213,6 +214,8 @@ def main() -> int:
                      for s in sizes]
             ratio = by_size[sizes[-1]][name]["p99_ms"] / by_size[sizes[0]][name]["p99_ms"]
             lines.append(f"| {backend} | {name} | " + " | ".join(cells) + f" | {ratio:.2f} |")
+    lines.append(f"\nload average at the end (1/5/15 min): "
+                 f"{' / '.join(f'{x:.1f}' for x in os.getloadavg())}")
     table = "\n".join(lines)
     (results / "REPORT.md").write_text(table + "\n")
     print(table)

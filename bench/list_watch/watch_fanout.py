@@ -3,14 +3,15 @@
 at RATE/s; per watcher, delivery lag (the moment its socket received the event minus the change's
 commit time `job_changes.created_us`) and a comparison of its whole stream with the database.
 
-Setup: one tenant, jobs seeded by wrk (seed.lua, workspaces ws-0 .. ws-<WORKSPACES-1>); a list
-gives watch_from; WATCHERS watchers each watch one workspace (watcher i: ws-<i mod WORKSPACES>)
-from that cursor, plus ALL_WATCHERS that watch the whole tenant; then wrk (events.lua) posts
-queued/running/completed events, RATE per second for DURATION (each connection waits
-CONNS*1000/RATE - 1 ms after each answer, as bench/relay does). Every event applies, so every
-request is one change. After wrk, the watchers get up to 30 s to receive the rest.
+Setup: one tenant, jobs seeded by wrk (bench/relay/seed.lua with RTGW_WORKSPACES: workspaces
+ws-0 .. ws-<WORKSPACES-1>); a list gives watch_from; WATCHERS watchers each watch one workspace
+(watcher i: ws-<i mod WORKSPACES>) from that cursor, plus ALL_WATCHERS that watch the whole
+tenant; then wrk (bench/relay/lifecycle.lua) posts queued/running/completed events, RATE per
+second for DURATION (each connection waits CONNS*1000/RATE - 1 ms after each answer, as
+bench/relay does). Every event of the first three passes applies (one change each); events/s is
+changes committed / DURATION. After wrk, the watchers get up to 30 s to receive the rest.
 
-Reported: events/s (wrk), changes committed, lag p50/p99/max over every delivery (end to end:
+Reported: events/s, changes committed, lag p50/p99/max over every delivery (end to end:
 includes this Python client's own scheduling, which reads all sockets on one core), the server's
 own rtgw_change_feed_lag_seconds (commit -> write into the stream) p50/p99 from /metrics, missed
 and duplicated events per watcher (its stream against `SELECT ... FROM job_changes` filtered the
@@ -41,6 +42,7 @@ from common import (Rtgw, Store, dump, histogram_quantile, metrics_histogram,  #
                     percentile, token)
 
 HERE = Path(__file__).resolve().parent
+RELAY = HERE.parent / "relay"  # seed.lua and lifecycle.lua, shared with the projection-lag bench
 TENANT = "tenant-watch"
 
 
@@ -119,7 +121,7 @@ async def run(args, results: Path) -> dict:
         lines: list[str] = []
         for round_ in range(20):  # seed in rounds of --seed-s until there is enough work
             seeds = [await asyncio.create_subprocess_exec(
-                "wrk", "-t1", "-c16", f"-d{args.seed_s}s", "-s", str(HERE / "seed.lua"), s.base,
+                "wrk", "-t1", "-c16", f"-d{args.seed_s}s", "-s", str(RELAY / "seed.lua"), s.base,
                 env=dict(env, RTGW_JOBS_OUT=f"{jobs_file}.{i}",
                          RTGW_RUN_ID=f"w{os.getpid()}r{i}s{round_}"),
                 stdout=asyncio.subprocess.DEVNULL) for i, s in enumerate(servers)]
@@ -162,7 +164,7 @@ async def run(args, results: Path) -> dict:
         delay_ms = max(0, int(conns * len(servers) * 1000 / args.rate) - 1)
         wrks = [await asyncio.create_subprocess_exec(
             "wrk", "-t1", f"-c{conns}", f"-d{args.duration}s", "--latency", "-s",
-            str(HERE / "events.lua"), s.base,
+            str(RELAY / "lifecycle.lua"), s.base,
             env=dict(env, RTGW_JOBS_FILE=f"{jobs_file}.ev{i}", RTGW_DELAY_MS=str(delay_ms)),
             stdout=asyncio.subprocess.PIPE) for i, s in enumerate(servers)]
         outs = [(await asyncio.wait_for(p.communicate(), args.duration + 60))[0].decode()
@@ -213,6 +215,7 @@ async def run(args, results: Path) -> dict:
             "missed": missed, "duplicates": dups, "misordered_streams": misordered,
             "streams_closed_by_server": closed, "cpu": cpu,
             "rss_mib": [r[0] for r in rss], "peak_rss_mib": [r[1] for r in rss],
+            "loadavg": os.getloadavg(),
         }
     finally:
         for _, w in watchers:
