@@ -17,11 +17,6 @@
 #include "storage/job_feed_store.hpp"
 #include "storage/record_rows.hpp"
 
-// job_changes as ChangeRecord: 9 columns (ReadChangeRow).
-#define RTGW_CHANGE_COLUMNS                                                 \
-  "seq, tenant_id, job_id, workspace_id, management_node_id, requested_by," \
-  " projection_version, payload_json, created_us"
-
 namespace rtgw::storage {
 
 // A statement and its parameters, in order (?1/$1 first).
@@ -108,22 +103,6 @@ inline std::string PruneCandidatesSql(char p) {
 inline std::string PruneDeleteSql(char p) {
   const std::string n(1, p);
   return "DELETE FROM job_changes WHERE tenant_id = " + n + "1 AND seq <= " + n + "2";
-}
-
-// RTGW_CHANGE_COLUMNS.
-template <class Row>
-ChangeRecord ReadChangeRow(const Row& row) {
-  ChangeRecord c;
-  c.seq = row.Int(0);
-  c.tenant_id = row.Text(1);
-  c.job_id = row.Text(2);
-  c.workspace_id = row.Text(3);
-  c.management_node_id = row.Text(4);
-  c.requested_by = row.Text(5);
-  c.projection_version = row.Int(6);
-  c.payload_json = row.Text(7);
-  c.created_us = row.Int(8);
-  return c;
 }
 
 }  // namespace rtgw::storage

@@ -17,6 +17,7 @@
 #include "common/error.hpp"
 #include "jobs/job_records.hpp"
 #include "jobs/job_state.hpp"
+#include "storage/job_feed_store.hpp"
 #include "storage/node_store.hpp"
 #include "storage/revocation_store.hpp"
 #include "storage/validator_run_store.hpp"
@@ -31,6 +32,11 @@
 #define RTGW_EVENT_COLUMNS                                                                   \
   "seq, event_id, execution_id, state, occurred_at, received_at, trace_id, result_ref_json," \
   " error_json, applied, actor_sub, actor_node_id"
+
+// job_changes as ChangeRecord: 9 columns (ReadChangeRow).
+#define RTGW_CHANGE_COLUMNS                                                 \
+  "seq, tenant_id, job_id, workspace_id, management_node_id, requested_by," \
+  " projection_version, payload_json, created_us"
 
 // token_revocations: 5 columns.
 #define RTGW_REVOCATION_COLUMNS "tenant_id, jti, expires_at_ms, revoked_at_ms, revoked_by"
@@ -94,6 +100,22 @@ Result<EventView> ReadEventRow(const Row& row) {
   event.applied = row.Bool(9);
   event.actor = jobs::Actor{.sub = row.OptText(10).value_or(""), .node_id = row.OptText(11)};
   return event;
+}
+
+// RTGW_CHANGE_COLUMNS.
+template <class Row>
+ChangeRecord ReadChangeRow(const Row& row) {
+  ChangeRecord c;
+  c.seq = row.Int(0);
+  c.tenant_id = row.Text(1);
+  c.job_id = row.Text(2);
+  c.workspace_id = row.Text(3);
+  c.management_node_id = row.Text(4);
+  c.requested_by = row.Text(5);
+  c.projection_version = row.Int(6);
+  c.payload_json = row.Text(7);
+  c.created_us = row.Int(8);
+  return c;
 }
 
 // RTGW_NODE_COLUMNS.

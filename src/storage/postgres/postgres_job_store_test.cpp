@@ -60,6 +60,13 @@ class PgTest : public test_support::PgSchemaTest {
     if (!s.ok()) return nullptr;
     return std::move(s).value();
   }
+  // A store whose connections are named after the test's schema
+  // (application_name), so the test can find them and have the server drop them.
+  std::unique_ptr<PgDatabase> OpenNamedOrDie() {
+    PostgresOptions o = Options();
+    o.url += "&application_name=" + schema_;
+    return OpenOrDie(o);
+  }
 };
 
 // ---- schema ----
@@ -342,9 +349,7 @@ TEST_F(PgTest, TwoReplicasNumberOneTenantsChangesGapFreeInCommitOrder) {
 // the listener "" (anything may have changed meanwhile), then hears commits
 // again.
 TEST_F(PgTest, ChangeListenerReconnectsAndAnnouncesTheGap) {
-  PostgresOptions o = Options();
-  o.url += "&application_name=" + schema_;
-  auto store = OpenOrDie(o);
+  auto store = OpenNamedOrDie();
   ASSERT_TRUE(store);
   ListenerProbe probe;
   store->feed().SetChangeListener(probe.Listener());
@@ -364,9 +369,7 @@ TEST_F(PgTest, ChangeListenerReconnectsAndAnnouncesTheGap) {
 // The server drops every connection of the store (as a restart does): the next
 // calls reconnect and succeed; nothing acknowledged before is lost.
 TEST_F(PgTest, ReconnectsAfterTheServerDropsItsConnections) {
-  PostgresOptions o = Options();
-  o.url += "&application_name=" + schema_;
-  auto store = OpenOrDie(o);
+  auto store = OpenNamedOrDie();
   ASSERT_TRUE(store);
   ASSERT_TRUE(SubmitSync(store->jobs(), MakeSubmit("t1", "job-before", "k-before")).ok());
   ASSERT_TRUE(GetJobSync(store->jobs(), "t1", "job-before").ok());

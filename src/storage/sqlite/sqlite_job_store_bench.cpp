@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/metrics.hpp"
+#include "common/time_format.hpp"
 #include "jobs/job_state.hpp"
 #include "storage/sqlite/sqlite_database.hpp"
 
@@ -52,7 +53,9 @@ SubmitRecord MakeRecord(int writer, int i) {
       R"("},"requested_by":{"user_id":"u1"},"resource_shape":{"cpu":1,"memory_mib":2048,"walltime_seconds":3600}})";
   r.submission_id =
       "6f1c2b7e-0d4a-4c8e-9b1a-" + std::to_string(100000000000 + writer * 1000000 + i);
-  r.accepted_at = "2026-02-18T00:00:00.123456Z";
+  // As the API stamps it: the gateway clock at acceptance, so the list
+  // indexes (which end with accepted_at) grow at their right end as in service.
+  r.accepted_at = rtgw::FormatRfc3339(std::chrono::system_clock::now());
   r.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
   r.response_json =
       R"({"job_id":")" + id + R"(","submission_id":")" + r.submission_id +
