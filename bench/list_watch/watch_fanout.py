@@ -16,7 +16,7 @@ includes this Python client's own scheduling, which reads all sockets on one cor
 own rtgw_change_feed_lag_seconds (commit -> write into the stream) p50/p99 from /metrics, missed
 and duplicated events per watcher (its stream against `SELECT ... FROM job_changes` filtered the
 same way, in seq order), the server's CPU (process CPU time / wall time of the wrk run) and RSS
-(current and peak).
+(current and peak), and this client's own CPU over the wrk run.
 
   bench/list_watch/watch_fanout.py [--watchers 1000] [--all-watchers 2] [--workspaces 1000]
       [--rate 5000] [--duration 10] [--conns 96] [--seed-s 4] [--backend sqlite|postgresql]
@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -159,6 +160,7 @@ async def run(args, results: Path) -> dict:
                 return r.read().decode()
         before = [metrics_histogram(scrape(s), "rtgw_change_feed_lag_seconds") for s in servers]
         cpu0 = [s.cpu_seconds() for s in servers]
+        own0 = resource.getrusage(resource.RUSAGE_SELF)
         t0 = time.monotonic()
         conns = max(1, args.conns // len(servers))
         delay_ms = max(0, int(conns * len(servers) * 1000 / args.rate) - 1)
@@ -171,6 +173,8 @@ async def run(args, results: Path) -> dict:
                 for p in wrks]
         wall = time.monotonic() - t0  # wrk's run (the changes are counted over it)
         cpu = [(s.cpu_seconds() - c) / wall for s, c in zip(servers, cpu0)]
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        client_cpu = (own.ru_utime + own.ru_stime - own0.ru_utime - own0.ru_stime) / wall
         rss = [s.rss_mib() for s in servers]
         for i, o in enumerate(outs):
             (results / f"wrk-events{i}.txt").write_text(o)
@@ -213,7 +217,7 @@ async def run(args, results: Path) -> dict:
             "server_lag_s_bucket": {"p50": [a for a, _ in server_lag],
                                     "p99": [b for _, b in server_lag]},
             "missed": missed, "duplicates": dups, "misordered_streams": misordered,
-            "streams_closed_by_server": closed, "cpu": cpu,
+            "streams_closed_by_server": closed, "cpu": cpu, "client_cpu": client_cpu,
             "rss_mib": [r[0] for r in rss], "peak_rss_mib": [r[1] for r in rss],
             "loadavg": os.getloadavg(),
         }
