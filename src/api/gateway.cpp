@@ -3,6 +3,8 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <optional>
+#include <utility>
 
 #include "api/call.hpp"
 #include "api/error_mapping.hpp"
@@ -287,35 +289,52 @@ class Gateway::Impl {
     return token;
   }
 
-  bool Authenticate(Call& call) {
-    if (!HasBearer(call.request)) {
-      Finish(call,
-             MakeErrorResponse(ApiCode::kUnauthenticated, "missing bearer token", call.trace_id));
-      return false;
+  // What a request's bearer token proves: `who` once the token verified (also
+  // when it was revoked, so the access log names it), `refusal` the code and
+  // message of the 401 when it may not be used.
+  struct Identity {
+    std::optional<auth::Principal> who;
+    std::optional<std::pair<ApiCode, std::string>> refusal;
+  };
+
+  // The one place a token becomes rights: authentication, PrincipalFor and
+  // revocation (a hash lookup in the polled copy of the store's revocations:
+  // cached tokens are refused too, within one poll interval on every replica).
+  Identity Identify(const http::Request& request) const {
+    Identity id;
+    if (!HasBearer(request)) {
+      id.refusal.emplace(ApiCode::kUnauthenticated, "missing bearer token");
+      return id;
     }
-    auto claims = verifier_.Verify(BearerToken(call.request), std::chrono::system_clock::now());
+    auto claims = verifier_.Verify(BearerToken(request), std::chrono::system_clock::now());
     if (!claims) {
-      Finish(call,
-             MakeErrorResponse(ApiCode::kUnauthenticated,
-                               "invalid bearer token: " + claims.error().message, call.trace_id));
-      return false;
+      id.refusal.emplace(ApiCode::kUnauthenticated,
+                         "invalid bearer token: " + claims.error().message);
+      return id;
     }
-    auth::Principal who = auth::PrincipalFor(*claims, options_.authz);
-    call.tenant_id = std::move(who.tenant_id);
-    call.sub = std::move(who.sub);
-    call.token_node_id = std::move(who.node_id);
-    call.scopes = who.scopes;
-    call.own_jobs_only = who.own_jobs_only;
-    // A hash lookup in the polled copy of the store's revocations: cached
-    // tokens are refused too, within one poll interval on every replica.
-    if (who.jti && options_.revocations != nullptr &&
-        options_.revocations->IsRevoked(call.tenant_id, *who.jti)) {
-      Finish(call, MakeErrorResponse(ApiCode::kTokenRevoked, "this token was revoked (jti)",
-                                     call.trace_id));
+    id.who = auth::PrincipalFor(*claims, options_.authz);
+    if (id.who->jti && options_.revocations != nullptr &&
+        options_.revocations->IsRevoked(id.who->tenant_id, *id.who->jti)) {
+      id.refusal.emplace(ApiCode::kTokenRevoked, "this token was revoked (jti)");
+    }
+    return id;
+  }
+
+  bool Authenticate(Call& call) {
+    Identity id = Identify(call.request);
+    if (id.who) {
+      call.tenant_id = std::move(id.who->tenant_id);
+      call.sub = std::move(id.who->sub);
+      call.token_node_id = std::move(id.who->node_id);
+      call.scopes = id.who->scopes;
+      call.own_jobs_only = id.who->own_jobs_only;
+    }
+    if (id.refusal) {
+      Finish(call, MakeErrorResponse(id.refusal->first, id.refusal->second, call.trace_id));
       return false;
     }
     if (call.request.HasHeader("x-tenant-id") &&
-        call.request.Header("x-tenant-id") != claims->tenant_id) {
+        call.request.Header("x-tenant-id") != call.tenant_id) {
       Finish(call,
              MakeErrorResponse(ApiCode::kTenantMismatch,
                                "x-tenant-id does not match the token's tenant", call.trace_id));
@@ -812,19 +831,11 @@ class Gateway::Impl {
   // The tenant of a valid bearer token on a health request, if any. Health
   // never fails on a token: without a valid one the caller is anonymous.
   std::optional<std::string> OptionalTenant(const http::Request& req) const {
-    std::string_view auth = req.Header("authorization");
-    if (auth.size() < 8 || (auth.substr(0, 7) != "Bearer " && auth.substr(0, 7) != "bearer ")) {
+    Identity id = Identify(req);
+    if (id.refusal || !id.who->scopes.Has(auth::Scope::kRead) || id.who->node_id) {
       return std::nullopt;
     }
-    auto claims = verifier_.Verify(auth.substr(7), std::chrono::system_clock::now());
-    if (!claims) return std::nullopt;
-    const auth::Principal who = auth::PrincipalFor(*claims, options_.authz);
-    if (!who.scopes.Has(auth::Scope::kRead) || who.node_id) return std::nullopt;
-    if (who.jti && options_.revocations != nullptr &&
-        options_.revocations->IsRevoked(who.tenant_id, *who.jti)) {
-      return std::nullopt;
-    }
-    return who.tenant_id;
+    return std::move(id.who->tenant_id);
   }
 
   // checks.slurm_adapter: the boundary's mode, policy and rollback state.

@@ -68,8 +68,8 @@ struct GatewayOptions {
   // route answers 404. Must outlive the gateway.
   storage::RevocationStore* revocation_store = nullptr;
   // Kept when a revocation names no expires_at: the longest token lifetime
-  // the verifier accepts (--max-token-lifetime).
-  std::chrono::seconds revocation_default_ttl{86400};
+  // the verifier accepts (ServeConfig::revocation_ttl from --max-token-lifetime).
+  std::chrono::seconds revocation_default_ttl{30 * 86400};
   // Live revocations a tenant may hold (--max-revocations-per-tenant).
   std::size_t max_revocations_per_tenant = 10000;
 

@@ -264,8 +264,7 @@ int RunServe(const std::vector<std::string>& args) {
   gopts.validators = &validator_endpoints;
   gopts.nodes.stale_after = cfg.node_stale_after;
   gopts.authz = cfg.authz == "strict" ? auth::AuthzMode::kStrict : auth::AuthzMode::kCompat;
-  gopts.revocation_default_ttl =
-      cfg.jwt_max_lifetime.count() > 0 ? cfg.jwt_max_lifetime : std::chrono::seconds(366LL * 86400);
+  gopts.revocation_default_ttl = cfg.revocation_ttl;
   gopts.max_revocations_per_tenant = cfg.max_revocations_per_tenant;
   // Revoked token ids: loaded before the first request, reloaded every poll.
   auth::RevocationList revocations;

@@ -297,6 +297,7 @@ Result<ServeConfig> BuildServeConfig(const OptionValues& v) {
                                    k366Days, true, "up to 366d (e.g. 3600, 12h, 30d)");
     if (!lifetime) return lifetime.error();
     c.jwt_max_lifetime = *lifetime;
+    c.revocation_ttl = lifetime->count() > 0 ? *lifetime : k366Days;
   }
   c.dev = v.Switch("dev");
   if (!c.jwt_hs256_secret.empty() && c.jwt_hs256_secret.size() < kMinHs256SecretBytes &&

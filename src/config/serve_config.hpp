@@ -49,6 +49,9 @@ struct ServeConfig {
   // docs/contracts/jwt.md "Authorization" and "Revocation".
   std::string authz = "compat";                       // or "strict"
   std::chrono::seconds jwt_max_lifetime{30 * 86400};  // 0: no cap
+  // How long a revocation without expires_at is kept: jwt_max_lifetime, or
+  // 366 days (the longest --max-token-lifetime) when that is 0 (no cap).
+  std::chrono::seconds revocation_ttl{30 * 86400};
   std::chrono::milliseconds revocation_poll{1000};
   std::size_t max_revocations_per_tenant = 10'000;
 

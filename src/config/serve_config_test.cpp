@@ -32,6 +32,18 @@ TEST(ServeConfigTest, DefaultsWithSecret) {
   EXPECT_EQ(c->proxy_auth_key_header, "modal-key");
 }
 
+// A revocation without expires_at is kept as long as the longest token the verifier accepts:
+// --max-token-lifetime, or 366 days when that is 0 (no cap). One value for the gateway.
+TEST(ServeConfigTest, RevocationTtlFollowsMaxTokenLifetime) {
+  const std::map<std::string, std::string> env = {{"RTGW_JWT_HS256_SECRET", kSecret}};
+  EXPECT_EQ(Load({}, env)->revocation_ttl, std::chrono::hours(30 * 24));
+  EXPECT_EQ(Load({"--max-token-lifetime", "12h"}, env)->revocation_ttl, std::chrono::hours(12));
+  auto uncapped = Load({"--max-token-lifetime", "0"}, env);
+  ASSERT_TRUE(uncapped.ok()) << uncapped.error().message;
+  EXPECT_EQ(uncapped->jwt_max_lifetime, std::chrono::seconds(0));
+  EXPECT_EQ(uncapped->revocation_ttl, std::chrono::hours(366 * 24));
+}
+
 // RFC 7518 section 3.2: an HS256 key is at least 256 bits. Shorter refuses to start, naming
 // where it came from and never echoing it, unless --allow-weak-secret says it is on purpose.
 TEST(ServeConfigTest, RefusesAnHs256SecretShorterThan32Bytes) {
