@@ -98,7 +98,7 @@ _V5_DROPS = ["DROP TABLE token_revocations", "ALTER TABLE jobs DROP COLUMN submi
 # What migration 6 added (jobs.requested_by, the list indexes, the change feed tables).
 _V6_DROPS = ["DROP TABLE job_change_heads", "DROP TABLE job_changes"] + [
     f"DROP INDEX {i}" for i in ("jobs_list", "jobs_list_workspace", "jobs_list_state",
-                                "jobs_list_node", "jobs_list_requested_by", "jobs_updated")] + [
+                                "jobs_list_node", "jobs_list_requested_by")] + [
     "ALTER TABLE jobs DROP COLUMN requested_by", "DELETE FROM schema_migrations WHERE version = 6"]
 
 

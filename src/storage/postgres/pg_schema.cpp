@@ -211,7 +211,6 @@ CREATE INDEX jobs_list_workspace ON jobs (tenant_id, workspace_id, accepted_at, 
 CREATE INDEX jobs_list_state ON jobs (tenant_id, state, accepted_at, job_id);
 CREATE INDEX jobs_list_node ON jobs (tenant_id, management_node_id, accepted_at, job_id);
 CREATE INDEX jobs_list_requested_by ON jobs (tenant_id, requested_by, accepted_at, job_id);
-CREATE INDEX jobs_updated ON jobs (tenant_id, updated_at);
 
 CREATE TABLE job_changes (
   tenant_id          text   NOT NULL,
