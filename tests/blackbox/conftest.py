@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import codecs
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -990,21 +991,17 @@ def assert_raw_error(resp: RawResponse, status: int, codes, context: str = "") -
 # --------------------------------------------------------------------------------------------
 # Server-Sent Events (GET /api/runtime/jobs:watch), on a raw socket
 # --------------------------------------------------------------------------------------------
+@dataclasses.dataclass
 class SseEvent:
     """One dispatched event: `id`, `event`, `data` (the joined data lines) and the monotonic
     time its blank line arrived."""
-
-    def __init__(self, id: str | None, event: str, data: str, received: float):
-        self.id = id
-        self.event = event
-        self.data = data
-        self.received = received
+    id: str | None
+    event: str
+    data: str
+    received: float
 
     def json(self):
         return json.loads(self.data)
-
-    def __repr__(self):
-        return f"SseEvent(id={self.id!r}, event={self.event!r}, data={self.data[:120]!r})"
 
 
 class SseStream:
