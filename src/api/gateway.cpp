@@ -399,7 +399,7 @@ class Gateway::Impl {
     return RequireJsonBody(call);
   }
 
-  void Submit(std::shared_ptr<Call> call) {
+  void Submit(const std::shared_ptr<Call>& call) {
     if (!RequireJsonBody(*call)) return;
     const std::string submission_id = NewUuidV4();
     const auto now = std::chrono::system_clock::now();
@@ -427,7 +427,7 @@ class Gateway::Impl {
         });
   }
 
-  void StoreSubmit(std::shared_ptr<Call> call, storage::SubmitRecord rec,
+  void StoreSubmit(const std::shared_ptr<Call>& call, storage::SubmitRecord rec,
                    slurm_adapter::BoundaryRecord boundary) {
     const std::string node = rec.management_node_id;
     store_.Submit(std::move(rec), [this, call, node, boundary = std::move(boundary)](
@@ -444,7 +444,7 @@ class Gateway::Impl {
   // The boundary refused the submit (403/422/503). A replay of a submit that
   // was accepted earlier still gets its original bytes, whatever the policy
   // says now; a new submit gets the refusal and nothing is stored.
-  void SubmitRefused(std::shared_ptr<Call> call, storage::SubmitRecord rec, Error error) {
+  void SubmitRefused(const std::shared_ptr<Call>& call, storage::SubmitRecord rec, Error error) {
     const std::string tenant = rec.tenant_id;
     const std::string key = rec.idempotency_key;
     nodes_.FindSubmit(
@@ -493,7 +493,7 @@ class Gateway::Impl {
         ->Add();
   }
 
-  void PostEvent(std::shared_ptr<Call> call) {
+  void PostEvent(const std::shared_ptr<Call>& call) {
     if (!RequireJsonBody(*call)) return;
     const std::string received_at = FormatRfc3339(std::chrono::system_clock::now());
     auto record =
@@ -517,7 +517,7 @@ class Gateway::Impl {
     AppendEvent(call, std::move(record).value());
   }
 
-  void AppendEvent(std::shared_ptr<Call> call, storage::EventRecord record) {
+  void AppendEvent(const std::shared_ptr<Call>& call, storage::EventRecord record) {
     store_.AppendEvent(std::move(record), [this, call](Result<storage::EventOutcome> r) {
       if (!r) return Finish(*call, MakeErrorResponse(r.error(), call->trace_id));
       Finish(*call, JsonResponse(200, r->idempotent ? R"({"ok":true,"idempotent":true})"
@@ -525,7 +525,7 @@ class Gateway::Impl {
     });
   }
 
-  void GetJob(std::shared_ptr<Call> call, RouteId id) {
+  void GetJob(const std::shared_ptr<Call>& call, RouteId id) {
     if (!IsValidJobId(call->job_id)) return Finish(*call, NotFoundResponse(*call));
     store_.GetJob(call->tenant_id, call->job_id, [this, call, id](Result<storage::JobRecord> r) {
       if (!r) return Finish(*call, MakeErrorResponse(r.error(), call->trace_id));
@@ -563,7 +563,7 @@ class Gateway::Impl {
   // (timeout, drain, no hub).
   enum class PollStep { kRead, kRecheck, kFinal };
 
-  void PollProjection(std::shared_ptr<ProjectionPoll> poll, PollStep step) {
+  void PollProjection(const std::shared_ptr<ProjectionPoll>& poll, PollStep step) {
     const Call& c = *poll->call;
     store_.GetJob(c.tenant_id, c.job_id, [this, poll, step](Result<storage::JobRecord> r) {
       if (poll->answered.load()) return;
@@ -597,7 +597,7 @@ class Gateway::Impl {
   }
 
   // GET /api/runtime/jobs (docs/contracts/http-api.md "Listing jobs").
-  void ListJobs(std::shared_ptr<Call> call) {
+  void ListJobs(const std::shared_ptr<Call>& call) {
     if (options_.feed == nullptr) {
       return Finish(*call, NotConfigured(*call, "listing jobs"));
     }
@@ -622,7 +622,7 @@ class Gateway::Impl {
   }
 
   // GET /api/runtime/jobs:watch (docs/contracts/http-api.md "Watching jobs").
-  void WatchJobs(std::shared_ptr<Call> call) {
+  void WatchJobs(const std::shared_ptr<Call>& call) {
     if (options_.watch == nullptr) {
       return Finish(*call, NotConfigured(*call, "watching jobs"));
     }
@@ -655,7 +655,7 @@ class Gateway::Impl {
                           });
   }
 
-  void GetDetail(std::shared_ptr<Call> call) {
+  void GetDetail(const std::shared_ptr<Call>& call) {
     if (!IsValidJobId(call->job_id)) return Finish(*call, NotFoundResponse(*call));
     store_.GetDetail(call->tenant_id, call->job_id, [this, call](Result<storage::JobDetail> r) {
       if (!r) return Finish(*call, MakeErrorResponse(r.error(), call->trace_id));
@@ -682,7 +682,7 @@ class Gateway::Impl {
 
   // GET /api/runtime/nodes (admin): the tenant's management nodes, the same
   // objects as /api/health?deep=1's managed_aiida_runtime.
-  void ListNodes(std::shared_ptr<Call> call) {
+  void ListNodes(const std::shared_ptr<Call>& call) {
     nodes_.ListNodes(call->tenant_id, [this, call](Result<std::vector<storage::NodeRecord>> r) {
       if (!r) return Finish(*call, MakeErrorResponse(r.error(), call->trace_id));
       Finish(*call, JsonResponse(200, ManagedRuntimeJson(*r, true, std::chrono::system_clock::now(),
@@ -691,7 +691,7 @@ class Gateway::Impl {
   }
 
   // POST /api/runtime/tokens:revoke {"jti", "expires_at"?} (admin).
-  void RevokeToken(std::shared_ptr<Call> call) {
+  void RevokeToken(const std::shared_ptr<Call>& call) {
     if (!RequireJsonBody(*call)) return;
     if (options_.revocation_store == nullptr) {
       return Finish(*call, NotConfigured(*call, "token revocation"));
@@ -712,7 +712,7 @@ class Gateway::Impl {
     const std::string expires = FormatRfc3339(rev.expires_at);
     options_.revocation_store->Revoke(
         std::move(rev), options_.max_revocations_per_tenant,
-        [this, call, jti = body->jti, expires](Status s) {
+        [this, call, jti = body->jti, expires](const Status& s) {
           if (!s) return Finish(*call, MakeErrorResponse(s.error(), call->trace_id));
           if (options_.revocations != nullptr) options_.revocations->Add(call->tenant_id, jti);
           LogInfo("token revoked", {{"trace_id", call->trace_id},
@@ -728,7 +728,7 @@ class Gateway::Impl {
   }
 
   // GET /api/runtime/projection/dead-letters[?limit=N]: the caller's tenant only.
-  void ListDeadLetters(std::shared_ptr<Call> call) {
+  void ListDeadLetters(const std::shared_ptr<Call>& call) {
     Result<int> limit = ParseDeadLetterLimit(call->request.query);
     if (!limit) return Finish(*call, MakeErrorResponse(limit.error(), call->trace_id));
     if (options_.outbox == nullptr) {
@@ -742,7 +742,7 @@ class Gateway::Impl {
   }
 
   // POST /api/runtime/projection/dead-letters:replay {"id": N}.
-  void ReplayDeadLetter(std::shared_ptr<Call> call) {
+  void ReplayDeadLetter(const std::shared_ptr<Call>& call) {
     if (!RequireJsonBody(*call)) return;
     Result<std::int64_t> id = ParseReplayRequest(call->request.body);
     if (!id) return Finish(*call, MakeErrorResponse(id.error(), call->trace_id));
@@ -779,7 +779,7 @@ class Gateway::Impl {
   }
 
   // Validator routes: handed to src/validators/ (api/validator_handlers.hpp).
-  void Validator(std::shared_ptr<Call> call, RouteId id) {
+  void Validator(const std::shared_ptr<Call>& call, RouteId id) {
     // The callback's credential is its ID token (docs/openapi.json: validatorIdToken): a
     // request without one is refused before anything else about it is looked at, as on the
     // bearer routes. The service verifies the token against the run's launcher's keys.
@@ -891,7 +891,7 @@ class Gateway::Impl {
     HealthWith(std::move(call), std::string());
   }
 
-  void HealthWith(std::shared_ptr<Call> call, std::string runtime_json) {
+  void HealthWith(const std::shared_ptr<Call>& call, std::string runtime_json) {
     store_.CheckHealth([this, call,
                         runtime = std::move(runtime_json)](Result<storage::StoreHealth> r) {
       const bool ok = r.ok() && r->reachable && r->writable;

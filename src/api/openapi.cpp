@@ -64,7 +64,7 @@ json::object FileName() {
   return o;
 }
 
-json::object Obj(json::object properties, std::vector<std::string_view> required) {
+json::object Obj(json::object properties, const std::vector<std::string_view>& required) {
   json::array req;
   for (auto r : required) req.emplace_back(r);
   json::object o{{"type", "object"}, {"properties", std::move(properties)}};

@@ -67,8 +67,15 @@ inline SqlWithParams BuildJobListSql(const JobListQuery& q, char placeholder) {
   }
   for (std::size_t i = 0; i < states.size(); ++i) {
     if (i > 0) out.sql += " UNION ALL ";
-    out.sql += "SELECT * FROM (" + select + where + " AND state = " + param(states[i]) + order +
-               limit + ") AS s" + std::to_string(i);
+    out.sql += "SELECT * FROM (";
+    out.sql += select;
+    out.sql += where;
+    out.sql += " AND state = ";
+    out.sql += param(states[i]);
+    out.sql += order;
+    out.sql += limit;
+    out.sql += ") AS s";
+    out.sql += std::to_string(i);
   }
   out.sql += order + limit;
   return out;

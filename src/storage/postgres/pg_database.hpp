@@ -101,7 +101,7 @@ class PgDatabase final : public DbStores<PgDatabase> {
   // `done` gets the value once committed. It may run more than once (a lost
   // deadlock is retried); only the last run's value counts.
   template <class T, class Fn>
-  void Write(std::string tenant, std::string key, Fn fn, Callback<T> done) {
+  void Write(const std::string& tenant, const std::string& key, Fn fn, Callback<T> done) {
     auto write = MakeWrite<PgConn, T>(std::move(fn), std::move(done));
     write->order_tenant = std::move(tenant);
     write->order_key = std::move(key);

@@ -310,9 +310,9 @@ Result<JobDetail> PgGetDetail(PgConn& conn, const std::string& tenant_id,
 namespace {
 
 Result<ChangeHead> ReadHead(PgConn& conn, const std::string& tenant_id) {
-  static const std::string sql = ReadHeadSql('$');
+  static const std::string kSql = ReadHeadSql('$');
   Result<PgResult> r =
-      conn.QueryPrepared("feed_read_head", sql.c_str(), Params::Of(tenant_id), "read change head");
+      conn.QueryPrepared("feed_read_head", kSql.c_str(), Params::Of(tenant_id), "read change head");
   if (!r) return std::move(r).error();
   if (r->rows() == 0) return ChangeHead{};
   return ChangeHead{.last_seq = r->Int(0, 0), .pruned_through = r->Int(0, 1)};
@@ -357,14 +357,14 @@ Result<JobPage> PgListJobs(PgConn& conn, const JobListQuery& query) {
 
 Result<ChangePage> PgReadChanges(PgConn& conn, const std::string& tenant_id, std::int64_t after_seq,
                                  int limit) {
-  static const std::string sql = ReadChangesSql('$');
+  static const std::string kSql = ReadChangesSql('$');
   return InTransaction<ChangePage>(conn, kReadSnapshot, [&]() -> Result<ChangePage> {
     ChangePage page;
     Result<ChangeHead> head = ReadHead(conn, tenant_id);
     if (!head) return std::move(head).error();
     page.head = *head;
     Result<PgResult> r = conn.QueryPrepared(
-        "feed_read_changes", sql.c_str(), Params::Of(tenant_id, after_seq, limit), "read changes");
+        "feed_read_changes", kSql.c_str(), Params::Of(tenant_id, after_seq, limit), "read changes");
     if (!r) return std::move(r).error();
     page.changes = MapRows(*r, [](const PgRow& row) { return ReadChangeRow(row); });
     return page;
@@ -372,11 +372,11 @@ Result<ChangePage> PgReadChanges(PgConn& conn, const std::string& tenant_id, std
 }
 
 Result<std::int64_t> PgPruneChanges(PgConn& conn, std::int64_t older_than_us, int max_rows) {
-  static const std::string candidates = PruneCandidatesSql('$');
-  static const std::string remove = PruneDeleteSql('$');
+  static const std::string kCandidates = PruneCandidatesSql('$');
+  static const std::string kRemove = PruneDeleteSql('$');
   return InTransaction<std::int64_t>(conn, "BEGIN", [&]() -> Result<std::int64_t> {
     Result<PgResult> found =
-        conn.QueryPrepared("feed_prune_candidates", candidates.c_str(),
+        conn.QueryPrepared("feed_prune_candidates", kCandidates.c_str(),
                            Params::Of(older_than_us, max_rows), "find changes to prune");
     if (!found) return std::move(found).error();
     std::int64_t deleted = 0;
@@ -393,7 +393,7 @@ Result<std::int64_t> PgPruneChanges(PgConn& conn, std::int64_t older_than_us, in
           !s) {
         return std::move(s).error();
       }
-      Result<PgResult> del = conn.QueryPrepared("feed_prune_delete", remove.c_str(),
+      Result<PgResult> del = conn.QueryPrepared("feed_prune_delete", kRemove.c_str(),
                                                 Params::Of(tenant, seq), "prune changes");
       if (!del) return std::move(del).error();
       deleted += del->Affected();

@@ -8,9 +8,9 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <mutex>
 #include <optional>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -100,8 +100,9 @@ class FileLock {
     const std::string path = db_path + ".lock";
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
-      return Unavailable("sqlite: cannot open lock file " + path + ": " + std::strerror(errno),
-                         "store_unavailable");
+      return Unavailable(
+          "sqlite: cannot open lock file " + path + ": " + std::generic_category().message(errno),
+          "store_unavailable");
     }
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       const int err = errno;
@@ -113,8 +114,9 @@ class FileLock {
                                "several replicas",
                            "store_unavailable");
       }
-      return Unavailable("sqlite: cannot lock " + path + ": " + std::strerror(err),
-                         "store_unavailable");
+      return Unavailable(
+          "sqlite: cannot lock " + path + ": " + std::generic_category().message(err),
+          "store_unavailable");
     }
     return FileLock(fd);
   }
