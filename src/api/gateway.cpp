@@ -149,7 +149,7 @@ class Gateway::Impl {
     const RouteSpec& route = *match.route;
     switch (route.id) {
       case RouteId::kHealth:
-        return Health(std::move(call));
+        return Health(call);
       case RouteId::kMetrics: {
         http::Response r = JsonResponse(200, metrics_.RenderPrometheus());
         r.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -169,35 +169,35 @@ class Gateway::Impl {
     if (route.needs_bearer && !(Authenticate(*call) && Authorize(*call, route))) return;
     switch (route.id) {
       case RouteId::kSubmitJob:
-        return Submit(std::move(call));
+        return Submit(call);
       case RouteId::kPostEvent:
-        return PostEvent(std::move(call));
+        return PostEvent(call);
       case RouteId::kGetJob:
-        return GetJob(std::move(call), route.id);
+        return GetJob(call, route.id);
       case RouteId::kGetProjection:
         return GetProjection(std::move(call));
       case RouteId::kListJobs:
-        return ListJobs(std::move(call));
+        return ListJobs(call);
       case RouteId::kWatchJobs:
-        return WatchJobs(std::move(call));
+        return WatchJobs(call);
       case RouteId::kGetJobDetail:
-        return GetDetail(std::move(call));
+        return GetDetail(call);
       case RouteId::kListDeadLetters:
-        return ListDeadLetters(std::move(call));
+        return ListDeadLetters(call);
       case RouteId::kReplayDeadLetter:
-        return ReplayDeadLetter(std::move(call));
+        return ReplayDeadLetter(call);
       case RouteId::kLaunchValidation:
       case RouteId::kRerunValidation:
       case RouteId::kGetValidation:
       case RouteId::kValidatorCallback:
-        return Validator(std::move(call), route.id);
+        return Validator(call, route.id);
       case RouteId::kCancelJob:
         if (!RequireJsonBodyIfAny(*call)) return;
         return Cancel(std::move(call));
       case RouteId::kListNodes:
-        return ListNodes(std::move(call));
+        return ListNodes(call);
       case RouteId::kRevokeToken:
-        return RevokeToken(std::move(call));
+        return RevokeToken(call);
       case RouteId::kNodeHeartbeat:
         if (!RequireJsonBody(*call)) return;
         return node_api_.Heartbeat(std::move(call));
@@ -541,13 +541,13 @@ class Gateway::Impl {
   void GetProjection(std::shared_ptr<Call> call) {
     Result<std::optional<ProjectionWait>> wait = ParseProjectionWait(call->request.query);
     if (!wait) return Finish(*call, MakeErrorResponse(wait.error(), call->trace_id));
-    if (!*wait) return GetJob(std::move(call), RouteId::kGetProjection);
+    if (!*wait) return GetJob(call, RouteId::kGetProjection);
     if (!IsValidJobId(call->job_id)) return Finish(*call, NotFoundResponse(*call));
     auto poll = std::make_shared<ProjectionPoll>();
     poll->call = std::move(call);
     poll->version_gt = (*wait)->version_gt;
     poll->deadline = std::chrono::steady_clock::now() + (*wait)->timeout;
-    PollProjection(std::move(poll), options_.watch == nullptr ? PollStep::kFinal : PollStep::kRead);
+    PollProjection(poll, options_.watch == nullptr ? PollStep::kFinal : PollStep::kRead);
   }
 
   struct ProjectionPoll {
@@ -877,7 +877,7 @@ class Gateway::Impl {
     return out;
   }
 
-  void Health(std::shared_ptr<Call> call) {
+  void Health(const std::shared_ptr<Call>& call) {
     // Other parameters are ignored, as before strict query parsing.
     static constexpr QueryParamSpec kAllowed[] = {{"deep"}};
     auto params = QueryParams::Parse(call->request.query, kAllowed, /*ignore_unknown=*/true);
@@ -888,7 +888,7 @@ class Gateway::Impl {
           OptionalTenant(call->request),
           [this, call](std::string runtime) { HealthWith(call, std::move(runtime)); });
     }
-    HealthWith(std::move(call), std::string());
+    HealthWith(call, std::string());
   }
 
   void HealthWith(const std::shared_ptr<Call>& call, std::string runtime_json) {

@@ -103,8 +103,8 @@ class PgDatabase final : public DbStores<PgDatabase> {
   template <class T, class Fn>
   void Write(const std::string& tenant, const std::string& key, Fn fn, Callback<T> done) {
     auto write = MakeWrite<PgConn, T>(std::move(fn), std::move(done));
-    write->order_tenant = std::move(tenant);
-    write->order_key = std::move(key);
+    write->order_tenant = tenant;
+    write->order_key = key;
     executor().EnqueueWrite(std::move(write));
   }
   // A task on its own statements (autocommit). A read (`rerunnable`) is run
