@@ -84,6 +84,7 @@ Status Stack::Start(storage::JobStore& store, storage::NodeStore& nodes,
   opts.validators = specs_;
   opts.callback_url = cfg_.callback_url.empty() ? default_callback_url : cfg_.callback_url;
   opts.poll_interval = cfg_.poll_interval;
+  opts.poll_max_executions = cfg_.poll_max_executions;
   opts.max_queued = cfg_.queue_max;
   service_ = std::make_unique<validators::ValidationService>(std::move(opts), store, runs,
                                                              *storage_, launchers_, verifier_);

@@ -52,7 +52,12 @@ const std::vector<OptionSpec>& ValidatorOptionSpecs() {
        "Launches, reruns and callbacks waiting for a validation worker; beyond it they get 503 "
        "overloaded with Retry-After (1-1000000)."},
       {"validator-poll-interval-ms", "RTGW_VALIDATOR_POLL_INTERVAL_MS", "1000",
-       "How often the worker looks for runs past their callback deadline (10-600000)."},
+       "How often the worker polls every open validator execution through its launcher: one "
+       "that ended without calling back is FAILED within about two intervals, one still running "
+       "at its callback deadline is cancelled (10-600000)."},
+      {"validator-poll-max-executions", "RTGW_VALIDATOR_POLL_MAX_EXECUTIONS", "64",
+       "Validator executions one poll pass looks at, earliest callback deadline first; each "
+       "open one costs one launcher status call (1-10000)."},
       {"gcs-endpoint", "RTGW_GCS_ENDPOINT", "https://storage.googleapis.com",
        "GCS JSON API base URL (a local server in tests)."},
       {"cloud-run-endpoint", "RTGW_CLOUD_RUN_ENDPOINT", "https://run.googleapis.com",
@@ -99,6 +104,7 @@ Result<ValidatorConfig> BuildValidatorConfig(const OptionValues& v) {
   c.local_service_account = v.GetOr("local-service-account", c.local_service_account);
   if (Status st = ParseIntOptions(
           v, {{"validator-poll-interval-ms", 10, 600'000, &c.poll_interval},
+              {"validator-poll-max-executions", 1, 10'000, &c.poll_max_executions},
               {"validation-queue-max", 1, 1'000'000, &c.queue_max},
               {"validator-jwks-min-refetch-seconds", 1, 3600, &c.jwks_min_refetch}});
       !st.ok()) {

@@ -30,7 +30,8 @@ struct ValidatorConfig {
   std::string slurm_service_account = "validator@rtgw.agent";
   std::string local_key_file;  // PEM; empty: a fresh key per process
   std::string local_service_account = "validator@rtgw.local";
-  std::chrono::milliseconds poll_interval{1'000};
+  std::chrono::milliseconds poll_interval{1'000};  // launcher status poll of open executions
+  int poll_max_executions = 64;                    // executions one poll pass looks at
   std::size_t queue_max = 1'024;  // validation tasks waiting for a worker; beyond: 503
   std::string gcs_endpoint = "https://storage.googleapis.com";
   std::string cloud_run_endpoint = "https://run.googleapis.com";

@@ -36,6 +36,11 @@ struct LaunchSpec {
 struct ExecutionStatus {
   std::string status;
   std::string detail;
+  // False when this launcher cannot see the execution at all (a local child
+  // started by another process, which may still run and call back to it): the
+  // poller acts on such an answer only at the callback deadline. True for what
+  // the launcher observed, including an execution its backend says is gone.
+  bool observed = true;
 };
 
 // Starts validator jobs and answers for them. Every call BLOCKS (process
@@ -54,6 +59,8 @@ class Launcher {
   virtual bool runs_on_agent() const { return false; }
   // Starts one execution; returns its execution name.
   virtual Result<std::string> Launch(const LaunchSpec& spec) = 0;
+  // The execution's status now (the poller asks every poll interval while it
+  // is open). An error means the backend could not answer (retried).
   virtual Result<ExecutionStatus> Poll(const std::string& execution_name) = 0;
   // Best effort: stops a running execution.
   virtual Status Cancel(const std::string& execution_name) = 0;

@@ -82,6 +82,9 @@ Result<std::string> LocalLauncher::Launch(const LaunchSpec& spec) {
   const int pid = child->pid();
   {
     std::lock_guard lock(mu_);
+    ReapLocked();
+    // A reused pid: the new child is not the ended one.
+    if (ended_set_.erase(pid) > 0) std::erase(ended_order_, pid);
     children_.insert_or_assign(pid, std::move(*child));
   }
   LogInfo("validator started", {{"run_id", spec.run_id},
@@ -92,14 +95,32 @@ Result<std::string> LocalLauncher::Launch(const LaunchSpec& spec) {
   return "local/" + std::to_string(pid);
 }
 
+void LocalLauncher::ReapLocked() {
+  // Children that called back are never polled again: reap them here so none
+  // stays a zombie, and forget the oldest ended ones beyond kEndedKept.
+  for (auto& [pid, child] : children_) {
+    auto ended = child.TryWait();
+    if (ended && *ended && ended_set_.insert(pid).second) ended_order_.push_back(pid);
+  }
+  while (ended_order_.size() > kEndedKept) {
+    children_.erase(ended_order_.front());
+    ended_set_.erase(ended_order_.front());
+    ended_order_.pop_front();
+  }
+}
+
 Result<ExecutionStatus> LocalLauncher::Poll(const std::string& execution_name) {
+  // Not one of our children: another process's (it may still run and call
+  // back there), so not observed; the poller waits for its deadline.
+  const ExecutionStatus unseen{"FAILED", "execution lost", false};
   const std::optional<int> pid = PidOf(execution_name);
-  if (!pid) return ExecutionStatus{"FAILED", "execution lost"};
+  if (!pid) return unseen;
   std::lock_guard lock(mu_);
   auto it = children_.find(*pid);
-  if (it == children_.end()) return ExecutionStatus{"FAILED", "execution lost"};
+  if (it == children_.end()) return unseen;
   const auto ended = it->second.TryWait();
-  if (!ended) return ExecutionStatus{"FAILED", "execution lost"};
+  // Ours, but no longer ours to wait for: it has ended, its exit status is gone.
+  if (!ended) return ExecutionStatus{"FAILED", "execution lost (exit status unavailable)"};
   if (!*ended) return ExecutionStatus{"RUNNING", "running"};
   return FromExitStatus(**ended);
 }

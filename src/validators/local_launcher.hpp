@@ -1,10 +1,12 @@
 #ifndef RTGW_VALIDATORS_LOCAL_LAUNCHER_HPP_
 #define RTGW_VALIDATORS_LOCAL_LAUNCHER_HPP_
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 
 #include "auth/jws_signer.hpp"
 #include "process/process.hpp"
@@ -29,7 +31,10 @@ struct LocalTokenIdentity {
 //   metadata server.
 // Execution names are "local/<pid>". Poll reaps the child (Child::TryWait):
 // running -> RUNNING, exit 0 -> SUCCEEDED, other exit or signal -> FAILED;
-// a pid this process did not start -> FAILED "execution lost".
+// a pid this process did not start -> FAILED "execution lost", not observed
+// (ExecutionStatus::observed: it may be another process's child). Each Launch
+// reaps the children that ended (those that called back are never polled), and
+// keeps the exit status of the last kEndedKept of them for Poll.
 // Thread-safety: safe for concurrent use.
 class LocalLauncher final : public Launcher {
  public:
@@ -49,8 +54,14 @@ class LocalLauncher final : public Launcher {
  private:
   std::shared_ptr<const auth::JwsSigner> signer_;
   LocalTokenIdentity identity_;
+  static constexpr std::size_t kEndedKept = 1'024;
+  // Reaps ended children; forgets the oldest ended ones beyond kEndedKept.
+  void ReapLocked();
+
   std::mutex mu_;
   std::map<int, process::Child> children_;  // by pid
+  std::deque<int> ended_order_;             // reaped pids in children_, oldest first
+  std::set<int> ended_set_;                 // the same pids
 };
 
 }  // namespace rtgw::validators

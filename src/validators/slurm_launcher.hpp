@@ -22,7 +22,9 @@ namespace rtgw::validators {
 //    is "slurm/<url-encoded tenant>/<job_id>".
 //  - Poll: the runtime job's state: submitted/queued -> PENDING, running ->
 //    RUNNING, completed -> SUCCEEDED, failed -> FAILED (its error message),
-//    cancelled -> CANCELLED; an unknown job -> FAILED "execution lost".
+//    cancelled -> CANCELLED; an unknown job -> FAILED "execution lost". That
+//    state is Slurm's as the node's agent reads it (`scontrol show job -o`,
+//    agent/slurm) and reports it; the gateway runs no Slurm command itself.
 //  - Cancel: a cancel request for the job (NodeStore::RequestCancel); the
 //    agent runs scancel.
 // Every call BLOCKS on the store (validation service threads only).

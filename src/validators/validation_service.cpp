@@ -1,5 +1,6 @@
 #include "validators/validation_service.hpp"
 
+#include <limits>
 #include <thread>
 #include <utility>
 
@@ -11,6 +12,7 @@
 #include "common/time_format.hpp"
 #include "crypto/crypto.hpp"
 #include "net/http_client.hpp"
+#include "validators/poll_decision.hpp"
 
 namespace rtgw::validators {
 namespace json = boost::json;
@@ -594,48 +596,36 @@ void ValidationService::PollRun(const ValidatorRun& run, std::int64_t now_us) {
   const ValidatorExecution& e = run.current;
   if (storage::IsTerminalRunStatus(e.status)) return SyncTerminalEvent(run);
   Launcher* launcher = LauncherFor(run.launcher);
-  std::string status = storage::kRunFailed;
-  std::string error;
-  if (e.execution_name.empty() || launcher == nullptr) {
-    error = "no callback by the deadline; the launch did not complete";
-  } else {
-    Result<ExecutionStatus> polled = launcher->Poll(e.execution_name);
-    const std::int64_t grace_us = std::max<std::int64_t>(now_us - e.deadline_us, 0);
-    if (!polled) {
-      // The launcher cannot answer: keep trying for a while, then give up.
-      if (grace_us < 600'000'000) {
-        LogWarn("validator poll failed",
-                {{"run_id", run.run_id}, {"error", polled.error().message}});
-        return;
-      }
-      error = "no callback by the deadline; launcher unreachable";
-    } else if (!storage::IsTerminalRunStatus(polled->status)) {
-      (void)launcher->Cancel(e.execution_name);
-      error = "no callback by the deadline; execution cancelled (timed out)";
-    } else {
-      if (polled->status == storage::kRunCancelled) status = storage::kRunCancelled;
-      error =
-          "no callback by the deadline; execution " + polled->status + " (" + polled->detail + ")";
-    }
+  const PollVerdict verdict = DecidePoll(e, launcher, now_us);
+  if (!verdict.poll_error.empty()) {
+    LogWarn("validator poll failed", {{"run_id", run.run_id}, {"error", verdict.poll_error}});
   }
+  if (verdict.action == PollVerdict::Action::kWait) return;
+  if (verdict.cancel_first) (void)launcher->Cancel(e.execution_name);
   ValidatorRun finished = run;
-  finished.current.status = status;
-  finished.current.error = error;
+  finished.current.status = verdict.status;
+  finished.current.error = verdict.error;
   finished.current.finished_at = Now();
   auto changed = Await<bool>([&](storage::Callback<bool> cb) {
-    runs_.FinishWithoutCallback(e.callback_id, status, error, finished.current.finished_at,
-                                std::move(cb));
+    runs_.FinishWithoutCallback(e.callback_id, verdict.status, verdict.error,
+                                finished.current.finished_at, std::move(cb));
   });
   if (!changed || !*changed) return;  // a callback won the race; it syncs its own event
-  LogWarn("validator run finished by fallback poll",
-          {{"run_id", run.run_id}, {"trace_id", e.trace_id}, {"status", status}, {"error", error}});
+  LogWarn("validator run finished by poll", {{"run_id", run.run_id},
+                                             {"trace_id", e.trace_id},
+                                             {"status", verdict.status},
+                                             {"error", verdict.error}});
   SyncTerminalEvent(finished);
 }
 
 void ValidationService::PollOnce() {
   const std::int64_t now = UnixNow<std::chrono::microseconds>();
+  // Every open execution is due for a launcher poll, not only overdue ones:
+  // ListDue with no deadline bound lists them (overdue ones first, by
+  // deadline) with the terminal ones whose job event is not stored yet.
   auto due = Await<std::vector<ValidatorRun>>([&](storage::Callback<std::vector<ValidatorRun>> cb) {
-    runs_.ListDue(now, 64, std::move(cb));
+    runs_.ListDue(std::numeric_limits<std::int64_t>::max(), options_.poll_max_executions,
+                  std::move(cb));
   });
   if (!due) {
     LogWarn("validator poll: store unavailable", {{"error", due.error().message}});

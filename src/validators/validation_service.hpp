@@ -55,7 +55,12 @@ struct CallbackRequest {
 struct ValidationServiceOptions {
   std::vector<ValidatorSpec> validators;
   std::string callback_url;  // exact URL jobs call back to (the token audience)
+  // The poller asks the launcher of every open execution for its status this often, so an
+  // execution that ended without calling back is finished within about two intervals.
   std::chrono::milliseconds poll_interval{1'000};
+  // Executions one poll pass looks at (open ones, earliest deadline first, and terminal ones
+  // whose job event is not stored yet); each open one costs one launcher Poll.
+  int poll_max_executions = 64;
   int threads = 2;
   // Launches, reruns and callbacks waiting for a worker thread. Beyond it the call is answered
   // at once with 503 "overloaded" (Retry-After 1) and nothing is started.
@@ -94,8 +99,10 @@ class ValidationService {
   // The receipt JSON (stored with the callback; a replay's has "replay": true).
   void Callback(CallbackRequest request, std::function<void(Result<std::string>)> done);
 
-  // Starts the fallback poller (worker role): overdue open executions are
-  // polled through their launcher and finished; terminal ones whose job event
+  // Starts the poller (worker role): every poll_interval each open execution
+  // is polled through its launcher (DecidePoll, validators/poll_decision.hpp):
+  // one that ended without a callback is finished at once, one still running
+  // at its deadline is cancelled and finished; terminal ones whose job event
   // is not stored yet get it.
   void StartPoller();
   // One poller pass (exposed for tests).

@@ -1,6 +1,9 @@
 // Unit tests of the validators module: registry, file storage,
 // callback tokens, and the local launcher with real child processes.
+#include <signal.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -183,6 +186,33 @@ TEST(LocalLauncherTest, RunsAChildWithTheSmallEnvAndReportsItsExit) {
   ASSERT_TRUE(launcher.Cancel(*sleeper).ok());
   EXPECT_EQ(WaitEnded(launcher, *sleeper).detail, "killed by signal 9");
   EXPECT_EQ(launcher.Poll("local/1")->detail, "execution lost");
+  EXPECT_FALSE(launcher.Poll("local/1")->observed);  // not ours: left to its deadline
+  EXPECT_TRUE(launcher.Poll(*name)->observed);
+}
+
+TEST(LocalLauncherTest, ALaunchReapsChildrenThatEndedUnpolledAndKeepsTheirExit) {
+  auto signer = auth::JwsSigner::Generate("k1");
+  ASSERT_TRUE(signer.ok());
+  LocalLauncher launcher(std::shared_ptr<const auth::JwsSigner>(std::move(signer).value()), {});
+  LaunchSpec spec;
+  spec.run_id = "vr-1";
+  spec.callback_url = "http://127.0.0.1:1/cb";
+  spec.command = {"/bin/sh", "-c", "exit 0"};  // one that called back: never polled
+  auto first = launcher.Launch(spec);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  const int pid = std::stoi(first->substr(6));
+  // Ended but unreaped, it is a zombie: kill(pid, 0) still finds it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_EQ(::kill(pid, 0), 0);
+  spec.command = {"/bin/sh", "-c", "exit 4"};
+  auto second = launcher.Launch(spec);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(::kill(pid, 0), -1);  // reaped by the second launch
+  EXPECT_EQ(errno, ESRCH);
+  const auto kept = launcher.Poll(*first);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->status, "SUCCEEDED");
+  EXPECT_EQ(WaitEnded(launcher, *second).detail, "exit code 4");
 }
 
 // A launcher whose Launch blocks until released: holds the service's only worker thread.
