@@ -2,7 +2,8 @@
 (docs/contracts/validator-callback.md "Polling"): a validator that crashes without calling back
 is FAILED within two intervals, long before its callback deadline, while a healthy slow one is
 left alone until it calls back. Real `rtgw serve` processes, real children of the local launcher
-(process/), both backends."""
+(process/), and the cloud-run launcher against tests/blackbox/fake_google.py (Cloud Run's
+executions.get); both backends."""
 from __future__ import annotations
 
 import json
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO_ROOT, Api
+from fake_google import FakeGoogle
 
 SAMPLE = REPO_ROOT / "src" / "validators" / "sample" / "sample_validator.py"
 INTERVAL_S = 0.5
@@ -25,9 +27,7 @@ def start(server_factory, tmp_path):
     marks.mkdir()
 
     def crasher(name: str, delay_s: float) -> dict:
-        # The env is only the launcher's small one: the mark file is in the command.
-        script = f'sleep {delay_s}; date +%s.%N > "{marks}/$RUN_ID"; exit 3'
-        return {"name": name, "version": "1", "command": ["/bin/sh", "-c", script],
+        return {"name": name, "version": "1", "command": crash_command(marks, delay_s),
                 "timeout_seconds": DEADLINE_S}
 
     vfile = tmp_path / "validators.json"
@@ -45,6 +45,11 @@ def start(server_factory, tmp_path):
                                   **extra_env})
         return Api(srv)
     return go, marks
+
+
+def crash_command(marks: Path, delay_s: float) -> list[str]:
+    # The env is only the launcher's small one: the mark file is in the command.
+    return ["/bin/sh", "-c", f'sleep {delay_s}; /bin/date +%s.%N > "{marks}/$RUN_ID"; exit 3']
 
 
 def launch(api: Api, validator: str, document=None) -> dict:
@@ -137,3 +142,32 @@ def test_a_bad_per_pass_limit_refuses_to_start(start):
     with pytest.raises(RuntimeError) as refused:
         go(RTGW_VALIDATOR_POLL_MAX_EXECUTIONS="0")
     assert "RTGW_VALIDATOR_POLL_MAX_EXECUTIONS" in str(refused.value)
+
+
+def test_cloud_run_execution_failed_is_failed_within_two_poll_intervals(server_factory, tmp_path):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    google = FakeGoogle({"crasher": crash_command(marks, 1.0)})
+    try:
+        vfile = tmp_path / "validators.json"
+        vfile.write_text(json.dumps({"validators": [
+            {"name": "crasher", "version": "1", "launcher": "cloud-run",
+             "job": google.job_name("crasher"), "timeout_seconds": DEADLINE_S}]}))
+        api = Api(server_factory(env={
+            "RTGW_VALIDATORS_FILE": str(vfile), "MEDIA_ROOT": str(tmp_path / "media"),
+            "RTGW_VALIDATOR_POLL_INTERVAL_MS": str(int(INTERVAL_S * 1000)),
+            "RTGW_CLOUD_RUN_ENDPOINT": google.url, "RTGW_GCS_ENDPOINT": google.url,
+            "RTGW_GCP_METADATA_URL": google.url, "RTGW_VALIDATOR_JWKS": google.jwks_url,
+            "RTGW_VALIDATOR_SERVICE_ACCOUNT": google.service_account}))
+        run = launch(api, "crasher")
+        done, seen_at = wait_terminal(api, run["run_id"], limit_s=10)
+        elapsed = seen_at - crashed_at(marks, run["run_id"])
+        assert done["status"] == "FAILED", done
+        assert elapsed < 2 * INTERVAL_S, f"FAILED {elapsed:.3f}s after the crash"
+        assert done["error"].startswith("ended without a callback; execution FAILED ("), done
+        # While it ran it was polled through executions.get, and never cancelled.
+        assert ("GET", "/v2/" + run["execution_name"]) in google.calls
+        assert ("POST", "/v2/" + run["execution_name"] + ":cancel") not in google.calls
+        assert google.errors == []
+    finally:
+        google.close()
