@@ -6,7 +6,7 @@ const std::vector<OptionSpec>& ValidatorOptionSpecs() {
   static const std::vector<OptionSpec> kSpecs = {
       {"role", "APP_ROLE", "all",
        "Process role: web (public API), worker (internal endpoints: validator callbacks; runs "
-       "the projection relay and the validator fallback poller), or all (both, one process). "
+       "the projection relay and the validator poller), or all (both, one process). "
        "A route of the other role answers 404."},
       {"validators-file", "RTGW_VALIDATORS_FILE", "",
        "JSON file listing the validators ({\"validators\":[{name, version, launcher: local|"

@@ -68,7 +68,7 @@ struct ValidationServiceOptions {
 };
 
 // Validation runs (docs/contracts/validator-callback.md): launch, rerun,
-// read, callbacks, and the fallback poller. Every blocking step (storage,
+// read, callbacks, and the poller. Every blocking step (storage,
 // process spawn, Google APIs, store waits) runs on the service's own threads;
 // the public methods only enqueue and return, and `done` is called once from
 // a service thread. Results are domain values (the run, the callback's receipt)
