@@ -31,6 +31,11 @@ struct Call {
   std::string lease_id;  // {lease_id} of the path
   std::string_view route = "unmatched";
   Histogram* latency = nullptr;
+  // RateLimit-Policy and RateLimit field values for the tenant's rate limit (limits.md), set
+  // when the request took its token or was refused; every answer to it carries them. Empty: the
+  // tenant has no rate limit, or the request is not authenticated.
+  std::string rate_limit_policy;
+  std::string rate_limit;
 };
 
 // Records metrics and the access log line, then responds. Call exactly once

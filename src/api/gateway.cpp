@@ -101,6 +101,10 @@ class Gateway::Impl {
         adapter_(adapter),
         metrics_(metrics),
         openapi_json_(BuildOpenApiJson(options_.version)),
+        rate_limited_(metrics.GetCounter(
+            "rtgw_limit_refusals_total",
+            "Requests refused by a per-tenant limit of --limits-file, by reason (not by tenant).",
+            {{"reason", "rate_limited"}})),
         node_api_(options_.nodes, nodes, adapter,
                   [this](Call& call, http::Response r) { Finish(call, std::move(r)); }) {
     for (const RouteSpec& r : Routes()) LatencyFor(r.path_template);
@@ -166,7 +170,12 @@ class Gateway::Impl {
       default:
         break;
     }
-    if (route.needs_bearer && !(Authenticate(*call) && Authorize(*call, route))) return;
+    // Authentication, then the rate limit (a request it lets through has taken its token,
+    // whatever a later check decides), then everything else (limits.md).
+    if (route.needs_bearer &&
+        !(Authenticate(*call) && AdmitRate(*call) && Authorize(*call, route))) {
+      return;
+    }
     switch (route.id) {
       case RouteId::kSubmitJob:
         return Submit(call);
@@ -341,6 +350,29 @@ class Gateway::Impl {
       return false;
     }
     return true;
+  }
+
+  // The tenant's rate limit (docs/contracts/limits.md "Rate limit"): takes a token, or responds
+  // 429 rate_limited and returns false. Sets the RateLimit fields every answer carries.
+  bool AdmitRate(Call& call) {
+    if (options_.limits == nullptr || options_.rate_limiter == nullptr) return true;
+    const std::optional<RatePolicy> policy =
+        RatePolicy::Of(options_.limits->Get()->For(call.tenant_id));
+    if (!policy) return true;
+    const RateDecision d = options_.rate_limiter->Take(call.tenant_id, *policy);
+    call.rate_limit_policy = "\"tenant\";q=" + std::to_string(policy->burst) +
+                             ";w=" + std::to_string(policy->WindowSeconds());
+    call.rate_limit =
+        "\"tenant\";r=" + std::to_string(d.remaining) + ";t=" + std::to_string(d.reset_seconds);
+    if (d.allowed) return true;
+    rate_limited_->Add();
+    http::Response r = MakeErrorResponse(
+        ApiCode::kRateLimited,
+        "this tenant's request rate limit is used up; retry after Retry-After seconds",
+        call.trace_id);
+    r.headers.emplace_back("Retry-After", std::to_string(d.reset_seconds));
+    Finish(call, std::move(r));
+    return false;
   }
 
   // The route's scope and node-token rule (api/routes.cpp); on refusal
@@ -972,6 +1004,10 @@ class Gateway::Impl {
 
   void Finish(Call& call, http::Response response) {
     response.headers.emplace_back("x-trace-id", call.trace_id);
+    if (!call.rate_limit.empty()) {
+      response.headers.emplace_back("RateLimit-Policy", call.rate_limit_policy);
+      response.headers.emplace_back("RateLimit", call.rate_limit);
+    }
     if (response.status >= 500) {
       LogError("request failed", {{"trace_id", call.trace_id},
                                   {"route", call.route},
@@ -990,6 +1026,8 @@ class Gateway::Impl {
   const slurm_adapter::AdapterSettings& adapter_;
   MetricsRegistry& metrics_;
   const std::string openapi_json_;
+  // rtgw_limit_refusals_total{reason="rate_limited"}: registered at start, so it reads 0.
+  Counter* const rate_limited_;
 
  public:
   NodeApi node_api_;  // last: its waiter thread stops (destructor) before the rest goes

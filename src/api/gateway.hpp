@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "api/node_handlers.hpp"
+#include "api/rate_limiter.hpp"
+#include "api/tenant_limits.hpp"
 #include "api/validator_handlers.hpp"
 #include "auth/authz.hpp"
 #include "auth/jwt_verifier.hpp"
@@ -72,6 +74,13 @@ struct GatewayOptions {
   std::chrono::seconds revocation_default_ttl{30 * 86400};
   // Live revocations a tenant may hold (--max-revocations-per-tenant).
   std::size_t max_revocations_per_tenant = 10000;
+
+  // Per-tenant limits of --limits-file (docs/contracts/limits.md), read on every authenticated
+  // request (a reload swaps them whole); null: no limits. Must outlive the gateway.
+  const LiveTenantLimits* limits = nullptr;
+  // The token buckets of the tenants' requests_per_second; null: no rate limit. Must outlive
+  // the gateway.
+  RateLimiter* rate_limiter = nullptr;
 
   // GET /api/runtime/jobs (the list); null: it answers 404. Must outlive the gateway.
   storage::JobFeedStore* feed = nullptr;

@@ -636,6 +636,34 @@ void ValidatorOperation(const RouteSpec& r, json::object& op, json::array& param
   }
 }
 
+// An authenticated route's rate limit (docs/contracts/limits.md "Rate limit"): its 429
+// rate_limited, and the RateLimit fields on every answer after authentication (401s come
+// before it).
+void AddRateLimit(json::object& responses) {
+  constexpr std::string_view kRateLimited =
+      "rate_limited: the tenant's requests_per_second (--limits-file) is used up; retry after "
+      "Retry-After (whole seconds, at least 1).";
+  json::value* existing = responses.if_contains("429");
+  if (existing == nullptr) {
+    responses["429"] = ErrorResponse(kRateLimited);
+  } else {
+    json::object& r = existing->as_object();
+    r["description"] =
+        std::string(r["description"].as_string()) + " Or " + std::string(kRateLimited);
+  }
+  responses["429"].as_object()["headers"] = json::object{
+      {"Retry-After", json::object{{"description", "Seconds to wait (whole, at least 1)."},
+                                   {"schema", json::object{{"type", "integer"}}}}}};
+  for (auto& [status, response] : responses) {
+    if (status == "401") continue;
+    json::value& slot = response.as_object()["headers"];
+    if (!slot.is_object()) slot.emplace_object();
+    json::object& headers = slot.get_object();
+    headers["RateLimit-Policy"] = json::object{{"$ref", "#/components/headers/RateLimitPolicy"}};
+    headers["RateLimit"] = json::object{{"$ref", "#/components/headers/RateLimit"}};
+  }
+}
+
 // The APP_ROLE values of the processes that serve a route (RoleOf); another
 // role answers it 404 as if the path did not exist (components.responses.DefaultError).
 json::array ServedBy(RouteId id) {
@@ -900,6 +928,7 @@ json::object Operation(const RouteSpec& r) {
     (*responses)["500"] = ErrorResponse(
         "internal: a bug or an unexpected store error; the message carries the "
         "trace id, the detail is in the log.");
+    if (r.needs_bearer) AddRateLimit(*responses);
   }
   return op;
 }
@@ -1003,6 +1032,23 @@ std::string BuildOpenApiJson(std::string_view version) {
                 "proxy_unauthorized (proxy auth enabled), and the HTTP layer's refusals of a "
                 "malformed or oversized request (400, 408, 411, 413, 414, 431, 501, 505) on "
                 "any path. Always the one error shape, with x-trace-id.")}}},
+      {"headers",
+       json::object{
+           {"RateLimitPolicy",
+            json::object{
+                {"description",
+                 "The tenant's rate limit (draft-ietf-httpapi-ratelimit-headers, a structured "
+                 "field list): \"tenant\";q=<burst>;w=<seconds an empty bucket takes to fill>. "
+                 "Sent on every answer after authentication when the tenant has "
+                 "requests_per_second in --limits-file (docs/contracts/limits.md)."},
+                {"schema", json::object{{"type", "string"}}}}},
+           {"RateLimit",
+            json::object{
+                {"description",
+                 "The tenant's remaining requests: \"tenant\";r=<whole tokens left>;t=<seconds "
+                 "until the bucket is full again, or until the next token when none is left>. "
+                 "Sent with RateLimit-Policy."},
+                {"schema", json::object{{"type", "string"}}}}}}},
       {"securitySchemes",
        json::object{
            {"bearerAuth",

@@ -60,12 +60,10 @@ RateDecision RateLimiter::Take(std::string_view tenant_id, const RatePolicy& pol
     it = buckets_.emplace(std::string(tenant_id), fresh).first;
   } else {
     Bucket& b = it->second;
-    // The time since the last request refills at the rate that applied then; a reload's new
-    // burst caps what the bucket holds from now on.
+    // A reloaded policy applies at once: the time since the last request refills at the new
+    // rate, up to the new burst.
     const double elapsed = std::max(0.0, Seconds(now - b.updated).count());
-    b.tokens =
-        std::min(static_cast<double>(b.policy.burst), b.tokens + elapsed * b.policy.per_second);
-    b.tokens = std::min(b.tokens, static_cast<double>(policy.burst));
+    b.tokens = std::min(static_cast<double>(policy.burst), b.tokens + elapsed * policy.per_second);
     b.updated = now;
     b.policy = policy;
   }

@@ -64,7 +64,8 @@ class RateLimiter {
                        std::chrono::seconds sweep_interval = kDefaultSweepInterval);
 
   // Takes a token from `tenant_id`'s bucket under `policy` if there is one. A policy changed by
-  // a reload applies from the next request: the bucket keeps its tokens, capped at the new burst.
+  // a reload applies from the tenant's next request: the bucket keeps its tokens, capped at the
+  // new burst, and the time since the last request refills at the new rate.
   RateDecision Take(std::string_view tenant_id, const RatePolicy& policy);
 
   std::size_t BucketCountForTest() const;

@@ -9,12 +9,15 @@
 
 #include "api/gateway.hpp"
 #include "api/job_watch.hpp"
+#include "api/rate_limiter.hpp"
 #include "api/revocation_poller.hpp"
 #include "api/schemas.hpp"
+#include "api/tenant_limits.hpp"
 #include "app/commands.hpp"
 #include "app/relay_wiring.hpp"
 #include "app/validator_wiring.hpp"
 #include "auth/jwt_verifier.hpp"
+#include "common/clock.hpp"
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
 #include "common/random.hpp"
@@ -87,6 +90,17 @@ Status WritePortFile(const std::string& path, std::uint16_t port) {
     return InvalidArgument("cannot rename port file to " + path);
   }
   return Ok{};
+}
+
+void ReloadLimits(const std::string& path, api::LiveTenantLimits& limits) {
+  auto loaded = api::LoadTenantLimitsFile(path);
+  if (!loaded) {
+    LogError("limits file not reloaded; the previous limits stay in force",
+             {{"limits_file", path}, {"error", loaded.error().message}});
+    return;
+  }
+  LogInfo("limits file reloaded", {{"limits_file", path}, {"tenants", loaded->tenant_count()}});
+  limits.Replace(std::move(loaded).value());
 }
 
 int Fail(const std::string& message) {
@@ -164,6 +178,18 @@ int RunServe(const std::vector<std::string>& args) {
   if (!adapter) return Fail(adapter.error().message);
   if (adapter->policy) adapter->policy->sha256 = crypto::Sha256Hex(*ainputs.policy_text);
 
+  // Quotas and rate limits: a bad file refuses to start, naming the path and the field.
+  api::LiveTenantLimits limits;
+  if (!cfg.limits_file.empty()) {
+    auto loaded = api::LoadTenantLimitsFile(cfg.limits_file);
+    if (!loaded) return Fail(values->Source("limits-file") + ": " + loaded.error().message);
+    LogInfo("limits file loaded",
+            {{"limits_file", cfg.limits_file}, {"tenants", loaded->tenant_count()}});
+    limits.Replace(std::move(loaded).value());
+  }
+  SteadyClock steady_clock;
+  api::RateLimiter rate_limiter(steady_clock);
+
   // Validator runs: the registry, keys and trust are checked now; storage and stores attach
   // once the port is bound and the store is open.
   Result<std::unique_ptr<ValidatorStack>> validator_stack = PrepareValidatorStack(cfg.validators);
@@ -194,6 +220,11 @@ int RunServe(const std::vector<std::string>& args) {
       std::chrono::seconds(api::schema::kTimeoutS.max) + std::chrono::seconds(15));
   // Destroyed explicitly at the end, before the gateway and the store it serves.
   auto server = std::make_unique<http::Server>(hopts, handler);
+  if (!cfg.limits_file.empty()) {
+    // SIGHUP re-reads the limits file: a good one replaces the limits whole, a bad one keeps
+    // those in force.
+    server->SetHangupHandler([&limits, path = cfg.limits_file] { ReloadLimits(path, limits); });
+  }
   if (auto s = server->Listen(); !s) return Fail(s.error().message);
 
   const auto rollback =
@@ -286,6 +317,8 @@ int RunServe(const std::vector<std::string>& args) {
   watch_hub.StartPruning(cfg.change_retention);
   gopts.feed = &feed;
   gopts.watch = &watch_hub;
+  gopts.limits = &limits;
+  gopts.rate_limiter = &rate_limiter;
   api::Gateway gateway(gopts, **verifier, *store->jobs, *store->nodes, *adapter, metrics);
   handler.Set(&gateway);
 

@@ -173,6 +173,11 @@ const std::vector<OptionSpec>& ServeOnlyOptionSpecs() {
       {"change-retention", "RTGW_CHANGE_RETENTION", "1h",
        "How long job changes are kept for watches to resume from (e.g. 10m, 1h, 7d; up to 366d; "
        "0 = forever). A cursor older than this gets 410 cursor_expired."},
+      {"limits-file", "RTGW_LIMITS_FILE", "",
+       "Per-tenant quotas and request rates (JSON: default and tenants -> max_active_jobs, "
+       "max_active_jobs_per_user, requests_per_second, burst; docs/contracts/limits.md). A bad "
+       "file refuses to start; SIGHUP re-reads it (a bad file then keeps the limits in force). "
+       "Empty: no limits."},
       {"dev", "RTGW_DEV", "",
        "Development mode: without a configured secret, generate one and print it with a "
        "ready-to-use token for tenant 'dev-tenant'.",
@@ -381,6 +386,7 @@ Result<ServeConfig> BuildServeConfig(const OptionValues& v) {
                                   true, "up to 366d (e.g. 10m, 1h, 7d)");
   if (!retention) return retention.error();
   c.change_retention = *retention;
+  c.limits_file = v.GetOr("limits-file", "");
   return c;
 }
 

@@ -93,6 +93,10 @@ struct ServeConfig {
   std::chrono::seconds watch_heartbeat{15};
   std::size_t watch_buffer_bytes = 256 << 10;
   std::chrono::seconds change_retention{3600};  // 0: keep every change
+
+  // Quotas and rate limits (docs/contracts/limits.md): read and checked by `rtgw serve` at start
+  // (a bad file refuses to start) and on SIGHUP. Empty: no limits.
+  std::string limits_file;
 };
 
 // Option table of `rtgw serve` (flags, env names, defaults, help).

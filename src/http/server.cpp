@@ -813,8 +813,10 @@ class Server::Impl {
   std::uint16_t Port() const { return port_; }
   void Run(bool handle_signals);
   void Stop();
+  void SetHangupHandler(std::function<void()> on_hangup) { on_hangup_ = std::move(on_hangup); }
 
  private:
+  void WaitForSignal();
   asio::awaitable<void> AcceptLoop();
   void StartSession(tcp::socket socket);
   // Registers `session` if a slot is free or can be taken from an idle connection (returned in
@@ -847,6 +849,7 @@ class Server::Impl {
   tcp::acceptor acceptor_;
   asio::steady_timer drain_timer_;
   std::optional<asio::signal_set> signals_;
+  std::function<void()> on_hangup_;  // set before Run
   // Used on control_ only.
   bool drain_started_ = false;
   bool drain_finished_ = false;
@@ -904,11 +907,8 @@ void Server::Impl::Run(bool handle_signals) {
   }
   if (handle_signals) {
     signals_.emplace(control_, SIGINT, SIGTERM);
-    signals_->async_wait([this](const error_code& ec, int signal_number) {
-      if (ec) return;
-      LogInfo("signal received", {{"signal", signal_number}});
-      Stop();
-    });
+    if (on_hangup_) signals_->add(SIGHUP);
+    WaitForSignal();
   }
   asio::co_spawn(control_, AcceptLoop(), [](const std::exception_ptr& error) {
     if (!error) return;
@@ -928,6 +928,20 @@ void Server::Impl::Run(bool handle_signals) {
   for (std::thread& t : threads) t.join();
   signals_.reset();
   LogInfo("stopped", {{"port", static_cast<int>(port_)}, {"forced", force_closed_ ? 1 : 0}});
+}
+
+void Server::Impl::WaitForSignal() {
+  signals_->async_wait([this](const error_code& ec, int signal_number) {
+    if (ec) return;
+    LogInfo("signal received", {{"signal", signal_number}});
+    if (signal_number == SIGHUP) {
+      on_hangup_();
+      // The drain cancels the set; until then every SIGHUP is served.
+      if (!drain_started_) WaitForSignal();
+      return;
+    }
+    Stop();
+  });
 }
 
 void Server::Impl::RunIoThread() {
@@ -1148,5 +1162,9 @@ std::uint16_t Server::Port() const { return impl_->Port(); }
 void Server::Run(bool handle_signals) { impl_->Run(handle_signals); }
 
 void Server::Stop() { impl_->Stop(); }
+
+void Server::SetHangupHandler(std::function<void()> on_hangup) {
+  impl_->SetHangupHandler(std::move(on_hangup));
+}
 
 }  // namespace rtgw::http

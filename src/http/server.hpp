@@ -2,6 +2,7 @@
 #define RTGW_HTTP_SERVER_HPP_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "common/error.hpp"
@@ -47,6 +48,10 @@ class Server {
   std::uint16_t Port() const;
   // Serves until Stop(); also stops on SIGTERM/SIGINT when `handle_signals`.
   void Run(bool handle_signals);
+  // Call before Run(true): each SIGHUP then runs `on_hangup` (on the server's control strand,
+  // which also accepts connections: keep it short, e.g. re-reading a small file) instead of
+  // ending the process. Without it, or without handle_signals, SIGHUP keeps its default action.
+  void SetHangupHandler(std::function<void()> on_hangup);
   void Stop();
 
  private:

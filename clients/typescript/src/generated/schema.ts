@@ -883,7 +883,12 @@ export interface components {
     };
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description The tenant's rate limit (draft-ietf-httpapi-ratelimit-headers, a structured field list): "tenant";q=<burst>;w=<seconds an empty bucket takes to fill>. Sent on every answer after authentication when the tenant has requests_per_second in --limits-file (docs/contracts/limits.md). */
+        RateLimitPolicy: string;
+        /** @description The tenant's remaining requests: "tenant";r=<whole tokens left>;t=<seconds until the bucket is full again, or until the next token when none is left>. Sent with RateLimit-Policy. */
+        RateLimit: string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -907,6 +912,8 @@ export interface operations {
             /** @description Accepted (or the original answer to a replay). */
             202: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -916,6 +923,8 @@ export interface operations {
             /** @description Invalid input; the message names the field. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -934,6 +943,8 @@ export interface operations {
             /** @description tenant_mismatch; scope_denied; subject_mismatch (requested_by.user_id is not the token's sub, without runtime:submit_as); queue_denied (names the queue and the policy rule). */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -943,6 +954,8 @@ export interface operations {
             /** @description Idempotency or consistency conflict. */
             409: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -952,6 +965,8 @@ export interface operations {
             /** @description Body larger than the limit. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -961,6 +976,8 @@ export interface operations {
             /** @description Body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -970,6 +987,21 @@ export interface operations {
             /** @description walltime_exceeded / resource_limit_exceeded: over the queue mapping's, the policy's or the partition's limit; nothing stored. */
             422: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: the tenant's requests_per_second (--limits-file) is used up; retry after Retry-After (whole seconds, at least 1). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait (whole, at least 1). */
+                    "Retry-After"?: number;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -979,6 +1011,8 @@ export interface operations {
             /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -988,6 +1022,8 @@ export interface operations {
             /** @description Store unavailable, or slurm_unavailable (real-policy: the node's catalogue is missing, stale or cannot serve the mapping); nothing changed, retry. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1028,6 +1064,8 @@ export interface operations {
             /** @description One page. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1037,6 +1075,8 @@ export interface operations {
             /** @description Invalid input; the message names the field. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1055,6 +1095,21 @@ export interface operations {
             /** @description tenant_mismatch; scope_denied; node_mismatch (a node token asked for another node's jobs); subject_mismatch (strict mode, unscoped token: another user's jobs). */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: the tenant's requests_per_second (--limits-file) is used up; retry after Retry-After (whole seconds, at least 1). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait (whole, at least 1). */
+                    "Retry-After"?: number;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1064,6 +1119,8 @@ export interface operations {
             /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1073,6 +1130,8 @@ export interface operations {
             /** @description Store unavailable; nothing changed, retry. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1108,6 +1167,8 @@ export interface operations {
             200: {
                 headers: {
                     "Cache-Control"?: "no-store";
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1117,6 +1178,8 @@ export interface operations {
             /** @description Invalid input; the message names the field. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1135,6 +1198,8 @@ export interface operations {
             /** @description tenant_mismatch; scope_denied; node_mismatch (a node token asked for another node's jobs); subject_mismatch (strict mode, unscoped token: another user's jobs). */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1144,17 +1209,21 @@ export interface operations {
             /** @description cursor_expired: the changes after the cursor are no longer retained (--change-retention); list again and watch from its watch_from. */
             410: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too_many_watchers: --max-watchers or --max-watchers-per-tenant reached (watch streams and projection long polls count); retry after Retry-After. */
+            /** @description too_many_watchers: --max-watchers or --max-watchers-per-tenant reached (watch streams and projection long polls count); retry after Retry-After. Or rate_limited: the tenant's requests_per_second (--limits-file) is used up; retry after Retry-After (whole seconds, at least 1). */
             429: {
                 headers: {
-                    /** @description Seconds to wait (1). */
+                    /** @description Seconds to wait (whole, at least 1). */
                     "Retry-After"?: number;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1164,6 +1233,8 @@ export interface operations {
             /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1173,6 +1244,8 @@ export interface operations {
             /** @description Store unavailable; nothing changed, retry. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1202,6 +1275,8 @@ export interface operations {
             /** @description Event stored. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1211,6 +1286,8 @@ export interface operations {
             /** @description Invalid input; the message names the field. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1229,6 +1306,8 @@ export interface operations {
             /** @description tenant_mismatch; scope_denied; node_token_required (no node_id claim); node_mismatch (another node's path or job); subject_mismatch (strict mode: another user's job). */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1238,6 +1317,8 @@ export interface operations {
             /** @description No such job in the caller's tenant. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1247,6 +1328,8 @@ export interface operations {
             /** @description Idempotency or consistency conflict. */
             409: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1256,6 +1339,8 @@ export interface operations {
             /** @description Body larger than the limit. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1265,6 +1350,21 @@ export interface operations {
             /** @description Body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: the tenant's requests_per_second (--limits-file) is used up; retry after Retry-After (whole seconds, at least 1). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait (whole, at least 1). */
+                    "Retry-After"?: number;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1274,6 +1374,8 @@ export interface operations {
             /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1283,6 +1385,8 @@ export interface operations {
             /** @description Store unavailable; nothing changed, retry. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1308,6 +1412,8 @@ export interface operations {
             /** @description The job and its events. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1326,6 +1432,8 @@ export interface operations {
             /** @description tenant_mismatch (x-tenant-id or body tenant_id differs from the token); scope_denied (the token lacks the operation's scope, or is a node token where node tokens may not call); node_mismatch or subject_mismatch (another node's or, strict mode, another user's job). */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1335,6 +1443,21 @@ export interface operations {
             /** @description No such job in the caller's tenant. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: the tenant's requests_per_second (--limits-file) is used up; retry after Retry-After (whole seconds, at least 1). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait (whole, at least 1). */
+                    "Retry-After"?: number;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1344,6 +1467,8 @@ export interface operations {
             /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1353,6 +1478,8 @@ export interface operations {
             /** @description Store unavailable; nothing changed, retry. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1383,6 +1510,8 @@ export interface operations {
             /** @description The projection: at once, or (long poll) as soon as projection_version > wait_version_gt, else at the timeout. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1392,6 +1521,8 @@ export interface operations {
             /** @description Invalid input; the message names the field. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1410,6 +1541,8 @@ export interface operations {
             /** @description tenant_mismatch (x-tenant-id or body tenant_id differs from the token); scope_denied (the token lacks the operation's scope, or is a node token where node tokens may not call); node_mismatch or subject_mismatch (another node's or, strict mode, another user's job). */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1419,17 +1552,21 @@ export interface operations {
             /** @description No such job in the caller's tenant. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too_many_watchers: --max-watchers or --max-watchers-per-tenant reached (watch streams and projection long polls count); retry after Retry-After. */
+            /** @description too_many_watchers: --max-watchers or --max-watchers-per-tenant reached (watch streams and projection long polls count); retry after Retry-After. Or rate_limited: the tenant's requests_per_second (--limits-file) is used up; retry after Retry-After (whole seconds, at least 1). */
             429: {
                 headers: {
-                    /** @description Seconds to wait (1). */
+                    /** @description Seconds to wait (whole, at least 1). */
                     "Retry-After"?: number;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1439,6 +1576,8 @@ export interface operations {
             /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1448,6 +1587,8 @@ export interface operations {
             /** @description Store unavailable; nothing changed, retry. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1473,6 +1614,8 @@ export interface operations {
             /** @description The job. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1491,6 +1634,8 @@ export interface operations {
             /** @description tenant_mismatch (x-tenant-id or body tenant_id differs from the token); scope_denied (the token lacks the operation's scope, or is a node token where node tokens may not call); node_mismatch or subject_mismatch (another node's or, strict mode, another user's job). */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1500,6 +1645,21 @@ export interface operations {
             /** @description No such job in the caller's tenant. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: the tenant's requests_per_second (--limits-file) is used up; retry after Retry-After (whole seconds, at least 1). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait (whole, at least 1). */
+                    "Retry-After"?: number;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1509,6 +1669,8 @@ export interface operations {
             /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1518,6 +1680,8 @@ export interface operations {
             /** @description Store unavailable; nothing changed, retry. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1541,6 +1705,8 @@ export interface operations {
             /** @description Dead letters. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1550,6 +1716,8 @@ export interface operations {
             /** @description Invalid input; the message names the field. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1568,6 +1736,21 @@ export interface operations {
             /** @description tenant_mismatch (x-tenant-id or body tenant_id differs from the token); scope_denied (the token lacks the operation's scope, or is a node token where node tokens may not call); node_mismatch or subject_mismatch (another node's or, strict mode, another user's job). */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: the tenant's requests_per_second (--limits-file) is used up; retry after Retry-After (whole seconds, at least 1). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait (whole, at least 1). */
+                    "Retry-After"?: number;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1577,6 +1760,8 @@ export interface operations {
             /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1586,6 +1771,8 @@ export interface operations {
             /** @description Store unavailable; nothing changed, retry. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1613,6 +1800,8 @@ export interface operations {
             /** @description Queued for delivery again. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1622,6 +1811,8 @@ export interface operations {
             /** @description Invalid input; the message names the field. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1640,6 +1831,8 @@ export interface operations {
             /** @description tenant_mismatch (x-tenant-id or body tenant_id differs from the token); scope_denied (the token lacks the operation's scope, or is a node token where node tokens may not call); node_mismatch or subject_mismatch (another node's or, strict mode, another user's job). */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1649,6 +1842,8 @@ export interface operations {
             /** @description No such job in the caller's tenant. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1658,6 +1853,21 @@ export interface operations {
             /** @description Body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: the tenant's requests_per_second (--limits-file) is used up; retry after Retry-After (whole seconds, at least 1). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait (whole, at least 1). */
+                    "Retry-After"?: number;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1667,6 +1877,8 @@ export interface operations {
             /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1676,6 +1888,8 @@ export interface operations {
             /** @description Store unavailable; nothing changed, retry. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1703,6 +1917,8 @@ export interface operations {
             /** @description The run. */
             202: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1712,6 +1928,8 @@ export interface operations {
             /** @description Invalid input; the message names the field. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1730,6 +1948,8 @@ export interface operations {
             /** @description tenant_mismatch (x-tenant-id or body tenant_id differs from the token); scope_denied (the token lacks the operation's scope, or is a node token where node tokens may not call); node_mismatch or subject_mismatch (another node's or, strict mode, another user's job). */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1739,6 +1959,8 @@ export interface operations {
             /** @description Unknown validator or version; also a process that does not serve this route (APP_ROLE) or has no validators. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1748,6 +1970,8 @@ export interface operations {
             /** @description idempotency_conflict: the key was used with another request. */
             409: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1757,6 +1981,8 @@ export interface operations {
             /** @description Body larger than the limit. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1766,6 +1992,21 @@ export interface operations {
             /** @description Body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: the tenant's requests_per_second (--limits-file) is used up; retry after Retry-After (whole seconds, at least 1). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait (whole, at least 1). */
+                    "Retry-After"?: number;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1775,6 +2016,8 @@ export interface operations {
             /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1784,6 +2027,8 @@ export interface operations {
             /** @description Store unavailable; nothing changed, retry. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1809,6 +2054,8 @@ export interface operations {
             /** @description The run. */
             202: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1827,6 +2074,8 @@ export interface operations {
             /** @description tenant_mismatch (x-tenant-id or body tenant_id differs from the token); scope_denied (the token lacks the operation's scope, or is a node token where node tokens may not call); node_mismatch or subject_mismatch (another node's or, strict mode, another user's job). */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1836,6 +2085,8 @@ export interface operations {
             /** @description No such run in the caller's tenant; also a process that does not serve this route (APP_ROLE) or has no validators. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1845,6 +2096,21 @@ export interface operations {
             /** @description run_not_finished: the current execution is still open. */
             409: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: the tenant's requests_per_second (--limits-file) is used up; retry after Retry-After (whole seconds, at least 1). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait (whole, at least 1). */
+                    "Retry-After"?: number;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1854,6 +2120,8 @@ export interface operations {
             /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1863,6 +2131,8 @@ export interface operations {
             /** @description Store unavailable; nothing changed, retry. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1888,6 +2158,8 @@ export interface operations {
             /** @description The run. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1906,6 +2178,8 @@ export interface operations {
             /** @description tenant_mismatch (x-tenant-id or body tenant_id differs from the token); scope_denied (the token lacks the operation's scope, or is a node token where node tokens may not call); node_mismatch or subject_mismatch (another node's or, strict mode, another user's job). */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1915,6 +2189,21 @@ export interface operations {
             /** @description No such run in the caller's tenant; also a process that does not serve this route (APP_ROLE) or has no validators. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: the tenant's requests_per_second (--limits-file) is used up; retry after Retry-After (whole seconds, at least 1). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait (whole, at least 1). */
+                    "Retry-After"?: number;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1924,6 +2213,8 @@ export interface operations {
             /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1933,6 +2224,8 @@ export interface operations {
             /** @description Store unavailable; nothing changed, retry. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2170,6 +2463,8 @@ export interface operations {
             /** @description Cancelled, or the cancel request is recorded. */
             202: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2188,6 +2483,8 @@ export interface operations {
             /** @description tenant_mismatch; scope_denied; node_token_required (no node_id claim); node_mismatch (another node's path or job); subject_mismatch (strict mode: another user's job). */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2197,6 +2494,8 @@ export interface operations {
             /** @description No such job in the caller's tenant. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2206,6 +2505,8 @@ export interface operations {
             /** @description Idempotency or consistency conflict. */
             409: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2215,6 +2516,8 @@ export interface operations {
             /** @description Body larger than the limit. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2224,6 +2527,21 @@ export interface operations {
             /** @description Body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: the tenant's requests_per_second (--limits-file) is used up; retry after Retry-After (whole seconds, at least 1). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait (whole, at least 1). */
+                    "Retry-After"?: number;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2233,6 +2551,8 @@ export interface operations {
             /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2242,6 +2562,8 @@ export interface operations {
             /** @description Store unavailable; nothing changed, retry. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2271,6 +2593,8 @@ export interface operations {
             /** @description Stored. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2280,6 +2604,8 @@ export interface operations {
             /** @description Invalid input; the message names the field. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2298,6 +2624,8 @@ export interface operations {
             /** @description tenant_mismatch; scope_denied; node_token_required (no node_id claim); node_mismatch (another node's path or job); subject_mismatch (strict mode: another user's job). */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2307,6 +2635,8 @@ export interface operations {
             /** @description Body larger than the limit. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2316,6 +2646,21 @@ export interface operations {
             /** @description Body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: the tenant's requests_per_second (--limits-file) is used up; retry after Retry-After (whole seconds, at least 1). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait (whole, at least 1). */
+                    "Retry-After"?: number;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2325,6 +2670,8 @@ export interface operations {
             /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2334,6 +2681,8 @@ export interface operations {
             /** @description Store unavailable; nothing changed, retry. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2363,6 +2712,8 @@ export interface operations {
             /** @description Leases and cancellations (possibly empty). */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2372,6 +2723,8 @@ export interface operations {
             /** @description Invalid input; the message names the field. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2390,6 +2743,8 @@ export interface operations {
             /** @description tenant_mismatch; scope_denied; node_token_required (no node_id claim); node_mismatch (another node's path or job); subject_mismatch (strict mode: another user's job). */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2399,6 +2754,8 @@ export interface operations {
             /** @description Body larger than the limit. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2408,6 +2765,21 @@ export interface operations {
             /** @description Body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: the tenant's requests_per_second (--limits-file) is used up; retry after Retry-After (whole seconds, at least 1). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait (whole, at least 1). */
+                    "Retry-After"?: number;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2417,6 +2789,8 @@ export interface operations {
             /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2426,6 +2800,8 @@ export interface operations {
             /** @description Store unavailable; nothing changed, retry. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2456,6 +2832,8 @@ export interface operations {
             /** @description New expiry. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2465,6 +2843,8 @@ export interface operations {
             /** @description Invalid input; the message names the field. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2483,6 +2863,8 @@ export interface operations {
             /** @description tenant_mismatch; scope_denied; node_token_required (no node_id claim); node_mismatch (another node's path or job); subject_mismatch (strict mode: another user's job). */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2492,6 +2874,8 @@ export interface operations {
             /** @description Idempotency or consistency conflict. */
             409: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2501,6 +2885,8 @@ export interface operations {
             /** @description Body larger than the limit. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2510,6 +2896,21 @@ export interface operations {
             /** @description Body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: the tenant's requests_per_second (--limits-file) is used up; retry after Retry-After (whole seconds, at least 1). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait (whole, at least 1). */
+                    "Retry-After"?: number;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2519,6 +2920,8 @@ export interface operations {
             /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2528,6 +2931,8 @@ export interface operations {
             /** @description Store unavailable; nothing changed, retry. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2554,6 +2959,8 @@ export interface operations {
             /** @description Released. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2572,6 +2979,8 @@ export interface operations {
             /** @description tenant_mismatch; scope_denied; node_token_required (no node_id claim); node_mismatch (another node's path or job); subject_mismatch (strict mode: another user's job). */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2581,6 +2990,8 @@ export interface operations {
             /** @description Body larger than the limit. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2590,6 +3001,21 @@ export interface operations {
             /** @description Body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: the tenant's requests_per_second (--limits-file) is used up; retry after Retry-After (whole seconds, at least 1). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait (whole, at least 1). */
+                    "Retry-After"?: number;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2599,6 +3025,8 @@ export interface operations {
             /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2608,6 +3036,8 @@ export interface operations {
             /** @description Store unavailable; nothing changed, retry. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2631,6 +3061,8 @@ export interface operations {
             /** @description The nodes. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2649,6 +3081,21 @@ export interface operations {
             /** @description tenant_mismatch (x-tenant-id or body tenant_id differs from the token); scope_denied (the token lacks the operation's scope, or is a node token where node tokens may not call); node_mismatch or subject_mismatch (another node's or, strict mode, another user's job). */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: the tenant's requests_per_second (--limits-file) is used up; retry after Retry-After (whole seconds, at least 1). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait (whole, at least 1). */
+                    "Retry-After"?: number;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2658,6 +3105,8 @@ export interface operations {
             /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2667,6 +3116,8 @@ export interface operations {
             /** @description Store unavailable; nothing changed, retry. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2694,6 +3145,8 @@ export interface operations {
             /** @description The report. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2703,6 +3156,8 @@ export interface operations {
             /** @description Invalid input; the message names the field. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2721,6 +3176,8 @@ export interface operations {
             /** @description tenant_mismatch; scope_denied; node_token_required (no node_id claim); node_mismatch (another node's path or job); subject_mismatch (strict mode: another user's job). */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2730,6 +3187,8 @@ export interface operations {
             /** @description Body larger than the limit. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2739,6 +3198,21 @@ export interface operations {
             /** @description Body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: the tenant's requests_per_second (--limits-file) is used up; retry after Retry-After (whole seconds, at least 1). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait (whole, at least 1). */
+                    "Retry-After"?: number;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2748,6 +3222,8 @@ export interface operations {
             /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2757,6 +3233,8 @@ export interface operations {
             /** @description Store unavailable; nothing changed, retry. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2784,6 +3262,8 @@ export interface operations {
             /** @description Revoked (idempotent). */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2793,6 +3273,8 @@ export interface operations {
             /** @description Invalid input; the message names the field. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2811,6 +3293,8 @@ export interface operations {
             /** @description tenant_mismatch (x-tenant-id or body tenant_id differs from the token); scope_denied (the token lacks the operation's scope, or is a node token where node tokens may not call); node_mismatch or subject_mismatch (another node's or, strict mode, another user's job). */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2820,6 +3304,8 @@ export interface operations {
             /** @description Body larger than the limit. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2829,6 +3315,8 @@ export interface operations {
             /** @description Body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2838,6 +3326,21 @@ export interface operations {
             /** @description resource_limit_exceeded: the tenant holds --max-revocations-per-tenant live revocations. */
             422: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: the tenant's requests_per_second (--limits-file) is used up; retry after Retry-After (whole seconds, at least 1). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait (whole, at least 1). */
+                    "Retry-After"?: number;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2847,6 +3350,8 @@ export interface operations {
             /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2856,6 +3361,8 @@ export interface operations {
             /** @description Store unavailable; nothing changed, retry. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
                 };
                 content: {
