@@ -870,110 +870,55 @@ class Gateway::Impl {
     return std::move(id.who->tenant_id);
   }
 
-  // checks.slurm_adapter: the boundary's mode, policy and rollback state.
-  std::string AdapterCheckJson(bool& degraded) const {
-    const auto rollback =
-        slurm_adapter::GetRollbackStatus(adapter_, std::chrono::system_clock::now());
-    degraded = rollback.expired;
-    std::string out = "{\"status\":\"";
-    out += rollback.expired ? "degraded" : "ok";
-    out += "\",\"adapter\":\"";
-    out += slurm_adapter::ToString(adapter_.mode);
-    out += "\",\"contract_version\":\"";
-    out += slurm_adapter::kContractVersion;
-    out += "\",\"policy_file\":";
-    if (adapter_.policy_path.empty()) {
-      out += "null";
-    } else {
-      out += '"';
-      AppendJsonEscaped(out, adapter_.policy_path);
-      out += '"';
-    }
-    out += ",\"policy_sha256\":";
-    if (adapter_.policy) {
-      out += "\"" + adapter_.policy->sha256 + "\"";
-    } else {
-      out += "null";
-    }
-    out += ",\"rollback\":";
-    if (!rollback.active) {
-      out += "null";
-    } else {
-      out += "{\"active\":true,\"owner\":\"";
-      AppendJsonEscaped(out, adapter_.rollback_owner);
-      out += "\",\"expires_at\":\"" + adapter_.rollback_expires_at_text + "\",\"expired\":";
-      out += rollback.expired ? "true" : "false";
-      out += '}';
-    }
-    out += '}';
-    return out;
-  }
-
+  // Gathers the facts of api/health.hpp at once (the store's read/write check,
+  // the node list when deep or real-policy, each extra check) and answers when
+  // the last one arrives, on whichever thread that is.
   void Health(const std::shared_ptr<Call>& call) {
     // Other parameters are ignored, as before strict query parsing.
     static constexpr QueryParamSpec kAllowed[] = {{"deep"}};
     auto params = QueryParams::Parse(call->request.query, kAllowed, /*ignore_unknown=*/true);
-    const bool deep = params && params->Flag("deep");
-    if (deep) {
-      // The node list is the caller's tenant's (valid bearer token), else counts only.
-      return node_api_.ManagedRuntime(
-          OptionalTenant(call->request),
-          [this, call](std::string runtime) { HealthWith(call, std::move(runtime)); });
+    auto facts = std::make_shared<HealthFacts>();
+    facts->version = options_.version;
+    facts->trace_id = call->trace_id;
+    facts->now = std::chrono::system_clock::now();
+    facts->deep = params && params->Flag("deep");
+    facts->adapter = &adapter_;
+    facts->node_stale_after = options_.nodes.stale_after;
+    const bool read_nodes = facts->deep || adapter_.mode == slurm_adapter::AdapterMode::kRealPolicy;
+    // Node ids are listed to the caller's tenant (valid bearer token), else counts only.
+    if (read_nodes) facts->tenant_id = OptionalTenant(call->request);
+    for (const GatewayOptions::HealthCheck& check : options_.health_checks) {
+      facts->extra.emplace_back(check.name, HealthCheckResult{});
     }
-    HealthWith(call, std::string());
+    const int reads = 1 + (read_nodes ? 1 : 0) + static_cast<int>(options_.health_checks.size());
+    auto pending = std::make_shared<std::atomic<int>>(reads);
+    auto arrived = [this, call, facts, pending] {
+      if (pending->fetch_sub(1, std::memory_order_acq_rel) == 1) FinishHealth(*call, *facts);
+    };
+    store_.CheckHealth([facts, arrived](Result<storage::StoreHealth> r) {
+      facts->store = std::move(r);
+      arrived();
+    });
+    if (read_nodes) {
+      nodes_.ListNodes(std::nullopt, [facts, arrived](Result<std::vector<storage::NodeRecord>> r) {
+        facts->nodes = std::move(r);
+        arrived();
+      });
+    }
+    for (std::size_t i = 0; i < options_.health_checks.size(); ++i) {
+      options_.health_checks[i].run([facts, arrived, i](HealthCheckResult r) {
+        facts->extra[i].second = std::move(r);
+        arrived();
+      });
+    }
   }
 
-  void HealthWith(const std::shared_ptr<Call>& call, std::string runtime_json) {
-    store_.CheckHealth([this, call,
-                        runtime = std::move(runtime_json)](Result<storage::StoreHealth> r) {
-      const bool ok = r.ok() && r->reachable && r->writable;
-      bool degraded = false;
-      std::string checks = "{\"store\":{\"status\":\"";
-      checks += ok ? "ok" : "unavailable";
-      checks += "\",\"backend\":\"";
-      AppendJsonEscaped(checks, r.ok() ? r->backend : std::string("unknown"));
-      checks += "\",\"reachable\":";
-      checks += r.ok() && r->reachable ? "true" : "false";
-      checks += ",\"writable\":";
-      checks += r.ok() && r->writable ? "true" : "false";
-      // The check's own text (SQLite/libpq/OS errors) goes to the log, never to the client.
-      std::string detail;
-      if (!r.ok() || !r->detail.empty()) {
-        LogError("store health check failed",
-                 {{"trace_id", call->trace_id}, {"error", r.ok() ? r->detail : r.error().message}});
-        detail =
-            "the store's read or write check failed; the server log has the details "
-            "under trace_id " +
-            call->trace_id;
-      }
-      if (!detail.empty()) {
-        checks += ",\"detail\":\"";
-        AppendJsonEscaped(checks, detail);
-        checks += '"';
-      }
-      checks += '}';
-      checks += ",\"slurm_adapter\":" + AdapterCheckJson(degraded);
-      if (!runtime.empty()) checks += ",\"managed_aiida_runtime\":" + runtime;
-      // Extra checks (e.g. the projection relay) can degrade the answer but
-      // not fail it: the API still serves while, say, the product sink is down.
-      for (const GatewayOptions::HealthCheck& check : options_.health_checks) {
-        auto [check_degraded, check_json] = check.run();
-        degraded = degraded || check_degraded;
-        checks += ",\"";
-        AppendJsonEscaped(checks, check.name);
-        checks += "\":";
-        checks += check_json;
-      }
-      checks += '}';
-      std::string body = "{\"status\":\"";
-      body += !ok ? "unavailable" : degraded ? "degraded" : "ok";
-      body += "\",\"version\":\"";
-      AppendJsonEscaped(body, options_.version);
-      body += "\",\"checks\":";
-      body += checks;
-      body += '}';
-      Finish(*call, JsonResponse(ok ? 200 : 503, std::move(body)));
-    });
+  void FinishHealth(Call& call, const HealthFacts& facts) {
+    HealthAnswer answer = BuildHealth(facts);
+    for (const std::string& detail : answer.withheld) {
+      LogError("store health check failed", {{"trace_id", call.trace_id}, {"error", detail}});
+    }
+    Finish(call, JsonResponse(answer.status, std::move(answer.body)));
   }
 
   void Record(const Call& call, int status) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "api/health.hpp"
 #include "api/node_handlers.hpp"
 #include "api/rate_limiter.hpp"
 #include "api/tenant_limits.hpp"
@@ -39,12 +40,12 @@ struct GatewayOptions {
   std::string proxy_auth_secret_header = "modal-secret";
   bool access_log = true;
 
-  // Extra /api/health checks, shown as checks.<name>. `run` returns the
-  // check's JSON object and whether it is degraded (health then says
-  // "degraded", still 200). Called on a store thread: must be quick, no I/O.
+  // Extra /api/health checks, shown as checks.<name> (api/health.hpp): a
+  // degraded one makes health say "degraded" (still 200). `run` is called on
+  // an I/O thread for every health request and must not block.
   struct HealthCheck {
     std::string name;
-    std::function<std::pair<bool, std::string>()> run;
+    HealthCheckFn run;
   };
   std::vector<HealthCheck> health_checks;
 

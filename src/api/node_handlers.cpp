@@ -209,19 +209,4 @@ void NodeApi::DryRun(std::shared_ptr<Call> call) {
       });
 }
 
-void NodeApi::ManagedRuntime(std::optional<std::string> tenant_id,
-                             std::function<void(std::string)> done) {
-  const bool list = tenant_id.has_value();
-  store_.ListNodes(std::move(tenant_id), [this, list, done = std::move(done)](
-                                             Result<std::vector<storage::NodeRecord>> r) {
-    if (!r) {
-      std::string body = R"({"status":"unavailable","detail":")";
-      AppendJsonEscaped(body, ClientMessage(r.error(), "health: managed runtime"));
-      body += "\"}";
-      return done(std::move(body));
-    }
-    done(ManagedRuntimeJson(*r, list, Now(), options_.stale_after));
-  });
-}
-
 }  // namespace rtgw::api

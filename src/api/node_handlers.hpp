@@ -23,7 +23,7 @@ struct NodeApiOptions {
 
 // Handlers of the management-node surface (docs/contracts/agent-protocol.md):
 // heartbeat, leases:acquire (long poll), :renew, :release, job :cancel, the
-// onboarding dry-run, and health's checks.managed_aiida_runtime. The gateway
+// onboarding dry-run (health's checks.managed_aiida_runtime: api/health.hpp). The gateway
 // routes and authenticates; these check the node-token rules, validate the
 // body, call the NodeStore and answer through `finish`. Never blocking: long
 // polls park in LeaseWaiters, not on an I/O thread.
@@ -42,10 +42,6 @@ class NodeApi {
   void Release(std::shared_ptr<Call> call);
   void Cancel(std::shared_ptr<Call> call);
   void DryRun(std::shared_ptr<Call> call);
-
-  // checks.managed_aiida_runtime as JSON; `tenant_id` set: that tenant's nodes
-  // listed, else counts over all nodes only.
-  void ManagedRuntime(std::optional<std::string> tenant_id, std::function<void(std::string)> done);
 
   // A job of (tenant, node) may have become leasable or cancellable.
   void NotifyWork(const std::string& tenant_id, const std::string& node_id);

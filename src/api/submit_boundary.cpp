@@ -93,6 +93,18 @@ std::string RequestedUser(std::string_view spec_json) {
   return SpecString(spec_json, "requested_by", "user_id");
 }
 
+Result<sa::CatalogueSnapshot> CatalogueSnapshotOf(const storage::NodeRecord& node) {
+  sa::CatalogueSnapshot snapshot;
+  snapshot.node_id = node.node_id;
+  snapshot.reported_at = node.last_seen;
+  if (node.catalogue_json) {
+    Result<sa::Catalogue> c = sa::ParseCatalogueText(*node.catalogue_json);
+    if (!c) return std::move(c).error();
+    snapshot.catalogue = std::move(c).value();
+  }
+  return snapshot;
+}
+
 void ResolveSubmitBoundary(
     const sa::AdapterSettings& settings, storage::NodeStore& nodes, storage::SubmitRecord record,
     SystemTime now, std::function<void(storage::SubmitRecord, Result<sa::BoundaryRecord>)> done) {
@@ -117,14 +129,9 @@ void ResolveSubmitBoundary(
         }
         std::optional<sa::CatalogueSnapshot> snapshot;
         if (r) {
-          snapshot.emplace();
-          snapshot->node_id = r->node_id;
-          snapshot->reported_at = r->last_seen;
-          if (r->catalogue_json) {
-            auto c = sa::ParseCatalogueText(*r->catalogue_json);
-            if (!c) return done(std::move(*shared), c.error());
-            snapshot->catalogue = std::move(*c);
-          }
+          Result<sa::CatalogueSnapshot> s = CatalogueSnapshotOf(*r);
+          if (!s) return done(std::move(*shared), s.error());
+          snapshot = std::move(s).value();
         }
         Finish(settings, std::move(*shared), in, snapshot ? &*snapshot : nullptr, now, done);
       });

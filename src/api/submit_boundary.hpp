@@ -24,6 +24,11 @@ void ResolveSubmitBoundary(
     storage::SubmitRecord record, SystemTime now,
     std::function<void(storage::SubmitRecord, Result<slurm_adapter::BoundaryRecord>)> done);
 
+// The catalogue real-policy resolves against, from a node's stored heartbeat
+// (`catalogue` nullopt: the node runs the local executor). The error of
+// ParseCatalogueText when the stored catalogue does not parse.
+Result<slurm_adapter::CatalogueSnapshot> CatalogueSnapshotOf(const storage::NodeRecord& node);
+
 // The canonical spec_json with the boundary record (BoundaryJson) added under
 // "slurm_adapter": what CanonicalJson of the merged object gives, without
 // parsing the spec again.

@@ -19,8 +19,7 @@ relay::RelayOptions ToRelayOptions(const config::RelayConfig& c) {
   return o;
 }
 
-std::pair<bool, std::string> RelayHealth(const relay::ProjectionRelay& relay) {
-  const relay::RelayStatus s = relay.GetStatus();
+api::HealthCheckResult RelayCheck(const relay::RelayStatus& s) {
   auto opt = [](const std::optional<std::string>& v) {
     return v ? json::value(*v) : json::value(nullptr);
   };
@@ -38,7 +37,23 @@ std::pair<bool, std::string> RelayHealth(const relay::ProjectionRelay& relay) {
       {"dead_letters", s.outbox.dead},
       {"oldest_undelivered_seconds", s.outbox.oldest_pending_age_seconds},
   };
+  if (s.consecutive_failures > 0) {
+    o["reason"] = std::to_string(s.consecutive_failures) +
+                  " consecutive delivery attempts to the projection sink failed (last_error); " +
+                  std::to_string(s.outbox.pending) + " updates wait";
+  } else if (s.outbox.dead > 0) {
+    o["reason"] = std::to_string(s.outbox.dead) +
+                  " updates are dead letters: their jobs' later updates wait until they are "
+                  "replayed (projection dead-letters:replay)";
+  }
   return {s.degraded, json::serialize(o)};
+}
+
+api::HealthCheckFn RelayHealthCheck(relay::ProjectionRelay& relay) {
+  return [r = &relay](std::function<void(api::HealthCheckResult)> done) {
+    r->GetLiveStatus(
+        [done = std::move(done)](const relay::RelayStatus& s) { done(RelayCheck(s)); });
+  };
 }
 
 }  // namespace rtgw::app

@@ -286,8 +286,7 @@ int RunServe(const std::vector<std::string>& args) {
   gopts.access_log = cfg.access_log;
   gopts.outbox = store->outbox;
   if (projection_relay) {
-    gopts.health_checks.push_back(
-        {"projection_relay", [r = projection_relay.get()] { return RelayHealth(*r); }});
+    gopts.health_checks.push_back({"projection_relay", RelayHealthCheck(*projection_relay)});
   }
   gopts.serve_public = cfg.validators.serve_public();
   gopts.serve_internal = cfg.validators.serve_internal();

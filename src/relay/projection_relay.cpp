@@ -177,10 +177,28 @@ class ProjectionRelay::Impl {
 
   RelayStatus GetStatus() const {
     std::lock_guard lock(mu_);
-    RelayStatus s = status_;
-    s.in_flight = busy_ + static_cast<std::int64_t>(queue_.size());
-    s.degraded = s.outbox.dead > 0 || s.consecutive_failures >= 3;
-    return s;
+    return StatusLocked();
+  }
+
+  void GetLiveStatus(std::function<void(RelayStatus)> done) {
+    {
+      std::lock_guard lock(mu_);
+      live_waiters_.push_back(std::move(done));
+      if (live_waiters_.size() > 1) return;  // a read is running: its answer serves this one too
+      ++store_ops_;                          // Stop() waits for the answer
+    }
+    store_.GetOutboxStats([this](Result<storage::OutboxStats> stats) {
+      if (stats) ApplyStats(*stats);
+      std::vector<std::function<void(RelayStatus)>> waiters;
+      RelayStatus s;
+      {
+        std::lock_guard lock(mu_);
+        waiters.swap(live_waiters_);
+        s = StatusLocked();
+      }
+      for (auto& w : waiters) w(s);
+      EndStoreOp();
+    });
   }
 
  private:
@@ -226,17 +244,29 @@ class ProjectionRelay::Impl {
     work_cv_.notify_all();
   }
 
+  // Failing NOW: one failed attempt since the last delivery is enough (a
+  // health probe must not say "ok" while every POST fails).
+  RelayStatus StatusLocked() const {
+    RelayStatus s = status_;
+    s.in_flight = busy_ + static_cast<std::int64_t>(queue_.size());
+    s.degraded = s.outbox.dead > 0 || s.consecutive_failures > 0;
+    return s;
+  }
+
   void RefreshStats() {
     Result<storage::OutboxStats> stats =
         Await<storage::OutboxStats>([&](auto cb) { store_.GetOutboxStats(std::move(cb)); });
-    if (!stats) return;
-    if (backlog_ != nullptr) backlog_->Set(stats->pending);
-    if (dead_letters_ != nullptr) dead_letters_->Set(stats->dead);
+    if (stats) ApplyStats(*stats);
+  }
+
+  void ApplyStats(const storage::OutboxStats& stats) {
+    if (backlog_ != nullptr) backlog_->Set(stats.pending);
+    if (dead_letters_ != nullptr) dead_letters_->Set(stats.dead);
     if (oldest_ != nullptr) {
-      oldest_->Set(static_cast<std::int64_t>(stats->oldest_pending_age_seconds));
+      oldest_->Set(static_cast<std::int64_t>(stats.oldest_pending_age_seconds));
     }
     std::lock_guard lock(mu_);
-    status_.outbox = *stats;
+    status_.outbox = stats;
   }
 
   void WorkerLoop() {
@@ -419,6 +449,8 @@ class ProjectionRelay::Impl {
   bool stopping_ = false;     // GUARDED_BY(mu_)
   bool started_ = false;      // GUARDED_BY(mu_)
   RelayStatus status_;        // GUARDED_BY(mu_)
+  // GUARDED_BY(mu_): callers of GetLiveStatus waiting for the running outbox read.
+  std::vector<std::function<void(RelayStatus)>> live_waiters_;
   std::thread dispatcher_;
   std::vector<std::thread> workers_;
 };
@@ -444,5 +476,8 @@ Status ProjectionRelay::Start() { return impl_->Start(); }
 void ProjectionRelay::Stop() { impl_->Stop(); }
 void ProjectionRelay::Wake() { impl_->Wake(); }
 RelayStatus ProjectionRelay::GetStatus() const { return impl_->GetStatus(); }
+void ProjectionRelay::GetLiveStatus(std::function<void(RelayStatus)> done) {
+  impl_->GetLiveStatus(std::move(done));
+}
 
 }  // namespace rtgw::relay

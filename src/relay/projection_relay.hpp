@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,7 +35,7 @@ Status ValidateRelayOptions(const RelayOptions& options);
 // What /api/health shows under checks.projection_relay.
 struct RelayStatus {
   bool running = false;
-  bool degraded = false;  // dead letters exist, or the last attempts failed
+  bool degraded = false;  // dead letters exist, or the last attempt failed
   std::string sink;       // scheme://host[:port] of the URL (no path, no secrets)
   std::int64_t in_flight = 0;
   std::int64_t delivered_total = 0;
@@ -42,7 +43,8 @@ struct RelayStatus {
   std::int64_t consecutive_failures = 0;
   std::optional<std::string> last_delivery_at;  // RFC 3339
   std::optional<std::string> last_error;
-  storage::OutboxStats outbox;  // as of the last stats refresh (every few seconds)
+  // As of the last stats refresh (every few seconds); GetLiveStatus reads them now.
+  storage::OutboxStats outbox;
 };
 
 // Delivers ProjectionUpdates from a transactional outbox to the product sink
@@ -63,8 +65,8 @@ struct RelayStatus {
 // stats refresh read `clock`; the backoff before a retry and the lease itself
 // are kept by the store, on the store's clock.
 //
-// Thread-safety: Start/Stop from one owner thread; Wake and GetStatus from
-// any thread. `*store`, `*metrics`, `*http` and `*clock` must outlive the
+// Thread-safety: Start/Stop from one owner thread; Wake, GetStatus and
+// GetLiveStatus from any thread. `*store`, `*metrics`, `*http` and `*clock` must outlive the
 // relay. A null `http` is the relay's own libcurl client (keep-alive: each
 // worker's connection stays open between POSTs); a null `clock` is the steady
 // clock.
@@ -87,6 +89,12 @@ class ProjectionRelay {
   // New outbox rows were committed: claim now rather than at the next poll.
   void Wake();
   RelayStatus GetStatus() const;
+  // GetStatus with the outbox counts (backlog, dead letters, oldest age) read
+  // from the store now rather than at the last refresh, which lags up to 5 s;
+  // the gauges are refreshed too. Callers asking while a read runs share it
+  // (one store read however many ask). `done` runs once, on a store thread;
+  // it must not block. If the read fails, the counts are the last refresh's.
+  void GetLiveStatus(std::function<void(RelayStatus)> done);
 
  private:
   class Impl;

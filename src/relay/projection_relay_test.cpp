@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -381,6 +382,64 @@ TEST(ProjectionRelay, DeadLetterAfterMaxAttemptsBlocksTheJobUntilReplayed) {
   ASSERT_TRUE(Eventually([&] { return f.sink.Accepted().size() >= 4; }));
   f.relay->Stop();
   ExpectOrderedExactlyOnce(f.sink.Accepted(), 1, 4);
+}
+
+RelayStatus LiveStatus(ProjectionRelay& relay) {
+  std::promise<RelayStatus> answer;
+  std::future<RelayStatus> status = answer.get_future();
+  relay.GetLiveStatus([&answer](RelayStatus s) { answer.set_value(std::move(s)); });
+  return status.get();
+}
+
+// What /api/health shows: failing from the first failed attempt, with the
+// backlog read when asked (the stats refresh runs every 5 s of the relay's
+// clock, which this test never advances); healthy again after a delivery.
+TEST(ProjectionRelay, LiveStatusReadsTheBacklogWhenAskedAndOneFailureDegrades) {
+  RelayOptions options = FastOptions(kFakeUrl);
+  options.max_attempts = 1000;
+  std::atomic<bool> sink_up{false};
+  FakeSinkRelay f(options, [&](int) { return sink_up.load() ? 200 : 503; });
+  RelayStatus idle = LiveStatus(*f.relay);
+  EXPECT_FALSE(idle.degraded);
+  EXPECT_EQ(idle.outbox.pending, 0);
+
+  WriteLifecycles(f.store->jobs(), 1);  // 4 updates; the first one fails
+  ASSERT_TRUE(Eventually([&] { return f.relay->GetStatus().failed_attempts_total >= 1; }));
+  RelayStatus failing = LiveStatus(*f.relay);
+  EXPECT_TRUE(failing.degraded);
+  EXPECT_GE(failing.consecutive_failures, 1);
+  EXPECT_EQ(failing.outbox.pending, 4);
+  EXPECT_EQ(f.relay->GetStatus().outbox.pending, 4) << "the live read refreshes the status";
+
+  sink_up = true;  // the retry waits for a poll
+  ASSERT_TRUE(DriveUntil(f.clock, [&] { return f.sink.Accepted().size() >= 4; }));
+  ASSERT_TRUE(Eventually([&] { return LiveStatus(*f.relay).outbox.pending == 0; }));
+  RelayStatus recovered = LiveStatus(*f.relay);
+  EXPECT_FALSE(recovered.degraded);
+  EXPECT_EQ(recovered.consecutive_failures, 0);
+  f.relay->Stop();
+}
+
+TEST(ProjectionRelay, ConcurrentLiveStatusCallersEachGetOneAnswer) {
+  FakeSinkRelay f;
+  WriteLifecycles(f.store->jobs(), 2);
+  std::atomic<int> answers{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 8; ++t) {
+    callers.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        std::promise<void> done;
+        f.relay->GetLiveStatus([&](const RelayStatus&) {
+          answers.fetch_add(1);
+          done.set_value();
+        });
+        done.get_future().wait();
+      }
+    });
+  }
+  for (std::thread& t : callers) t.join();
+  EXPECT_EQ(answers.load(), 8 * 50);
+  f.relay->Stop();
 }
 
 // The real client against a port where nothing listens, on the real clock.
