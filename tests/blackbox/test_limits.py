@@ -137,57 +137,64 @@ def limited(server_factory, tmp_path):
     return srv
 
 
-def test_burst_then_429_with_retry_after_and_the_ratelimit_fields(limited):
-    slow = Api(limited, tenant="slow")
+@pytest.fixture
+def slow(limited):
+    """Tenant "slow" on the `limited` server."""
+    a = Api(limited, tenant="slow")
+    yield a
+    a.close()
+
+
+def use_up(api: Api) -> None:
+    """Requests until the tenant is refused (its burst is 3)."""
+    for _ in range(10):
+        if api.job("x").status_code == 429:
+            return
+    raise AssertionError("never refused")
+
+
+def test_burst_then_429_with_retry_after_and_the_ratelimit_fields(limited, slow):
+    # Every request the limit lets through takes a token, whatever a later check says: the
+    # 404 and the 400 count like the 202.
+    answers = [slow.job("no-such-job"), slow.submit({"not": "a submit"}),
+               slow.submit(submit_body("slow"))]
+    assert [r.status_code for r in answers] == [404, 400, 202]
+    for left, r in zip((2, 1, 0), answers):
+        policy, limit = rate_fields(r)
+        assert policy == {"q": 3, "w": 6}  # ceil(3 / 0.5)
+        assert limit["r"] == left, (left, r.headers["ratelimit"])
+        # t: until full while tokens remain (at most 2 s per missing token), else until the
+        # next token.
+        assert 1 <= limit["t"] <= (2 * (3 - left) if left else 2), r.headers["ratelimit"]
+    refused = slow.job("no-such-job")
+    assert_error(refused, 429, "rate_limited")
+    wait = retry_after(refused)
+    assert wait <= 2
+    policy, limit = rate_fields(refused)
+    assert policy == {"q": 3, "w": 6} and limit["r"] == 0
+    assert limit["t"] == wait  # Retry-After is not earlier than the reset (draft section 6)
+    # A refusal takes nothing and changes nothing.
+    again = slow.submit(submit_body("slow"))
+    assert_error(again, 429, "rate_limited")
+    assert slow.list_jobs().status_code == 429
+
+
+def test_the_bucket_refills_after_retry_after(limited, slow):
+    for _ in range(3):
+        assert slow.job("x").status_code == 404
+    refused = slow.job("x")
+    assert refused.status_code == 429
+    time.sleep(retry_after(refused) + 0.05)
+    ok = slow.job("x")
+    assert ok.status_code == 404, ok.text  # let through: one token back
+    assert rate_fields(ok)[1]["r"] == 0
+    assert slow.job("x").status_code == 429  # and only one
+
+
+def test_other_tenants_are_not_affected(limited, slow):
+    other, free = Api(limited, tenant=uid("t")), Api(limited, tenant="free")
     try:
-        # Every request the limit lets through takes a token, whatever a later check says: the
-        # 404 and the 400 count like the 202.
-        answers = [slow.job("no-such-job"), slow.submit({"not": "a submit"}),
-                   slow.submit(submit_body("slow"))]
-        assert [r.status_code for r in answers] == [404, 400, 202]
-        for left, r in zip((2, 1, 0), answers):
-            policy, limit = rate_fields(r)
-            assert policy == {"q": 3, "w": 6}  # ceil(3 / 0.5)
-            assert limit["r"] == left, (left, r.headers["ratelimit"])
-            # t: until full while tokens remain (at most 2 s per missing token), else until the
-            # next token.
-            assert 1 <= limit["t"] <= (2 * (3 - left) if left else 2), r.headers["ratelimit"]
-        refused = slow.job("no-such-job")
-        assert_error(refused, 429, "rate_limited")
-        wait = retry_after(refused)
-        assert wait <= 2
-        policy, limit = rate_fields(refused)
-        assert policy == {"q": 3, "w": 6} and limit["r"] == 0
-        assert limit["t"] == wait  # Retry-After is not earlier than the reset (draft section 6)
-        # A refusal takes nothing and changes nothing.
-        again = slow.submit(submit_body("slow"))
-        assert_error(again, 429, "rate_limited")
-        assert slow.list_jobs().status_code == 429
-    finally:
-        slow.close()
-
-
-def test_the_bucket_refills_after_retry_after(limited):
-    slow = Api(limited, tenant="slow")
-    try:
-        for _ in range(3):
-            assert slow.job("x").status_code == 404
-        refused = slow.job("x")
-        assert refused.status_code == 429
-        time.sleep(retry_after(refused) + 0.05)
-        ok = slow.job("x")
-        assert ok.status_code == 404, ok.text  # let through: one token back
-        assert rate_fields(ok)[1]["r"] == 0
-        assert slow.job("x").status_code == 429  # and only one
-    finally:
-        slow.close()
-
-
-def test_other_tenants_are_not_affected(limited):
-    slow, other, free = (Api(limited, tenant=t) for t in ("slow", uid("t"), "free"))
-    try:
-        while slow.job("x").status_code != 429:
-            pass
+        use_up(slow)
         r = other.submit(submit_body(other.tenant))
         assert r.status_code == 202, r.text
         policy, limit = rate_fields(r)
@@ -198,84 +205,70 @@ def test_other_tenants_are_not_affected(limited):
             assert r.status_code == 404 and no_rate_fields(r), r.headers
         assert slow.job("x").status_code == 429
     finally:
-        for a in (slow, other, free):
-            a.close()
+        other.close()
+        free.close()
 
 
-def test_health_metrics_openapi_and_unauthenticated_requests_are_never_limited(limited):
-    slow = Api(limited, tenant="slow")
-    try:
-        while slow.job("x").status_code != 429:
-            pass
-        with limited.client() as c:
-            bearer = {"authorization": "Bearer " + slow.token}
-            for path in ("/api/health", "/api/health?deep=1", "/metrics", "/api/openapi.json"):
-                for _ in range(5):
-                    r = c.get(path, headers=bearer)
-                    assert r.status_code == 200, (path, r.status_code, r.text[:200])
-                    assert no_rate_fields(r), (path, r.headers)
-            # Before authentication nothing is counted or limited: a bad token is 401, without
-            # the fields, also for the tenant that is over its limit.
-            bad = make_token("slow", secret="another-secret-0123456789abcdef-xyz")
+def test_health_metrics_openapi_and_unauthenticated_requests_are_never_limited(limited, slow):
+    use_up(slow)
+    with limited.client() as c:
+        bearer = {"authorization": "Bearer " + slow.token}
+        for path in ("/api/health", "/api/health?deep=1", "/metrics", "/api/openapi.json"):
             for _ in range(5):
-                r = c.get("/api/runtime/jobs/x", headers={"authorization": "Bearer " + bad})
-                assert_error(r, 401, "unauthenticated")
-                assert no_rate_fields(r)
-            samples = parse_metrics(c.get("/metrics").text)
-        assert metric_value(samples, "rtgw_limit_refusals_total", reason="rate_limited") >= 1
-        assert not [l for n, l, _ in samples if n == "rtgw_limit_refusals_total" and "tenant" in l]
-    finally:
-        slow.close()
+                r = c.get(path, headers=bearer)
+                assert r.status_code == 200, (path, r.status_code, r.text[:200])
+                assert no_rate_fields(r), (path, r.headers)
+        # Before authentication nothing is counted or limited: a bad token is 401, without
+        # the fields, also for the tenant that is over its limit.
+        bad = make_token("slow", secret="another-secret-0123456789abcdef-xyz")
+        for _ in range(5):
+            r = c.get("/api/runtime/jobs/x", headers={"authorization": "Bearer " + bad})
+            assert_error(r, 401, "unauthenticated")
+            assert no_rate_fields(r)
+        samples = parse_metrics(c.get("/metrics").text)
+    assert metric_value(samples, "rtgw_limit_refusals_total", reason="rate_limited") >= 1
+    assert not [l for n, l, _ in samples if n == "rtgw_limit_refusals_total" and "tenant" in l]
 
 
-def test_an_idempotent_replay_still_takes_a_token(limited):
-    slow = Api(limited, tenant="slow")
-    try:
-        body = submit_body("slow")
-        first = slow.submit(body)
-        assert first.status_code == 202, first.text
-        replays = [slow.submit(body), slow.submit(body)]
-        for r in replays:
-            assert r.status_code == 202 and r.content == first.content  # the original bytes
-        assert [rate_fields(r)[1]["r"] for r in (first, *replays)] == [2, 1, 0]
-        assert_error(slow.submit(body), 429, "rate_limited")
-    finally:
-        slow.close()
+def test_an_idempotent_replay_still_takes_a_token(limited, slow):
+    body = submit_body("slow")
+    first = slow.submit(body)
+    assert first.status_code == 202, first.text
+    replays = [slow.submit(body), slow.submit(body)]
+    for r in replays:
+        assert r.status_code == 202 and r.content == first.content  # the original bytes
+    assert [rate_fields(r)[1]["r"] for r in (first, *replays)] == [2, 1, 0]
+    assert_error(slow.submit(body), 429, "rate_limited")
 
 
 # ============================================================================================
 # SIGHUP
 # ============================================================================================
-def test_sighup_swaps_the_limits_and_a_bad_file_keeps_them(limited):
-    slow = Api(limited, tenant="slow")
-    try:
-        while slow.job("x").status_code != 429:
-            pass
-        write_limits(limited.limits_path,
-                     {"tenants": {"slow": {"requests_per_second": 50, "burst": 40}}})
-        limited.proc.send_signal(signal.SIGHUP)
-        limited.wait_for_log(lambda e: e.get("msg") == "limits file reloaded"
-                             and e.get("limits_file") == str(limited.limits_path))
-        # The new policy applies from the next request: the bucket refills at 50/s up to 40.
-        time.sleep(1.0)
-        r = slow.job("x")
-        assert r.status_code == 404, r.text
-        policy, limit = rate_fields(r)
-        assert policy == {"q": 40, "w": 1} and limit["r"] >= 30, r.headers
-        # Tenants without an entry now have no default: not limited.
-        other = Api(limited, tenant=uid("t"))
-        assert no_rate_fields(other.job("x"))
-        other.close()
+def test_sighup_swaps_the_limits_and_a_bad_file_keeps_them(limited, slow):
+    use_up(slow)
+    write_limits(limited.limits_path,
+                 {"tenants": {"slow": {"requests_per_second": 50, "burst": 40}}})
+    limited.proc.send_signal(signal.SIGHUP)
+    limited.wait_for_log(lambda e: e.get("msg") == "limits file reloaded"
+                         and e.get("limits_file") == str(limited.limits_path))
+    # The new policy applies from the next request: the bucket refills at 50/s up to 40.
+    time.sleep(1.0)
+    r = slow.job("x")
+    assert r.status_code == 404, r.text
+    policy, limit = rate_fields(r)
+    assert policy == {"q": 40, "w": 1} and limit["r"] >= 30, r.headers
+    # Tenants without an entry now have no default: not limited.
+    other = Api(limited, tenant=uid("t"))
+    assert no_rate_fields(other.job("x"))
+    other.close()
 
-        write_limits(limited.limits_path, {"tenants": {"slow": {"burst": "lots"}}})
-        limited.proc.send_signal(signal.SIGHUP)
-        rec = limited.wait_for_log(
-            lambda e: e.get("msg") == "limits file not reloaded; the previous limits stay in force")
-        assert rec["limits_file"] == str(limited.limits_path)
-        assert rec["error"].startswith(f"{limited.limits_path}: tenants.slow.burst: must be"), rec
-        assert limited.running
-        r = slow.job("x")
-        assert r.status_code == 404
-        assert rate_fields(r)[0] == {"q": 40, "w": 1}  # still the last good file's
-    finally:
-        slow.close()
+    write_limits(limited.limits_path, {"tenants": {"slow": {"burst": "lots"}}})
+    limited.proc.send_signal(signal.SIGHUP)
+    rec = limited.wait_for_log(
+        lambda e: e.get("msg") == "limits file not reloaded; the previous limits stay in force")
+    assert rec["limits_file"] == str(limited.limits_path)
+    assert rec["error"].startswith(f"{limited.limits_path}: tenants.slow.burst: must be"), rec
+    assert limited.running
+    r = slow.job("x")
+    assert r.status_code == 404
+    assert rate_fields(r)[0] == {"q": 40, "w": 1}  # still the last good file's
