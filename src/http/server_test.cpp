@@ -300,8 +300,10 @@ ServerOptions TestOptions() {
 // A listening server running on its own thread; stopped and joined on exit.
 class RunningServer {
  public:
-  RunningServer(ServerOptions options, Handler& handler, bool handle_signals = false)
+  RunningServer(ServerOptions options, Handler& handler, bool handle_signals = false,
+                std::function<void()> on_hangup = {})
       : server_(std::move(options), handler) {
+    if (on_hangup) server_.SetHangupHandler(std::move(on_hangup));
     const Status status = server_.Listen();
     EXPECT_TRUE(status.ok()) << (status.ok() ? "" : status.error().message);
     thread_ = std::thread([this, handle_signals] {
@@ -985,6 +987,25 @@ TEST_F(ServerTest, SigtermStopsRunWhenSignalsAreHandled) {
   ASSERT_TRUE(client.Get("/"));  // Run() has installed the signal handler by now
   ASSERT_EQ(::kill(::getpid(), SIGTERM), 0);
   server.Join();
+  EXPECT_TRUE(server.returned());
+}
+
+TEST_F(ServerTest, SighupRunsTheHangupHandlerAndKeepsServing) {
+  std::atomic<int> hangups{0};
+  RunningServer server(TestOptions(), handler, /*handle_signals=*/true, [&] { ++hangups; });
+  Client client(server.port());
+  ASSERT_TRUE(client.Get("/"));  // Run() has installed the signal handlers by now
+  for (int expected = 1; expected <= 2; ++expected) {
+    ASSERT_EQ(::kill(::getpid(), SIGHUP), 0);
+    const auto give_up = SteadyClock::now() + milliseconds(5000);
+    while (hangups.load() < expected && SteadyClock::now() < give_up) {
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    EXPECT_EQ(hangups.load(), expected);  // every SIGHUP, not only the first
+  }
+  EXPECT_TRUE(client.Get("/"));  // still serving, the same connection
+  EXPECT_FALSE(server.returned());
+  server.StopAndJoin();
   EXPECT_TRUE(server.returned());
 }
 
