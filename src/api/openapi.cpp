@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "api/health.hpp"
 #include "api/routes.hpp"
 #include "api/schemas.hpp"
 
@@ -80,6 +81,78 @@ json::object Type(std::string_view type) { return json::object{{"type", type}}; 
 
 json::object NullableType(std::string_view type) {
   return json::object{{"type", json::array{type, "null"}}};
+}
+
+json::object Enum(std::initializer_list<std::string_view> values) {
+  json::array list;
+  for (std::string_view v : values) list.emplace_back(v);
+  return json::object{{"type", "string"}, {"enum", std::move(list)}};
+}
+
+// GET /api/health (api/health.hpp, http-api.md "Health"). A check that is not
+// "ok" says why: "reason" (the store: "detail").
+void HealthSchemas(json::object& s) {
+  const json::object reason = Str("Why the check is not ok.", 4096);
+  s["HealthStore"] =
+      Obj({{"status", Enum({"ok", "unavailable"})},
+           {"backend", Enum({"sqlite", "postgresql", "unknown"})},
+           {"reachable", Type("boolean")},
+           {"writable", Type("boolean")},
+           {"integrity", Enum({"ok", "failed"})},
+           {"detail", Str("Which check failed; the log has the store's own text.", 4096)}},
+          {"status", "backend", "reachable", "writable"});
+  s["HealthSlurmAdapter"] = Obj({{"status", Enum({"ok", "degraded"})},
+                                 {"adapter", Enum({"passthrough", "stub-policy", "real-policy"})},
+                                 {"contract_version", Type("string")},
+                                 {"policy_file", NullableType("string")},
+                                 {"policy_sha256", NullableType("string")},
+                                 {"rollback", NullableType("object")},
+                                 {"reason", reason}},
+                                {"status", "adapter", "contract_version", "rollback"});
+  s["HealthSubmitAdmission"] = Obj(
+      {{"status", Enum({"ok", "degraded"})},
+       {"adapter", Type("string")},
+       {"catalogue_max_age_seconds", Type("integer")},
+       {"scope", Enum({"tenant", "summary"})},
+       {"nodes_total", Type("integer")},
+       {"nodes_refusing", Type("integer")},
+       {"nodes",
+        json::object{
+            {"type", "array"},
+            {"maxItems", static_cast<std::int64_t>(kHealthNodesListedMax)},
+            {"items",
+             Obj({{"node_id", Type("string")},
+                  {"queues_refused", json::object{{"type", "array"}, {"items", Type("string")}}},
+                  {"reasons", json::object{{"type", "array"}, {"items", Type("string")}}}},
+                 {"node_id", "queues_refused", "reasons"})}}},
+       {"reason", reason}},
+      {"status", "adapter", "scope"});
+  s["HealthProjectionRelay"] = Obj({{"status", Enum({"ok", "degraded"})},
+                                    {"sink", Type("string")},
+                                    {"running", Type("boolean")},
+                                    {"in_flight", Type("integer")},
+                                    {"delivered_total", Type("integer")},
+                                    {"failed_attempts_total", Type("integer")},
+                                    {"consecutive_failures", Type("integer")},
+                                    {"last_delivery_at", NullableType("string")},
+                                    {"last_error", NullableType("string")},
+                                    {"backlog", Type("integer")},
+                                    {"dead_letters", Type("integer")},
+                                    {"oldest_undelivered_seconds", Type("number")},
+                                    {"reason", reason}},
+                                   {"status", "consecutive_failures", "backlog", "dead_letters"});
+  s["Health"] =
+      Obj({{"status", Enum({"ok", "degraded", "unavailable"})},
+           {"version", json::object{{"type", "string"}}},
+           {"checks",
+            Obj({{"store", Ref("HealthStore")},
+                 {"slurm_adapter", Ref("HealthSlurmAdapter")},
+                 {"submit_admission", Ref("HealthSubmitAdmission")},
+                 {"projection_relay", Ref("HealthProjectionRelay")},
+                 {"managed_aiida_runtime",
+                  Obj({{"status", Enum({"ok", "degraded", "empty", "unavailable"})}}, {"status"})}},
+                {"store", "slurm_adapter"})}},
+          {"status", "checks"});
 }
 
 // Schemas of the Slurm adapter boundary and the management-node surface
@@ -485,12 +558,7 @@ json::object Schemas() {
           {"status", "scope", "stale_after_seconds", "nodes_total", "nodes_stale", "nodes"});
   NodeSchemas(s);
   ValidatorSchemas(s);
-  s["Health"] = Obj(
-      {{"status",
-        json::object{{"type", "string"}, {"enum", json::array{"ok", "degraded", "unavailable"}}}},
-       {"version", json::object{{"type", "string"}}},
-       {"checks", json::object{{"type", "object"}}}},
-      {"status", "checks"});
+  HealthSchemas(s);
   return s;
 }
 
@@ -816,13 +884,16 @@ json::object Operation(const RouteSpec& r) {
       break;
     }
     case RouteId::kHealth:
-      op["summary"] = "Liveness and store health; ?deep=1 adds managed_aiida_runtime.";
+      op["summary"] =
+          "Health: 503 unavailable when the store cannot serve, degraded (200) when part of the "
+          "API refuses (each check says why); ?deep=1 adds managed_aiida_runtime.";
       op["parameters"] = json::array{json::object{{"name", "deep"},
                                                   {"in", "query"},
                                                   {"required", false},
                                                   {"schema", json::object{{"type", "string"}}}}};
-      op["responses"] = json::object{{"200", JsonResponse("Healthy.", "Health")},
-                                     {"503", JsonResponse("Store unavailable.", "Health")}};
+      op["responses"] = json::object{
+          {"200", JsonResponse("ok, or degraded: the API serves, some of it refuses.", "Health")},
+          {"503", JsonResponse("unavailable: the store cannot serve.", "Health")}};
       break;
     case RouteId::kMetrics:
       op["summary"] = "Prometheus metrics (text format 0.0.4).";

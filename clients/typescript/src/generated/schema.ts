@@ -232,7 +232,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness and store health; ?deep=1 adds managed_aiida_runtime. */
+        /** Health: 503 unavailable when the store cannot serve, degraded (200) when part of the API refuses (each check says why); ?deep=1 adds managed_aiida_runtime. */
         get: operations["getHealth"];
         put?: never;
         post?: never;
@@ -863,11 +863,78 @@ export interface components {
             /** @description Present (true) when this is the stored receipt of an earlier delivery; nothing was applied. */
             replay?: boolean;
         };
+        HealthStore: {
+            /** @enum {string} */
+            status: "ok" | "unavailable";
+            /** @enum {string} */
+            backend: "sqlite" | "postgresql" | "unknown";
+            reachable: boolean;
+            writable: boolean;
+            /** @enum {string} */
+            integrity?: "ok" | "failed";
+            /** @description Which check failed; the log has the store's own text. */
+            detail?: string;
+        };
+        HealthSlurmAdapter: {
+            /** @enum {string} */
+            status: "ok" | "degraded";
+            /** @enum {string} */
+            adapter: "passthrough" | "stub-policy" | "real-policy";
+            contract_version: string;
+            policy_file?: string | null;
+            policy_sha256?: string | null;
+            rollback: Record<string, never> | null;
+            /** @description Why the check is not ok. */
+            reason?: string;
+        };
+        HealthSubmitAdmission: {
+            /** @enum {string} */
+            status: "ok" | "degraded";
+            adapter: string;
+            catalogue_max_age_seconds?: number;
+            /** @enum {string} */
+            scope: "tenant" | "summary";
+            nodes_total?: number;
+            nodes_refusing?: number;
+            nodes?: {
+                node_id: string;
+                queues_refused: string[];
+                reasons: string[];
+            }[];
+            /** @description Why the check is not ok. */
+            reason?: string;
+        };
+        HealthProjectionRelay: {
+            /** @enum {string} */
+            status: "ok" | "degraded";
+            sink?: string;
+            running?: boolean;
+            in_flight?: number;
+            delivered_total?: number;
+            failed_attempts_total?: number;
+            consecutive_failures: number;
+            last_delivery_at?: string | null;
+            last_error?: string | null;
+            backlog: number;
+            dead_letters: number;
+            oldest_undelivered_seconds?: number;
+            /** @description Why the check is not ok. */
+            reason?: string;
+        };
         Health: {
             /** @enum {string} */
             status: "ok" | "degraded" | "unavailable";
             version?: string;
-            checks: Record<string, never>;
+            checks: {
+                store: components["schemas"]["HealthStore"];
+                slurm_adapter: components["schemas"]["HealthSlurmAdapter"];
+                submit_admission?: components["schemas"]["HealthSubmitAdmission"];
+                projection_relay?: components["schemas"]["HealthProjectionRelay"];
+                managed_aiida_runtime?: {
+                    /** @enum {string} */
+                    status: "ok" | "degraded" | "empty" | "unavailable";
+                };
+            };
         };
     };
     responses: {
@@ -2341,7 +2408,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Healthy. */
+            /** @description ok, or degraded: the API serves, some of it refuses. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2359,7 +2426,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Store unavailable. */
+            /** @description unavailable: the store cannot serve. */
             503: {
                 headers: {
                     [name: string]: unknown;
