@@ -99,9 +99,10 @@ class JobFeedStore {
                            Callback<ChangePage> done) = 0;
 
   // Retention: deletes changes committed before `older_than_us` (microseconds
-  // since the epoch), at most `max_rows` of them oldest first, and raises each
-  // affected tenant's pruned_through to the highest seq it deleted. Value:
-  // rows deleted. Safe to run from several replicas at once.
+  // since the epoch), at most `max_rows` of them, tenant by tenant in
+  // ascending order, each tenant's oldest first (a prefix of its feed), and
+  // raises each affected tenant's pruned_through to the highest seq it
+  // deleted. Value: rows deleted. Safe to run from several replicas at once.
   virtual void PruneChanges(std::int64_t older_than_us, int max_rows,
                             Callback<std::int64_t> done) = 0;
 

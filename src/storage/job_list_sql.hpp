@@ -27,11 +27,15 @@ struct SqlWithParams {
 
 // One page of `q` (limit + 1 rows, to tell whether there is more), newest
 // first. Every filter is an equality or range on the jobs row; the keyset
-// condition is a row-value comparison with the order's columns, so with one
-// filter the page is a single backward range scan of that filter's index
-// (schema migration 6). Several states: one such range per state, each
-// limited, merged by UNION ALL and cut to the limit again, so at most
-// states x (limit + 1) rows are ever sorted.
+// condition bounds accepted_at from above, so with one filter the page is a
+// single backward range read of that filter's index (schema migration 6),
+// whose key ends with accepted_at (job_id, the order's tie-breaker, comes from
+// the row: only the rows of one accepted_at are sorted by it). States are one
+// such range per state, each limited, merged by UNION ALL and cut to the limit
+// again, so at most states x (limit + 1) rows are ever sorted. A list with no
+// workspace or user filter and no state filter reads every state this way:
+// there is no index on (tenant_id, accepted_at) alone, which saves every
+// submit one index write (storage-schema.md "Cost on the write path").
 inline SqlWithParams BuildJobListSql(const JobListQuery& q, char placeholder) {
   SqlWithParams out;
   auto param = [&](std::variant<std::string, std::int64_t> value) {
@@ -47,14 +51,24 @@ inline SqlWithParams BuildJobListSql(const JobListQuery& q, char placeholder) {
   if (q.updated_after) where += " AND updated_at > " + param(*q.updated_after);
   if (q.updated_before) where += " AND updated_at < " + param(*q.updated_before);
   if (q.after) {
+    // (accepted_at, job_id) < (at, id), spelled so that both backends read
+    // it as the index range accepted_at <= at plus a check of the ties.
     const std::string at = param(q.after->accepted_at);
-    where += " AND (accepted_at, job_id) < (" + at + ", " + param(q.after->job_id) + ")";
+    where += " AND accepted_at <= " + at + " AND (accepted_at < " + at + " OR job_id < " +
+             param(q.after->job_id) + ")";
   }
   const std::string order = " ORDER BY accepted_at DESC, job_id DESC LIMIT ";
   const std::string limit = param(static_cast<std::int64_t>(q.limit) + 1);
 
   std::vector<std::string> states;
   for (jobs::JobState s : q.states) states.emplace_back(jobs::ToString(s));
+  if (states.empty() && !q.workspace_id && !q.requested_by) {
+    for (jobs::JobState s :
+         {jobs::JobState::kSubmitted, jobs::JobState::kQueued, jobs::JobState::kRunning,
+          jobs::JobState::kCompleted, jobs::JobState::kFailed, jobs::JobState::kCancelled}) {
+      states.emplace_back(jobs::ToString(s));
+    }
+  }
   std::sort(states.begin(), states.end());
   states.erase(std::unique(states.begin(), states.end()), states.end());
 
@@ -94,15 +108,27 @@ inline std::string ReadHeadSql(char p) {
          p + "1";
 }
 
-// Retention, step 1: the oldest changes (?1 older_than_us, ?2 max_rows) as
-// (tenant_id, highest seq) per tenant, tenants ascending. Step 2, per tenant
-// in that order: raise pruned_through to that seq, delete the tenant's
-// changes up to it (a prefix of its feed, so the feed never has a hole).
-inline std::string PruneCandidatesSql(char p) {
+// Retention, step 1: the tenants whose oldest change (the one after
+// pruned_through; a tenant's seqs are gap-free) was created before
+// ?1 older_than_us, as (tenant_id, pruned_through), tenants ascending. Step 2,
+// per tenant in that order: the highest seq to delete among the next ?3 of its
+// changes (?1 tenant, ?2 pruned_through, ?3 max rows, ?4 older_than_us; no
+// row: none), read along the primary key (created_us grows with seq, so these form
+// a prefix of the feed; after a step back of the clock a few newer rows may go
+// with them, never a hole). Step 3: raise pruned_through to it and delete the
+// tenant's changes up to it.
+inline std::string PruneTenantsSql(char p) {
   const std::string n(1, p);
-  return "SELECT tenant_id, MAX(seq) FROM (SELECT tenant_id, seq FROM job_changes"
-         " WHERE created_us < " +
-         n + "1 ORDER BY created_us LIMIT " + n + "2) AS d GROUP BY tenant_id ORDER BY tenant_id";
+  return "SELECT h.tenant_id, h.pruned_through FROM job_change_heads h"
+         " WHERE h.last_seq > h.pruned_through AND (SELECT c.created_us FROM job_changes c"
+         " WHERE c.tenant_id = h.tenant_id AND c.seq = h.pruned_through + 1) < " +
+         n + "1 ORDER BY h.tenant_id";
+}
+inline std::string PruneThroughSql(char p) {
+  const std::string n(1, p);
+  return "SELECT through FROM (SELECT MAX(seq) AS through FROM job_changes WHERE tenant_id = " + n +
+         "1 AND seq > " + n + "2 AND seq <= " + n + "2 + " + n + "3 AND created_us < " + n +
+         "4) AS m WHERE through IS NOT NULL";
 }
 inline std::string PruneDeleteSql(char p) {
   const std::string n(1, p);

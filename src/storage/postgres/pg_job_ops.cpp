@@ -372,19 +372,26 @@ Result<ChangePage> PgReadChanges(PgConn& conn, const std::string& tenant_id, std
 }
 
 Result<std::int64_t> PgPruneChanges(PgConn& conn, std::int64_t older_than_us, int max_rows) {
-  static const std::string kCandidates = PruneCandidatesSql('$');
+  static const std::string kTenants = PruneTenantsSql('$');
+  static const std::string kThrough = PruneThroughSql('$');
   static const std::string kRemove = PruneDeleteSql('$');
   return InTransaction<std::int64_t>(conn, "BEGIN", [&]() -> Result<std::int64_t> {
-    Result<PgResult> found =
-        conn.QueryPrepared("feed_prune_candidates", kCandidates.c_str(),
-                           Params::Of(older_than_us, max_rows), "find changes to prune");
+    Result<PgResult> found = conn.QueryPrepared("feed_prune_tenants", kTenants.c_str(),
+                                                Params::Of(older_than_us), "find changes to prune");
     if (!found) return std::move(found).error();
     std::int64_t deleted = 0;
     // Tenants ascending (the query's order): head rows are locked in the
     // order every change flush locks them, so pruning never deadlocks writers.
-    for (int i = 0; i < found->rows(); ++i) {
+    for (int i = 0; i < found->rows() && deleted < max_rows; ++i) {
       const std::string tenant = found->Text(i, 0);
-      const std::int64_t seq = found->Int(i, 1);
+      Result<PgResult> through = conn.QueryPrepared(
+          "feed_prune_through", kThrough.c_str(),
+          Params::Of(tenant, found->Int(i, 1), static_cast<std::int64_t>(max_rows) - deleted,
+                     older_than_us),
+          "find changes to prune");
+      if (!through) return std::move(through).error();
+      if (through->rows() == 0) continue;
+      const std::int64_t seq = through->Int(0, 0);
       if (Status s = conn.ExecPrepared(
               "feed_prune_head",
               "UPDATE job_change_heads SET pruned_through = GREATEST(pruned_through, $2)"

@@ -206,11 +206,11 @@ constexpr const char* kSchemaV6 = R"sql(
 ALTER TABLE jobs ADD COLUMN requested_by text;
 UPDATE jobs SET requested_by = (spec_json::jsonb) -> 'requested_by' ->> 'user_id';
 
-CREATE INDEX jobs_list ON jobs (tenant_id, accepted_at, job_id);
-CREATE INDEX jobs_list_workspace ON jobs (tenant_id, workspace_id, accepted_at, job_id);
-CREATE INDEX jobs_list_state ON jobs (tenant_id, state, accepted_at, job_id);
-CREATE INDEX jobs_list_node ON jobs (tenant_id, management_node_id, accepted_at, job_id);
-CREATE INDEX jobs_list_requested_by ON jobs (tenant_id, requested_by, accepted_at, job_id);
+DROP INDEX jobs_submitted_by_node;
+CREATE INDEX jobs_by_node ON jobs (tenant_id, management_node_id, state, accepted_at);
+CREATE INDEX jobs_list_state ON jobs (tenant_id, state, accepted_at);
+CREATE INDEX jobs_list_workspace ON jobs (tenant_id, workspace_id, accepted_at);
+CREATE INDEX jobs_list_requested_by ON jobs (tenant_id, requested_by, accepted_at);
 
 CREATE TABLE job_changes (
   tenant_id          text   NOT NULL,
@@ -224,8 +224,6 @@ CREATE TABLE job_changes (
   created_us         bigint NOT NULL,
   PRIMARY KEY (tenant_id, seq)
 );
-
-CREATE INDEX job_changes_created ON job_changes (created_us);
 
 CREATE TABLE job_change_heads (
   tenant_id      text   PRIMARY KEY,

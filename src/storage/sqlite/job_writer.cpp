@@ -124,7 +124,8 @@ Status JobWriter::PrepareAll() {
        "INSERT INTO job_changes (tenant_id, seq, job_id, workspace_id, management_node_id,"
        " requested_by, projection_version, payload_json, created_us)"
        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
-      {&prune_candidates_, PruneCandidatesSql('?')},
+      {&prune_tenants_, PruneTenantsSql('?')},
+      {&prune_through_, PruneThroughSql('?')},
       {&prune_head_,
        "UPDATE job_change_heads SET pruned_through = MAX(pruned_through, ?2) WHERE tenant_id = ?1"},
       {&prune_delete_, PruneDeleteSql('?')},
@@ -245,21 +246,31 @@ Result<EventOutcome> JobWriter::AppendEvent(const EventRecord& r) {
 }
 
 Result<std::int64_t> JobWriter::PruneChanges(std::int64_t older_than_us, int max_rows) {
-  std::vector<std::pair<std::string, std::int64_t>> through;  // tenant, highest seq to delete
+  std::vector<std::pair<std::string, std::int64_t>> tenants;  // tenant, pruned_through
   {
-    ResetGuard reset(prune_candidates_);
-    prune_candidates_.Bind(older_than_us, max_rows);
-    Status read = prune_candidates_.ForEachRow("find changes to prune", [&](const Statement& row) {
-      through.emplace_back(row.ColumnText(0), row.ColumnInt64(1));
+    ResetGuard reset(prune_tenants_);
+    prune_tenants_.Bind(older_than_us);
+    Status read = prune_tenants_.ForEachRow("find changes to prune", [&](const Statement& row) {
+      tenants.emplace_back(row.ColumnText(0), row.ColumnInt64(1));
     });
     if (!read) return std::move(read).error();
   }
   std::int64_t deleted = 0;
-  for (const auto& [tenant, seq] : through) {
-    if (Status s = prune_head_.Run("raise pruned_through", tenant, seq); !s) {
+  for (const auto& [tenant, pruned] : tenants) {
+    if (deleted >= max_rows) break;
+    std::int64_t through = 0;
+    {
+      ResetGuard reset(prune_through_);
+      Result<bool> row = prune_through_.FirstRow("find changes to prune", tenant, pruned,
+                                                 max_rows - deleted, older_than_us);
+      if (!row) return std::move(row).error();
+      if (!*row) continue;
+      through = prune_through_.ColumnInt64(0);
+    }
+    if (Status s = prune_head_.Run("raise pruned_through", tenant, through); !s) {
       return std::move(s).error();
     }
-    if (Status s = prune_delete_.Run("prune changes", tenant, seq); !s) {
+    if (Status s = prune_delete_.Run("prune changes", tenant, through); !s) {
       return std::move(s).error();
     }
     deleted += prune_delete_.Changes();

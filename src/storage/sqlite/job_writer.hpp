@@ -98,7 +98,8 @@ class JobWriter {
   Statement touch_health_;
   Statement advance_head_;
   Statement insert_change_;
-  Statement prune_candidates_;
+  Statement prune_tenants_;
+  Statement prune_through_;
   Statement prune_head_;
   Statement prune_delete_;
   std::optional<OutboxWriter> outbox_;

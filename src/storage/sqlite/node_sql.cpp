@@ -21,7 +21,7 @@ Result<std::unique_ptr<NodeWriter>> NodeWriter::Create(Database& db) {
        " catalogue_json = excluded.catalogue_json, in_flight = excluded.in_flight,"
        " last_seen_ms = excluded.last_seen_ms"},
       // Leasable: submitted, this node's, no cancel request, no live lease.
-      // Served by the partial index jobs_submitted_by_node.
+      // Served by the index jobs_by_node (tenant, node, state, accepted_at).
       {&w->select_leasable_,
        "SELECT " RTGW_JOB_COLUMNS(
            "j.") " FROM jobs j LEFT JOIN job_leases l ON l.tenant_id = j.tenant_id AND l.job_id = "

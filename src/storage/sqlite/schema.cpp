@@ -157,27 +157,35 @@ CREATE INDEX token_revocations_expiry ON token_revocations (expires_at_ms);
 
 // Version 6 (issue 17, storage/job_feed_store.hpp): listing jobs and the
 // per-tenant change feed. jobs.requested_by is requested_by.user_id of the
-// submit (backfilled from spec_json; NULL where the spec has none). The list
-// indexes all start with tenant_id and end with (accepted_at, job_id), the
-// list's order, so a page is one index range read backwards with no sort.
-// Ascending, not DESC: a new job's entries then go at the right end of each
-// index, where a B-tree insert touches the fewest pages (measured: DESC wrote
-// about a fifth more WAL frames per submit). No index on updated_at: the
-// update-time filters read the list order's index (an index no plan used
-// cost every event two more index writes).
+// submit (backfilled from spec_json; NULL where the spec has none).
+// The list indexes are few and small because every one of them is written by
+// every submit (docs/contracts/storage-schema.md "Cost on the write path"):
+// each starts with tenant_id and ends with accepted_at, the list's order (the
+// rare ties on accepted_at are ordered by job_id from the row), so a page is a
+// backward range read of one index. A list without a workspace or user filter
+// reads jobs_list_state once per state and merges (job_list_sql.hpp), which
+// is why there is no index on (tenant_id, accepted_at) alone. jobs_by_node
+// serves both the node filter and the agent's lease query, replacing
+// migration 3's partial jobs_submitted_by_node. Ascending, not DESC: a new
+// job's entries go at the right end of each index, where an insert touches
+// the fewest pages. No index on updated_at: the update-time filters read the
+// list order's index.
 // job_changes holds one row per committed change (submit or applied event),
 // numbered per tenant by job_change_heads.last_seq at commit time;
-// pruned_through is the highest seq retention removed. Times in *_us are
-// integer microseconds since the Unix epoch.
+// pruned_through is the highest seq retention removed. It is a rowid table, so
+// a commit's changes are appended at the table's end, with its primary key as
+// a small separate index; retention walks that key from pruned_through (seqs
+// are gap-free and created_us grows with them), so created_us needs no index.
+// Times in *_us are integer microseconds since the Unix epoch.
 constexpr const char* kSchemaV6 = R"sql(
 ALTER TABLE jobs ADD COLUMN requested_by TEXT;
 UPDATE jobs SET requested_by = json_extract(spec_json, '$.requested_by.user_id');
 
-CREATE INDEX jobs_list ON jobs (tenant_id, accepted_at, job_id);
-CREATE INDEX jobs_list_workspace ON jobs (tenant_id, workspace_id, accepted_at, job_id);
-CREATE INDEX jobs_list_state ON jobs (tenant_id, state, accepted_at, job_id);
-CREATE INDEX jobs_list_node ON jobs (tenant_id, management_node_id, accepted_at, job_id);
-CREATE INDEX jobs_list_requested_by ON jobs (tenant_id, requested_by, accepted_at, job_id);
+DROP INDEX jobs_submitted_by_node;
+CREATE INDEX jobs_by_node ON jobs (tenant_id, management_node_id, state, accepted_at);
+CREATE INDEX jobs_list_state ON jobs (tenant_id, state, accepted_at);
+CREATE INDEX jobs_list_workspace ON jobs (tenant_id, workspace_id, accepted_at);
+CREATE INDEX jobs_list_requested_by ON jobs (tenant_id, requested_by, accepted_at);
 
 CREATE TABLE job_changes (
   tenant_id          TEXT    NOT NULL,
@@ -190,9 +198,7 @@ CREATE TABLE job_changes (
   payload_json       TEXT    NOT NULL,
   created_us         INTEGER NOT NULL,
   PRIMARY KEY (tenant_id, seq)
-) STRICT, WITHOUT ROWID;
-
-CREATE INDEX job_changes_created ON job_changes (created_us);
+) STRICT;
 
 CREATE TABLE job_change_heads (
   tenant_id      TEXT    NOT NULL PRIMARY KEY,

@@ -84,6 +84,9 @@ Result<Database> OpenWriteConnection(const SqliteOptions& o) {
   if (Status s = db->Exec("PRAGMA foreign_keys = ON", "enable foreign keys"); !s) {
     return std::move(s).error();
   }
+  if (Status s = db->Exec("PRAGMA temp_store = MEMORY", "keep temporary files in memory"); !s) {
+    return std::move(s).error();
+  }
   const std::string ac =
       "PRAGMA wal_autocheckpoint = " + std::to_string(o.wal_autocheckpoint_pages);
   if (Status s = db->Exec(ac, "set wal_autocheckpoint"); !s) return std::move(s).error();
