@@ -222,8 +222,10 @@ GateResult Runner::Gate1() {
     const auto x = Call("GET", "/api/health?deep=1", "", "");
     if (ExpectStatus(c, x, 200, "health")) {
       if (Str(x.json, "status") != "ok") {
+        // 200 with a status other than ok is "degraded": part of the API refuses.
         Fail(c, "status is '" + Str(x.json, "status") + "': " + x.body,
-             "the store is not reachable or writable: see checks.store.detail");
+             "part of the API refuses (real-policy catalogue, projection relay, rollback): the "
+             "checks with a \"reason\" say why");
       }
     } else if (x.transport_ok && x.status == 503) {
       c.detail += ": " + x.body;
