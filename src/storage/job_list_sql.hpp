@@ -33,9 +33,10 @@ struct SqlWithParams {
 // the row: only the rows of one accepted_at are sorted by it). States are one
 // such range per state, each limited, merged by UNION ALL and cut to the limit
 // again, so at most states x (limit + 1) rows are ever sorted. A list with no
-// workspace or user filter and no state filter reads every state this way:
-// there is no index on (tenant_id, accepted_at) alone, which saves every
-// submit one index write (storage-schema.md "Cost on the write path").
+// workspace filter and no state filter reads every state this way: there is
+// no index on (tenant_id, accepted_at) alone, which saves every submit one
+// index write (storage-schema.md "Cost on the write path"), and the node and
+// user indexes have the state before accepted_at.
 inline SqlWithParams BuildJobListSql(const JobListQuery& q, char placeholder) {
   SqlWithParams out;
   auto param = [&](std::variant<std::string, std::int64_t> value) {
@@ -62,7 +63,7 @@ inline SqlWithParams BuildJobListSql(const JobListQuery& q, char placeholder) {
 
   std::vector<std::string> states;
   for (jobs::JobState s : q.states) states.emplace_back(jobs::ToString(s));
-  if (states.empty() && !q.workspace_id && !q.requested_by) {
+  if (states.empty() && !q.workspace_id) {
     for (jobs::JobState s :
          {jobs::JobState::kSubmitted, jobs::JobState::kQueued, jobs::JobState::kRunning,
           jobs::JobState::kCompleted, jobs::JobState::kFailed, jobs::JobState::kCancelled}) {

@@ -210,7 +210,7 @@ DROP INDEX jobs_submitted_by_node;
 CREATE INDEX jobs_by_node ON jobs (tenant_id, management_node_id, state, accepted_at);
 CREATE INDEX jobs_list_state ON jobs (tenant_id, state, accepted_at);
 CREATE INDEX jobs_list_workspace ON jobs (tenant_id, workspace_id, accepted_at);
-CREATE INDEX jobs_list_requested_by ON jobs (tenant_id, requested_by, accepted_at);
+CREATE INDEX jobs_list_requested_by ON jobs (tenant_id, requested_by, state, accepted_at);
 
 CREATE TABLE job_changes (
   tenant_id          text   NOT NULL,

@@ -166,7 +166,10 @@ CREATE INDEX token_revocations_expiry ON token_revocations (expires_at_ms);
 // reads jobs_list_state once per state and merges (job_list_sql.hpp), which
 // is why there is no index on (tenant_id, accepted_at) alone. jobs_by_node
 // serves both the node filter and the agent's lease query, replacing
-// migration 3's partial jobs_submitted_by_node. Ascending, not DESC: a new
+// migration 3's partial jobs_submitted_by_node; it and jobs_list_requested_by
+// have the state before accepted_at, so a node's or a user's active jobs are
+// counted without reading the finished ones (the lease query; the per-user
+// quota of docs/contracts/limits.md), and their lists merge the state ranges. Ascending, not DESC: a new
 // job's entries go at the right end of each index, where an insert touches
 // the fewest pages. No index on updated_at: the update-time filters read the
 // list order's index.
@@ -185,7 +188,7 @@ DROP INDEX jobs_submitted_by_node;
 CREATE INDEX jobs_by_node ON jobs (tenant_id, management_node_id, state, accepted_at);
 CREATE INDEX jobs_list_state ON jobs (tenant_id, state, accepted_at);
 CREATE INDEX jobs_list_workspace ON jobs (tenant_id, workspace_id, accepted_at);
-CREATE INDEX jobs_list_requested_by ON jobs (tenant_id, requested_by, accepted_at);
+CREATE INDEX jobs_list_requested_by ON jobs (tenant_id, requested_by, state, accepted_at);
 
 CREATE TABLE job_changes (
   tenant_id          TEXT    NOT NULL,
