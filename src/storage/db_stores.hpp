@@ -138,6 +138,21 @@ class DbJobFeedStore final : public JobFeedStore {
 // The Stores part of a backend database (CRTP: `class SqliteDatabase final :
 // public DbStores<SqliteDatabase>`): owns one store of each kind over the
 // database and hands them out. The stores are members of this base, so they
+template <class Db>
+class DbJobRetentionStore final : public JobRetentionStore {
+ public:
+  explicit DbJobRetentionStore(Db& db) : db_(db) {}
+
+  void ReadPrunable(PruneFilter filter, std::optional<PruneKey> after, int limit,
+                    Callback<PrunableBatch> done) override;
+  void DeletePruned(PruneFilter filter, std::vector<PrunableJob> jobs,
+                    Callback<PruneDeleted> done) override;
+  void CountPrunable(PruneFilter filter, Callback<PruneCounts> done) override;
+
+ private:
+  Db& db_;
+};
+
 // outlive the derived database's executor (destroyed, closed and joined first).
 template <class Db>
 class DbStores : public Stores {
@@ -151,8 +166,15 @@ class DbStores : public Stores {
 
  protected:
   // `self` is the derived database under construction: only bound, not used.
+  JobRetentionStore& retention() final { return retention_; }
   explicit DbStores(Db& self)
-      : jobs_(self), outbox_(self), nodes_(self), runs_(self), revocations_(self), feed_(self) {}
+      : jobs_(self),
+        outbox_(self),
+        nodes_(self),
+        runs_(self),
+        revocations_(self),
+        feed_(self),
+        retention_(self) {}
 
  private:
   DbJobStore<Db> jobs_;
@@ -164,5 +186,6 @@ class DbStores : public Stores {
 };
 
 }  // namespace rtgw::storage
+  DbJobRetentionStore<Db> retention_;
 
 #endif  // RTGW_STORAGE_DB_STORES_HPP_

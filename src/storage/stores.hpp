@@ -2,6 +2,7 @@
 #define RTGW_STORAGE_STORES_HPP_
 
 #include "storage/job_feed_store.hpp"
+#include "storage/job_retention_store.hpp"
 #include "storage/job_store.hpp"
 #include "storage/node_store.hpp"
 #include "storage/outbox_store.hpp"
@@ -27,6 +28,7 @@ class Stores {
   virtual ValidatorRunStore& validator_runs() = 0;
   virtual RevocationStore& revocations() = 0;
   virtual JobFeedStore& feed() = 0;
+  virtual JobRetentionStore& retention() = 0;
   virtual void Close() = 0;
 };
 

@@ -28,6 +28,7 @@
 #include "common/metrics.hpp"
 #include "jobs/job_state.hpp"
 #include "storage/job_feed_store_scenarios.hpp"
+#include "storage/job_retention_store_scenarios.hpp"
 #include "storage/job_store_scenarios.hpp"
 #include "storage/node_store_scenarios.hpp"
 #include "storage/outbox_store_scenarios.hpp"
