@@ -671,7 +671,7 @@ class Gateway::Impl {
                                  call->trace_id));
       }
     }
-    options_.watch->Watch(call->tenant_id, std::move(req->filter), after,
+    options_.watch->Watch(call->tenant_id, std::move(req->filter), after, req->cursor_source,
                           [this, call](Result<JobWatchHub::Started> started) {
                             if (!started) {
                               return Finish(*call,

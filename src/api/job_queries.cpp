@@ -9,6 +9,7 @@
 
 #include "api/job_requests.hpp"
 #include "api/job_views.hpp"
+#include "api/job_watch.hpp"
 #include "api/query_params.hpp"
 #include "api/schemas.hpp"
 #include "common/logging.hpp"
@@ -22,9 +23,9 @@ namespace {
 
 constexpr std::string_view kListCursorPrefix = "l1.";
 
-// Short, stable and not the tenant id itself: a cursor names no tenant in clear.
+// The list cursor's "t": the tenant fingerprint every cursor carries, in hex.
 std::string TenantFingerprint(const std::string& tenant_id) {
-  return crypto::Sha256Hex("rtgw list cursor\n" + tenant_id).substr(0, 16);
+  return crypto::HexEncode(CursorTenantFingerprint(tenant_id));
 }
 
 // A node token reads only its node's jobs, a strict-mode unscoped token only its user's: the

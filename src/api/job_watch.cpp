@@ -36,12 +36,6 @@ constexpr std::string_view kCursorPrefix = "c1.";
 constexpr std::size_t kFingerprintBytes = 8;
 constexpr std::size_t kCursorBytes = kFingerprintBytes + 8;
 
-// The first 8 bytes of SHA-256(tenant_id): a cursor names its tenant without
-// showing it, and one tenant's cursor does not decode for another.
-std::string TenantFingerprint(const std::string& tenant_id) {
-  return crypto::Sha256(tenant_id).substr(0, kFingerprintBytes);
-}
-
 std::string EncodeCursor(const std::string& fingerprint, std::int64_t seq) {
   std::array<char, kCursorBytes> raw{};
   std::copy(fingerprint.begin(), fingerprint.end(), raw.begin());
@@ -160,6 +154,7 @@ struct Watcher {
   Selector selector;
   std::shared_ptr<http::ResponseStream> stream;
   std::function<void(Result<JobWatchHub::Started>)> done;
+  std::string cursor_name;    // where the client sent after_seq, for error messages
   bool head_only = false;     // no after_seq: starts at the end of the feed
   bool validated = false;     // after_seq checked against the feed (or head_only positioned)
   bool caught_up = false;     // position == the head of the last store read
@@ -224,8 +219,12 @@ bool WatchFilter::Matches(const storage::ChangeRecord& change) const {
   });
 }
 
+std::string CursorTenantFingerprint(const std::string& tenant_id) {
+  return crypto::Sha256(tenant_id).substr(0, kFingerprintBytes);
+}
+
 std::string EncodeChangeCursor(const std::string& tenant_id, std::int64_t seq) {
-  return EncodeCursor(TenantFingerprint(tenant_id), seq);
+  return EncodeCursor(CursorTenantFingerprint(tenant_id), seq);
 }
 
 std::optional<std::int64_t> DecodeChangeCursor(const std::string& tenant_id,
@@ -237,7 +236,7 @@ std::optional<std::int64_t> DecodeChangeCursor(const std::string& tenant_id,
   if (crypto::Base64UrlDecodedBytes(encoded.size()) != kCursorBytes) return std::nullopt;
   const auto decoded = crypto::Base64UrlDecodeInto(encoded, std::span<char>(raw));
   if (!decoded || *decoded != kCursorBytes) return std::nullopt;
-  if (std::string_view(raw.data(), kFingerprintBytes) != TenantFingerprint(tenant_id)) {
+  if (std::string_view(raw.data(), kFingerprintBytes) != CursorTenantFingerprint(tenant_id)) {
     return std::nullopt;
   }
   std::uint64_t value = 0;
@@ -258,7 +257,7 @@ class JobWatchHub::Impl {
   Impl& operator=(const Impl&) = delete;
 
   void Watch(std::string tenant_id, WatchFilter filter, std::optional<std::int64_t> after_seq,
-             std::function<void(Result<Started>)> done);
+             std::string_view cursor_name, std::function<void(Result<Started>)> done);
   Status ParkProjection(std::string tenant_id, std::string job_id, std::int64_t version,
                         SteadyTime::time_point deadline, std::function<void(bool)> wake);
   void StartPruning(std::chrono::seconds retention);
@@ -450,7 +449,7 @@ std::optional<Error> JobWatchHub::Impl::CheckLimitsLocked(const std::string& ten
 
 TenantState& JobWatchHub::Impl::TenantLocked(const std::string& tenant_id) {
   auto [it, inserted] = tenants_.try_emplace(tenant_id);
-  if (inserted) it->second.fingerprint = TenantFingerprint(tenant_id);
+  if (inserted) it->second.fingerprint = CursorTenantFingerprint(tenant_id);
   return it->second;
 }
 
@@ -527,9 +526,10 @@ void JobWatchHub::Impl::AppendLocked(TenantState& t, std::vector<EventPtr>& batc
 // ---- Watch: catch up, then attach
 
 void JobWatchHub::Impl::Watch(std::string tenant_id, WatchFilter filter,
-                              std::optional<std::int64_t> after_seq,
+                              std::optional<std::int64_t> after_seq, std::string_view cursor_name,
                               std::function<void(Result<Started>)> done) {
   auto w = std::make_shared<Watcher>(std::move(tenant_id), std::move(filter));
+  w->cursor_name = cursor_name;
   w->stream = std::make_shared<http::ResponseStream>(options_.buffer_bytes);
   w->done = std::move(done);
   w->head_only = !after_seq.has_value();
@@ -694,14 +694,15 @@ void JobWatchHub::Impl::OnCatchUpRead(const WatcherPtr& w, std::int64_t from,
   }
   if (page.head.pruned_through > w->position) {
     Fail(w,
-         Gone("after: the changes after this cursor were deleted (--change-retention); list "
-              "the jobs again and watch from its watch_from",
+         Gone(w->cursor_name +
+                  ": the changes after this cursor were deleted (--change-retention); list the "
+                  "jobs again and watch from its watch_from",
               "cursor_expired"),
          DropReason::kExpired);
     return;
   }
   if (!w->validated && w->position > page.head.last_seq) {
-    Fail(w, InvalidArgument("after: cursor is ahead of the feed"), std::nullopt);
+    Fail(w, InvalidArgument(w->cursor_name + ": cursor is ahead of the feed"), std::nullopt);
     return;
   }
   w->validated = true;
@@ -892,7 +893,7 @@ void JobWatchHub::Impl::OnFeedRead(const std::string& tenant_id, std::int64_t fr
   }
   storage::ChangePage& page = *result;
   const bool full = page.changes.size() >= kReadPageChanges;
-  const std::string fingerprint = TenantFingerprint(tenant_id);
+  const std::string fingerprint = CursorTenantFingerprint(tenant_id);
   std::vector<EventPtr> batch;
   batch.reserve(page.changes.size());
   for (storage::ChangeRecord& change : page.changes)
@@ -1303,9 +1304,9 @@ JobWatchHub::JobWatchHub(WatchOptions options, storage::JobFeedStore& feed,
 JobWatchHub::~JobWatchHub() = default;
 
 void JobWatchHub::Watch(std::string tenant_id, WatchFilter filter,
-                        std::optional<std::int64_t> after_seq,
+                        std::optional<std::int64_t> after_seq, std::string_view cursor_name,
                         std::function<void(Result<Started>)> done) {
-  impl_->Watch(std::move(tenant_id), std::move(filter), after_seq, std::move(done));
+  impl_->Watch(std::move(tenant_id), std::move(filter), after_seq, cursor_name, std::move(done));
 }
 
 Status JobWatchHub::ParkProjection(std::string tenant_id, std::string job_id, std::int64_t version,

@@ -41,6 +41,11 @@ struct WatchFilter {
   bool Matches(const storage::ChangeRecord& change) const;
 };
 
+// What an opaque cursor (this file's change cursors, job_queries.cpp's list
+// cursors) carries to name its tenant without showing it: the first 8 bytes of
+// SHA-256(tenant_id), so one tenant's cursor does not decode for another.
+std::string CursorTenantFingerprint(const std::string& tenant_id);
+
 // Opaque change cursors: "c1." + base64url of (tenant fingerprint, seq). A
 // cursor made for another tenant, or not made by this server, is invalid.
 std::string EncodeChangeCursor(const std::string& tenant_id, std::int64_t seq);
@@ -86,14 +91,15 @@ class JobWatchHub {
   // `retry:` field and the first catch-up events, are already queued; the
   // rest follows as the server sends, then the live changes), or an error:
   // Gone("..", "cursor_expired") when changes after `after_seq` were pruned,
-  // InvalidArgument when `after_seq` is ahead of the feed,
+  // InvalidArgument when `after_seq` is ahead of the feed (both messages
+  // start with `cursor_name`, where the client sent the cursor),
   // TooManyRequests(.., "too_many_watchers") at a limit, Unavailable when the
   // store fails or the hub is shut down.
   struct Started {
     std::shared_ptr<http::ResponseStream> stream;
   };
   void Watch(std::string tenant_id, WatchFilter filter, std::optional<std::int64_t> after_seq,
-             std::function<void(Result<Started>)> done);
+             std::string_view cursor_name, std::function<void(Result<Started>)> done);
 
   // Long poll: `wake` is called once, on any thread, when a change of
   // (tenant_id, job_id) with projection_version > `version` may have

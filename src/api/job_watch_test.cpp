@@ -316,7 +316,7 @@ Result<JobWatchHub::Started> StartWatch(JobWatchHub& hub, const std::string& ten
                                         std::optional<std::int64_t> after = std::nullopt) {
   auto promise = std::make_shared<std::promise<Result<JobWatchHub::Started>>>();
   auto future = promise->get_future();
-  hub.Watch(tenant, std::move(filter), after,
+  hub.Watch(tenant, std::move(filter), after, "after",
             [promise](Result<JobWatchHub::Started> r) { promise->set_value(std::move(r)); });
   if (future.wait_for(10s) != std::future_status::ready) {
     return Internal("the watch was not answered");
@@ -778,7 +778,8 @@ TEST(JobWatchHubTest, ShutdownAnswersAWatchStillStarting) {
   JobWatchHub hub(TestOptions(), f.feed, f.metrics);
   f.feed.set_paused(true);
   std::promise<Result<JobWatchHub::Started>> answered;
-  hub.Watch("t1", {}, 0, [&](Result<JobWatchHub::Started> r) { answered.set_value(std::move(r)); });
+  hub.Watch("t1", {}, 0, "after",
+            [&](Result<JobWatchHub::Started> r) { answered.set_value(std::move(r)); });
   hub.Shutdown();
   f.feed.set_paused(false);
   auto future = answered.get_future();

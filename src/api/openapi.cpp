@@ -1,5 +1,8 @@
 #include "api/openapi.hpp"
 
+#include <algorithm>
+#include <iterator>
+#include <string_view>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -574,6 +577,57 @@ json::object JsonResponse(std::string_view description, std::string_view schema)
       {"content", json::object{{"application/json", json::object{{"schema", Ref(schema)}}}}}};
 }
 
+// The optional error answers RuntimeErrors adds, by the key a route names.
+// A key's status replaces the default answer of that status (401/403/503).
+struct ExtraError {
+  std::string_view key;
+  std::string_view status;
+  std::string_view description;
+  bool retry_after = false;
+};
+constexpr ExtraError kExtraErrors[] = {
+    {"400", "400", "Invalid input; the message names the field."},
+    {"403-node", "403",
+     "tenant_mismatch; scope_denied; node_token_required (no node_id claim); node_mismatch "
+     "(another node's path or job); subject_mismatch (strict mode: another user's job)."},
+    {"403-queue", "403",
+     "tenant_mismatch; scope_denied; subject_mismatch (requested_by.user_id is not the token's "
+     "sub, without runtime:submit_as); queue_denied (names the queue and the policy rule)."},
+    {"403-reader", "403",
+     "tenant_mismatch; scope_denied; node_mismatch (a node token asked for another node's "
+     "jobs); subject_mismatch (strict mode, unscoped token: another user's jobs)."},
+    {"404", "404", "No such job in the caller's tenant."},
+    {"409", "409", "Idempotency or consistency conflict."},
+    {"409-event", "409",
+     "event_conflict (the event_id was stored with another payload); submission_mismatch (not "
+     "the job's current submission); event_limit (a new event that would not be applied, and the "
+     "job holds --max-unapplied-events-per-job such events). Nothing stored."},
+    {"410-cursor", "410",
+     "cursor_expired: the changes after the cursor are no longer retained (--change-retention); "
+     "list again and watch from its watch_from."},
+    {"413", "413", "Body larger than the limit."},
+    {"415", "415", "Body is not application/json."},
+    {"422", "422",
+     "walltime_exceeded / resource_limit_exceeded: over the queue mapping's, the policy's or the "
+     "partition's limit; nothing stored."},
+    {"422-revocations", "422",
+     "resource_limit_exceeded: the tenant holds --max-revocations-per-tenant live revocations."},
+    {"429-watchers", "429",
+     "too_many_watchers: --max-watchers or --max-watchers-per-tenant reached (watch streams and "
+     "projection long polls count); retry after Retry-After.",
+     true},
+    {"429-quota", "429",
+     "quota_exceeded: the tenant's max_active_jobs or the user's max_active_jobs_per_user "
+     "(--limits-file) is reached (jobs submitted, queued or running); nothing stored. A replay of "
+     "an accepted submit still gets its 202."},
+    {"503-slurm", "503",
+     "Store unavailable, or slurm_unavailable (real-policy: the node's catalogue is missing, "
+     "stale or cannot serve the mapping); nothing changed, retry."},
+};
+
+// `responses` plus the answers every authenticated runtime route has (401,
+// 403, 503) and the `extra` ones named by kExtraErrors keys (a route names at
+// most one key per status).
 json::object RuntimeErrors(json::object responses, std::initializer_list<const char*> extra) {
   responses["401"] = ErrorResponse(
       "Missing, invalid or expired bearer token (unauthenticated), a revoked one "
@@ -584,61 +638,17 @@ json::object RuntimeErrors(json::object responses, std::initializer_list<const c
       "call); node_mismatch or subject_mismatch (another node's or, strict mode, another "
       "user's job).");
   responses["503"] = ErrorResponse("Store unavailable; nothing changed, retry.");
-  for (const char* code : extra) {
-    const std::string c = code;
-    if (c == "403-node") {
-      responses["403"] = ErrorResponse(
-          "tenant_mismatch; scope_denied; node_token_required (no node_id claim); node_mismatch "
-          "(another node's path or job); subject_mismatch (strict mode: another user's job).");
-    }
-    if (c == "403-queue") {
-      responses["403"] = ErrorResponse(
-          "tenant_mismatch; scope_denied; subject_mismatch (requested_by.user_id is not the "
-          "token's sub, without runtime:submit_as); queue_denied (names the queue and the "
-          "policy rule).");
-    }
-    if (c == "503-slurm") {
-      responses["503"] = ErrorResponse(
-          "Store unavailable, or slurm_unavailable (real-policy: the node's catalogue is missing, "
-          "stale or cannot serve the mapping); nothing changed, retry.");
-    }
-  }
-  for (const char* code : extra) {
-    std::string c = code;
-    if (c == "400") responses["400"] = ErrorResponse("Invalid input; the message names the field.");
-    if (c == "404") responses["404"] = ErrorResponse("No such job in the caller's tenant.");
-    if (c == "403-reader") {
-      responses["403"] = ErrorResponse(
-          "tenant_mismatch; scope_denied; node_mismatch (a node token asked for another node's "
-          "jobs); subject_mismatch (strict mode, unscoped token: another user's jobs).");
-    }
-    if (c == "410-cursor") {
-      responses["410"] = ErrorResponse(
-          "cursor_expired: the changes after the cursor are no longer retained "
-          "(--change-retention); list again and watch from its watch_from.");
-    }
-    if (c == "429-watchers") {
-      json::object r = ErrorResponse(
-          "too_many_watchers: --max-watchers or --max-watchers-per-tenant reached (watch "
-          "streams and projection long polls count); retry after Retry-After.");
+  for (std::string_view key : extra) {
+    const auto* e = std::find_if(std::begin(kExtraErrors), std::end(kExtraErrors),
+                                 [&](const ExtraError& x) { return x.key == key; });
+    if (e == std::end(kExtraErrors)) continue;  // every key in this file is in the table
+    json::object r = ErrorResponse(e->description);
+    if (e->retry_after) {
       r["headers"] = json::object{
           {"Retry-After", json::object{{"description", "Seconds to wait (1)."},
                                        {"schema", json::object{{"type", "integer"}}}}}};
-      responses["429"] = std::move(r);
     }
-    if (c == "409") responses["409"] = ErrorResponse("Idempotency or consistency conflict.");
-    if (c == "413") responses["413"] = ErrorResponse("Body larger than the limit.");
-    if (c == "415") responses["415"] = ErrorResponse("Body is not application/json.");
-    if (c == "422-revocations") {
-      responses["422"] = ErrorResponse(
-          "resource_limit_exceeded: the tenant holds --max-revocations-per-tenant live "
-          "revocations.");
-    }
-    if (c == "422") {
-      responses["422"] = ErrorResponse(
-          "walltime_exceeded / resource_limit_exceeded: over the queue mapping's, the policy's "
-          "or the partition's limit; nothing stored.");
-    }
+    responses[e->status] = std::move(r);
   }
   return responses;
 }

@@ -504,13 +504,15 @@ def test_a_cursor_older_than_the_retention_is_410_cursor_expired(server_factory)
         def expired() -> bool:
             with api.watch({"after": start}) as w:
                 if w.status == 410:
-                    assert_raw_error(w.raw(), 410, "cursor_expired")
+                    err = assert_raw_error(w.raw(), 410, "cursor_expired")
+                    assert err["message"].startswith("after: "), err
                     return True
                 assert w.status == 200, w.body
                 return False
         wait_until(expired, timeout=15, interval=0.3, what="the changes to be pruned")
         with api.watch(last_event_id=start) as w:
-            assert_raw_error(w.raw(), 410, "cursor_expired")
+            err = assert_raw_error(w.raw(), 410, "cursor_expired")
+            assert err["message"].startswith("Last-Event-ID: "), err  # names what was sent
         # The client lists again and watches from there.
         again = list_ok(api)
         assert [j["job_id"] for j in again["jobs"]] == [job]
