@@ -18,6 +18,7 @@ constexpr const char* kUsage =
     "  serve        Run the gateway HTTP API (embedded SQLite store by default, or PostgreSQL).\n"
     "  migrate      Apply pending schema migrations to the store (--database-url).\n"
     "  store copy   Copy a store to another, verified (SQLite -> PostgreSQL promotion).\n"
+    "  store prune  Archive, then delete old finished jobs (--older-than, --archive).\n"
     "  agent        Run the management-node agent: lease jobs, submit to Slurm (or local\n"
     "               processes), report lifecycle events.\n"
     "  relay        Run the projection relay alone; list and replay its dead letters.\n"
