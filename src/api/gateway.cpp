@@ -105,6 +105,10 @@ class Gateway::Impl {
             "rtgw_limit_refusals_total",
             "Requests refused by a per-tenant limit of --limits-file, by reason (not by tenant).",
             {{"reason", "rate_limited"}})),
+        quota_exceeded_(metrics.GetCounter(
+            "rtgw_limit_refusals_total",
+            "Requests refused by a per-tenant limit of --limits-file, by reason (not by tenant).",
+            {{"reason", "quota_exceeded"}})),
         node_api_(options_.nodes, nodes, adapter,
                   [this](Call& call, http::Response r) { Finish(call, std::move(r)); }) {
     for (const RouteSpec& r : Routes()) LatencyFor(r.path_template);
@@ -451,6 +455,12 @@ class Gateway::Impl {
                                       call->trace_id));
     }
     record->submitted_by = call->sub;
+    if (options_.limits != nullptr) {
+      // Checked by the store in the insert's transaction, after the idempotency lookup.
+      const EffectiveLimits limits = options_.limits->Get()->For(call->tenant_id);
+      record->max_active_jobs = limits.max_active_jobs;
+      record->max_active_jobs_per_user = limits.max_active_jobs_per_user;
+    }
     ResolveSubmitBoundary(
         adapter_, nodes_, std::move(record).value(), now,
         [this, call](storage::SubmitRecord rec, Result<slurm_adapter::BoundaryRecord> boundary) {
@@ -464,7 +474,10 @@ class Gateway::Impl {
     const std::string node = rec.management_node_id;
     store_.Submit(std::move(rec), [this, call, node, boundary = std::move(boundary)](
                                       Result<storage::SubmitOutcome> r) {
-      if (!r) return Finish(*call, MakeErrorResponse(r.error(), call->trace_id));
+      if (!r) {
+        if (r.error().api_code == "quota_exceeded") quota_exceeded_->Add();
+        return Finish(*call, MakeErrorResponse(r.error(), call->trace_id));
+      }
       if (!r->replayed) {
         LogBoundary(*call, "accepted", boundary.requested_queue, &boundary);
         node_api_.NotifyWork(call->tenant_id, node);
@@ -973,6 +986,8 @@ class Gateway::Impl {
   const std::string openapi_json_;
   // rtgw_limit_refusals_total{reason="rate_limited"}: registered at start, so it reads 0.
   Counter* const rate_limited_;
+  // rtgw_limit_refusals_total{reason="quota_exceeded"}: submits over an active-job quota.
+  Counter* const quota_exceeded_;
 
  public:
   NodeApi node_api_;  // last: its waiter thread stops (destructor) before the rest goes

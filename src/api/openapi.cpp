@@ -806,7 +806,7 @@ json::object Operation(const RouteSpec& r) {
       op["responses"] = RuntimeErrors(
           {{"202",
             JsonResponse("Accepted (or the original answer to a replay).", "SubmitJobResponse")}},
-          {"400", "403-queue", "409", "413", "415", "422", "503-slurm"});
+          {"400", "403-queue", "409", "413", "415", "422", "429-quota", "503-slurm"});
       break;
     case RouteId::kPostEvent:
       op["summary"] =

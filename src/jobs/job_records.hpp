@@ -30,6 +30,10 @@ struct SubmitRecord {
   std::string accepted_at;    // RFC 3339
   std::string trace_id;
   std::string response_json;  // exact 202 body, stored and replayed byte for byte
+  // Active-job quotas of the limits file (docs/contracts/limits.md "Active-job quotas"), checked
+  // by the store in the insert's transaction, after the idempotency lookup. Absent: not counted.
+  std::optional<std::int64_t> max_active_jobs;           // of the tenant
+  std::optional<std::int64_t> max_active_jobs_per_user;  // of requested_by
 };
 
 struct SubmitOutcome {

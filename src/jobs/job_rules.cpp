@@ -1,5 +1,7 @@
 #include "jobs/job_rules.hpp"
 
+#include <string>
+
 namespace rtgw::jobs {
 
 JobRecord JobAfterSubmit(const SubmitRecord& r) {
@@ -31,6 +33,24 @@ Result<SubmitOutcome> DecideSubmit(const SubmitFinding& found, const SubmitRecor
                     "job_id_conflict");
   }
   return SubmitOutcome{.replayed = false, .response_json = r.response_json};
+}
+
+Status CheckSubmitQuota(const SubmitRecord& r, const ActiveJobCounts& active) {
+  if (r.max_active_jobs && active.tenant >= *r.max_active_jobs) {
+    return TooManyRequests("quota exceeded: max_active_jobs is " +
+                               std::to_string(*r.max_active_jobs) +
+                               " for this tenant (jobs submitted, queued or running); nothing "
+                               "stored, submit again once one has finished",
+                           "quota_exceeded");
+  }
+  if (r.max_active_jobs_per_user && active.user >= *r.max_active_jobs_per_user) {
+    return TooManyRequests("quota exceeded: max_active_jobs_per_user is " +
+                               std::to_string(*r.max_active_jobs_per_user) +
+                               " for this requested_by.user_id (jobs submitted, queued or "
+                               "running); nothing stored, submit again once one has finished",
+                           "quota_exceeded");
+  }
+  return Ok{};
 }
 
 EventVerdict DecideEvent(const JobHead& job, const std::optional<std::string>& known_fingerprint,

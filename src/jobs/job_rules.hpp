@@ -37,6 +37,20 @@ struct SubmitFinding {
 // SubmitOutcome{replayed = false, response_json = r.response_json}.
 Result<SubmitOutcome> DecideSubmit(const SubmitFinding& found, const SubmitRecord& r);
 
+// The active jobs (submitted, queued, running) a new submit finds, read in the
+// insert's transaction, each only when the record carries its quota. A count
+// may stop at the quota (SQL LIMIT): only "below it or not" matters.
+struct ActiveJobCounts {
+  std::int64_t tenant = 0;
+  std::int64_t user = 0;  // of r.requested_by in the tenant
+};
+
+// A submit DecideSubmit lets through, against the record's quotas (checked
+// after the idempotency lookup: a replay never gets here). Ok below both;
+// else TooManyRequests(.., "quota_exceeded") naming the limit and its value,
+// the tenant's first.
+Status CheckSubmitQuota(const SubmitRecord& r, const ActiveJobCounts& active);
+
 // ---- Execution events ----
 
 // The stored job row an event is checked against (read under the row's

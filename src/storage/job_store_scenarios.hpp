@@ -113,6 +113,128 @@ TYPED_TEST_P(JobStoreScenarios, KeysAndJobIdsAreScopedByTenant) {
   EXPECT_EQ(this->CountRows("jobs"), 2);
 }
 
+// ---- Active-job quotas (docs/contracts/limits.md "Active-job quotas") ----
+
+inline SubmitRecord MakeQuotaSubmit(const std::string& tenant, const std::string& job_id,
+                                    std::optional<std::int64_t> max_active_jobs,
+                                    std::optional<std::int64_t> max_per_user = std::nullopt,
+                                    const std::string& user = "alice") {
+  SubmitRecord r = MakeSubmit(tenant, job_id, "key-" + job_id);
+  r.requested_by = user;
+  r.max_active_jobs = max_active_jobs;
+  r.max_active_jobs_per_user = max_per_user;
+  return r;
+}
+
+TYPED_TEST_P(JobStoreScenarios, SubmitOverTenantQuotaIsRefusedAndWritesNothing) {
+  JobStore& store = this->Jobs();
+  ASSERT_TRUE(SubmitSync(store, MakeQuotaSubmit("t1", "job-1", 2)).ok());
+  ASSERT_TRUE(SubmitSync(store, MakeQuotaSubmit("t1", "job-2", 2, std::nullopt, "bob")).ok());
+  const std::int64_t changes = this->CountRows("job_changes");
+
+  Result<SubmitOutcome> out = SubmitSync(store, MakeQuotaSubmit("t1", "job-3", 2));
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().code, ErrorCode::kTooManyRequests);
+  EXPECT_EQ(out.error().api_code, "quota_exceeded");
+  EXPECT_NE(out.error().message.find("max_active_jobs is 2"), std::string::npos)
+      << out.error().message;
+  EXPECT_EQ(this->CountRows("jobs"), 2);
+  EXPECT_EQ(this->CountRows("job_changes"), changes);
+  EXPECT_FALSE(GetJobSync(store, "t1", "job-3").ok());
+  // A taken job_id over quota: the quota answers (key, then quota, then job id).
+  SubmitRecord taken = MakeQuotaSubmit("t1", "job-1", 2);
+  taken.idempotency_key = "key-other";
+  EXPECT_EQ(SubmitSync(store, taken).error().api_code, "quota_exceeded");
+
+  // Another tenant's jobs do not count; a submit without the quota is not counted.
+  EXPECT_TRUE(SubmitSync(store, MakeQuotaSubmit("t2", "job-1", 1)).ok());
+  EXPECT_TRUE(SubmitSync(store, MakeQuotaSubmit("t1", "job-4", std::nullopt)).ok());
+  EXPECT_EQ(SubmitSync(store, MakeQuotaSubmit("t1", "job-5", 3)).error().api_code,
+            "quota_exceeded");
+  EXPECT_TRUE(SubmitSync(store, MakeQuotaSubmit("t1", "job-5", 4)).ok());
+}
+
+TYPED_TEST_P(JobStoreScenarios, ReplayWhileOverQuotaGetsTheOriginalOutcome) {
+  JobStore& store = this->Jobs();
+  SubmitRecord first = MakeQuotaSubmit("t1", "job-1", 1, 1);
+  ASSERT_TRUE(SubmitSync(store, first).ok());
+  ASSERT_EQ(SubmitSync(store, MakeQuotaSubmit("t1", "job-2", 1, 1)).error().api_code,
+            "quota_exceeded");
+
+  SubmitRecord replay = first;  // same key and fingerprint, fresh per-request values
+  replay.submission_id = "sub-other";
+  replay.response_json = R"({"job_id":"job-1","submission_id":"sub-other"})";
+  Result<SubmitOutcome> out = SubmitSync(store, replay);
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_TRUE(out->replayed);
+  EXPECT_EQ(out->response_json, first.response_json);
+
+  SubmitRecord other_body = first;
+  other_body.request_fingerprint = "fp-other";
+  Result<SubmitOutcome> conflict = SubmitSync(store, other_body);
+  ASSERT_FALSE(conflict.ok());
+  EXPECT_EQ(conflict.error().api_code, "idempotency_conflict");
+  EXPECT_EQ(this->CountRows("jobs"), 1);
+}
+
+TYPED_TEST_P(JobStoreScenarios, TerminalJobsFreeQuotaSlots) {
+  JobStore& store = this->Jobs();
+  SubmitRecord a = MakeQuotaSubmit("t1", "job-a", 2);
+  SubmitRecord b = MakeQuotaSubmit("t1", "job-b", 2);
+  ASSERT_TRUE(SubmitSync(store, a).ok());
+  ASSERT_TRUE(SubmitSync(store, b).ok());
+  // queued and running are active too.
+  ASSERT_TRUE(AppendSync(store, MakeEvent(a, "e-a1", JobState::kQueued)).ok());
+  ASSERT_TRUE(AppendSync(store, MakeEvent(b, "e-b1", JobState::kRunning)).ok());
+  EXPECT_EQ(SubmitSync(store, MakeQuotaSubmit("t1", "job-c", 2)).error().api_code,
+            "quota_exceeded");
+  ASSERT_TRUE(AppendSync(store, MakeEvent(a, "e-a2", JobState::kCompleted)).ok());
+  EXPECT_TRUE(SubmitSync(store, MakeQuotaSubmit("t1", "job-c", 2)).ok());
+  EXPECT_EQ(SubmitSync(store, MakeQuotaSubmit("t1", "job-d", 2)).error().api_code,
+            "quota_exceeded");
+  ASSERT_TRUE(AppendSync(store, MakeEvent(b, "e-b2", JobState::kFailed)).ok());
+  EXPECT_TRUE(SubmitSync(store, MakeQuotaSubmit("t1", "job-d", 2)).ok());
+}
+
+TYPED_TEST_P(JobStoreScenarios, PerUserQuotaIsIndependentOfOtherUsers) {
+  JobStore& store = this->Jobs();
+  ASSERT_TRUE(SubmitSync(store, MakeQuotaSubmit("t1", "alice-1", std::nullopt, 1, "alice")).ok());
+  Result<SubmitOutcome> out =
+      SubmitSync(store, MakeQuotaSubmit("t1", "alice-2", std::nullopt, 1, "alice"));
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().api_code, "quota_exceeded");
+  EXPECT_NE(out.error().message.find("max_active_jobs_per_user is 1"), std::string::npos)
+      << out.error().message;
+  EXPECT_TRUE(SubmitSync(store, MakeQuotaSubmit("t1", "bob-1", std::nullopt, 1, "bob")).ok());
+  // The same user in another tenant is another user.
+  EXPECT_TRUE(SubmitSync(store, MakeQuotaSubmit("t2", "alice-1", std::nullopt, 1, "alice")).ok());
+  // Both quotas: the tenant's is named first.
+  out = SubmitSync(store, MakeQuotaSubmit("t1", "carol-1", 2, 1, "carol"));
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.error().message.find("max_active_jobs is 2"), std::string::npos);
+  EXPECT_EQ(this->CountRows("jobs"), 3);
+}
+
+TYPED_TEST_P(JobStoreScenarios, ConcurrentQuotaSubmitsCreateExactlyTheLimit) {
+  JobStore& store = this->Jobs();
+  constexpr int kSubmits = 64;
+  std::atomic<int> accepted{0};
+  std::atomic<int> refused{0};
+  std::vector<std::promise<void>> done(kSubmits);
+  for (int i = 0; i < kSubmits; ++i) {
+    store.Submit(MakeQuotaSubmit("t1", "job-" + std::to_string(i), 10),
+                 [&, i](const Result<SubmitOutcome>& r) {
+                   if (r.ok()) accepted.fetch_add(1);
+                   if (!r.ok() && r.error().api_code == "quota_exceeded") refused.fetch_add(1);
+                   done[static_cast<std::size_t>(i)].set_value();
+                 });
+  }
+  for (auto& d : done) d.get_future().wait();
+  EXPECT_EQ(accepted.load(), 10);
+  EXPECT_EQ(refused.load(), kSubmits - 10);
+  EXPECT_EQ(this->CountRows("jobs"), 10);
+}
+
 // ---- Events ----
 
 TYPED_TEST_P(JobStoreScenarios, AppliedEventsMoveStateAndProjectionVersion) {
@@ -580,15 +702,18 @@ TYPED_TEST_P(JobStoreScenarios, HealthIsReachableAndWritable) {
 REGISTER_TYPED_TEST_SUITE_P(
     JobStoreScenarios, SubmitCreatesJobInSubmittedState, ReplayReturnsOriginalResponseByteForByte,
     SameKeyOtherFingerprintIsIdempotencyConflict, NewKeyForTakenJobIdIsJobIdConflict,
-    KeysAndJobIdsAreScopedByTenant, AppliedEventsMoveStateAndProjectionVersion,
-    AppliedEventWithoutResultKeepsStoredOne, ReplayedEventIsIdempotentAndChangesNothing,
-    ReusedEventIdWithOtherPayloadIsEventConflict, EventForUnknownOrOtherTenantsJobIsNotFound,
-    EventForOtherSubmissionIsSubmissionMismatch, OutOfOrderEventIsStoredButNeverRegresses,
-    EventsAfterTerminalAreStoredButNotApplied, DetailListsEventsInArrivalOrder,
-    ReadsAreScopedByTenant, ReadsFollowCommittedEvents, SubmitterAndEventActorsAreStoredAndReadBack,
-    ConcurrentSubmitsOfSameKeyCreateExactlyOneJob, AcknowledgedWritesSurviveCloseAndReopen,
-    WriterCommitsTheNextBatchWhileACallbackRuns, CloseCompletesEveryPendingCallback,
-    CloseFromOwnCallbackDoesNotDeadlock, HealthIsReachableAndWritable);
+    KeysAndJobIdsAreScopedByTenant, SubmitOverTenantQuotaIsRefusedAndWritesNothing,
+    ReplayWhileOverQuotaGetsTheOriginalOutcome, TerminalJobsFreeQuotaSlots,
+    PerUserQuotaIsIndependentOfOtherUsers, ConcurrentQuotaSubmitsCreateExactlyTheLimit,
+    AppliedEventsMoveStateAndProjectionVersion, AppliedEventWithoutResultKeepsStoredOne,
+    ReplayedEventIsIdempotentAndChangesNothing, ReusedEventIdWithOtherPayloadIsEventConflict,
+    EventForUnknownOrOtherTenantsJobIsNotFound, EventForOtherSubmissionIsSubmissionMismatch,
+    OutOfOrderEventIsStoredButNeverRegresses, EventsAfterTerminalAreStoredButNotApplied,
+    DetailListsEventsInArrivalOrder, ReadsAreScopedByTenant, ReadsFollowCommittedEvents,
+    SubmitterAndEventActorsAreStoredAndReadBack, ConcurrentSubmitsOfSameKeyCreateExactlyOneJob,
+    AcknowledgedWritesSurviveCloseAndReopen, WriterCommitsTheNextBatchWhileACallbackRuns,
+    CloseCompletesEveryPendingCallback, CloseFromOwnCallbackDoesNotDeadlock,
+    HealthIsReachableAndWritable);
 
 }  // namespace rtgw::storage::test_support
 

@@ -85,6 +85,9 @@ class StoreWrite : public StoreTask {
   // replicas lock rows in the same order and rarely deadlock).
   std::string order_tenant;
   std::string order_key;
+  // PostgreSQL: a quota-checked submit; its batch takes order_tenant's quota
+  // lock before any write (PgLockQuotaTenants).
+  bool quota_lock = false;
   int attempts = 0;  // runs so far that the backend gave back for a retry
 };
 

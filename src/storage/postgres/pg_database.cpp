@@ -197,6 +197,17 @@ class PgDatabase::Impl {
     return Pass::kDone;
   }
 
+  // BEGIN, then the quota locks of the batch's quota-checked submits before
+  // any other lock (docs/contracts/storage-schema.md "Quotas").
+  static Status Begin(PgConn& conn, const Executor::Batch& batch) {
+    if (Status s = conn.Exec("BEGIN", "begin"); !s) return s;
+    std::vector<std::string> quota_tenants;
+    for (const auto& w : batch) {
+      if (w->quota_lock) quota_tenants.push_back(w->order_tenant);
+    }
+    return PgLockQuotaTenants(conn, quota_tenants);
+  }
+
   void RunBatch(std::unique_ptr<PgConn>& slot, Executor::Batch& batch, Executor::Batch& again) {
     std::stable_sort(batch.begin(), batch.end(), [](const auto& a, const auto& b) {
       if (a->order_tenant != b->order_tenant) return a->order_tenant < b->order_tenant;
@@ -205,12 +216,12 @@ class PgDatabase::Impl {
     std::vector<bool> retry(batch.size(), false);
     std::optional<Error> batch_error;
     Result<PgConn*> c = Connection(slot);
-    Status begin = c ? (*c)->Exec("BEGIN", "begin") : Status(c.error());
+    Status begin = c ? Begin(**c, batch) : Status(c.error());
     if (c && !begin && !(*c)->ok()) {
       // An idle connection the server dropped (restart): nothing was sent yet,
       // so reconnect once and go on.
       c = Connection(slot);
-      begin = c ? (*c)->Exec("BEGIN", "begin") : Status(c.error());
+      begin = c ? Begin(**c, batch) : Status(c.error());
     }
     if (!begin) batch_error = std::move(begin).error();
     PgConn* conn = c ? *c : nullptr;
@@ -225,7 +236,7 @@ class PgDatabase::Impl {
         (void)conn->Exec("ROLLBACK", "rollback");
         conn->changes().Clear();
         std::fill(retry.begin(), retry.end(), false);
-        if (Status s = conn->Exec("BEGIN", "begin"); !s) {
+        if (Status s = Begin(*conn, batch); !s) {
           batch_error = std::move(s).error();
         } else {
           (void)RunWrites(*conn, batch, retry, /*savepoints=*/true, batch_error);

@@ -100,11 +100,15 @@ class PgDatabase final : public DbStores<PgDatabase> {
   // (ordered by (tenant, key), so replicas lock rows in the same order);
   // `done` gets the value once committed. It may run more than once (a lost
   // deadlock is retried); only the last run's value counts.
+  // With `quota_lock`, the batch first takes the tenant's quota lock
+  // (PgLockQuotaTenants, a quota-checked submit).
   template <class T, class Fn>
-  void Write(const std::string& tenant, const std::string& key, Fn fn, Callback<T> done) {
+  void Write(const std::string& tenant, const std::string& key, Fn fn, Callback<T> done,
+             bool quota_lock = false) {
     auto write = MakeWrite<PgConn, T>(std::move(fn), std::move(done));
     write->order_tenant = tenant;
     write->order_key = key;
+    write->quota_lock = quota_lock;
     executor().EnqueueWrite(std::move(write));
   }
   // A task on its own statements (autocommit). A read (`rerunnable`) is run

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -31,6 +32,23 @@ constexpr const char* kInsertJob =
     " ON CONFLICT DO NOTHING RETURNING tenant_id, job_id)"
     " INSERT INTO projection_outbox (tenant_id, job_id, projection_version, payload_json)"
     " SELECT tenant_id, job_id, 1, $12 FROM j RETURNING id";
+
+// The active jobs of a quota-checked submit: at most $3 of the tenant's and
+// $4 of the user's (0: not counted; a LIMIT 0 reads nothing). Index-only
+// range reads of jobs_list_state and jobs_list_requested_by.
+constexpr const char* kCountActive =
+    "SELECT (SELECT count(*) FROM (SELECT 1 FROM jobs WHERE tenant_id = $1"
+    " AND state IN ('submitted', 'queued', 'running') LIMIT $3::bigint) AS t),"
+    " (SELECT count(*) FROM (SELECT 1 FROM jobs WHERE tenant_id = $1 AND requested_by = $2"
+    " AND state IN ('submitted', 'queued', 'running') LIMIT $4::bigint) AS u)";
+
+// The quota locks of a batch's tenants ($1, a text array), in ascending key
+// order (a volatile function in the select list runs after the ORDER BY).
+// Two-key advisory locks: a key space apart from the one-key locks of the
+// revocations and the migrations.
+constexpr const char* kLockQuotaTenants =
+    "SELECT pg_advisory_xact_lock(hashtext('rtgw.job_quota'), k)"
+    " FROM (SELECT DISTINCT hashtext(t) AS k FROM unnest($1::text[]) AS t) AS keys ORDER BY k";
 
 constexpr const char* kFindByKey =
     "SELECT request_fingerprint, response_json FROM jobs"
@@ -99,13 +117,15 @@ constexpr const char* kWriteTenantChanges =
     " RETURNING seq)"
     " SELECT h.last_seq, (SELECT count(*) FROM c), pg_notify('rtgw_job_changes', $1) FROM h";
 
-// The `field` of every change as a PostgreSQL text array literal: {"a","b\\"c"}.
-std::string TextArray(std::span<const ChangeRecord> changes, std::string ChangeRecord::*field) {
+// The `field` of every item as a PostgreSQL text array literal: {"a","b\\"c"}.
+// (`field`: a member pointer, or std::identity for strings.)
+template <class Range, class Field>
+std::string TextArray(const Range& items, Field field) {
   std::string out = "{";
-  for (const ChangeRecord& c : changes) {
+  for (const auto& item : items) {
     if (out.size() > 1) out += ',';
     out += '"';
-    for (char ch : c.*field) {
+    for (char ch : std::invoke(field, item)) {
       if (ch == '"' || ch == '\\') out += '\\';
       out += ch;
     }
@@ -150,7 +170,39 @@ Error Raced(const char* what) {
 
 }  // namespace
 
+Status PgLockQuotaTenants(PgConn& conn, std::span<const std::string> tenants) {
+  if (tenants.empty()) return Ok{};
+  const std::string array = TextArray(tenants, std::identity{});
+  return conn.ExecPrepared("lock_quota_tenants", kLockQuotaTenants, Params::Of(array),
+                           "lock tenant quotas");
+}
+
 Result<SubmitOutcome> PgSubmit(PgConn& conn, const SubmitRecord& r) {
+  if (r.max_active_jobs || r.max_active_jobs_per_user) {
+    // The batch holds the tenant's quota lock (PgLockQuotaTenants), so every
+    // quota-checked insert of the tenant since this count is this batch's own.
+    Result<PgResult> count =
+        conn.QueryPrepared("count_active_jobs", kCountActive,
+                           Params::Of(r.tenant_id, r.requested_by, r.max_active_jobs.value_or(0),
+                                      r.max_active_jobs_per_user.value_or(0)),
+                           "count active jobs");
+    if (!count) return std::move(count).error();
+    if (Status s = jobs::CheckSubmitQuota(
+            r, jobs::ActiveJobCounts{.tenant = count->Int(0, 0), .user = count->Int(0, 1)});
+        !s) {
+      // Over quota, but the idempotency key decides first: a replay gets its
+      // original answer, another body idempotency_conflict.
+      Result<PgResult> by_key = conn.QueryPrepared(
+          "find_by_key", kFindByKey, Params::Of(r.tenant_id, r.idempotency_key), "find job by key");
+      if (!by_key) return std::move(by_key).error();
+      if (by_key->rows() == 0) return std::move(s).error();
+      return jobs::DecideSubmit(
+          jobs::SubmitFinding{
+              .by_key = jobs::SubmitFinding::ByKey{.request_fingerprint = by_key->Text(0, 0),
+                                                   .response_json = by_key->Text(0, 1)}},
+          r);
+    }
+  }
   // Inserted first: the unique keys are the check, so a new job costs one
   // statement. Only a taken key is looked at.
   const std::string payload =

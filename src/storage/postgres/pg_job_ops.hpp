@@ -27,7 +27,16 @@ class PgConn;
 //    of one job are decided one at a time across all replicas; the event insert
 //    is still guarded by the unique (tenant_id, job_id, event_id) key. An
 //    applied event updates the job and inserts its outbox row in one statement.
+//  - A submit with quotas (SubmitRecord::max_active_jobs*) counts the active
+//    jobs first and inserts only below them; it must run in a transaction that
+//    took PgLockQuotaTenants for its tenant before any other lock (the batch
+//    runner does), so quota-checked submits of a tenant are counted and
+//    inserted one transaction at a time across replicas.
 Result<SubmitOutcome> PgSubmit(PgConn& conn, const SubmitRecord& record);
+// Takes the transaction-scoped quota lock of each tenant (duplicates are
+// fine), in one global order, so transactions that take them first cannot
+// deadlock on them (docs/contracts/storage-schema.md "Quotas").
+Status PgLockQuotaTenants(PgConn& conn, std::span<const std::string> tenants);
 Result<EventOutcome> PgAppendEvent(PgConn& conn, const EventRecord& record);
 Status PgTouchHealth(PgConn& conn);
 

@@ -60,9 +60,10 @@ template <>
 void DbJobStore<PgDatabase>::Submit(SubmitRecord record, Callback<SubmitOutcome> done) {
   std::string tenant = record.tenant_id;
   std::string job = record.job_id;
+  const bool quota_lock = record.max_active_jobs || record.max_active_jobs_per_user;
   db_.Write<SubmitOutcome>(
       std::move(tenant), std::move(job),
-      [r = std::move(record)](PgConn& c) { return PgSubmit(c, r); }, std::move(done));
+      [r = std::move(record)](PgConn& c) { return PgSubmit(c, r); }, std::move(done), quota_lock);
 }
 
 template <>

@@ -84,6 +84,14 @@ Status JobWriter::PrepareAll() {
        "SELECT request_fingerprint, response_json FROM jobs"
        " WHERE tenant_id = ?1 AND idempotency_key = ?2"},
       {&job_exists_, "SELECT 1 FROM jobs WHERE tenant_id = ?1 AND job_id = ?2"},
+      // Active jobs for the quotas, at most ?2 / ?3 of them: index-only range
+      // reads of jobs_list_state / jobs_list_requested_by, one per state.
+      {&count_active_,
+       "SELECT count(*) FROM (SELECT 1 FROM jobs WHERE tenant_id = ?1"
+       " AND state IN ('submitted', 'queued', 'running') LIMIT ?2)"},
+      {&count_user_active_,
+       "SELECT count(*) FROM (SELECT 1 FROM jobs WHERE tenant_id = ?1 AND requested_by = ?2"
+       " AND state IN ('submitted', 'queued', 'running') LIMIT ?3)"},
       {&insert_job_,
        "INSERT INTO jobs (tenant_id, job_id, workspace_id, idempotency_key, management_node_id,"
        " request_fingerprint, spec_json, submission_id, accepted_at, trace_id, response_json,"
@@ -164,6 +172,14 @@ Result<SubmitOutcome> JobWriter::Submit(const SubmitRecord& r) {
                                                 .response_json = find_by_key_.ColumnText(1)};
     }
   }
+  if (!found.by_key && (r.max_active_jobs || r.max_active_jobs_per_user)) {
+    // After the key (a replay is answered whatever the quota), before the job
+    // id, as on PostgreSQL. Exact as it stands: this connection is the only
+    // writer, and the count and the insert share its transaction.
+    Result<jobs::ActiveJobCounts> active = CountActive(r);
+    if (!active) return std::move(active).error();
+    if (Status s = jobs::CheckSubmitQuota(r, *active); !s) return std::move(s).error();
+  }
   if (!found.by_key) {
     ResetGuard reset(job_exists_);
     Result<bool> row = job_exists_.FirstRow("find job by id", r.tenant_id, r.job_id);
@@ -184,6 +200,24 @@ Result<SubmitOutcome> JobWriter::Submit(const SubmitRecord& r) {
     return std::move(s).error();
   }
   return outcome;
+}
+
+Result<jobs::ActiveJobCounts> JobWriter::CountActive(const SubmitRecord& r) {
+  jobs::ActiveJobCounts active;
+  if (r.max_active_jobs) {
+    ResetGuard reset(count_active_);
+    Result<bool> row = count_active_.FirstRow("count active jobs", r.tenant_id, *r.max_active_jobs);
+    if (!row) return std::move(row).error();
+    active.tenant = count_active_.ColumnInt64(0);
+  }
+  if (r.max_active_jobs_per_user) {
+    ResetGuard reset(count_user_active_);
+    Result<bool> row = count_user_active_.FirstRow("count active jobs of the user", r.tenant_id,
+                                                   r.requested_by, *r.max_active_jobs_per_user);
+    if (!row) return std::move(row).error();
+    active.user = count_user_active_.ColumnInt64(0);
+  }
+  return active;
 }
 
 Result<EventOutcome> JobWriter::AppendEvent(const EventRecord& r) {

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "common/error.hpp"
+#include "jobs/job_rules.hpp"
 #include "storage/change_batch.hpp"
 #include "storage/job_store.hpp"
 #include "storage/sqlite/node_sql.hpp"
@@ -77,6 +78,8 @@ class JobWriter {
   // The outbox row (when write_outbox) and the change of a job state change.
   Status RecordChange(const JobRecord& job, std::string requested_by,
                       const std::string& occurred_at, const std::string& trace_id);
+  // The active jobs a quota-checked submit counts (only those it has a quota for).
+  Result<jobs::ActiveJobCounts> CountActive(const SubmitRecord& r);
   Status WriteTenantChanges(const std::string& tenant_id, std::span<ChangeRecord> changes);
   Status PrepareAll();
 
@@ -90,6 +93,8 @@ class JobWriter {
   Statement rollback_to_;
   Statement find_by_key_;
   Statement job_exists_;
+  Statement count_active_;
+  Statement count_user_active_;
   Statement insert_job_;
   Statement find_job_for_event_;
   Statement find_event_;

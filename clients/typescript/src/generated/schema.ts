@@ -1062,7 +1062,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: the tenant's requests_per_second (--limits-file) is used up; retry after Retry-After (whole seconds, at least 1). */
+            /** @description quota_exceeded: the tenant's max_active_jobs or the user's max_active_jobs_per_user (--limits-file) is reached (jobs submitted, queued or running); nothing stored. A replay of an accepted submit still gets its 202. Or rate_limited: the tenant's requests_per_second (--limits-file) is used up; retry after Retry-After (whole seconds, at least 1). */
             429: {
                 headers: {
                     /** @description Seconds to wait (whole, at least 1). */
