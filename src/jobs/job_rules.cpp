@@ -1,6 +1,7 @@
 #include "jobs/job_rules.hpp"
 
 #include <string>
+#include <string_view>
 
 namespace rtgw::jobs {
 
@@ -36,19 +37,19 @@ Result<SubmitOutcome> DecideSubmit(const SubmitFinding& found, const SubmitRecor
 }
 
 Status CheckSubmitQuota(const SubmitRecord& r, const ActiveJobCounts& active) {
-  if (r.max_active_jobs && active.tenant >= *r.max_active_jobs) {
-    return TooManyRequests("quota exceeded: max_active_jobs is " +
-                               std::to_string(*r.max_active_jobs) +
-                               " for this tenant (jobs submitted, queued or running); nothing "
-                               "stored, submit again once one has finished",
+  auto over = [](std::string_view limit, std::int64_t value, std::string_view whose) -> Status {
+    return TooManyRequests("quota exceeded: " + std::string(limit) + " is " +
+                               std::to_string(value) + " for " + std::string(whose) +
+                               " (jobs submitted, queued or running); nothing stored, submit "
+                               "again once one has finished",
                            "quota_exceeded");
+  };
+  if (r.max_active_jobs && active.tenant >= *r.max_active_jobs) {
+    return over("max_active_jobs", *r.max_active_jobs, "this tenant");
   }
   if (r.max_active_jobs_per_user && active.user >= *r.max_active_jobs_per_user) {
-    return TooManyRequests("quota exceeded: max_active_jobs_per_user is " +
-                               std::to_string(*r.max_active_jobs_per_user) +
-                               " for this requested_by.user_id (jobs submitted, queued or "
-                               "running); nothing stored, submit again once one has finished",
-                           "quota_exceeded");
+    return over("max_active_jobs_per_user", *r.max_active_jobs_per_user,
+                "this requested_by.user_id");
   }
   return Ok{};
 }

@@ -14,8 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import (BACKENDS, Api, ServerPool, assert_error, event_body, make_token,
-                      metric_value, parse_metrics, pg_counts, submit_body, uid)
+from conftest import (BACKENDS, Api, assert_error, event_body, make_token, metric_value,
+                      parse_metrics, pg_counts, submit_body, uid)
+from test_postgres_replicas import pg_pool  # noqa: F401 (a fixture: two replicas, one schema)
 
 
 def write_limits(path: Path, doc: dict) -> Path:
@@ -28,6 +29,14 @@ def start_limited(server_factory, tmp_path: Path, doc: dict):
     srv = server_factory("--limits-file", str(path))
     srv.limits_path = path
     return srv
+
+
+def one_tenant(server_factory, tmp_path: Path, max_active_jobs: int):
+    """A server whose limits file gives one new tenant max_active_jobs: (server, its Api)."""
+    tenant = uid("t")
+    srv = start_limited(server_factory, tmp_path,
+                        {"tenants": {tenant: {"max_active_jobs": max_active_jobs}}})
+    return srv, Api(srv, tenant=tenant)
 
 
 def refusals(srv) -> float:
@@ -53,7 +62,6 @@ def test_tenant_quota_refuses_the_submit_over_it_and_stores_nothing(server_facto
     page = api.list_jobs({"limit": 10}).json()
     assert sorted(j["job_id"] for j in page["jobs"]) == sorted(accepted), page
     assert refusals(srv) == 1
-    # Nothing held for the refused one: the same key later (after a slot frees) is a new job.
     # Another tenant (no entry, no default) is not limited.
     for _ in range(4):
         api_other.new_job()
@@ -82,9 +90,8 @@ def test_per_user_quota_counts_each_user_apart(server_factory, tmp_path):
 
 
 def test_replay_while_over_quota_gets_the_original_bytes(server_factory, tmp_path):
-    tenant = uid("t")
-    srv = start_limited(server_factory, tmp_path, {"tenants": {tenant: {"max_active_jobs": 1}}})
-    api = Api(srv, tenant=tenant)
+    srv, api = one_tenant(server_factory, tmp_path, 1)
+    tenant = api.tenant
     body = submit_body(tenant)
     first = api.submit(body)
     assert first.status_code == 202, first.text
@@ -101,9 +108,8 @@ def test_replay_while_over_quota_gets_the_original_bytes(server_factory, tmp_pat
 
 
 def test_a_finished_job_frees_its_slot(server_factory, tmp_path):
-    tenant = uid("t")
-    srv = start_limited(server_factory, tmp_path, {"tenants": {tenant: {"max_active_jobs": 1}}})
-    api = Api(srv, tenant=tenant)
+    srv, api = one_tenant(server_factory, tmp_path, 1)
+    tenant = api.tenant
     body, accepted = api.new_job()
     waiting = submit_body(tenant)
     assert_error(api.submit(waiting), 429, "quota_exceeded")
@@ -133,9 +139,8 @@ def test_rate_limit_is_checked_before_the_quota(server_factory, tmp_path):
 
 
 def test_sighup_raising_the_limit_lets_submits_through(server_factory, tmp_path):
-    tenant = uid("t")
-    srv = start_limited(server_factory, tmp_path, {"tenants": {tenant: {"max_active_jobs": 1}}})
-    api = Api(srv, tenant=tenant)
+    srv, api = one_tenant(server_factory, tmp_path, 1)
+    tenant = api.tenant
     api.new_job()
     waiting = submit_body(tenant)
     assert_error(api.submit(waiting), 429, "quota_exceeded")
@@ -157,13 +162,6 @@ def test_sighup_raising_the_limit_lets_submits_through(server_factory, tmp_path)
 # ============================================================================================
 needs_pg = pytest.mark.skipif("postgresql" not in BACKENDS,
                               reason="RTGW_TEST_BACKENDS does not include postgresql")
-
-
-@pytest.fixture
-def pg_pool(rtgw_bin, tmp_path):
-    pool = ServerPool(rtgw_bin, tmp_path, "postgresql")
-    yield pool
-    pool.close()
 
 
 def race(replicas, submits: list[dict], workers: int = 64) -> list[tuple[str, int, bytes]]:
