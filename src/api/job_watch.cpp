@@ -24,13 +24,11 @@ namespace {
 using SteadyTime = std::chrono::steady_clock;
 
 constexpr std::size_t kReadPageChanges = 1'000;  // JobFeedStore::ReadChanges' largest page
-constexpr int kPruneBatchRows = 10'000;
 // ReadChanges after this returns no change, only the head.
 constexpr std::int64_t kHeadOnly = std::numeric_limits<std::int64_t>::max();
 // A watch catching up with more than half its buffer queued waits this long
 // for the server to send some of it.
 constexpr std::chrono::milliseconds kCatchUpPace{5};
-constexpr std::chrono::seconds kLongestPruneInterval{60};
 
 constexpr std::string_view kCursorPrefix = "c1.";
 constexpr std::size_t kFingerprintBytes = 8;
@@ -260,7 +258,6 @@ class JobWatchHub::Impl {
              std::string_view cursor_name, std::function<void(Result<Started>)> done);
   Status ParkProjection(std::string tenant_id, std::string job_id, std::int64_t version,
                         SteadyTime::time_point deadline, std::function<void(bool)> wake);
-  void StartPruning(std::chrono::seconds retention);
   void Shutdown();
   std::size_t watchers() const;
   std::size_t tracked_tenants() const;
@@ -321,12 +318,11 @@ class JobWatchHub::Impl {
   void Drop(const std::vector<WatcherPtr>& dropped, DropReason reason);
   void Unpark(const std::string& tenant_id, const std::string& job_id);
 
-  // The hub thread: closed streams, paced catch-ups, heartbeats, rechecks, pruning.
+  // The hub thread: closed streams, paced catch-ups, heartbeats, rechecks.
   void Loop();
   void EnqueueClosed(const std::weak_ptr<Watcher>& w);
   void Heartbeat();
   void Recheck();
-  void Prune(std::int64_t older_than_us);
 
   // Store calls in flight; the destructor waits for them.
   void ReadFeed(const std::string& tenant_id, std::int64_t after_seq, int limit,
@@ -365,9 +361,6 @@ class JobWatchHub::Impl {
   std::vector<std::function<void()>> tasks_;    // GUARDED_BY(timer_mu_): store answers to run
   std::vector<std::weak_ptr<Watcher>> closed_;  // GUARDED_BY(timer_mu_)
   std::vector<std::pair<SteadyTime::time_point, WatcherPtr>> paced_;  // GUARDED_BY(timer_mu_)
-  std::chrono::seconds retention_{0};                                 // GUARDED_BY(timer_mu_)
-  SteadyTime::time_point next_prune_;                                 // GUARDED_BY(timer_mu_)
-  bool pruning_ = false;                                              // GUARDED_BY(timer_mu_)
   bool poked_ = false;                                                // GUARDED_BY(timer_mu_)
   bool stop_ = false;                                                 // GUARDED_BY(timer_mu_)
   std::thread thread_;
@@ -1110,15 +1103,6 @@ void JobWatchHub::Impl::Unpark(const std::string& tenant_id, const std::string& 
 
 // ---- The hub thread
 
-void JobWatchHub::Impl::StartPruning(std::chrono::seconds retention) {
-  if (retention.count() <= 0) return;  // keep forever
-  std::lock_guard lock(timer_mu_);
-  retention_ = retention;
-  next_prune_ = SteadyTime::now();
-  poked_ = true;
-  timer_cv_.notify_one();
-}
-
 void JobWatchHub::Impl::Loop() {
   const auto heartbeat = std::max(options_.heartbeat, std::chrono::milliseconds(1));
   const auto recheck = std::max(options_.recheck, std::chrono::milliseconds(1));
@@ -1130,11 +1114,9 @@ void JobWatchHub::Impl::Loop() {
     std::vector<WatcherPtr> due;
     bool beat = false;
     bool check = false;
-    std::optional<std::int64_t> prune_before_us;
     {
       std::unique_lock lock(timer_mu_);
       SteadyTime::time_point next = std::min(next_heartbeat, next_recheck);
-      if (retention_.count() > 0 && !pruning_) next = std::min(next, next_prune_);
       for (const auto& entry : paced_) next = std::min(next, entry.first);
       timer_cv_.wait_until(
           lock, next, [this] { return stop_ || poked_ || !closed_.empty() || !tasks_.empty(); });
@@ -1167,11 +1149,6 @@ void JobWatchHub::Impl::Loop() {
         check = true;
         next_recheck = now + recheck;
       }
-      if (retention_.count() > 0 && !pruning_ && now >= next_prune_) {
-        pruning_ = true;
-        prune_before_us = SystemNowUs() -
-                          std::chrono::duration_cast<std::chrono::microseconds>(retention_).count();
-      }
     }
     for (auto& task : tasks) task();
     if (!closed.empty()) {
@@ -1183,7 +1160,6 @@ void JobWatchHub::Impl::Loop() {
     for (const WatcherPtr& w : due) Advance(w);
     if (beat) Heartbeat();
     if (check) Recheck();
-    if (prune_before_us) Prune(*prune_before_us);
   }
 }
 
@@ -1234,33 +1210,6 @@ void JobWatchHub::Impl::Recheck() {
   }
   for (const auto& [id, from] : reads) StartRead(id, from);
   for (const std::string& id : inits) StartInitRead(id);
-}
-
-void JobWatchHub::Impl::Prune(std::int64_t older_than_us) {
-  BeginCall();
-  feed_.PruneChanges(
-      older_than_us, kPruneBatchRows, [this, older_than_us](Result<std::int64_t> deleted) {
-        bool more = false;
-        {
-          std::lock_guard lock(timer_mu_);
-          more = !stop_ && deleted && *deleted >= kPruneBatchRows;
-          if (!more) {
-            pruning_ = false;
-            const auto interval = std::clamp<std::chrono::milliseconds>(
-                std::chrono::duration_cast<std::chrono::milliseconds>(retention_) / 10,
-                std::chrono::milliseconds(1), kLongestPruneInterval);
-            next_prune_ = SteadyTime::now() + interval;
-            poked_ = true;
-            timer_cv_.notify_one();
-          }
-        }
-        if (!deleted) {
-          LogWarn("job watch: pruning the change feed failed",
-                  {{"error", deleted.error().message}});
-        }
-        if (more) Prune(older_than_us);
-        EndCall();
-      });
 }
 
 // ---- Shutdown and counts
@@ -1315,8 +1264,6 @@ Status JobWatchHub::ParkProjection(std::string tenant_id, std::string job_id, st
   return impl_->ParkProjection(std::move(tenant_id), std::move(job_id), version, deadline,
                                std::move(wake));
 }
-
-void JobWatchHub::StartPruning(std::chrono::seconds retention) { impl_->StartPruning(retention); }
 
 void JobWatchHub::Shutdown() { impl_->Shutdown(); }
 

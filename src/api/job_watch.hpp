@@ -115,10 +115,6 @@ class JobWatchHub {
                         std::chrono::steady_clock::time_point deadline,
                         std::function<void(bool final)> wake);
 
-  // Deletes changes older than `retention` (repeatedly, in batches); run by
-  // the hub every min(retention / 10, 60 s) once started. 0: keep forever.
-  void StartPruning(std::chrono::seconds retention);
-
   void Shutdown();
 
   // Streams (from Watch until their end) plus parked long polls.

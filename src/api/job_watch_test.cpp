@@ -931,35 +931,6 @@ TEST(JobWatchHubTest, LongPollTimesOutAndShutdownAnswersIt) {
   EXPECT_EQ(hub.watchers(), 0u);
 }
 
-TEST(JobWatchHubTest, PrunesInBatchesUntilFewerRowsComeBack) {
-  Fixture f;
-  f.feed.set_prune_results({10'000, 10'000, 3});
-  JobWatchHub hub(TestOptions(), f.feed, f.metrics);
-  const std::int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                                  std::chrono::system_clock::now().time_since_epoch())
-                                  .count();
-  hub.StartPruning(1s);
-  ASSERT_TRUE(Eventually([&] { return f.feed.prune_calls().size() >= 3; }));
-  const auto calls = f.feed.prune_calls();
-  for (const auto& call : calls) {
-    EXPECT_EQ(call.max_rows, 10'000);
-    EXPECT_NEAR(static_cast<double>(call.older_than_us), static_cast<double>(now_us - 1'000'000),
-                2e6);
-  }
-  // The next round comes after retention / 10.
-  ASSERT_TRUE(Eventually([&] { return f.feed.prune_calls().size() >= 4; }));
-}
-
-TEST(JobWatchHubTest, KeepForeverNeverPrunes) {
-  Fixture f;
-  {
-    JobWatchHub hub(TestOptions(), f.feed, f.metrics);
-    hub.StartPruning(0s);
-    std::this_thread::sleep_for(30ms);
-  }
-  EXPECT_TRUE(f.feed.prune_calls().empty());
-}
-
 TEST(JobWatchHubTest, DestructionUnsetsTheListener) {
   Fixture f;
   {

@@ -14,6 +14,7 @@
 #include "api/schemas.hpp"
 #include "api/tenant_limits.hpp"
 #include "app/commands.hpp"
+#include "app/job_archive.hpp"
 #include "app/relay_wiring.hpp"
 #include "app/validator_wiring.hpp"
 #include "auth/jwt_verifier.hpp"
@@ -28,6 +29,7 @@
 #include "relay/projection_relay.hpp"
 #include "slurm_adapter/adapter.hpp"
 #include "storage/open_store.hpp"
+#include "storage/retention_runner.hpp"
 
 namespace rtgw::app {
 namespace {
@@ -305,7 +307,7 @@ int RunServe(const std::vector<std::string>& args) {
   gopts.revocations = &revocations;
   gopts.revocation_store = store->revocations;
   // Listing and watching jobs: the hub follows the store's change feed (it installs the
-  // store's change listener) and prunes it; destroyed before the store (declared after it).
+  // store's change listener); destroyed before the store (declared after it).
   storage::JobFeedStore& feed = store->db->feed();
   api::WatchOptions wopts;
   wopts.max_watchers = cfg.max_watchers;
@@ -313,7 +315,27 @@ int RunServe(const std::vector<std::string>& args) {
   wopts.heartbeat = cfg.watch_heartbeat;
   wopts.buffer_bytes = cfg.watch_buffer_bytes;
   api::JobWatchHub watch_hub(wopts, feed, metrics);
-  watch_hub.StartPruning(cfg.change_retention);
+  // Retention, the one background runner (docs/contracts/retention.md): the change feed
+  // (--change-retention) and finished jobs (--job-retention-days, archived first). Stopped
+  // before the store closes (declared after it).
+  std::unique_ptr<storage::JobArchiver> job_archiver;
+  if (cfg.job_retention_days > 0 && cfg.job_archive != "none") {
+    ArchiveOptions ao;
+    ao.uri = cfg.job_archive;
+    ao.gcs_endpoint = cfg.validators.gcs_endpoint;
+    ao.metadata_url = cfg.validators.metadata_url;
+    ao.gcp_access_token = cfg.validators.gcp_access_token;
+    auto opened = OpenJobArchive(ao);
+    if (!opened) return Fail("--job-archive: " + opened.error().message);
+    job_archiver = std::move(opened).value();
+  }
+  storage::RetentionOptions ropts;
+  ropts.change_retention = cfg.change_retention;
+  ropts.job_retention = std::chrono::hours(24) * cfg.job_retention_days;
+  ropts.job_interval = cfg.job_retention_interval;
+  ropts.keep_undelivered = !cfg.job_retention_include_undelivered;
+  storage::RetentionRunner retention(feed, store->db->retention(), std::move(job_archiver), ropts);
+  retention.Start();
   gopts.feed = &feed;
   gopts.watch = &watch_hub;
   gopts.limits = &limits;

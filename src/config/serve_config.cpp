@@ -176,6 +176,21 @@ const std::vector<OptionSpec>& ServeOnlyOptionSpecs() {
       {"limits-file", "RTGW_LIMITS_FILE", "",
        "Per-tenant quotas and request rates (JSON: default and tenants -> max_active_jobs, "
        "max_active_jobs_per_user, requests_per_second, burst; docs/contracts/limits.md). A bad "
+      {"job-retention-days", "RTGW_JOB_RETENTION_DAYS", "0",
+       "Finished jobs (completed, failed, cancelled) whose last change is older than this many "
+       "days, and whose projection was delivered, are archived (--job-archive) and deleted with "
+       "their events by a background runner (0-36500; 0 = keep forever; "
+       "docs/contracts/retention.md)."},
+      {"job-archive", "RTGW_JOB_ARCHIVE", "",
+       "Where --job-retention-days writes pruned jobs before deleting them: file:///abs/dir, "
+       "gs://bucket/prefix (with the --gcs-endpoint / Google token flags of validator storage), "
+       "or none (delete without an archive). Required with --job-retention-days."},
+      {"job-retention-interval", "RTGW_JOB_RETENTION_INTERVAL", "1h",
+       "How often the retention runner walks the jobs (1s-7d; e.g. 10m, 1h)."},
+      {"job-retention-include-undelivered", "RTGW_JOB_RETENTION_INCLUDE_UNDELIVERED", "",
+       "Also prune jobs whose ProjectionUpdate is undelivered or dead-lettered, deleting their "
+       "outbox rows: for a deployment without a relay (PostgreSQL writes outbox rows always).",
+       true},
        "file refuses to start; SIGHUP re-reads it (a bad file then keeps the limits in force). "
        "Empty: no limits."},
       {"dev", "RTGW_DEV", "",
@@ -391,3 +406,24 @@ Result<ServeConfig> BuildServeConfig(const OptionValues& v) {
 }
 
 }  // namespace rtgw::config
+  if (Status st = ParseIntOptions(v, {{"job-retention-days", 0, 36'500, &c.job_retention_days}});
+      !st.ok()) {
+    return st.error();
+  }
+  c.job_archive = v.GetOr("job-archive", "");
+  if (c.job_retention_days > 0 && c.job_archive.empty()) {
+    return InvalidArgument(v.Source("job-retention-days") +
+                           " needs --job-archive (file:///abs/dir, gs://bucket/prefix, or none to "
+                           "delete pruned jobs without an archive)");
+  }
+  if (!c.job_archive.empty() && c.job_archive != "none" &&
+      c.job_archive.rfind("file:///", 0) != 0 && c.job_archive.rfind("gs://", 0) != 0) {
+    return InvalidArgument(v.Source("job-archive") +
+                           ": expected file:///abs/dir, gs://bucket/prefix or none");
+  }
+  auto job_interval = DurationOption(v, "job-retention-interval", "1h", std::chrono::seconds(1),
+                                     std::chrono::seconds(7 * 86'400), false,
+                                     "from 1s to 7d (e.g. 10m, 1h)");
+  if (!job_interval) return job_interval.error();
+  c.job_retention_interval = *job_interval;
+  c.job_retention_include_undelivered = v.Switch("job-retention-include-undelivered");

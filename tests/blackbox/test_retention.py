@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
+import subprocess
 import time
 from pathlib import Path
 
-from conftest import Api, event_body, run_cli
+from conftest import Api, event_body, psql, run_cli
 from fake_google import FakeGoogle
 
 
@@ -210,3 +212,57 @@ def test_prune_to_gs_archive_writes_one_object_per_batch(server_factory, rtgw_bi
             assert api.job(j).status_code == 404
     finally:
         google.close()
+
+
+def age_all_jobs(srv) -> None:
+    """Makes every job's last change years old, straight in the store (the retention is in
+    days; the test cannot wait that long). SQLite: with the server stopped, then restarted."""
+    sql = "UPDATE jobs SET updated_at = '2020-01-01T00:00:00.000000Z'"
+    if srv.backend == "postgresql":
+        psql(f"SET search_path TO {srv.pg_schema}; {sql}")
+        return
+    srv.stop()
+    con = sqlite3.connect(str(srv.db_path))
+    with con:
+        con.execute(sql)
+    con.close()
+    srv.restart()
+
+
+def test_serve_prunes_in_the_background_with_its_archive(server_factory, tmp_path):
+    archive = tmp_path / "serve-archive"
+    archive.mkdir()
+    args = ["--job-retention-days", "1", "--job-archive", f"file://{archive}",
+            "--job-retention-interval", "1s"]
+    if server_factory.backend == "postgresql":
+        args.append("--job-retention-include-undelivered")
+    srv = server_factory(*args)
+    api = Api(srv)
+    done = []
+    for state in ("completed", "failed"):
+        body, accepted = api.new_job()
+        finish(api, body, accepted, state)
+        done.append(body["job_id"])
+    live_body, _ = api.new_job()
+    before = {j: api.job_ok(j) for j in done}
+    age_all_jobs(srv)
+    api = reconnect(api)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(api.job(j).status_code != 404 for j in done):
+        time.sleep(0.2)
+    for j in done:
+        assert api.job(j).status_code == 404
+    assert api.job_ok(live_body["job_id"])["state"] == "submitted"  # active: kept
+    lines = archive_lines(archive)
+    assert {line["job"]["job_id"]: line["job"]["state"] for line in lines} == {
+        j: before[j]["state"] for j in done}
+    log = srv.wait_for_log(lambda e: e.get("msg") == "retention: pruned jobs")
+    assert log["jobs"] == 2 and log["archived"] == 2
+
+
+def test_serve_refuses_retention_without_an_archive_choice(server_factory):
+    srv = server_factory("--job-retention-days", "30", start=False)
+    cmd, env = srv.command_and_env()
+    res = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=20)
+    assert res.returncode != 0
+    assert "--job-retention-days needs --job-archive" in res.stderr.decode()

@@ -1,0 +1,116 @@
+#include "storage/retention_runner.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "common/await.hpp"
+#include "common/logging.hpp"
+#include "common/time_format.hpp"
+
+namespace rtgw::storage {
+
+namespace {
+
+using Steady = std::chrono::steady_clock;
+
+constexpr int kChangeBatchRows = 10'000;
+constexpr std::chrono::milliseconds kLongestChangeInterval{60'000};
+
+std::int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+RetentionRunner::RetentionRunner(JobFeedStore& feed, JobRetentionStore& jobs,
+                                 std::unique_ptr<JobArchiver> archiver, RetentionOptions options)
+    : feed_(feed), jobs_(jobs), archiver_(std::move(archiver)), options_(options) {}
+
+RetentionRunner::~RetentionRunner() { Stop(); }
+
+void RetentionRunner::Start() {
+  if (options_.change_retention.count() <= 0 && options_.job_retention.count() <= 0) return;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void RetentionRunner::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void RetentionRunner::Loop() {
+  const auto change_interval = std::clamp<std::chrono::milliseconds>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.change_retention) / 10,
+      std::chrono::milliseconds(1), kLongestChangeInterval);
+  const auto job_interval = std::max(options_.job_interval, std::chrono::milliseconds(1));
+  Steady::time_point next_changes = Steady::now();
+  Steady::time_point next_jobs = Steady::now();
+  const bool changes = options_.change_retention.count() > 0;
+  const bool jobs = options_.job_retention.count() > 0;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      Steady::time_point next = Steady::time_point::max();
+      if (changes) next = std::min(next, next_changes);
+      if (jobs) next = std::min(next, next_jobs);
+      cv_.wait_until(lock, next, [this] { return stop_.load(); });
+      if (stop_) return;
+    }
+    const Steady::time_point now = Steady::now();
+    if (changes && now >= next_changes) {
+      PruneChangesNow();
+      next_changes = Steady::now() + change_interval;
+    }
+    if (jobs && now >= next_jobs) {
+      PruneJobsNow();
+      next_jobs = Steady::now() + job_interval;
+    }
+  }
+}
+
+void RetentionRunner::PruneChangesNow() {
+  const std::int64_t before_us =
+      NowUs() -
+      std::chrono::duration_cast<std::chrono::microseconds>(options_.change_retention).count();
+  while (!stop_) {
+    Result<std::int64_t> deleted = Await<std::int64_t>([&](Callback<std::int64_t> cb) {
+      feed_.PruneChanges(before_us, kChangeBatchRows, std::move(cb));
+    });
+    if (!deleted) {
+      LogWarn("retention: pruning the change feed failed", {{"error", deleted.error().message}});
+      return;
+    }
+    if (*deleted < kChangeBatchRows) return;
+  }
+}
+
+void RetentionRunner::PruneJobsNow() {
+  PruneRun run;
+  run.filter.cutoff = FormatRfc3339(std::chrono::system_clock::now() - options_.job_retention);
+  run.filter.keep_undelivered = options_.keep_undelivered;
+  run.batch_jobs = options_.batch_jobs;
+  run.pause = options_.pause;
+  run.stop = &stop_;
+  const auto started = Steady::now();
+  Result<PruneReport> r = PruneJobs(jobs_, archiver_.get(), run);
+  const double seconds = std::chrono::duration<double>(Steady::now() - started).count();
+  if (!r) {
+    LogWarn("retention: pruning jobs failed", {{"error", r.error().message}});
+    return;
+  }
+  if (r->deleted.jobs == 0) return;
+  LogInfo("retention: pruned jobs", {{"cutoff", run.filter.cutoff},
+                                     {"jobs", static_cast<long long>(r->deleted.jobs)},
+                                     {"events", static_cast<long long>(r->deleted.events)},
+                                     {"archived", static_cast<long long>(r->archived)},
+                                     {"batches", static_cast<long long>(r->batches)},
+                                     {"seconds", seconds}});
+}
+
+}  // namespace rtgw::storage
