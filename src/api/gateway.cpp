@@ -546,6 +546,7 @@ class Gateway::Impl {
     if (!record) return Finish(*call, MakeErrorResponse(record.error(), call->trace_id));
     call->workspace_id = record->workspace_id;
     record->actor = {call->sub, call->token_node_id};
+    record->max_unapplied_events = options_.max_unapplied_events_per_job;
     if (call->token_node_id) {
       // A node posts events only about its own jobs (agent-protocol.md). The
       // job's node never changes, so checking it before the write is race-free.
@@ -883,9 +884,9 @@ class Gateway::Impl {
     return std::move(id.who->tenant_id);
   }
 
-  // Gathers the facts of api/health.hpp at once (the store's read/write check,
-  // the node list when deep or real-policy, each extra check) and answers when
-  // the last one arrives, on whichever thread that is.
+  // Gathers the facts of api/health.hpp at once (the store's read/write check, its
+  // integrity check when deep, the node list when deep or real-policy, each extra
+  // check) and answers when the last one arrives, on whichever thread that is.
   void Health(const std::shared_ptr<Call>& call) {
     // Other parameters are ignored, as before strict query parsing.
     static constexpr QueryParamSpec kAllowed[] = {{"deep"}};
@@ -903,7 +904,8 @@ class Gateway::Impl {
     for (const GatewayOptions::HealthCheck& check : options_.health_checks) {
       facts->extra.emplace_back(check.name, HealthCheckResult{});
     }
-    const int reads = 1 + (read_nodes ? 1 : 0) + static_cast<int>(options_.health_checks.size());
+    const int reads = 1 + (read_nodes ? 1 : 0) + (facts->deep ? 1 : 0) +
+                      static_cast<int>(options_.health_checks.size());
     auto pending = std::make_shared<std::atomic<int>>(reads);
     auto arrived = [this, call, facts, pending] {
       if (pending->fetch_sub(1, std::memory_order_acq_rel) == 1) FinishHealth(*call, *facts);
@@ -912,6 +914,13 @@ class Gateway::Impl {
       facts->store = std::move(r);
       arrived();
     });
+    if (facts->deep) {
+      store_.CheckIntegrity([facts, arrived](Result<storage::StoreIntegrity> r) {
+        facts->integrity = r ? std::move(r).value()
+                             : storage::StoreIntegrity{.ok = false, .detail = r.error().message};
+        arrived();
+      });
+    }
     if (read_nodes) {
       nodes_.ListNodes(std::nullopt, [facts, arrived](Result<std::vector<storage::NodeRecord>> r) {
         facts->nodes = std::move(r);

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -75,6 +76,9 @@ struct GatewayOptions {
   std::chrono::seconds revocation_default_ttl{30 * 86400};
   // Live revocations a tenant may hold (--max-revocations-per-tenant).
   std::size_t max_revocations_per_tenant = 10000;
+  // Never-applied events a job may hold (--max-unapplied-events-per-job):
+  // set on every event the gateway stores (EventRecord::max_unapplied_events).
+  std::int64_t max_unapplied_events_per_job = jobs::kMaxUnappliedEventsPerJobDefault;
 
   // Per-tenant limits of --limits-file (docs/contracts/limits.md), read on every authenticated
   // request (a reload swaps them whole); null: no limits. Must outlive the gateway.

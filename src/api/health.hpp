@@ -43,11 +43,8 @@ struct HealthCheckResult {
 // any thread. It must not block (it may start an asynchronous store read).
 using HealthCheckFn = std::function<void(std::function<void(HealthCheckResult)>)>;
 
-// The store's integrity check of ?deep=1 (SQLite: PRAGMA quick_check).
-struct StoreIntegrity {
-  bool ok = false;
-  std::string detail;  // the store's own text: logged, never shown to clients
-};
+// The store's integrity check of ?deep=1 (JobStore::CheckIntegrity).
+using storage::StoreIntegrity;
 
 // At most this many refusing nodes are listed under checks.submit_admission
 // (the counts cover all of them), and at most this many reasons per node.

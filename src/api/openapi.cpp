@@ -813,7 +813,7 @@ json::object Operation(const RouteSpec& r) {
           "Report an execution lifecycle event (ExecutionEvent); idempotent by event_id.";
       op["requestBody"] = RequestBody("ExecutionEventRequest");
       op["responses"] = RuntimeErrors({{"200", JsonResponse("Event stored.", "EventAck")}},
-                                      {"400", "403-node", "404", "409", "413", "415"});
+                                      {"400", "403-node", "404", "409-event", "413", "415"});
       break;
     case RouteId::kGetJob:
       op["summary"] = "Current state of a job.";
@@ -896,7 +896,9 @@ json::object Operation(const RouteSpec& r) {
     case RouteId::kHealth:
       op["summary"] =
           "Health: 503 unavailable when the store cannot serve, degraded (200) when part of the "
-          "API refuses (each check says why); ?deep=1 adds managed_aiida_runtime.";
+          "API refuses (each check says why); ?deep=1 adds managed_aiida_runtime and the store's "
+          "integrity check (SQLite: PRAGMA quick_check, one at a time, reused for 30 s; a failed "
+          "one is 503).";
       op["parameters"] = json::array{json::object{{"name", "deep"},
                                                   {"in", "query"},
                                                   {"required", false},

@@ -298,6 +298,7 @@ int RunServe(const std::vector<std::string>& args) {
   gopts.authz = cfg.authz == "strict" ? auth::AuthzMode::kStrict : auth::AuthzMode::kCompat;
   gopts.revocation_default_ttl = cfg.revocation_ttl;
   gopts.max_revocations_per_tenant = cfg.max_revocations_per_tenant;
+  gopts.max_unapplied_events_per_job = cfg.max_unapplied_events_per_job;
   // Revoked token ids: loaded before the first request, reloaded every poll.
   auth::RevocationList revocations;
   api::RevocationPoller revocation_poller(*store->revocations, revocations, cfg.revocation_poll);

@@ -84,6 +84,9 @@ const std::vector<OptionSpec>& ServeOnlyOptionSpecs() {
        "SQLite: jobs whose committed state is kept in memory (LRU) so GET job/projection are "
        "answered without a database read; 0 disables (0-10000000). Not used with PostgreSQL "
        "(other replicas change rows; every read goes to the database)."},
+      {"max-unapplied-events-per-job", "RTGW_MAX_UNAPPLIED_EVENTS_PER_JOB", "1000",
+       "Events a job may hold that were never applied (late or duplicate states, 1-1000000); one "
+       "more is refused (409 event_limit). Applied events and replays are never refused."},
       {"jwt-hs256-secret", "RTGW_JWT_HS256_SECRET", "",
        "Shared secret for HS256 bearer tokens: at least 32 bytes (RFC 7518 section 3.2 asks for a "
        "key as long as the hash, 256 bits); a shorter one refuses to start. 'rtgw dev secrets' "
@@ -291,8 +294,10 @@ Result<ServeConfig> BuildServeConfig(const OptionValues& v) {
   if (c.sqlite_checkpoint != "background" && c.sqlite_checkpoint != "commit") {
     return InvalidArgument(v.Source("sqlite-checkpoint") + ": expected background or commit");
   }
-  if (Status st = ParseIntOptions(v, {{"store-reader-threads", 1, 64, &c.store_reader_threads},
-                                      {"job-cache-entries", 0, 10'000'000, &c.job_cache_entries}});
+  if (Status st = ParseIntOptions(
+          v, {{"store-reader-threads", 1, 64, &c.store_reader_threads},
+              {"job-cache-entries", 0, 10'000'000, &c.job_cache_entries},
+              {"max-unapplied-events-per-job", 1, 1'000'000, &c.max_unapplied_events_per_job}});
       !st.ok()) {
     return st.error();
   }

@@ -40,6 +40,7 @@ struct ServeConfig {
   std::string sqlite_checkpoint = "background";  // or "commit"
   int store_reader_threads = 2;
   std::size_t job_cache_entries = 65'536;
+  int max_unapplied_events_per_job = 1'000;  // docs/contracts/limits.md "Stored events"
 
   std::string jwt_hs256_secret;  // >= kMinHs256SecretBytes unless --allow-weak-secret
   std::string jwks_file;

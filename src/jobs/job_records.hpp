@@ -48,6 +48,10 @@ struct Actor {
   std::optional<std::string> node_id;
 };
 
+// Never-applied events a job may hold unless configured otherwise
+// (--max-unapplied-events-per-job).
+inline constexpr std::int64_t kMaxUnappliedEventsPerJobDefault = 1'000;
+
 // A validated execution event.
 struct EventRecord {
   std::string tenant_id;
@@ -64,6 +68,10 @@ struct EventRecord {
   std::optional<std::string> error_json;       // canonical JSON object or nullopt
   std::string fingerprint;                     // hex SHA-256 of the canonical event
   Actor actor;                                 // who posted it (not part of the fingerprint)
+  // The cap on the job's stored never-applied events (late or stale states):
+  // such an event finding this many is refused (jobs::CheckUnappliedLimit).
+  // --max-unapplied-events-per-job; not part of the fingerprint.
+  std::int64_t max_unapplied_events = kMaxUnappliedEventsPerJobDefault;
 };
 
 struct EventOutcome {

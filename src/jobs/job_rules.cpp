@@ -93,6 +93,14 @@ Result<EventOutcome> EventOutcomeFor(EventVerdict verdict, const JobHead& job,
   return Internal("unknown event verdict");
 }
 
+Status CheckUnappliedLimit(std::int64_t stored_unapplied, const EventRecord& e) {
+  if (stored_unapplied < e.max_unapplied_events) return Ok{};
+  return Conflict("job " + e.job_id + " holds " + std::to_string(e.max_unapplied_events) +
+                      " events that were never applied (late or stale states); no more are "
+                      "stored (--max-unapplied-events-per-job)",
+                  "event_limit");
+}
+
 void ApplyEvent(JobRecord& job, const EventRecord& e) {
   job.state = e.state;
   job.updated_at = e.received_at;

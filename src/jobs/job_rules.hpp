@@ -85,6 +85,14 @@ EventVerdict DecideEvent(const JobHead& job, const std::optional<std::string>& k
 Result<EventOutcome> EventOutcomeFor(EventVerdict verdict, const JobHead& job,
                                      const EventRecord& e);
 
+// A kKeep event (stored, never applied) when the job already stores
+// `stored_unapplied` such events: Conflict(.., "event_limit") at
+// e.max_unapplied_events, nothing is written then; Ok below it. A backend asks
+// only for kKeep events whose event_id is new (a replay or a conflict decides
+// first), so applied events and replays are never refused by the cap, and it
+// may count at most max_unapplied_events rows.
+Status CheckUnappliedLimit(std::int64_t stored_unapplied, const EventRecord& e);
+
 // The job row after an applied event: the reported state, updated_at =
 // received_at, projection_version + 1; a result_ref/error the event carries
 // replaces the stored one, an absent one keeps it.

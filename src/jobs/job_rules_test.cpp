@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -74,6 +75,21 @@ TEST(JobRulesTest, OutcomesReportWhatTheCallDid) {
       EventOutcomeFor(EventVerdict::kSubmissionMismatch, kQueued, running);
   ASSERT_FALSE(mismatch.ok());
   EXPECT_EQ(mismatch.error().api_code, "submission_mismatch");
+}
+
+TEST(JobRulesTest, UnappliedEventsAreRefusedAtTheCap) {
+  EventRecord late = Event(JobState::kQueued);
+  EXPECT_EQ(late.max_unapplied_events, kMaxUnappliedEventsPerJobDefault);
+  late.max_unapplied_events = 3;
+  EXPECT_TRUE(CheckUnappliedLimit(0, late).ok());
+  EXPECT_TRUE(CheckUnappliedLimit(2, late).ok());
+  for (const std::int64_t stored : {3, 4}) {
+    Status refused = CheckUnappliedLimit(stored, late);
+    ASSERT_FALSE(refused.ok()) << stored;
+    EXPECT_EQ(refused.error().code, ErrorCode::kConflict);
+    EXPECT_EQ(refused.error().api_code, "event_limit");
+    EXPECT_NE(refused.error().message.find("--max-unapplied-events-per-job"), std::string::npos);
+  }
 }
 
 TEST(JobRulesTest, AnAppliedEventReplacesOnlyTheRefsItCarries) {

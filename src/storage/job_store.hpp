@@ -35,6 +35,12 @@ struct StoreHealth {
   std::string detail;   // human-readable, empty when healthy
 };
 
+// The outcome of JobStore::CheckIntegrity.
+struct StoreIntegrity {
+  bool ok = false;
+  std::string detail;  // the store's own text: for the log, never shown to clients
+};
+
 // The gateway's durable store. Every write is acknowledged (callback with a
 // value) only after it is durable. Implementations batch concurrent writes
 // (group commit) and never block the caller: every method returns at once and
@@ -45,8 +51,15 @@ struct StoreHealth {
 // already taken in the tenant. AppendEvent -> NotFound for an unknown job (or
 // another tenant's), Conflict(.., "event_conflict") for a reused event_id with
 // another fingerprint, Conflict(.., "submission_mismatch") when the event's
-// submission_id is not the job's. Unavailable(..) when the store cannot be
-// reached or written; nothing is changed then.
+// submission_id is not the job's, Conflict(.., "event_limit") for a new event
+// that would not be applied when the job already holds
+// record.max_unapplied_events such events (jobs::CheckUnappliedLimit; applied
+// events and replays are never refused by it). Unavailable(..) when the store
+// cannot be reached or written; nothing is changed then.
+//
+// CheckIntegrity (GET /api/health?deep=1) always completes with a value: the
+// backend's own consistency check of its files, or ok with a detail saying why
+// there is none. It may read the whole database: not for frequent probes.
 //
 // Thread-safety: safe for concurrent use. Lifetime: Close() (or the
 // destructor) drains queued work, calls every pending callback, and joins.
@@ -59,6 +72,7 @@ class JobStore {
   virtual void GetJob(std::string tenant_id, std::string job_id, Callback<JobRecord> done) = 0;
   virtual void GetDetail(std::string tenant_id, std::string job_id, Callback<JobDetail> done) = 0;
   virtual void CheckHealth(Callback<StoreHealth> done) = 0;
+  virtual void CheckIntegrity(Callback<StoreIntegrity> done) = 0;
   virtual void Close() = 0;
 };
 

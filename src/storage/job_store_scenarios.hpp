@@ -419,6 +419,62 @@ TYPED_TEST_P(JobStoreScenarios, EventsAfterTerminalAreStoredButNotApplied) {
   EXPECT_EQ(detail->events[1].result_ref_json, completed.result_ref_json);  // kept in history
 }
 
+// Issue 18: one buggy agent cannot grow a job without bound.
+TYPED_TEST_P(JobStoreScenarios, UnappliedEventsAreCappedPerJob) {
+  JobStore& store = this->Jobs();
+  SubmitRecord job = MakeSubmit("t1", "job-1", "key-1");
+  ASSERT_TRUE(SubmitSync(store, job).ok());
+  auto capped = [&](const std::string& event_id, JobState state, const std::string& fp = "") {
+    EventRecord e = MakeEvent(job, event_id, state, fp);
+    e.max_unapplied_events = 3;
+    return e;
+  };
+  ASSERT_TRUE(AppendSync(store, capped("evt-r", JobState::kRunning)).ok());
+  for (const char* id : {"evt-q1", "evt-q2", "evt-q3"}) {
+    Result<EventOutcome> late = AppendSync(store, capped(id, JobState::kQueued));
+    ASSERT_TRUE(late.ok()) << id << ": " << late.error().message;
+    EXPECT_FALSE(late->applied);
+  }
+
+  Result<EventOutcome> fourth = AppendSync(store, capped("evt-q4", JobState::kQueued));
+  ASSERT_FALSE(fourth.ok());
+  EXPECT_EQ(fourth.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(fourth.error().api_code, "event_limit");
+  EXPECT_EQ(this->CountRows("job_events"), 4);  // nothing written
+
+  // A replay of a stored one is answered as before, and so is a drifted reuse.
+  Result<EventOutcome> replay = AppendSync(store, capped("evt-q2", JobState::kQueued));
+  ASSERT_TRUE(replay.ok()) << replay.error().message;
+  EXPECT_TRUE(replay->idempotent);
+  Result<EventOutcome> drift = AppendSync(store, capped("evt-q2", JobState::kQueued, "fp-other"));
+  ASSERT_FALSE(drift.ok());
+  EXPECT_EQ(drift.error().api_code, "event_conflict");
+
+  // An applied event is never refused; a late one after it still is.
+  Result<EventOutcome> done = AppendSync(store, capped("evt-c", JobState::kCompleted));
+  ASSERT_TRUE(done.ok()) << done.error().message;
+  EXPECT_TRUE(done->applied);
+  EXPECT_EQ(done->projection_version, 3);
+  Result<EventOutcome> after = AppendSync(store, capped("evt-r2", JobState::kRunning));
+  ASSERT_FALSE(after.ok());
+  EXPECT_EQ(after.error().api_code, "event_limit");
+
+  // The cap is per job: another job of the tenant still stores its late events.
+  SubmitRecord other = MakeSubmit("t1", "job-2", "key-2");
+  ASSERT_TRUE(SubmitSync(store, other).ok());
+  ASSERT_TRUE(AppendSync(store, MakeEvent(other, "evt-2r", JobState::kRunning)).ok());
+  EventRecord other_late = MakeEvent(other, "evt-2q", JobState::kQueued);
+  other_late.max_unapplied_events = 3;
+  Result<EventOutcome> stored = AppendSync(store, other_late);
+  ASSERT_TRUE(stored.ok()) << stored.error().message;
+  EXPECT_FALSE(stored->applied);
+
+  Result<JobDetail> detail = GetDetailSync(store, "t1", "job-1");
+  ASSERT_TRUE(detail.ok());
+  EXPECT_EQ(detail->job.state, JobState::kCompleted);
+  EXPECT_EQ(detail->events.size(), 5u);
+}
+
 TYPED_TEST_P(JobStoreScenarios, DetailListsEventsInArrivalOrder) {
   JobStore& store = this->Jobs();
   SubmitRecord job = MakeSubmit("t1", "job-1", "key-1");
@@ -699,6 +755,15 @@ TYPED_TEST_P(JobStoreScenarios, HealthIsReachableAndWritable) {
   EXPECT_EQ(this->QueryInt("SELECT write_count FROM store_health WHERE id = 1"), 2);
 }
 
+TYPED_TEST_P(JobStoreScenarios, IntegrityOfAHealthyStoreIsOk) {
+  JobStore& store = this->Jobs();
+  SubmitRecord job = MakeSubmit("t1", "job-1", "key-1");
+  ASSERT_TRUE(SubmitSync(store, job).ok());
+  Result<StoreIntegrity> integrity = IntegritySync(store);
+  ASSERT_TRUE(integrity.ok()) << integrity.error().message;
+  EXPECT_TRUE(integrity->ok) << integrity->detail;
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
     JobStoreScenarios, SubmitCreatesJobInSubmittedState, ReplayReturnsOriginalResponseByteForByte,
     SameKeyOtherFingerprintIsIdempotencyConflict, NewKeyForTakenJobIdIsJobIdConflict,
@@ -709,11 +774,12 @@ REGISTER_TYPED_TEST_SUITE_P(
     ReplayedEventIsIdempotentAndChangesNothing, ReusedEventIdWithOtherPayloadIsEventConflict,
     EventForUnknownOrOtherTenantsJobIsNotFound, EventForOtherSubmissionIsSubmissionMismatch,
     OutOfOrderEventIsStoredButNeverRegresses, EventsAfterTerminalAreStoredButNotApplied,
-    DetailListsEventsInArrivalOrder, ReadsAreScopedByTenant, ReadsFollowCommittedEvents,
-    SubmitterAndEventActorsAreStoredAndReadBack, ConcurrentSubmitsOfSameKeyCreateExactlyOneJob,
-    AcknowledgedWritesSurviveCloseAndReopen, WriterCommitsTheNextBatchWhileACallbackRuns,
-    CloseCompletesEveryPendingCallback, CloseFromOwnCallbackDoesNotDeadlock,
-    HealthIsReachableAndWritable);
+    UnappliedEventsAreCappedPerJob, DetailListsEventsInArrivalOrder, ReadsAreScopedByTenant,
+    ReadsFollowCommittedEvents, SubmitterAndEventActorsAreStoredAndReadBack,
+    ConcurrentSubmitsOfSameKeyCreateExactlyOneJob, AcknowledgedWritesSurviveCloseAndReopen,
+    WriterCommitsTheNextBatchWhileACallbackRuns, CloseCompletesEveryPendingCallback,
+    CloseFromOwnCallbackDoesNotDeadlock, HealthIsReachableAndWritable,
+    IntegrityOfAHealthyStoreIsOk);
 
 }  // namespace rtgw::storage::test_support
 

@@ -77,6 +77,9 @@ inline Result<JobDetail> GetDetailSync(JobStore& store, const std::string& tenan
 inline Result<StoreHealth> HealthSync(JobStore& store) {
   return Await<StoreHealth>([&](Callback<StoreHealth> cb) { store.CheckHealth(cb); });
 }
+inline Result<StoreIntegrity> IntegritySync(JobStore& store) {
+  return Await<StoreIntegrity>([&](Callback<StoreIntegrity> cb) { store.CheckIntegrity(cb); });
+}
 
 // The fixture of the typed scenario suites (job_store_scenarios.hpp,
 // outbox_store_scenarios.hpp, node_store_scenarios.hpp,

@@ -7,15 +7,17 @@ Real `rtgw serve` processes, a real product sink, real stores:
 - real-policy with a missing or stale Slurm catalogue (or no Slurm) for a management node makes
   health "degraded", naming the node and why to its tenant, exactly when submits to it get 503;
 - a store that cannot serve (a corrupted SQLite WAL, a stopped PostgreSQL) makes health 503
-  "unavailable".
+  "unavailable"; a corrupted SQLite index page, which reads and writes may never touch, makes
+  `?deep=1` (PRAGMA quick_check) 503 "unavailable" while plain health stays 200.
 """
 from __future__ import annotations
 
+import sqlite3
 import time
 
 import pytest
 
-from conftest import BACKENDS, Api, ServerPool, assert_error, submit_body
+from conftest import BACKENDS, Api, ServerPool, assert_error, event_body, submit_body
 from projection_sink import ProjectionSink
 from slurm_helpers import Node, adapter_env, heartbeat_body, write_policy
 from test_projection_relay import SINK_SECRET, relay_args
@@ -158,12 +160,12 @@ def test_real_policy_names_the_nodes_whose_submits_are_refused_and_why(server_fa
 # ---------------------------------------------------------------------------------------------
 # a store that cannot serve
 # ---------------------------------------------------------------------------------------------
-def assert_unavailable(r) -> dict:
+def assert_unavailable(r, reachable: bool = False) -> dict:
     assert r.status_code == 503, r.text
     h = r.json()
     assert h["status"] == "unavailable", h
     store = h["checks"]["store"]
-    assert store["status"] == "unavailable" and store["reachable"] is False, store
+    assert store["status"] == "unavailable" and store["reachable"] is reachable, store
     assert "trace_id" in store["detail"], store
     return h
 
@@ -187,6 +189,66 @@ def test_corrupted_sqlite_wal_is_503_unavailable(server_factory):
                      and (l.get("trace_id") or "#") in h["checks"]["store"]["detail"])
     # Deep health says the same.
     assert_unavailable(health(srv, deep=True))
+    api.close()
+
+
+def test_deep_health_reports_the_store_integrity_check(server_factory):
+    srv = server_factory()
+    plain = health(srv).json()
+    assert "integrity" not in plain["checks"]["store"], plain  # only ?deep=1 checks it
+    r = health(srv, deep=True)
+    assert r.status_code == 200, r.text
+    store = r.json()["checks"]["store"]
+    assert store["status"] == "ok" and store["integrity"] == "ok", store
+
+
+def index_pages(db_path, index: str) -> tuple[int, list[int]]:
+    """(page size, the pages of `index`) of a SQLite file no process has open, via dbstat."""
+    con = sqlite3.connect(db_path)
+    try:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every page is in the main file
+        page_size = con.execute("PRAGMA page_size").fetchone()[0]
+        pages = [p for (p,) in con.execute(
+            "SELECT pageno FROM dbstat WHERE name = ? ORDER BY pageno", (index,))]
+    finally:
+        con.close()
+    return page_size, pages
+
+
+@pytest.mark.sqlite_only("corrupts a page of a SQLite index")
+def test_corrupted_sqlite_index_page_is_503_on_deep_health_only(server_factory):
+    srv = server_factory()
+    api = Api(srv)
+    for i in range(40):
+        job = api.submit_ok(submit_body(api.tenant))
+        api.event_ok(job["job_id"], event_body(api.tenant, job["job_id"], job["submission_id"],
+                                               "running", event_id=f"evt-{i:03d}-" + "x" * 64))
+    assert health(srv, deep=True).json()["checks"]["store"]["integrity"] == "ok"
+    srv.stop()
+    # The unique (tenant_id, job_id, event_id) index of job_events: health's own read and
+    # write never use it, so only the integrity check can notice.
+    page_size, pages = index_pages(srv.db_path, "sqlite_autoindex_job_events_1")
+    assert len(pages) >= 2, pages  # the 40 long event ids need more than the root page
+    victim = pages[-1]
+    with open(srv.db_path, "r+b") as f:
+        f.seek((victim - 1) * page_size)
+        f.write(b"\xa5" * page_size)
+    srv.restart()
+
+    plain = health(srv)
+    assert plain.status_code == 200, plain.text  # reads and writes still work
+    r = health(srv, deep=True)
+    h = assert_unavailable(r, reachable=True)
+    store = h["checks"]["store"]
+    assert store["integrity"] == "failed" and store["writable"] is True, store
+    assert "integrity check failed" in store["detail"], store
+    # SQLite's own text (which page, what is wrong) is in the log, not in the answer.
+    assert "quick_check" not in r.text and "Page" not in r.text, r.text
+    rec = srv.wait_for_log(lambda l: l.get("msg") == "store health check failed"
+                           and l.get("trace_id", "#") in store["detail"])
+    assert "quick_check" in rec.get("error", ""), rec
+    # A second deep check within 30 s reuses the result: still 503.
+    assert health(srv, deep=True).status_code == 503
     api.close()
 
 

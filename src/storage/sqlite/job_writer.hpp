@@ -98,6 +98,7 @@ class JobWriter {
   Statement insert_job_;
   Statement find_job_for_event_;
   Statement find_event_;
+  Statement count_unapplied_;
   Statement insert_event_;
   Statement apply_event_;
   Statement touch_health_;

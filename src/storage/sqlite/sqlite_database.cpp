@@ -16,8 +16,10 @@
 
 #include <sqlite3.h>
 
+#include "common/clock.hpp"
 #include "common/logging.hpp"
 #include "storage/job_cache.hpp"
+#include "storage/sqlite/integrity_check.hpp"
 #include "storage/sqlite/job_reader.hpp"
 #include "storage/sqlite/job_writer.hpp"
 #include "storage/sqlite/schema.hpp"
@@ -249,6 +251,7 @@ class SqliteDatabase::Impl {
 
   Executor& executor() { return executor_; }
   JobCache& cache() { return cache_; }
+  IntegrityCheck& integrity() { return integrity_; }
   void CountCacheLookup(bool hit) {
     if (Counter* c = hit ? cache_hits_ : cache_misses_; c != nullptr) c->Add();
   }
@@ -342,6 +345,8 @@ class SqliteDatabase::Impl {
   std::unique_ptr<WalCheckpointer> checkpointer_;    // null: SQLite's own autocheckpoint (or none)
   std::vector<std::unique_ptr<JobReader>> readers_;  // readers_[i] used only by lane i + 1
   JobCache cache_;
+  SteadyClock clock_;
+  IntegrityCheck integrity_{&clock_};
   Counter* cache_hits_ = nullptr;
   Counter* cache_misses_ = nullptr;
   std::mutex listener_mu_;
@@ -419,6 +424,7 @@ Result<int> SqliteDatabase::MigrateFile(const std::string& path) {
 void SqliteDatabase::Close() { impl_->Close(); }
 SqliteDatabase::Executor& SqliteDatabase::executor() { return impl_->executor(); }
 JobCache& SqliteDatabase::cache() { return impl_->cache(); }
+IntegrityCheck& SqliteDatabase::integrity() { return impl_->integrity(); }
 void SqliteDatabase::CountCacheLookup(bool hit) { impl_->CountCacheLookup(hit); }
 void SqliteDatabase::SetOutboxListener(std::function<void()> listener) {
   impl_->SetOutboxListener(std::move(listener));

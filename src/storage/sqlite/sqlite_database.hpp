@@ -20,6 +20,7 @@ namespace rtgw::storage::sqlite {
 
 class JobWriter;
 class JobReader;
+class IntegrityCheck;
 
 struct SqliteOptions {
   std::string path;                  // file path; ":memory:" is refused (readers need a file)
@@ -78,6 +79,10 @@ struct SqliteOptions {
 //    job's current ones.
 //  - CheckHealth always completes with a StoreHealth value; failures are
 //    reachable/writable=false with a `detail`, never an Error.
+//  - CheckIntegrity runs PRAGMA quick_check on a reader thread (it reads
+//    every page of the file: seconds per GB, holding that reader): ok only
+//    for its single row "ok"; else `detail` holds its first rows. One at a
+//    time, its result reused for 30 s (integrity_check.hpp).
 //  - After Close() there is no store thread left, so later calls complete at
 //    once ON THE CALLER'S THREAD with Unavailable("store closed").
 //  - Close() called from one of the store's own callbacks only stops
@@ -141,6 +146,8 @@ class SqliteDatabase final : public DbStores<SqliteDatabase> {
   }
   Executor& executor();
   JobCache& cache();
+  // JobStore::CheckIntegrity's single flight and reuse (integrity_check.hpp).
+  IntegrityCheck& integrity();
   void CountCacheLookup(bool hit);  // rtgw_store_job_cache_total{result}
   void SetOutboxListener(std::function<void()> listener);
   // Called on the writer thread after each commit, once per tenant whose job

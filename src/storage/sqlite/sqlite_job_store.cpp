@@ -6,19 +6,25 @@
 // nothing; state/projection_version are the job's current ones.
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "jobs/job_rules.hpp"
 #include "storage/job_cache.hpp"
+#include "storage/sqlite/integrity_check.hpp"
 #include "storage/sqlite/job_reader.hpp"
 #include "storage/sqlite/job_writer.hpp"
 #include "storage/sqlite/sqlite_database.hpp"
+#include "storage/sqlite/sqlite_db.hpp"
 
 namespace rtgw::storage {
 
 using sqlite::JobReader;
 using sqlite::JobWriter;
+using sqlite::ResetGuard;
 using sqlite::SqliteDatabase;
+using sqlite::Statement;
 
 namespace {
 
@@ -54,6 +60,26 @@ struct EventWrite {
     UpdateCache(*cache, [&] { cache->ApplyCommitted(r, outcome.projection_version); });
   }
 };
+
+// PRAGMA quick_check's rows kept in `detail` when it finds problems.
+constexpr int kQuickCheckRowsMax = 10;
+
+// On a reader thread. Problems in the file (also an error of the statement
+// itself, e.g. SQLITE_CORRUPT) are a value with ok=false, never an Error.
+StoreIntegrity QuickCheck(JobReader& r) {
+  Result<Statement> check =
+      r.db().Prepare("PRAGMA quick_check(" + std::to_string(kQuickCheckRowsMax) + ")");
+  if (!check) return StoreIntegrity{.ok = false, .detail = check.error().message};
+  ResetGuard reset(*check);
+  std::vector<std::string> rows;
+  Status read = check->ForEachRow("integrity check",
+                                  [&](const Statement& row) { rows.push_back(row.ColumnText(0)); });
+  if (!read) return StoreIntegrity{.ok = false, .detail = read.error().message};
+  if (rows.size() == 1 && rows[0] == "ok") return StoreIntegrity{.ok = true, .detail = {}};
+  std::string detail = "quick_check:";
+  for (const std::string& row : rows) detail += " " + row + ";";
+  return StoreIntegrity{.ok = false, .detail = std::move(detail)};
+}
 
 StoreHealth Unhealthy(bool reachable, std::string detail) {
   return StoreHealth{
@@ -136,6 +162,17 @@ void DbJobStore<SqliteDatabase>::CheckHealth(Callback<StoreHealth> done) {
                   /*internal=*/true);
   };
   db_.Read<Ok>([](JobReader& r) { return r.Ping(); }, std::move(after_read));
+}
+
+template <>
+void DbJobStore<SqliteDatabase>::CheckIntegrity(Callback<StoreIntegrity> done) {
+  SqliteDatabase* db = &db_;
+  db_.integrity().Check(
+      [db](Callback<StoreIntegrity> ran) {
+        db->Read<StoreIntegrity>(
+            [](JobReader& r) -> Result<StoreIntegrity> { return QuickCheck(r); }, std::move(ran));
+      },
+      std::move(done));
 }
 
 }  // namespace rtgw::storage

@@ -232,7 +232,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Health: 503 unavailable when the store cannot serve, degraded (200) when part of the API refuses (each check says why); ?deep=1 adds managed_aiida_runtime. */
+        /** Health: 503 unavailable when the store cannot serve, degraded (200) when part of the API refuses (each check says why); ?deep=1 adds managed_aiida_runtime and the store's integrity check (SQLite: PRAGMA quick_check, one at a time, reused for 30 s; a failed one is 503). */
         get: operations["getHealth"];
         put?: never;
         post?: never;
@@ -1392,7 +1392,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Idempotency or consistency conflict. */
+            /** @description event_conflict (the event_id was stored with another payload); submission_mismatch (not the job's current submission); event_limit (a new event that would not be applied, and the job holds --max-unapplied-events-per-job such events). Nothing stored. */
             409: {
                 headers: {
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
