@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Submit latency while the server prunes 1,000,000 old jobs (issue 18), on SQLite.
+
+How the store is filled: TEMPLATES finished jobs are made through the API (submit, running,
+completed), the server is stopped, and the jobs table grows to SIZE rows by cloning those rows in
+one INSERT ... SELECT exactly as bench/list_watch/list_p99.py does (its grow(); accepted_at and
+updated_at in 2024, so every clone is older than the retention). Only `jobs` rows are cloned: the
+clones have no events (the templates have two each), so the prune deletes 1M job rows and ~120
+event rows; a store with events deletes more rows per job and prunes slower.
+
+Measured, each on a fresh copy of the filled file:
+  baseline: `rtgw serve` without retention, a fixed-rate submit load (RATE/s for SECONDS s,
+            WORKERS keep-alive connections), latency of every submit -> p50/p99/max;
+  pruning:  `rtgw serve --job-retention-days 30 --job-archive file://DIR` (the runner's first walk
+            starts at once), the same load started with it; the prune's duration and jobs/s from
+            its log line "retention: pruned jobs", p99 of the submits sent while it ran.
+
+  bench/retention/prune_p99.py [--size 1000000] [--rate 200] [--seconds 30] [--results DIR]
+Env: RTGW_BIN (default build/release/src/app/rtgw).
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "list_watch"))
+import list_p99  # noqa: E402
+from common import Rtgw, Store, dump, percentile, token  # noqa: E402
+
+TENANT = list_p99.TENANT
+TEMPLATES = list_p99.TEMPLATES
+
+
+def make_templates(srv: Rtgw) -> None:
+    c = list_p99.Client(srv.port, TENANT,
+                        "runtime:submit runtime:submit_as runtime:read runtime:events")
+    for i in range(TEMPLATES):
+        job = f"tmpl-{i:03d}"
+        status, body = c.call("POST", "/api/runtime/jobs:submit", {
+            "tenant_id": TENANT, "workspace_id": f"ws-{i % 10}", "job_id": job,
+            "idempotency_key": "k-" + job, "management_node_id": f"node-{i % 5}",
+            "execution_profile": {"queue_name": "default"},
+            "resource_shape": {"cpu": 1, "memory_mib": 1024, "walltime_seconds": 600},
+            "payload_ref": {"input_uri": f"inline://bench/{job}"},
+            "requested_by": {"user_id": f"user-{i % 20}"}})
+        assert status == 202, (status, body)
+        for n, state in enumerate(("running", "completed")):
+            status, ev = c.call("POST", f"/api/runtime/jobs/{job}/events", {
+                "event_id": f"{job}-e{n}", "tenant_id": TENANT, "workspace_id": f"ws-{i % 10}",
+                "job_id": job, "submission_id": body["submission_id"], "execution_id": "x",
+                "state": state, "occurred_at": "2024-01-01T00:00:00Z", "trace_id": "t"})
+            assert status == 200, (status, ev)
+
+
+def submit_load(port: int, rate: float, seconds: float, workers: int, tag: str,
+                stop: threading.Event | None = None) -> list[tuple[float, float]]:
+    """(start time, latency ms) of every submit, RATE/s spread over WORKERS connections."""
+    out: list[tuple[float, float]] = []
+    lock = threading.Lock()
+    headers = {"Authorization": "Bearer " + token("tenant-load", scope="runtime:submit"),
+               "Content-Type": "application/json"}
+    t0 = time.monotonic()
+
+    def worker(w: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        period = workers / rate
+        k = 0
+        while True:
+            due = t0 + w * period / workers + k * period
+            if due - t0 > seconds or (stop is not None and stop.is_set()):
+                break
+            now = time.monotonic()
+            if due > now:
+                time.sleep(due - now)
+            job = f"{tag}-{w}-{k}"
+            body = json.dumps({
+                "tenant_id": "tenant-load", "workspace_id": "ws", "job_id": job,
+                "idempotency_key": "k-" + job, "management_node_id": "node-1",
+                "execution_profile": {"queue_name": "default"},
+                "resource_shape": {"cpu": 1, "memory_mib": 1024, "walltime_seconds": 600},
+                "payload_ref": {"input_uri": "inline://bench"},
+                "requested_by": {"user_id": "bench"}})
+            start = time.monotonic()
+            conn.request("POST", "/api/runtime/jobs:submit", body=body, headers=headers)
+            r = conn.getresponse()
+            data = r.read()
+            lat = (time.monotonic() - start) * 1000
+            assert r.status == 202, (r.status, data)
+            with lock:
+                out.append((start, lat))
+            k += 1
+        conn.close()
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
+
+
+def summary(lat: list[float]) -> dict:
+    s = sorted(lat)
+    return {"n": len(s), "p50_ms": round(percentile(s, 50), 2), "p99_ms": round(percentile(s, 99), 2),
+            "max_ms": round(s[-1], 2) if s else None}
+
+
+def prune_log(workdir: Path, name: str) -> dict | None:
+    path = workdir / f"{name}.log"
+    for line in path.read_text(errors="replace").splitlines():
+        if '"retention: pruned jobs"' in line:
+            return json.loads(line)
+    return None
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", type=int, default=1_000_000)
+    ap.add_argument("--rate", type=float, default=200)
+    ap.add_argument("--seconds", type=float, default=30)
+    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--results", type=Path, default=None)
+    a = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="rtgw-prune-bench-"))
+    try:
+        store = Store("sqlite", work)
+        srv = Rtgw(store, "fill").start()
+        make_templates(srv)
+        srv.stop()
+        t = time.monotonic()
+        list_p99.grow(store, 1, a.size)
+        print(f"filled {a.size} jobs in {time.monotonic() - t:.1f} s", flush=True)
+        filled = work / "filled.db"
+        shutil.copyfile(store.path, filled)
+        results = {"size": a.size, "rate_per_s": a.rate, "workers": a.workers}
+
+        # Baseline: no retention.
+        srv = Rtgw(store, "baseline").start()
+        lat = submit_load(srv.port, a.rate, a.seconds, a.workers, "base")
+        srv.stop()
+        results["baseline"] = summary([x for _, x in lat])
+        print("baseline", results["baseline"], flush=True)
+
+        # Pruning: a fresh copy, the runner's first walk starts with the server.
+        shutil.copyfile(filled, store.path)
+        for suffix in ("-wal", "-shm"):
+            Path(str(store.path) + suffix).unlink(missing_ok=True)
+        archive = work / "archive"
+        archive.mkdir()
+        srv = Rtgw(store, "prune", ["--job-retention-days", "30",
+                                    "--job-archive", f"file://{archive}",
+                                    "--job-retention-interval", "7d"])
+        started = time.monotonic()
+        srv.start()
+        stop = threading.Event()
+        samples: list[tuple[float, float]] = []
+
+        def load() -> None:
+            samples.extend(submit_load(srv.port, a.rate, 3600, a.workers, "prune", stop))
+
+        loader = threading.Thread(target=load)
+        loader.start()
+        log = None
+        while log is None and time.monotonic() - started < 3600:
+            time.sleep(0.5)
+            log = prune_log(work, "prune")
+        ended = time.monotonic()
+        stop.set()
+        loader.join()
+        srv.stop()
+        during = [x for s, x in samples if s <= ended]
+        results["pruning"] = summary(during)
+        if log is not None:
+            results["prune"] = {"jobs": log["jobs"], "events": log["events"],
+                                "batches": log["batches"], "seconds": round(log["seconds"], 1),
+                                "jobs_per_s": round(log["jobs"] / log["seconds"])}
+        archived = sum(1 for f in archive.iterdir() for _ in f.open())
+        results["archive_lines"] = archived
+        print(json.dumps(results, indent=2), flush=True)
+        if a.results:
+            a.results.mkdir(parents=True, exist_ok=True)
+            dump(a.results / "prune_p99.json", results)
+        return 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
