@@ -1,5 +1,6 @@
 #include "jobs/job_rules.hpp"
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -99,6 +100,10 @@ Status CheckUnappliedLimit(std::int64_t stored_unapplied, const EventRecord& e) 
                       " events that were never applied (late or stale states); no more are "
                       "stored (--max-unapplied-events-per-job)",
                   "event_limit");
+}
+
+std::int64_t AppliedEvents(const JobHead& head) {
+  return std::max<std::int64_t>(head.projection_version - 1, 0);
 }
 
 void ApplyEvent(JobRecord& job, const EventRecord& e) {

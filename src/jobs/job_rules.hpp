@@ -92,6 +92,12 @@ Result<EventOutcome> EventOutcomeFor(EventVerdict verdict, const JobHead& job,
 // first), so applied events and replays are never refused by the cap, and it
 // may count at most max_unapplied_events rows.
 Status CheckUnappliedLimit(std::int64_t stored_unapplied, const EventRecord& e);
+// How many of a job's stored events were applied: each applied event raised
+// projection_version by one from the submit's 1. A backend counts the job's
+// stored events (all of them: an index-only read of the unique event key, at
+// most max_unapplied_events + AppliedEvents rows) and subtracts this, instead
+// of reading every row's `applied` flag.
+std::int64_t AppliedEvents(const JobHead& head);
 
 // The job row after an applied event: the reported state, updated_at =
 // received_at, projection_version + 1; a result_ref/error the event carries

@@ -64,12 +64,6 @@ constexpr const char* kLockJob =
 constexpr const char* kFindEvent =
     "SELECT fingerprint FROM job_events WHERE tenant_id = $1 AND job_id = $2 AND event_id = $3";
 
-// The job's range of the UNIQUE (tenant_id, job_id, event_id) index: at most
-// $3 unapplied rows plus the job's few applied ones are read.
-constexpr const char* kCountUnappliedEvents =
-    "SELECT count(*) FROM (SELECT 1 FROM job_events"
-    " WHERE tenant_id = $1 AND job_id = $2 AND NOT applied LIMIT $3) AS u";
-
 constexpr const char* kInsertUnappliedEvent =
     "INSERT INTO job_events (tenant_id, job_id, event_id, workspace_id, submission_id,"
     " execution_id, state, occurred_at, received_at, trace_id, result_ref_json, error_json,"
@@ -279,11 +273,14 @@ Result<EventOutcome> PgAppendEvent(PgConn& conn, const EventRecord& r) {
     // The cap (jobs::CheckUnappliedLimit), counted under the job row's lock.
     // At the cap, a known event_id is still answered as before (replay or
     // event_conflict); only a new one is refused.
+    static const std::string kCountEvents = CountJobEventsSql('$');
+    const std::int64_t applied_events = jobs::AppliedEvents(head);
     Result<PgResult> count = conn.QueryPrepared(
-        "count_unapplied_events", kCountUnappliedEvents,
-        Params::Of(r.tenant_id, r.job_id, r.max_unapplied_events), "count unapplied events");
+        "count_job_events", kCountEvents.c_str(),
+        Params::Of(r.tenant_id, r.job_id, r.max_unapplied_events + applied_events),
+        "count unapplied events");
     if (!count) return std::move(count).error();
-    if (Status s = jobs::CheckUnappliedLimit(count->Int(0, 0), r); !s) {
+    if (Status s = jobs::CheckUnappliedLimit(count->Int(0, 0) - applied_events, r); !s) {
       Result<std::optional<std::string>> known = find_known();
       if (!known) return std::move(known).error();
       if (!*known) return std::move(s).error();

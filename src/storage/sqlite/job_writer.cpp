@@ -105,11 +105,9 @@ Status JobWriter::PrepareAll() {
        " WHERE tenant_id = ?1 AND job_id = ?2"},
       {&find_event_,
        "SELECT fingerprint FROM job_events WHERE tenant_id = ?1 AND job_id = ?2 AND event_id = ?3"},
-      // The job's range of the UNIQUE (tenant_id, job_id, event_id) index:
-      // at most ?3 unapplied rows plus the job's few applied ones are read.
-      {&count_unapplied_,
-       "SELECT count(*) FROM (SELECT 1 FROM job_events"
-       " WHERE tenant_id = ?1 AND job_id = ?2 AND applied = 0 LIMIT ?3)"},
+      // Index-only: the job's range of the UNIQUE (tenant_id, job_id,
+      // event_id) index, at most cap + applied entries.
+      {&count_unapplied_, CountJobEventsSql('?')},
       {&insert_event_,
        "INSERT INTO job_events (tenant_id, job_id, event_id, workspace_id, submission_id,"
        " execution_id, state, occurred_at, received_at, trace_id, result_ref_json, error_json,"
@@ -261,11 +259,13 @@ Result<EventOutcome> JobWriter::AppendEvent(const EventRecord& r) {
   const bool applied = verdict == jobs::EventVerdict::kApply;
   if (!applied) {
     // Only a never-applied event with a new event_id gets here: the cap's count.
+    const std::int64_t applied_events = jobs::AppliedEvents(head);
     ResetGuard reset(count_unapplied_);
     Result<bool> row = count_unapplied_.FirstRow("count unapplied events", r.tenant_id, r.job_id,
-                                                 r.max_unapplied_events);
+                                                 r.max_unapplied_events + applied_events);
     if (!row) return std::move(row).error();
-    if (Status s = jobs::CheckUnappliedLimit(count_unapplied_.ColumnInt64(0), r); !s) {
+    if (Status s = jobs::CheckUnappliedLimit(count_unapplied_.ColumnInt64(0) - applied_events, r);
+        !s) {
       return std::move(s).error();
     }
   }
