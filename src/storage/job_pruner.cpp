@@ -1,8 +1,11 @@
 #include "storage/job_pruner.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <optional>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "common/await.hpp"
 
@@ -40,13 +43,21 @@ Result<PruneReport> PruneJobs(JobRetentionStore& store, JobArchiver* archiver,
         if (Status s = archiver->Put(batch->jobs); !s) return std::move(s).error();
         report.archived += static_cast<std::int64_t>(batch->jobs.size());
       }
-      Result<PruneDeleted> deleted = Await<PruneDeleted>([&](Callback<PruneDeleted> cb) {
-        store.DeletePruned(run.filter, std::move(batch->jobs), std::move(cb));
-      });
-      if (!deleted) return std::move(deleted).error();
-      report.deleted.jobs += deleted->jobs;
-      report.deleted.events += deleted->events;
-      report.deleted.outbox_rows += deleted->outbox_rows;
+      const std::size_t chunk = static_cast<std::size_t>(std::max(1, run.delete_jobs));
+      for (std::size_t i = 0; i < batch->jobs.size(); i += chunk) {
+        const auto first = batch->jobs.begin() + static_cast<std::ptrdiff_t>(i);
+        const auto last = batch->jobs.begin() +
+                          static_cast<std::ptrdiff_t>(std::min(batch->jobs.size(), i + chunk));
+        std::vector<PrunableJob> part(std::make_move_iterator(first),
+                                      std::make_move_iterator(last));
+        Result<PruneDeleted> deleted = Await<PruneDeleted>([&](Callback<PruneDeleted> cb) {
+          store.DeletePruned(run.filter, std::move(part), std::move(cb));
+        });
+        if (!deleted) return std::move(deleted).error();
+        report.deleted.jobs += deleted->jobs;
+        report.deleted.events += deleted->events;
+        report.deleted.outbox_rows += deleted->outbox_rows;
+      }
       ++report.batches;
     }
     if (!batch->next) break;

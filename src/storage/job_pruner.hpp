@@ -26,7 +26,11 @@ class JobArchiver {
 
 struct PruneRun {
   PruneFilter filter;
-  int batch_jobs = 500;  // jobs per read, archive write and delete (1..10'000)
+  int batch_jobs = 500;  // jobs per read and archive write (1..10'000)
+  // Jobs per delete write (1..batch_jobs): a batch is deleted in writes of at
+  // most this many jobs, one after the other, so the submits queued meanwhile
+  // never wait behind a whole batch's delete (each is one transaction).
+  int delete_jobs = 50;
   // Pause between batches, so the writes of one batch never queue right
   // behind another's: submits get the writer in between.
   std::chrono::milliseconds pause{20};
