@@ -102,10 +102,6 @@ Status CheckUnappliedLimit(std::int64_t stored_unapplied, const EventRecord& e) 
                   "event_limit");
 }
 
-std::int64_t AppliedEvents(const JobHead& head) {
-  return std::max<std::int64_t>(head.projection_version - 1, 0);
-}
-
 void ApplyEvent(JobRecord& job, const EventRecord& e) {
   job.state = e.state;
   job.updated_at = e.received_at;

@@ -59,6 +59,7 @@ struct JobHead {
   JobState state = JobState::kSubmitted;
   std::string submission_id;
   std::int64_t projection_version = 0;
+  std::int64_t unapplied_events = 0;  // stored, never applied (jobs.unapplied_events)
 };
 
 enum class EventVerdict {
@@ -89,15 +90,9 @@ Result<EventOutcome> EventOutcomeFor(EventVerdict verdict, const JobHead& job,
 // `stored_unapplied` such events: Conflict(.., "event_limit") at
 // e.max_unapplied_events, nothing is written then; Ok below it. A backend asks
 // only for kKeep events whose event_id is new (a replay or a conflict decides
-// first), so applied events and replays are never refused by the cap, and it
-// may count at most max_unapplied_events rows.
+// first), so applied events and replays are never refused by the cap.
+// `stored_unapplied` is the job row's counter (JobHead::unapplied_events).
 Status CheckUnappliedLimit(std::int64_t stored_unapplied, const EventRecord& e);
-// How many of a job's stored events were applied: each applied event raised
-// projection_version by one from the submit's 1. A backend counts the job's
-// stored events (all of them: an index-only read of the unique event key, at
-// most max_unapplied_events + AppliedEvents rows) and subtracts this, instead
-// of reading every row's `applied` flag.
-std::int64_t AppliedEvents(const JobHead& head);
 
 // The job row after an applied event: the reported state, updated_at =
 // received_at, projection_version + 1; a result_ref/error the event carries

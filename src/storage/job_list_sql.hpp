@@ -96,15 +96,6 @@ inline SqlWithParams BuildJobListSql(const JobListQuery& q, char placeholder) {
   return out;
 }
 
-// How many events a job stores, at most ?3 (?1 tenant, ?2 job): read from the
-// unique (tenant_id, job_id, event_id) index alone (jobs::AppliedEvents says
-// how many of them were applied).
-inline std::string CountJobEventsSql(char p) {
-  const std::string n(1, p);
-  return "SELECT count(*) FROM (SELECT 1 FROM job_events WHERE tenant_id = " + n +
-         "1 AND job_id = " + n + "2 LIMIT " + n + "3) AS e";
-}
-
 // The changes of a tenant after a seq: ?1 tenant, ?2 after_seq, ?3 limit.
 inline std::string ReadChangesSql(char p) {
   const std::string n(1, p);

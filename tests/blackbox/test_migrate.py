@@ -102,7 +102,8 @@ _V6_DROPS = ["DROP TABLE job_change_heads", "DROP TABLE job_changes"] + [
                                 "jobs_list_requested_by")] + [
     "CREATE INDEX jobs_submitted_by_node ON jobs (tenant_id, management_node_id, accepted_at)"
     " WHERE state = 'submitted'",
-    "ALTER TABLE jobs DROP COLUMN requested_by", "DELETE FROM schema_migrations WHERE version = 6"]
+    "ALTER TABLE jobs DROP COLUMN requested_by", "ALTER TABLE jobs DROP COLUMN unapplied_events",
+    "DELETE FROM schema_migrations WHERE version = 6"]
 
 
 def _drop_v6(schema: str) -> None:

@@ -59,17 +59,22 @@ constexpr const char* kFindByKey =
 // would be from before the wait.)
 constexpr const char* kLockJob =
     "SELECT state, submission_id, projection_version, workspace_id, result_ref_json, error_json,"
-    " management_node_id, requested_by FROM jobs WHERE tenant_id = $1 AND job_id = $2 FOR UPDATE";
+    " management_node_id, requested_by, unapplied_events FROM jobs"
+    " WHERE tenant_id = $1 AND job_id = $2 FOR UPDATE";
 
 constexpr const char* kFindEvent =
     "SELECT fingerprint FROM job_events WHERE tenant_id = $1 AND job_id = $2 AND event_id = $3";
 
+// A never-applied event, counted in jobs.unapplied_events when it is new.
 constexpr const char* kInsertUnappliedEvent =
-    "INSERT INTO job_events (tenant_id, job_id, event_id, workspace_id, submission_id,"
-    " execution_id, state, occurred_at, received_at, trace_id, result_ref_json, error_json,"
-    " fingerprint, applied, actor_sub, actor_node_id)"
+    "WITH ins AS (INSERT INTO job_events (tenant_id, job_id, event_id, workspace_id,"
+    " submission_id, execution_id, state, occurred_at, received_at, trace_id, result_ref_json,"
+    " error_json, fingerprint, applied, actor_sub, actor_node_id)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-    " ON CONFLICT (tenant_id, job_id, event_id) DO NOTHING RETURNING seq";
+    " ON CONFLICT (tenant_id, job_id, event_id) DO NOTHING RETURNING seq),"
+    " counted AS (UPDATE jobs SET unapplied_events = unapplied_events + 1"
+    " WHERE tenant_id = $1 AND job_id = $2 AND EXISTS (SELECT 1 FROM ins))"
+    " SELECT seq FROM ins";
 
 // Event row, job update (a given result_ref/error replaces the stored one, an
 // absent one keeps it) and outbox row, in one statement. $17 is the payload,
@@ -239,8 +244,10 @@ Result<EventOutcome> PgAppendEvent(PgConn& conn, const EventRecord& r) {
   Result<jobs::JobState> state =
       jobs::ParseStoredJobState(row->Text(0, 0), /*allow_submitted=*/true);
   if (!state) return std::move(state).error();
-  const jobs::JobHead head{
-      .state = *state, .submission_id = row->Text(0, 1), .projection_version = row->Int(0, 2)};
+  const jobs::JobHead head{.state = *state,
+                           .submission_id = row->Text(0, 1),
+                           .projection_version = row->Int(0, 2),
+                           .unapplied_events = row->Int(0, 8)};
   JobRecord after;  // the job row after an applied event, as the UPDATE leaves it
 
   // The fingerprint of the stored event with this id, looked up only when the
@@ -270,17 +277,10 @@ Result<EventOutcome> PgAppendEvent(PgConn& conn, const EventRecord& r) {
   Result<PgResult> ins = Internal("unreachable");
   std::string payload;  // outlives the query: Params keep pointers
   if (!applied) {
-    // The cap (jobs::CheckUnappliedLimit), counted under the job row's lock.
-    // At the cap, a known event_id is still answered as before (replay or
-    // event_conflict); only a new one is refused.
-    static const std::string kCountEvents = CountJobEventsSql('$');
-    const std::int64_t applied_events = jobs::AppliedEvents(head);
-    Result<PgResult> count = conn.QueryPrepared(
-        "count_job_events", kCountEvents.c_str(),
-        Params::Of(r.tenant_id, r.job_id, r.max_unapplied_events + applied_events),
-        "count unapplied events");
-    if (!count) return std::move(count).error();
-    if (Status s = jobs::CheckUnappliedLimit(count->Int(0, 0) - applied_events, r); !s) {
+    // The cap (jobs::CheckUnappliedLimit) on the job row's counter, read under
+    // its lock. At the cap, a known event_id is still answered as before
+    // (replay or event_conflict); only a new one is refused.
+    if (Status s = jobs::CheckUnappliedLimit(head.unapplied_events, r); !s) {
       Result<std::optional<std::string>> known = find_known();
       if (!known) return std::move(known).error();
       if (!*known) return std::move(s).error();

@@ -101,13 +101,13 @@ Status JobWriter::PrepareAll() {
        " ?12, ?13)"},
       {&find_job_for_event_,
        "SELECT state, submission_id, projection_version, workspace_id, result_ref_json,"
-       " error_json, management_node_id, requested_by FROM jobs"
+       " error_json, management_node_id, requested_by, unapplied_events FROM jobs"
        " WHERE tenant_id = ?1 AND job_id = ?2"},
       {&find_event_,
        "SELECT fingerprint FROM job_events WHERE tenant_id = ?1 AND job_id = ?2 AND event_id = ?3"},
-      // Index-only: the job's range of the UNIQUE (tenant_id, job_id,
-      // event_id) index, at most cap + applied entries.
-      {&count_unapplied_, CountJobEventsSql('?')},
+      {&count_unapplied_,
+       "UPDATE jobs SET unapplied_events = unapplied_events + 1"
+       " WHERE tenant_id = ?1 AND job_id = ?2"},
       {&insert_event_,
        "INSERT INTO job_events (tenant_id, job_id, event_id, workspace_id, submission_id,"
        " execution_id, state, occurred_at, received_at, trace_id, result_ref_json, error_json,"
@@ -237,7 +237,8 @@ Result<EventOutcome> JobWriter::AppendEvent(const EventRecord& r) {
     if (!state) return std::move(state).error();
     head = jobs::JobHead{.state = *state,
                          .submission_id = find_job_for_event_.ColumnText(1),
-                         .projection_version = find_job_for_event_.ColumnInt64(2)};
+                         .projection_version = find_job_for_event_.ColumnInt64(2),
+                         .unapplied_events = find_job_for_event_.ColumnInt64(8)};
     job.workspace_id = find_job_for_event_.ColumnText(3);
     job.result_ref_json = find_job_for_event_.ColumnOptionalText(4);
     job.error_json = find_job_for_event_.ColumnOptionalText(5);
@@ -259,13 +260,10 @@ Result<EventOutcome> JobWriter::AppendEvent(const EventRecord& r) {
   const bool applied = verdict == jobs::EventVerdict::kApply;
   if (!applied) {
     // Only a never-applied event with a new event_id gets here: the cap's count.
-    const std::int64_t applied_events = jobs::AppliedEvents(head);
-    ResetGuard reset(count_unapplied_);
-    Result<bool> row = count_unapplied_.FirstRow("count unapplied events", r.tenant_id, r.job_id,
-                                                 r.max_unapplied_events + applied_events);
-    if (!row) return std::move(row).error();
-    if (Status s = jobs::CheckUnappliedLimit(count_unapplied_.ColumnInt64(0) - applied_events, r);
-        !s) {
+    if (Status s = jobs::CheckUnappliedLimit(head.unapplied_events, r); !s) {
+      return std::move(s).error();
+    }
+    if (Status s = count_unapplied_.Run("count unapplied event", r.tenant_id, r.job_id); !s) {
       return std::move(s).error();
     }
   }

@@ -158,6 +158,9 @@ CREATE INDEX token_revocations_expiry ON token_revocations (expires_at_ms);
 // Version 6 (issue 17, storage/job_feed_store.hpp): listing jobs and the
 // per-tenant change feed. jobs.requested_by is requested_by.user_id of the
 // submit (backfilled from spec_json; NULL where the spec has none).
+// jobs.unapplied_events counts the job's stored events that were never applied
+// (backfilled), for --max-unapplied-events-per-job: one read of the row the
+// event write reads anyway, one increment when such an event is stored.
 // The list indexes are few and small because every one of them is written by
 // every submit (docs/contracts/storage-schema.md "Cost on the write path"):
 // each starts with tenant_id and ends with accepted_at, the list's order (the
@@ -182,7 +185,11 @@ CREATE INDEX token_revocations_expiry ON token_revocations (expires_at_ms);
 // Times in *_us are integer microseconds since the Unix epoch.
 constexpr const char* kSchemaV6 = R"sql(
 ALTER TABLE jobs ADD COLUMN requested_by TEXT;
-UPDATE jobs SET requested_by = json_extract(spec_json, '$.requested_by.user_id');
+ALTER TABLE jobs ADD COLUMN unapplied_events INTEGER NOT NULL DEFAULT 0;
+UPDATE jobs SET requested_by = json_extract(spec_json, '$.requested_by.user_id'),
+  unapplied_events = (SELECT count(*) FROM job_events e
+                      WHERE e.tenant_id = jobs.tenant_id AND e.job_id = jobs.job_id
+                      AND e.applied = 0);
 
 DROP INDEX jobs_submitted_by_node;
 CREATE INDEX jobs_by_node ON jobs (tenant_id, management_node_id, state, accepted_at);
