@@ -176,9 +176,6 @@ const std::vector<OptionSpec>& ServeOnlyOptionSpecs() {
       {"change-retention", "RTGW_CHANGE_RETENTION", "1h",
        "How long job changes are kept for watches to resume from (e.g. 10m, 1h, 7d; up to 366d; "
        "0 = forever). A cursor older than this gets 410 cursor_expired."},
-      {"limits-file", "RTGW_LIMITS_FILE", "",
-       "Per-tenant quotas and request rates (JSON: default and tenants -> max_active_jobs, "
-       "max_active_jobs_per_user, requests_per_second, burst; docs/contracts/limits.md). A bad "
       {"job-retention-days", "RTGW_JOB_RETENTION_DAYS", "0",
        "Finished jobs (completed, failed, cancelled) whose last change is older than this many "
        "days, and whose projection was delivered, are archived (--job-archive) and deleted with "
@@ -194,6 +191,9 @@ const std::vector<OptionSpec>& ServeOnlyOptionSpecs() {
        "Also prune jobs whose ProjectionUpdate is undelivered or dead-lettered, deleting their "
        "outbox rows: for a deployment without a relay (PostgreSQL writes outbox rows always).",
        true},
+      {"limits-file", "RTGW_LIMITS_FILE", "",
+       "Per-tenant quotas and request rates (JSON: default and tenants -> max_active_jobs, "
+       "max_active_jobs_per_user, requests_per_second, burst; docs/contracts/limits.md). A bad "
        "file refuses to start; SIGHUP re-reads it (a bad file then keeps the limits in force). "
        "Empty: no limits."},
       {"dev", "RTGW_DEV", "",
@@ -406,11 +406,6 @@ Result<ServeConfig> BuildServeConfig(const OptionValues& v) {
                                   true, "up to 366d (e.g. 10m, 1h, 7d)");
   if (!retention) return retention.error();
   c.change_retention = *retention;
-  c.limits_file = v.GetOr("limits-file", "");
-  return c;
-}
-
-}  // namespace rtgw::config
   if (Status st = ParseIntOptions(v, {{"job-retention-days", 0, 36'500, &c.job_retention_days}});
       !st.ok()) {
     return st.error();
@@ -432,3 +427,8 @@ Result<ServeConfig> BuildServeConfig(const OptionValues& v) {
   if (!job_interval) return job_interval.error();
   c.job_retention_interval = *job_interval;
   c.job_retention_include_undelivered = v.Switch("job-retention-include-undelivered");
+  c.limits_file = v.GetOr("limits-file", "");
+  return c;
+}
+
+}  // namespace rtgw::config

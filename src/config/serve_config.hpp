@@ -95,13 +95,13 @@ struct ServeConfig {
   std::size_t watch_buffer_bytes = 256 << 10;
   std::chrono::seconds change_retention{3600};  // 0: keep every change
 
-  // Quotas and rate limits (docs/contracts/limits.md): read and checked by `rtgw serve` at start
   // Job retention (docs/contracts/retention.md): storage::RetentionRunner.
   int job_retention_days = 0;  // 0: keep every job
   std::string job_archive;     // file:///dir, gs://bucket/prefix, "none"; required with days > 0
   std::chrono::seconds job_retention_interval{3600};
   bool job_retention_include_undelivered = false;
 
+  // Quotas and rate limits (docs/contracts/limits.md): read and checked by `rtgw serve` at start
   // (a bad file refuses to start) and on SIGHUP. Empty: no limits.
   std::string limits_file;
 };

@@ -138,9 +138,6 @@ class DbJobFeedStore final : public JobFeedStore {
   Db& db_;
 };
 
-// The Stores part of a backend database (CRTP: `class SqliteDatabase final :
-// public DbStores<SqliteDatabase>`): owns one store of each kind over the
-// database and hands them out. The stores are members of this base, so they
 template <class Db>
 class DbJobRetentionStore final : public JobRetentionStore {
  public:
@@ -156,6 +153,9 @@ class DbJobRetentionStore final : public JobRetentionStore {
   Db& db_;
 };
 
+// The Stores part of a backend database (CRTP: `class SqliteDatabase final :
+// public DbStores<SqliteDatabase>`): owns one store of each kind over the
+// database and hands them out. The stores are members of this base, so they
 // outlive the derived database's executor (destroyed, closed and joined first).
 template <class Db>
 class DbStores : public Stores {
@@ -166,10 +166,10 @@ class DbStores : public Stores {
   ValidatorRunStore& validator_runs() final { return runs_; }
   RevocationStore& revocations() final { return revocations_; }
   JobFeedStore& feed() final { return feed_; }
+  JobRetentionStore& retention() final { return retention_; }
 
  protected:
   // `self` is the derived database under construction: only bound, not used.
-  JobRetentionStore& retention() final { return retention_; }
   explicit DbStores(Db& self)
       : jobs_(self),
         outbox_(self),
@@ -186,9 +186,9 @@ class DbStores : public Stores {
   DbValidatorRunStore<Db> runs_;
   DbRevocationStore<Db> revocations_;
   DbJobFeedStore<Db> feed_;
+  DbJobRetentionStore<Db> retention_;
 };
 
 }  // namespace rtgw::storage
-  DbJobRetentionStore<Db> retention_;
 
 #endif  // RTGW_STORAGE_DB_STORES_HPP_
