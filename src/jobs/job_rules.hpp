@@ -59,7 +59,7 @@ struct JobHead {
   JobState state = JobState::kSubmitted;
   std::string submission_id;
   std::int64_t projection_version = 0;
-  std::int64_t unapplied_events = 0;  // stored, never applied (jobs.unapplied_events)
+  std::int64_t unapplied_events = 0;  // stored, never applied (job_unapplied_events)
 };
 
 enum class EventVerdict {

@@ -38,6 +38,8 @@ inline constexpr const char* kRetentionDeleteLease =
     "DELETE FROM job_leases WHERE tenant_id = $1 AND job_id = $2";
 inline constexpr const char* kRetentionDeleteCancel =
     "DELETE FROM job_cancels WHERE tenant_id = $1 AND job_id = $2";
+inline constexpr const char* kRetentionDeleteUnappliedCount =
+    "DELETE FROM job_unapplied_events WHERE tenant_id = $1 AND job_id = $2";
 inline constexpr const char* kRetentionDeleteJob =
     "DELETE FROM jobs WHERE tenant_id = $1 AND job_id = $2";
 

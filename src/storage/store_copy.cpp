@@ -41,8 +41,7 @@ const std::vector<TableSpec>& CopiedTables() {
         {"error_json", K::kText},
         {"updated_at", K::kText},
         {"submitted_by", K::kText},
-        {"requested_by", K::kText},
-        {"unapplied_events", K::kInt}},
+        {"requested_by", K::kText}},
        "tenant_id, job_id"},
       {"job_events",
        {{"seq", K::kInt},
@@ -162,6 +161,9 @@ const std::vector<TableSpec>& CopiedTables() {
       {"job_change_heads",
        {{"tenant_id", K::kText}, {"last_seq", K::kInt}, {"pruned_through", K::kInt}},
        "tenant_id"},
+      {"job_unapplied_events",
+       {{"tenant_id", K::kText}, {"job_id", K::kText}, {"stored", K::kInt}},
+       "tenant_id, job_id"},
   };
   return kTables;
 }

@@ -97,13 +97,13 @@ _V5_DROPS = ["DROP TABLE token_revocations", "ALTER TABLE jobs DROP COLUMN submi
 
 # What migration 6 did (jobs.requested_by, the list indexes replacing migration 3's
 # jobs_submitted_by_node, the change feed tables), undone.
-_V6_DROPS = ["DROP TABLE job_change_heads", "DROP TABLE job_changes"] + [
+_V6_DROPS = ["DROP TABLE job_change_heads", "DROP TABLE job_changes",
+             "DROP TABLE job_unapplied_events"] + [
     f"DROP INDEX {i}" for i in ("jobs_by_node", "jobs_list_workspace", "jobs_list_state",
                                 "jobs_list_requested_by")] + [
     "CREATE INDEX jobs_submitted_by_node ON jobs (tenant_id, management_node_id, accepted_at)"
     " WHERE state = 'submitted'",
-    "ALTER TABLE jobs DROP COLUMN requested_by", "ALTER TABLE jobs DROP COLUMN unapplied_events",
-    "DELETE FROM schema_migrations WHERE version = 6"]
+    "ALTER TABLE jobs DROP COLUMN requested_by", "DELETE FROM schema_migrations WHERE version = 6"]
 
 
 def _drop_v6(schema: str) -> None:

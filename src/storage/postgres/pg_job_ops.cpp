@@ -59,21 +59,23 @@ constexpr const char* kFindByKey =
 // would be from before the wait.)
 constexpr const char* kLockJob =
     "SELECT state, submission_id, projection_version, workspace_id, result_ref_json, error_json,"
-    " management_node_id, requested_by, unapplied_events FROM jobs"
-    " WHERE tenant_id = $1 AND job_id = $2 FOR UPDATE";
+    " management_node_id, requested_by, (SELECT u.stored FROM job_unapplied_events u"
+    " WHERE u.tenant_id = jobs.tenant_id AND u.job_id = jobs.job_id)"
+    " FROM jobs WHERE tenant_id = $1 AND job_id = $2 FOR UPDATE OF jobs";
 
 constexpr const char* kFindEvent =
     "SELECT fingerprint FROM job_events WHERE tenant_id = $1 AND job_id = $2 AND event_id = $3";
 
-// A never-applied event, counted in jobs.unapplied_events when it is new.
+// A never-applied event, counted in job_unapplied_events when it is new.
 constexpr const char* kInsertUnappliedEvent =
     "WITH ins AS (INSERT INTO job_events (tenant_id, job_id, event_id, workspace_id,"
     " submission_id, execution_id, state, occurred_at, received_at, trace_id, result_ref_json,"
     " error_json, fingerprint, applied, actor_sub, actor_node_id)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
     " ON CONFLICT (tenant_id, job_id, event_id) DO NOTHING RETURNING seq),"
-    " counted AS (UPDATE jobs SET unapplied_events = unapplied_events + 1"
-    " WHERE tenant_id = $1 AND job_id = $2 AND EXISTS (SELECT 1 FROM ins))"
+    " counted AS (INSERT INTO job_unapplied_events (tenant_id, job_id, stored)"
+    " SELECT $1, $2, 1 WHERE EXISTS (SELECT 1 FROM ins) ON CONFLICT (tenant_id, job_id)"
+    " DO UPDATE SET stored = job_unapplied_events.stored + 1)"
     " SELECT seq FROM ins";
 
 // Event row, job update (a given result_ref/error replaces the stored one, an

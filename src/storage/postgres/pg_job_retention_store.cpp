@@ -62,6 +62,7 @@ Result<PruneDeleted> DeleteInTransaction(PgConn& c, const PruneFilter& f,
       {"retention_del_outbox", kRetentionDeleteOutbox},
       {"retention_del_lease", kRetentionDeleteLease},
       {"retention_del_cancel", kRetentionDeleteCancel},
+      {"retention_del_unapplied", kRetentionDeleteUnappliedCount},
       {"retention_del_job", kRetentionDeleteJob},
   };
   PruneDeleted out;
@@ -82,7 +83,7 @@ Result<PruneDeleted> DeleteInTransaction(PgConn& c, const PruneFilter& f,
       if (!del) return std::move(del).error();
       if (i == 0) out.events += del->Affected();
       if (i == 1) out.outbox_rows += del->Affected();
-      if (i == 4) out.jobs += del->Affected();
+      if (i == 5) out.jobs += del->Affected();
     }
   }
   return out;

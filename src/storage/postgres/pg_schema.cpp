@@ -204,11 +204,17 @@ CREATE INDEX token_revocations_expiry ON token_revocations (expires_at_ms);
 // order across replicas.
 constexpr const char* kSchemaV6 = R"sql(
 ALTER TABLE jobs ADD COLUMN requested_by text;
-ALTER TABLE jobs ADD COLUMN unapplied_events bigint NOT NULL DEFAULT 0;
-UPDATE jobs SET requested_by = (spec_json::jsonb) -> 'requested_by' ->> 'user_id',
-  unapplied_events = (SELECT count(*) FROM job_events e
-                      WHERE e.tenant_id = jobs.tenant_id AND e.job_id = jobs.job_id
-                      AND NOT e.applied);
+UPDATE jobs SET requested_by = (spec_json::jsonb) -> 'requested_by' ->> 'user_id';
+
+CREATE TABLE job_unapplied_events (
+  tenant_id text   NOT NULL,
+  job_id    text   NOT NULL,
+  stored    bigint NOT NULL CHECK (stored >= 0),
+  PRIMARY KEY (tenant_id, job_id)
+);
+INSERT INTO job_unapplied_events (tenant_id, job_id, stored)
+  SELECT tenant_id, job_id, count(*) FROM job_events WHERE NOT applied
+  GROUP BY tenant_id, job_id;
 
 DROP INDEX jobs_submitted_by_node;
 CREATE INDEX jobs_by_node ON jobs (tenant_id, management_node_id, state, accepted_at);

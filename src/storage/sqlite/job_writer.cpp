@@ -101,13 +101,15 @@ Status JobWriter::PrepareAll() {
        " ?12, ?13)"},
       {&find_job_for_event_,
        "SELECT state, submission_id, projection_version, workspace_id, result_ref_json,"
-       " error_json, management_node_id, requested_by, unapplied_events FROM jobs"
-       " WHERE tenant_id = ?1 AND job_id = ?2"},
+       " error_json, management_node_id, requested_by,"
+       " (SELECT u.stored FROM job_unapplied_events u"
+       "  WHERE u.tenant_id = jobs.tenant_id AND u.job_id = jobs.job_id)"
+       " FROM jobs WHERE tenant_id = ?1 AND job_id = ?2"},
       {&find_event_,
        "SELECT fingerprint FROM job_events WHERE tenant_id = ?1 AND job_id = ?2 AND event_id = ?3"},
       {&count_unapplied_,
-       "UPDATE jobs SET unapplied_events = unapplied_events + 1"
-       " WHERE tenant_id = ?1 AND job_id = ?2"},
+       "INSERT INTO job_unapplied_events (tenant_id, job_id, stored) VALUES (?1, ?2, 1)"
+       " ON CONFLICT (tenant_id, job_id) DO UPDATE SET stored = stored + 1"},
       {&insert_event_,
        "INSERT INTO job_events (tenant_id, job_id, event_id, workspace_id, submission_id,"
        " execution_id, state, occurred_at, received_at, trace_id, result_ref_json, error_json,"

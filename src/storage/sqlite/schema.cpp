@@ -158,9 +158,10 @@ CREATE INDEX token_revocations_expiry ON token_revocations (expires_at_ms);
 // Version 6 (issue 17, storage/job_feed_store.hpp): listing jobs and the
 // per-tenant change feed. jobs.requested_by is requested_by.user_id of the
 // submit (backfilled from spec_json; NULL where the spec has none).
-// jobs.unapplied_events counts the job's stored events that were never applied
-// (backfilled), for --max-unapplied-events-per-job: one read of the row the
-// event write reads anyway, one increment when such an event is stored.
+// job_unapplied_events counts a job's stored events that were never applied
+// (backfilled), for --max-unapplied-events-per-job: read with the job row the
+// event write reads anyway, upserted when such an event is stored. A small row
+// of its own, not a jobs column: an UPDATE rewrites a whole ~1.5 KB jobs row.
 // The list indexes are few and small because every one of them is written by
 // every submit (docs/contracts/storage-schema.md "Cost on the write path"):
 // each starts with tenant_id and ends with accepted_at, the list's order (the
@@ -185,11 +186,17 @@ CREATE INDEX token_revocations_expiry ON token_revocations (expires_at_ms);
 // Times in *_us are integer microseconds since the Unix epoch.
 constexpr const char* kSchemaV6 = R"sql(
 ALTER TABLE jobs ADD COLUMN requested_by TEXT;
-ALTER TABLE jobs ADD COLUMN unapplied_events INTEGER NOT NULL DEFAULT 0;
-UPDATE jobs SET requested_by = json_extract(spec_json, '$.requested_by.user_id'),
-  unapplied_events = (SELECT count(*) FROM job_events e
-                      WHERE e.tenant_id = jobs.tenant_id AND e.job_id = jobs.job_id
-                      AND e.applied = 0);
+UPDATE jobs SET requested_by = json_extract(spec_json, '$.requested_by.user_id');
+
+CREATE TABLE job_unapplied_events (
+  tenant_id TEXT    NOT NULL,
+  job_id    TEXT    NOT NULL,
+  stored    INTEGER NOT NULL CHECK (stored >= 0),
+  PRIMARY KEY (tenant_id, job_id)
+) STRICT, WITHOUT ROWID;
+INSERT INTO job_unapplied_events (tenant_id, job_id, stored)
+  SELECT tenant_id, job_id, count(*) FROM job_events WHERE applied = 0
+  GROUP BY tenant_id, job_id;
 
 DROP INDEX jobs_submitted_by_node;
 CREATE INDEX jobs_by_node ON jobs (tenant_id, management_node_id, state, accepted_at);

@@ -67,10 +67,12 @@ struct DeleteWrite {
 
   Result<PruneDeleted> operator()(JobWriter& w) const {
     sqlite::Database& db = w.db();
-    Statement st[6];
-    const char* sql[6] = {kRetentionRecheck,     kRetentionDeleteEvents, kRetentionDeleteOutbox,
-                          kRetentionDeleteLease, kRetentionDeleteCancel, kRetentionDeleteJob};
-    for (int i = 0; i < 6; ++i) {
+    Statement st[7];
+    const char* sql[7] = {kRetentionRecheck,      kRetentionDeleteEvents,
+                          kRetentionDeleteOutbox, kRetentionDeleteLease,
+                          kRetentionDeleteCancel, kRetentionDeleteUnappliedCount,
+                          kRetentionDeleteJob};
+    for (int i = 0; i < 7; ++i) {
       Result<Statement> p = PrepareRetention(db, sql[i]);
       if (!p) return std::move(p).error();
       st[i] = std::move(p).value();
@@ -88,11 +90,11 @@ struct DeleteWrite {
         if (!row) return std::move(row).error();
         if (!*row) continue;  // changed since it was read: stays
       }
-      for (int i = 1; i < 6; ++i) {
+      for (int i = 1; i < 7; ++i) {
         if (Status s = st[i].Run("delete pruned job", t, id); !s) return std::move(s).error();
         if (i == 1) out.events += st[i].Changes();
         if (i == 2) out.outbox_rows += st[i].Changes();
-        if (i == 5) out.jobs += st[i].Changes();
+        if (i == 6) out.jobs += st[i].Changes();
       }
     }
     return out;
