@@ -222,8 +222,9 @@ def test_health_deep(server):
     assert r.status_code == 200, r.text
     h = r.json()
     assert h["status"] == "ok"
+    # Deep adds the store's integrity check (SQLite quick_check; PostgreSQL: not applicable, ok).
     assert h["checks"]["store"] == {"status": "ok", "backend": server.backend,
-                                   "reachable": True, "writable": True}
+                                   "reachable": True, "writable": True, "integrity": "ok"}
     m = h["checks"]["managed_aiida_runtime"]
     # Both backends store nodes. No bearer token: counts over every tenant's nodes, no node list (agent-protocol.md).
     assert m["status"] in {"ok", "degraded", "empty"} and m["nodes"] == [], m
