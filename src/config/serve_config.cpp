@@ -421,9 +421,9 @@ Result<ServeConfig> BuildServeConfig(const OptionValues& v) {
     return InvalidArgument(v.Source("job-archive") +
                            ": expected file:///abs/dir, gs://bucket/prefix or none");
   }
-  auto job_interval = DurationOption(v, "job-retention-interval", "1h", std::chrono::seconds(1),
-                                     std::chrono::seconds(7 * 86'400), false,
-                                     "from 1s to 7d (e.g. 10m, 1h)");
+  auto job_interval =
+      DurationOption(v, "job-retention-interval", "1h", std::chrono::seconds(1),
+                     std::chrono::seconds(7 * 86'400), false, "from 1s to 7d (e.g. 10m, 1h)");
   if (!job_interval) return job_interval.error();
   c.job_retention_interval = *job_interval;
   c.job_retention_include_undelivered = v.Switch("job-retention-include-undelivered");

@@ -173,10 +173,10 @@ CREATE INDEX token_revocations_expiry ON token_revocations (expires_at_ms);
 // migration 3's partial jobs_submitted_by_node; it and jobs_list_requested_by
 // have the state before accepted_at, so a node's or a user's active jobs are
 // counted without reading the finished ones (the lease query; the per-user
-// quota of docs/contracts/limits.md), and their lists merge the state ranges. Ascending, not DESC: a new
-// job's entries go at the right end of each index, where an insert touches
-// the fewest pages. No index on updated_at: the update-time filters read the
-// list order's index.
+// quota of docs/contracts/limits.md), and their lists merge the state ranges.
+// Ascending, not DESC: a new job's entries go at the right end of each index,
+// where an insert touches the fewest pages. No index on updated_at: the
+// update-time filters read the list order's index.
 // job_changes holds one row per committed change (submit or applied event),
 // numbered per tenant by job_change_heads.last_seq at commit time;
 // pruned_through is the highest seq retention removed. It is a rowid table, so
