@@ -7,6 +7,7 @@
 #include "common/time_format.hpp"
 #include "config/env_file.hpp"
 #include "config/options.hpp"
+#include "config/validator_config.hpp"
 #include "storage/job_pruner.hpp"
 #include "storage/open_store.hpp"
 #include "storage/store_copy.hpp"
@@ -17,7 +18,7 @@ namespace {
 
 // `rtgw store prune` (docs/contracts/retention.md).
 int RunStorePrune(const std::vector<std::string>& args) {
-  static const std::vector<config::OptionSpec> kSpecs = {
+  static const std::vector<config::OptionSpec> kOwn = {
       {"database-url", "RTGW_DATABASE_URL", "sqlite://rtgw.db",
        "Store to prune: sqlite://PATH (stop rtgw serve first: it holds the file) or "
        "postgresql://..."},
@@ -33,13 +34,13 @@ int RunStorePrune(const std::vector<std::string>& args) {
        true},
       {"batch-size", "", "500", "Jobs per read, archive write and delete transaction (1..10000)."},
       {"pause-ms", "", "20", "Pause between batches (0..60000)."},
-      {"gcs-endpoint", "RTGW_GCS_ENDPOINT", "https://storage.googleapis.com",
-       "GCS JSON API base URL for a gs:// archive (a local server in tests)."},
-      {"gcp-metadata-url", "RTGW_GCP_METADATA_URL", "http://metadata.google.internal",
-       "Metadata server for Google access tokens."},
-      {"gcp-access-token", "RTGW_GCP_ACCESS_TOKEN", "",
-       "Fixed Google access token instead of the metadata server.", false, true},
   };
+  static const std::vector<config::OptionSpec> kSpecs = [] {
+    std::vector<config::OptionSpec> all = kOwn;  // + the gs:// archive's Google flags
+    const std::vector<config::OptionSpec>& google = config::GoogleStorageOptionSpecs();
+    all.insert(all.end(), google.begin(), google.end());
+    return all;
+  }();
   const char* usage =
       "rtgw store prune --database-url URL --older-than 30d --archive URI [--dry-run]";
   const char* description =

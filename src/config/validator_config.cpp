@@ -58,10 +58,22 @@ const std::vector<OptionSpec>& ValidatorOptionSpecs() {
       {"validator-poll-max-executions", "RTGW_VALIDATOR_POLL_MAX_EXECUTIONS", "64",
        "Validator executions one poll pass looks at, earliest callback deadline first; each "
        "open one costs one launcher status call (1-10000)."},
-      {"gcs-endpoint", "RTGW_GCS_ENDPOINT", "https://storage.googleapis.com",
-       "GCS JSON API base URL (a local server in tests)."},
       {"cloud-run-endpoint", "RTGW_CLOUD_RUN_ENDPOINT", "https://run.googleapis.com",
        "Cloud Run Admin API base URL (a local server in tests)."},
+  };
+  static const std::vector<OptionSpec> kAll = [] {
+    std::vector<OptionSpec> all = kSpecs;
+    const std::vector<OptionSpec>& google = GoogleStorageOptionSpecs();
+    all.insert(all.end(), google.begin(), google.end());
+    return all;
+  }();
+  return kAll;
+}
+
+const std::vector<OptionSpec>& GoogleStorageOptionSpecs() {
+  static const std::vector<OptionSpec> kSpecs = {
+      {"gcs-endpoint", "RTGW_GCS_ENDPOINT", "https://storage.googleapis.com",
+       "GCS JSON API base URL (a local server in tests)."},
       {"gcp-metadata-url", "RTGW_GCP_METADATA_URL", "http://metadata.google.internal",
        "Metadata server for Google access tokens."},
       {"gcp-access-token", "RTGW_GCP_ACCESS_TOKEN", "",

@@ -40,6 +40,10 @@ struct ValidatorConfig {
 };
 
 const std::vector<OptionSpec>& ValidatorOptionSpecs();
+// The Google API flags (GCS endpoint, metadata server, fixed token) that every
+// command reaching Google Cloud Storage takes: part of ValidatorOptionSpecs,
+// and of `rtgw store prune` for a gs:// archive.
+const std::vector<OptionSpec>& GoogleStorageOptionSpecs();
 
 // kInvalidArgument naming the flag/env key.
 Result<ValidatorConfig> BuildValidatorConfig(const OptionValues& values);
