@@ -23,7 +23,7 @@ void Append(std::string& out, const boost::json::value& v) {
       for (const auto* kv : items) {
         if (!first) out.push_back(',');
         first = false;
-        out += boost::json::serialize(boost::json::string_view(kv->key()));
+        out += JsonQuoted(kv->key());
         out.push_back(':');
         Append(out, kv->value());
       }
@@ -53,6 +53,10 @@ std::string CanonicalJson(const boost::json::value& value) {
   out.reserve(256);
   Append(out, value);
   return out;
+}
+
+std::string JsonQuoted(std::string_view text) {
+  return boost::json::serialize(boost::json::string_view(text.data(), text.size()));
 }
 
 std::string Fingerprint(const boost::json::value& value) {

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include <boost/json.hpp>
 
@@ -11,6 +12,7 @@
 #include "api/schemas.hpp"
 #include "common/text.hpp"
 #include "common/time_format.hpp"
+#include "crypto/crypto.hpp"
 #include "jobs/job_state.hpp"
 
 namespace rtgw::api {
@@ -78,32 +80,36 @@ Result<storage::SubmitRecord> ParseSubmitRequest(std::string_view body, const Su
   Fields fr(*requested, "requested_by");
   RTGW_TAKE(user_id, fr.String(schema::kUserId));
 
-  json::object spec;
-  spec["execution_profile"] = json::object{{"queue_name", queue_name}};
-  spec["resource_shape"] =
-      json::object{{"cpu", cpu}, {"memory_mib", memory_mib}, {"walltime_seconds", walltime}};
-  spec["payload_ref"] = json::object{{"input_uri", input_uri}};
-  spec["requested_by"] = json::object{{"user_id", user_id}};
-  r.spec_json = CanonicalJson(spec);
+  // The canonical forms (CanonicalJson: keys sorted, no spaces) written
+  // directly: the members are known, so this is the text CanonicalJson gives
+  // for the same objects (SubmitRequestTest.CanonicalTextIsCanonicalJson)
+  // without building and copying them; a submit is the hottest request.
+  const std::string profile_json = "{\"queue_name\":" + JsonQuoted(queue_name) + "}";
+  const std::string payload_json = "{\"input_uri\":" + JsonQuoted(input_uri) + "}";
+  const std::string requested_json = "{\"user_id\":" + JsonQuoted(user_id) + "}";
+  const std::string shape_json = "{\"cpu\":" + std::to_string(cpu) +
+                                 ",\"memory_mib\":" + std::to_string(memory_mib) +
+                                 ",\"walltime_seconds\":" + std::to_string(walltime) + "}";
+  r.spec_json = "{\"execution_profile\":" + profile_json + ",\"payload_ref\":" + payload_json +
+                ",\"requested_by\":" + requested_json + ",\"resource_shape\":" + shape_json + "}";
   r.requested_by = user_id;
-
-  json::object canonical = spec;
-  canonical["tenant_id"] = r.tenant_id;
-  canonical["workspace_id"] = r.workspace_id;
-  canonical["job_id"] = r.job_id;
-  canonical["idempotency_key"] = r.idempotency_key;
-  canonical["management_node_id"] = r.management_node_id;
-  r.request_fingerprint = Fingerprint(canonical);
+  const std::string canonical =
+      "{\"execution_profile\":" + profile_json +
+      ",\"idempotency_key\":" + JsonQuoted(r.idempotency_key) +
+      ",\"job_id\":" + JsonQuoted(r.job_id) +
+      ",\"management_node_id\":" + JsonQuoted(r.management_node_id) +
+      ",\"payload_ref\":" + payload_json + ",\"requested_by\":" + requested_json +
+      ",\"resource_shape\":" + shape_json + ",\"tenant_id\":" + JsonQuoted(r.tenant_id) +
+      ",\"workspace_id\":" + JsonQuoted(r.workspace_id) + "}";
+  r.request_fingerprint = crypto::Sha256Hex(canonical);
 
   r.submission_id = std::string(ctx.submission_id);
   r.accepted_at = std::string(ctx.accepted_at);
   r.trace_id = std::string(ctx.trace_id);
-  json::object response;
-  response["job_id"] = r.job_id;
-  response["submission_id"] = r.submission_id;
-  response["accepted_at"] = r.accepted_at;
-  response["trace_id"] = r.trace_id;
-  r.response_json = json::serialize(response);
+  r.response_json = "{\"job_id\":" + JsonQuoted(r.job_id) +
+                    ",\"submission_id\":" + JsonQuoted(r.submission_id) +
+                    ",\"accepted_at\":" + JsonQuoted(r.accepted_at) +
+                    ",\"trace_id\":" + JsonQuoted(r.trace_id) + "}";
   return r;
 }
 

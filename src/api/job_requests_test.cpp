@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "api/canonical_json.hpp"
+
 namespace rtgw::api {
 namespace {
 
@@ -50,6 +52,36 @@ TEST(SubmitRequestTest, AcceptsTheRunbookBody) {
   EXPECT_EQ(
       r->response_json,
       R"({"job_id":"job-gate-001","submission_id":"sub-1","accepted_at":"2026-01-01T00:00:00Z","trace_id":"tr"})");
+}
+
+// The submit's canonical texts are written by hand (job_requests.cpp): they
+// must stay the bytes CanonicalJson gives for the same objects, or the
+// fingerprints stored before would no longer match a replay.
+TEST(SubmitRequestTest, CanonicalTextIsCanonicalJson) {
+  json::object body = GoodSubmit();
+  body["workspace_id"] = "w\u00e9\"\\/\u2028";
+  body["idempotency_key"] = "key \"quoted\"";
+  body["requested_by"].as_object()["user_id"] = "\u00fcser \\";
+  body["resource_shape"].as_object()["memory_mib"] = 65536;
+  auto r = Submit(body);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  json::object spec;
+  spec["execution_profile"] = body["execution_profile"];
+  spec["resource_shape"] = body["resource_shape"];
+  spec["payload_ref"] = body["payload_ref"];
+  spec["requested_by"] = body["requested_by"];
+  EXPECT_EQ(r->spec_json, CanonicalJson(spec));
+  json::object canonical = spec;
+  for (const char* key :
+       {"tenant_id", "workspace_id", "job_id", "idempotency_key", "management_node_id"}) {
+    canonical[key] = body[key];
+  }
+  EXPECT_EQ(r->request_fingerprint, Fingerprint(canonical));
+  json::object response{{"job_id", r->job_id},
+                        {"submission_id", "sub-1"},
+                        {"accepted_at", "2026-01-01T00:00:00Z"},
+                        {"trace_id", "tr"}};
+  EXPECT_EQ(r->response_json, json::serialize(response));
 }
 
 TEST(SubmitRequestTest, FingerprintIgnoresKeyOrderUnknownFieldsAndIntegralDoubles) {

@@ -67,7 +67,7 @@ class RandomPool {
 }  // namespace
 
 void FillRandom(void* out, std::size_t len) {
-  static const ForkHook hook;
+  static const ForkHook kHook;
   auto* p = static_cast<unsigned char*>(out);
   if (len <= RandomPool::kMaxRequest) {
     thread_local RandomPool pool;
@@ -95,11 +95,14 @@ std::string NewUuidV4() {
   FillRandom(b, sizeof b);
   b[6] = static_cast<std::uint8_t>((b[6] & 0x0F) | 0x40);
   b[8] = static_cast<std::uint8_t>((b[8] & 0x3F) | 0x80);
-  char out[37];
-  std::snprintf(out, sizeof out,
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-                b[15]);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(kHex[b[i] >> 4]);
+    out.push_back(kHex[b[i] & 0xF]);
+  }
   return out;
 }
 

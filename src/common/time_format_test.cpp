@@ -36,12 +36,20 @@ TEST(TimeFormatTest, RejectsMalformed) {
 TEST(TimeFormatTest, EveryAcceptedInstantFormatsBackAsSent) {
   const char* exact[] = {"1970-01-01T00:00:00.000000Z", "2000-02-29T12:34:56.000001Z",
                          "2262-04-11T23:47:16.854775Z", "2262-04-11T23:47:16.000000Z",
-                         "2100-12-31T23:59:59.999999Z"};
+                         "2100-12-31T23:59:59.999999Z", "2024-02-29T00:00:00.000000Z"};
   for (const char* s : exact) {
     auto t = ParseRfc3339(s);
     ASSERT_TRUE(t.has_value()) << s;
     EXPECT_EQ(FormatRfc3339(*t), s);
   }
+}
+
+TEST(TimeFormatTest, FormatsInstantsBeforeTheEpoch) {
+  // Not accepted from clients (ParseRfc3339), but a clock may say so.
+  EXPECT_EQ(FormatRfc3339(SystemTime{} - std::chrono::microseconds(1)),
+            "1969-12-31T23:59:59.999999Z");
+  EXPECT_EQ(FormatRfc3339(SystemTime{} - std::chrono::hours(24 * 366)),
+            "1968-12-31T00:00:00.000000Z");
 }
 
 TEST(TimeFormatTest, RefusesInstantsOutsideTheRangeInsteadOfWrapping) {
