@@ -44,21 +44,20 @@ void Finish(const sa::AdapterSettings& settings, storage::SubmitRecord record, c
                          .now = now};
   Result<sa::BoundaryRecord> boundary = sa::Resolve(settings, input);
   if (boundary) {
-    record.spec_json = WithSlurmAdapter(std::move(record.spec_json), sa::BoundaryJson(*boundary));
+    record.spec_json = WithSlurmAdapter(std::move(record.spec_json), sa::BoundaryValue(*boundary));
   }
   done(std::move(record), std::move(boundary));
 }
 
 }  // namespace
 
-std::string WithSlurmAdapter(std::string spec_json, std::string_view boundary_json) {
+std::string WithSlurmAdapter(std::string spec_json, const json::value& boundary) {
   // Every key ParseSubmitRequest puts in the spec sorts before "slurm_adapter",
   // so the canonical form with it added is the same text with one more member
   // at the end (checked against CanonicalJson by submit_boundary_test).
-  json::value boundary = json::parse(boundary_json);
   if (spec_json.size() < 2 || spec_json.front() != '{' || spec_json.back() != '}') {
     json::value spec = json::parse(spec_json);  // not an object: throws, as before
-    spec.as_object()["slurm_adapter"] = std::move(boundary);
+    spec.as_object()["slurm_adapter"] = boundary;
     return CanonicalJson(spec);
   }
   spec_json.pop_back();  // the closing '}'

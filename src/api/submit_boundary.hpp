@@ -3,6 +3,8 @@
 
 #include <functional>
 
+#include <boost/json/fwd.hpp>
+
 #include "common/error.hpp"
 #include "common/time_format.hpp"
 #include "slurm_adapter/adapter.hpp"
@@ -29,10 +31,10 @@ void ResolveSubmitBoundary(
 // ParseCatalogueText when the stored catalogue does not parse.
 Result<slurm_adapter::CatalogueSnapshot> CatalogueSnapshotOf(const storage::NodeRecord& node);
 
-// The canonical spec_json with the boundary record (BoundaryJson) added under
+// The canonical spec_json with the boundary record (BoundaryValue) added under
 // "slurm_adapter": what CanonicalJson of the merged object gives, without
 // parsing the spec again.
-std::string WithSlurmAdapter(std::string spec_json, std::string_view boundary_json);
+std::string WithSlurmAdapter(std::string spec_json, const boost::json::value& boundary);
 
 // execution_profile.queue_name of a spec_json built by ParseSubmitRequest ("" if absent).
 std::string RequestedQueue(std::string_view spec_json);

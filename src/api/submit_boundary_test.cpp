@@ -16,13 +16,13 @@ namespace rtgw::api {
 namespace {
 namespace json = boost::json;
 
-std::string SlowWay(const std::string& spec_json, const std::string& boundary_json) {
+std::string SlowWay(const std::string& spec_json, const json::value& boundary) {
   json::value spec = json::parse(spec_json);
-  spec.as_object()["slurm_adapter"] = json::parse(boundary_json);
+  spec.as_object()["slurm_adapter"] = json::parse(json::serialize(boundary));
   return CanonicalJson(spec);
 }
 
-std::string BoundaryFor(const std::string& queue, bool fallback, bool mapped) {
+json::value BoundaryFor(const std::string& queue, bool fallback, bool mapped) {
   slurm_adapter::BoundaryRecord b;
   b.adapter = slurm_adapter::AdapterMode::kStubPolicy;
   b.requested_queue = queue;
@@ -32,7 +32,7 @@ std::string BoundaryFor(const std::string& queue, bool fallback, bool mapped) {
     b.mapping.emplace();
     b.mapping->partition = "part-\"x\"\u00e9";
   }
-  return slurm_adapter::BoundaryJson(b);
+  return slurm_adapter::BoundaryValue(b);
 }
 
 TEST(SubmitBoundaryTest, AddingTheBoundaryEqualsCanonicalizingTheMergedSpec) {
@@ -51,7 +51,7 @@ TEST(SubmitBoundaryTest, AddingTheBoundaryEqualsCanonicalizingTheMergedSpec) {
     ASSERT_TRUE(record.ok()) << record.error().message;
     for (bool fallback : {false, true}) {
       for (bool mapped : {false, true}) {
-        const std::string boundary = BoundaryFor(queue, fallback, mapped);
+        const json::value boundary = BoundaryFor(queue, fallback, mapped);
         EXPECT_EQ(WithSlurmAdapter(record->spec_json, boundary),
                   SlowWay(record->spec_json, boundary))
             << queue << " " << fallback << " " << mapped;
@@ -61,7 +61,7 @@ TEST(SubmitBoundaryTest, AddingTheBoundaryEqualsCanonicalizingTheMergedSpec) {
 }
 
 TEST(SubmitBoundaryTest, EdgeShapesFallBackToTheSlowWayOrStayValid) {
-  const std::string boundary = BoundaryFor("q", false, false);
+  const json::value boundary = BoundaryFor("q", false, false);
   EXPECT_EQ(WithSlurmAdapter("{}", boundary), SlowWay("{}", boundary));
   EXPECT_EQ(WithSlurmAdapter(" {\"a\":1} ", boundary), SlowWay("{\"a\":1}", boundary));
 }

@@ -74,7 +74,9 @@ std::optional<AdapterMode> ParseAdapterMode(std::string_view text) {
   return std::nullopt;
 }
 
-std::string BoundaryJson(const BoundaryRecord& r) {
+std::string BoundaryJson(const BoundaryRecord& r) { return json::serialize(BoundaryValue(r)); }
+
+json::object BoundaryValue(const BoundaryRecord& r) {
   json::object o;
   o["adapter"] = ToString(r.adapter);
   o["contract_version"] = kContractVersion;
@@ -82,7 +84,7 @@ std::string BoundaryJson(const BoundaryRecord& r) {
   o["resolved_queue"] = r.resolved_queue;
   o["used_fallback"] = r.used_fallback;
   o["mapping"] = MappingValue(r.mapping);
-  return json::serialize(o);
+  return o;
 }
 
 Result<AdapterSettings> BuildAdapterSettings(const AdapterInputs& in) {

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/json/fwd.hpp>
+
 #include "common/error.hpp"
 #include "common/time_format.hpp"
 #include "slurm_adapter/catalogue.hpp"
@@ -39,6 +41,8 @@ struct BoundaryRecord {
 // "used_fallback","mapping": null | {"queue","partition","account","qos",
 // "max_walltime_minutes"}} in that key order.
 std::string BoundaryJson(const BoundaryRecord& record);
+// The same as a JSON object (BoundaryJson serializes it).
+boost::json::object BoundaryValue(const BoundaryRecord& record);
 
 // Configuration of the boundary, validated at start-up (see BuildAdapterSettings).
 struct AdapterSettings {
