@@ -542,6 +542,7 @@ GateResult Runner::Gate6() {
     const std::vector<std::pair<std::string, std::string>> want = {
         {"submitted", "queued"}, {"running", "running"}, {"completed", "finished"}};
     std::vector<std::pair<std::string, std::string>> got;
+    got.reserve(changes.size());
     for (const auto& s : changes) got.emplace_back(s.state, s.status);
     if (submission_id_.empty()) {
       NeedsSubmit(c);

@@ -443,16 +443,16 @@ Response StreamedResponse(std::shared_ptr<ResponseStream> stream, std::string fi
 // streams it opens (they outlive the servers, whatever else the test declares).
 class ServerTest : public ::testing::Test {
  protected:
-  OpenedStreams streams;
-  TestHandler handler;
+  OpenedStreams streams_;
+  TestHandler handler_;
 
   // Paths starting with /watch get a streamed response named after the path;
   // others the default handler's answer.
   void ServeStreamsUnderWatch(std::size_t max_buffered_bytes = 1 << 20) {
-    handler.on_request = [this, max_buffered_bytes](const Request& request,
-                                                    const Respond& respond) {
+    handler_.on_request = [this, max_buffered_bytes](const Request& request,
+                                                     const Respond& respond) {
       if (request.path.rfind("/watch", 0) == 0) {
-        return respond(StreamedResponse(streams.Open(request.path, max_buffered_bytes)));
+        return respond(StreamedResponse(streams_.Open(request.path, max_buffered_bytes)));
       }
       respond(TextResponse(request.method + " " + request.path));
     };
@@ -464,14 +464,14 @@ class ServerTest : public ::testing::Test {
     if (!client.Send("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n")) return nullptr;
     std::optional<ClientResponse> head = client.ReadHead();
     if (!head || head->status != 200) return nullptr;
-    return streams.WaitFor(path, milliseconds(2000));
+    return streams_.WaitFor(path, milliseconds(2000));
   }
 };
 
 TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   std::mutex mu;
   std::vector<Request> seen;
-  handler.on_request = [&](Request request, const Respond& respond) {
+  handler_.on_request = [&](Request request, const Respond& respond) {
     Response r = TextResponse(request.method + "|" + request.path + "|" + request.query + "|" +
                               request.body);
     r.headers.emplace_back("X-Extra", "1");
@@ -481,7 +481,7 @@ TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
     }
     respond(std::move(r));
   };
-  RunningServer server(TestOptions(), handler);
+  RunningServer server(TestOptions(), handler_);
   Client client(server.port());
   ASSERT_TRUE(client.connected());
 
@@ -519,7 +519,7 @@ TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
 }
 
 TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
-  RunningServer server(TestOptions(), handler);
+  RunningServer server(TestOptions(), handler_);
   Client client(server.port());
   ASSERT_TRUE(
       client.Send("GET /1 HTTP/1.1\r\nHost: t\r\n\r\nGET /2 HTTP/1.1\r\nHost: t\r\n\r\n"
@@ -533,8 +533,8 @@ TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
 
 TEST_F(ServerTest, RespondCalledLaterFromAnotherThread) {
   ParkedResponds parked;
-  handler.on_request = [&](const Request&, Respond respond) { parked.Park(std::move(respond)); };
-  RunningServer server(TestOptions(), handler);
+  handler_.on_request = [&](const Request&, Respond respond) { parked.Park(std::move(respond)); };
+  RunningServer server(TestOptions(), handler_);
   Client client(server.port());
   ASSERT_TRUE(client.Send("GET /later HTTP/1.1\r\nHost: t\r\n\r\n"));
   ASSERT_TRUE(parked.WaitForOne(milliseconds(2000)));
@@ -548,7 +548,7 @@ TEST_F(ServerTest, RespondCalledLaterFromAnotherThread) {
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, "late but fine");
   // The connection is still usable.
-  handler.on_request = [](const Request&, const Respond& respond) {
+  handler_.on_request = [](const Request&, const Respond& respond) {
     respond(TextResponse("again"));
   };
   auto again = client.Get("/again");
@@ -557,11 +557,11 @@ TEST_F(ServerTest, RespondCalledLaterFromAnotherThread) {
 }
 
 TEST_F(ServerTest, SecondRespondIsIgnored) {
-  handler.on_request = [](const Request&, const Respond& respond) {
+  handler_.on_request = [](const Request&, const Respond& respond) {
     respond(TextResponse("first"));
     respond(TextResponse("second"));
   };
-  RunningServer server(TestOptions(), handler);
+  RunningServer server(TestOptions(), handler_);
   Client client(server.port());
   auto r1 = client.Get("/x");
   auto r2 = client.Get("/y");
@@ -596,7 +596,7 @@ TEST_P(RefusedRequestTest, GetsItsErrorStatus) {
   ServerOptions options = TestOptions();
   if (c.body_limit_bytes != 0) options.body_limit_bytes = c.body_limit_bytes;
   if (c.header_limit_bytes != 0) options.header_limit_bytes = c.header_limit_bytes;
-  RunningServer server(options, handler);
+  RunningServer server(options, handler_);
   Client client(server.port());
   ASSERT_TRUE(client.Send(c.raw));
   auto r = client.Read();
@@ -612,7 +612,7 @@ TEST_P(RefusedRequestTest, GetsItsErrorStatus) {
     EXPECT_TRUE(client.WaitForClose());
   }
   if (!c.partial_path.empty()) {
-    EXPECT_EQ(handler.last_partial().path, c.partial_path);
+    EXPECT_EQ(handler_.last_partial().path, c.partial_path);
   }
 }
 
@@ -642,7 +642,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST_F(ServerTest, StalledHalfRequestGets408ThenClose) {
   ServerOptions options = TestOptions();
   options.read_timeout = milliseconds(300);
-  RunningServer server(options, handler);
+  RunningServer server(options, handler_);
   Client client(server.port());
   const auto start = SteadyClock::now();
   ASSERT_TRUE(client.Send("GET /slow HTTP/1.1\r\nHost: t\r\n"));
@@ -659,7 +659,7 @@ TEST_F(ServerTest, StalledHalfRequestGets408ThenClose) {
 TEST_F(ServerTest, DribblingClientIsCutOffByReadTimeout) {
   ServerOptions options = TestOptions();
   options.read_timeout = milliseconds(300);
-  RunningServer server(options, handler);
+  RunningServer server(options, handler_);
   Client client(server.port());
   const auto start = SteadyClock::now();
   ASSERT_TRUE(client.Send("GET /drip HTTP/1.1\r\nX-Drip: "));
@@ -678,7 +678,7 @@ TEST_F(ServerTest, DribblingClientIsCutOffByReadTimeout) {
 TEST_F(ServerTest, IdleKeepAliveConnectionIsClosedAfterIdleTimeout) {
   ServerOptions options = TestOptions();
   options.idle_timeout = milliseconds(200);
-  RunningServer server(options, handler);
+  RunningServer server(options, handler_);
   Client client(server.port());
   ASSERT_TRUE(client.Get("/"));
   const auto start = SteadyClock::now();
@@ -686,17 +686,17 @@ TEST_F(ServerTest, IdleKeepAliveConnectionIsClosedAfterIdleTimeout) {
   const long long elapsed = ElapsedMs(start);
   EXPECT_GE(elapsed, 150);
   EXPECT_LT(elapsed, 1500);
-  EXPECT_TRUE(handler.codes().empty());  // closed silently
+  EXPECT_TRUE(handler_.codes().empty());  // closed silently
 }
 
 TEST_F(ServerTest, HandlerTimeoutGives503AndLateRespondIsHarmless) {
   ParkedResponds parked;
-  handler.on_request = [&](const Request&, Respond respond) { parked.Park(std::move(respond)); };
+  handler_.on_request = [&](const Request&, Respond respond) { parked.Park(std::move(respond)); };
   ServerOptions options = TestOptions();
   options.handler_timeout = milliseconds(200);
   Respond late;
   {
-    RunningServer server(options, handler);
+    RunningServer server(options, handler_);
     Client client(server.port());
     const auto start = SteadyClock::now();
     auto r = client.Get("/never");
@@ -706,14 +706,14 @@ TEST_F(ServerTest, HandlerTimeoutGives503AndLateRespondIsHarmless) {
     EXPECT_GE(ElapsedMs(start), 150);
     EXPECT_EQ(Lower(r->Header("connection")), "close");
     EXPECT_TRUE(client.WaitForClose());
-    EXPECT_EQ(handler.last_partial().path, "/never");
+    EXPECT_EQ(handler_.last_partial().path, "/never");
 
     ASSERT_TRUE(parked.WaitForOne(milliseconds(0)));
     late = parked.Take();
     Respond copy = late;
     std::thread([copy] { copy(TextResponse("too late")); }).join();  // ignored
     // The server is still healthy.
-    handler.on_request = [](const Request&, const Respond& respond) {
+    handler_.on_request = [](const Request&, const Respond& respond) {
       respond(TextResponse("ok"));
     };
     Client other(server.port());
@@ -725,8 +725,8 @@ TEST_F(ServerTest, HandlerTimeoutGives503AndLateRespondIsHarmless) {
 }
 
 TEST_F(ServerTest, HandlerExceptionBecomes500) {
-  handler.on_request = [](const Request&, const Respond&) { throw std::runtime_error("boom"); };
-  RunningServer server(TestOptions(), handler);
+  handler_.on_request = [](const Request&, const Respond&) { throw std::runtime_error("boom"); };
+  RunningServer server(TestOptions(), handler_);
   Client client(server.port());
   auto r = client.Get("/throw");
   ASSERT_TRUE(r);
@@ -735,10 +735,10 @@ TEST_F(ServerTest, HandlerExceptionBecomes500) {
 }
 
 TEST_F(ServerTest, HeadGetsContentLengthWithoutBody) {
-  handler.on_request = [](const Request&, const Respond& respond) {
+  handler_.on_request = [](const Request&, const Respond& respond) {
     respond(TextResponse("12345"));
   };
-  RunningServer server(TestOptions(), handler);
+  RunningServer server(TestOptions(), handler_);
   Client client(server.port());
   ASSERT_TRUE(client.Send("HEAD / HTTP/1.1\r\nHost: t\r\n\r\n"));
   auto r = client.Read(/*head_request=*/true);
@@ -750,10 +750,10 @@ TEST_F(ServerTest, HeadGetsContentLengthWithoutBody) {
 }
 
 TEST_F(ServerTest, ExpectContinueGetsInterimResponse) {
-  handler.on_request = [](const Request& request, const Respond& respond) {
+  handler_.on_request = [](const Request& request, const Respond& respond) {
     respond(TextResponse(request.body));
   };
-  RunningServer server(TestOptions(), handler);
+  RunningServer server(TestOptions(), handler_);
   Client client(server.port());
   ASSERT_TRUE(client.Send(
       "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"));
@@ -768,7 +768,7 @@ TEST_F(ServerTest, ExpectContinueGetsInterimResponse) {
 }
 
 TEST_F(ServerTest, Http10ClosesUnlessKeepAliveAsked) {
-  RunningServer server(TestOptions(), handler);
+  RunningServer server(TestOptions(), handler_);
   Client client(server.port());
   ASSERT_TRUE(client.Send("GET /old HTTP/1.0\r\n\r\n"));
   auto r = client.Read();
@@ -787,7 +787,7 @@ TEST_F(ServerTest, Http10ClosesUnlessKeepAliveAsked) {
 TEST_F(ServerTest, AtMaxConnectionsTheLongestIdleConnectionMakesRoom) {
   ServerOptions options = TestOptions();
   options.max_connections = 2;
-  RunningServer server(options, handler);
+  RunningServer server(options, handler_);
   Client oldest(server.port());
   ASSERT_TRUE(oldest.Get("/a"));
   std::this_thread::sleep_for(milliseconds(20));
@@ -802,7 +802,7 @@ TEST_F(ServerTest, AtMaxConnectionsTheLongestIdleConnectionMakesRoom) {
 TEST_F(ServerTest, SilentConnectionsAreEvictedBeforeOnesThatSentARequest) {
   ServerOptions options = TestOptions();
   options.max_connections = 3;
-  RunningServer server(options, handler);
+  RunningServer server(options, handler_);
   Client served(server.port());
   ASSERT_TRUE(served.Get("/a"));
   std::this_thread::sleep_for(milliseconds(20));
@@ -819,10 +819,10 @@ TEST_F(ServerTest, SilentConnectionsAreEvictedBeforeOnesThatSentARequest) {
 
 TEST_F(ServerTest, AtMaxConnectionsWithEveryRequestInProgressTheNewOneIsRefused) {
   ParkedResponds parked;
-  handler.on_request = [&](const Request&, Respond respond) { parked.Park(std::move(respond)); };
+  handler_.on_request = [&](const Request&, Respond respond) { parked.Park(std::move(respond)); };
   ServerOptions options = TestOptions();
   options.max_connections = 1;
-  RunningServer server(options, handler);
+  RunningServer server(options, handler_);
   Client busy(server.port());
   ASSERT_TRUE(busy.Send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n"));
   ASSERT_TRUE(parked.WaitForOne(milliseconds(2000)));
@@ -837,7 +837,7 @@ TEST_F(ServerTest, AtMaxConnectionsWithEveryRequestInProgressTheNewOneIsRefused)
 TEST_F(ServerTest, PerPeerCapEvictsOnlyThatPeersConnections) {
   ServerOptions options = TestOptions();
   options.max_connections_per_peer = 2;
-  RunningServer server(options, handler);
+  RunningServer server(options, handler_);
   Client other(server.port(), milliseconds(3000), "127.0.0.2");
   ASSERT_TRUE(other.Get("/other"));
   Client a(server.port());
@@ -856,7 +856,7 @@ TEST_F(ServerTest, ANewConnectionsFirstByteGetsTheReadTimeoutNotTheIdleTimeout) 
   ServerOptions options = TestOptions();
   options.read_timeout = milliseconds(200);
   options.idle_timeout = milliseconds(5000);
-  RunningServer server(options, handler);
+  RunningServer server(options, handler_);
   Client silent(server.port());
   const auto start = SteadyClock::now();
   EXPECT_TRUE(silent.WaitForClose());
@@ -872,7 +872,7 @@ TEST_F(ServerTest, ANewConnectionsFirstByteGetsTheReadTimeoutNotTheIdleTimeout) 
 TEST_F(ServerTest, RepeatedSingleValueHeadersAndMissingHostGet400) {
   ServerOptions options = TestOptions();
   options.single_value_headers.push_back("x-tenant-id");
-  RunningServer server(options, handler);
+  RunningServer server(options, handler_);
   const std::string bad[] = {
       "GET /a HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer a\r\nauthorization: Bearer b\r\n\r\n",
       "GET /a HTTP/1.1\r\nHost: t\r\nX-Tenant-Id: a\r\nx-tenant-id: a\r\n\r\n",
@@ -888,7 +888,7 @@ TEST_F(ServerTest, RepeatedSingleValueHeadersAndMissingHostGet400) {
     ASSERT_TRUE(r) << request;
     EXPECT_EQ(r->status, 400) << request;
   }
-  EXPECT_EQ(handler.codes().size(), 5u);
+  EXPECT_EQ(handler_.codes().size(), 5u);
   // HTTP/1.0 needs no Host; a repeated list-valued field is fine.
   Client old(server.port());
   ASSERT_TRUE(old.Send("GET /old HTTP/1.0\r\n\r\n"));
@@ -903,10 +903,10 @@ TEST_F(ServerTest, RepeatedSingleValueHeadersAndMissingHostGet400) {
 }
 
 TEST_F(ServerTest, TransferCodingNamesAreCaseInsensitive) {
-  handler.on_request = [](const Request& request, const Respond& respond) {
+  handler_.on_request = [](const Request& request, const Respond& respond) {
     respond(TextResponse(request.body));
   };
-  RunningServer server(TestOptions(), handler);
+  RunningServer server(TestOptions(), handler_);
   for (const char* coding : {"chunked", "Chunked", "CHUNKED"}) {
     Client client(server.port());
     ASSERT_TRUE(client.Send(std::string("POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: ") +
@@ -919,10 +919,10 @@ TEST_F(ServerTest, TransferCodingNamesAreCaseInsensitive) {
 }
 
 TEST_F(ServerTest, ListenFailsClearlyWhenPortIsTaken) {
-  RunningServer first(TestOptions(), handler);
+  RunningServer first(TestOptions(), handler_);
   ServerOptions options = TestOptions();
   options.port = first.port();
-  Server second(options, handler);
+  Server second(options, handler_);
   const Status status = second.Listen();
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().code, ErrorCode::kUnavailable);
@@ -932,11 +932,11 @@ TEST_F(ServerTest, ListenFailsClearlyWhenPortIsTaken) {
 
 TEST_F(ServerTest, StopFinishesInFlightRequestThenRefusesConnections) {
   ParkedResponds parked;
-  handler.on_request = [&](const Request& request, Respond respond) {
+  handler_.on_request = [&](const Request& request, Respond respond) {
     if (request.path == "/slow") return parked.Park(std::move(respond));
     respond(TextResponse("fast"));
   };
-  RunningServer server(TestOptions(), handler);
+  RunningServer server(TestOptions(), handler_);
   const std::uint16_t port = server.port();
   Client idle(port);
   ASSERT_TRUE(idle.Get("/fast"));
@@ -964,11 +964,11 @@ TEST_F(ServerTest, StopFinishesInFlightRequestThenRefusesConnections) {
 
 TEST_F(ServerTest, DrainTimeoutClosesStuckRequests) {
   ParkedResponds parked;
-  handler.on_request = [&](const Request&, Respond respond) { parked.Park(std::move(respond)); };
+  handler_.on_request = [&](const Request&, Respond respond) { parked.Park(std::move(respond)); };
   ServerOptions options = TestOptions();
   options.drain_timeout = milliseconds(200);
   options.handler_timeout = milliseconds(10'000);
-  RunningServer server(options, handler);
+  RunningServer server(options, handler_);
   Client client(server.port());
   ASSERT_TRUE(client.Send("GET /stuck HTTP/1.1\r\nHost: t\r\n\r\n"));
   ASSERT_TRUE(parked.WaitForOne(milliseconds(2000)));
@@ -982,7 +982,7 @@ TEST_F(ServerTest, DrainTimeoutClosesStuckRequests) {
 }
 
 TEST_F(ServerTest, SigtermStopsRunWhenSignalsAreHandled) {
-  RunningServer server(TestOptions(), handler, /*handle_signals=*/true);
+  RunningServer server(TestOptions(), handler_, /*handle_signals=*/true);
   Client client(server.port());
   ASSERT_TRUE(client.Get("/"));  // Run() has installed the signal handler by now
   ASSERT_EQ(::kill(::getpid(), SIGTERM), 0);
@@ -992,7 +992,7 @@ TEST_F(ServerTest, SigtermStopsRunWhenSignalsAreHandled) {
 
 TEST_F(ServerTest, SighupRunsTheHangupHandlerAndKeepsServing) {
   std::atomic<int> hangups{0};
-  RunningServer server(TestOptions(), handler, /*handle_signals=*/true, [&] { ++hangups; });
+  RunningServer server(TestOptions(), handler_, /*handle_signals=*/true, [&] { ++hangups; });
   Client client(server.port());
   ASSERT_TRUE(client.Get("/"));  // Run() has installed the signal handlers by now
   for (int expected = 1; expected <= 2; ++expected) {
@@ -1010,12 +1010,12 @@ TEST_F(ServerTest, SighupRunsTheHangupHandlerAndKeepsServing) {
 }
 
 TEST_F(ServerTest, HundredConcurrentConnectionsOnTwoThreads) {
-  handler.on_request = [](const Request& request, const Respond& respond) {
+  handler_.on_request = [](const Request& request, const Respond& respond) {
     respond(TextResponse(request.path));
   };
   ServerOptions options = TestOptions();
   options.io_threads = 2;
-  RunningServer server(options, handler);
+  RunningServer server(options, handler_);
   constexpr int kConnections = 100;
   constexpr int kRequests = 50;
   std::atomic<int> good{0};
@@ -1040,7 +1040,7 @@ TEST_F(ServerTest, HundredConcurrentConnectionsOnTwoThreads) {
 
 TEST_F(ServerTest, StreamedResponseHeaderArrivesBeforeAnyEvent) {
   ServeStreamsUnderWatch();
-  RunningServer server(TestOptions(), handler);
+  RunningServer server(TestOptions(), handler_);
   Client client(server.port());
   ASSERT_TRUE(client.Send("GET /watch HTTP/1.1\r\nHost: t\r\n\r\n"));
   auto head = client.ReadHead();
@@ -1052,17 +1052,17 @@ TEST_F(ServerTest, StreamedResponseHeaderArrivesBeforeAnyEvent) {
   EXPECT_EQ(head->Header("content-type"), "text/event-stream");
   EXPECT_EQ(head->Header("cache-control"), "no-store");
   EXPECT_FALSE(client.ReadableWithin(milliseconds(100)));  // no chunk for an empty body
-  ASSERT_TRUE(streams.Get("/watch")->Write("data: 1\n\n"));
+  ASSERT_TRUE(streams_.Get("/watch")->Write("data: 1\n\n"));
   EXPECT_EQ(client.ReadChunk(), "data: 1\n\n");
 }
 
 TEST_F(ServerTest, StreamedResponseSendsBodyThenWhatWasQueuedBeforeRespond) {
-  handler.on_request = [&](const Request&, const Respond& respond) {
-    std::shared_ptr<ResponseStream> stream = streams.Open("s");
+  handler_.on_request = [&](const Request&, const Respond& respond) {
+    std::shared_ptr<ResponseStream> stream = streams_.Open("s");
     stream->Write("id: 1\n\n");
     respond(StreamedResponse(stream, "retry: 3000\n\n"));
   };
-  RunningServer server(TestOptions(), handler);
+  RunningServer server(TestOptions(), handler_);
   Client client(server.port());
   ASSERT_TRUE(client.Send("GET /watch HTTP/1.1\r\nHost: t\r\n\r\n"));
   ASSERT_TRUE(client.ReadHead());
@@ -1072,7 +1072,7 @@ TEST_F(ServerTest, StreamedResponseSendsBodyThenWhatWasQueuedBeforeRespond) {
 
 TEST_F(ServerTest, StreamChunksWrittenFromAnotherThreadArriveInOrderAndCloseEndsTheBody) {
   ServeStreamsUnderWatch();
-  RunningServer server(TestOptions(), handler);
+  RunningServer server(TestOptions(), handler_);
   Client client(server.port());
   std::shared_ptr<ResponseStream> stream = StartWatch(client);
   ASSERT_TRUE(stream);
@@ -1089,7 +1089,7 @@ TEST_F(ServerTest, StreamChunksWrittenFromAnotherThreadArriveInOrderAndCloseEnds
   EXPECT_EQ(client.ReadChunkedBytes(expected.size()), expected);
   EXPECT_EQ(client.ReadChunk(), "");  // the last chunk
   writer.join();
-  EXPECT_TRUE(streams.WaitForClosed(1, milliseconds(1000)));
+  EXPECT_TRUE(streams_.WaitForClosed(1, milliseconds(1000)));
   // Keep-alive: the connection serves its next request.
   auto next = client.Get("/next");
   ASSERT_TRUE(next);
@@ -1098,16 +1098,16 @@ TEST_F(ServerTest, StreamChunksWrittenFromAnotherThreadArriveInOrderAndCloseEnds
 
 TEST_F(ServerTest, PipelinedRequestAfterAStreamIsServedWhenTheStreamEnds) {
   ServeStreamsUnderWatch();
-  RunningServer server(TestOptions(), handler);
+  RunningServer server(TestOptions(), handler_);
   Client client(server.port());
   ASSERT_TRUE(
       client.Send("GET /watch HTTP/1.1\r\nHost: t\r\n\r\nGET /after HTTP/1.1\r\nHost: t\r\n\r\n"));
   ASSERT_TRUE(client.ReadHead());
-  ASSERT_TRUE(streams.WaitForOpened(1, milliseconds(2000)));
+  ASSERT_TRUE(streams_.WaitForOpened(1, milliseconds(2000)));
   ASSERT_TRUE(client.Send("GET /third HTTP/1.1\r\nHost: t\r\n\r\n"));  // sent while streaming
-  ASSERT_TRUE(streams.Get("/watch")->Write("x"));
+  ASSERT_TRUE(streams_.Get("/watch")->Write("x"));
   EXPECT_EQ(client.ReadChunk(), "x");
-  streams.Get("/watch")->Close();
+  streams_.Get("/watch")->Close();
   EXPECT_EQ(client.ReadChunk(), "");
   auto after = client.Read();
   ASSERT_TRUE(after);
@@ -1119,26 +1119,26 @@ TEST_F(ServerTest, PipelinedRequestAfterAStreamIsServedWhenTheStreamEnds) {
 
 TEST_F(ServerTest, ClientDisconnectEndsTheStreamPromptly) {
   ServeStreamsUnderWatch();
-  RunningServer server(TestOptions(), handler);
+  RunningServer server(TestOptions(), handler_);
   Client client(server.port());
   std::shared_ptr<ResponseStream> stream = StartWatch(client);
   ASSERT_TRUE(stream);
   const auto start = SteadyClock::now();
   client.Close();
   // Nothing is written: the server notices through the read it keeps pending.
-  ASSERT_TRUE(streams.WaitForClosed(1, milliseconds(1000)));
+  ASSERT_TRUE(streams_.WaitForClosed(1, milliseconds(1000)));
   EXPECT_LT(ElapsedMs(start), 1000);
   EXPECT_FALSE(stream->Write("nobody listens"));
 }
 
 TEST_F(ServerTest, StreamBufferOverflowClosesTheConnectionWithoutTheLastChunk) {
   ServeStreamsUnderWatch(/*max_buffered_bytes=*/64);
-  RunningServer server(TestOptions(), handler);
+  RunningServer server(TestOptions(), handler_);
   Client client(server.port());
   std::shared_ptr<ResponseStream> stream = StartWatch(client);
   ASSERT_TRUE(stream);
   EXPECT_FALSE(stream->Write(std::string(100, 'x')));
-  EXPECT_EQ(streams.closed(), 1U);
+  EXPECT_EQ(streams_.closed(), 1U);
   EXPECT_TRUE(client.WaitForClose());  // no chunk, no last chunk: the client sees a cut body
 }
 
@@ -1146,7 +1146,7 @@ TEST_F(ServerTest, StreamReaderThatStopsReadingIsCutOffByTheWriteTimeout) {
   ServeStreamsUnderWatch(/*max_buffered_bytes=*/64 << 20);
   ServerOptions options = TestOptions();
   options.write_timeout = milliseconds(200);
-  RunningServer server(options, handler);
+  RunningServer server(options, handler_);
   Client client(server.port());
   std::shared_ptr<ResponseStream> stream = StartWatch(client);
   ASSERT_TRUE(stream);
@@ -1154,36 +1154,36 @@ TEST_F(ServerTest, StreamReaderThatStopsReadingIsCutOffByTheWriteTimeout) {
   // while the client reads nothing.
   const auto start = SteadyClock::now();
   ASSERT_TRUE(stream->Write(std::string(32 << 20, 'x')));
-  ASSERT_TRUE(streams.WaitForClosed(1, milliseconds(2000)));
+  ASSERT_TRUE(streams_.WaitForClosed(1, milliseconds(2000)));
   EXPECT_GE(ElapsedMs(start), 150);
   EXPECT_FALSE(stream->Write("more"));
 }
 
 TEST_F(ServerTest, RespondingWithAStreamAfterTheHandlerTimeoutEndsTheStream) {
   ParkedResponds parked;
-  handler.on_request = [&](const Request&, Respond respond) { parked.Park(std::move(respond)); };
+  handler_.on_request = [&](const Request&, Respond respond) { parked.Park(std::move(respond)); };
   ServerOptions options = TestOptions();
   options.handler_timeout = milliseconds(100);
-  RunningServer server(options, handler);
+  RunningServer server(options, handler_);
   Client client(server.port());
   auto r = client.Get("/watch");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 503);
   ASSERT_TRUE(parked.WaitForOne(milliseconds(1000)));
-  parked.Take()(StreamedResponse(streams.Open("late")));
-  EXPECT_EQ(streams.closed(), 1U);  // at once: nobody will drain it
+  parked.Take()(StreamedResponse(streams_.Open("late")));
+  EXPECT_EQ(streams_.closed(), 1U);  // at once: nobody will drain it
 }
 
 TEST_F(ServerTest, HeadOfAStreamedResponseGetsTheHeaderOnlyAndEndsTheStream) {
   ServeStreamsUnderWatch();
-  RunningServer server(TestOptions(), handler);
+  RunningServer server(TestOptions(), handler_);
   Client client(server.port());
   ASSERT_TRUE(client.Send("HEAD /watch HTTP/1.1\r\nHost: t\r\n\r\n"));
   auto head = client.ReadHead();
   ASSERT_TRUE(head);
   EXPECT_EQ(head->status, 200);
   EXPECT_EQ(Lower(head->Header("transfer-encoding")), "chunked");
-  ASSERT_TRUE(streams.WaitForClosed(1, milliseconds(1000)));
+  ASSERT_TRUE(streams_.WaitForClosed(1, milliseconds(1000)));
   auto next = client.Get("/next");  // nothing of a body came before it
   ASSERT_TRUE(next);
   EXPECT_EQ(next->body, "GET /next");
@@ -1191,7 +1191,7 @@ TEST_F(ServerTest, HeadOfAStreamedResponseGetsTheHeaderOnlyAndEndsTheStream) {
 
 TEST_F(ServerTest, Http10StreamedResponseIsRawAndEndsWithTheConnection) {
   ServeStreamsUnderWatch();
-  RunningServer server(TestOptions(), handler);
+  RunningServer server(TestOptions(), handler_);
   Client client(server.port());
   ASSERT_TRUE(client.Send("GET /watch HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
   auto head = client.ReadHead();
@@ -1199,8 +1199,8 @@ TEST_F(ServerTest, Http10StreamedResponseIsRawAndEndsWithTheConnection) {
   EXPECT_EQ(head->status, 200);
   EXPECT_FALSE(head->HasHeader("transfer-encoding"));
   EXPECT_FALSE(head->HasHeader("content-length"));
-  ASSERT_TRUE(streams.WaitForOpened(1, milliseconds(2000)));
-  std::shared_ptr<ResponseStream> stream = streams.Get("/watch");
+  ASSERT_TRUE(streams_.WaitForOpened(1, milliseconds(2000)));
+  std::shared_ptr<ResponseStream> stream = streams_.Get("/watch");
   ASSERT_TRUE(stream->Write("data: a\n\n"));
   ASSERT_TRUE(stream->Write("data: b\n\n"));
   stream->Close();
@@ -1214,7 +1214,7 @@ TEST_F(ServerTest, StreamingConnectionHoldsItsSlotAndOutlivesReadAndIdleTimeouts
   options.read_timeout = milliseconds(100);
   options.idle_timeout = milliseconds(100);
   options.handler_timeout = milliseconds(100);
-  RunningServer server(options, handler);
+  RunningServer server(options, handler_);
   Client client(server.port());
   std::shared_ptr<ResponseStream> stream = StartWatch(client);
   ASSERT_TRUE(stream);
@@ -1225,16 +1225,16 @@ TEST_F(ServerTest, StreamingConnectionHoldsItsSlotAndOutlivesReadAndIdleTimeouts
   EXPECT_EQ(client.ReadChunk(), "late");
   stream->Close();
   EXPECT_EQ(client.ReadChunk(), "");
-  EXPECT_EQ(streams.closed(), 1U);
+  EXPECT_EQ(streams_.closed(), 1U);
 }
 
 TEST_F(ServerTest, DrainEndsOpenStreamsAndRunReturnsWithinTheDrainTimeout) {
   ServeStreamsUnderWatch();
   // The handler closes the streams it knows of; one it forgot is cut at the drain timeout.
-  handler.on_drain = [&] { streams.Get("/watch/polite")->Close(); };
+  handler_.on_drain = [&] { streams_.Get("/watch/polite")->Close(); };
   ServerOptions options = TestOptions();
   options.drain_timeout = milliseconds(300);
-  RunningServer server(options, handler);
+  RunningServer server(options, handler_);
   Client polite(server.port());
   Client forgotten(server.port());
   ASSERT_TRUE(StartWatch(polite, "/watch/polite"));
@@ -1250,14 +1250,14 @@ TEST_F(ServerTest, DrainEndsOpenStreamsAndRunReturnsWithinTheDrainTimeout) {
   EXPECT_GE(elapsed, 250);
   EXPECT_LT(elapsed, 1300);
   EXPECT_TRUE(server.returned());
-  EXPECT_EQ(streams.closed(), 2U);
+  EXPECT_EQ(streams_.closed(), 2U);
 }
 
 TEST_F(ServerTest, TwoHundredConcurrentStreamsEachGetAllTheirData) {
   ServeStreamsUnderWatch();
   ServerOptions options = TestOptions();
   options.io_threads = 2;
-  RunningServer server(options, handler);
+  RunningServer server(options, handler_);
   constexpr int kStreams = 200;
   constexpr int kEvents = 50;
   const auto event = [](int stream, int i) {
@@ -1279,23 +1279,24 @@ TEST_F(ServerTest, TwoHundredConcurrentStreamsEachGetAllTheirData) {
       ++complete;
     });
   }
-  ASSERT_TRUE(streams.WaitForOpened(kStreams, milliseconds(10'000)));
+  ASSERT_TRUE(streams_.WaitForOpened(kStreams, milliseconds(10'000)));
   // Two writers interleave the streams' events.
   std::vector<std::thread> writers;
+  writers.reserve(2);
   for (int w = 0; w < 2; ++w) {
     writers.emplace_back([&, w] {
       for (int i = 0; i < kEvents; ++i) {
         for (int c = w; c < kStreams; c += 2) {
-          EXPECT_TRUE(streams.Get("/watch/" + std::to_string(c))->Write(event(c, i)));
+          EXPECT_TRUE(streams_.Get("/watch/" + std::to_string(c))->Write(event(c, i)));
         }
       }
-      for (int c = w; c < kStreams; c += 2) streams.Get("/watch/" + std::to_string(c))->Close();
+      for (int c = w; c < kStreams; c += 2) streams_.Get("/watch/" + std::to_string(c))->Close();
     });
   }
   for (auto& t : writers) t.join();
   for (auto& t : clients) t.join();
   EXPECT_EQ(complete.load(), kStreams);
-  EXPECT_EQ(streams.closed(), static_cast<std::size_t>(kStreams));
+  EXPECT_EQ(streams_.closed(), static_cast<std::size_t>(kStreams));
 }
 
 }  // namespace

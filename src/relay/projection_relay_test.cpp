@@ -75,7 +75,7 @@ class RecordingSink {
   }
 
   net::FunctionHandler::HandleFunction Serve() {
-    return [this](http::Request request, http::Respond respond) {
+    return [this](http::Request request, const http::Respond& respond) {
       auto header = [&](std::string_view name) { return std::string(request.Header(name)); };
       respond(http::Response{.status = Receive(header, request.body), .body = "{}"});
     };
@@ -182,7 +182,7 @@ void OnePoll(FakeClock& clock, milliseconds poll = milliseconds(20)) {
 
 std::vector<OutboxItem> DeadLetters(OutboxStore& store) {
   return Await<std::vector<OutboxItem>>([&](Callback<std::vector<OutboxItem>> cb) {
-           store.ListDeadLetters(std::nullopt, 10, cb);
+           store.ListDeadLetters(std::nullopt, 10, std::move(cb));
          })
       .value();
 }
@@ -376,7 +376,7 @@ TEST(ProjectionRelay, DeadLetterAfterMaxAttemptsBlocksTheJobUntilReplayed) {
 
   sink_up = true;
   ASSERT_TRUE(Await<bool>([&](Callback<bool> cb) {
-                f.store->outbox().ReplayDeadLetter(std::nullopt, dead[0].id, cb);
+                f.store->outbox().ReplayDeadLetter(std::nullopt, dead[0].id, std::move(cb));
               }).value());
   f.relay->Wake();
   ASSERT_TRUE(Eventually([&] { return f.sink.Accepted().size() >= 4; }));
@@ -425,6 +425,7 @@ TEST(ProjectionRelay, ConcurrentLiveStatusCallersEachGetOneAnswer) {
   WriteLifecycles(f.store->jobs(), 2);
   std::atomic<int> answers{0};
   std::vector<std::thread> callers;
+  callers.reserve(8);
   for (int t = 0; t < 8; ++t) {
     callers.emplace_back([&] {
       for (int i = 0; i < 50; ++i) {
