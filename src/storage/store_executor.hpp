@@ -290,7 +290,7 @@ class StoreExecutor {
   void EnqueueWrite(std::unique_ptr<Write> write, bool internal = false) {
     Error refusal;
     {
-      std::lock_guard lock(mu_);
+      std::unique_lock lock(mu_);
       if (writers_stopping_ || (!accepting_ && !internal)) {
         refusal = StoreClosed();
       } else if (writes_.size() >= options_.max_queue) {
@@ -298,11 +298,10 @@ class StoreExecutor {
       } else {
         writes_.push_back(std::move(write));
         SetQueueGauge();
+        lock.unlock();
+        WakeForWrites();
+        return;
       }
-    }
-    if (!write) {
-      WakeForWrites();
-      return;
     }
     write->Fail(std::move(refusal));
     CompleteOnStoreThread(std::move(write));
@@ -311,18 +310,17 @@ class StoreExecutor {
   void EnqueueRead(std::unique_ptr<Read> read) {
     Error refusal;
     {
-      std::lock_guard lock(mu_);
+      std::unique_lock lock(mu_);
       if (!accepting_) {
         refusal = StoreClosed();
       } else if (reads_.size() >= options_.max_queue) {
         refusal = StoreOverloaded();
       } else {
         reads_.push_back(std::move(read));
+        lock.unlock();
+        WakeForReads();
+        return;
       }
-    }
-    if (!read) {
-      WakeForReads();
-      return;
     }
     read->Fail(std::move(refusal));
     CompleteOnStoreThread(std::move(read));
@@ -414,12 +412,13 @@ class StoreExecutor {
   // one has exited there is no store thread left, so it completes here.
   void CompleteOnStoreThread(std::unique_ptr<StoreTask> task) {
     {
-      std::lock_guard lock(mu_);
-      if (servers_ > 0) refused_.push_back(std::move(task));
-    }
-    if (!task) {
-      WakeForReads();
-      return;
+      std::unique_lock lock(mu_);
+      if (servers_ > 0) {
+        refused_.push_back(std::move(task));
+        lock.unlock();
+        WakeForReads();
+        return;
+      }
     }
     task->Complete();
   }

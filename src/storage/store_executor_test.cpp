@@ -149,7 +149,7 @@ TEST(StoreExecutorTest, CloseAnswersEverythingQueuedThenRefusesOnTheCallersThrea
   ASSERT_TRUE(ex.Start().ok());
   std::atomic<int> answered{0};
   for (int i = 0; i < 100; ++i) {
-    ex.EnqueueWrite(WriteReturning(i, [&](Result<int> r) {
+    ex.EnqueueWrite(WriteReturning(i, [&](const Result<int>& r) {
       EXPECT_TRUE(r.ok());
       ++answered;
     }));
@@ -213,7 +213,7 @@ TEST(StoreExecutorTest, AThrowingCallbackDoesNotStopTheStore) {
   FakeBackend backend;
   Executor ex(SqliteShape(), backend.Hooks(), nullptr);
   ASSERT_TRUE(ex.Start().ok());
-  ex.EnqueueWrite(WriteReturning(1, [](Result<int>) { throw std::runtime_error("boom"); }));
+  ex.EnqueueWrite(WriteReturning(1, [](const Result<int>&) { throw std::runtime_error("boom"); }));
   Answer<int> next;
   ex.EnqueueWrite(WriteReturning(2, next.Cb()));
   EXPECT_EQ(*next.promise.get_future().get().first, 2);

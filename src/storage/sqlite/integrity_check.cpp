@@ -26,14 +26,15 @@ void IntegrityCheck::Check(const StartFn& start, Callback<StoreIntegrity> done) 
 }
 
 void IntegrityCheck::Finish(Result<StoreIntegrity> result) {
+  const bool ran = result.ok();
   StoreIntegrity outcome =
-      result ? std::move(result).value()
-             : StoreIntegrity{.ok = false,
-                              .detail = "integrity check did not run: " + result.error().message};
+      ran ? std::move(result).value()
+          : StoreIntegrity{.ok = false,
+                           .detail = "integrity check did not run: " + result.error().message};
   std::vector<Callback<StoreIntegrity>> waiting;
   {
     std::lock_guard lock(mu_);
-    if (result) {
+    if (ran) {
       last_ = outcome;
       last_at_ = clock_->Now();
     }

@@ -145,13 +145,13 @@ void DbJobStore<SqliteDatabase>::CheckHealth(Callback<StoreHealth> done) {
   // failure becomes an unhealthy StoreHealth with a detail, so `done` always
   // gets a value.
   SqliteDatabase* db = &db_;
-  Callback<Ok> after_read = [db, done = std::move(done)](Status read) mutable {
+  Callback<Ok> after_read = [db, done = std::move(done)](const Status& read) mutable {
     if (!read) {
       InvokeNoThrow<StoreHealth>(done,
                                  Unhealthy(false, "read check failed: " + read.error().message));
       return;
     }
-    Callback<Ok> after_write = [done = std::move(done)](Status written) mutable {
+    Callback<Ok> after_write = [done = std::move(done)](const Status& written) mutable {
       InvokeNoThrow<StoreHealth>(
           done,
           written
