@@ -253,6 +253,7 @@ int RunServe(const std::vector<std::string>& args) {
                                                                 : storage::MigrateMode::kAuto;
   sopts.sqlite_synchronous = cfg.sqlite_synchronous;
   sopts.sqlite_wal_autocheckpoint_pages = cfg.sqlite_wal_autocheckpoint;
+  sopts.sqlite_page_size = cfg.sqlite_page_size;
   sopts.sqlite_background_checkpoint = cfg.sqlite_checkpoint == "background";
   sopts.reader_threads = cfg.store_reader_threads;
   sopts.job_cache_entries = cfg.job_cache_entries;
@@ -382,6 +383,7 @@ int RunServe(const std::vector<std::string>& args) {
                            {"backend", store->backend},
                            {"sqlite_synchronous", cfg.sqlite_synchronous},
                            {"sqlite_wal_autocheckpoint", cfg.sqlite_wal_autocheckpoint},
+                           {"sqlite_page_size", cfg.sqlite_page_size},
                            {"sqlite_checkpoint", cfg.sqlite_checkpoint},
                            {"proxy_auth", cfg.proxy_auth_key.empty() ? "off" : "on"},
                            {"outbox", cfg.relay.outbox ? "on" : "off"},

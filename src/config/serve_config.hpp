@@ -37,6 +37,7 @@ struct ServeConfig {
   int db_pool_size = 4;
   std::string sqlite_synchronous = "FULL";
   int sqlite_wal_autocheckpoint = 1000;
+  int sqlite_page_size = 2048;
   std::string sqlite_checkpoint = "background";  // or "commit"
   int store_reader_threads = 2;
   std::size_t job_cache_entries = 65'536;

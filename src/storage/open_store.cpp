@@ -45,6 +45,7 @@ Result<OpenedStore> OpenStore(const StoreOptions& o, MetricsRegistry* metrics) {
     s.path = url->sqlite_path;
     s.synchronous = o.sqlite_synchronous;
     s.wal_autocheckpoint_pages = o.sqlite_wal_autocheckpoint_pages;
+    s.page_size = o.sqlite_page_size;
     s.background_checkpoint = o.sqlite_background_checkpoint;
     s.reader_threads = o.reader_threads;
     s.job_cache_entries = o.job_cache_entries;

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
@@ -85,6 +86,8 @@ def test_sigterm_drains_in_flight_writes_and_exits_zero(server_factory):
     (["--log-format", "yaml"], {}, "log-format"),
     (["--sqlite-synchronous", "OFF"], {}, "sqlite-synchronous"),
     (["--sqlite-wal-autocheckpoint", "-1"], {}, "sqlite-wal-autocheckpoint"),
+    (["--sqlite-page-size", "3000"], {}, "sqlite-page-size"),
+    (["--sqlite-page-size", "256"], {}, "sqlite-page-size"),
     (["--max-body-bytes", "-5"], {}, "max-body-bytes"),
     (["--job-cache-entries", "many"], {}, "job-cache-entries"),
     (["--jwt-hs256-secret", SECRET, "--database-url", "mysql://x"], {}, "database-url"),
@@ -119,6 +122,30 @@ def test_second_server_on_same_database_is_refused(server_factory, rtgw_bin):
     # The first one is unaffected.
     with first.client() as c:
         assert c.get("/api/health").status_code == 200
+
+
+def _page_size(db_path) -> int:
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as con:
+        return con.execute("PRAGMA page_size").fetchone()[0]
+
+
+@pytest.mark.sqlite_only("PRAGMA page_size is a SQLite file property")
+def test_sqlite_page_size_applies_to_new_files_and_existing_files_keep_theirs(server_factory):
+    # Default: a new file gets 2 KiB pages (storage-schema.md "Cost on the write path").
+    fresh = server_factory()
+    api = Api(fresh)
+    assert api.submit(submit_body(api.tenant)).status_code == 202
+    assert _page_size(fresh.db_path) == 2048
+    # A file made with 4 KiB pages keeps them under the default flag, and works.
+    made4k = server_factory("--sqlite-page-size", "4096")
+    made4k.stop()
+    assert _page_size(made4k.db_path) == 4096
+    reopened = server_factory(db_path=made4k.db_path)
+    api = Api(reopened)
+    body = submit_body(api.tenant)
+    assert api.submit(body).status_code == 202
+    assert api.job(body["job_id"]).status_code == 200
+    assert _page_size(made4k.db_path) == 4096
 
 
 def test_short_hs256_secret_refuses_to_start_unless_allowed(rtgw_bin, tmp_path):

@@ -57,6 +57,9 @@ Status ValidateOptions(const SqliteOptions& o) {
   if (o.wal_autocheckpoint_pages < 0) {
     return InvalidArgument("sqlite wal_autocheckpoint_pages must be >= 0");
   }
+  if (o.page_size < 512 || o.page_size > 65'536 || (o.page_size & (o.page_size - 1)) != 0) {
+    return InvalidArgument("sqlite page_size must be a power of two in 512..65536");
+  }
   return Ok{};
 }
 
@@ -73,6 +76,12 @@ Result<Database> OpenWriteConnection(const SqliteOptions& o) {
   Result<Database> db =
       Database::Open(o.path, Database::Mode::kReadWriteCreate, o.busy_timeout_ms, vfs);
   if (!db) return db;
+  // Takes effect only while the file is still empty (a new database); a no-op
+  // afterwards. Validated above, so it is safe to splice in.
+  if (Status s = db->Exec("PRAGMA page_size = " + std::to_string(o.page_size), "set page_size");
+      !s) {
+    return std::move(s).error();
+  }
   Result<std::string> journal = db->QueryText("PRAGMA journal_mode = WAL", "set journal_mode");
   if (!journal) return std::move(journal).error();
   if (*journal != "wal") {

@@ -28,6 +28,14 @@ struct SqliteOptions {
   // WAL pages after which the WAL is copied back into the database file
   // (0 = never; the WAL then grows until the last connection closes).
   int wal_autocheckpoint_pages = 1000;
+  // Page size of a NEW database file (PRAGMA page_size; a power of two in
+  // 512..65536); an existing file keeps the one it was made with. 2 KiB, not
+  // SQLite's 4 KiB: every commit rewrites the right-most leaf (and often its
+  // two siblings) of each index a submit writes, whatever the entry size, so
+  // smaller pages halve those WAL frame bytes, their checksums and copies
+  // (docs/contracts/storage-schema.md "Cost on the write path"); a job row
+  // (~1.5 KiB) still fits one page.
+  int page_size = 2048;
   // true: a background thread checkpoints beside the writer and the writer
   // only rewinds the WAL now and then (wal_checkpointer.hpp). false: SQLite's
   // own PRAGMA wal_autocheckpoint, run by the commit that crosses the mark.
