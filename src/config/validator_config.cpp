@@ -56,8 +56,8 @@ const std::vector<OptionSpec>& ValidatorOptionSpecs() {
        "that ended without calling back is FAILED within about two intervals, one still running "
        "at its callback deadline is cancelled (10-600000)."},
       {"validator-poll-max-executions", "RTGW_VALIDATOR_POLL_MAX_EXECUTIONS", "64",
-       "Validator executions one poll pass looks at, earliest callback deadline first; each "
-       "open one costs one launcher status call (1-10000)."},
+       "Validator executions one poll pass looks at, in callback deadline order, each pass going "
+       "on where the last one stopped; each open one costs one launcher status call (1-10000)."},
       {"cloud-run-endpoint", "RTGW_CLOUD_RUN_ENDPOINT", "https://run.googleapis.com",
        "Cloud Run Admin API base URL (a local server in tests)."},
   };

@@ -105,7 +105,8 @@ class DbValidatorRunStore final : public ValidatorRunStore {
   void MarkEventSynced(std::string callback_id, Callback<Ok> done) override;
   void GetRun(std::optional<std::string> tenant_id, std::string run_id,
               Callback<ValidatorRun> done) override;
-  void ListDue(std::int64_t now_us, int limit, Callback<std::vector<ValidatorRun>> done) override;
+  void ListDue(std::int64_t now_us, std::optional<DueKey> after, int limit,
+               Callback<std::vector<ValidatorRun>> done) override;
 
  private:
   Db& db_;

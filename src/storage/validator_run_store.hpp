@@ -2,6 +2,7 @@
 #define RTGW_STORAGE_VALIDATOR_RUN_STORE_HPP_
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -119,6 +120,15 @@ inline void RecordAppliedCallback(CallbackOutcome& out, const CallbackApply& app
   e.finished_at = apply.finished_at;
 }
 
+// Where an execution stands in ListDue's order: its deadline, then its
+// callback_id (unique), so a walk can continue after the last one it saw.
+// The default key (the lowest deadline, "") is before every execution.
+struct DueKey {
+  std::int64_t deadline_us = std::numeric_limits<std::int64_t>::min();
+  std::string callback_id;  // compared byte by byte (SQLite BINARY, PostgreSQL "C")
+  friend auto operator<=>(const DueKey&, const DueKey&) = default;
+};
+
 // Durable state of validator runs (docs/contracts/validator-callback.md).
 // Same completion rules as JobStore: every method returns at once and
 // completes through its callback on a store thread; writes are acknowledged
@@ -152,8 +162,10 @@ class ValidatorRunStore {
   virtual void GetRun(std::optional<std::string> tenant_id, std::string run_id,
                       Callback<ValidatorRun> done) = 0;
   // Runs whose current execution is open with a deadline <= now_us, or
-  // terminal with event_synced = false; at most `limit`.
-  virtual void ListDue(std::int64_t now_us, int limit,
+  // terminal with event_synced = false, in DueKey order (deadline_us, then
+  // callback_id), the first `limit` after `after` (nullopt: from the start).
+  // A keyset walk: pass the last answer's key to go on where it stopped.
+  virtual void ListDue(std::int64_t now_us, std::optional<DueKey> after, int limit,
                        Callback<std::vector<ValidatorRun>> done) = 0;
 };
 

@@ -86,9 +86,10 @@ class ValidatorRunStoreScenarios : public StoreScenarioTest<Backend> {
     ASSERT_TRUE(out.ok()) << out.error().message;
     EXPECT_EQ(out->disposition, want);
   }
-  Result<std::vector<ValidatorRun>> Due(std::int64_t now) {
+  Result<std::vector<ValidatorRun>> Due(std::int64_t now, std::optional<DueKey> after = {},
+                                        int limit = 10) {
     return Await<std::vector<ValidatorRun>>([&](Callback<std::vector<ValidatorRun>> cb) {
-      this->ValidatorRuns().ListDue(now, 10, cb);
+      this->ValidatorRuns().ListDue(now, std::move(after), limit, cb);
     });
   }
 };
@@ -172,6 +173,37 @@ TYPED_TEST_P(ValidatorRunStoreScenarios, DueListsOverdueOpenAndUnsyncedTerminal)
   EXPECT_TRUE(due->empty());
 }
 
+// More due executions than one call lists: a keyset walk in (deadline,
+// callback_id) order sees each exactly once, ties in the deadline included.
+TYPED_TEST_P(ValidatorRunStoreScenarios, DueWalksOnAfterTheLastKey) {
+  std::vector<std::string> want;  // callback ids in DueKey order
+  for (int i = 0; i < 25; ++i) {
+    const std::string n = std::to_string(100 + i);
+    ValidatorRun r = MakeRun("vr-" + n, "cb-" + n);
+    r.current.deadline_us = 1'000 + (24 - i) / 3;  // later runs first, three per deadline
+    ASSERT_TRUE(this->Create(r).ok());
+  }
+  for (int d = 0; d <= 8; ++d) {
+    for (int i = 0; i < 25; ++i) {
+      if ((24 - i) / 3 == d) want.push_back("cb-" + std::to_string(100 + i));
+    }
+  }
+  std::vector<std::string> seen;
+  std::optional<DueKey> after;
+  for (int pass = 0; pass < 5; ++pass) {
+    auto due = this->Due(2'000, after, 10);
+    ASSERT_TRUE(due.ok()) << due.error().message;
+    for (const ValidatorRun& r : *due) seen.push_back(r.current.callback_id);
+    if (due->size() < 10) break;
+    after = DueKey{due->back().current.deadline_us, due->back().current.callback_id};
+  }
+  EXPECT_EQ(seen, want);
+  auto first = this->Due(2'000, std::nullopt, 10);  // from the start again
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 10u);
+  EXPECT_EQ((*first)[0].current.callback_id, want[0]);
+}
+
 // Applied callbacks survive closing and reopening the database.
 TYPED_TEST_P(ValidatorRunStoreScenarios, SurvivesReopen) {
   ASSERT_TRUE(this->Create(MakeRun("vr-1", "cb-1")).ok());
@@ -183,7 +215,7 @@ TYPED_TEST_P(ValidatorRunStoreScenarios, SurvivesReopen) {
 REGISTER_TYPED_TEST_SUITE_P(ValidatorRunStoreScenarios, FirstCallbackAppliesRepeatIsReplay,
                             UnknownAndWrongRunAreUnknown, RerunSupersedesAnUnansweredExecution,
                             OtherTenantDoesNotSeeTheRun, DueListsOverdueOpenAndUnsyncedTerminal,
-                            SurvivesReopen);
+                            DueWalksOnAfterTheLastKey, SurvivesReopen);
 
 }  // namespace rtgw::storage::test_support
 

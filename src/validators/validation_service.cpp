@@ -620,17 +620,39 @@ void ValidationService::PollRun(const ValidatorRun& run, std::int64_t now_us) {
 
 void ValidationService::PollOnce() {
   const std::int64_t now = UnixNow<std::chrono::microseconds>();
+  const auto limit = static_cast<std::size_t>(options_.poll_max_executions);
   // Every open execution is due for a launcher poll, not only overdue ones:
-  // ListDue with no deadline bound lists them (overdue ones first, by
-  // deadline) with the terminal ones whose job event is not stored yet.
-  auto due = Await<std::vector<ValidatorRun>>([&](storage::Callback<std::vector<ValidatorRun>> cb) {
-    runs_.ListDue(std::numeric_limits<std::int64_t>::max(), options_.poll_max_executions,
-                  std::move(cb));
-  });
+  // ListDue with no deadline bound lists them (by deadline) with the terminal
+  // ones whose job event is not stored yet. A keyset walk: this pass goes on
+  // after the last execution the previous one polled, and at the end wraps
+  // around to the first ones, short of where it began.
+  auto list = [&](std::optional<storage::DueKey> after, std::size_t n) {
+    return Await<std::vector<ValidatorRun>>([&](storage::Callback<std::vector<ValidatorRun>> cb) {
+      runs_.ListDue(std::numeric_limits<std::int64_t>::max(), std::move(after), static_cast<int>(n),
+                    std::move(cb));
+    });
+  };
+  auto key = [](const ValidatorRun& r) {
+    return storage::DueKey{r.current.deadline_us, r.current.callback_id};
+  };
+  auto due = list(poll_after_, limit);
+  if (due && poll_after_ && due->size() < limit) {
+    auto wrapped = list(std::nullopt, limit - due->size());
+    if (wrapped) {
+      for (ValidatorRun& r : *wrapped) {
+        if (key(r) >= *poll_after_) break;
+        due->push_back(std::move(r));
+      }
+    } else {
+      due = std::move(wrapped);
+    }
+  }
   if (!due) {
     LogWarn("validator poll: store unavailable", {{"error", due.error().message}});
     return;
   }
+  poll_after_.reset();
+  if (due->size() == limit) poll_after_ = key(due->back());
   for (const ValidatorRun& run : *due) PollRun(run, now);
 }
 

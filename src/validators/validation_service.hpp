@@ -58,8 +58,9 @@ struct ValidationServiceOptions {
   // The poller asks the launcher of every open execution for its status this often, so an
   // execution that ended without calling back is finished within about two intervals.
   std::chrono::milliseconds poll_interval{1'000};
-  // Executions one poll pass looks at (open ones, earliest deadline first, and terminal ones
-  // whose job event is not stored yet); each open one costs one launcher Poll.
+  // Executions one poll pass looks at (open ones by deadline, each pass going on where the last
+  // one stopped, and terminal ones whose job event is not stored yet); each open one costs one
+  // launcher Poll.
   int poll_max_executions = 64;
   int threads = 2;
   // Launches, reruns and callbacks waiting for a worker thread. Beyond it the call is answered
@@ -105,7 +106,11 @@ class ValidationService {
   // at its deadline is cancelled and finished; terminal ones whose job event
   // is not stored yet get it.
   void StartPoller();
-  // One poller pass (exposed for tests).
+  // One poller pass (exposed for tests; one thread at a time): at most
+  // poll_max_executions executions, going on after the last one the previous
+  // pass polled (ListDue's keyset order) and wrapping around at the end, so
+  // with more open executions than that each is polled every
+  // ceil(open / poll_max_executions) passes.
   void PollOnce();
   void Stop();
 
@@ -148,6 +153,7 @@ class ValidationService {
   bool stopping_ = false;
   std::vector<std::thread> workers_;
   std::thread poller_;
+  std::optional<storage::DueKey> poll_after_;  // where the next pass goes on; PollOnce only
 };
 
 // Run JSON as the API shows it (docs/contracts/validator-callback.md).

@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "auth/jws_signer.hpp"
+#include "common/await.hpp"
 #include "common/temp_dir.hpp"
 #include "storage/sqlite/sqlite_database.hpp"
 #include "validators/callback_token.hpp"
@@ -295,6 +296,88 @@ TEST(ValidationServiceTest, WorkBeyondTheQueueBoundIsRefusedAtOnceWith503Overloa
       const Result<storage::ValidatorRun> r = f.get();
       ASSERT_TRUE(r.ok()) << r.error().message;
       EXPECT_EQ(r->current.attempt, 1);
+    }
+    service.Stop();
+  }
+  (*store)->Close();
+}
+
+// A launcher that answers RUNNING and records which executions it was asked about.
+class RecordingLauncher final : public Launcher {
+ public:
+  std::string_view name() const override { return "local"; }
+  Result<std::string> Launch(const LaunchSpec& spec) override { return "exec-" + spec.callback_id; }
+  Result<ExecutionStatus> Poll(const std::string& execution_name) override {
+    polled.push_back(execution_name);
+    return ExecutionStatus{"RUNNING", ""};
+  }
+  Status Cancel(const std::string&) override { return Ok{}; }
+  std::vector<std::string> polled;  // PollOnce runs on the test's thread
+};
+
+// More open executions than one pass may poll: each pass goes on where the last stopped
+// (wrapping around at the end), so all of them are polled, not the first few again and again.
+TEST(ValidationServiceTest, PollPassesWalkOnPastTheCapAndWrapAround) {
+  TempDir tmp("rtgw-vpoll");
+  const fs::path& dir = tmp.path();
+  storage::sqlite::SqliteOptions so;
+  so.path = (dir / "rtgw.db").string();
+  auto store = storage::sqlite::SqliteDatabase::Open(so, nullptr);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  storage::ValidatorRunStore& runs = (*store)->validator_runs();
+  std::vector<std::string> names;  // in ListDue order: by deadline
+  for (int i = 0; i < 10; ++i) {
+    storage::ValidatorRun r;
+    r.run_id = "vr-" + std::to_string(i);
+    r.tenant_id = "t";
+    r.workspace_id = "w";
+    r.validator = "v";
+    r.version = "1";
+    r.launcher = "local";
+    r.requested_by = "u";
+    r.created_at = "2026-02-18T00:00:00Z";
+    r.current.callback_id = "cb-" + std::to_string(i);
+    r.current.run_id = r.run_id;
+    r.current.job_id = r.run_id + "-1";
+    r.current.submission_id = "s";
+    r.current.execution_name = "local/" + std::to_string(1000 + i);
+    r.current.status = storage::kRunRunning;
+    r.current.input_uri = "file:///m/input.json";
+    r.current.trace_id = "tr";
+    r.current.deadline_us = 4'000'000'000'000'000 + i;  // far ahead: nothing is finished
+    r.current.created_at = r.created_at;
+    names.push_back(r.current.execution_name);
+    ASSERT_TRUE(Await<Ok>([&](const storage::Callback<Ok>& cb) { runs.CreateRun(r, cb); }).ok());
+  }
+  auto media = MakeFileStorage((dir / "media").string());
+  ASSERT_TRUE(media.ok());
+  CallbackTokenVerifier verifier;
+  RecordingLauncher launcher;
+  ValidationServiceOptions o;
+  o.callback_url = "http://w/cb";
+  o.poll_max_executions = 4;
+  {
+    ValidationService service(o, (*store)->jobs(), runs, **media, {{"local", &launcher}}, verifier);
+    auto pass = [&] {
+      launcher.polled.clear();
+      service.PollOnce();
+      return launcher.polled;
+    };
+    using V = std::vector<std::string>;
+    EXPECT_EQ(pass(), V(names.begin(), names.begin() + 4));
+    EXPECT_EQ(pass(), V(names.begin() + 4, names.begin() + 8));
+    EXPECT_EQ(pass(), (V{names[8], names[9], names[0], names[1]}));  // wrapped around
+    EXPECT_EQ(pass(), V(names.begin() + 2, names.begin() + 6));
+    service.Stop();
+  }
+  {
+    // Fewer open executions than the cap: every pass polls each once, from the first.
+    o.poll_max_executions = 64;
+    ValidationService service(o, (*store)->jobs(), runs, **media, {{"local", &launcher}}, verifier);
+    for (int i = 0; i < 2; ++i) {
+      launcher.polled.clear();
+      service.PollOnce();
+      EXPECT_EQ(launcher.polled, names);
     }
     service.Stop();
   }

@@ -62,9 +62,10 @@ constexpr const char* kGetRun = "SELECT " RTGW_RUN_COLUMNS
 constexpr const char* kListDue =
     "SELECT " RTGW_RUN_COLUMNS
     " FROM validator_executions AS e JOIN validator_runs AS r ON r.run_id = e.run_id"
-    " WHERE (e.status IN ('PENDING', 'RUNNING') AND e.deadline_us <= $1)"
-    "    OR (e.status NOT IN ('PENDING', 'RUNNING') AND NOT e.event_synced)"
-    " ORDER BY e.deadline_us LIMIT $2";
+    " WHERE ((e.status IN ('PENDING', 'RUNNING') AND e.deadline_us <= $1)"
+    "    OR (e.status NOT IN ('PENDING', 'RUNNING') AND NOT e.event_synced))"
+    "   AND (e.deadline_us, e.callback_id COLLATE \"C\") > ($2::bigint, $3::text COLLATE \"C\")"
+    " ORDER BY e.deadline_us, e.callback_id COLLATE \"C\" LIMIT $4";
 
 Status InsertExecution(PgConn& conn, const ValidatorExecution& e) {
   Result<PgResult> r = conn.QueryPrepared(
@@ -174,9 +175,12 @@ Result<ValidatorRun> PgGetRun(PgConn& conn, const std::optional<std::string>& te
   return ReadRunRow(PgRow(*r, 0));
 }
 
-Result<std::vector<ValidatorRun>> PgListDue(PgConn& conn, std::int64_t now_us, int limit) {
-  Result<PgResult> r =
-      conn.QueryPrepared("vr_list_due", kListDue, Params::Of(now_us, limit), "list due executions");
+Result<std::vector<ValidatorRun>> PgListDue(PgConn& conn, std::int64_t now_us,
+                                            const std::optional<DueKey>& after, int limit) {
+  const DueKey from = after.value_or(DueKey{});
+  Result<PgResult> r = conn.QueryPrepared(
+      "vr_list_due_after", kListDue, Params::Of(now_us, from.deadline_us, from.callback_id, limit),
+      "list due executions");
   if (!r) return std::move(r).error();
   return MapRows(*r, ReadRunRow<PgRow>);
 }

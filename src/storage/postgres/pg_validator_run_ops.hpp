@@ -39,7 +39,8 @@ Result<CallbackOutcome> PgApplyCallback(PgConn& conn, const CallbackApply& apply
 Status PgMarkEventSynced(PgConn& conn, const std::string& callback_id);
 Result<ValidatorRun> PgGetRun(PgConn& conn, const std::optional<std::string>& tenant_id,
                               const std::string& run_id);
-Result<std::vector<ValidatorRun>> PgListDue(PgConn& conn, std::int64_t now_us, int limit);
+Result<std::vector<ValidatorRun>> PgListDue(PgConn& conn, std::int64_t now_us,
+                                            const std::optional<DueKey>& after, int limit);
 
 }  // namespace rtgw::storage::postgres
 

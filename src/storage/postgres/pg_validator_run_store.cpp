@@ -21,8 +21,8 @@ template <>
 void DbValidatorRunStore<PgDatabase>::CreateRun(ValidatorRun run, Callback<Ok> done) {
   std::string key = run.run_id;
   db_.Write<Ok>(
-      kTenantKey, std::move(key),
-      [run = std::move(run)](PgConn& c) -> Status { return PgCreateRun(c, run); }, std::move(done));
+      kTenantKey, key, [run = std::move(run)](PgConn& c) -> Status { return PgCreateRun(c, run); },
+      std::move(done));
 }
 
 template <>
@@ -30,7 +30,7 @@ void DbValidatorRunStore<PgDatabase>::AddExecution(ValidatorExecution execution,
                                                    Callback<Ok> done) {
   std::string key = execution.run_id;
   db_.Write<Ok>(
-      kTenantKey, std::move(key),
+      kTenantKey, key,
       [e = std::move(execution)](PgConn& c) -> Status { return PgAddExecution(c, e); },
       std::move(done));
 }
@@ -41,7 +41,7 @@ void DbValidatorRunStore<PgDatabase>::MarkLaunched(std::string callback_id,
                                                    Callback<bool> done) {
   std::string key = callback_id;
   db_.Write<bool>(
-      kTenantKey, std::move(key),
+      kTenantKey, key,
       [id = std::move(callback_id), name = std::move(execution_name),
        st = std::move(status)](PgConn& c) { return PgMarkLaunched(c, id, name, st); },
       std::move(done));
@@ -54,7 +54,7 @@ void DbValidatorRunStore<PgDatabase>::FinishWithoutCallback(std::string callback
                                                             Callback<bool> done) {
   std::string key = callback_id;
   db_.Write<bool>(
-      kTenantKey, std::move(key),
+      kTenantKey, key,
       [id = std::move(callback_id), st = std::move(status), err = std::move(error),
        at = std::move(finished_at)](PgConn& c) {
         return PgFinishWithoutCallback(c, id, st, err, at);
@@ -67,15 +67,15 @@ void DbValidatorRunStore<PgDatabase>::ApplyCallback(CallbackApply apply,
                                                     Callback<CallbackOutcome> done) {
   std::string key = apply.run_id;
   db_.Write<CallbackOutcome>(
-      kTenantKey, std::move(key),
-      [a = std::move(apply)](PgConn& c) { return PgApplyCallback(c, a); }, std::move(done));
+      kTenantKey, key, [a = std::move(apply)](PgConn& c) { return PgApplyCallback(c, a); },
+      std::move(done));
 }
 
 template <>
 void DbValidatorRunStore<PgDatabase>::MarkEventSynced(std::string callback_id, Callback<Ok> done) {
   std::string key = callback_id;
   db_.Write<Ok>(
-      kTenantKey, std::move(key),
+      kTenantKey, key,
       [id = std::move(callback_id)](PgConn& c) -> Status { return PgMarkEventSynced(c, id); },
       std::move(done));
 }
@@ -89,11 +89,11 @@ void DbValidatorRunStore<PgDatabase>::GetRun(std::optional<std::string> tenant_i
 }
 
 template <>
-void DbValidatorRunStore<PgDatabase>::ListDue(std::int64_t now_us, int limit,
-                                              Callback<std::vector<ValidatorRun>> done) {
+void DbValidatorRunStore<PgDatabase>::ListDue(std::int64_t now_us, std::optional<DueKey> after,
+                                              int limit, Callback<std::vector<ValidatorRun>> done) {
   db_.Task<std::vector<ValidatorRun>>(
-      [now_us, limit](PgConn& c) { return PgListDue(c, now_us, limit); }, std::move(done),
-      /*rerunnable=*/true);
+      [now_us, a = std::move(after), limit](PgConn& c) { return PgListDue(c, now_us, a, limit); },
+      std::move(done), /*rerunnable=*/true);
 }
 
 }  // namespace rtgw::storage

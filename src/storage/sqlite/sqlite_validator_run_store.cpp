@@ -94,10 +94,14 @@ void DbValidatorRunStore<SqliteDatabase>::GetRun(std::optional<std::string> tena
 }
 
 template <>
-void DbValidatorRunStore<SqliteDatabase>::ListDue(std::int64_t now_us, int limit,
+void DbValidatorRunStore<SqliteDatabase>::ListDue(std::int64_t now_us, std::optional<DueKey> after,
+                                                  int limit,
                                                   Callback<std::vector<ValidatorRun>> done) {
   Run<std::vector<ValidatorRun>>(
-      db_, [now_us, limit](ValidatorRunWriter& w) { return w.ListDue(now_us, limit); },
+      db_,
+      [now_us, a = std::move(after), limit](ValidatorRunWriter& w) {
+        return w.ListDue(now_us, a, limit);
+      },
       std::move(done));
 }
 

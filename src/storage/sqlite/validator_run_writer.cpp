@@ -53,9 +53,10 @@ Result<ValidatorRunWriter> ValidatorRunWriter::Create(Database& db) {
       {&w.list_due_,
        "SELECT " RTGW_RUN_COLUMNS " FROM validator_executions AS e JOIN validator_runs AS r"
        " ON r.run_id = e.run_id"
-       " WHERE (e.status IN ('PENDING', 'RUNNING') AND e.deadline_us <= ?1)"
-       "    OR (e.status NOT IN ('PENDING', 'RUNNING') AND e.event_synced = 0)"
-       " ORDER BY e.deadline_us LIMIT ?2"},
+       " WHERE ((e.status IN ('PENDING', 'RUNNING') AND e.deadline_us <= ?1)"
+       "    OR (e.status NOT IN ('PENDING', 'RUNNING') AND e.event_synced = 0))"
+       "   AND (e.deadline_us, e.callback_id) > (?2, ?3)"
+       " ORDER BY e.deadline_us, e.callback_id LIMIT ?4"},
   });
   if (!prepared) return std::move(prepared).error();
   return w;
@@ -169,9 +170,12 @@ Result<ValidatorRun> ValidatorRunWriter::GetRun(const std::optional<std::string>
   return std::move(**r);
 }
 
-Result<std::vector<ValidatorRun>> ValidatorRunWriter::ListDue(std::int64_t now_us, int limit) {
+Result<std::vector<ValidatorRun>> ValidatorRunWriter::ListDue(std::int64_t now_us,
+                                                              const std::optional<DueKey>& after,
+                                                              int limit) {
   ResetGuard reset(list_due_);
-  list_due_.Bind(now_us, limit);
+  const DueKey from = after.value_or(DueKey{});
+  list_due_.Bind(now_us, from.deadline_us, from.callback_id, limit);
   std::vector<ValidatorRun> runs;
   Status read = list_due_.ForEachRow(
       "list due executions", [&](const Statement& row) { runs.push_back(ReadRunRow(row)); });

@@ -35,7 +35,8 @@ class ValidatorRunWriter {
   Status MarkEventSynced(const std::string& callback_id);
   Result<ValidatorRun> GetRun(const std::optional<std::string>& tenant_id,
                               const std::string& run_id);
-  Result<std::vector<ValidatorRun>> ListDue(std::int64_t now_us, int limit);
+  Result<std::vector<ValidatorRun>> ListDue(std::int64_t now_us, const std::optional<DueKey>& after,
+                                            int limit);
 
  private:
   ValidatorRunWriter() = default;
