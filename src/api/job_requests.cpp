@@ -145,17 +145,6 @@ Result<storage::EventRecord> ParseEventRequest(std::string_view body, const Even
   r.occurred_at = FormatRfc3339(*occurred_at);  // stored and fingerprinted as UTC, microseconds
   RTGW_TAKE(r.trace_id, f.String(schema::kEventTraceId));
 
-  json::object canonical;
-  canonical["tenant_id"] = r.tenant_id;
-  canonical["job_id"] = r.job_id;
-  canonical["event_id"] = r.event_id;
-  canonical["workspace_id"] = r.workspace_id;
-  canonical["submission_id"] = r.submission_id;
-  canonical["execution_id"] = r.execution_id;
-  canonical["state"] = state;
-  canonical["occurred_at"] = r.occurred_at;
-  canonical["trace_id"] = r.trace_id;
-
   const json::object* result_ref = nullptr;
   RTGW_TAKE(result_ref, f.Object("result_ref", false));
   if (result_ref != nullptr) {
@@ -164,7 +153,6 @@ Result<storage::EventRecord> ParseEventRequest(std::string_view body, const Even
     RTGW_TAKE(output_uri, fr.Uri(schema::kOutputUri));
     json::object ref{{"output_uri", output_uri}};
     r.result_ref_json = CanonicalJson(ref);
-    canonical["result_ref"] = std::move(ref);
   }
   const json::object* error = nullptr;
   RTGW_TAKE(error, f.Object("error", false));
@@ -196,12 +184,24 @@ Result<storage::EventRecord> ParseEventRequest(std::string_view body, const Even
       err["signal"] = signal;
     }
     r.error_json = CanonicalJson(err);
-    canonical["error"] = std::move(err);
   }
 #undef RTGW_TAKE
 
   r.received_at = std::string(ctx.received_at);
-  r.fingerprint = Fingerprint(canonical);
+  // CanonicalJson of {tenant_id, job_id, event_id, workspace_id, submission_id,
+  // execution_id, state, occurred_at, trace_id, result_ref?, error?} written
+  // directly, keys in sorted order (EventRequestTest.CanonicalTextIsCanonicalJson).
+  std::string canonical = "{";
+  if (r.error_json) canonical += "\"error\":" + *r.error_json + ",";
+  canonical +=
+      "\"event_id\":" + JsonQuoted(r.event_id) + ",\"execution_id\":" + JsonQuoted(r.execution_id) +
+      ",\"job_id\":" + JsonQuoted(r.job_id) + ",\"occurred_at\":" + JsonQuoted(r.occurred_at);
+  if (r.result_ref_json) canonical += ",\"result_ref\":" + *r.result_ref_json;
+  canonical +=
+      ",\"state\":" + JsonQuoted(state) + ",\"submission_id\":" + JsonQuoted(r.submission_id) +
+      ",\"tenant_id\":" + JsonQuoted(r.tenant_id) + ",\"trace_id\":" + JsonQuoted(r.trace_id) +
+      ",\"workspace_id\":" + JsonQuoted(r.workspace_id) + "}";
+  r.fingerprint = crypto::Sha256Hex(canonical);
   return r;
 }
 

@@ -177,6 +177,35 @@ TEST(EventRequestTest, AcceptsFullEvent) {
   EXPECT_EQ(r->fingerprint.size(), 64u);
 }
 
+// The event's canonical text is written by hand (job_requests.cpp): it must
+// stay the bytes CanonicalJson gives for the same object, or the fingerprints
+// stored before would no longer match a replay.
+TEST(EventRequestTest, CanonicalTextIsCanonicalJson) {
+  json::object full = json::parse(GoodEvent()).as_object();
+  full["trace_id"] = "tr \u00e9\"\\/";
+  full["execution_id"] = "aiida-\u2028";
+  json::object no_refs = full;
+  no_refs.erase("result_ref");
+  no_refs.erase("error");
+  no_refs["state"] = "running";
+  json::object only_error = full;
+  only_error.erase("result_ref");
+  only_error["state"] = "failed";
+  for (const json::object& body : {full, no_refs, only_error}) {
+    auto r = ParseEventRequest(json::serialize(body), {"t1", "j1", "2026-02-18T00:00:01Z"});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    json::object canonical;
+    for (const char* key : {"tenant_id", "job_id", "event_id", "workspace_id", "submission_id",
+                            "execution_id", "state", "trace_id"}) {
+      canonical[key] = body.at(key);
+    }
+    canonical["occurred_at"] = "2026-02-18T00:00:00.000000Z";  // stored as UTC, microseconds
+    if (r->result_ref_json) canonical["result_ref"] = json::parse(*r->result_ref_json);
+    if (r->error_json) canonical["error"] = json::parse(*r->error_json);
+    EXPECT_EQ(r->fingerprint, Fingerprint(canonical)) << json::serialize(body);
+  }
+}
+
 TEST(EventRequestTest, RejectsBadEvents) {
   struct Case {
     std::string from, to;

@@ -107,9 +107,13 @@ Status JobWriter::PrepareAll() {
        " FROM jobs WHERE tenant_id = ?1 AND job_id = ?2"},
       {&find_event_,
        "SELECT fingerprint FROM job_events WHERE tenant_id = ?1 AND job_id = ?2 AND event_id = ?3"},
+      // Which of the two runs is known from the count read with the job row (a
+      // row exists from its first such event on, stored >= 1): a plain INSERT
+      // or UPDATE is cheaper than an upsert that first tries the insert.
+      {&first_unapplied_,
+       "INSERT INTO job_unapplied_events (tenant_id, job_id, stored) VALUES (?1, ?2, 1)"},
       {&count_unapplied_,
-       "INSERT INTO job_unapplied_events (tenant_id, job_id, stored) VALUES (?1, ?2, 1)"
-       " ON CONFLICT (tenant_id, job_id) DO UPDATE SET stored = stored + 1"},
+       "UPDATE job_unapplied_events SET stored = stored + 1 WHERE tenant_id = ?1 AND job_id = ?2"},
       {&insert_event_,
        "INSERT INTO job_events (tenant_id, job_id, event_id, workspace_id, submission_id,"
        " execution_id, state, occurred_at, received_at, trace_id, result_ref_json, error_json,"
@@ -265,7 +269,8 @@ Result<EventOutcome> JobWriter::AppendEvent(const EventRecord& r) {
     if (Status s = jobs::CheckUnappliedLimit(head.unapplied_events, r); !s) {
       return std::move(s).error();
     }
-    if (Status s = count_unapplied_.Run("count unapplied event", r.tenant_id, r.job_id); !s) {
+    Statement& count = head.unapplied_events == 0 ? first_unapplied_ : count_unapplied_;
+    if (Status s = count.Run("count unapplied event", r.tenant_id, r.job_id); !s) {
       return std::move(s).error();
     }
   }

@@ -98,7 +98,8 @@ class JobWriter {
   Statement insert_job_;
   Statement find_job_for_event_;
   Statement find_event_;
-  Statement count_unapplied_;
+  Statement first_unapplied_;  // the job's first never-applied event: its count row
+  Statement count_unapplied_;  // one more
   Statement insert_event_;
   Statement apply_event_;
   Statement touch_health_;
