@@ -62,8 +62,8 @@ void DbJobStore<PgDatabase>::Submit(SubmitRecord record, Callback<SubmitOutcome>
   std::string job = record.job_id;
   const bool quota_lock = record.max_active_jobs || record.max_active_jobs_per_user;
   db_.Write<SubmitOutcome>(
-      std::move(tenant), std::move(job),
-      [r = std::move(record)](PgConn& c) { return PgSubmit(c, r); }, std::move(done), quota_lock);
+      tenant, job, [r = std::move(record)](PgConn& c) { return PgSubmit(c, r); }, std::move(done),
+      quota_lock);
 }
 
 template <>
@@ -71,8 +71,8 @@ void DbJobStore<PgDatabase>::AppendEvent(EventRecord record, Callback<EventOutco
   std::string tenant = record.tenant_id;
   std::string job = record.job_id;
   db_.Write<EventOutcome>(
-      std::move(tenant), std::move(job),
-      [r = std::move(record)](PgConn& c) { return PgAppendEvent(c, r); }, std::move(done));
+      tenant, job, [r = std::move(record)](PgConn& c) { return PgAppendEvent(c, r); },
+      std::move(done));
 }
 
 template <>

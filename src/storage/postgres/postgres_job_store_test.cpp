@@ -82,6 +82,7 @@ TEST_F(PgTest, MigratesOnceAndRefusesBehindOrNewerSchemas) {
 
   // Eight processes' worth of migrators at once: every step applied exactly once.
   std::vector<std::thread> threads;
+  threads.reserve(8);
   std::atomic<int> ok{0};
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&] {
@@ -135,6 +136,7 @@ TEST_F(PgTest, ConcurrentDuplicatesAcrossTwoStoresHaveOneEffect) {
   std::atomic<int> created{0};
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
+  threads.reserve(kCopies);
   for (int c = 0; c < kCopies; ++c) {
     threads.emplace_back([&, c] {
       JobStore& store = (c % 2 == 0) ? a->jobs() : b->jobs();
@@ -264,10 +266,10 @@ TEST_F(PgTest, TheChangeOfARolledBackWriteIsDropped) {
             if (Status s = c.Exec("SELECT 1/0", "fail on purpose"); !s) return std::move(s).error();
             return Ok{};
           },
-          [p](Result<Ok> out) { p->set_value(out.ok()); });
+          [p](const Result<Ok>& out) { p->set_value(out.ok()); });
     } else {
       store->jobs().Submit(MakeSubmit("t1", "job-" + std::to_string(i), "k" + std::to_string(i)),
-                           [p](Result<SubmitOutcome> r) { p->set_value(r.ok()); });
+                           [p](const Result<SubmitOutcome>& r) { p->set_value(r.ok()); });
     }
   }
   int ok = 0;
@@ -389,8 +391,8 @@ TEST_F(PgTest, ReconnectsAfterTheServerDropsItsConnections) {
     EXPECT_TRUE(r.ok()) << r.error().message;
   }
   EXPECT_TRUE(GetJobSync(store->jobs(), "t1", "job-after").ok());
-  Result<StoreHealth> health =
-      Await<StoreHealth>([&](Callback<StoreHealth> cb) { store->jobs().CheckHealth(cb); });
+  Result<StoreHealth> health = Await<StoreHealth>(
+      [&](Callback<StoreHealth> cb) { store->jobs().CheckHealth(std::move(cb)); });
   ASSERT_TRUE(health.ok());
   EXPECT_TRUE(health->writable) << health->detail;
   EXPECT_EQ(health->backend, "postgresql");
@@ -409,6 +411,7 @@ TEST_F(PgTest, ConcurrentClaimersNeverShareARowAndExpiredLeasesAreTakenOver) {
   std::mutex mu;
   std::multiset<std::int64_t> claimed;
   std::vector<std::thread> threads;
+  threads.reserve(6);
   for (int t = 0; t < 6; ++t) {
     threads.emplace_back([&, t] {
       OutboxStore& s = t % 2 ? a->outbox() : b->outbox();
