@@ -206,26 +206,26 @@ class Gateway::Impl {
         return Validator(call, route.id);
       case RouteId::kCancelJob:
         if (!RequireJsonBodyIfAny(*call)) return;
-        return Cancel(std::move(call));
+        return Cancel(call);
       case RouteId::kListNodes:
         return ListNodes(call);
       case RouteId::kRevokeToken:
         return RevokeToken(call);
       case RouteId::kNodeHeartbeat:
         if (!RequireJsonBody(*call)) return;
-        return node_api_.Heartbeat(std::move(call));
+        return node_api_.Heartbeat(call);
       case RouteId::kAcquireLeases:
         if (!RequireJsonBodyIfAny(*call)) return;
         return node_api_.Acquire(std::move(call));
       case RouteId::kRenewLease:
         if (!RequireJsonBodyIfAny(*call)) return;
-        return node_api_.Renew(std::move(call));
+        return node_api_.Renew(call);
       case RouteId::kReleaseLease:
         if (!RequireJsonBodyIfAny(*call)) return;
-        return node_api_.Release(std::move(call));
+        return node_api_.Release(call);
       case RouteId::kOnboardingDryRun:
         if (!RequireJsonBody(*call)) return;
-        return node_api_.DryRun(std::move(call));
+        return node_api_.DryRun(call);
       default:
         return Finish(*call, MakeErrorResponse(Internal("unrouted"), call->trace_id));
     }
@@ -714,9 +714,9 @@ class Gateway::Impl {
   // POST /api/runtime/jobs/{job_id}:cancel. The store checks a node token's
   // node; a strict-mode unscoped token may cancel only its user's jobs, which
   // takes a read first.
-  void Cancel(std::shared_ptr<Call> call) {
+  void Cancel(const std::shared_ptr<Call>& call) {
     if (!call->own_jobs_only || !IsValidJobId(call->job_id)) {
-      return node_api_.Cancel(std::move(call));
+      return node_api_.Cancel(call);
     }
     store_.GetJob(call->tenant_id, call->job_id, [this, call](Result<storage::JobRecord> r) {
       if (!r) return Finish(*call, MakeErrorResponse(r.error(), call->trace_id));

@@ -69,7 +69,7 @@ bool NodeApi::RequireNodeToken(Call& call) {
   return true;
 }
 
-void NodeApi::Heartbeat(std::shared_ptr<Call> call) {
+void NodeApi::Heartbeat(const std::shared_ptr<Call>& call) {
   if (!RequireNodeToken(*call)) return;
   auto body = ParseHeartbeat(call->request.body);
   if (!body) return finish_(*call, MakeErrorResponse(body.error(), call->trace_id));
@@ -83,7 +83,7 @@ void NodeApi::Heartbeat(std::shared_ptr<Call> call) {
   if (body->catalogue) hb.catalogue_json = slurm_adapter::CatalogueJson(*body->catalogue);
   hb.in_flight = body->in_flight;
   hb.now = now;
-  store_.RecordHeartbeat(std::move(hb), [this, call, now](Status s) {
+  store_.RecordHeartbeat(std::move(hb), [this, call, now](const Status& s) {
     if (!s) return finish_(*call, MakeErrorResponse(s.error(), call->trace_id));
     finish_(*call, Json(200, R"({"ok":true,"server_time":")" + FormatRfc3339(now) +
                                  R"(","stale_after_seconds":)" +
@@ -99,10 +99,10 @@ void NodeApi::Acquire(std::shared_ptr<Call> call) {
   state->call = std::move(call);
   state->body = *body;
   state->deadline = LeaseWaiters::Clock::now() + std::chrono::seconds(body->wait_seconds);
-  AcquireAttempt(std::move(state), body->wait_seconds == 0);
+  AcquireAttempt(state, body->wait_seconds == 0);
 }
 
-void NodeApi::AcquireAttempt(std::shared_ptr<AcquireState> state, bool final) {
+void NodeApi::AcquireAttempt(const std::shared_ptr<AcquireState>& state, bool final) {
   Call& call = *state->call;
   const std::string key = WaitKey(call.tenant_id, call.node_id);
   // Read the counter BEFORE the query: a change after it wakes the park at once.
@@ -134,7 +134,7 @@ void NodeApi::AcquireAttempt(std::shared_ptr<AcquireState> state, bool final) {
       });
 }
 
-void NodeApi::Renew(std::shared_ptr<Call> call) {
+void NodeApi::Renew(const std::shared_ptr<Call>& call) {
   if (!RequireNodeToken(*call)) return;
   auto lease = ParseRenew(call->request.body);
   if (!lease) return finish_(*call, MakeErrorResponse(lease.error(), call->trace_id));
@@ -148,16 +148,17 @@ void NodeApi::Renew(std::shared_ptr<Call> call) {
                     });
 }
 
-void NodeApi::Release(std::shared_ptr<Call> call) {
+void NodeApi::Release(const std::shared_ptr<Call>& call) {
   if (!RequireNodeToken(*call)) return;
-  store_.ReleaseLease(call->tenant_id, call->node_id, call->lease_id, [this, call](Status s) {
-    if (!s) return finish_(*call, MakeErrorResponse(s.error(), call->trace_id));
-    NotifyWork(call->tenant_id, call->node_id);
-    finish_(*call, Json(200, R"({"ok":true})"));
-  });
+  store_.ReleaseLease(call->tenant_id, call->node_id, call->lease_id,
+                      [this, call](const Status& s) {
+                        if (!s) return finish_(*call, MakeErrorResponse(s.error(), call->trace_id));
+                        NotifyWork(call->tenant_id, call->node_id);
+                        finish_(*call, Json(200, R"({"ok":true})"));
+                      });
 }
 
-void NodeApi::Cancel(std::shared_ptr<Call> call) {
+void NodeApi::Cancel(const std::shared_ptr<Call>& call) {
   if (!IsValidJobId(call->job_id)) {
     return finish_(*call, MakeErrorResponse(NotFound("job not found"), call->trace_id));
   }
@@ -188,7 +189,7 @@ void NodeApi::Cancel(std::shared_ptr<Call> call) {
   });
 }
 
-void NodeApi::DryRun(std::shared_ptr<Call> call) {
+void NodeApi::DryRun(const std::shared_ptr<Call>& call) {
   auto body = ParseDryRun(call->request.body);
   if (!body) return finish_(*call, MakeErrorResponse(body.error(), call->trace_id));
   if (call->token_node_id && *call->token_node_id != body->node_id) {

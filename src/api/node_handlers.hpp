@@ -36,12 +36,12 @@ class NodeApi {
           const slurm_adapter::AdapterSettings& adapter, Finisher finish);
   ~NodeApi();
 
-  void Heartbeat(std::shared_ptr<Call> call);
+  void Heartbeat(const std::shared_ptr<Call>& call);
   void Acquire(std::shared_ptr<Call> call);
-  void Renew(std::shared_ptr<Call> call);
-  void Release(std::shared_ptr<Call> call);
-  void Cancel(std::shared_ptr<Call> call);
-  void DryRun(std::shared_ptr<Call> call);
+  void Renew(const std::shared_ptr<Call>& call);
+  void Release(const std::shared_ptr<Call>& call);
+  void Cancel(const std::shared_ptr<Call>& call);
+  void DryRun(const std::shared_ptr<Call>& call);
 
   // A job of (tenant, node) may have become leasable or cancellable.
   void NotifyWork(const std::string& tenant_id, const std::string& node_id);
@@ -50,7 +50,7 @@ class NodeApi {
  private:
   struct AcquireState;
   bool RequireNodeToken(Call& call);
-  void AcquireAttempt(std::shared_ptr<AcquireState> state, bool final);
+  void AcquireAttempt(const std::shared_ptr<AcquireState>& state, bool final);
 
   const NodeApiOptions options_;
   storage::NodeStore& store_;

@@ -147,6 +147,7 @@ TEST(RateLimiterTest, ConcurrentTakesNeverGrantMoreThanTheBurst) {
   const RatePolicy p = RlPolicy(1, 1000);
   std::atomic<int> granted{0};
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 500; ++i) {

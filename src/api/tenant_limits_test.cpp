@@ -128,6 +128,7 @@ TEST(TenantLimitsTest, LiveLimitsReadersSeeOneWholeVersion) {
   std::atomic<bool> stop{false};
   std::atomic<int> torn{0};
   std::vector<std::thread> readers;
+  readers.reserve(4);
   for (int i = 0; i < 4; ++i) {
     readers.emplace_back([&] {
       while (!stop.load()) {
