@@ -1,5 +1,6 @@
 #include "storage/projection_update.hpp"
 
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 namespace rtgw::storage {
@@ -24,6 +25,27 @@ TEST(ProjectionUpdate, FieldsInContractOrder) {
             R"("status":"finished","state":"completed","projection_version":4,)"
             R"("occurred_at":"2026-01-01T00:00:00.000000Z","trace_id":"tr",)"
             R"("result_ref":{"output_uri":"file:///o"}})");
+}
+
+TEST(ProjectionUpdate, SameTextAsTheJsonObjectInContractOrder) {
+  JobRecord job = Job();
+  job.tenant_id = "t \u00e9\"\\/\u2028";
+  job.error_json = R"({"code":"E\"1","exit_code":3,"message":"m\u00e9"})";
+  job.result_ref_json = R"({"output_uri":"s3://b/o"})";
+  boost::json::object o;
+  o["tenant_id"] = job.tenant_id;
+  o["workspace_id"] = job.workspace_id;
+  o["job_id"] = job.job_id;
+  o["submission_id"] = job.submission_id;
+  o["status"] = "finished";
+  o["state"] = "completed";
+  o["projection_version"] = job.projection_version;
+  o["occurred_at"] = "2026-01-01T00:00:00.000000Z";
+  o["trace_id"] = "tr";
+  o["result_ref"] = boost::json::parse(*job.result_ref_json);
+  o["error"] = boost::json::parse(*job.error_json);
+  EXPECT_EQ(BuildProjectionUpdate(job, "2026-01-01T00:00:00.000000Z", "tr"),
+            boost::json::serialize(o));
 }
 
 TEST(ProjectionUpdate, OptionalPartsOmittedWhenAbsentOrCorrupt) {
