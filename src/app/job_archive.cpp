@@ -15,6 +15,7 @@
 
 #include "api/job_views.hpp"
 #include "validators/object_storage.hpp"
+#include "validators/validation_service.hpp"
 
 namespace rtgw::app {
 
@@ -58,23 +59,47 @@ std::string Lines(const std::vector<storage::PrunableJob>& batch) {
   return out;
 }
 
-class FileArchiver final : public storage::JobArchiver {
+std::string Lines(const std::vector<storage::PrunableRun>& batch) {
+  std::string out;
+  for (const storage::PrunableRun& r : batch) {
+    out += RunArchiveLine(r);
+    out += '\n';
+  }
+  return out;
+}
+
+// An archive is a sink of JSON Lines: Put and PutRuns render their batch and
+// hand it to PutLines.
+class LinesArchive : public Archive {
+ public:
+  Status Put(const std::vector<storage::PrunableJob>& batch) final {
+    return PutLines(Lines(batch));
+  }
+  Status PutRuns(const std::vector<storage::PrunableRun>& batch) final {
+    return PutLines(Lines(batch));
+  }
+
+ protected:
+  virtual Status PutLines(const std::string& lines) = 0;
+};
+
+class FileArchiver final : public LinesArchive {
  public:
   explicit FileArchiver(std::string dir) : dir_(std::move(dir)) {}
   ~FileArchiver() override {
     if (fd_ >= 0) ::close(fd_);
   }
 
-  Status Put(const std::vector<storage::PrunableJob>& batch) override {
+ private:
+  Status PutLines(const std::string& lines) override {
     if (fd_ < 0) {
       if (Status s = Create(); !s) return s;
     }
-    if (Status s = WriteAll(fd_, Lines(batch), path_); !s) return s;
+    if (Status s = WriteAll(fd_, lines, path_); !s) return s;
     if (::fsync(fd_) != 0) return FileError("fsync", path_);
     return Ok{};
   }
 
- private:
   Status Create() {
     const std::string stamp = CompactUtcNow();
     for (int n = 1; n <= 1000; ++n) {
@@ -100,18 +125,18 @@ class FileArchiver final : public storage::JobArchiver {
   int fd_ = -1;
 };
 
-class GcsArchiver final : public storage::JobArchiver {
+class GcsArchiver final : public LinesArchive {
  public:
   GcsArchiver(std::unique_ptr<validators::ObjectStorage> storage, std::string base)
       : storage_(std::move(storage)), base_(std::move(base)), stamp_(CompactUtcNow()) {}
 
-  Status Put(const std::vector<storage::PrunableJob>& batch) override {
+ private:
+  Status PutLines(const std::string& lines) override {
     const std::string uri = validators::JoinUri(
         base_, "rtgw-archive-" + stamp_ + "-" + std::to_string(++batches_) + ".jsonl");
-    return storage_->Put(uri, Lines(batch), "application/x-ndjson");
+    return storage_->Put(uri, lines, "application/x-ndjson");
   }
 
- private:
   std::unique_ptr<validators::ObjectStorage> storage_;
   std::string base_;
   std::string stamp_;
@@ -128,7 +153,39 @@ std::string ArchiveLine(const storage::JobDetail& detail) {
   return json::serialize(line);
 }
 
-Result<std::unique_ptr<storage::JobArchiver>> OpenJobArchive(const ArchiveOptions& options) {
+std::string RunArchiveLine(const storage::PrunableRun& run) {
+  auto parse_or_null = [](const std::optional<std::string>& text) -> json::value {
+    if (!text) return nullptr;
+    boost::system::error_code ec;
+    json::value v = json::parse(*text, ec);
+    return ec ? json::value(*text) : v;
+  };
+  json::array executions;
+  for (const storage::ValidatorExecution& e : run.executions) {
+    executions.push_back(json::object{
+        {"callback_id", e.callback_id},
+        {"attempt", e.attempt},
+        {"job_id", e.job_id},
+        {"submission_id", e.submission_id},
+        {"execution_name", e.execution_name},
+        {"status", e.status},
+        {"input_uri", e.input_uri},
+        {"result_uri", e.result_uri.empty() ? json::value(nullptr) : json::value(e.result_uri)},
+        {"findings", parse_or_null(e.findings_json)},
+        {"error", e.error ? json::value(*e.error) : json::value(nullptr)},
+        {"receipt", parse_or_null(e.receipt_json)},
+        {"trace_id", e.trace_id},
+        {"created_at", e.created_at},
+        {"finished_at", e.finished_at.empty() ? json::value(nullptr) : json::value(e.finished_at)},
+    });
+  }
+  json::object line;
+  line["validator_run"] = json::parse(validators::RunJson(run.run));
+  line["executions"] = std::move(executions);
+  return json::serialize(line);
+}
+
+Result<std::unique_ptr<Archive>> OpenJobArchive(const ArchiveOptions& options) {
   const std::string& uri = options.uri;
   if (uri.rfind("file://", 0) == 0) {
     std::string dir = uri.substr(7);
@@ -138,14 +195,14 @@ Result<std::unique_ptr<storage::JobArchiver>> OpenJobArchive(const ArchiveOption
       return InvalidArgument("--archive " + uri +
                              ": file:// needs an absolute path of an existing directory");
     }
-    return std::unique_ptr<storage::JobArchiver>(new FileArchiver(std::move(dir)));
+    return std::unique_ptr<Archive>(new FileArchiver(std::move(dir)));
   }
   if (uri.rfind("gs://", 0) == 0) {
     auto storage = validators::MakeGcsStorage(
         uri, options.gcs_endpoint,
         validators::MakeAccessTokenSource(options.gcp_access_token, options.metadata_url));
     if (!storage) return InvalidArgument("--archive " + uri + ": " + storage.error().message);
-    return std::unique_ptr<storage::JobArchiver>(new GcsArchiver(std::move(storage).value(), uri));
+    return std::unique_ptr<Archive>(new GcsArchiver(std::move(storage).value(), uri));
   }
   return InvalidArgument("--archive " + uri +
                          ": expected file:///absolute/dir or gs://bucket[/prefix]");

@@ -6,11 +6,15 @@
 
 #include "common/error.hpp"
 #include "storage/job_pruner.hpp"
+#include "storage/validator_run_pruner.hpp"
 
-// The archive pruned jobs are written to before they are deleted
-// (docs/contracts/retention.md "Archive"). JSON Lines, one job per line:
+// The archive pruned jobs and validator runs are written to before they are
+// deleted (docs/contracts/retention.md "Archive"). JSON Lines, one job or run
+// per line, told apart by the first key:
 //   {"job": <the object GET /api/runtime/jobs/{job_id} answered>,
 //    "events": <the "events" array GET /api/runtime/jobs/{job_id}/detail answered>}
+//   {"validator_run": <the object GET /api/runtime/validations/{run_id} answered>,
+//    "executions": [<every execution, attempt order>]}
 // Destinations:
 //  - file:///abs/dir: one new file per run, <dir>/rtgw-archive-<UTC time>-<n>.jsonl
 //    (n from 1, the first name not taken), created with O_EXCL, each batch
@@ -30,12 +34,18 @@ struct ArchiveOptions {
   std::string metadata_url = "http://metadata.google.internal";
 };
 
+// One archive, both kinds of lines: a job walk and the validator-run walk of
+// one prune write to the same file (file://) or object series (gs://).
+class Archive : public storage::JobArchiver, public storage::ValidatorRunArchiver {};
+
 // InvalidArgument naming the accepted forms for any other URI, or a file://
 // directory that does not exist.
-Result<std::unique_ptr<storage::JobArchiver>> OpenJobArchive(const ArchiveOptions& options);
+Result<std::unique_ptr<Archive>> OpenJobArchive(const ArchiveOptions& options);
 
 // One archive line (without the newline) for a job and its events.
 std::string ArchiveLine(const storage::JobDetail& detail);
+// One archive line (without the newline) for a validator run.
+std::string RunArchiveLine(const storage::PrunableRun& run);
 
 }  // namespace rtgw::app
 

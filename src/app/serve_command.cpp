@@ -320,7 +320,7 @@ int RunServe(const std::vector<std::string>& args) {
   // Retention, the one background runner (docs/contracts/retention.md): the change feed
   // (--change-retention) and finished jobs (--job-retention-days, archived first). Stopped
   // before the store closes (declared after it).
-  std::unique_ptr<storage::JobArchiver> job_archiver;
+  std::unique_ptr<Archive> job_archiver;
   if (cfg.job_retention_days > 0 && cfg.job_archive != "none") {
     ArchiveOptions ao;
     ao.uri = cfg.job_archive;
@@ -336,7 +336,13 @@ int RunServe(const std::vector<std::string>& args) {
   ropts.job_retention = std::chrono::hours(24) * cfg.job_retention_days;
   ropts.job_interval = cfg.job_retention_interval;
   ropts.keep_undelivered = !cfg.job_retention_include_undelivered;
+  // Validator runs and their media go with the jobs, same age, same archive.
+  storage::ValidatorRunArchiver* run_archiver = job_archiver.get();
+  std::unique_ptr<storage::RunMediaDeleter> run_media = MakeRunMediaDeleter(cfg.validators);
   storage::RetentionRunner retention(feed, store->db->retention(), std::move(job_archiver), ropts);
+  if (cfg.job_retention_days > 0) {
+    retention.AddValidatorRuns(store->db->validator_run_retention(), run_archiver, *run_media);
+  }
   retention.Start();
   gopts.feed = &feed;
   gopts.watch = &watch_hub;

@@ -4,6 +4,7 @@
 
 #include "app/commands.hpp"
 #include "app/job_archive.hpp"
+#include "app/validator_wiring.hpp"
 #include "common/time_format.hpp"
 #include "config/env_file.hpp"
 #include "config/options.hpp"
@@ -11,6 +12,7 @@
 #include "storage/job_pruner.hpp"
 #include "storage/open_store.hpp"
 #include "storage/store_copy.hpp"
+#include "storage/validator_run_pruner.hpp"
 
 namespace rtgw::app {
 
@@ -36,7 +38,12 @@ int RunStorePrune(const std::vector<std::string>& args) {
       {"pause-ms", "", "20", "Pause between batches (0..60000)."},
   };
   static const std::vector<config::OptionSpec> kSpecs = [] {
-    std::vector<config::OptionSpec> all = kOwn;  // + the gs:// archive's Google flags
+    std::vector<config::OptionSpec> all = kOwn;
+    // Where validator runs keep their media (serve's flags, same names and env), and the
+    // Google flags of a gs:// archive or gs:// validator storage.
+    for (const config::OptionSpec& spec : config::ValidatorOptionSpecs()) {
+      if (spec.flag == "media-root" || spec.flag == "validator-storage") all.push_back(spec);
+    }
     const std::vector<config::OptionSpec>& google = config::GoogleStorageOptionSpecs();
     all.insert(all.end(), google.begin(), google.end());
     return all;
@@ -48,7 +55,9 @@ int RunStorePrune(const std::vector<std::string>& args) {
       "--older-than and whose projection was delivered, with their events, outbox rows, lease\n"
       "and cancel request, in batches: each batch is first written to the archive (JSON Lines,\n"
       "one job with its events per line) and deleted only once that write is durable. A pruned\n"
-      "job's GET answers 404 and its idempotency key makes a new job. Prints the counts.";
+      "job's GET answers 404 and its idempotency key makes a new job. Then the same for\n"
+      "validator runs finished before the cutoff: archived, their media files deleted from\n"
+      "MEDIA_ROOT / --validator-storage, then their rows. Prints the counts.";
   if (config::PrintHelpIfAsked(args, usage, description, kSpecs)) return 0;
   auto v = config::ParseOptionsOrReport("rtgw store prune", args, kSpecs);
   if (!v) return 2;
@@ -75,7 +84,7 @@ int RunStorePrune(const std::vector<std::string>& args) {
   run.batch_jobs = static_cast<int>(*batch);
   run.pause = std::chrono::milliseconds(*pause);
 
-  std::unique_ptr<storage::JobArchiver> archiver;
+  std::unique_ptr<Archive> archiver;
   const std::string archive = v->GetOr("archive", "");
   if (!run.dry_run) {
     if (archive.empty()) {
@@ -99,6 +108,19 @@ int RunStorePrune(const std::vector<std::string>& args) {
       archiver = std::move(opened).value();
     }
   }
+  config::ValidatorConfig media;
+  media.media_root = v->GetOr("media-root", media.media_root);
+  media.storage = v->GetOr("validator-storage", media.storage);
+  media.gcs_endpoint = v->GetOr("gcs-endpoint", media.gcs_endpoint);
+  media.metadata_url = v->GetOr("gcp-metadata-url", media.metadata_url);
+  media.gcp_access_token = v->GetOr("gcp-access-token", "");
+  if (media.storage != "file://" && media.storage.rfind("gs://", 0) != 0) {
+    std::fprintf(stderr, "rtgw store prune: %s: expected file:// or gs://<bucket>[/<prefix>]\n",
+                 v->Source("validator-storage").c_str());
+    return 2;
+  }
+  storage::ValidatorRunArchiver* run_archiver = archiver.get();
+  std::unique_ptr<storage::RunMediaDeleter> run_media = MakeRunMediaDeleter(media);
 
   storage::StoreOptions so;
   so.url = v->GetOr("database-url", "");
@@ -113,11 +135,16 @@ int RunStorePrune(const std::vector<std::string>& args) {
   }
   const auto started = std::chrono::steady_clock::now();
   Result<storage::PruneReport> r = storage::PruneJobs(store->db->retention(), archiver.get(), run);
+  Result<storage::RunPruneReport> runs = storage::RunPruneReport{};
+  if (r) {
+    runs = storage::PruneValidatorRuns(store->db->validator_run_retention(), run_archiver,
+                                       *run_media, run);
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   store->db->Close();
-  if (!r) {
-    std::fprintf(stderr, "rtgw store prune: %s\n", r.error().message.c_str());
+  if (!r || !runs) {
+    std::fprintf(stderr, "rtgw store prune: %s\n", (!r ? r.error() : runs.error()).message.c_str());
     return 1;
   }
   if (r->dry_run) {
@@ -135,6 +162,25 @@ int RunStorePrune(const std::vector<std::string>& args) {
         static_cast<long long>(r->deleted.events), static_cast<long long>(r->deleted.outbox_rows),
         static_cast<long long>(r->batches), static_cast<long long>(r->archived), archive.c_str(),
         seconds);
+  }
+  if (runs->dry_run) {
+    std::printf("dry run: cutoff %s: %lld validator runs with %lld executions would be pruned\n",
+                run.filter.cutoff.c_str(), static_cast<long long>(runs->counts.runs),
+                static_cast<long long>(runs->counts.executions));
+    return 0;
+  }
+  std::printf(
+      "pruned validator runs: cutoff %s: %lld runs, %lld executions deleted with their media in "
+      "%lld batches; %lld runs archived; %lld kept (media delete failed)\n",
+      run.filter.cutoff.c_str(), static_cast<long long>(runs->deleted.runs),
+      static_cast<long long>(runs->deleted.executions), static_cast<long long>(runs->batches),
+      static_cast<long long>(runs->archived), static_cast<long long>(runs->media_failed));
+  if (runs->media_failed > 0) {
+    std::fprintf(stderr,
+                 "rtgw store prune: %lld validator runs kept: their media could not be deleted "
+                 "(see the log); the next prune tries again\n",
+                 static_cast<long long>(runs->media_failed));
+    return 1;
   }
   return 0;
 }

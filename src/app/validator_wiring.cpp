@@ -12,6 +12,7 @@
 #include "validators/local_launcher.hpp"
 #include "validators/object_storage.hpp"
 #include "validators/registry.hpp"
+#include "validators/run_media.hpp"
 #include "validators/slurm_launcher.hpp"
 #include "validators/validation_service.hpp"
 
@@ -67,15 +68,9 @@ class Stack final : public ValidatorStack {
 
 Status Stack::Start(storage::JobStore& store, storage::NodeStore& nodes,
                     storage::ValidatorRunStore& runs, const std::string& default_callback_url) {
-  if (cfg_.storage == "file://") {
-    auto s = validators::MakeFileStorage(cfg_.media_root);
-    if (!s) return InvalidArgument("MEDIA_ROOT: " + s.error().message);
-    storage_ = std::move(s).value();
-  } else {
-    auto s = validators::MakeGcsStorage(cfg_.storage, cfg_.gcs_endpoint, token_);
-    if (!s) return InvalidArgument("RTGW_VALIDATOR_STORAGE: " + s.error().message);
-    storage_ = std::move(s).value();
-  }
+  auto opened = OpenValidatorStorage(cfg_, token_);
+  if (!opened) return std::move(opened).error();
+  storage_ = std::move(opened).value();
   if (any_slurm_) {
     slurm_ = std::make_unique<validators::SlurmLauncher>(store, nodes);
     launchers_["slurm"] = slurm_.get();
@@ -94,6 +89,25 @@ Status Stack::Start(storage::JobStore& store, storage::NodeStore& nodes,
 }
 
 }  // namespace
+
+Result<std::unique_ptr<validators::ObjectStorage>> OpenValidatorStorage(
+    const config::ValidatorConfig& cfg, validators::AccessTokenSource token) {
+  if (cfg.storage == "file://") {
+    auto s = validators::MakeFileStorage(cfg.media_root);
+    if (!s) return InvalidArgument("MEDIA_ROOT: " + s.error().message);
+    return s;
+  }
+  auto s = validators::MakeGcsStorage(cfg.storage, cfg.gcs_endpoint, std::move(token));
+  if (!s) return InvalidArgument("RTGW_VALIDATOR_STORAGE: " + s.error().message);
+  return s;
+}
+
+std::unique_ptr<storage::RunMediaDeleter> MakeRunMediaDeleter(const config::ValidatorConfig& cfg) {
+  return std::make_unique<validators::ObjectStorageRunMedia>([cfg] {
+    return OpenValidatorStorage(
+        cfg, validators::MakeAccessTokenSource(cfg.gcp_access_token, cfg.metadata_url));
+  });
+}
 
 api::ValidatorEndpoints* LateValidatorEndpoints::Target(api::ValidatorCall& call) {
   api::ValidatorEndpoints* t = target_.load();

@@ -10,7 +10,9 @@
 #include "config/validator_config.hpp"
 #include "storage/job_store.hpp"
 #include "storage/node_store.hpp"
+#include "storage/validator_run_pruner.hpp"
 #include "storage/validator_run_store.hpp"
+#include "validators/object_storage.hpp"
 
 namespace rtgw::app {
 
@@ -55,6 +57,17 @@ class LateValidatorEndpoints final : public api::ValidatorEndpoints {
   api::ValidatorEndpoints* Target(api::ValidatorCall& call);
   std::atomic<api::ValidatorEndpoints*> target_{nullptr};
 };
+
+// The object storage of validator runs as configured: file:// under
+// MEDIA_ROOT (created when missing) or RTGW_VALIDATOR_STORAGE gs://; errors
+// name the setting.
+Result<std::unique_ptr<validators::ObjectStorage>> OpenValidatorStorage(
+    const config::ValidatorConfig& cfg, validators::AccessTokenSource token);
+
+// What deletes a pruned validator run's media (validators/run_media.hpp) on
+// that storage, opened on first use (a walk that finds no run never creates
+// MEDIA_ROOT).
+std::unique_ptr<storage::RunMediaDeleter> MakeRunMediaDeleter(const config::ValidatorConfig& cfg);
 
 // Null (no error) when no validators file is configured. Errors name the
 // setting (RTGW_VALIDATORS_FILE, RTGW_VALIDATOR_JWKS, ...).

@@ -154,6 +154,21 @@ class DbJobRetentionStore final : public JobRetentionStore {
   Db& db_;
 };
 
+template <class Db>
+class DbValidatorRunRetentionStore final : public ValidatorRunRetentionStore {
+ public:
+  explicit DbValidatorRunRetentionStore(Db& db) : db_(db) {}
+
+  void ReadPrunableRuns(std::string cutoff, std::optional<RunPruneKey> after, int limit,
+                        Callback<PrunableRunBatch> done) override;
+  void DeletePrunedRuns(std::string cutoff, std::vector<PrunableRun> runs,
+                        Callback<RunPruneCounts> done) override;
+  void CountPrunableRuns(std::string cutoff, Callback<RunPruneCounts> done) override;
+
+ private:
+  Db& db_;
+};
+
 // The Stores part of a backend database (CRTP: `class SqliteDatabase final :
 // public DbStores<SqliteDatabase>`): owns one store of each kind over the
 // database and hands them out. The stores are members of this base, so they
@@ -168,6 +183,7 @@ class DbStores : public Stores {
   RevocationStore& revocations() final { return revocations_; }
   JobFeedStore& feed() final { return feed_; }
   JobRetentionStore& retention() final { return retention_; }
+  ValidatorRunRetentionStore& validator_run_retention() final { return run_retention_; }
 
  protected:
   // `self` is the derived database under construction: only bound, not used.
@@ -178,7 +194,8 @@ class DbStores : public Stores {
         runs_(self),
         revocations_(self),
         feed_(self),
-        retention_(self) {}
+        retention_(self),
+        run_retention_(self) {}
 
  private:
   DbJobStore<Db> jobs_;
@@ -188,6 +205,7 @@ class DbStores : public Stores {
   DbRevocationStore<Db> revocations_;
   DbJobFeedStore<Db> feed_;
   DbJobRetentionStore<Db> retention_;
+  DbValidatorRunRetentionStore<Db> run_retention_;
 };
 
 }  // namespace rtgw::storage

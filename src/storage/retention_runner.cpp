@@ -30,6 +30,13 @@ RetentionRunner::RetentionRunner(JobFeedStore& feed, JobRetentionStore& jobs,
 
 RetentionRunner::~RetentionRunner() { Stop(); }
 
+void RetentionRunner::AddValidatorRuns(ValidatorRunRetentionStore& runs,
+                                       ValidatorRunArchiver* archiver, RunMediaDeleter& media) {
+  runs_ = &runs;
+  run_archiver_ = archiver;
+  media_ = &media;
+}
+
 void RetentionRunner::Start() {
   if (options_.change_retention.count() <= 0 && options_.job_retention.count() <= 0) return;
   thread_ = std::thread([this] { Loop(); });
@@ -69,6 +76,7 @@ void RetentionRunner::Loop() {
     }
     if (jobs && now >= next_jobs) {
       PruneJobsNow();
+      PruneValidatorRunsNow();
       next_jobs = Steady::now() + job_interval;
     }
   }
@@ -111,6 +119,27 @@ void RetentionRunner::PruneJobsNow() {
                                      {"archived", static_cast<long long>(r->archived)},
                                      {"batches", static_cast<long long>(r->batches)},
                                      {"seconds", seconds}});
+}
+
+void RetentionRunner::PruneValidatorRunsNow() {
+  if (runs_ == nullptr || stop_) return;
+  PruneRun run;
+  run.filter.cutoff = FormatRfc3339(std::chrono::system_clock::now() - options_.job_retention);
+  run.batch_jobs = options_.batch_jobs;
+  run.pause = options_.pause;
+  run.stop = &stop_;
+  Result<RunPruneReport> r = PruneValidatorRuns(*runs_, run_archiver_, *media_, run);
+  if (!r) {
+    LogWarn("retention: pruning validator runs failed", {{"error", r.error().message}});
+    return;
+  }
+  if (r->deleted.runs == 0 && r->media_failed == 0) return;
+  LogInfo("retention: pruned validator runs",
+          {{"cutoff", run.filter.cutoff},
+           {"runs", static_cast<long long>(r->deleted.runs)},
+           {"executions", static_cast<long long>(r->deleted.executions)},
+           {"archived", static_cast<long long>(r->archived)},
+           {"media_failed", static_cast<long long>(r->media_failed)}});
 }
 
 }  // namespace rtgw::storage

@@ -11,11 +11,12 @@
 #include "storage/job_feed_store.hpp"
 #include "storage/job_pruner.hpp"
 #include "storage/job_retention_store.hpp"
+#include "storage/validator_run_pruner.hpp"
 
 // The one background retention mechanism of `rtgw serve`
 // (docs/contracts/retention.md "In the server"): a thread that prunes the
 // change feed (--change-retention) and old finished jobs (--job-retention-days,
-// with their archive).
+// with their archive), then the validator runs and their media of the same age.
 namespace rtgw::storage {
 
 struct RetentionOptions {
@@ -45,6 +46,13 @@ class RetentionRunner {
   RetentionRunner(const RetentionRunner&) = delete;
   RetentionRunner& operator=(const RetentionRunner&) = delete;
 
+  // Also prunes validator runs (PruneValidatorRuns) with the job retention's
+  // cutoff, right after each job walk, into the same archive: `archiver` may
+  // be null (no archive); `runs`, `*archiver` and `media` must outlive the
+  // runner. Call before Start.
+  void AddValidatorRuns(ValidatorRunRetentionStore& runs, ValidatorRunArchiver* archiver,
+                        RunMediaDeleter& media);
+
   // Nothing to do (both retentions 0): no thread.
   void Start();
   void Stop();
@@ -53,10 +61,14 @@ class RetentionRunner {
   void Loop();
   void PruneChangesNow();
   void PruneJobsNow();
+  void PruneValidatorRunsNow();
 
   JobFeedStore& feed_;
   JobRetentionStore& jobs_;
   std::unique_ptr<JobArchiver> archiver_;
+  ValidatorRunRetentionStore* runs_ = nullptr;
+  ValidatorRunArchiver* run_archiver_ = nullptr;
+  RunMediaDeleter* media_ = nullptr;
   const RetentionOptions options_;
   std::atomic<bool> stop_{false};
   std::mutex mu_;

@@ -1,5 +1,6 @@
 #include "storage/retention_runner.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <mutex>
@@ -77,6 +78,56 @@ class RecordingRetention final : public JobRetentionStore {
   std::vector<PruneFilter> filters_;
 };
 
+// One prunable run per walk; records the cutoffs and what was deleted.
+class OneRunPerWalk final : public ValidatorRunRetentionStore {
+ public:
+  void ReadPrunableRuns(std::string cutoff, std::optional<RunPruneKey>, int,
+                        Callback<PrunableRunBatch> done) override {
+    PrunableRunBatch batch;
+    batch.runs.resize(1);
+    batch.runs[0].run.run_id = "vr-" + cutoff;
+    batch.runs[0].executions.resize(1);
+    {
+      std::lock_guard lock(mu_);
+      cutoffs_.push_back(std::move(cutoff));
+    }
+    done(std::move(batch));
+  }
+  void DeletePrunedRuns(std::string, std::vector<PrunableRun> runs,
+                        Callback<RunPruneCounts> done) override {
+    {
+      std::lock_guard lock(mu_);
+      for (const PrunableRun& r : runs) deleted_.push_back(r.run.run_id);
+    }
+    done(RunPruneCounts{static_cast<std::int64_t>(runs.size()), 1});
+  }
+  void CountPrunableRuns(std::string, Callback<RunPruneCounts> done) override {
+    done(RunPruneCounts{});
+  }
+  std::vector<std::string> cutoffs() {
+    std::lock_guard lock(mu_);
+    return cutoffs_;
+  }
+  std::vector<std::string> deleted() {
+    std::lock_guard lock(mu_);
+    return deleted_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> cutoffs_;
+  std::vector<std::string> deleted_;
+};
+
+class CountingMedia final : public RunMediaDeleter {
+ public:
+  Status DeleteMedia(const PrunableRun&) override {
+    ++calls;
+    return Ok{};
+  }
+  std::atomic<int> calls{0};
+};
+
 template <class F>
 bool Eventually(F&& f, std::chrono::milliseconds timeout = 5s) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -94,7 +145,7 @@ std::int64_t NowUs() {
 }
 
 TEST(RetentionRunnerTest, PrunesChangesInBatchesUntilFewerRowsComeBackThenAgainLater) {
-  ScriptedFeed feed({10'000, 10'000, 3});
+  ScriptedFeed feed({1'000, 1'000, 3});
   RecordingRetention jobs;
   RetentionOptions o;
   o.change_retention = 1s;
@@ -103,7 +154,7 @@ TEST(RetentionRunnerTest, PrunesChangesInBatchesUntilFewerRowsComeBackThenAgainL
   runner.Start();
   ASSERT_TRUE(Eventually([&] { return feed.calls().size() >= 3; }));
   for (const auto& call : feed.calls()) {
-    EXPECT_EQ(call.max_rows, 10'000);
+    EXPECT_EQ(call.max_rows, 1'000);
     EXPECT_NEAR(static_cast<double>(call.older_than_us), static_cast<double>(now_us - 1'000'000),
                 2e6);
   }
@@ -111,6 +162,22 @@ TEST(RetentionRunnerTest, PrunesChangesInBatchesUntilFewerRowsComeBackThenAgainL
   ASSERT_TRUE(Eventually([&] { return feed.calls().size() >= 4; }));
   runner.Stop();
   EXPECT_TRUE(jobs.filters().empty());  // job retention off
+}
+
+// The duty cycle of a walk: a step that took t is followed by t * (100 - p) / p of sleep.
+TEST(PaceAfterTest, SleepsInProportionToTheStepAndNotAtAllAtOneHundredPercent) {
+  EXPECT_EQ(PaceAfter(10ms, 100), 0us);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(PaceAfter(10ms, 25), 30ms);
+  EXPECT_EQ(PaceAfter(8ms, 50), 8ms);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 38ms);
+  RecordingRetention jobs;
+  PruneRun run;
+  run.busy_percent = 0;
+  Result<PruneReport> refused = PruneJobs(jobs, nullptr, run);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(jobs.filters().empty());  // refused before any read
 }
 
 TEST(RetentionRunnerTest, KeepForeverNeverPrunes) {
@@ -144,6 +211,34 @@ TEST(RetentionRunnerTest, WalksJobsEveryIntervalWithTheCutoffOfTheRetention) {
     EXPECT_FALSE(f.keep_undelivered);
   }
   EXPECT_TRUE(feed.calls().empty());  // change retention off
+}
+
+TEST(RetentionRunnerTest, WalksValidatorRunsAfterEachJobWalkWithTheSameRetention) {
+  ScriptedFeed feed({});
+  RecordingRetention jobs;
+  OneRunPerWalk runs;
+  CountingMedia media;
+  RetentionOptions o;
+  o.job_retention = std::chrono::hours(24);
+  o.job_interval = 20ms;
+  RetentionRunner runner(feed, jobs, nullptr, o);
+  runner.AddValidatorRuns(runs, nullptr, media);
+  runner.Start();
+  ASSERT_TRUE(Eventually([&] { return runs.cutoffs().size() >= 2; }));
+  runner.Stop();
+  const std::vector<std::string> cutoffs = runs.cutoffs();
+  const std::vector<PruneFilter> filters = jobs.filters();
+  ASSERT_GE(filters.size(), cutoffs.size());
+  // Each run walk right after its job walk, its cutoff now - the same retention.
+  for (std::size_t i = 0; i < cutoffs.size(); ++i) {
+    EXPECT_GE(cutoffs[i], filters[i].cutoff);
+    if (i + 1 < filters.size()) {
+      EXPECT_LE(cutoffs[i], filters[i + 1].cutoff);
+    }
+  }
+  // Media first, then the rows: every run read was deleted after its media.
+  EXPECT_EQ(runs.deleted().size(), cutoffs.size());
+  EXPECT_EQ(media.calls.load(), static_cast<int>(cutoffs.size()));
 }
 
 }  // namespace

@@ -132,9 +132,9 @@ class StoreScenarioTest : public ::testing::Test {
 
 }  // namespace rtgw::storage::test_support
 
-// Runs the seven scenario suites on `Backend`, their tests named `Prefix.*`.
+// Runs the eight scenario suites on `Backend`, their tests named `Prefix.*`.
 // Once per backend, inside namespace rtgw::storage::test_support, in a file
-// that includes the seven *_scenarios.hpp headers.
+// that includes the eight *_scenarios.hpp headers.
 #define RTGW_INSTANTIATE_STORE_SCENARIOS(Prefix, Backend)                      \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, JobStoreScenarios, Backend);          \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, OutboxStoreScenarios, Backend);       \
@@ -142,6 +142,7 @@ class StoreScenarioTest : public ::testing::Test {
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ValidatorRunStoreScenarios, Backend); \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, RevocationStoreScenarios, Backend);   \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, JobFeedStoreScenarios, Backend);      \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, JobRetentionStoreScenarios, Backend)
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, JobRetentionStoreScenarios, Backend); \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ValidatorRunRetentionStoreScenarios, Backend)
 
 #endif  // RTGW_STORAGE_STORE_TEST_SUPPORT_HPP_

@@ -7,6 +7,7 @@
 #include "storage/node_store.hpp"
 #include "storage/outbox_store.hpp"
 #include "storage/revocation_store.hpp"
+#include "storage/validator_run_retention_store.hpp"
 #include "storage/validator_run_store.hpp"
 
 namespace rtgw::storage {
@@ -29,6 +30,7 @@ class Stores {
   virtual RevocationStore& revocations() = 0;
   virtual JobFeedStore& feed() = 0;
   virtual JobRetentionStore& retention() = 0;
+  virtual ValidatorRunRetentionStore& validator_run_retention() = 0;
   virtual void Close() = 0;
 };
 

@@ -1,9 +1,13 @@
 #include "validators/object_storage.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <system_error>
 
 #include <boost/json.hpp>
 
@@ -27,18 +31,24 @@ class FileStorage final : public ObjectStorage {
   Status Put(const std::string& uri, const std::string& bytes, const std::string&) override {
     auto path = Resolve(uri);
     if (!path) return path.error();
-    std::error_code ec;
-    fs::create_directories(path->parent_path(), ec);
-    if (ec)
-      return Unavailable("cannot create " + path->parent_path().string() + ": " + ec.message());
     // Write to a temp file, then rename: a reader never sees half an object.
     const fs::path tmp = path->string() + ".tmp";
-    {
+    // A Delete may remove a directory that became empty between creating it
+    // and opening the temp file in it: create it again (the temp file then
+    // keeps it non-empty until the rename).
+    for (int attempt = 1;; ++attempt) {
+      std::error_code ec;
+      fs::create_directories(path->parent_path(), ec);
+      if (ec)
+        return Unavailable("cannot create " + path->parent_path().string() + ": " + ec.message());
       std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      if (!out.is_open() && attempt < 3 && !fs::exists(path->parent_path(), ec)) continue;
       out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
       out.flush();
       if (!out) return Unavailable("cannot write " + tmp.string());
+      break;
     }
+    std::error_code ec;
     fs::rename(tmp, *path, ec);
     if (ec) return Unavailable("cannot rename to " + path->string() + ": " + ec.message());
     return Ok{};
@@ -50,6 +60,21 @@ class FileStorage final : public ObjectStorage {
     std::optional<std::string> text = ReadFileText(*path);
     if (!text) return NotFound("object not found: " + uri);
     return std::move(*text);
+  }
+
+  Status Delete(const std::string& uri) override {
+    auto path = ResolveEntry(uri);
+    if (!path) return path.error();
+    if (::unlink(path->c_str()) != 0 && errno != ENOENT) {
+      return Unavailable("cannot delete " + path->string() + ": " +
+                         std::generic_category().message(errno));
+    }
+    // Directories do not exist in object storage: drop the ones this left
+    // empty, up to the root. rmdir refuses a non-empty one, which ends it.
+    for (fs::path dir = path->parent_path(); dir != root_ && Under(dir); dir = dir.parent_path()) {
+      if (::rmdir(dir.c_str()) != 0) break;
+    }
+    return Ok{};
   }
 
   const std::string& base_uri() const override { return base_; }
@@ -69,6 +94,24 @@ class FileStorage final : public ObjectStorage {
       return PermissionDenied("path is outside MEDIA_ROOT", "path_outside_media_root");
     }
     return p;
+  }
+
+  // As Resolve, but the last component is not followed: the entry itself (a
+  // symlink under the root names the link, not what it points to).
+  Result<fs::path> ResolveEntry(const std::string& uri) const {
+    auto parent = Resolve(uri.substr(0, uri.find_last_of('/')));
+    if (!parent) return parent.error();
+    const std::string name = uri.substr(uri.find_last_of('/') + 1);
+    if (name.empty() || name == "." || name == "..") {
+      return InvalidArgument("file:// URI does not name an object: " + uri);
+    }
+    return *parent / name;
+  }
+
+  // `dir` lies strictly under the root.
+  bool Under(const fs::path& dir) const {
+    auto rel = dir.lexically_relative(root_);
+    return !rel.empty() && *rel.begin() != ".." && *rel.begin() != "." && !rel.is_absolute();
   }
 
  private:
@@ -111,6 +154,22 @@ class GcsStorage final : public ObjectStorage {
     if (r.status == 404) return NotFound("object not found: " + uri);
     if (r.status / 100 != 2) return Failure("download", uri, r);
     return std::move(r.body);
+  }
+
+  Status Delete(const std::string& uri) override {
+    auto parts = Split(uri);
+    if (!parts) return parts.error();
+    auto token = token_();
+    if (!token) return token.error();
+    net::HttpResponse r =
+        http_.Send({.method = "DELETE",
+                    .url = endpoint_ + "/storage/v1/b/" + net::UrlEncode(parts->first) + "/o/" +
+                           net::UrlEncode(parts->second),
+                    .headers = {{"Authorization", "Bearer " + *token}},
+                    .timeout = kTimeout});
+    if (r.status == 404) return Ok{};  // already gone: what the caller wanted
+    if (r.status / 100 != 2) return Failure("delete", uri, r);
+    return Ok{};
   }
 
   const std::string& base_uri() const override { return base_; }

@@ -16,9 +16,11 @@ namespace rtgw::validators {
 //    PermissionDenied("path_outside_media_root").
 //  - gs://<bucket>/<object> through the GCS JSON API: upload
 //    POST <endpoint>/upload/storage/v1/b/<bucket>/o?uploadType=media&name=<object>,
-//    download GET <endpoint>/storage/v1/b/<bucket>/o/<object>?alt=media, with
+//    download GET <endpoint>/storage/v1/b/<bucket>/o/<object>?alt=media,
+//    delete DELETE <endpoint>/storage/v1/b/<bucket>/o/<object>, with
 //    "Authorization: Bearer <access token>".
-// Both BLOCK: call from the validation service's threads only.
+// All BLOCK: call from the validation service's or the retention's threads
+// only.
 // Thread-safety: safe for concurrent use.
 class ObjectStorage {
  public:
@@ -26,6 +28,12 @@ class ObjectStorage {
   virtual Status Put(const std::string& uri, const std::string& bytes,
                      const std::string& content_type) = 0;
   virtual Result<std::string> Get(const std::string& uri) = 0;
+  // Removes the object. An object that is not there counts as deleted (Ok):
+  // a retried delete of a half-pruned run succeeds. file:// unlinks the path
+  // itself (a symlink, not its target), then removes the parent directories
+  // that became empty, up to MEDIA_ROOT (Put re-creates them, also when a
+  // delete removed one under its feet). gs:// answers 204, or 404 (gone).
+  virtual Status Delete(const std::string& uri) = 0;
   // Base URI objects of runs are written under ("file:///abs/media", "gs://b/prefix").
   virtual const std::string& base_uri() const = 0;
 };

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -18,11 +19,13 @@
 #include "auth/jws_signer.hpp"
 #include "common/await.hpp"
 #include "common/temp_dir.hpp"
+#include "net/loopback_server.hpp"
 #include "storage/sqlite/sqlite_database.hpp"
 #include "validators/callback_token.hpp"
 #include "validators/local_launcher.hpp"
 #include "validators/object_storage.hpp"
 #include "validators/registry.hpp"
+#include "validators/run_media.hpp"
 #include "validators/validation_service.hpp"
 
 namespace rtgw::validators {
@@ -100,6 +103,95 @@ TEST_F(FileStorageTest, RefusesTraversalAndOtherRoots) {
   EXPECT_FALSE(storage_->Put("file:///tmp/elsewhere.json", "x", "text/plain").ok());
   fs::create_symlink("/etc", root_ / "link");
   EXPECT_FALSE(storage_->Get(storage_->base_uri() + "/link/passwd").ok());
+}
+
+TEST_F(FileStorageTest, DeleteRemovesTheObjectAndTheDirectoriesItEmptied) {
+  const std::string keep = JoinUri(storage_->base_uri(), "validations/t/vr-1/files/keep.txt");
+  const std::string gone = JoinUri(storage_->base_uri(), "validations/t/vr-2/cb-1/input.json");
+  ASSERT_TRUE(storage_->Put(keep, "k", "text/plain").ok());
+  ASSERT_TRUE(storage_->Put(gone, "{}", "application/json").ok());
+  ASSERT_TRUE(storage_->Delete(gone).ok());
+  EXPECT_EQ(storage_->Get(gone).error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE(fs::exists(root_ / "validations/t/vr-2"));  // emptied: removed
+  EXPECT_TRUE(fs::exists(root_ / "validations/t/vr-1/files/keep.txt"));
+  EXPECT_TRUE(fs::exists(root_));
+  EXPECT_TRUE(storage_->Delete(gone).ok());  // already gone: deleted
+  // A write into a directory a delete removed re-creates it.
+  ASSERT_TRUE(storage_->Put(gone, "{}", "application/json").ok());
+  EXPECT_TRUE(storage_->Get(gone).ok());
+}
+
+TEST_F(FileStorageTest, DeleteNeverLeavesTheRootNorFollowsALink) {
+  const fs::path outside = tmp_.path() / "outside.txt";
+  std::ofstream(outside) << "x";
+  EXPECT_EQ(storage_->Delete("file://" + outside.string()).error().api_code,
+            "path_outside_media_root");
+  EXPECT_FALSE(storage_->Delete(storage_->base_uri() + "/../outside.txt").ok());
+  fs::create_symlink(outside, root_ / "link.txt");
+  ASSERT_TRUE(storage_->Delete(JoinUri(storage_->base_uri(), "link.txt")).ok());
+  EXPECT_FALSE(fs::is_symlink(root_ / "link.txt"));  // the link went,
+  EXPECT_TRUE(fs::exists(outside));                  // not what it pointed to
+  EXPECT_FALSE(storage_->Delete(storage_->base_uri() + "/").ok());
+}
+
+// The GCS JSON API's objects.delete on a local server: the request shape,
+// 204 and 404 are both a deleted object, anything else an error.
+TEST(GcsStorageTest, DeleteSendsObjectsDeleteAndTakesA404AsDeleted) {
+  std::mutex mu;
+  std::vector<std::string> seen;
+  std::atomic<int> status{204};
+  net::FunctionHandler handler([&](const http::Request& r, const http::Respond& respond) {
+    {
+      std::lock_guard lock(mu);
+      seen.push_back(r.method + " " + r.target + " " + std::string(r.Header("authorization")));
+    }
+    respond(http::Response{.status = status.load()});
+  });
+  net::LoopbackServer server(handler);
+  std::string endpoint = server.Url("");
+  auto storage = MakeGcsStorage("gs://bkt/pre", endpoint,
+                                []() -> Result<std::string> { return std::string("tok"); });
+  ASSERT_TRUE(storage.ok());
+  const std::string uri = "gs://bkt/pre/validations/t/vr-1/cb-1/input.json";
+  EXPECT_TRUE((*storage)->Delete(uri).ok());
+  status = 404;
+  EXPECT_TRUE((*storage)->Delete(uri).ok());
+  status = 503;
+  EXPECT_FALSE((*storage)->Delete(uri).ok());
+  std::lock_guard lock(mu);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(
+      seen[0],
+      "DELETE /storage/v1/b/bkt/o/pre%2Fvalidations%2Ft%2Fvr-1%2Fcb-1%2Finput.json Bearer tok");
+}
+
+// Which objects a pruned run's media are: under the run's prefix only,
+// envelopes last.
+TEST(RunMediaTest, TheRunsObjectsUnderItsPrefixEnvelopesLast) {
+  const std::string p = "gs://b/x/validations/t/vr-1/";
+  storage::PrunableRun run;
+  run.run.run_id = "vr-1";
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    storage::ValidatorExecution e;
+    e.callback_id = "cb-" + std::to_string(attempt);
+    e.attempt = attempt;
+    e.input_uri = p + e.callback_id + "/input.json";
+    run.executions.push_back(e);
+  }
+  run.executions[0].result_uri = p + "cb-1/out/report.json";       // under the prefix: goes
+  run.executions[1].result_uri = "gs://b/x/validations/t/vr-9/r";  // another run's: stays
+  const std::string envelope = R"({"files":[{"name":"a.txt","uri":")" + p + R"(files/a.txt"},)" +
+                               R"({"name":"b","uri":"gs://b/elsewhere/b"},{"name":"c","uri":")" +
+                               p + R"(files/../../vr-2/c"}],"result_uri":")" + p +
+                               R"(cb-1/result.json"})";
+  EXPECT_EQ(RunMediaUris(run, {envelope, ""}),
+            (std::vector<std::string>{p + "files/a.txt", p + "cb-1/result.json",
+                                      p + "cb-1/out/report.json", p + "cb-2/result.json",
+                                      p + "cb-1/input.json", p + "cb-2/input.json"}));
+  // An input_uri of another shape: only that object.
+  run.executions.resize(1);
+  run.executions[0].input_uri = "file:///m/other.json";
+  EXPECT_EQ(RunMediaUris(run, {envelope}), (std::vector<std::string>{"file:///m/other.json"}));
 }
 
 class TokenTest : public ::testing::Test {

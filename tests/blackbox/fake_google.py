@@ -22,7 +22,8 @@ What it serves (one ThreadingHTTPServer on 127.0.0.1:<ephemeral>):
   CLOUD_RUN_EXECUTION, ...), and GCE_METADATA_HOST / STORAGE_EMULATOR_HOST pointing here.
 - GCS JSON API (https://cloud.google.com/storage/docs/json_api/v1/objects):
   POST /upload/storage/v1/b/{bucket}/o?uploadType=media&name={object} (body = bytes) and
-  GET /storage/v1/b/{bucket}/o/{object}?alt=media, {object} percent-encoded (no raw '/').
+  GET /storage/v1/b/{bucket}/o/{object}?alt=media and DELETE /storage/v1/b/{bucket}/o/{object}
+  (204; 404 for a missing object, as GCS), {object} percent-encoded (no raw '/').
 
 Every API call except the metadata server and the certificates needs
 `Authorization: Bearer <a token this metadata server issued>`. Anything that does not match the
@@ -398,6 +399,16 @@ class FakeGoogle:
                 return 404, {"error": {"code": 404, "message": "No such object"}}, \
                     "application/json"
             return 200, obj[0], obj[1]
+        if m and method == "DELETE":
+            if query:
+                return self._reject(400, "INVALID_ARGUMENT", "delete: no parameters expected")
+            key = (urllib.parse.unquote(m.group(1)), urllib.parse.unquote(m.group(2)))
+            with self.lock:
+                gone = self.objects.pop(key, None)
+            if gone is None:
+                return 404, {"error": {"code": 404, "message": "No such object"}}, \
+                    "application/json"
+            return 204, b"", "application/json"
         return self._reject(404, "NOT_FOUND",
-                            f"GCS: {method} {path} is not an objects.insert/get media request "
-                            "(object names must be percent-encoded)")
+                            f"GCS: {method} {path} is not an objects.insert/get media or "
+                            "objects.delete request (object names must be percent-encoded)")

@@ -37,6 +37,7 @@
 #include "storage/postgres/pg_job_ops.hpp"
 #include "storage/postgres/pg_test_support.hpp"
 #include "storage/revocation_store_scenarios.hpp"
+#include "storage/validator_run_retention_store_scenarios.hpp"
 #include "storage/validator_run_store_scenarios.hpp"
 
 namespace rtgw::storage::postgres {

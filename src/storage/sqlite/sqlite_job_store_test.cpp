@@ -35,6 +35,7 @@
 #include "storage/sqlite/shim_vfs.hpp"
 #include "storage/sqlite/sqlite_database.hpp"
 #include "storage/sqlite/sqlite_test_support.hpp"
+#include "storage/validator_run_retention_store_scenarios.hpp"
 #include "storage/validator_run_store_scenarios.hpp"
 
 namespace rtgw::storage::sqlite {
