@@ -5,9 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <ctime>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -34,7 +34,8 @@ std::string CompactUtcNow() {
 }
 
 Error FileError(const std::string& what, const std::string& path) {
-  return Unavailable("archive " + what + " " + path + ": " + std::strerror(errno));
+  return Unavailable("archive " + what + " " + path + ": " +
+                     std::generic_category().message(errno));
 }
 
 Status WriteAll(int fd, const std::string& bytes, const std::string& path) {

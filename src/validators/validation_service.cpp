@@ -168,15 +168,18 @@ Launcher* ValidationService::LauncherFor(const std::string& name) const {
 }
 
 void ValidationService::Launch(LaunchRequest request, RunDone done) {
-  Post([this, request = std::move(request), done] { done(DoLaunch(request)); },
-       [done](Error e) { done(std::move(e)); });
+  const std::function<void(Error)> refuse = [done](Error e) { done(std::move(e)); };
+  Post([this, request = std::move(request), done = std::move(done)] { done(DoLaunch(request)); },
+       refuse);
 }
 
 void ValidationService::Rerun(std::string tenant_id, std::string run_id, std::string trace_id,
                               RunDone done) {
+  const std::function<void(Error)> refuse = [done](Error e) { done(std::move(e)); };
   Post([this, tenant_id = std::move(tenant_id), run_id = std::move(run_id),
-        trace_id = std::move(trace_id), done] { done(DoRerun(tenant_id, run_id, trace_id)); },
-       [done](Error e) { done(std::move(e)); });
+        trace_id = std::move(trace_id),
+        done = std::move(done)] { done(DoRerun(tenant_id, run_id, trace_id)); },
+       refuse);
 }
 
 void ValidationService::Get(std::string tenant_id, std::string run_id, RunDone done) {
@@ -185,8 +188,9 @@ void ValidationService::Get(std::string tenant_id, std::string run_id, RunDone d
 
 void ValidationService::Callback(CallbackRequest request,
                                  std::function<void(Result<std::string>)> done) {
-  Post([this, request = std::move(request), done] { done(DoCallback(request)); },
-       [done](Error e) { done(std::move(e)); });
+  const std::function<void(Error)> refuse = [done](Error e) { done(std::move(e)); };
+  Post([this, request = std::move(request), done = std::move(done)] { done(DoCallback(request)); },
+       refuse);
 }
 
 Result<ValidatorRun> ValidationService::StartExecution(ValidatorRun run, bool first,
