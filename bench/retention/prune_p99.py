@@ -15,7 +15,18 @@ Measured, each on a fresh copy of the filled file:
             starts at once), the same load started with it; the prune's duration and jobs/s from
             its log line "retention: pruned jobs", p99 of the submits sent while it ran.
 
+Where the prune's time went: the log line's read/archive/delete/paced seconds (as the pruning
+thread waited for each step) and, from /metrics scraped at the prune's start and end, the p99 and
+max bucket of the group commits (rtgw_store_commit_seconds) and the WAL checkpoints
+(rtgw_store_checkpoint_seconds) during it.
+
   bench/retention/prune_p99.py [--size 1000000] [--rate 200] [--seconds 30] [--results DIR]
+                               [--filled FILE] [--serve-arg=--job-retention-busy-percent=25 ...]
+                               [--changes N]
+--filled: keep the filled store in FILE and reuse it when it exists (same --size and --changes).
+--changes N: the change feed instead of jobs: N change rows of one tenant from 2024 are added to
+the filled store, and the pruning server runs `--change-retention 1h` (no job retention); its log
+line "retention: pruned changes" ends the measurement.
 Env: RTGW_BIN (default build/release/src/app/rtgw).
 """
 from __future__ import annotations
@@ -24,6 +35,7 @@ import argparse
 import http.client
 import json
 import shutil
+import sqlite3
 import sys
 import tempfile
 import threading
@@ -33,7 +45,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "list_watch"))
 import list_p99  # noqa: E402
-from common import Rtgw, Store, dump, percentile, token  # noqa: E402
+from common import (Rtgw, Store, dump, histogram_quantile, metrics_histogram,  # noqa: E402
+                    percentile, token)
 
 TENANT = list_p99.TENANT
 TEMPLATES = list_p99.TEMPLATES
@@ -113,12 +126,46 @@ def summary(lat: list[float]) -> dict:
             "max_ms": round(s[-1], 2) if s else None}
 
 
-def prune_log(workdir: Path, name: str) -> dict | None:
+def prune_log(workdir: Path, name: str, message: str) -> dict | None:
     path = workdir / f"{name}.log"
     for line in path.read_text(errors="replace").splitlines():
-        if '"retention: pruned jobs"' in line:
+        if f'"{message}"' in line:
             return json.loads(line)
     return None
+
+
+def seed_changes(store: Store, rows: int) -> None:
+    """ROWS change-feed rows of one tenant from 2024 (older than any retention), each with a
+    ~700-byte payload like a job's ProjectionUpdate."""
+    store.execute(
+        f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows}) "
+        "INSERT INTO job_changes (tenant_id, seq, job_id, workspace_id, management_node_id,"
+        " requested_by, projection_version, payload_json, created_us) "
+        "SELECT 'tenant-old', i, printf('oj-%08d', i), 'ws', 'node-1', 'u', 1,"
+        " printf('{\"job_id\":\"oj-%08d\",\"pad\":\"%s\"}', i, hex(zeroblob(320))),"
+        " 1704067200000000 + i FROM n;"
+        f"INSERT INTO job_change_heads (tenant_id, last_seq, pruned_through) "
+        f"VALUES ('tenant-old', {rows}, 0);")
+
+
+def scrape(port: int) -> str:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", "/metrics")
+        return conn.getresponse().read().decode()
+    finally:
+        conn.close()
+
+
+def histogram_delta(before: str, after: str, name: str) -> dict:
+    """Count, p99 and max (upper bucket bounds, ms) of a histogram's samples between two
+    scrapes."""
+    b, e = metrics_histogram(before, name), metrics_histogram(after, name)
+    count = e.get(float("inf"), 0.0) - b.get(float("inf"), 0.0)
+    if count <= 0:
+        return {"n": 0}
+    return {"n": int(count), "p99_le_ms": round(histogram_quantile(b, e, 0.99) * 1000, 2),
+            "max_le_ms": round(histogram_quantile(b, e, 1.0) * 1000, 2)}
 
 
 def main() -> int:
@@ -128,25 +175,45 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--results", type=Path, default=None)
+    ap.add_argument("--filled", type=Path, default=None)
+    ap.add_argument("--serve-arg", action="append", default=[],
+                    help="an extra `rtgw serve` argument of the pruning server")
+    ap.add_argument("--changes", type=int, default=0,
+                    help="instead of jobs: seed this many old change-feed rows and measure "
+                         "the change-feed retention (--change-retention 1h) pruning them")
     a = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="rtgw-prune-bench-"))
     try:
         store = Store("sqlite", work)
-        srv = Rtgw(store, "fill").start()
-        make_templates(srv)
-        srv.stop()
-        t = time.monotonic()
-        list_p99.grow(store, 1, a.size)
-        print(f"filled {a.size} jobs in {time.monotonic() - t:.1f} s", flush=True)
-        filled = work / "filled.db"
-        shutil.copyfile(store.path, filled)
-        results = {"size": a.size, "rate_per_s": a.rate, "workers": a.workers}
+        filled = a.filled or work / "filled.db"
+        if not filled.exists():
+            srv = Rtgw(store, "fill").start()
+            make_templates(srv)
+            srv.stop()
+            t = time.monotonic()
+            list_p99.grow(store, 1, a.size)
+            if a.changes:
+                seed_changes(store, a.changes)
+            print(f"filled {a.size} jobs, {a.changes} changes in {time.monotonic() - t:.1f} s",
+                  flush=True)
+            con = sqlite3.connect(str(store.path))
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            con.close()
+            shutil.copyfile(store.path, filled)
+        else:
+            shutil.copyfile(filled, store.path)
+        results = {"size": a.size, "changes": a.changes, "rate_per_s": a.rate,
+                   "workers": a.workers, "serve_args": a.serve_arg}
 
         # Baseline: no retention.
-        srv = Rtgw(store, "baseline").start()
+        srv = Rtgw(store, "baseline", ["--change-retention", "0"]).start()
+        metrics_before = scrape(srv.port)
         lat = submit_load(srv.port, a.rate, a.seconds, a.workers, "base")
+        metrics_after = scrape(srv.port)
         srv.stop()
         results["baseline"] = summary([x for _, x in lat])
+        results["baseline_commits"] = histogram_delta(metrics_before, metrics_after,
+                                                      "rtgw_store_commit_seconds")
         print("baseline", results["baseline"], flush=True)
 
         # Pruning: a fresh copy, the runner's first walk starts with the server.
@@ -155,11 +222,14 @@ def main() -> int:
             Path(str(store.path) + suffix).unlink(missing_ok=True)
         archive = work / "archive"
         archive.mkdir()
-        srv = Rtgw(store, "prune", ["--job-retention-days", "30",
-                                    "--job-archive", f"file://{archive}",
-                                    "--job-retention-interval", "7d"])
+        retention = (["--change-retention", "1h"] if a.changes else
+                     ["--job-retention-days", "30", "--job-archive", f"file://{archive}",
+                      "--job-retention-interval", "7d"])
+        message = "retention: pruned changes" if a.changes else "retention: pruned jobs"
+        srv = Rtgw(store, "prune", [*retention, *a.serve_arg])
         started = time.monotonic()
         srv.start()
+        metrics_before = scrape(srv.port)
         stop = threading.Event()
         samples: list[tuple[float, float]] = []
 
@@ -171,17 +241,29 @@ def main() -> int:
         log = None
         while log is None and time.monotonic() - started < 3600:
             time.sleep(0.5)
-            log = prune_log(work, "prune")
+            log = prune_log(work, "prune", message)
         ended = time.monotonic()
+        metrics_after = scrape(srv.port)
         stop.set()
         loader.join()
         srv.stop()
+        results["commits_during"] = histogram_delta(metrics_before, metrics_after,
+                                                    "rtgw_store_commit_seconds")
+        results["checkpoints_during"] = histogram_delta(metrics_before, metrics_after,
+                                                        "rtgw_store_checkpoint_seconds")
         during = [x for s, x in samples if s <= ended]
         results["pruning"] = summary(during)
-        if log is not None:
+        if log is not None and a.changes:
+            results["prune"] = {"rows": log["rows"], "seconds": round(log["seconds"], 1),
+                                "rows_per_s": round(log["rows"] / log["seconds"])}
+        elif log is not None:
             results["prune"] = {"jobs": log["jobs"], "events": log["events"],
                                 "batches": log["batches"], "seconds": round(log["seconds"], 1),
                                 "jobs_per_s": round(log["jobs"] / log["seconds"])}
+            for k in ("read_seconds", "archive_seconds", "delete_seconds",
+                      "longest_delete_seconds", "paced_seconds"):
+                if k in log:
+                    results["prune"][k] = round(log[k], 3)
         archived = sum(1 for f in archive.iterdir() for _ in f.open())
         results["archive_lines"] = archived
         print(json.dumps(results, indent=2), flush=True)

@@ -336,6 +336,7 @@ int RunServe(const std::vector<std::string>& args) {
   ropts.job_retention = std::chrono::hours(24) * cfg.job_retention_days;
   ropts.job_interval = cfg.job_retention_interval;
   ropts.keep_undelivered = !cfg.job_retention_include_undelivered;
+  ropts.busy_percent = cfg.job_retention_busy_percent;
   // Validator runs and their media go with the jobs, same age, same archive.
   storage::ValidatorRunArchiver* run_archiver = job_archiver.get();
   std::unique_ptr<storage::RunMediaDeleter> run_media = MakeRunMediaDeleter(cfg.validators);

@@ -36,6 +36,9 @@ int RunStorePrune(const std::vector<std::string>& args) {
        true},
       {"batch-size", "", "500", "Jobs per read, archive write and delete transaction (1..10000)."},
       {"pause-ms", "", "20", "Pause between batches (0..60000)."},
+      {"busy-percent", "", "25",
+       "Pacing: after each read, archive write and delete write, sleep so that the walk is "
+       "busy at most this share of the time (1..100; 100 = no pacing)."},
   };
   static const std::vector<config::OptionSpec> kSpecs = [] {
     std::vector<config::OptionSpec> all = kOwn;
@@ -76,13 +79,15 @@ int RunStorePrune(const std::vector<std::string>& args) {
       FormatRfc3339(std::chrono::system_clock::now() - std::chrono::seconds(*older));
   Result<long long> batch = config::ParseIntOption(*v, "batch-size", 1, 10'000);
   Result<long long> pause = config::ParseIntOption(*v, "pause-ms", 0, 60'000);
-  if (!batch || !pause) {
+  Result<long long> busy = config::ParseIntOption(*v, "busy-percent", 1, 100);
+  if (!batch || !pause || !busy) {
     std::fprintf(stderr, "rtgw store prune: %s\n",
-                 (!batch ? batch.error() : pause.error()).message.c_str());
+                 (!batch ? batch.error() : !pause ? pause.error() : busy.error()).message.c_str());
     return 2;
   }
   run.batch_jobs = static_cast<int>(*batch);
   run.pause = std::chrono::milliseconds(*pause);
+  run.busy_percent = static_cast<int>(*busy);
 
   std::unique_ptr<Archive> archiver;
   const std::string archive = v->GetOr("archive", "");

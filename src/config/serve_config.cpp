@@ -193,6 +193,10 @@ const std::vector<OptionSpec>& ServeOnlyOptionSpecs() {
        "or none (delete without an archive). Required with --job-retention-days."},
       {"job-retention-interval", "RTGW_JOB_RETENTION_INTERVAL", "1h",
        "How often the retention runner walks the jobs (1s-7d; e.g. 10m, 1h)."},
+      {"job-retention-busy-percent", "RTGW_JOB_RETENTION_BUSY_PERCENT", "25",
+       "Pacing of a job walk: after each read, archive write and delete write it sleeps so "
+       "that it is busy at most this share of the time (1-100; 100 = no pacing; "
+       "docs/contracts/retention.md \"Pacing\")."},
       {"job-retention-include-undelivered", "RTGW_JOB_RETENTION_INCLUDE_UNDELIVERED", "",
        "Also prune jobs whose ProjectionUpdate is undelivered or dead-lettered, deleting their "
        "outbox rows: for a deployment without a relay (PostgreSQL writes outbox rows always).",
@@ -437,6 +441,11 @@ Result<ServeConfig> BuildServeConfig(const OptionValues& v) {
   if (!job_interval) return job_interval.error();
   c.job_retention_interval = *job_interval;
   c.job_retention_include_undelivered = v.Switch("job-retention-include-undelivered");
+  if (Status st = ParseIntOptions(
+          v, {{"job-retention-busy-percent", 1, 100, &c.job_retention_busy_percent}});
+      !st.ok()) {
+    return st.error();
+  }
   c.limits_file = v.GetOr("limits-file", "");
   return c;
 }

@@ -101,6 +101,7 @@ struct ServeConfig {
   std::string job_archive;     // file:///dir, gs://bucket/prefix, "none"; required with days > 0
   std::chrono::seconds job_retention_interval{3600};
   bool job_retention_include_undelivered = false;
+  int job_retention_busy_percent = 25;  // storage::PruneRun::busy_percent
 
   // Quotas and rate limits (docs/contracts/limits.md): read and checked by `rtgw serve` at start
   // (a bad file refuses to start) and on SIGHUP. Empty: no limits.

@@ -100,6 +100,17 @@ void JobCache::Clear() noexcept {
   lru_.clear();
 }
 
+void JobCache::EraseCommitted(std::string_view tenant_id, std::string_view job_id) {
+  if (capacity_ == 0) return;
+  const std::string key = Key(tenant_id, job_id);
+  std::lock_guard lock(mu_);
+  ++generation_;
+  auto it = index_.find(key);
+  if (it == index_.end()) return;
+  lru_.erase(it->second);
+  index_.erase(it);
+}
+
 std::size_t JobCache::size() {
   std::lock_guard lock(mu_);
   return lru_.size();

@@ -51,6 +51,10 @@ class JobCache {
 
   // Drops every entry and invalidates in-flight fills. Never throws.
   void Clear() noexcept;
+  // Writer, after a durable commit that deleted the job (retention): drops its
+  // entry and invalidates in-flight fills (they may hold the deleted row).
+  // Cheaper than Clear for a few jobs: the rest of the cache stays warm.
+  void EraseCommitted(std::string_view tenant_id, std::string_view job_id);
 
   std::size_t size();
   std::size_t capacity() const { return capacity_; }

@@ -109,6 +109,20 @@ TEST(JobCacheTest, ClearDropsEntriesAndPendingFills) {
   EXPECT_EQ(cache.size(), 0u);
 }
 
+TEST(JobCacheTest, EraseDropsThatJobAndPendingFillsOnly) {
+  JobCache cache(8);
+  cache.PutCommitted(Job("t", "a"));
+  cache.PutCommitted(Job("t", "b"));
+  const std::uint64_t generation = cache.Generation();  // a reader read "a" before the delete
+  cache.EraseCommitted("t", "a");
+  cache.EraseCommitted("t", "never-cached");
+  EXPECT_EQ(cache.Find("t", "a"), nullptr);
+  EXPECT_NE(cache.Find("t", "b"), nullptr);  // the rest stays warm
+  cache.FillIfUnchanged(generation, Job("t", "a"));
+  EXPECT_EQ(cache.Find("t", "a"), nullptr);  // the deleted row does not come back
+  EXPECT_EQ(cache.size(), 1u);
+}
+
 TEST(JobCacheTest, CapacityZeroDisables) {
   JobCache cache(0);
   cache.PutCommitted(Job("t", "a"));

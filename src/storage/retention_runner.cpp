@@ -13,7 +13,10 @@ namespace {
 
 using Steady = std::chrono::steady_clock;
 
-constexpr int kChangeBatchRows = 10'000;
+// Rows per change-feed delete write. 10,000 held the writer for tens of ms
+// per write: submit p99 25 -> 107 ms while 1M old changes were pruned;
+// 1,000 paced at 25 %: 28 -> 41 ms (bench/retention/README.md).
+constexpr int kChangeBatchRows = 1'000;
 constexpr std::chrono::milliseconds kLongestChangeInterval{60'000};
 
 std::int64_t NowUs() {
@@ -21,6 +24,8 @@ std::int64_t NowUs() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+double Seconds(std::chrono::microseconds d) { return std::chrono::duration<double>(d).count(); }
 
 }  // namespace
 
@@ -86,7 +91,10 @@ void RetentionRunner::PruneChangesNow() {
   const std::int64_t before_us =
       NowUs() -
       std::chrono::duration_cast<std::chrono::microseconds>(options_.change_retention).count();
+  const auto started = Steady::now();
+  std::int64_t total = 0;
   while (!stop_) {
+    const auto write_started = Steady::now();
     Result<std::int64_t> deleted = Await<std::int64_t>([&](Callback<std::int64_t> cb) {
       feed_.PruneChanges(before_us, kChangeBatchRows, std::move(cb));
     });
@@ -94,8 +102,15 @@ void RetentionRunner::PruneChangesNow() {
       LogWarn("retention: pruning the change feed failed", {{"error", deleted.error().message}});
       return;
     }
-    if (*deleted < kChangeBatchRows) return;
+    total += *deleted;
+    if (*deleted < kChangeBatchRows) break;
+    PaceAfter(std::chrono::duration_cast<std::chrono::microseconds>(Steady::now() - write_started),
+              options_.busy_percent);
   }
+  if (total < kChangeBatchRows) return;  // the usual small run: not worth a line
+  LogInfo("retention: pruned changes",
+          {{"rows", static_cast<long long>(total)},
+           {"seconds", std::chrono::duration<double>(Steady::now() - started).count()}});
 }
 
 void RetentionRunner::PruneJobsNow() {
@@ -104,6 +119,7 @@ void RetentionRunner::PruneJobsNow() {
   run.filter.keep_undelivered = options_.keep_undelivered;
   run.batch_jobs = options_.batch_jobs;
   run.pause = options_.pause;
+  run.busy_percent = options_.busy_percent;
   run.stop = &stop_;
   const auto started = Steady::now();
   Result<PruneReport> r = PruneJobs(jobs_, archiver_.get(), run);
@@ -118,7 +134,12 @@ void RetentionRunner::PruneJobsNow() {
                                      {"events", static_cast<long long>(r->deleted.events)},
                                      {"archived", static_cast<long long>(r->archived)},
                                      {"batches", static_cast<long long>(r->batches)},
-                                     {"seconds", seconds}});
+                                     {"seconds", seconds},
+                                     {"read_seconds", Seconds(r->read_time)},
+                                     {"archive_seconds", Seconds(r->archive_time)},
+                                     {"delete_seconds", Seconds(r->delete_time)},
+                                     {"longest_delete_seconds", Seconds(r->longest_delete)},
+                                     {"paced_seconds", Seconds(r->paced_time)}});
 }
 
 void RetentionRunner::PruneValidatorRunsNow() {

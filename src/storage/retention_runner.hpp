@@ -30,6 +30,7 @@ struct RetentionOptions {
   bool keep_undelivered = true;  // PruneFilter::keep_undelivered
   int batch_jobs = 500;
   std::chrono::milliseconds pause{20};
+  int busy_percent = 100;  // PruneRun::busy_percent
 };
 
 // Runs on its own thread from Start until Stop (or destruction), which waits

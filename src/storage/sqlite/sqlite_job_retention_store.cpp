@@ -2,9 +2,9 @@
 // CountPrunable run on the reader threads (each job's detail in its own read
 // transaction, as GetDetail); DeletePruned is ONE write of the group commit,
 // in its own savepoint, so a batch is gone entirely or not at all and the
-// submits queued beside it commit in the same transaction. After a commit that
-// deleted jobs the job cache is cleared (it may hold the deleted rows; a
-// reader's fill that started before is refused by the generation bump). The
+// submits queued beside it commit in the same transaction. After the commit the
+// deleted jobs leave the job cache (a reader's fill that started before is
+// refused by the generation bump); the rest of the cache stays warm. The
 // SQL is shared with PostgreSQL (job_retention_sql.hpp).
 #include <cstdint>
 #include <string>
@@ -59,7 +59,8 @@ Result<PrunableBatch> ReadBatch(JobReader& r, const PruneFilter& f,
   return batch;
 }
 
-// The write: runs on the writer thread; AfterCommit clears the job cache.
+// The write: runs on the writer thread; AfterCommit drops its jobs from the
+// job cache (one that the re-check kept is only a cache miss later).
 struct DeleteWrite {
   PruneFilter filter;
   std::vector<PrunableJob> jobs;
@@ -99,8 +100,15 @@ struct DeleteWrite {
     }
     return out;
   }
-  void AfterCommit(const PruneDeleted& deleted) const {
-    if (deleted.jobs > 0) cache->Clear();
+  void AfterCommit(const PruneDeleted& deleted) const noexcept {
+    if (deleted.jobs == 0) return;
+    try {
+      for (const PrunableJob& j : jobs) {
+        cache->EraseCommitted(j.detail.job.tenant_id, j.detail.job.job_id);
+      }
+    } catch (...) {
+      cache->Clear();  // out of memory building a key: drop everything instead
+    }
   }
 };
 
