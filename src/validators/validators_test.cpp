@@ -11,6 +11,7 @@
 #include <fstream>
 #include <future>
 #include <iterator>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -340,17 +341,32 @@ class BlockingLauncher final : public Launcher {
   bool released_ = false;
 };
 
-TEST(ValidationServiceTest, WorkBeyondTheQueueBoundIsRefusedAtOnceWith503Overloaded) {
-  TempDir tmp("rtgw-vq");
-  const fs::path& dir = tmp.path();
-  storage::sqlite::SqliteOptions so;
-  so.path = (dir / "rtgw.db").string();
-  auto store = storage::sqlite::SqliteDatabase::Open(so, nullptr);
-  ASSERT_TRUE(store.ok()) << store.error().message;
-  storage::ValidatorRunStore& runs = (*store)->validator_runs();
-  auto media = MakeFileStorage((dir / "media").string());
-  ASSERT_TRUE(media.ok());
-  CallbackTokenVerifier verifier;
+// A ValidationService's surroundings: a SQLite store and file media in a temp dir.
+class ValidationServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    storage::sqlite::SqliteOptions so;
+    so.path = (tmp_.path() / "rtgw.db").string();
+    auto store = storage::sqlite::SqliteDatabase::Open(so, nullptr);
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    store_ = std::move(store).value();
+    auto media = MakeFileStorage((tmp_.path() / "media").string());
+    ASSERT_TRUE(media.ok());
+    media_ = std::move(media).value();
+  }
+  void TearDown() override {
+    if (store_) store_->Close();
+  }
+  storage::JobStore& jobs() { return store_->jobs(); }
+  storage::ValidatorRunStore& runs() { return store_->validator_runs(); }
+
+  TempDir tmp_{"rtgw-vs"};
+  std::unique_ptr<storage::sqlite::SqliteDatabase> store_;
+  std::unique_ptr<ObjectStorage> media_;
+  CallbackTokenVerifier verifier_;
+};
+
+TEST_F(ValidationServiceTest, WorkBeyondTheQueueBoundIsRefusedAtOnceWith503Overloaded) {
   BlockingLauncher launcher;
   ValidationServiceOptions o;
   o.validators = {ValidatorSpec{.name = "v", .version = "1", .command = {"/bin/true"}}};
@@ -359,7 +375,7 @@ TEST(ValidationServiceTest, WorkBeyondTheQueueBoundIsRefusedAtOnceWith503Overloa
   o.max_queued = 1;
   std::vector<std::promise<Result<storage::ValidatorRun>>> replies(3);
   {
-    ValidationService service(o, (*store)->jobs(), runs, **media, {{"local", &launcher}}, verifier);
+    ValidationService service(o, jobs(), runs(), *media_, {{"local", &launcher}}, verifier_);
     auto launch = [&](int i) {
       LaunchRequest r{.tenant_id = "t",
                       .subject = "u",
@@ -391,7 +407,6 @@ TEST(ValidationServiceTest, WorkBeyondTheQueueBoundIsRefusedAtOnceWith503Overloa
     }
     service.Stop();
   }
-  (*store)->Close();
 }
 
 // A launcher that answers RUNNING and records which executions it was asked about.
@@ -409,14 +424,7 @@ class RecordingLauncher final : public Launcher {
 
 // More open executions than one pass may poll: each pass goes on where the last stopped
 // (wrapping around at the end), so all of them are polled, not the first few again and again.
-TEST(ValidationServiceTest, PollPassesWalkOnPastTheCapAndWrapAround) {
-  TempDir tmp("rtgw-vpoll");
-  const fs::path& dir = tmp.path();
-  storage::sqlite::SqliteOptions so;
-  so.path = (dir / "rtgw.db").string();
-  auto store = storage::sqlite::SqliteDatabase::Open(so, nullptr);
-  ASSERT_TRUE(store.ok()) << store.error().message;
-  storage::ValidatorRunStore& runs = (*store)->validator_runs();
+TEST_F(ValidationServiceTest, PollPassesWalkOnPastTheCapAndWrapAround) {
   std::vector<std::string> names;  // in ListDue order: by deadline
   for (int i = 0; i < 10; ++i) {
     storage::ValidatorRun r;
@@ -439,17 +447,14 @@ TEST(ValidationServiceTest, PollPassesWalkOnPastTheCapAndWrapAround) {
     r.current.deadline_us = 4'000'000'000'000'000 + i;  // far ahead: nothing is finished
     r.current.created_at = r.created_at;
     names.push_back(r.current.execution_name);
-    ASSERT_TRUE(Await<Ok>([&](const storage::Callback<Ok>& cb) { runs.CreateRun(r, cb); }).ok());
+    ASSERT_TRUE(Await<Ok>([&](const storage::Callback<Ok>& cb) { runs().CreateRun(r, cb); }).ok());
   }
-  auto media = MakeFileStorage((dir / "media").string());
-  ASSERT_TRUE(media.ok());
-  CallbackTokenVerifier verifier;
   RecordingLauncher launcher;
   ValidationServiceOptions o;
   o.callback_url = "http://w/cb";
   o.poll_max_executions = 4;
   {
-    ValidationService service(o, (*store)->jobs(), runs, **media, {{"local", &launcher}}, verifier);
+    ValidationService service(o, jobs(), runs(), *media_, {{"local", &launcher}}, verifier_);
     auto pass = [&] {
       launcher.polled.clear();
       service.PollOnce();
@@ -465,7 +470,7 @@ TEST(ValidationServiceTest, PollPassesWalkOnPastTheCapAndWrapAround) {
   {
     // Fewer open executions than the cap: every pass polls each once, from the first.
     o.poll_max_executions = 64;
-    ValidationService service(o, (*store)->jobs(), runs, **media, {{"local", &launcher}}, verifier);
+    ValidationService service(o, jobs(), runs(), *media_, {{"local", &launcher}}, verifier_);
     for (int i = 0; i < 2; ++i) {
       launcher.polled.clear();
       service.PollOnce();
@@ -473,7 +478,6 @@ TEST(ValidationServiceTest, PollPassesWalkOnPastTheCapAndWrapAround) {
     }
     service.Stop();
   }
-  (*store)->Close();
 }
 
 }  // namespace
