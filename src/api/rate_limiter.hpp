@@ -78,6 +78,7 @@ class RateLimiter {
     rtgw::Clock::TimePoint FullAt() const;
   };
   struct Hash {
+    // NOLINTNEXTLINE(readability-identifier-naming): the standard library looks up this name
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
