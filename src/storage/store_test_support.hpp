@@ -60,25 +60,29 @@ inline EventRecord MakeEvent(const SubmitRecord& job, const std::string& event_i
 }
 
 inline Result<SubmitOutcome> SubmitSync(JobStore& store, SubmitRecord r) {
-  return Await<SubmitOutcome>([&](Callback<SubmitOutcome> cb) { store.Submit(std::move(r), cb); });
+  return Await<SubmitOutcome>(
+      [&](Callback<SubmitOutcome> cb) { store.Submit(std::move(r), std::move(cb)); });
 }
 inline Result<EventOutcome> AppendSync(JobStore& store, EventRecord e) {
   return Await<EventOutcome>(
-      [&](Callback<EventOutcome> cb) { store.AppendEvent(std::move(e), cb); });
+      [&](Callback<EventOutcome> cb) { store.AppendEvent(std::move(e), std::move(cb)); });
 }
 inline Result<JobRecord> GetJobSync(JobStore& store, const std::string& tenant,
                                     const std::string& job_id) {
-  return Await<JobRecord>([&](Callback<JobRecord> cb) { store.GetJob(tenant, job_id, cb); });
+  return Await<JobRecord>(
+      [&](Callback<JobRecord> cb) { store.GetJob(tenant, job_id, std::move(cb)); });
 }
 inline Result<JobDetail> GetDetailSync(JobStore& store, const std::string& tenant,
                                        const std::string& job_id) {
-  return Await<JobDetail>([&](Callback<JobDetail> cb) { store.GetDetail(tenant, job_id, cb); });
+  return Await<JobDetail>(
+      [&](Callback<JobDetail> cb) { store.GetDetail(tenant, job_id, std::move(cb)); });
 }
 inline Result<StoreHealth> HealthSync(JobStore& store) {
-  return Await<StoreHealth>([&](Callback<StoreHealth> cb) { store.CheckHealth(cb); });
+  return Await<StoreHealth>([&](Callback<StoreHealth> cb) { store.CheckHealth(std::move(cb)); });
 }
 inline Result<StoreIntegrity> IntegritySync(JobStore& store) {
-  return Await<StoreIntegrity>([&](Callback<StoreIntegrity> cb) { store.CheckIntegrity(cb); });
+  return Await<StoreIntegrity>(
+      [&](Callback<StoreIntegrity> cb) { store.CheckIntegrity(std::move(cb)); });
 }
 
 // The fixture of the typed scenario suites (job_store_scenarios.hpp,
