@@ -26,8 +26,9 @@ def finish(api: Api, body: dict, accepted: dict, state: str) -> None:
                                                 accepted["submission_id"], s))
 
 
-def prune(srv, rtgw_bin, *extra: str, env: dict | None = None) -> tuple[int, str, str]:
-    args = ["store", "prune", "--database-url", srv.database_url, "--older-than", "1s",
+def prune(srv, rtgw_bin, *extra: str, env: dict | None = None,
+          older_than: str = "1s") -> tuple[int, str, str]:
+    args = ["store", "prune", "--database-url", srv.database_url, "--older-than", older_than,
             "--pause-ms", "0", *extra]
     if srv.backend == "postgresql":
         args.append("--include-undelivered")

@@ -16,8 +16,9 @@ import sqlite3
 import time
 from pathlib import Path
 
-from conftest import Api, psql, run_cli
+from conftest import Api, psql
 from test_retention import archive_lines, reconnect, with_server_stopped_on_sqlite
+from test_retention import prune as retention_prune
 from test_validator_launchers import cloud, google  # noqa: F401 - fixtures
 from test_validators import RULES, envelope, launch, setup, wait_job_state, wait_terminal  # noqa: F401
 
@@ -39,12 +40,8 @@ def age_runs(srv, run_ids: list[str]) -> None:
 
 
 def prune(srv, rtgw_bin, *extra: str, env: dict | None = None) -> tuple[int, str, str]:
-    args = ["store", "prune", "--database-url", srv.database_url, "--older-than", "1d",
-            "--pause-ms", "0", *extra]
-    if srv.backend == "postgresql":
-        args.append("--include-undelivered")
-    res = run_cli(rtgw_bin, *args, env=env, timeout=60)
-    return res.returncode, res.stdout.decode(), res.stderr.decode()
+    """`rtgw store prune` cutting at one day: only the aged runs are old enough."""
+    return retention_prune(srv, rtgw_bin, *extra, env=env, older_than="1d")
 
 
 def finished(api: Api, run: dict) -> dict:

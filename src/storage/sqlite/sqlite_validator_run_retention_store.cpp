@@ -25,14 +25,10 @@ using sqlite::Statement;
 
 namespace {
 
-Result<Statement> Prepare(sqlite::Database& db, const char* sql) {
-  return db.Prepare(RetentionSql(sql, '?'));
-}
-
 Result<PrunableRunBatch> ReadBatch(JobReader& r, const std::string& cutoff,
                                    const std::optional<RunPruneKey>& after, int limit) {
-  Result<Statement> keys = Prepare(r.db(), kRunRetentionKeys);
-  Result<Statement> rows = Prepare(r.db(), kRunRetentionExecutions);
+  Result<Statement> keys = r.db().Prepare(RetentionSql(kRunRetentionKeys, '?'));
+  Result<Statement> rows = r.db().Prepare(RetentionSql(kRunRetentionExecutions, '?'));
   if (!keys) return std::move(keys).error();
   if (!rows) return std::move(rows).error();
   std::vector<RunPruneKey> found;
@@ -60,9 +56,9 @@ Result<PrunableRunBatch> ReadBatch(JobReader& r, const std::string& cutoff,
 
 Result<RunPruneCounts> DeleteRuns(JobWriter& w, const std::string& cutoff,
                                   const std::vector<PrunableRun>& runs) {
-  Result<Statement> recheck = Prepare(w.db(), kRunRetentionRecheck);
-  Result<Statement> executions = Prepare(w.db(), kRunRetentionDeleteExecutions);
-  Result<Statement> run_row = Prepare(w.db(), kRunRetentionDeleteRun);
+  Result<Statement> recheck = w.db().Prepare(RetentionSql(kRunRetentionRecheck, '?'));
+  Result<Statement> executions = w.db().Prepare(RetentionSql(kRunRetentionDeleteExecutions, '?'));
+  Result<Statement> run_row = w.db().Prepare(RetentionSql(kRunRetentionDeleteRun, '?'));
   if (!recheck) return std::move(recheck).error();
   if (!executions) return std::move(executions).error();
   if (!run_row) return std::move(run_row).error();
@@ -110,7 +106,7 @@ void DbValidatorRunRetentionStore<SqliteDatabase>::CountPrunableRuns(
     std::string cutoff, Callback<RunPruneCounts> done) {
   db_.Read<RunPruneCounts>(
       [c = std::move(cutoff)](JobReader& r) -> Result<RunPruneCounts> {
-        Result<Statement> count = Prepare(r.db(), kRunRetentionCount);
+        Result<Statement> count = r.db().Prepare(RetentionSql(kRunRetentionCount, '?'));
         if (!count) return std::move(count).error();
         ResetGuard reset(*count);
         Result<bool> row = count->FirstRow("count prunable validator runs", c);
