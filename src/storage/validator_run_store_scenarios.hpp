@@ -56,12 +56,12 @@ inline CallbackApply MakeApply(const std::string& run_id, const std::string& cal
 }
 
 inline Status CreateRunSync(ValidatorRunStore& runs, ValidatorRun r) {
-  return Await<Ok>([&](Callback<Ok> cb) { runs.CreateRun(std::move(r), cb); });
+  return Await<Ok>([&](Callback<Ok> cb) { runs.CreateRun(std::move(r), std::move(cb)); });
 }
 
 inline Result<CallbackOutcome> ApplySync(ValidatorRunStore& runs, CallbackApply a) {
   return Await<CallbackOutcome>(
-      [&](Callback<CallbackOutcome> cb) { runs.ApplyCallback(std::move(a), cb); });
+      [&](Callback<CallbackOutcome> cb) { runs.ApplyCallback(std::move(a), std::move(cb)); });
 }
 
 // The fixture: StoreScenarioTest (store_test_support.hpp) on a Backend, with
