@@ -44,6 +44,7 @@ TEST_F(PgValidatorRunStoreTest, ConcurrentDeliveriesApplyOnce) {
   std::atomic<int> replays{0};
   std::atomic<int> errors{0};
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
       ValidatorRunStore& s = t % 2 ? other->validator_runs() : ValidatorRuns();
