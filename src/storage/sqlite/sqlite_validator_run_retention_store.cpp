@@ -33,8 +33,12 @@ Result<PrunableRunBatch> ReadBatch(JobReader& r, const std::string& cutoff,
   if (!rows) return std::move(rows).error();
   std::vector<RunPruneKey> found;
   {
+    // Bind does not copy text (SQLITE_STATIC): the key must outlive the step,
+    // so no temporaries here.
+    const std::string after_finished = after ? after->finished_at : "";
+    const std::string after_run = after ? after->run_id : "";
     ResetGuard reset(*keys);
-    keys->Bind(after ? after->finished_at : "", after ? after->run_id : "", cutoff, limit);
+    keys->Bind(after_finished, after_run, cutoff, limit);
     Status s = keys->ForEachRow("find prunable validator runs", [&](const Statement& row) {
       found.push_back(RunPruneKey{row.ColumnText(0), row.ColumnText(1)});
     });
