@@ -81,8 +81,8 @@ int RunStorePrune(const std::vector<std::string>& args) {
   Result<long long> pause = config::ParseIntOption(*v, "pause-ms", 0, 60'000);
   Result<long long> busy = config::ParseIntOption(*v, "busy-percent", 1, 100);
   if (!batch || !pause || !busy) {
-    std::fprintf(stderr, "rtgw store prune: %s\n",
-                 (!batch ? batch.error() : !pause ? pause.error() : busy.error()).message.c_str());
+    const Result<long long>& bad = !batch ? batch : (!pause ? pause : busy);
+    std::fprintf(stderr, "rtgw store prune: %s\n", bad.error().message.c_str());
     return 2;
   }
   run.batch_jobs = static_cast<int>(*batch);

@@ -51,7 +51,7 @@ struct StoreOptions {
   // SQLite
   std::string sqlite_synchronous = "FULL";
   int sqlite_wal_autocheckpoint_pages = 1000;
-  int sqlite_page_size = 2048;  // SqliteOptions::page_size (new files only)
+  int sqlite_page_size = 2048;               // SqliteOptions::page_size (new files only)
   bool sqlite_background_checkpoint = true;  // SqliteOptions::background_checkpoint
   int reader_threads = 2;
   std::size_t job_cache_entries = 65'536;
