@@ -20,6 +20,7 @@ pkgs=(
   python3-jsonschema   # black-box: every response checked against docs/openapi.json
   clang clang-tidy libclang-rt-14-dev   # fuzz preset (libFuzzer) and scripts/lint.sh (clang-tidy)
   postgresql postgresql-client
+  prometheus python3-prometheus-client python3-yaml   # promtool (rules, metrics lint), test_dashboards.py
 )
 for arg in "$@"; do
   case "$arg" in

@@ -109,6 +109,14 @@ RTGW_BIN="$ROOT/build/release/src/app/rtgw" scripts/test-ts-client.sh "$RESULTS/
   || status=1
 # ---- end TypeScript client ---------------------------------------------------------------------
 
+# ---- prometheus (issue 19) ----------------------------------------------------------------------
+# promtool check rules + promtool test rules on deploy/prometheus (one JUnit test case per command;
+# promtool from Debian 'prometheus', installed above). The metric names the rules and the Grafana
+# dashboard use are checked against a live /metrics by the black-box suite (test_dashboards.py).
+step "Prometheus rules (promtool check + test: scripts/test-prometheus.sh)"
+scripts/test-prometheus.sh "$RESULTS/prometheus.xml" || status=1
+# ---- end prometheus ----------------------------------------------------------------------------
+
 step "summary"
 "$PY" - "$RESULTS" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET
