@@ -165,8 +165,8 @@ int RunStorePrune(const std::vector<std::string>& args) {
         "%lld jobs archived to %s; %.1f s\n",
         run.filter.cutoff.c_str(), static_cast<long long>(r->deleted.jobs),
         static_cast<long long>(r->deleted.events), static_cast<long long>(r->deleted.outbox_rows),
-        static_cast<long long>(r->batches), static_cast<long long>(r->archived), archive.c_str(),
-        seconds);
+        static_cast<long long>(r->walk.batches), static_cast<long long>(r->archived),
+        archive.c_str(), seconds);
   }
   if (runs->dry_run) {
     std::printf("dry run: cutoff %s: %lld validator runs with %lld executions would be pruned\n",
@@ -178,7 +178,7 @@ int RunStorePrune(const std::vector<std::string>& args) {
       "pruned validator runs: cutoff %s: %lld runs, %lld executions deleted with their media in "
       "%lld batches; %lld runs archived; %lld kept (media delete failed)\n",
       run.filter.cutoff.c_str(), static_cast<long long>(runs->deleted.runs),
-      static_cast<long long>(runs->deleted.executions), static_cast<long long>(runs->batches),
+      static_cast<long long>(runs->deleted.executions), static_cast<long long>(runs->walk.batches),
       static_cast<long long>(runs->archived), static_cast<long long>(runs->media_failed));
   if (runs->media_failed > 0) {
     std::fprintf(stderr,

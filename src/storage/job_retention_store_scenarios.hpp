@@ -153,7 +153,7 @@ TYPED_TEST_P(JobRetentionStoreScenarios, BatchesOfTheGivenSizeUntilTheWalkEnds) 
   Result<PruneReport> r = this->Prune(&archive, false, /*batch=*/3);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(archive.sizes, (std::vector<int>{3, 3, 1}));
-  EXPECT_EQ(r->batches, 3);
+  EXPECT_EQ(r->walk.batches, 3);
   EXPECT_EQ(r->deleted.jobs, 7);
   EXPECT_EQ(this->CountRows("jobs"), 1);
   // A second run finds nothing.

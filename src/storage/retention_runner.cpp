@@ -133,13 +133,13 @@ void RetentionRunner::PruneJobsNow() {
                                      {"jobs", static_cast<long long>(r->deleted.jobs)},
                                      {"events", static_cast<long long>(r->deleted.events)},
                                      {"archived", static_cast<long long>(r->archived)},
-                                     {"batches", static_cast<long long>(r->batches)},
+                                     {"batches", static_cast<long long>(r->walk.batches)},
                                      {"seconds", seconds},
-                                     {"read_seconds", Seconds(r->read_time)},
-                                     {"archive_seconds", Seconds(r->archive_time)},
-                                     {"delete_seconds", Seconds(r->delete_time)},
-                                     {"longest_delete_seconds", Seconds(r->longest_delete)},
-                                     {"paced_seconds", Seconds(r->paced_time)}});
+                                     {"read_seconds", Seconds(r->walk.read_time)},
+                                     {"archive_seconds", Seconds(r->walk.archive_time)},
+                                     {"delete_seconds", Seconds(r->walk.delete_time)},
+                                     {"longest_delete_seconds", Seconds(r->walk.longest_delete)},
+                                     {"paced_seconds", Seconds(r->walk.paced_time)}});
 }
 
 void RetentionRunner::PruneValidatorRunsNow() {
@@ -148,7 +148,9 @@ void RetentionRunner::PruneValidatorRunsNow() {
   run.filter.cutoff = FormatRfc3339(std::chrono::system_clock::now() - options_.job_retention);
   run.batch_jobs = options_.batch_jobs;
   run.pause = options_.pause;
+  run.busy_percent = options_.busy_percent;
   run.stop = &stop_;
+  const auto started = Steady::now();
   Result<RunPruneReport> r = PruneValidatorRuns(*runs_, run_archiver_, *media_, run);
   if (!r) {
     LogWarn("retention: pruning validator runs failed", {{"error", r.error().message}});
@@ -160,7 +162,11 @@ void RetentionRunner::PruneValidatorRunsNow() {
            {"runs", static_cast<long long>(r->deleted.runs)},
            {"executions", static_cast<long long>(r->deleted.executions)},
            {"archived", static_cast<long long>(r->archived)},
-           {"media_failed", static_cast<long long>(r->media_failed)}});
+           {"media_failed", static_cast<long long>(r->media_failed)},
+           {"seconds", std::chrono::duration<double>(Steady::now() - started).count()},
+           {"media_seconds", Seconds(r->walk.release_time)},
+           {"delete_seconds", Seconds(r->walk.delete_time)},
+           {"paced_seconds", Seconds(r->walk.paced_time)}});
 }
 
 }  // namespace rtgw::storage

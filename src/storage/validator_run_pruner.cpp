@@ -1,8 +1,6 @@
 #include "storage/validator_run_pruner.hpp"
 
-#include <algorithm>
 #include <optional>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -27,50 +25,51 @@ Result<RunPruneReport> PruneValidatorRuns(ValidatorRunRetentionStore& store,
     report.counts = *counts;
     return report;
   }
-  const std::size_t chunk = static_cast<std::size_t>(std::max(1, run.delete_jobs));
-  auto delete_rows = [&](std::vector<PrunableRun> runs) -> Status {
+  WalkSteps<PrunableRun, RunPruneKey> steps;
+  steps.read = [&](const std::optional<RunPruneKey>& after,
+                   int limit) -> Result<WalkPage<PrunableRun, RunPruneKey>> {
+    Result<PrunableRunBatch> batch = Await<PrunableRunBatch>([&](Callback<PrunableRunBatch> cb) {
+      store.ReadPrunableRuns(cutoff, after, limit, std::move(cb));
+    });
+    if (!batch) return std::move(batch).error();
+    return WalkPage<PrunableRun, RunPruneKey>{std::move(batch->runs), std::move(batch->next)};
+  };
+  if (archiver != nullptr) {
+    steps.archive = [&](const std::vector<PrunableRun>& runs) -> Status {
+      Status s = archiver->PutRuns(runs);
+      if (s) report.archived += static_cast<std::int64_t>(runs.size());
+      return s;
+    };
+  }
+  // Media first, rows after: a run whose objects could not all be deleted
+  // keeps its rows, so the next walk finds it and tries again.
+  steps.release = [&](std::vector<PrunableRun> runs) {
+    std::vector<PrunableRun> gone;
+    gone.reserve(runs.size());
+    for (PrunableRun& r : runs) {
+      if (Status s = media.DeleteMedia(r); !s) {
+        ++report.media_failed;
+        LogWarn("retention: deleting a validator run's media failed; the run is kept",
+                {{"run_id", r.run.run_id}, {"error", s.error().message}});
+        continue;
+      }
+      gone.push_back(std::move(r));
+    }
+    return gone;
+  };
+  steps.remove = [&](std::vector<PrunableRun> part) -> Status {
     Result<RunPruneCounts> deleted = Await<RunPruneCounts>([&](Callback<RunPruneCounts> cb) {
-      store.DeletePrunedRuns(cutoff, std::move(runs), std::move(cb));
+      store.DeletePrunedRuns(cutoff, std::move(part), std::move(cb));
     });
     if (!deleted) return std::move(deleted).error();
     report.deleted.runs += deleted->runs;
     report.deleted.executions += deleted->executions;
     return Ok{};
   };
-  std::optional<RunPruneKey> after;
-  for (;;) {
-    if (run.stop != nullptr && run.stop->load()) break;
-    Result<PrunableRunBatch> batch = Await<PrunableRunBatch>([&](Callback<PrunableRunBatch> cb) {
-      store.ReadPrunableRuns(cutoff, after, run.batch_jobs, std::move(cb));
-    });
-    if (!batch) return std::move(batch).error();
-    if (!batch->runs.empty()) {
-      if (archiver != nullptr) {
-        if (Status s = archiver->PutRuns(batch->runs); !s) return std::move(s).error();
-        report.archived += static_cast<std::int64_t>(batch->runs.size());
-      }
-      // Media first, rows after: a run whose objects could not all be
-      // deleted keeps its rows, so the next walk finds it and tries again.
-      std::vector<PrunableRun> gone;
-      for (PrunableRun& r : batch->runs) {
-        if (Status s = media.DeleteMedia(r); !s) {
-          ++report.media_failed;
-          LogWarn("retention: deleting a validator run's media failed; the run is kept",
-                  {{"run_id", r.run.run_id}, {"error", s.error().message}});
-          continue;
-        }
-        gone.push_back(std::move(r));
-        if (gone.size() < chunk) continue;
-        if (Status s = delete_rows(std::exchange(gone, {})); !s) return std::move(s).error();
-      }
-      if (!gone.empty()) {
-        if (Status s = delete_rows(std::move(gone)); !s) return std::move(s).error();
-      }
-      ++report.batches;
-    }
-    if (!batch->next) break;
-    after = std::move(batch->next);
-    if (run.pause.count() > 0) std::this_thread::sleep_for(run.pause);
+  PruneRun runs_only = run;
+  runs_only.max_jobs = 0;  // a job limit, not a run limit
+  if (Status s = WalkAndDelete(PacingOf(runs_only), steps, report.walk); !s) {
+    return std::move(s).error();
   }
   return report;
 }

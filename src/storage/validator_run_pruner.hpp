@@ -41,18 +41,20 @@ struct RunPruneReport {
   std::int64_t archived = 0;  // runs handed to the archiver
   // Runs whose media delete failed: kept with their rows for the next walk.
   std::int64_t media_failed = 0;
-  std::int64_t batches = 0;
+  WalkTimes walk;  // batches, and where the run's time went (release: media)
 };
 
-// Walks the store once, oldest first: read a batch of prunable runs (up to
-// run.batch_jobs), archive it (`archiver` may be null: no archive, the
-// caller's explicit choice), delete each run's media, then delete the rows of
-// the runs whose media are gone in writes of at most run.delete_jobs runs,
-// pause (run.pause); until the walk ends or *run.stop. Uses run.filter.cutoff
-// (keep_undelivered and max_jobs do not apply to runs). run.dry_run: counts
-// only (CountPrunableRuns). Blocks the calling thread. A store or archive
-// error stops the walk (as PruneJobs); a media delete error only keeps that
-// run (counted in media_failed, logged).
+// Walks the store once, oldest first, with the job walk's loop and pacing
+// (WalkAndDelete with PacingOf(run): batch_jobs, delete_jobs, pause,
+// busy_percent, stop): read a batch of prunable runs, archive it (`archiver`
+// may be null: no archive, the caller's explicit choice), delete each run's
+// media (the walk's release step), then delete the rows of the runs whose
+// media are gone in writes of at most run.delete_jobs runs, pace; until the
+// walk ends or *run.stop. Uses run.filter.cutoff (keep_undelivered and
+// max_jobs do not apply to runs). run.dry_run: counts only
+// (CountPrunableRuns). Blocks the calling thread. A store or archive error
+// stops the walk (as PruneJobs); a media delete error only keeps that run
+// (counted in media_failed, logged).
 Result<RunPruneReport> PruneValidatorRuns(ValidatorRunRetentionStore& store,
                                           ValidatorRunArchiver* archiver, RunMediaDeleter& media,
                                           const PruneRun& run);

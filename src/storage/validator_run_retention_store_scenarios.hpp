@@ -161,7 +161,7 @@ TYPED_TEST_P(ValidatorRunRetentionStoreScenarios, BatchesOldestFirstUntilTheWalk
   Result<RunPruneReport> r = this->Prune(&archive, media, /*batch=*/2);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(archive.sizes, (std::vector<int>{2, 2, 1}));
-  EXPECT_EQ(r->batches, 3);
+  EXPECT_EQ(r->walk.batches, 3);
   EXPECT_EQ(r->deleted.runs, 5);
   EXPECT_EQ(media.asked, (std::vector<std::string>{"vr-4", "vr-3", "vr-2", "vr-1", "vr-0"}));
   EXPECT_EQ(this->CountRows("validator_runs"), 0);
