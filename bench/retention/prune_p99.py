@@ -126,12 +126,43 @@ def summary(lat: list[float]) -> dict:
             "max_ms": round(s[-1], 2) if s else None}
 
 
-def prune_log(workdir: Path, name: str, message: str) -> dict | None:
-    path = workdir / f"{name}.log"
-    for line in path.read_text(errors="replace").splitlines():
-        if f'"{message}"' in line:
-            return json.loads(line)
-    return None
+def p99_by_tenth(samples: list[tuple[float, float]], ended: float) -> list[float]:
+    """p99 (ms) of the samples started in each tenth of the time from the first to ENDED (or
+    to the last sample)."""
+    kept = [(st, x) for st, x in samples if st <= ended]
+    if not kept:
+        return []
+    t0, t1 = min(st for st, _ in kept), max(st for st, _ in kept)
+    span = max(t1 - t0, 1e-9)
+    tenths: list[list[float]] = [[] for _ in range(10)]
+    for st, x in kept:
+        tenths[min(9, int((st - t0) / span * 10))].append(x)
+    return [summary(t)["p99_ms"] for t in tenths]
+
+
+class LogTail:
+    """The server log's new lines since the last look. The server logs a line per submit (the
+    Slurm adapter boundary), ~400 bytes each: re-reading the whole file every 0.5 s took the
+    load generator's GIL for tens of ms late in a long prune, and inflated the measured submit
+    latencies (they grew with the log, not with the prune)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self.partial = b""
+
+    def find(self, message: str) -> dict | None:
+        with self.path.open("rb") as f:
+            f.seek(self.offset)
+            chunk = f.read()
+        self.offset += len(chunk)
+        lines = (self.partial + chunk).split(b"\n")
+        self.partial = lines.pop()
+        needle = f'"{message}"'.encode()
+        for line in lines:
+            if needle in line:
+                return json.loads(line)
+        return None
 
 
 def seed_changes(store: Store, rows: int) -> None:
@@ -157,9 +188,16 @@ def scrape(port: int) -> str:
         conn.close()
 
 
-def histogram_delta(before: str, after: str, name: str) -> dict:
+def only(text: str, label: str) -> str:
+    """The /metrics lines that carry LABEL (e.g. 'thread="writer"')."""
+    return "\n".join(line for line in text.splitlines() if label in line)
+
+
+def histogram_delta(before: str, after: str, name: str, label: str = "") -> dict:
     """Count, p99 and max (upper bucket bounds, ms) of a histogram's samples between two
-    scrapes."""
+    scrapes (only the series with LABEL, when given)."""
+    if label:
+        before, after = only(before, label), only(after, label)
     b, e = metrics_histogram(before, name), metrics_histogram(after, name)
     count = e.get(float("inf"), 0.0) - b.get(float("inf"), 0.0)
     if count <= 0:
@@ -212,6 +250,7 @@ def main() -> int:
         metrics_after = scrape(srv.port)
         srv.stop()
         results["baseline"] = summary([x for _, x in lat])
+        results["baseline_p99_by_tenth_ms"] = p99_by_tenth(lat, float("inf"))
         results["baseline_commits"] = histogram_delta(metrics_before, metrics_after,
                                                       "rtgw_store_commit_seconds")
         print("baseline", results["baseline"], flush=True)
@@ -239,9 +278,13 @@ def main() -> int:
         loader = threading.Thread(target=load)
         loader.start()
         log = None
+        tail = LogTail(work / "prune.log")
+        scrapes: list[tuple[float, str]] = [(time.monotonic(), metrics_before)]
         while log is None and time.monotonic() - started < 3600:
             time.sleep(0.5)
-            log = prune_log(work, "prune", message)
+            log = tail.find(message)
+            if time.monotonic() - scrapes[-1][0] >= 10:
+                scrapes.append((time.monotonic(), scrape(srv.port)))
         ended = time.monotonic()
         metrics_after = scrape(srv.port)
         stop.set()
@@ -249,10 +292,33 @@ def main() -> int:
         srv.stop()
         results["commits_during"] = histogram_delta(metrics_before, metrics_after,
                                                     "rtgw_store_commit_seconds")
-        results["checkpoints_during"] = histogram_delta(metrics_before, metrics_after,
-                                                        "rtgw_store_checkpoint_seconds")
+        # The writer thread's own catch-up copies (they hold up the group commit) apart from
+        # the background thread's passive checkpoints (storage/sqlite/wal_checkpointer.hpp).
+        for thread in ("writer", "background"):
+            results[f"checkpoints_during_{thread}"] = histogram_delta(
+                metrics_before, metrics_after, "rtgw_store_checkpoint_seconds",
+                f'thread="{thread}"')
+        # Every 10 s window: the submits' p99, and the commits and checkpoints in it.
+        scrapes.append((ended, metrics_after))
+        windows = []
+        for (t0, m0), (t1, m1) in zip(scrapes, scrapes[1:]):
+            sub = [x for st, x in samples if t0 <= st < t1]
+            windows.append({
+                "t_s": round(t1 - started, 1), "submits_p99_ms": summary(sub)["p99_ms"],
+                "commits": histogram_delta(m0, m1, "rtgw_store_commit_seconds"),
+                "writer_checkpoints": histogram_delta(m0, m1, "rtgw_store_checkpoint_seconds",
+                                                      'thread="writer"'),
+                "background_checkpoints": histogram_delta(
+                    m0, m1, "rtgw_store_checkpoint_seconds", 'thread="background"'),
+                # The server's own time for a submit (handler in to response out).
+                "server_submits": histogram_delta(
+                    m0, m1, "rtgw_http_request_duration_seconds",
+                    'route="/api/runtime/jobs:submit"')})
+        results["windows"] = windows
         during = [x for s, x in samples if s <= ended]
         results["pruning"] = summary(during)
+        # Does the tail grow as the walk goes on? p99 per tenth of the prune.
+        results["pruning_p99_by_tenth_ms"] = p99_by_tenth(samples, ended)
         if log is not None and a.changes:
             results["prune"] = {"rows": log["rows"], "seconds": round(log["seconds"], 1),
                                 "rows_per_s": round(log["rows"] / log["seconds"])}
