@@ -4,6 +4,8 @@
 #   scripts/install-deps.sh            build + test dependencies
 #   scripts/install-deps.sh --bench    also wrk, nginx and the FastAPI reference peer's packages
 #   scripts/install-deps.sh --services also Slurm (munge, slurmctld, slurmd)
+#   scripts/install-deps.sh --browser  also Debian's chromium, for the operator console's browser
+#                                      tests (scripts/test-console.sh; puppeteer-core drives it)
 # PostgreSQL (server + psql) is a test dependency: the black-box suite and the PostgreSQL store's
 # unit tests run against a real one that scripts/test.sh starts (scripts/services/postgres-up.sh).
 #   scripts/install-deps.sh --slurm    only Slurm (munge, slurmctld, slurmd; scripts/services/slurm-up.sh)
@@ -27,6 +29,7 @@ for arg in "$@"; do
     --bench) pkgs+=(wrk nginx-light python3-fastapi python3-uvicorn python3-uvloop python3-httptools) ;;
     --services) pkgs+=(slurm-wlm slurm-client munge) ;;
     --slurm) pkgs+=(slurm-wlm slurm-client munge) ;;
+    --browser) pkgs+=(chromium fonts-dejavu-core) ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done

@@ -117,6 +117,16 @@ step "Prometheus rules (promtool check + test: scripts/test-prometheus.sh)"
 scripts/test-prometheus.sh "$RESULTS/prometheus.xml" || status=1
 # ---- end prometheus ----------------------------------------------------------------------------
 
+# ---- console (issue 19) ------------------------------------------------------------------------
+# The operator console (GET /console) in headless Chromium: Debian's chromium (install-deps.sh
+# --browser) driven by puppeteer-core from console/package-lock.json (npm ci) against a real rtgw:
+# sign-in, nodes, live jobs, dead-letter replay, validators, CSP. Measured: 41 s wall on the loaded
+# 2-core box (npm ci included; 12 tests), plus chromium's apt install (~1 min) on a clean machine.
+step "operator console (headless Chromium: scripts/test-console.sh)"
+scripts/install-deps.sh --browser || status=1
+RTGW_BIN="$ROOT/build/release/src/app/rtgw" scripts/test-console.sh "$RESULTS/console.xml" || status=1
+# ---- end console -------------------------------------------------------------------------------
+
 step "summary"
 "$PY" - "$RESULTS" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET

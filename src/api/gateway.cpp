@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "api/call.hpp"
+#include "api/console_assets.hpp"
 #include "api/error_mapping.hpp"
 #include "api/job_queries.hpp"
 #include "api/job_requests.hpp"
@@ -165,6 +166,9 @@ class Gateway::Impl {
       }
       case RouteId::kOpenApi:
         return Finish(*call, JsonResponse(200, openapi_json_));
+      case RouteId::kConsolePage:
+      case RouteId::kConsoleAsset:
+        return Console(*call, route.id == RouteId::kConsolePage ? kConsoleIndex : match.asset);
       case RouteId::kRetiredZpe:
         return Finish(
             *call, MakeErrorResponse(ApiCode::kGone,
@@ -229,6 +233,19 @@ class Gateway::Impl {
       default:
         return Finish(*call, MakeErrorResponse(Internal("unrouted"), call->trace_id));
     }
+  }
+
+  // The console's static files (docs/contracts/console.md); an unknown name is the one error
+  // shape, with the console's security headers too.
+  void Console(Call& call, std::string_view name) {
+    std::optional<http::Response> r =
+        ConsoleFileResponse(name, call.request.Header("if-none-match"));
+    if (!r) {
+      r = MakeErrorResponse(ApiCode::kNotFound, "no console file " + std::string(name),
+                            call.trace_id);
+      AddConsoleSecurityHeaders(*r);
+    }
+    Finish(call, std::move(*r));
   }
 
   void Drain() {

@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 
+#include "api/console_assets.hpp"
 #include "api/health.hpp"
 #include "api/routes.hpp"
 #include "api/schemas.hpp"
@@ -714,6 +715,59 @@ void ValidatorOperation(const RouteSpec& r, json::object& op, json::array& param
   }
 }
 
+// The console's static files (docs/contracts/console.md): the media types, the headers and
+// the answers are read from the tables the server uses (api/console_assets.hpp).
+void ConsoleOperation(const RouteSpec& r, json::object& op, json::array& params) {
+  const bool page = r.id == RouteId::kConsolePage;
+  if (!page) {
+    params.push_back(json::object{
+        {"name", "asset"},
+        {"in", "path"},
+        {"required", true},
+        {"description", "A file of the console (app.js, console.css, ...)."},
+        {"schema", json::object{{"type", "string"}, {"pattern", "^[A-Za-z0-9][A-Za-z0-9._-]*$"}}}});
+  }
+  params.push_back(json::object{
+      {"name", "If-None-Match"},
+      {"in", "header"},
+      {"required", false},
+      {"description", "ETags of a cached copy; one of them (or *) matching answers 304."},
+      {"schema", json::object{{"type", "string"}}}});
+  op["summary"] = page ? "The operator console's page (a static file; its API calls carry the "
+                         "operator's token)."
+                       : "A static file of the operator console.";
+  json::object headers;
+  for (const ConsoleHeader& h : kConsoleSecurityHeaders) {
+    headers[h.name] =
+        json::object{{"schema", json::object{{"type", "string"}, {"const", h.value}}}};
+  }
+  json::object not_found = ErrorResponse(
+      "No console file of that name; the console's headers are sent with the error too.");
+  not_found["headers"] = headers;
+  headers["ETag"] =
+      json::object{{"description", "\"<first 32 hex digits of the file's SHA-256>\""},
+                   {"schema", json::object{{"type", "string"}, {"pattern", "^\"[0-9a-f]{32}\"$"}}}};
+  headers["Cache-Control"] =
+      json::object{{"schema", json::object{{"type", "string"}, {"const", "no-cache"}}}};
+  json::object content;
+  for (const ConsoleFile& f : EmbeddedConsoleFiles()) {
+    if (page && f.name != kConsoleIndex) continue;
+    const std::string_view type = ConsoleContentType(f.name);
+    const std::string media(type.substr(0, type.find(';')));
+    json::object media_type;
+    if (media.rfind("text/", 0) == 0) media_type["schema"] = json::object{{"type", "string"}};
+    content[media] = std::move(media_type);
+  }
+  op["responses"] = json::object{
+      {"200", json::object{{"description", page ? "index.html." : "The file."},
+                           {"headers", headers},
+                           {"content", std::move(content)}}},
+      {"304", json::object{{"description", "If-None-Match lists the file's ETag: no body."},
+                           {"headers", headers}}},
+      {"401", ErrorResponse("Proxy auth enabled and its headers missing or wrong.")}};
+  if (!page) op["responses"].as_object()["404"] = std::move(not_found);
+}
+
 // An authenticated route's rate limit (docs/contracts/limits.md "Rate limit"): its 429
 // rate_limited, and the RateLimit fields on every answer after authentication (401s come
 // before it).
@@ -944,6 +998,10 @@ json::object Operation(const RouteSpec& r) {
           {"400", "404", "415"});
       break;
     case RouteId::kRetiredZpe:  // not in Routes(): answered 410 before routing
+      break;
+    case RouteId::kConsolePage:
+    case RouteId::kConsoleAsset:
+      ConsoleOperation(r, op, params);
       break;
     case RouteId::kLaunchValidation:
     case RouteId::kRerunValidation:

@@ -40,6 +40,7 @@ struct Params {
   std::string job_id;
   std::string node_id;
   std::string lease_id;
+  std::string asset;
 };
 
 // Matches `path` against a template of literals and {param}s. A parameter
@@ -79,6 +80,8 @@ bool MatchTemplate(std::string_view tmpl, std::string_view path, Params& params)
       params.node_id = std::move(*decoded);
     } else if (name == "lease_id") {
       params.lease_id = std::move(*decoded);
+    } else if (name == "asset") {
+      params.asset = std::move(*decoded);
     } else {
       params.job_id = std::move(*decoded);
     }
@@ -135,6 +138,9 @@ const std::vector<RouteSpec>& Routes() {
        Scope::kRead, kNode},
       {RouteId::kRevokeToken, "POST", "/api/runtime/tokens:revoke", "revokeToken", true,
        Scope::kAdmin},
+      // Static files, public: the console's API calls carry the operator's token.
+      {RouteId::kConsolePage, "GET", "/console", "getConsole", false},
+      {RouteId::kConsoleAsset, "GET", "/console/{asset}", "getConsoleAsset", false},
   };
   return kRoutes;
 }
@@ -173,6 +179,7 @@ RouteMatch MatchRoute(std::string_view method, std::string_view path) {
       m.job_id = std::move(params.job_id);
       m.node_id = std::move(params.node_id);
       m.lease_id = std::move(params.lease_id);
+      m.asset = std::move(params.asset);
       m.allow.clear();
       return m;
     }

@@ -38,6 +38,9 @@ enum class RouteId {
   // Listing and watching jobs (docs/contracts/http-api.md "Listing jobs", "Watching jobs").
   kListJobs,
   kWatchJobs,
+  // The operator console's static files (docs/contracts/console.md): no bearer token.
+  kConsolePage,   // GET /console (its index.html)
+  kConsoleAsset,  // GET /console/{asset}
 };
 
 // Which process role serves a route (APP_ROLE): web = the public API, worker =
@@ -51,7 +54,7 @@ struct RouteSpec {
   RouteId id;
   std::string_view method;
   // "/api/runtime/jobs/{job_id}/events". Parameters: {job_id}, {node_id},
-  // {lease_id}; each is one path segment, or the part of one before a
+  // {lease_id}, {asset}; each is one path segment, or the part of one before a
   // ":verb" literal ("/leases/{lease_id}:renew").
   std::string_view path_template;
   std::string_view operation_id;
@@ -71,6 +74,7 @@ struct RouteMatch {
   std::string job_id;                // percent-decoded {job_id}, when the template has one
   std::string node_id;               // percent-decoded {node_id}
   std::string lease_id;              // percent-decoded {lease_id}
+  std::string asset;                 // percent-decoded {asset} (a console file name)
   std::string allow;                 // "GET, POST" when kMethodNotAllowed
   std::string_view path_template;    // for logs/metrics; "unmatched" when kNotFound
 };

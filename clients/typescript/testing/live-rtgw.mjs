@@ -25,8 +25,9 @@ export async function freePort() {
 
 /**
  * Starts `rtgw serve` (extra flags in `args`; `port` 0 = ephemeral). Returns
- * { baseUrl, token(tenant, sub), stop(), start() }: stop() sends SIGTERM and waits for the exit,
- * start() starts it again on the same database (and port, when one was given).
+ * { baseUrl, token(tenant, sub), issue(tenant, sub, claims), stop(), start() }: stop() sends
+ * SIGTERM and waits for the exit, start() starts it again on the same database (and port, when one
+ * was given).
  */
 export async function startRtgw({ args = [], port = 0 } = {}) {
   assert.ok(existsSync(RTGW), `no rtgw binary at ${RTGW} (set RTGW_BIN)`);
@@ -41,6 +42,17 @@ export async function startRtgw({ args = [], port = 0 } = {}) {
       return execFileSync(RTGW, ["dev", "token", "--secret", secret, "--tenant", tenant, "--sub", sub])
         .toString()
         .trim();
+    },
+    /**
+     * A token of `rtgw token issue` with this server's secret: `scope` ("runtime:admin
+     * runtime:read"), `node` (a management-node token), `jti` ("auto" or an id), `ttl` ("1h").
+     */
+    issue(tenant, sub, { scope, node, jti, ttl } = {}) {
+      const args = ["token", "issue", "--secret", secret, "--tenant", tenant, "--sub", sub];
+      for (const [flag, value] of [["--scope", scope], ["--node", node], ["--jti", jti], ["--ttl", ttl]]) {
+        if (value) args.push(flag, value);
+      }
+      return execFileSync(RTGW, args).toString().trim();
     },
     async start() {
       if (existsSync(portFile)) unlinkSync(portFile);
