@@ -412,6 +412,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/console": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The operator console's page (a static file; its API calls carry the operator's token). */
+        get: operations["getConsole"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/console/{asset}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A static file of the operator console. */
+        get: operations["getConsoleAsset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3430,6 +3464,154 @@ export interface operations {
                 headers: {
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getConsole: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETags of a cached copy; one of them (or *) matching answers 304. */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description index.html. */
+            200: {
+                headers: {
+                    "Content-Security-Policy"?: "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+                    "X-Content-Type-Options"?: "nosniff";
+                    "Referrer-Policy"?: "no-referrer";
+                    "Cross-Origin-Opener-Policy"?: "same-origin";
+                    "Cross-Origin-Resource-Policy"?: "same-origin";
+                    /** @description "<first 32 hex digits of the file's SHA-256>" */
+                    ETag?: string;
+                    "Cache-Control"?: "no-cache";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description If-None-Match lists the file's ETag: no body. */
+            304: {
+                headers: {
+                    "Content-Security-Policy"?: "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+                    "X-Content-Type-Options"?: "nosniff";
+                    "Referrer-Policy"?: "no-referrer";
+                    "Cross-Origin-Opener-Policy"?: "same-origin";
+                    "Cross-Origin-Resource-Policy"?: "same-origin";
+                    /** @description "<first 32 hex digits of the file's SHA-256>" */
+                    ETag?: string;
+                    "Cache-Control"?: "no-cache";
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Proxy auth enabled and its headers missing or wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getConsoleAsset: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETags of a cached copy; one of them (or *) matching answers 304. */
+                "If-None-Match"?: string;
+            };
+            path: {
+                /** @description A file of the console (app.js, console.css, ...). */
+                asset: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file. */
+            200: {
+                headers: {
+                    "Content-Security-Policy"?: "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+                    "X-Content-Type-Options"?: "nosniff";
+                    "Referrer-Policy"?: "no-referrer";
+                    "Cross-Origin-Opener-Policy"?: "same-origin";
+                    "Cross-Origin-Resource-Policy"?: "same-origin";
+                    /** @description "<first 32 hex digits of the file's SHA-256>" */
+                    ETag?: string;
+                    "Cache-Control"?: "no-cache";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": string;
+                    "text/css": string;
+                    "image/svg+xml": unknown;
+                    "text/html": string;
+                };
+            };
+            /** @description If-None-Match lists the file's ETag: no body. */
+            304: {
+                headers: {
+                    "Content-Security-Policy"?: "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+                    "X-Content-Type-Options"?: "nosniff";
+                    "Referrer-Policy"?: "no-referrer";
+                    "Cross-Origin-Opener-Policy"?: "same-origin";
+                    "Cross-Origin-Resource-Policy"?: "same-origin";
+                    /** @description "<first 32 hex digits of the file's SHA-256>" */
+                    ETag?: string;
+                    "Cache-Control"?: "no-cache";
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Proxy auth enabled and its headers missing or wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No console file of that name; the console's headers are sent with the error too. */
+            404: {
+                headers: {
+                    "Content-Security-Policy"?: "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+                    "X-Content-Type-Options"?: "nosniff";
+                    "Referrer-Policy"?: "no-referrer";
+                    "Cross-Origin-Opener-Policy"?: "same-origin";
+                    "Cross-Origin-Resource-Policy"?: "same-origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
+            500: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
