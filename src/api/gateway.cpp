@@ -206,6 +206,7 @@ class Gateway::Impl {
       case RouteId::kLaunchValidation:
       case RouteId::kRerunValidation:
       case RouteId::kGetValidation:
+      case RouteId::kListValidations:
       case RouteId::kValidatorCallback:
         return Validator(call, route.id);
       case RouteId::kCancelJob:
@@ -875,6 +876,8 @@ class Gateway::Impl {
         return options_.validators->Rerun(std::move(vc));
       case RouteId::kGetValidation:
         return options_.validators->Get(std::move(vc));
+      case RouteId::kListValidations:
+        return options_.validators->List(std::move(vc));
       default:
         return options_.validators->Callback(std::move(vc));
     }

@@ -5,28 +5,20 @@
 #include <initializer_list>
 #include <utility>
 
-#include <boost/json.hpp>
-
 #include "api/job_requests.hpp"
 #include "api/job_views.hpp"
 #include "api/job_watch.hpp"
+#include "api/list_cursor.hpp"
 #include "api/query_params.hpp"
 #include "api/schemas.hpp"
 #include "common/logging.hpp"
 #include "common/time_format.hpp"
-#include "crypto/crypto.hpp"
 #include "jobs/job_state.hpp"
 
 namespace rtgw::api {
-namespace json = boost::json;
 namespace {
 
 constexpr std::string_view kListCursorPrefix = "l1.";
-
-// The list cursor's "t": the tenant fingerprint every cursor carries, in hex.
-std::string TenantFingerprint(const std::string& tenant_id) {
-  return crypto::HexEncode(CursorTenantFingerprint(tenant_id));
-}
 
 // A node token reads only its node's jobs, a strict-mode unscoped token only its user's: the
 // filter is forced to them, and a request for another one is refused rather than answered empty.
@@ -102,25 +94,18 @@ Result<std::vector<jobs::JobState>> States(const QueryParams& params) {
   return states;
 }
 
-// sha256 of the filters as the store gets them (states sorted, instants in UTC), 16 hex: the
-// same request in another spelling gets the same hash.
+// The hash a cursor binds: the filters as the store gets them (states sorted, instants in UTC),
+// so the same request in another spelling gets the same hash.
 std::string FilterHash(const storage::JobListQuery& q) {
-  std::string text;
-  auto line = [&text](std::string_view name, const std::optional<std::string>& value) {
-    text += name;
-    text += '=';
-    if (value) text += *value;  // never empty when present; control characters are refused
-    text += '\n';
-  };
-  line("workspace_id", q.workspace_id);
   std::string states;
   for (jobs::JobState s : q.states) states += std::string(jobs::ToString(s)) + ",";
-  line("state", states.empty() ? std::nullopt : std::optional<std::string>(states));
-  line("management_node_id", q.management_node_id);
-  line("requested_by", q.requested_by);
-  line("updated_after", q.updated_after);
-  line("updated_before", q.updated_before);
-  return crypto::Sha256Hex(text).substr(0, 16);
+  return ListFilterHash(
+      {{"workspace_id", q.workspace_id},
+       {"state", states.empty() ? std::nullopt : std::optional<std::string>(states)},
+       {"management_node_id", q.management_node_id},
+       {"requested_by", q.requested_by},
+       {"updated_after", q.updated_after},
+       {"updated_before", q.updated_before}});
 }
 
 struct DecodedCursor {
@@ -128,42 +113,18 @@ struct DecodedCursor {
   std::int64_t watch_from_seq = 0;
 };
 
-Result<DecodedCursor> DecodeListCursor(const std::string& cursor, const std::string& tenant_id,
-                                       const std::string& filter_hash) {
-  const Error malformed = InvalidArgument(
-      "cursor: not a cursor of this list (use next_cursor of the previous page as it is)");
-  if (!cursor.starts_with(kListCursorPrefix)) return malformed;
-  const std::optional<std::string> bytes =
-      crypto::Base64UrlDecode(std::string_view(cursor).substr(kListCursorPrefix.size()));
-  if (!bytes) return malformed;
-  boost::system::error_code ec;
-  json::parse_options opts;
-  opts.max_depth = 4;
-  const json::value v = json::parse(*bytes, ec, {}, opts);
-  if (ec || !v.is_object()) return malformed;
-  const json::object& o = v.get_object();
-  const json::value* k = o.if_contains("k");
-  const json::value* f = o.if_contains("f");
-  const json::value* t = o.if_contains("t");
-  const json::value* w = o.if_contains("w");
-  if (k == nullptr || f == nullptr || t == nullptr || w == nullptr || !k->is_array() ||
-      k->get_array().size() != 2 || !k->get_array()[0].is_string() ||
-      !k->get_array()[1].is_string() || !f->is_string() || !t->is_string() || !w->is_int64() ||
-      w->get_int64() < 0) {
-    return malformed;
-  }
-  if (t->get_string() != TenantFingerprint(tenant_id)) {
-    return InvalidArgument("cursor: was made for another tenant's list");
-  }
-  if (f->get_string() != filter_hash) {
-    return InvalidArgument(
-        "cursor: was made for other filters; send the filters of the first page with it");
-  }
+Result<DecodedCursor> DecodeJobListCursor(const std::string& cursor, const std::string& tenant_id,
+                                          const std::string& filter_hash) {
+  Result<ListCursor> decoded = DecodeKeysetCursor(kListCursorPrefix, cursor, tenant_id, filter_hash,
+                                                  /*with_watch_from=*/true);
+  if (!decoded) return decoded.error();
   DecodedCursor out;
-  out.key.accepted_at = std::string(k->get_array()[0].get_string());
-  out.key.job_id = std::string(k->get_array()[1].get_string());
-  if (!ParseRfc3339(out.key.accepted_at) || !IsValidJobId(out.key.job_id)) return malformed;
-  out.watch_from_seq = w->get_int64();
+  out.key.accepted_at = std::move(decoded->key.at);
+  out.key.job_id = std::move(decoded->key.id);
+  if (!ParseRfc3339(out.key.accepted_at) || !IsValidJobId(out.key.job_id)) {
+    return MalformedListCursor();
+  }
+  out.watch_from_seq = *decoded->watch_from;
   return out;
 }
 
@@ -211,7 +172,7 @@ Result<JobListRequest> ParseJobListRequest(const Call& call) {
   }
   out.filter_hash = FilterHash(q);
   if (cursor) {
-    auto decoded = DecodeListCursor(*cursor, call.tenant_id, out.filter_hash);
+    auto decoded = DecodeJobListCursor(*cursor, call.tenant_id, out.filter_hash);
     if (!decoded) return decoded.error();
     q.after = std::move(decoded->key);
     out.watch_from_seq = decoded->watch_from_seq;
@@ -223,12 +184,8 @@ Result<JobListRequest> ParseJobListRequest(const Call& call) {
 
 std::string EncodeListCursor(const std::string& tenant_id, const std::string& filter_hash,
                              const storage::JobListQuery::Key& last, std::int64_t watch_from_seq) {
-  const json::object o{
-      {"k", json::array{json::string(last.accepted_at), json::string(last.job_id)}},
-      {"f", filter_hash},
-      {"t", TenantFingerprint(tenant_id)},
-      {"w", watch_from_seq}};
-  return std::string(kListCursorPrefix) + crypto::Base64UrlEncode(json::serialize(o));
+  return EncodeKeysetCursor(kListCursorPrefix, tenant_id, filter_hash,
+                            ListCursor{{last.accepted_at, last.job_id}, watch_from_seq});
 }
 
 std::string JobListJson(const std::vector<storage::JobRecord>& jobs,

@@ -313,6 +313,18 @@ void ValidatorSchemas(json::object& s) {
           {"run_id", "tenant_id", "workspace_id", "validator", "version", "launcher", "status",
            "attempt", "job_id", "execution_name", "input_uri", "result_uri", "findings", "error",
            "created_at", "finished_at"});
+  s["ValidationRunList"] =
+      Obj({{"runs", json::object{{"type", "array"},
+                                 {"items", Ref("ValidationRun")},
+                                 {"description",
+                                  "Newest first (created_at, then run_id, descending); each as GET "
+                                  "/api/runtime/validations/{run_id} returns it."}}},
+           {"next_cursor",
+            json::object{{"type", json::array{"string", "null"}},
+                         {"description",
+                          "Send as cursor, with the same filters, for the next page; null on the "
+                          "last page."}}}},
+          {"runs", "next_cursor"});
   s["ValidatorCallbackRequest"] =
       Obj({{schema::kRunId.name, Str(schema::kRunId)},
            {schema::kCallbackId.name, Str(schema::kCallbackId)},
@@ -695,6 +707,24 @@ void ValidatorOperation(const RouteSpec& r, json::object& op, json::array& param
       op["responses"].as_object()["404"] =
           ErrorResponse("No such run in the caller's tenant" + std::string(kNotServed));
       break;
+    case RouteId::kListValidations: {
+      op["summary"] =
+          "The caller's tenant's validation runs, newest first, filtered, a page at a time (web "
+          "role).";
+      const std::string status = "(PENDING|RUNNING|SUCCEEDED|FAILED|CANCELLED)";
+      json::object statuses = QueryParam(schema::kRunFilterStatus);
+      statuses["schema"].as_object()["pattern"] = "^" + status + "(," + status + ")*$";
+      params.push_back(std::move(statuses));
+      params.push_back(QueryParam(schema::kRunFilterValidator));
+      params.push_back(QueryParam(schema::kRunListLimit));
+      params.push_back(QueryParam(schema::kListCursor));
+      op["responses"] =
+          RuntimeErrors({{"200", JsonResponse("One page.", "ValidationRunList")}}, {"400"});
+      op["responses"].as_object()["404"] = ErrorResponse(
+          "A process that does not serve this route (APP_ROLE) or has no "
+          "validators.");
+      break;
+    }
     default:
       op["summary"] =
           "Validator job callback (worker role only; Authorization: Bearer <ID token>).";
@@ -1006,6 +1036,7 @@ json::object Operation(const RouteSpec& r) {
     case RouteId::kLaunchValidation:
     case RouteId::kRerunValidation:
     case RouteId::kGetValidation:
+    case RouteId::kListValidations:
     case RouteId::kValidatorCallback:
       ValidatorOperation(r, op, params);
       break;

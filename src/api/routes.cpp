@@ -116,6 +116,8 @@ const std::vector<RouteSpec>& Routes() {
        "rerunValidation", true, Scope::kValidate},
       {RouteId::kGetValidation, "GET", "/api/runtime/validations/{run_id}", "getValidation", true,
        Scope::kRead},
+      {RouteId::kListValidations, "GET", "/api/runtime/validations", "listValidations", true,
+       Scope::kRead},
       {RouteId::kValidatorCallback, "POST", "/internal/validations/callback", "validatorCallback",
        false},
       {RouteId::kHealth, "GET", "/api/health", "getHealth", false},

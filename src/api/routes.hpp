@@ -25,6 +25,7 @@ enum class RouteId {
   kLaunchValidation,
   kRerunValidation,
   kGetValidation,
+  kListValidations,  // validator-callback.md "Listing runs"
   kValidatorCallback,
   // Management nodes and cancel (docs/contracts/agent-protocol.md).
   kCancelJob,

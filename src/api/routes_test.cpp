@@ -30,6 +30,8 @@ TEST(RoutesTest, MatchesEveryRuntimeRoute) {
       {"POST", "/api/onboarding/dry-run", RouteId::kOnboardingDryRun, ""},
       {"GET", "/api/runtime/jobs", RouteId::kListJobs, ""},
       {"GET", "/api/runtime/jobs:watch", RouteId::kWatchJobs, ""},
+      {"GET", "/api/runtime/validations", RouteId::kListValidations, ""},
+      {"GET", "/api/runtime/validations/vr-1", RouteId::kGetValidation, "vr-1"},
   };
   for (const Case& c : cases) {
     RouteMatch m = MatchRoute(c.method, c.path);

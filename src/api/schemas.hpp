@@ -114,6 +114,15 @@ inline constexpr StringField kRunId{"run_id", 128, "The run.", true, "._-"};
 inline constexpr StringField kCallbackId{
     "callback_id", 128, "The execution's callback_id (from the envelope).", true, "._-"};
 inline constexpr std::int64_t kResultUriMaxChars = 2048;
+// Query parameters of GET /api/runtime/validations (validator-callback.md "Listing runs").
+inline constexpr StringField kRunFilterStatus{
+    "status", 64,
+    "Only runs whose current execution has one of these statuses, comma-separated (PENDING, "
+    "RUNNING, SUCCEEDED, FAILED, CANCELLED).",
+    false};
+inline constexpr StringField kRunFilterValidator{"validator", 128, "Only runs of this validator.",
+                                                 false, "._-"};
+inline constexpr IntegerField kRunListLimit{"limit", 1, 500, "Runs per page (default 50).", false};
 
 // Query parameters (api/query_params.hpp) of GET /api/runtime/jobs, GET /api/runtime/jobs:watch
 // and the projection long poll (docs/contracts/http-api.md "Listing jobs", "Watching jobs",

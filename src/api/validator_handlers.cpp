@@ -36,6 +36,23 @@ void ValidatorHandlers::Get(ValidatorCall call) {
   });
 }
 
+void ValidatorHandlers::List(ValidatorCall call) {
+  auto req = ParseRunListRequest(call.request->query, call.tenant_id);
+  if (!req) return call.respond(MakeErrorResponse(req.error(), call.trace_id));
+  service_.List(std::move(req->query),
+                [call, hash = std::move(req->filter_hash)](const Result<storage::RunPage>& page) {
+                  if (!page) return call.respond(MakeErrorResponse(page.error(), call.trace_id));
+                  std::optional<std::string> next;
+                  if (page->more && !page->runs.empty()) {
+                    next = EncodeRunListCursor(call.tenant_id, hash, page->runs.back());
+                  }
+                  http::Response out;
+                  out.status = 200;
+                  out.body = RunListJson(page->runs, next);
+                  call.respond(std::move(out));
+                });
+}
+
 void ValidatorHandlers::Rerun(ValidatorCall call) {
   service_.Rerun(call.tenant_id, call.path_param, call.trace_id,
                  [call](const Result<storage::ValidatorRun>& r) {

@@ -32,6 +32,7 @@ class ValidatorEndpoints {
   virtual ~ValidatorEndpoints() = default;
   virtual void Launch(ValidatorCall call) = 0;    // POST /api/runtime/validations:launch
   virtual void Get(ValidatorCall call) = 0;       // GET /api/runtime/validations/{run_id}
+  virtual void List(ValidatorCall call) = 0;      // GET /api/runtime/validations
   virtual void Rerun(ValidatorCall call) = 0;     // POST /api/runtime/validations/{run_id}:rerun
   virtual void Callback(ValidatorCall call) = 0;  // POST /internal/validations/callback
 };
@@ -39,8 +40,8 @@ class ValidatorEndpoints {
 // The validator routes over a ValidationService: JSON bodies are parsed and
 // checked on the calling I/O thread (validator_requests.hpp, CPU only);
 // everything else goes to the service's threads, whose results are rendered
-// here: runs 202 (launch, rerun) or 200 (read), receipts 200, errors through
-// MakeErrorResponse.
+// here: runs 202 (launch, rerun) or 200 (read), a page of runs 200 (list), receipts 200,
+// errors through MakeErrorResponse.
 //
 // Thread-safety: safe for concurrent use; `*service` must outlive this object.
 class ValidatorHandlers final : public ValidatorEndpoints {
@@ -48,6 +49,7 @@ class ValidatorHandlers final : public ValidatorEndpoints {
   explicit ValidatorHandlers(validators::ValidationService& service) : service_(service) {}
   void Launch(ValidatorCall call) override;
   void Get(ValidatorCall call) override;
+  void List(ValidatorCall call) override;
   void Rerun(ValidatorCall call) override;
   void Callback(ValidatorCall call) override;
 

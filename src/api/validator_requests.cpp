@@ -1,9 +1,16 @@
 #include "api/validator_requests.hpp"
 
+#include <algorithm>
+#include <array>
+
 #include <boost/json.hpp>
 
+#include "api/list_cursor.hpp"
+#include "api/query_params.hpp"
 #include "api/schemas.hpp"
+#include "common/logging.hpp"
 #include "common/text.hpp"
+#include "common/time_format.hpp"
 #include "crypto/crypto.hpp"
 #include "storage/validator_run_store.hpp"
 
@@ -52,7 +59,102 @@ std::optional<std::string> String(const json::object& o, std::string_view key) {
   return std::string(v->as_string());
 }
 
+constexpr std::string_view kRunListCursorPrefix = "r1.";
+
+// `status=A,B`: each a run status, once each, in storage::kRunStatuses order (so the hash does
+// not depend on the spelling).
+Result<std::vector<std::string>> RunStatuses(const QueryParams& params) {
+  auto text = params.String(schema::kRunFilterStatus);
+  if (!text) return text.error();
+  std::vector<std::string> asked;
+  if (!*text) return asked;
+  std::string_view rest = **text;
+  for (;;) {
+    const std::size_t comma = rest.find(',');
+    const std::string_view name = rest.substr(0, comma);
+    if (std::find(storage::kRunStatuses.begin(), storage::kRunStatuses.end(), name) ==
+        storage::kRunStatuses.end()) {
+      return InvalidArgument("status: '" + std::string(name) +
+                             "' is not a run status (PENDING, RUNNING, SUCCEEDED, FAILED, "
+                             "CANCELLED)");
+    }
+    asked.emplace_back(name);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  std::vector<std::string> statuses;
+  for (const char* s : storage::kRunStatuses) {
+    if (std::find(asked.begin(), asked.end(), s) != asked.end()) statuses.emplace_back(s);
+  }
+  return statuses;
+}
+
 }  // namespace
+
+Result<RunListRequest> ParseRunListRequest(std::string_view query, const std::string& tenant_id) {
+  static constexpr std::array<QueryParamSpec, 4> kAllowed = {{
+      {schema::kRunFilterStatus.name},
+      {schema::kRunFilterValidator.name},
+      {schema::kRunListLimit.name},
+      {schema::kListCursor.name},
+  }};
+  auto params = QueryParams::Parse(query, kAllowed);
+  if (!params) return params.error();
+  RunListRequest out;
+  storage::RunListQuery& q = out.query;
+  q.tenant_id = tenant_id;
+  auto statuses = RunStatuses(*params);
+  if (!statuses) return statuses.error();
+  q.statuses = std::move(statuses).value();
+  auto validator = params->String(schema::kRunFilterValidator);
+  if (!validator) return validator.error();
+  q.validator = std::move(validator).value();
+  auto limit = params->Integer(schema::kRunListLimit);
+  if (!limit) return limit.error();
+  q.limit = static_cast<int>(limit->value_or(50));
+  auto cursor = params->String(schema::kListCursor);
+  if (!cursor) return cursor.error();
+  std::string statuses_text;
+  for (const std::string& s : q.statuses) statuses_text += s + ",";
+  out.filter_hash = ListFilterHash(
+      {{"status", statuses_text.empty() ? std::nullopt : std::optional<std::string>(statuses_text)},
+       {"validator", q.validator}});
+  if (*cursor) {
+    Result<ListCursor> decoded = DecodeKeysetCursor(kRunListCursorPrefix, **cursor, tenant_id,
+                                                    out.filter_hash, /*with_watch_from=*/false);
+    if (!decoded) return decoded.error();
+    if (!ParseRfc3339(decoded->key.at) || !schema::Matches(schema::kRunId, decoded->key.id)) {
+      return MalformedListCursor();
+    }
+    q.after = storage::RunListQuery::Key{std::move(decoded->key.at), std::move(decoded->key.id)};
+  }
+  return out;
+}
+
+std::string EncodeRunListCursor(const std::string& tenant_id, const std::string& filter_hash,
+                                const storage::ValidatorRun& last) {
+  return EncodeKeysetCursor(kRunListCursorPrefix, tenant_id, filter_hash,
+                            ListCursor{{last.created_at, last.run_id}, std::nullopt});
+}
+
+std::string RunListJson(const std::vector<storage::ValidatorRun>& runs,
+                        const std::optional<std::string>& next_cursor) {
+  std::string out = R"({"runs":[)";
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    if (i > 0) out += ',';
+    out += validators::RunJson(runs[i]);
+  }
+  out += R"(],"next_cursor":)";
+  if (next_cursor) {
+    out += '"';
+    AppendJsonEscaped(out, *next_cursor);
+    out += '"';
+  } else {
+    out += "null";
+  }
+  out += '}';
+  return out;
+}
 
 Result<LaunchRequest> ParseLaunchBody(std::string_view body) {
   auto o = ParseObject(body);

@@ -1,7 +1,10 @@
 #include "api/validator_requests.hpp"
 
+#include <optional>
 #include <string>
+#include <vector>
 
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 namespace rtgw::api {
@@ -84,6 +87,85 @@ TEST(LaunchBodyTest, OptionalIdempotencyKey) {
   EXPECT_FALSE(ParseLaunchBody(R"({"validator":"v","workspace_id":"ws","idempotency_key":")" +
                                std::string(129, 'k') + R"(","input":{"document":1}})")
                    .ok());
+}
+
+TEST(RunListRequestTest, ReadsFiltersAndDefaults) {
+  auto r = ParseRunListRequest("", "t1");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->query.tenant_id, "t1");
+  EXPECT_TRUE(r->query.statuses.empty());
+  EXPECT_FALSE(r->query.validator);
+  EXPECT_FALSE(r->query.after);
+  EXPECT_EQ(r->query.limit, 50);
+  // Statuses once each, in one order whatever the spelling; the hash follows.
+  auto a = ParseRunListRequest("status=FAILED,PENDING,FAILED&validator=json-rules&limit=7", "t1");
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ(a->query.statuses, (std::vector<std::string>{"PENDING", "FAILED"}));
+  EXPECT_EQ(a->query.validator, "json-rules");
+  EXPECT_EQ(a->query.limit, 7);
+  auto b = ParseRunListRequest("validator=json-rules&status=PENDING%2CFAILED", "t1");
+  ASSERT_TRUE(b) << b.error().message;
+  EXPECT_EQ(a->filter_hash, b->filter_hash);
+  EXPECT_NE(a->filter_hash, r->filter_hash);
+}
+
+TEST(RunListRequestTest, RefusesBadParametersNamingThem) {
+  const struct {
+    const char* query;
+    const char* message_start;
+  } cases[] = {
+      {"status=DONE", "status: 'DONE' is not a run status"},
+      {"status=running", "status: 'running' is not a run status"},
+      {"status=", "status:"},
+      {"limit=0", "limit: must be an integer from 1 to 500"},
+      {"limit=501", "limit: must be an integer from 1 to 500"},
+      {"limit=x", "limit:"},
+      {"validator=a/b", "validator:"},
+      {"sort=created_at", "sort: unknown query parameter"},
+      {"limit=1&limit=2", "limit:"},
+      {"cursor=l1.e30", "cursor: not a cursor of this list"},
+      {"cursor=r1.%21", "cursor: not a cursor of this list"},
+  };
+  for (const auto& c : cases) {
+    auto r = ParseRunListRequest(c.query, "t1");
+    ASSERT_FALSE(r) << c.query;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << c.query;
+    EXPECT_EQ(r.error().message.rfind(c.message_start, 0), 0u)
+        << c.query << ": " << r.error().message;
+  }
+}
+
+TEST(RunListRequestTest, CursorIsBoundToTenantAndFilters) {
+  auto first = ParseRunListRequest("status=FAILED&limit=2", "t1");
+  ASSERT_TRUE(first);
+  storage::ValidatorRun last;
+  last.created_at = "2026-02-18T00:00:00.000000Z";
+  last.run_id = "vr-9";
+  const std::string cursor = EncodeRunListCursor("t1", first->filter_hash, last);
+  EXPECT_EQ(cursor.rfind("r1.", 0), 0u);
+  auto next = ParseRunListRequest("status=FAILED&limit=5&cursor=" + cursor, "t1");
+  ASSERT_TRUE(next) << next.error().message;
+  ASSERT_TRUE(next->query.after);
+  EXPECT_EQ(next->query.after->created_at, last.created_at);
+  EXPECT_EQ(next->query.after->run_id, "vr-9");
+  auto other_filters = ParseRunListRequest("status=PENDING&cursor=" + cursor, "t1");
+  ASSERT_FALSE(other_filters);
+  EXPECT_EQ(other_filters.error().message.rfind("cursor: was made for other filters", 0), 0u);
+  auto other_tenant = ParseRunListRequest("status=FAILED&cursor=" + cursor, "t2");
+  ASSERT_FALSE(other_tenant);
+  EXPECT_EQ(other_tenant.error().message.rfind("cursor: was made for another tenant", 0), 0u);
+}
+
+TEST(RunListRequestTest, ListJsonShape) {
+  storage::ValidatorRun run;
+  run.run_id = "vr-1";
+  run.current.findings_json = "[]";
+  const auto v = boost::json::parse(RunListJson({run}, std::string("r1.x")));
+  ASSERT_TRUE(v.is_object());
+  EXPECT_EQ(v.at("runs").as_array().size(), 1u);
+  EXPECT_EQ(v.at("runs").as_array()[0].at("run_id").as_string(), "vr-1");
+  EXPECT_EQ(v.at("next_cursor").as_string(), "r1.x");
+  EXPECT_TRUE(boost::json::parse(RunListJson({}, std::nullopt)).at("next_cursor").is_null());
 }
 
 }  // namespace

@@ -46,6 +46,9 @@ class LateValidatorEndpoints final : public api::ValidatorEndpoints {
   void Get(api::ValidatorCall call) override {
     if (auto* t = Target(call)) t->Get(std::move(call));
   }
+  void List(api::ValidatorCall call) override {
+    if (auto* t = Target(call)) t->List(std::move(call));
+  }
   void Rerun(api::ValidatorCall call) override {
     if (auto* t = Target(call)) t->Rerun(std::move(call));
   }

@@ -107,6 +107,7 @@ class DbValidatorRunStore final : public ValidatorRunStore {
               Callback<ValidatorRun> done) override;
   void ListDue(std::int64_t now_us, std::optional<DueKey> after, int limit,
                Callback<std::vector<ValidatorRun>> done) override;
+  void ListRuns(RunListQuery query, Callback<RunPage> done) override;
 
  private:
   Db& db_;

@@ -1,6 +1,7 @@
 #ifndef RTGW_STORAGE_VALIDATOR_RUN_STORE_HPP_
 #define RTGW_STORAGE_VALIDATOR_RUN_STORE_HPP_
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -20,6 +21,9 @@ inline constexpr const char* kRunRunning = "RUNNING";
 inline constexpr const char* kRunSucceeded = "SUCCEEDED";
 inline constexpr const char* kRunFailed = "FAILED";
 inline constexpr const char* kRunCancelled = "CANCELLED";
+// Every status, in this order (the run list's status filter and its branches).
+inline constexpr std::array<const char*, 5> kRunStatuses = {kRunPending, kRunRunning, kRunSucceeded,
+                                                            kRunFailed, kRunCancelled};
 inline bool IsTerminalRunStatus(std::string_view status) {
   return status == kRunSucceeded || status == kRunFailed || status == kRunCancelled;
 }
@@ -129,6 +133,27 @@ struct DueKey {
   friend auto operator<=>(const DueKey&, const DueKey&) = default;
 };
 
+// One page of a tenant's runs (ValidatorRunStore::ListRuns), newest first:
+// created_at descending, then run_id descending (a total order; created_at is
+// fixed-width RFC 3339, so its text order is its time order).
+struct RunListQuery {
+  std::string tenant_id;
+  // The current execution's status is one of these (kRun*); empty: any.
+  std::vector<std::string> statuses;
+  std::optional<std::string> validator;  // only runs of this validator name
+  struct Key {
+    std::string created_at;
+    std::string run_id;
+  };
+  std::optional<Key> after;  // the page starts after this run (the last one of the previous page)
+  int limit = 50;            // 1..500 (the API checks it)
+};
+
+struct RunPage {
+  std::vector<ValidatorRun> runs;  // each with its current execution, as GetRun returns it
+  bool more = false;               // at least one more run matches after the last one
+};
+
 // Durable state of validator runs (docs/contracts/validator-callback.md).
 // Same completion rules as JobStore: every method returns at once and
 // completes through its callback on a store thread; writes are acknowledged
@@ -167,6 +192,12 @@ class ValidatorRunStore {
   // A keyset walk: pass the last answer's key to go on where it stopped.
   virtual void ListDue(std::int64_t now_us, std::optional<DueKey> after, int limit,
                        Callback<std::vector<ValidatorRun>> done) = 0;
+  // One page of `query.tenant_id`'s runs (never another tenant's), in
+  // RunListQuery's order, filtered by the current execution's status and the
+  // validator. Each page is at most one index range per status (schema
+  // migration 7: the run row carries its current execution's status), so it
+  // costs O(limit), not O(runs of the tenant).
+  virtual void ListRuns(RunListQuery query, Callback<RunPage> done) = 0;
 };
 
 }  // namespace rtgw::storage

@@ -3,11 +3,12 @@
 
 // Test-only: the ValidatorRunStore scenarios every backend must pass the same
 // way (callbacks applied once, replays, reruns, tenant scope, the due list,
-// a reopen). A typed gtest suite on StoreScenarioTest (store_test_support.hpp):
-// sqlite/sqlite_job_store_test.cpp and postgres/postgres_job_store_test.cpp
-// instantiate it with their Backend; replicas (PostgreSQL) stay in their own
-// file.
+// a reopen, the run list's order, paging, filters and tenant scope). A typed gtest suite on
+// StoreScenarioTest (store_test_support.hpp): sqlite/sqlite_job_store_test.cpp and
+// postgres/postgres_job_store_test.cpp instantiate it with their Backend; replicas (PostgreSQL)
+// stay in their own file.
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
@@ -85,6 +86,26 @@ class ValidatorRunStoreScenarios : public StoreScenarioTest<Backend> {
     auto out = Apply(std::move(a));
     ASSERT_TRUE(out.ok()) << out.error().message;
     EXPECT_EQ(out->disposition, want);
+  }
+  Result<RunPage> List(RunListQuery q) {
+    return Await<RunPage>(
+        [&](Callback<RunPage> cb) { this->ValidatorRuns().ListRuns(std::move(q), cb); });
+  }
+  // Every page of `q` from the first, `limit` runs at a time: the run ids in order.
+  std::vector<std::string> ListAll(RunListQuery q, int limit) {
+    std::vector<std::string> ids;
+    q.limit = limit;
+    for (int page = 0; page < 100; ++page) {
+      auto got = List(q);
+      EXPECT_TRUE(got.ok()) << got.error().message;
+      if (!got.ok()) break;
+      EXPECT_LE(got->runs.size(), static_cast<std::size_t>(limit));
+      for (const ValidatorRun& r : got->runs) ids.push_back(r.run_id);
+      if (!got->more) break;
+      EXPECT_FALSE(got->runs.empty());
+      q.after = RunListQuery::Key{got->runs.back().created_at, got->runs.back().run_id};
+    }
+    return ids;
   }
   Result<std::vector<ValidatorRun>> Due(std::int64_t now, std::optional<DueKey> after = {},
                                         int limit = 10) {
@@ -212,10 +233,117 @@ TYPED_TEST_P(ValidatorRunStoreScenarios, SurvivesReopen) {
   this->ExpectDisposition(MakeApply("vr-1", "cb-1"), CallbackDisposition::kReplay);
 }
 
+// The list: newest first (created_at, then run_id, both descending), a keyset
+// walk sees every run exactly once whatever the page size, ties in created_at
+// included, and each run comes with its current execution as GetRun has it.
+TYPED_TEST_P(ValidatorRunStoreScenarios, ListPagesNewestFirstEachOnce) {
+  std::vector<std::pair<std::string, std::string>> keys;  // (created_at, run_id)
+  for (int i = 0; i < 23; ++i) {
+    const std::string n = std::to_string(100 + i);
+    ValidatorRun r = MakeRun("vr-" + n, "cb-" + n);
+    // Up to three runs per second, created out of order.
+    r.created_at = "2026-02-18T00:00:0" + std::to_string((i * 7) % 23 / 3) + ".000000Z";
+    keys.emplace_back(r.created_at, r.run_id);
+    ASSERT_TRUE(this->Create(r).ok());
+  }
+  std::sort(keys.rbegin(), keys.rend());
+  std::vector<std::string> want;  // run ids, newest first
+  for (const auto& k : keys) want.push_back(k.second);
+  RunListQuery q;
+  q.tenant_id = "tenant-a";
+  for (int limit : {1, 4, 10, 23, 500}) {
+    EXPECT_EQ(this->ListAll(q, limit), want) << "limit " << limit;
+  }
+  q.limit = 23;
+  auto all = this->List(q);
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  EXPECT_FALSE(all->more);
+  auto one = this->Get("tenant-a", all->runs[5].run_id);
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(all->runs[5].current.callback_id, one->current.callback_id);
+  EXPECT_EQ(all->runs[5].validator, one->validator);
+  EXPECT_EQ(all->runs[5].current.input_uri, one->current.input_uri);
+}
+
+// The status filter follows the current execution through every write that
+// changes it (launch, callback, fallback poll, rerun); the validator filter
+// alone and with statuses.
+TYPED_TEST_P(ValidatorRunStoreScenarios, ListFiltersByCurrentStatusAndValidator) {
+  auto& runs = this->ValidatorRuns();
+  for (int i = 0; i < 6; ++i) {
+    ValidatorRun r = MakeRun("vr-" + std::to_string(i), "cb-" + std::to_string(i));
+    r.created_at = "2026-02-18T00:00:0" + std::to_string(i) + ".000000Z";
+    if (i % 2 == 1) r.validator = "energyplus";
+    ASSERT_TRUE(this->Create(r).ok());
+  }
+  auto launched = [&](const std::string& cb) {
+    return Await<bool>([&](Callback<bool> done) {
+      runs.MarkLaunched(cb, "local/1", kRunRunning, std::move(done));
+    });
+  };
+  auto finished = [&](const std::string& cb) {
+    return Await<bool>([&](Callback<bool> done) {
+      runs.FinishWithoutCallback(cb, kRunFailed, "no callback", "2026-02-18T00:01:00Z",
+                                 std::move(done));
+    });
+  };
+  // vr-0 PENDING; vr-1, vr-2 RUNNING; vr-3 SUCCEEDED (callback); vr-4 FAILED (poll);
+  // vr-5 FAILED, then rerun: PENDING again.
+  for (const char* cb : {"cb-1", "cb-2", "cb-3", "cb-4", "cb-5"}) ASSERT_TRUE(*launched(cb));
+  this->ExpectDisposition(MakeApply("vr-3", "cb-3"), CallbackDisposition::kApplied);
+  ASSERT_TRUE(*finished("cb-4"));
+  ASSERT_TRUE(*finished("cb-5"));
+  ValidatorExecution next = MakeRun("vr-5", "cb-5b").current;
+  next.attempt = 2;
+  next.job_id = "vr-5-2";
+  ASSERT_TRUE(this->AddExecution(next).ok());
+  // A refused change (already terminal) leaves the list's status alone.
+  ASSERT_FALSE(*launched("cb-4"));
+
+  auto ids = [&](std::vector<std::string> statuses, std::optional<std::string> validator) {
+    RunListQuery q;
+    q.tenant_id = "tenant-a";
+    q.statuses = std::move(statuses);
+    q.validator = std::move(validator);
+    return this->ListAll(q, 2);
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(ids({}, std::nullopt), (V{"vr-5", "vr-4", "vr-3", "vr-2", "vr-1", "vr-0"}));
+  EXPECT_EQ(ids({kRunPending}, std::nullopt), (V{"vr-5", "vr-0"}));
+  EXPECT_EQ(ids({kRunRunning}, std::nullopt), (V{"vr-2", "vr-1"}));
+  EXPECT_EQ(ids({kRunFailed}, std::nullopt), (V{"vr-4"}));
+  EXPECT_EQ(ids({kRunSucceeded, kRunFailed}, std::nullopt), (V{"vr-4", "vr-3"}));
+  EXPECT_EQ(ids({kRunCancelled}, std::nullopt), V{});
+  EXPECT_EQ(ids({}, "energyplus"), (V{"vr-5", "vr-3", "vr-1"}));
+  EXPECT_EQ(ids({kRunPending, kRunRunning}, "json-rules"), (V{"vr-2", "vr-0"}));
+  EXPECT_EQ(ids({}, "nope"), V{});
+  RunListQuery q;
+  q.tenant_id = "tenant-a";
+  q.statuses = {kRunPending};
+  auto page = this->List(q);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->runs.size(), 2u);
+  EXPECT_EQ(page->runs[0].current.callback_id, "cb-5b");  // the current execution
+  EXPECT_EQ(page->runs[0].current.attempt, 2);
+}
+
+TYPED_TEST_P(ValidatorRunStoreScenarios, ListShowsOnlyTheTenantsRuns) {
+  ValidatorRun other = MakeRun("vr-b", "cb-b");
+  other.tenant_id = "tenant-b";
+  ASSERT_TRUE(this->Create(MakeRun("vr-a", "cb-a")).ok());
+  ASSERT_TRUE(this->Create(other).ok());
+  RunListQuery q;
+  q.tenant_id = "tenant-b";
+  EXPECT_EQ(this->ListAll(q, 10), std::vector<std::string>{"vr-b"});
+  q.tenant_id = "tenant-c";
+  EXPECT_TRUE(this->ListAll(q, 10).empty());
+}
+
 REGISTER_TYPED_TEST_SUITE_P(ValidatorRunStoreScenarios, FirstCallbackAppliesRepeatIsReplay,
                             UnknownAndWrongRunAreUnknown, RerunSupersedesAnUnansweredExecution,
                             OtherTenantDoesNotSeeTheRun, DueListsOverdueOpenAndUnsyncedTerminal,
-                            DueWalksOnAfterTheLastKey, SurvivesReopen);
+                            DueWalksOnAfterTheLastKey, SurvivesReopen, ListPagesNewestFirstEachOnce,
+                            ListFiltersByCurrentStatusAndValidator, ListShowsOnlyTheTenantsRuns);
 
 }  // namespace rtgw::storage::test_support
 

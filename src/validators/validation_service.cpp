@@ -186,6 +186,11 @@ void ValidationService::Get(std::string tenant_id, std::string run_id, RunDone d
   runs_.GetRun(std::move(tenant_id), std::move(run_id), std::move(done));
 }
 
+void ValidationService::List(storage::RunListQuery query,
+                             std::function<void(Result<storage::RunPage>)> done) {
+  runs_.ListRuns(std::move(query), std::move(done));
+}
+
 void ValidationService::Callback(CallbackRequest request,
                                  std::function<void(Result<std::string>)> done) {
   const std::function<void(Error)> refuse = [done](Error e) { done(std::move(e)); };

@@ -97,6 +97,9 @@ class ValidationService {
   // The run with its new execution; Conflict "run_not_finished" while one is open.
   void Rerun(std::string tenant_id, std::string run_id, std::string trace_id, RunDone done);
   void Get(std::string tenant_id, std::string run_id, RunDone done);
+  // One page of the tenant's runs (ValidatorRunStore::ListRuns; `query.tenant_id` set by the
+  // caller).
+  void List(storage::RunListQuery query, std::function<void(Result<storage::RunPage>)> done);
   // The receipt JSON (stored with the callback; a replay's has "replay": true).
   void Callback(CallbackRequest request, std::function<void(Result<std::string>)> done);
 

@@ -63,6 +63,8 @@ MATRIX: dict[str, dict[str, object]] = {
     "dead_letters": {"admin": "200"},
     "dead_letter_replay": {"admin": "404 not_found"},  # no such letter: past authorization
     "validate": {"user": ("202", S), "scope:validate": "202"},
+    # Reading runs (one, or the list) needs runtime:read, as reading a job; no node tokens.
+    "validations": {"user": "200", "scope:read": "200", "admin": "200"},
     "nodes": {"admin": "200"},
     "revoke": {"admin": "200"},
     "heartbeat": {"user": (NODET, S), "scope:events": NODET, "node": "200", "other_node": NODEM},
@@ -195,6 +197,8 @@ def call_route(route: str, c: Api, t: Tenant, job: dict, sub: dict, role: str):
                             "input": {"document": {"a": 1}}}), []
     if route == "nodes":
         return c.get("/api/runtime/nodes"), []
+    if route == "validations":
+        return c.get("/api/runtime/validations?limit=1"), []
     if route == "revoke":
         return c.post_json("/api/runtime/tokens:revoke", {"jti": uid("jti")}), []
     if route == "heartbeat":
@@ -236,6 +240,8 @@ def test_authorization_matrix(mode_servers, tenant_on, role, route, mode, want):
         assert [lease["job_id"] for lease in r.json()["leases"]] == [body["job_id"]]
     elif route == "nodes":
         assert isinstance(r.json()["nodes"], list)
+    elif route == "validations":
+        assert len(r.json()["runs"]) <= 1, r.json()
     elif route == "revoke":
         assert r.json()["revoked"] is True
     elif route == "validate":

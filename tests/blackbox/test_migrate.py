@@ -37,10 +37,10 @@ def test_postgres_serve_refuses_a_schema_behind_until_migrated(rtgw_bin, tmp_pat
     assert "rtgw migrate" in res.stderr, res.stderr
     out = run_cli(rtgw_bin, "migrate", "--database-url", pg_url(schema))
     assert out.returncode == 0, out.stderr
-    assert b"schema version 0 -> 6 (migrated)" in out.stdout, out.stdout
+    assert b"schema version 0 -> 7 (migrated)" in out.stdout, out.stdout
     again = run_cli(rtgw_bin, "migrate", "--database-url", pg_url(schema))
     assert again.returncode == 0 and b"up to date" in again.stdout, again.stdout
-    assert psql(f"SELECT count(*) FROM {schema}.schema_migrations").strip() == "6"
+    assert psql(f"SELECT count(*) FROM {schema}.schema_migrations").strip() == "7"
 
 
 @needs_pg
@@ -53,13 +53,13 @@ def test_postgres_serve_migrate_on_starts_on_an_empty_schema(rtgw_bin, tmp_path,
     finally:
         pool.close()
     assert h["checks"]["store"]["backend"] == "postgresql", h
-    assert psql(f"SELECT max(version) FROM {schema}.schema_migrations").strip() == "6"
+    assert psql(f"SELECT max(version) FROM {schema}.schema_migrations").strip() == "7"
 
 
 @needs_pg
 def test_a_postgres_schema_at_version_2_is_upgraded_keeping_its_jobs(rtgw_bin, tmp_path, schema):
     """A deployment from before nodes/validator runs were stored on PostgreSQL (v2): --check says
-    behind, serve refuses, `rtgw migrate` applies 3 to 6 and keeps every row."""
+    behind, serve refuses, `rtgw migrate` applies 3 to 7 and keeps every row."""
     assert run_cli(rtgw_bin, "migrate", "--database-url", pg_url(schema)).returncode == 0
     pool = ServerPool(rtgw_bin, tmp_path, "postgresql")
     try:
@@ -70,7 +70,7 @@ def test_a_postgres_schema_at_version_2_is_upgraded_keeping_its_jobs(rtgw_bin, t
         api.close()
     finally:
         pool.close()
-    # Back to exactly what a v2 build leaves: no v3-v6 tables, columns or index, no v3-v6 rows.
+    # Back to exactly what a v2 build leaves: no v3-v7 tables, columns or index, no v3-v7 rows.
     _drop_v5(schema)
     psql(f"DROP TABLE {schema}.validator_executions, {schema}.validator_runs, "
          f"{schema}.job_cancels, {schema}.job_leases, {schema}.nodes; "
@@ -81,7 +81,7 @@ def test_a_postgres_schema_at_version_2_is_upgraded_keeping_its_jobs(rtgw_bin, t
     res = _serve_once(rtgw_bin, tmp_path, pg_url(schema))
     assert res.returncode != 0 and "rtgw migrate" in res.stderr, res.stderr
     out = run_cli(rtgw_bin, "migrate", "--database-url", pg_url(schema))
-    assert out.returncode == 0 and b"schema version 2 -> 6 (migrated)" in out.stdout, out
+    assert out.returncode == 0 and b"schema version 2 -> 7 (migrated)" in out.stdout, out
     counts = pg_counts(schema)
     assert counts["jobs"] == 1 and counts["nodes"] == 0 and counts["validator_runs"] == 0, counts
     check = run_cli(rtgw_bin, "migrate", "--check", "--database-url", pg_url(schema))
@@ -95,9 +95,16 @@ _V5_DROPS = ["DROP TABLE token_revocations", "ALTER TABLE jobs DROP COLUMN submi
              "DELETE FROM schema_migrations WHERE version = 5"]
 
 
+# What migration 7 did (validator_runs.current_status and the run list indexes), undone; the
+# backfill of current_status is tested in test_validator_list.py.
+_V7_DROPS = ["DROP INDEX validator_runs_list_validator", "DROP INDEX validator_runs_list_status",
+             "ALTER TABLE validator_runs DROP COLUMN current_status",
+             "DELETE FROM schema_migrations WHERE version = 7"]
+
+
 # What migration 6 did (jobs.requested_by, the list indexes replacing migration 3's
-# jobs_submitted_by_node, the change feed tables), undone.
-_V6_DROPS = ["DROP TABLE job_change_heads", "DROP TABLE job_changes",
+# jobs_submitted_by_node, the change feed tables), undone (migration 7's first).
+_V6_DROPS = _V7_DROPS + ["DROP TABLE job_change_heads", "DROP TABLE job_changes",
              "DROP TABLE job_unapplied_events"] + [
     f"DROP INDEX {i}" for i in ("jobs_by_node", "jobs_list_workspace", "jobs_list_state",
                                 "jobs_list_requested_by")] + [
@@ -111,7 +118,7 @@ def _drop_v6(schema: str) -> None:
 
 
 def _drop_v5(schema: str) -> None:
-    """Back to version 4 (drops version 6 first)."""
+    """Back to version 4 (drops versions 7 and 6 first)."""
     _drop_v6(schema)
     psql(f"SET search_path TO {schema}; " + "; ".join(_V5_DROPS))
 
@@ -136,7 +143,7 @@ def test_a_store_at_schema_4_migrates_keeping_its_rows_without_an_actor(server_f
     else:
         _drop_v5(srv.pg_schema)
         out5 = run_cli(rtgw_bin, "migrate", "--database-url", pg_url(srv.pg_schema))
-        assert out5.returncode == 0 and b"schema version 4 -> 6 (migrated)" in out5.stdout, out5
+        assert out5.returncode == 0 and b"schema version 4 -> 7 (migrated)" in out5.stdout, out5
     srv.start()
     api = Api(srv, api.tenant)
     old = api.detail_ok(body["job_id"])
@@ -169,7 +176,7 @@ def test_a_store_at_schema_5_migrates_backfilling_requested_by(server_factory, b
     else:
         _drop_v6(srv.pg_schema)
         out6 = run_cli(rtgw_bin, "migrate", "--database-url", pg_url(srv.pg_schema))
-        assert out6.returncode == 0 and b"schema version 5 -> 6 (migrated)" in out6.stdout, out6
+        assert out6.returncode == 0 and b"schema version 5 -> 7 (migrated)" in out6.stdout, out6
     srv.start()
     api = Api(srv, api.tenant)
     api.new_job()

@@ -242,13 +242,27 @@ CREATE TABLE job_change_heads (
 );
 )sql";
 
-constexpr std::array<Migration, 6> kMigrations = {{
+// Version 7: validator_runs.current_status and the run list indexes, as
+// SQLite migration 7.
+constexpr const char* kSchemaV7 = R"sql(
+ALTER TABLE validator_runs ADD COLUMN current_status text NOT NULL DEFAULT 'PENDING'
+  CHECK (current_status IN ('PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'));
+UPDATE validator_runs SET current_status = COALESCE((SELECT e.status FROM validator_executions AS e
+  WHERE e.callback_id = validator_runs.current_callback_id), current_status);
+CREATE INDEX validator_runs_list_status
+  ON validator_runs (tenant_id, current_status, created_at, run_id);
+CREATE INDEX validator_runs_list_validator
+  ON validator_runs (tenant_id, validator, current_status, created_at, run_id);
+)sql";
+
+constexpr std::array<Migration, 7> kMigrations = {{
     {1, "jobs, job_events, store_health", kSchemaV1},
     {2, "projection_outbox", kSchemaV2},
     {3, "nodes, job_leases, job_cancels", kSchemaV3},
     {4, "validator_runs, validator_executions", kSchemaV4},
     {5, "actor trail, token_revocations", kSchemaV5},
     {6, "jobs.requested_by, list indexes, job_changes, job_change_heads", kSchemaV6},
+    {7, "validator_runs.current_status, run list indexes", kSchemaV7},
 }};
 
 constexpr const char* kCreateMigrationsTable =

@@ -1,17 +1,19 @@
 #include "storage/postgres/pg_validator_run_ops.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "storage/postgres/pg_conn.hpp"
 #include "storage/record_rows.hpp"
+#include "storage/validator_run_list_sql.hpp"
 
 namespace rtgw::storage::postgres {
 namespace {
 
 constexpr const char* kInsertRun =
     "INSERT INTO validator_runs (run_id, tenant_id, workspace_id, validator, version,"
-    " launcher, requested_by, created_at, current_callback_id)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING run_id";
+    " launcher, requested_by, created_at, current_callback_id, current_status)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING run_id";
 
 constexpr const char* kInsertExecution =
     "INSERT INTO validator_executions (callback_id, run_id, attempt, job_id, submission_id,"
@@ -22,11 +24,18 @@ constexpr const char* kInsertExecution =
 constexpr const char* kLockRun =
     "SELECT current_callback_id FROM validator_runs WHERE run_id = $1 FOR UPDATE";
 
+// The run of execution $1, locked: MarkLaunched and FinishWithoutCallback take
+// the run's lock before the execution's, as AddExecution and ApplyCallback do,
+// so two replicas' writes to one run never wait on each other in a cycle.
+constexpr const char* kLockRunOfCallback =
+    "SELECT run_id FROM validator_runs"
+    " WHERE run_id = (SELECT run_id FROM validator_executions WHERE callback_id = $1) FOR UPDATE";
+
 constexpr const char* kLockExecutionStatus =
     "SELECT status FROM validator_executions WHERE callback_id = $1 FOR UPDATE";
 
 constexpr const char* kSetCurrent =
-    "UPDATE validator_runs SET current_callback_id = $2 WHERE run_id = $1";
+    "UPDATE validator_runs SET current_callback_id = $2, current_status = $3 WHERE run_id = $1";
 
 constexpr const char* kMarkLaunched =
     "UPDATE validator_executions SET execution_name = $2, status = $3"
@@ -78,14 +87,27 @@ Status InsertExecution(PgConn& conn, const ValidatorExecution& e) {
   return Ok{};
 }
 
+Status LockRunOf(PgConn& conn, const std::string& callback_id) {
+  return conn.ExecPrepared("vr_lock_run_of_callback", kLockRunOfCallback, Params::Of(callback_id),
+                           "lock run");
+}
+
+// validator_runs.current_status after its current execution's status changed.
+Status SyncRunStatus(PgConn& conn, const std::string& callback_id, const std::string& status) {
+  static const std::string kSync = SyncRunStatusSql('$');
+  return conn.ExecPrepared("vr_sync_status", kSync.c_str(), Params::Of(callback_id, status),
+                           "record the run's status");
+}
+
 }  // namespace
 
 Status PgCreateRun(PgConn& conn, const ValidatorRun& run) {
-  Result<PgResult> r = conn.QueryPrepared(
-      "vr_insert_run", kInsertRun,
-      Params::Of(run.run_id, run.tenant_id, run.workspace_id, run.validator, run.version,
-                 run.launcher, run.requested_by, run.created_at, run.current.callback_id),
-      "insert run");
+  Result<PgResult> r =
+      conn.QueryPrepared("vr_insert_run", kInsertRun,
+                         Params::Of(run.run_id, run.tenant_id, run.workspace_id, run.validator,
+                                    run.version, run.launcher, run.requested_by, run.created_at,
+                                    run.current.callback_id, run.current.status),
+                         "insert run");
   if (!r) return std::move(r).error();
   if (r->rows() == 0) return Conflict("run " + run.run_id + " exists", "run_conflict");
   ValidatorExecution e = run.current;
@@ -108,22 +130,31 @@ Status PgAddExecution(PgConn& conn, const ValidatorExecution& execution) {
   }
   if (Status s = InsertExecution(conn, execution); !s) return s;
   return conn.ExecPrepared("vr_set_current", kSetCurrent,
-                           Params::Of(execution.run_id, execution.callback_id),
+                           Params::Of(execution.run_id, execution.callback_id, execution.status),
                            "set current execution");
 }
 
 Result<bool> PgMarkLaunched(PgConn& conn, const std::string& callback_id,
                             const std::string& execution_name, const std::string& status) {
-  return conn.ExecPreparedChanged("vr_mark_launched", kMarkLaunched,
-                                  Params::Of(callback_id, execution_name, status), "mark launched");
+  if (Status s = LockRunOf(conn, callback_id); !s) return s.error();
+  Result<bool> changed =
+      conn.ExecPreparedChanged("vr_mark_launched", kMarkLaunched,
+                               Params::Of(callback_id, execution_name, status), "mark launched");
+  if (!changed || !*changed) return changed;
+  if (Status s = SyncRunStatus(conn, callback_id, status); !s) return s.error();
+  return true;
 }
 
 Result<bool> PgFinishWithoutCallback(PgConn& conn, const std::string& callback_id,
                                      const std::string& status, const std::string& error,
                                      const std::string& finished_at) {
-  return conn.ExecPreparedChanged("vr_finish", kFinish,
-                                  Params::Of(callback_id, status, error, finished_at),
-                                  "finish execution");
+  if (Status s = LockRunOf(conn, callback_id); !s) return s.error();
+  Result<bool> changed = conn.ExecPreparedChanged(
+      "vr_finish", kFinish, Params::Of(callback_id, status, error, finished_at),
+      "finish execution");
+  if (!changed || !*changed) return changed;
+  if (Status s = SyncRunStatus(conn, callback_id, status); !s) return s.error();
+  return true;
 }
 
 Result<CallbackOutcome> PgApplyCallback(PgConn& conn, const CallbackApply& apply) {
@@ -158,6 +189,7 @@ Result<CallbackOutcome> PgApplyCallback(PgConn& conn, const CallbackApply& apply
     return Unavailable("postgresql: the execution changed while applying its callback; retry",
                        "store_unavailable");
   }
+  if (Status s = SyncRunStatus(conn, apply.callback_id, apply.status); !s) return s.error();
   RecordAppliedCallback(out, apply);
   return out;
 }
@@ -183,6 +215,27 @@ Result<std::vector<ValidatorRun>> PgListDue(PgConn& conn, std::int64_t now_us,
       "list due executions");
   if (!r) return std::move(r).error();
   return MapRows(*r, ReadRunRow<PgRow>);
+}
+
+Result<RunPage> PgListRuns(PgConn& conn, const RunListQuery& query) {
+  const SqlWithParams list = BuildRunListSql(query, '$');
+  Params p;
+  for (const auto& value : list.params) {
+    if (const auto* text = std::get_if<std::string>(&value)) {
+      p.Text(*text);
+    } else {
+      p.Int(std::get<std::int64_t>(value));
+    }
+  }
+  // Not prepared, as the job list: a custom plan per call suits the ranges.
+  Result<PgResult> r = conn.Query(list.sql, p, "list validation runs");
+  if (!r) return std::move(r).error();
+  RunPage page;
+  const int rows = std::min(r->rows(), query.limit);
+  page.more = r->rows() > query.limit;
+  page.runs.reserve(static_cast<std::size_t>(rows));
+  for (int i = 0; i < rows; ++i) page.runs.push_back(ReadRunRow(PgRow(*r, i)));
+  return page;
 }
 
 }  // namespace rtgw::storage::postgres

@@ -13,8 +13,11 @@
 // is kApplied (the others see its receipt: kReplay), a rerun and a late
 // callback of the execution it replaces are decided one after the other
 // (kSuperseded), and a fallback poll ending the execution at the same moment
-// yields kFinished. MarkLaunched / FinishWithoutCallback are single conditional
-// UPDATEs on open executions. Reads are single autocommit statements.
+// yields kFinished. MarkLaunched / FinishWithoutCallback are conditional
+// UPDATEs on open executions, after the run row's lock (the same order). Each
+// write that changes the current execution's status also writes it to the
+// run row (validator_runs.current_status, the key of the list's indexes).
+// Reads are single autocommit statements.
 
 #include <cstdint>
 #include <optional>
@@ -41,6 +44,7 @@ Result<ValidatorRun> PgGetRun(PgConn& conn, const std::optional<std::string>& te
                               const std::string& run_id);
 Result<std::vector<ValidatorRun>> PgListDue(PgConn& conn, std::int64_t now_us,
                                             const std::optional<DueKey>& after, int limit);
+Result<RunPage> PgListRuns(PgConn& conn, const RunListQuery& query);
 
 }  // namespace rtgw::storage::postgres
 

@@ -96,4 +96,10 @@ void DbValidatorRunStore<PgDatabase>::ListDue(std::int64_t now_us, std::optional
       std::move(done), /*rerunnable=*/true);
 }
 
+template <>
+void DbValidatorRunStore<PgDatabase>::ListRuns(RunListQuery query, Callback<RunPage> done) {
+  db_.Task<RunPage>([q = std::move(query)](PgConn& c) { return PgListRuns(c, q); }, std::move(done),
+                    /*rerunnable=*/true);
+}
+
 }  // namespace rtgw::storage

@@ -224,13 +224,33 @@ CREATE TABLE job_change_heads (
 ) STRICT, WITHOUT ROWID;
 )sql";
 
-constexpr std::array<Migration, 6> kMigrations = {{
+// Version 7 (GET /api/runtime/validations, storage/validator_run_list_sql.hpp):
+// the run row carries its current execution's status (current_status, kept
+// equal to it by every write that changes it, in the same transaction), so the
+// run list's filters and order are all on one row and each page is a backward
+// range read of one index per status: validator_runs_list_status for the
+// tenant's runs, validator_runs_list_validator with a validator filter. Both
+// end with the list order (created_at, run_id) so no page sorts. Backfilled
+// from each run's current execution.
+constexpr const char* kSchemaV7 = R"sql(
+ALTER TABLE validator_runs ADD COLUMN current_status TEXT NOT NULL DEFAULT 'PENDING'
+  CHECK (current_status IN ('PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'));
+UPDATE validator_runs SET current_status = COALESCE((SELECT e.status FROM validator_executions AS e
+  WHERE e.callback_id = validator_runs.current_callback_id), current_status);
+CREATE INDEX validator_runs_list_status
+  ON validator_runs (tenant_id, current_status, created_at, run_id);
+CREATE INDEX validator_runs_list_validator
+  ON validator_runs (tenant_id, validator, current_status, created_at, run_id);
+)sql";
+
+constexpr std::array<Migration, 7> kMigrations = {{
     {1, "jobs, job_events, store_health", kSchemaV1},
     {2, "projection_outbox", kSchemaV2},
     {3, "nodes, job_leases, job_cancels", kNodeSchemaV3},
     {4, "validator_runs, validator_executions", kSchemaV4},
     {5, "actor trail, token_revocations", kSchemaV5},
     {6, "jobs.requested_by, list indexes, job_changes, job_change_heads", kSchemaV6},
+    {7, "validator_runs.current_status, run list indexes", kSchemaV7},
 }};
 
 // Plain (not STRICT) so that any SQLite, and any build, can read the version.

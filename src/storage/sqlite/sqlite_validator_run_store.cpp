@@ -105,4 +105,14 @@ void DbValidatorRunStore<SqliteDatabase>::ListDue(std::int64_t now_us, std::opti
       std::move(done));
 }
 
+// A page of at most 5 x (limit + 1) index entries (validator_run_list_sql.hpp), short next to a
+// batch of writes, so it stays a task of the writer like GetRun: the list sees every write
+// acknowledged before it.
+template <>
+void DbValidatorRunStore<SqliteDatabase>::ListRuns(RunListQuery query, Callback<RunPage> done) {
+  Run<RunPage>(
+      db_, [q = std::move(query)](ValidatorRunWriter& w) { return w.ListRuns(q); },
+      std::move(done));
+}
+
 }  // namespace rtgw::storage

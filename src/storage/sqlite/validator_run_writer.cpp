@@ -23,13 +23,14 @@ Result<ValidatorRunWriter> ValidatorRunWriter::Create(Database& db) {
   Status prepared = db.PrepareAll({
       {&w.insert_run_,
        "INSERT INTO validator_runs (run_id, tenant_id, workspace_id, validator, version,"
-       " launcher, requested_by, created_at, current_callback_id)"
-       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
+       " launcher, requested_by, created_at, current_callback_id, current_status)"
+       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
       {&w.insert_execution_,
        "INSERT INTO validator_executions (callback_id, run_id, attempt, job_id, submission_id,"
        " execution_name, status, input_uri, trace_id, deadline_us, created_at)"
        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"},
-      {&w.set_current_, "UPDATE validator_runs SET current_callback_id = ?2 WHERE run_id = ?1"},
+      {&w.set_current_,
+       "UPDATE validator_runs SET current_callback_id = ?2, current_status = ?3 WHERE run_id = ?1"},
       {&w.current_of_run_,
        "SELECT e.status FROM validator_runs AS r JOIN validator_executions AS e"
        " ON e.callback_id = r.current_callback_id WHERE r.run_id = ?1"},
@@ -57,8 +58,18 @@ Result<ValidatorRunWriter> ValidatorRunWriter::Create(Database& db) {
        "    OR (e.status NOT IN ('PENDING', 'RUNNING') AND e.event_synced = 0))"
        "   AND (e.deadline_us, e.callback_id) > (?2, ?3)"
        " ORDER BY e.deadline_us, e.callback_id LIMIT ?4"},
+      {&w.sync_status_, SyncRunStatusSql('?')},
   });
   if (!prepared) return std::move(prepared).error();
+  // One statement per shape of the list's SQL (validator_run_list_sql.hpp).
+  for (int shape = 0; shape < kRunListShapes; ++shape) {
+    RunListQuery q;
+    if ((shape & 2) != 0) q.validator = "";
+    if ((shape & 1) != 0) q.after = RunListQuery::Key{};
+    Result<Statement> list = db.Prepare(BuildRunListSql(q, '?').sql);
+    if (!list) return std::move(list).error();
+    w.list_runs_[static_cast<std::size_t>(RunListShape(q))] = std::move(list).value();
+  }
   return w;
 }
 
@@ -79,7 +90,8 @@ Status ValidatorRunWriter::CreateRun(const ValidatorRun& run) {
   {
     ResetGuard reset(insert_run_);
     insert_run_.Bind(run.run_id, run.tenant_id, run.workspace_id, run.validator, run.version,
-                     run.launcher, run.requested_by, run.created_at, run.current.callback_id);
+                     run.launcher, run.requested_by, run.created_at, run.current.callback_id,
+                     run.current.status);
     const int rc = insert_run_.Step();
     if (rc == SQLITE_CONSTRAINT) return Conflict("run " + run.run_id + " exists", "run_conflict");
     if (rc != SQLITE_DONE) return SqliteError(rc, insert_run_.db(), "insert run");
@@ -100,7 +112,8 @@ Status ValidatorRunWriter::AddExecution(const ValidatorExecution& execution) {
     }
   }
   if (Status s = InsertExecution(execution); !s) return s;
-  return set_current_.Run("set current execution", execution.run_id, execution.callback_id);
+  return set_current_.Run("set current execution", execution.run_id, execution.callback_id,
+                          execution.status);
 }
 
 Result<bool> ValidatorRunWriter::MarkLaunched(const std::string& callback_id,
@@ -109,7 +122,9 @@ Result<bool> ValidatorRunWriter::MarkLaunched(const std::string& callback_id,
   if (Status s = mark_launched_.Run("mark launched", callback_id, execution_name, status); !s) {
     return s.error();
   }
-  return mark_launched_.Changes() > 0;
+  if (mark_launched_.Changes() == 0) return false;
+  if (Status s = SyncRunStatus(callback_id, status); !s) return s.error();
+  return true;
 }
 
 Result<bool> ValidatorRunWriter::FinishWithoutCallback(const std::string& callback_id,
@@ -119,7 +134,9 @@ Result<bool> ValidatorRunWriter::FinishWithoutCallback(const std::string& callba
   if (Status s = finish_.Run("finish execution", callback_id, status, error, finished_at); !s) {
     return s.error();
   }
-  return finish_.Changes() > 0;
+  if (finish_.Changes() == 0) return false;
+  if (Status s = SyncRunStatus(callback_id, status); !s) return s.error();
+  return true;
 }
 
 Result<std::optional<ValidatorRun>> ValidatorRunWriter::RunByCallback(
@@ -152,8 +169,14 @@ Result<CallbackOutcome> ValidatorRunWriter::ApplyCallback(const CallbackApply& a
       !s) {
     return s.error();
   }
+  if (Status s = SyncRunStatus(apply.callback_id, apply.status); !s) return s.error();
   RecordAppliedCallback(out, apply);
   return out;
+}
+
+Status ValidatorRunWriter::SyncRunStatus(const std::string& callback_id,
+                                         const std::string& status) {
+  return sync_status_.Run("record the run's status", callback_id, status);
 }
 
 Status ValidatorRunWriter::MarkEventSynced(const std::string& callback_id) {
@@ -181,6 +204,29 @@ Result<std::vector<ValidatorRun>> ValidatorRunWriter::ListDue(std::int64_t now_u
       "list due executions", [&](const Statement& row) { runs.push_back(ReadRunRow(row)); });
   if (!read) return std::move(read).error();
   return runs;
+}
+
+Result<RunPage> ValidatorRunWriter::ListRuns(const RunListQuery& query) {
+  const SqlWithParams list = BuildRunListSql(query, '?');
+  Statement& st = list_runs_[static_cast<std::size_t>(RunListShape(query))];
+  ResetGuard reset(st);
+  for (std::size_t i = 0; i < list.params.size(); ++i) {
+    const int index = static_cast<int>(i) + 1;
+    if (const auto* text = std::get_if<std::string>(&list.params[i])) {
+      st.BindText(index, *text);
+    } else {
+      st.BindInt64(index, std::get<std::int64_t>(list.params[i]));
+    }
+  }
+  RunPage page;
+  Status read = st.ForEachRow("list validation runs",
+                              [&](const Statement& row) { page.runs.push_back(ReadRunRow(row)); });
+  if (!read) return std::move(read).error();
+  if (page.runs.size() > static_cast<std::size_t>(query.limit)) {
+    page.runs.resize(static_cast<std::size_t>(query.limit));
+    page.more = true;
+  }
+  return page;
 }
 
 }  // namespace rtgw::storage::sqlite

@@ -5,6 +5,7 @@
 // statements of the write connection (semantics in
 // storage/validator_run_store.hpp).
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "common/error.hpp"
 #include "storage/sqlite/sqlite_db.hpp"
+#include "storage/validator_run_list_sql.hpp"
 #include "storage/validator_run_store.hpp"
 
 namespace rtgw::storage::sqlite {
@@ -22,7 +24,7 @@ namespace rtgw::storage::sqlite {
 // Thread-safety: not thread-safe; used only by the writer thread.
 class ValidatorRunWriter {
  public:
-  // `db` must outlive this object and be migrated to schema v4 or later.
+  // `db` must outlive this object and be migrated to schema v7 or later.
   static Result<ValidatorRunWriter> Create(Database& db);
 
   Status CreateRun(const ValidatorRun& run);
@@ -37,12 +39,16 @@ class ValidatorRunWriter {
                               const std::string& run_id);
   Result<std::vector<ValidatorRun>> ListDue(std::int64_t now_us, const std::optional<DueKey>& after,
                                             int limit);
+  Result<RunPage> ListRuns(const RunListQuery& query);
 
  private:
   ValidatorRunWriter() = default;
   Status InsertExecution(const ValidatorExecution& e);
   // The run with the execution `callback_id` as `current` (nullopt: none).
   Result<std::optional<ValidatorRun>> RunByCallback(const std::string& callback_id);
+  // After an UPDATE that changed the status of execution `callback_id`: the
+  // run's copy of it (validator_runs.current_status, the list's index key).
+  Status SyncRunStatus(const std::string& callback_id, const std::string& status);
 
   Statement insert_run_;
   Statement insert_execution_;
@@ -55,6 +61,8 @@ class ValidatorRunWriter {
   Statement get_run_;
   Statement by_callback_;
   Statement list_due_;
+  Statement sync_status_;
+  std::array<Statement, kRunListShapes> list_runs_;  // by RunListShape()
 };
 
 }  // namespace rtgw::storage::sqlite

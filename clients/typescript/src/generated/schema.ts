@@ -208,6 +208,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runtime/validations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's tenant's validation runs, newest first, filtered, a page at a time (web role). */
+        get: operations["listValidations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/internal/validations/callback": {
         parameters: {
             query?: never;
@@ -871,6 +888,12 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             finished_at: string | null;
+        };
+        ValidationRunList: {
+            /** @description Newest first (created_at, then run_id, descending); each as GET /api/runtime/validations/{run_id} returns it. */
+            runs: components["schemas"]["ValidationRun"][];
+            /** @description Send as cursor, with the same filters, for the next page; null on the last page. */
+            next_cursor: string | null;
         };
         ValidatorCallbackRequest: {
             /** @description The run. */
@@ -2288,6 +2311,117 @@ export interface operations {
                 };
             };
             /** @description No such run in the caller's tenant; also a process that does not serve this route (APP_ROLE) or has no validators. */
+            404: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: the tenant's requests_per_second (--limits-file) is used up; retry after Retry-After (whole seconds, at least 1). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait (whole, at least 1). */
+                    "Retry-After"?: number;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: a bug or an unexpected store error; the message carries the trace id, the detail is in the log. */
+            500: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Store unavailable; nothing changed, retry. */
+            503: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listValidations: {
+        parameters: {
+            query?: {
+                /** @description Only runs whose current execution has one of these statuses, comma-separated (PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLED). */
+                status?: string;
+                /** @description Only runs of this validator. */
+                validator?: string;
+                /** @description Runs per page (default 50). */
+                limit?: number;
+                /** @description next_cursor of the previous page; send it with the same filters as the first page. */
+                cursor?: string;
+            };
+            header?: {
+                /** @description When sent, must equal the token's tenant_id claim. */
+                "x-tenant-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationRunList"];
+                };
+            };
+            /** @description Invalid input; the message names the field. */
+            400: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token (unauthenticated), a revoked one (token_revoked), or proxy auth. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description tenant_mismatch (x-tenant-id or body tenant_id differs from the token); scope_denied (the token lacks the operation's scope, or is a node token where node tokens may not call); node_mismatch or subject_mismatch (another node's or, strict mode, another user's job). */
+            403: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A process that does not serve this route (APP_ROLE) or has no validators. */
             404: {
                 headers: {
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
