@@ -34,8 +34,20 @@ int RunConformance(const std::vector<std::string>& args) {
       {"sink-log", "", "",
        "JSON Lines file of the ProjectionUpdate bodies the product sink received, in arrival "
        "order; gate 6 then checks the sink got the same sequence the gateway served."},
+      {"convex-url", "RTGW_CONFORMANCE_CONVEX_URL", "",
+       "The product's Convex deployment (https://<name>.convex.cloud); gate 6 then reads the "
+       "job's applied history through Convex's HTTP query API (POST /api/query) and checks the "
+       "read model applied every version the gateway served, once, in order "
+       "(clients/convex)."},
+      {"convex-query", "", "rtgw:history",
+       "The read model's history query (module:function), called with {tenant_id, job_id}."},
+      {"convex-token", "RTGW_CONFORMANCE_CONVEX_TOKEN", "",
+       "Sent as 'Authorization: Bearer <token>' with the history query, when the product's "
+       "query requires an identity (a token its Convex auth accepts).",
+       false, true},
       {"sink-wait-ms", "", "10000",
-       "How long gate 6 waits for the relay to deliver the last update (0-600000)."},
+       "How long gate 6 waits for the relay to deliver the last update, to the sink log or the "
+       "read model (0-600000)."},
       {"timeout-ms", "", "10000", "Timeout of each HTTP request (100-600000)."},
       {"json", "", "",
        "Also write the report as JSON to this file "
@@ -44,7 +56,8 @@ int RunConformance(const std::vector<std::string>& args) {
   };
   const char* usage =
       "rtgw conformance --base-url URL --token T --other-tenant-token T2 "
-      "[--proxy-key K --proxy-secret S] [--sink-log FILE] [--json REPORT]";
+      "[--proxy-key K --proxy-secret S] [--sink-log FILE] [--convex-url URL [--convex-query "
+      "M:F]] [--json REPORT]";
   if (config::PrintHelpIfAsked(
           args, usage,
           "Runs gates 1-6 of the runtime gate runbook (seed 000) against a deployment and "
@@ -56,7 +69,8 @@ int RunConformance(const std::vector<std::string>& args) {
           "  4 reads: terminal state, ordered detail, projection 'finished'\n"
           "  5 tenant isolation with the second tenant's token: 404/403, never data\n"
           "  6 projection alignment: versions monotonic and matching the events; with "
-          "--sink-log, the product sink received the same\n"
+          "--sink-log, the product sink received the same; with --convex-url, the product "
+          "read model applied the same\n"
           "Writes one new job per run. Exit 0 when every check passes, 1 when any fails, 2 "
           "on bad options.",
           kSpecs)) {
@@ -99,6 +113,20 @@ int RunConformance(const std::vector<std::string>& args) {
   o.job_id = v->GetOr("job-id", "");
   o.management_node_id = v->GetOr("management-node-id", "mgmt-node-1");
   o.sink_log = v->GetOr("sink-log", "");
+  o.convex_url = v->GetOr("convex-url", "");
+  o.convex_query = v->GetOr("convex-query", "rtgw:history");
+  o.convex_token = v->GetOr("convex-token", "");
+  if (!o.convex_url.empty() && o.convex_url.rfind("http://", 0) != 0 &&
+      o.convex_url.rfind("https://", 0) != 0) {
+    std::fprintf(stderr, "rtgw conformance: --convex-url must start with http:// or https://\n");
+    return 2;
+  }
+  if (o.convex_query.find(':') == std::string::npos) {
+    std::fprintf(stderr,
+                 "rtgw conformance: --convex-query must be module:function, e.g. "
+                 "rtgw:history\n");
+    return 2;
+  }
   if (Status st = config::ParseIntOptions(
           *v, {{"sink-wait-ms", 0, 600000, &o.sink_wait}, {"timeout-ms", 100, 600000, &o.timeout}});
       !st.ok()) {

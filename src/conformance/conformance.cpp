@@ -1,5 +1,6 @@
 #include "conformance/conformance.hpp"
 
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -7,6 +8,7 @@
 
 #include "common/random.hpp"
 #include "common/time_format.hpp"
+#include "conformance/read_model.hpp"
 #include "conformance/sink_log.hpp"
 #include "crypto/crypto.hpp"
 
@@ -100,6 +102,9 @@ class Runner {
                         const std::string& tenant, bool with_result) const;
   // GET projection; records the step when its version is new.
   void ObserveProjection();
+  // Calls `compare` until it returns "" (aligned) or --sink-wait-ms passed;
+  // returns its last answer.
+  std::string WaitAligned(const std::function<std::string()>& compare);
 
   GateResult Gate1();
   GateResult Gate2();
@@ -111,6 +116,7 @@ class Runner {
   const ConformanceOptions& o_;
   net::HttpClient& client_;
   std::string base_;
+  std::string convex_base_;  // --convex-url without a trailing '/'
   std::string tenant_;
   std::string user_;  // requested_by.user_id: the token's sub
   std::string other_tenant_;
@@ -566,19 +572,10 @@ GateResult Runner::Gate6() {
     } else if (submission_id_.empty()) {
       NeedsSubmit(c);
     } else {
-      // The relay is asynchronous: wait (bounded) until the last version arrives.
-      const auto deadline = std::chrono::steady_clock::now() + o_.sink_wait;
-      std::string mismatch;
-      while (true) {
+      const std::string mismatch = WaitAligned([&] {
         auto got = ReadSinkLog(o_.sink_log, tenant_, job_id_);
-        if (!got) {
-          mismatch = got.error().message;
-        } else {
-          mismatch = CompareProjectionSequences(changes, *got);
-        }
-        if (mismatch.empty() || std::chrono::steady_clock::now() >= deadline) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
+        return got ? CompareProjectionSequences(changes, *got) : got.error().message;
+      });
       if (mismatch.empty()) {
         c.passed = true;
       } else {
@@ -588,13 +585,67 @@ GateResult Runner::Gate6() {
     }
     g.checks.push_back(std::move(c));
   }
+  {
+    auto c = Begin(6, "product read model applied the same sequence (--convex-url)");
+    if (o_.convex_url.empty()) {
+      c.passed = true;
+      c.skipped = true;
+      c.detail = "no --convex-url given: the product read model is not checked";
+    } else if (submission_id_.empty()) {
+      NeedsSubmit(c);
+    } else {
+      // Convex's HTTP query API; no gateway credential goes to the product's deployment.
+      net::HttpRequest request{.method = "POST",
+                               .url = convex_base_ + "/api/query",
+                               .body = ReadModelQueryBody(o_.convex_query, tenant_, job_id_),
+                               .timeout = o_.timeout};
+      request.headers.emplace_back("content-type", "application/json");
+      if (!o_.convex_token.empty()) {
+        request.headers.emplace_back("Authorization", "Bearer " + o_.convex_token);
+      }
+      const std::string mismatch = WaitAligned([&] {
+        const net::HttpResponse r = client_.Send(request);
+        c.http_status = r.status;
+        c.elapsed_ms = static_cast<long>(r.elapsed.count());
+        if (r.status == 0) return "POST " + request.url + ": " + r.error;
+        auto applied = ParseReadModelHistory(r.body);
+        if (!applied || r.status != 200) {
+          return "POST " + request.url + " (" + o_.convex_query + ") answered " +
+                 std::to_string(r.status) + ": " +
+                 (applied ? r.body.substr(0, 200) : applied.error().message);
+        }
+        return CompareAppliedHistory(changes, *applied);
+      });
+      if (mismatch.empty()) {
+        c.passed = true;
+      } else {
+        Fail(c, mismatch + " (waited " + std::to_string(o_.sink_wait.count()) + " ms)",
+             "read model mismatch: the product's receiver applied other versions than the "
+             "gateway served (its dedupe or version check), or the relay did not deliver: "
+             "inspect the receiver's applied history and the projection relay logs");
+      }
+    }
+    g.checks.push_back(std::move(c));
+  }
   return g;
+}
+
+std::string Runner::WaitAligned(const std::function<std::string()>& compare) {
+  // The relay is asynchronous: compare again (bounded) until the last version arrives.
+  const auto deadline = std::chrono::steady_clock::now() + o_.sink_wait;
+  while (true) {
+    std::string mismatch = compare();
+    if (mismatch.empty() || std::chrono::steady_clock::now() >= deadline) return mismatch;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 ConformanceReport Runner::Run() {
   ConformanceReport r;
   base_ = o_.base_url;
   while (!base_.empty() && base_.back() == '/') base_.pop_back();
+  convex_base_ = o_.convex_url;
+  while (!convex_base_.empty() && convex_base_.back() == '/') convex_base_.pop_back();
   tenant_ = !o_.tenant_id.empty() ? o_.tenant_id : TenantFromToken(o_.token).value_or("");
   user_ = StringClaim(o_.token, "sub").value_or("rtgw-conformance");
   other_tenant_ = !o_.other_tenant_id.empty() ? o_.other_tenant_id
@@ -608,6 +659,7 @@ ConformanceReport Runner::Run() {
   r.other_tenant_id = other_tenant_;
   r.job_id = job_id_;
   r.sink_log = o_.sink_log;
+  r.convex_url = convex_base_;
   r.started_at = FormatRfc3339(std::chrono::system_clock::now());
   r.gates.push_back(Gate1());
   r.gates.push_back(Gate2());

@@ -19,7 +19,8 @@ namespace rtgw::conformance {
 //   4 reads (terminal state, ordered detail, projection "finished")
 //   5 tenant isolation with a second tenant's token (404, no data, 403 scope)
 //   6 projection alignment (versions monotonic, matching the event sequence;
-//     with a sink log, the product sink received the same)
+//     with a sink log, the product sink received the same; with a Convex
+//     URL, the product read model applied the same, once each, in order)
 // Every gate runs even when an earlier one failed; a check that needs an
 // earlier result that is missing fails and says so. The suite writes one new
 // job per run (job id from `job_id`, default "job-gate-<random>").
@@ -38,7 +39,14 @@ struct ConformanceOptions {
   std::string job_id;  // empty: "job-gate-<16 hex>"
   std::string management_node_id = "mgmt-node-1";
   std::string sink_log;  // empty: gate 6 checks the gateway side only
-  std::chrono::milliseconds sink_wait{10000};
+  // The product's Convex deployment ("https://<name>.convex.cloud"); empty:
+  // gate 6 does not read the read model. `convex_query` ("module:function")
+  // takes {tenant_id, job_id} and returns the job's applied updates in order
+  // (conformance/read_model.hpp).
+  std::string convex_url;
+  std::string convex_query = "rtgw:history";
+  std::string convex_token;                    // empty: the query is called without Authorization
+  std::chrono::milliseconds sink_wait{10000};  // also bounds the read model wait
   std::chrono::milliseconds timeout{10000};
 };
 

@@ -1,13 +1,17 @@
 // RunConformance itself is exercised end to end against real rtgw processes
-// (tests/blackbox/test_conformance.py); here: the token claim reader, checks
+// (tests/blackbox/test_conformance.py; with --convex-url against the Convex
+// receiver, clients/convex/tests/e2e.test.ts); here: the read model history
+// parser and comparison of gate 6, the token claim reader, checks
 // reading scripted answers (a fake HTTP client), and the behaviour against an
 // address where nothing listens (the real client).
 #include "conformance/conformance.hpp"
 
 #include <algorithm>
 
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "conformance/read_model.hpp"
 #include "crypto/crypto.hpp"
 #include "net/curl_http_client.hpp"
 #include "net/fake_http_client.hpp"
@@ -113,6 +117,115 @@ TEST(RunConformance, ASubmitAnswerWithoutItsFieldsIsContractDrift) {
       << submit.detail;
   EXPECT_NE(submit.diagnostic.find("drifted"), std::string::npos) << submit.diagnostic;
   EXPECT_NE(r.gates[2].checks[0].detail.find("gate 2"), std::string::npos);
+}
+
+// ---- gate 6 against the product read model (read_model.hpp) ----
+
+const std::vector<ProjectionStep> kServedSteps = {
+    {1, "submitted", "queued"}, {2, "running", "running"}, {3, "completed", "finished"}};
+
+TEST(ReadModel, QueryBodyIsConvexHttpQueryApi) {
+  const auto v = boost::json::parse(ReadModelQueryBody("rtgw:history", "t1", "job-1"));
+  EXPECT_EQ(
+      v, boost::json::parse(R"({"path":"rtgw:history","args":{"tenant_id":"t1","job_id":"job-1"},)"
+                            R"("format":"json"})"));
+}
+
+TEST(ReadModel, ParsesTheAppliedHistoryOfASuccessAnswer) {
+  // Convex numbers are float64: a version may come as 2.0.
+  auto steps = ParseReadModelHistory(
+      R"({"status":"success","value":[)"
+      R"({"projection_version":1,"state":"submitted","status":"queued","webhook_id":"pu_1"},)"
+      R"({"projection_version":2.0,"state":"running","status":"running"}],"logLines":[]})");
+  ASSERT_TRUE(steps.ok()) << steps.error().message;
+  ASSERT_EQ(steps->size(), 2u);
+  EXPECT_EQ((*steps)[0], (ProjectionStep{1, "submitted", "queued"}));
+  EXPECT_EQ((*steps)[1], (ProjectionStep{2, "running", "running"}));
+  auto empty = ParseReadModelHistory(R"({"status":"success","value":[]})");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+}
+
+TEST(ReadModel, AQueryErrorOrAnotherShapeIsAnErrorNamingIt) {
+  auto failed = ParseReadModelHistory(
+      R"({"status":"error","errorMessage":"Could not find public function for 'rtgw:histroy'"})");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.error().message.find("Could not find public function"), std::string::npos);
+  auto not_json = ParseReadModelHistory("<html>502</html>");
+  ASSERT_FALSE(not_json.ok());
+  EXPECT_NE(not_json.error().message.find("not a JSON object"), std::string::npos);
+  auto not_list = ParseReadModelHistory(R"({"status":"success","value":{"job_id":"j"}})");
+  ASSERT_FALSE(not_list.ok());
+  EXPECT_NE(not_list.error().message.find("not a list"), std::string::npos);
+  auto fractional =
+      ParseReadModelHistory(R"({"status":"success","value":[{"projection_version":1.5}]})");
+  ASSERT_FALSE(fractional.ok());
+  EXPECT_NE(fractional.error().message.find("applied update 1"), std::string::npos);
+}
+
+TEST(ReadModel, TheServedSequenceAppliedOnceInOrderIsAligned) {
+  EXPECT_EQ(CompareAppliedHistory(kServedSteps, kServedSteps), "");
+}
+
+TEST(ReadModel, AVersionAppliedTwiceIsAMismatchUnlikeARedeliveryToASink) {
+  // What a sink may receive (a redelivery), a read model must not apply.
+  auto twice = kServedSteps;
+  twice.insert(twice.begin() + 2, kServedSteps[1]);
+  EXPECT_EQ(CompareProjectionSequences(kServedSteps, twice), "");
+  const std::string m = CompareAppliedHistory(kServedSteps, twice);
+  EXPECT_NE(m.find("applied version 2 after version 2"), std::string::npos) << m;
+}
+
+TEST(ReadModel, AnOlderVersionAppliedAfterANewerOneIsAMismatch) {
+  // A receiver without the version check applies a late retry of version 1.
+  auto backwards = kServedSteps;
+  backwards.push_back(kServedSteps[0]);
+  const std::string m = CompareAppliedHistory(kServedSteps, backwards);
+  EXPECT_NE(m.find("applied version 1 after version 3"), std::string::npos) << m;
+}
+
+TEST(ReadModel, AMissingOrChangedOrUnknownVersionIsAMismatch) {
+  EXPECT_NE(CompareAppliedHistory(kServedSteps, {kServedSteps[0], kServedSteps[2]})
+                .find("never received version 2"),
+            std::string::npos);
+  auto changed = kServedSteps;
+  changed[1] = {2, "failed", "failed"};
+  EXPECT_NE(CompareAppliedHistory(kServedSteps, changed).find("version 2 differs"),
+            std::string::npos);
+  auto extra = kServedSteps;
+  extra.push_back({4, "completed", "finished"});
+  EXPECT_NE(CompareAppliedHistory(kServedSteps, extra).find("never served"), std::string::npos);
+  EXPECT_NE(CompareAppliedHistory(kServedSteps, {}).find("never received version 1"),
+            std::string::npos);
+}
+
+TEST(RunConformance, WithoutConvexUrlTheReadModelCheckIsSkippedAndSaysSo) {
+  net::FakeHttpClient http;
+  AnswerGate1(http, 200, R"({"status":"ok","checks":{"managed_aiida_runtime":{}}})");
+  const ConformanceReport r = RunConformance(FakeDeploymentOptions(), http);
+  ASSERT_EQ(r.gates.size(), 6u);
+  const auto& checks = r.gates[5].checks;
+  const auto it = std::find_if(checks.begin(), checks.end(), [](const CheckResult& c) {
+    return c.name.find("--convex-url") != std::string::npos;
+  });
+  ASSERT_NE(it, checks.end());
+  EXPECT_TRUE(it->skipped);
+  EXPECT_TRUE(r.convex_url.empty());
+}
+
+TEST(RunConformance, AConvexUrlWithoutASubmissionSendsNothingThereAndSaysWhy) {
+  net::FakeHttpClient http;
+  AnswerGate1(http, 200, R"({"status":"ok","checks":{"managed_aiida_runtime":{}}})");
+  ConformanceOptions o = FakeDeploymentOptions();
+  o.convex_url = "http://convex.test/";
+  const ConformanceReport r = RunConformance(o, http);
+  EXPECT_EQ(r.convex_url, "http://convex.test");
+  const CheckResult& read_model = r.gates[5].checks.back();
+  EXPECT_FALSE(read_model.passed);
+  EXPECT_NE(read_model.detail.find("gate 2"), std::string::npos) << read_model.detail;
+  for (const net::HttpRequest& q : http.Requests()) {
+    EXPECT_EQ(q.url.find("convex.test"), std::string::npos) << q.url;
+  }
 }
 
 }  // namespace

@@ -133,6 +133,8 @@ std::string ReportJson(const ConformanceReport& report) {
   field("job_id", json::string(report.job_id));
   field("sink_log", report.sink_log.empty() ? json::value(nullptr)
                                             : json::value(json::string(report.sink_log)));
+  field("convex_url", report.convex_url.empty() ? json::value(nullptr)
+                                                : json::value(json::string(report.convex_url)));
   field("started_at", json::string(report.started_at));
   field("finished_at", json::string(report.finished_at));
   out += "  \"gates\": [\n";

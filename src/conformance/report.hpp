@@ -37,7 +37,8 @@ struct ConformanceReport {
   std::string tenant_id;
   std::string other_tenant_id;
   std::string job_id;
-  std::string sink_log;  // empty: not given
+  std::string sink_log;    // empty: not given
+  std::string convex_url;  // empty: not given
   std::string started_at;
   std::string finished_at;
   std::vector<GateResult> gates;

@@ -68,6 +68,7 @@ TEST(Report, JsonRoundTrips) {
   EXPECT_EQ(o.at("format").as_string(), "rtgw-conformance-report/v1");
   EXPECT_FALSE(o.at("passed").as_bool());
   EXPECT_TRUE(o.at("sink_log").is_null());
+  EXPECT_TRUE(o.at("convex_url").is_null());
   const auto& gates = o.at("gates").as_array();
   ASSERT_EQ(gates.size(), 2u);
   const auto& check = gates[1].at("checks").as_array()[0].as_object();
