@@ -9,6 +9,7 @@
 # PostgreSQL (server + psql) is a test dependency: the black-box suite and the PostgreSQL store's
 # unit tests run against a real one that scripts/test.sh starts (scripts/services/postgres-up.sh).
 #   scripts/install-deps.sh --slurm    only Slurm (munge, slurmctld, slurmd; scripts/services/slurm-up.sh)
+#   scripts/install-deps.sh --package  also lintian and man-db (tests/package: the .deb's checks)
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
@@ -22,6 +23,7 @@ pkgs=(
   python3-jsonschema   # black-box: every response checked against docs/openapi.json
   clang clang-tidy libclang-rt-14-dev   # fuzz preset (libFuzzer) and scripts/lint.sh (clang-tidy)
   postgresql postgresql-client
+  dpkg-dev file   # --target package (CPack DEB): dpkg-shlibdeps for Depends, file for ELF detection
   prometheus python3-prometheus-client python3-yaml   # promtool (rules, metrics lint), test_dashboards.py
 )
 for arg in "$@"; do
@@ -29,6 +31,7 @@ for arg in "$@"; do
     --bench) pkgs+=(wrk nginx-light python3-fastapi python3-uvicorn python3-uvloop python3-httptools) ;;
     --services) pkgs+=(slurm-wlm slurm-client munge) ;;
     --slurm) pkgs+=(slurm-wlm slurm-client munge) ;;
+    --package) pkgs+=(lintian man-db) ;;
     --browser) pkgs+=(chromium fonts-dejavu-core) ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
