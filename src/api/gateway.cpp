@@ -110,6 +110,8 @@ class Gateway::Impl {
             "rtgw_limit_refusals_total",
             "Requests refused by a per-tenant limit of --limits-file, by reason (not by tenant).",
             {{"reason", "quota_exceeded"}})),
+        health_status_{HealthGauge(metrics, "ok"), HealthGauge(metrics, "degraded"),
+                       HealthGauge(metrics, "unavailable")},
         node_api_(options_.nodes, nodes, adapter,
                   [this](Call& call, http::Response r) { Finish(call, std::move(r)); }) {
     for (const RouteSpec& r : Routes()) LatencyFor(r.path_template);
@@ -955,8 +957,28 @@ class Gateway::Impl {
     }
   }
 
+  static Gauge* HealthGauge(MetricsRegistry& metrics, const char* status) {
+    return metrics.GetGauge(
+        "rtgw_health_status",
+        "1 for the status of the last GET /api/health answer, 0 for the others.",
+        {{"status", status}});
+  }
+
   void FinishHealth(Call& call, const HealthFacts& facts) {
     HealthAnswer answer = BuildHealth(facts);
+    static constexpr std::array<std::string_view, 3> kVerdicts = {"ok", "degraded", "unavailable"};
+    for (std::size_t i = 0; i < kVerdicts.size(); ++i) {
+      health_status_[i]->Set(answer.verdict == kVerdicts[i] ? 1 : 0);
+    }
+    if (answer.nodes) {
+      static constexpr const char* kHelp =
+          "Management nodes of every tenant at the last GET /api/health that read them "
+          "(?deep=1, or real-policy), by heartbeat state.";
+      metrics_.GetGauge("rtgw_management_nodes", kHelp, {{"state", "fresh"}})
+          ->Set(answer.nodes->total - answer.nodes->stale);
+      metrics_.GetGauge("rtgw_management_nodes", kHelp, {{"state", "stale"}})
+          ->Set(answer.nodes->stale);
+    }
     for (const std::string& detail : answer.withheld) {
       LogError("store health check failed", {{"trace_id", call.trace_id}, {"error", detail}});
     }
@@ -1017,6 +1039,10 @@ class Gateway::Impl {
   Counter* const rate_limited_;
   // rtgw_limit_refusals_total{reason="quota_exceeded"}: submits over an active-job quota.
   Counter* const quota_exceeded_;
+  // rtgw_health_status{status="ok"|"degraded"|"unavailable"}: the last answer's verdict is 1.
+  // Written without a lock: a scrape during an answer, or two answers with different verdicts
+  // at once, may show a transient mix; the next answer settles it.
+  const std::array<Gauge*, 3> health_status_;
 
  public:
   NodeApi node_api_;  // last: its waiter thread stops (destructor) before the rest goes

@@ -190,9 +190,18 @@ HealthAnswer BuildHealth(const HealthFacts& f) {
     degraded = degraded || check.degraded;
     checks[name] = json::parse(check.json);
   }
+  if (f.nodes && *f.nodes) {
+    HealthNodeCounts counts;
+    for (const storage::NodeRecord& n : **f.nodes) {
+      ++counts.total;
+      if (NodeIsStale(n, f.now, f.node_stale_after)) ++counts.stale;
+    }
+    answer.nodes = counts;
+  }
   answer.status = serves ? 200 : 503;
+  answer.verdict = !serves ? "unavailable" : degraded ? "degraded" : "ok";
   json::object body;
-  body["status"] = !serves ? "unavailable" : degraded ? "degraded" : "ok";
+  body["status"] = answer.verdict;
   body["version"] = f.version;
   body["checks"] = std::move(checks);
   answer.body = json::serialize(body);

@@ -18,9 +18,11 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -74,9 +76,20 @@ struct HealthFacts {
   std::vector<std::pair<std::string, HealthCheckResult>> extra;
 };
 
+// Management nodes of every tenant, counted when an answer read them.
+struct HealthNodeCounts {
+  std::int64_t total = 0;
+  std::int64_t stale = 0;  // last heartbeat older than node_stale_after
+};
+
 struct HealthAnswer {
   int status = 200;  // 200 or 503
   std::string body;  // {"status","version","checks"}
+  // The body's "status": "ok", "degraded" or "unavailable" (a static string).
+  std::string_view verdict;
+  // Set when the facts include the node list (deep, or real-policy), whatever
+  // the caller may see: the gateway exports them as rtgw_management_nodes.
+  std::optional<HealthNodeCounts> nodes;
   // The store's own error texts (SQLite, libpq, OS), for the log only.
   std::vector<std::string> withheld;
 };

@@ -279,5 +279,36 @@ TEST(HealthTest, DeepListsOnlyTheCallersNodesInManagedRuntime) {
   EXPECT_EQ(failed.body.find("libpq"), std::string::npos);
 }
 
+TEST(HealthTest, VerdictAndNodeCountsCoverEveryTenantForTheGauges) {
+  const sa::AdapterSettings passthrough;
+  HealthFacts f = BaseFacts(passthrough);
+  HealthAnswer plain = BuildHealth(f);
+  EXPECT_EQ(plain.verdict, "ok");
+  EXPECT_EQ(Body(plain).at("status").as_string(), plain.verdict);
+  EXPECT_FALSE(plain.nodes) << "nodes were not read";
+
+  f.deep = true;
+  f.tenant_id = "t1";  // the counts still cover t2's nodes: they are never shown to the caller
+  f.node_stale_after = seconds(60);
+  f.nodes = std::vector<storage::NodeRecord>{HealthNode("t1", "a", seconds(5), std::nullopt),
+                                             HealthNode("t2", "b", seconds(61), std::nullopt),
+                                             HealthNode("t2", "c", seconds(600), std::nullopt)};
+  HealthAnswer deep = BuildHealth(f);
+  ASSERT_TRUE(deep.nodes);
+  EXPECT_EQ(deep.nodes->total, 3);
+  EXPECT_EQ(deep.nodes->stale, 2);
+
+  f.nodes = Result<std::vector<storage::NodeRecord>>(Unavailable("libpq: server closed"));
+  EXPECT_FALSE(BuildHealth(f).nodes) << "no counts when the nodes could not be read";
+
+  f.extra.emplace_back("projection_relay", HealthCheckResult{.degraded = true, .json = "{}"});
+  EXPECT_EQ(BuildHealth(f).verdict, "degraded");
+  f.store =
+      storage::StoreHealth{.reachable = true, .writable = false, .backend = "sqlite", .detail = {}};
+  HealthAnswer down = BuildHealth(f);
+  EXPECT_EQ(down.verdict, "unavailable");
+  EXPECT_EQ(Body(down).at("status"), "unavailable");
+}
+
 }  // namespace
 }  // namespace rtgw::api

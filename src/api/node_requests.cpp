@@ -140,13 +140,19 @@ std::string AcquireResponseJson(const storage::AcquireResult& result) {
   return json::serialize(out);
 }
 
+bool NodeIsStale(const storage::NodeRecord& node, SystemTime now,
+                 std::chrono::seconds stale_after) {
+  const double age = std::chrono::duration<double>(now - node.last_seen).count();
+  return age > static_cast<double>(stale_after.count());
+}
+
 std::string ManagedRuntimeJson(const std::vector<storage::NodeRecord>& nodes, bool list_nodes,
                                SystemTime now, std::chrono::seconds stale_after) {
   json::array list;
   std::int64_t stale_count = 0;
   for (const storage::NodeRecord& n : nodes) {
     const double age = std::chrono::duration<double>(now - n.last_seen).count();
-    const bool stale = age > static_cast<double>(stale_after.count());
+    const bool stale = NodeIsStale(n, now, stale_after);
     if (stale) ++stale_count;
     if (!list_nodes) continue;
     json::object o;

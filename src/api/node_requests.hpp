@@ -55,6 +55,9 @@ Result<DryRunBody> ParseDryRun(std::string_view body);
 // spec parts and its slurm_adapter boundary record (null if none stored).
 std::string AcquireResponseJson(const storage::AcquireResult& result);
 
+// Whether `node`'s last heartbeat is older than `stale_after` at `now`.
+bool NodeIsStale(const storage::NodeRecord& node, SystemTime now, std::chrono::seconds stale_after);
+
 // checks.managed_aiida_runtime of GET /api/health?deep=1. `nodes` are the
 // nodes in scope; `list_nodes` false: counts only (anonymous caller).
 std::string ManagedRuntimeJson(const std::vector<storage::NodeRecord>& nodes, bool list_nodes,
