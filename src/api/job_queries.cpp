@@ -76,10 +76,7 @@ Result<std::vector<jobs::JobState>> States(const QueryParams& params) {
   if (!text) return text.error();
   std::vector<jobs::JobState> states;
   if (!*text) return states;
-  std::string_view rest = **text;
-  for (;;) {
-    const std::size_t comma = rest.find(',');
-    const std::string_view name = rest.substr(0, comma);
+  for (const std::string_view name : SplitCommaList(**text)) {
     const std::optional<jobs::JobState> state = jobs::ParseJobState(name, true);
     if (!state) {
       return InvalidArgument("state: '" + std::string(name) +
@@ -87,8 +84,6 @@ Result<std::vector<jobs::JobState>> States(const QueryParams& params) {
                              "failed, cancelled)");
     }
     if (std::find(states.begin(), states.end(), *state) == states.end()) states.push_back(*state);
-    if (comma == std::string_view::npos) break;
-    rest.remove_prefix(comma + 1);
   }
   std::sort(states.begin(), states.end());
   return states;

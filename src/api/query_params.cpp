@@ -122,4 +122,14 @@ bool QueryParams::Flag(std::string_view name) const {
   return p != nullptr && (!p->has_value || p->value == "1" || p->value == "true");
 }
 
+std::vector<std::string_view> SplitCommaList(std::string_view text) {
+  std::vector<std::string_view> items;
+  for (;;) {
+    const std::size_t comma = text.find(',');
+    items.push_back(text.substr(0, comma));
+    if (comma == std::string_view::npos) return items;
+    text.remove_prefix(comma + 1);
+  }
+}
+
 }  // namespace rtgw::api

@@ -68,6 +68,11 @@ class QueryParams {
   std::vector<Param> params_;  // decoded, in order
 };
 
+// The items of a comma-separated value (`state=queued,running`), in order, as
+// views into `text`; empty items are kept (the caller's check refuses them as
+// it refuses any unknown name). Never empty: "" gives one empty item.
+std::vector<std::string_view> SplitCommaList(std::string_view text);
+
 }  // namespace rtgw::api
 
 #endif  // RTGW_API_QUERY_PARAMS_HPP_

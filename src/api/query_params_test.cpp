@@ -88,3 +88,16 @@ TEST(QueryParamsTest, Flag) {
 
 }  // namespace
 }  // namespace rtgw::api
+
+namespace rtgw::api {
+namespace {
+
+TEST(SplitCommaListTest, ItemsInOrderWithEmptyOnesKept) {
+  EXPECT_EQ(SplitCommaList("queued,running"), (std::vector<std::string_view>{"queued", "running"}));
+  EXPECT_EQ(SplitCommaList("a"), (std::vector<std::string_view>{"a"}));
+  EXPECT_EQ(SplitCommaList(""), (std::vector<std::string_view>{""}));
+  EXPECT_EQ(SplitCommaList("a,,b,"), (std::vector<std::string_view>{"a", "", "b", ""}));
+}
+
+}  // namespace
+}  // namespace rtgw::api

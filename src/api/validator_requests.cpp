@@ -68,10 +68,7 @@ Result<std::vector<std::string>> RunStatuses(const QueryParams& params) {
   if (!text) return text.error();
   std::vector<std::string> asked;
   if (!*text) return asked;
-  std::string_view rest = **text;
-  for (;;) {
-    const std::size_t comma = rest.find(',');
-    const std::string_view name = rest.substr(0, comma);
+  for (const std::string_view name : SplitCommaList(**text)) {
     if (std::find(storage::kRunStatuses.begin(), storage::kRunStatuses.end(), name) ==
         storage::kRunStatuses.end()) {
       return InvalidArgument("status: '" + std::string(name) +
@@ -79,8 +76,6 @@ Result<std::vector<std::string>> RunStatuses(const QueryParams& params) {
                              "CANCELLED)");
     }
     asked.emplace_back(name);
-    if (comma == std::string_view::npos) break;
-    rest.remove_prefix(comma + 1);
   }
   std::vector<std::string> statuses;
   for (const char* s : storage::kRunStatuses) {

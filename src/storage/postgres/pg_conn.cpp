@@ -74,6 +74,19 @@ Params& Params::OptText(const std::optional<std::string>& value) {
   return *this;
 }
 
+Params Params::OfValues(const std::vector<std::variant<std::string, std::int64_t>>& values) {
+  Params p;
+  p.values_.reserve(values.size());
+  for (const auto& value : values) {
+    if (const auto* text = std::get_if<std::string>(&value)) {
+      p.Text(*text);
+    } else {
+      p.Int(std::get<std::int64_t>(value));
+    }
+  }
+  return p;
+}
+
 Params& Params::Int(std::int64_t value) {
   owned_.push_back(std::to_string(value));
   values_.push_back(owned_.back().c_str());

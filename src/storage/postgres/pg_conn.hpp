@@ -14,6 +14,7 @@
 #include <type_traits>
 #include <unordered_set>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "common/error.hpp"
@@ -53,6 +54,11 @@ class Params {
     (p.Add(std::forward<T>(values)), ...);
     return p;
   }
+
+  // One parameter per value of a statement built with its values (the list
+  // SQL's SqlWithParams::params): strings as Text (they must outlive the
+  // Exec call), integers as Int.
+  static Params OfValues(const std::vector<std::variant<std::string, std::int64_t>>& values);
 
   const char* const* values() const { return values_.data(); }
   int size() const { return static_cast<int>(values_.size()); }

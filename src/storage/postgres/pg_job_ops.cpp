@@ -400,14 +400,7 @@ Result<JobPage> PgListJobs(PgConn& conn, const JobListQuery& query) {
     head = *h;
   }
   const SqlWithParams list = BuildJobListSql(query, '$');
-  Params p;
-  for (const auto& value : list.params) {
-    if (const auto* text = std::get_if<std::string>(&value)) {
-      p.Text(*text);
-    } else {
-      p.Int(std::get<std::int64_t>(value));
-    }
-  }
+  const Params p = Params::OfValues(list.params);
   // Not prepared: the statement differs per filter combination, and a
   // custom plan per call suits the ranges.
   Result<PgResult> r = conn.Query(list.sql, p, "list jobs");

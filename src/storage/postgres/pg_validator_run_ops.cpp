@@ -219,14 +219,7 @@ Result<std::vector<ValidatorRun>> PgListDue(PgConn& conn, std::int64_t now_us,
 
 Result<RunPage> PgListRuns(PgConn& conn, const RunListQuery& query) {
   const SqlWithParams list = BuildRunListSql(query, '$');
-  Params p;
-  for (const auto& value : list.params) {
-    if (const auto* text = std::get_if<std::string>(&value)) {
-      p.Text(*text);
-    } else {
-      p.Int(std::get<std::int64_t>(value));
-    }
-  }
+  const Params p = Params::OfValues(list.params);
   // Not prepared, as the job list: a custom plan per call suits the ranges.
   Result<PgResult> r = conn.Query(list.sql, p, "list validation runs");
   if (!r) return std::move(r).error();
