@@ -22,7 +22,11 @@ namespace {
 // Health never completes with an Error: failures become an unhealthy value.
 class HealthTask final : public StoreRead<PgConn> {
  public:
-  explicit HealthTask(Callback<StoreHealth> done) : done_(std::move(done)) {}
+  // Rerunnable as every read: a pooled connection the server dropped while
+  // idle (a PostgreSQL restart) is not "the store cannot serve"; the check runs
+  // once more on a fresh connection (PgDatabase's RunTask), and only that
+  // answer counts. Its write (PgTouchHealth) is idempotent.
+  explicit HealthTask(Callback<StoreHealth> done) : done_(std::move(done)) { rerunnable = true; }
   void Execute(PgConn& conn) noexcept override {
     try {
       Result<PgResult> read = conn.Query("SELECT 1", Params(), "health read");
