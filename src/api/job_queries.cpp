@@ -5,6 +5,7 @@
 #include <initializer_list>
 #include <utility>
 
+#include "api/canonical_json.hpp"
 #include "api/job_requests.hpp"
 #include "api/job_views.hpp"
 #include "api/job_watch.hpp"
@@ -192,13 +193,7 @@ std::string JobListJson(const std::vector<storage::JobRecord>& jobs,
     out += JobJson(jobs[i]);
   }
   out += R"(],"next_cursor":)";
-  if (next_cursor) {
-    out += '"';
-    AppendJsonEscaped(out, *next_cursor);
-    out += '"';
-  } else {
-    out += "null";
-  }
+  out += next_cursor ? JsonQuoted(*next_cursor) : std::string("null");
   out += R"(,"watch_from":")";
   AppendJsonEscaped(out, watch_from);
   out += "\"}";

@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include "api/canonical_json.hpp"
 #include "api/list_cursor.hpp"
 #include "api/query_params.hpp"
 #include "api/schemas.hpp"
@@ -140,13 +141,7 @@ std::string RunListJson(const std::vector<storage::ValidatorRun>& runs,
     out += validators::RunJson(runs[i]);
   }
   out += R"(],"next_cursor":)";
-  if (next_cursor) {
-    out += '"';
-    AppendJsonEscaped(out, *next_cursor);
-    out += '"';
-  } else {
-    out += "null";
-  }
+  out += next_cursor ? JsonQuoted(*next_cursor) : std::string("null");
   out += '}';
   return out;
 }

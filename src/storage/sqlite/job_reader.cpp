@@ -92,14 +92,7 @@ Result<JobPage> JobReader::ReadPage(const JobListQuery& query) {
   if (!stmt) return std::move(stmt).error();
   Statement& st = **stmt;
   ResetGuard reset(st);
-  for (std::size_t i = 0; i < list.params.size(); ++i) {
-    const int index = static_cast<int>(i) + 1;
-    if (const auto* text = std::get_if<std::string>(&list.params[i])) {
-      st.BindText(index, *text);
-    } else {
-      st.BindInt64(index, std::get<std::int64_t>(list.params[i]));
-    }
-  }
+  st.BindValues(list.params);
   JobPage page;
   Status read = st.ForEachRow("list jobs", [&](const Statement& row) -> Status {
     Result<JobRecord> job = ReadJobRow(row);

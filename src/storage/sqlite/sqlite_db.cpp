@@ -72,6 +72,17 @@ void Statement::BindInt64(int index, std::int64_t value) {
   KeepBindError(sqlite3_bind_int64(stmt_, index, value));
 }
 
+void Statement::BindValues(const std::vector<std::variant<std::string, std::int64_t>>& values) {
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const int index = static_cast<int>(i) + 1;
+    if (const auto* text = std::get_if<std::string>(&values[i])) {
+      BindText(index, *text);
+    } else {
+      BindInt64(index, std::get<std::int64_t>(values[i]));
+    }
+  }
+}
+
 int Statement::Step() {
   if (bind_rc_ != SQLITE_OK) return bind_rc_;
   return sqlite3_step(stmt_);

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <variant>
+#include <vector>
 
 #include "common/error.hpp"
 
@@ -44,6 +46,9 @@ class Statement {
   void BindText(int index, std::string_view value);
   void BindOptionalText(int index, const std::optional<std::string>& value);
   void BindInt64(int index, std::int64_t value);
+  // Binds a built statement's values (the list SQL's SqlWithParams::params)
+  // to ?1, ?2, ... in order: strings as TEXT (not copied), integers as INTEGER.
+  void BindValues(const std::vector<std::variant<std::string, std::int64_t>>& values);
   // Binds `values` to ?1, ?2, ... in order: integers (bool as 0/1) as INTEGER,
   // std::optional<std::string> as TEXT or NULL, anything else as TEXT (not
   // copied, as above). No allocation.

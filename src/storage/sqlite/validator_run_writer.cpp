@@ -210,14 +210,7 @@ Result<RunPage> ValidatorRunWriter::ListRuns(const RunListQuery& query) {
   const SqlWithParams list = BuildRunListSql(query, '?');
   Statement& st = list_runs_[static_cast<std::size_t>(RunListShape(query))];
   ResetGuard reset(st);
-  for (std::size_t i = 0; i < list.params.size(); ++i) {
-    const int index = static_cast<int>(i) + 1;
-    if (const auto* text = std::get_if<std::string>(&list.params[i])) {
-      st.BindText(index, *text);
-    } else {
-      st.BindInt64(index, std::get<std::int64_t>(list.params[i]));
-    }
-  }
+  st.BindValues(list.params);
   RunPage page;
   Status read = st.ForEachRow("list validation runs",
                               [&](const Statement& row) { page.runs.push_back(ReadRunRow(row)); });
