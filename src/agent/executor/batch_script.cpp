@@ -90,10 +90,14 @@ Result<std::string> RenderPayload(const std::string& input_uri, const RenderOpti
         }  // other keys are ignored (names for humans)
       }
     }
+    // A signal that stops the sleep (Slurm's scancel signals the job's processes one by one) ends
+    // the script by that same signal, so Slurm records it: without the re-raise, a script that
+    // outlives its sleep by a moment runs `exit E` and the cancelled job reads ExitCode=E:0.
     return "echo \"rtgw demo payload: $RTGW_PAYLOAD_URI (job $RTGW_JOB_ID)\"\n"
            "sleep " +
            std::to_string(sleep_s) +
-           "\n"
+           " || { rc=$?; if [ \"$rc\" -gt 128 ]; then kill -s \"$(kill -l \"$rc\")\" $$; fi; "
+           "exit \"$rc\"; }\n"
            "exit " +
            std::to_string(exit_code) + "\n";
   }

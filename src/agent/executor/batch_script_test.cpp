@@ -1,9 +1,13 @@
 #include "agent/executor/batch_script.hpp"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -105,6 +109,40 @@ TEST(BatchScriptTest, InlineDemoPayloadRuns) {
   EXPECT_EQ(r->status.exit_code, 3);
   EXPECT_NE(r->out.find("rtgw demo payload: inline://demo/x?sleep=0&exit=3 (job job-1)"),
             std::string::npos);
+}
+
+// Slurm's scancel signals a job's processes one by one. When the demo's sleep gets SIGTERM
+// before the shell does, the script must still end by SIGTERM (so Slurm records ExitCode=0:15),
+// not run on to `exit E` (seen on a loaded machine as a cancelled job with ExitCode=0:0).
+TEST(BatchScriptTest, InlineDemoPayloadEndsByTheSignalThatStoppedIt) {
+  for (const int sig : {SIGTERM, SIGKILL}) {
+    JobSpec spec = Spec();
+    spec.input_uri = "inline://demo/x?sleep=60&exit=0";
+    auto s = RenderBatchScript(spec, {});
+    ASSERT_TRUE(s.ok());
+    auto child =
+        process::Spawn({.argv = {"/bin/bash", "-c", *s}, .stderr_stream = process::Stream::Null()});
+    ASSERT_TRUE(child.ok()) << child.error().message;
+    std::string line;
+    for (char c = 0; c != '\n';) {  // the demo's first line: its sleep starts next
+      ASSERT_EQ(::read(child->stdout_fd(), &c, 1), 1);
+      line += c;
+    }
+    ASSERT_EQ(line.rfind("rtgw demo payload:", 0), 0u) << line;
+    // Only the sleep, as when the shell's own signal is still on its way.
+    const std::string parent = std::to_string(child->pid());
+    bool sent = false;
+    for (int i = 0; i < 100 && !sent; ++i) {
+      auto k =
+          process::Run({.argv = {"pkill", "-" + std::to_string(sig), "-P", parent, "-x", "sleep"}});
+      ASSERT_TRUE(k.ok());
+      sent = k->status.exit_code == 0;
+      if (!sent) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_TRUE(sent) << "the demo's sleep never appeared";
+    const process::ExitStatus status = child->Wait();
+    EXPECT_EQ(status.term_signal, sig) << "exit code " << status.exit_code;
+  }
 }
 
 TEST(BatchScriptTest, InlineParametersBounded) {
