@@ -123,9 +123,12 @@ RelayOptions FastOptions(const std::string& url) {
   return o;
 }
 
-std::unique_ptr<SqliteDatabase> OpenOutboxStore(const TempDir& dir) {
+// `clock`: the clock of the outbox's leases and retry times (the relay's FakeClock), else the
+// system clock.
+std::unique_ptr<SqliteDatabase> OpenOutboxStore(const TempDir& dir, const Clock* clock = nullptr) {
   SqliteOptions o = OptionsFor(dir);
   o.write_outbox = true;
+  o.outbox_clock = clock;
   return OpenOrDie(o);
 }
 
@@ -193,7 +196,7 @@ struct FakeSinkRelay {
   explicit FakeSinkRelay(
       RelayOptions options = FastOptions(kFakeUrl),
       std::function<int(int)> decide = [](int) { return 200; }, bool wake_on_commit = true)
-      : store(OpenOutboxStore(dir)), sink(std::move(decide)) {
+      : store(OpenOutboxStore(dir, &clock)), sink(std::move(decide)) {
     sink.Install(http);
     relay = ProjectionRelay::Create(std::move(options), store->outbox(), nullptr, &http, &clock)
                 .value();
@@ -202,8 +205,8 @@ struct FakeSinkRelay {
   }
 
   TempDir dir;
+  FakeClock clock;  // the relay's, and the store's for leases and retry times
   std::unique_ptr<SqliteDatabase> store;
-  FakeClock clock;
   net::FakeHttpClient http;
   RecordingSink sink;
   std::unique_ptr<ProjectionRelay> relay;
@@ -317,18 +320,23 @@ TEST(ProjectionRelay, ClaimsAtEachPollIntervalOfItsClock) {
 // Each POST takes 400 ms of the relay's clock, and a claimed update may start
 // for lease - request timeout = 1 s after its claim: of the 10 heads claimed at
 // start, the first three are sent (at 0, 400 and 800 ms) and seven are left
-// until their lease runs out on the store's clock (2 s of real time). Until
-// then only those three jobs move (their later versions are claimed in
-// batches of at most three, all in time).
+// until their lease runs out at 2 s. The store's lease follows the same clock,
+// so the test does not depend on how fast the machine is.
 TEST(ProjectionRelay, QueuedUpdatesWhoseLeaseRanShortAreReclaimedNotSentLate) {
   RelayOptions o = FastOptions(kFakeUrl);
   o.workers = 1;
   o.request_timeout = milliseconds(1'000);
   o.lease = milliseconds(2'000);
   FakeSinkRelay* fixture = nullptr;  // the sink's POSTs advance the fixture's clock
+  std::mutex mu;
+  std::vector<Clock::TimePoint> sent_at;  // per request, in order (one worker)
   FakeSinkRelay f(
       o,
       [&](int) {
+        {
+          std::lock_guard lock(mu);
+          sent_at.push_back(fixture->clock.Now());
+        }
         fixture->clock.Advance(milliseconds(400));
         return 200;
       },
@@ -336,17 +344,30 @@ TEST(ProjectionRelay, QueuedUpdatesWhoseLeaseRanShortAreReclaimedNotSentLate) {
   fixture = &f;
   ASSERT_TRUE(f.clock.AwaitWaitAfter(1));
   WriteLifecycles(f.store->jobs(), 10);
-  OnePoll(f.clock);  // claims the 10 heads at once
+  const Clock::TimePoint claimed = f.clock.Now() + milliseconds(20);
+  OnePoll(f.clock, milliseconds(20));  // claims the 10 heads at once, at `claimed`
+  // Only the sink's POSTs move the clock until 12 are in (each completion wakes the next claim),
+  // past the lease's end at 2 s; then polls pick up whatever is left.
   ASSERT_TRUE(Eventually([&] { return f.sink.Accepted().size() >= 12; }));
-  std::set<std::string> jobs;
-  for (const Received& r : f.sink.Accepted()) jobs.insert(r.job_id);
-  EXPECT_EQ(jobs.size(), 3u) << "seven heads were left for a re-claim";
-  EXPECT_EQ(f.sink.requests(), 12);
   ASSERT_TRUE(DriveUntil(f.clock, [&] { return f.sink.Accepted().size() >= 40; }))
       << f.sink.Accepted().size();
   f.relay->Stop();
   ExpectOrderedExactlyOnce(f.sink.Accepted(), 10, 4);
-  EXPECT_EQ(f.sink.requests(), 40);
+  ASSERT_EQ(f.sink.requests(), 40) << "each update sent once";
+  const std::vector<Received> got = f.sink.Accepted();
+  std::lock_guard lock(mu);
+  ASSERT_EQ(sent_at.size(), got.size());
+  std::set<std::string> early;  // jobs whose first update left from the first claim
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    if (got[i].version != 1) continue;
+    const auto after = sent_at[i] - claimed;
+    if (after < o.lease) {
+      EXPECT_LE(after, o.lease - o.request_timeout) << got[i].job_id << " was sent late";
+      early.insert(got[i].job_id);
+    }
+  }
+  EXPECT_EQ(early, (std::set<std::string>{"job-0", "job-1", "job-2"}))
+      << "seven heads wait for their lease to run out, then are claimed again";
 }
 
 TEST(ProjectionRelay, RetriesThroughSinkErrorsWithoutReordering) {

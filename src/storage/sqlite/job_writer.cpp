@@ -11,10 +11,11 @@
 
 namespace rtgw::storage::sqlite {
 
-Result<std::unique_ptr<JobWriter>> JobWriter::Create(Database db, bool write_outbox) {
+Result<std::unique_ptr<JobWriter>> JobWriter::Create(Database db, bool write_outbox,
+                                                     const Clock* outbox_clock) {
   std::unique_ptr<JobWriter> writer(new JobWriter(std::move(db), write_outbox));
   if (Status s = writer->PrepareAll(); !s) return std::move(s).error();
-  Result<OutboxWriter> outbox = OutboxWriter::Create(writer->db_);
+  Result<OutboxWriter> outbox = OutboxWriter::Create(writer->db_, outbox_clock);
   if (!outbox) return std::move(outbox).error();
   writer->outbox_.emplace(std::move(outbox).value());
   Result<ValidatorRunWriter> runs = ValidatorRunWriter::Create(writer->db_);
@@ -30,8 +31,7 @@ Status JobWriter::RecordChange(const JobRecord& job, std::string requested_by,
                                const std::string& occurred_at, const std::string& trace_id) {
   std::string payload = BuildProjectionUpdate(job, occurred_at, trace_id);
   if (write_outbox_) {
-    if (Status s = outbox_->Insert(job.tenant_id, job.job_id, job.projection_version, payload,
-                                   NowMicros());
+    if (Status s = outbox_->Insert(job.tenant_id, job.job_id, job.projection_version, payload);
         !s) {
       return s;
     }

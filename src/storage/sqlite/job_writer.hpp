@@ -35,8 +35,10 @@ class JobWriter {
  public:
   // `db` must already be migrated. Prepares every statement up front. With
   // `write_outbox`, every submit and applied event also inserts its
-  // ProjectionUpdate into projection_outbox (storage/outbox_store.hpp).
-  static Result<std::unique_ptr<JobWriter>> Create(Database db, bool write_outbox);
+  // ProjectionUpdate into projection_outbox (storage/outbox_store.hpp), its
+  // times on `outbox_clock` (OutboxWriter::Create).
+  static Result<std::unique_ptr<JobWriter>> Create(Database db, bool write_outbox,
+                                                   const Clock* outbox_clock = nullptr);
 
   Status Begin();                // BEGIN IMMEDIATE
   Status Commit();               // COMMIT; durable per PRAGMA synchronous when it returns

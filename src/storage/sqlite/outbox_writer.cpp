@@ -50,8 +50,18 @@ std::int64_t NowMicros() {
       .count();
 }
 
-Result<OutboxWriter> OutboxWriter::Create(Database& db) {
+std::int64_t OutboxWriter::Now() const {
+  if (clock_ == nullptr) return NowMicros();
+  return epoch_start_us_ +
+         std::chrono::duration_cast<std::chrono::microseconds>(clock_->Now() - clock_start_)
+             .count();
+}
+
+Result<OutboxWriter> OutboxWriter::Create(Database& db, const Clock* clock) {
   OutboxWriter w;
+  w.clock_ = clock;
+  if (clock != nullptr) w.clock_start_ = clock->Now();
+  w.epoch_start_us_ = NowMicros();
   Status prepared = db.PrepareAll({
       {&w.insert_,
        "INSERT INTO projection_outbox (tenant_id, job_id, projection_version, payload_json,"
@@ -96,8 +106,8 @@ Result<OutboxWriter> OutboxWriter::Create(Database& db) {
 }
 
 Status OutboxWriter::Insert(const std::string& tenant_id, const std::string& job_id,
-                            std::int64_t projection_version, const std::string& payload_json,
-                            std::int64_t now_us) {
+                            std::int64_t projection_version, const std::string& payload_json) {
+  const std::int64_t now_us = Now();
   // Binds do not copy (SQLITE_STATIC): every bound string must outlive Step.
   const std::string created_at = FormatRfc3339(FromMicros(now_us));
   return insert_.Run("insert outbox row", tenant_id, job_id, projection_version, payload_json,
@@ -105,7 +115,8 @@ Status OutboxWriter::Insert(const std::string& tenant_id, const std::string& job
 }
 
 Result<std::vector<OutboxItem>> OutboxWriter::Claim(const std::string& owner, std::int64_t lease_us,
-                                                    int limit, std::int64_t now_us) {
+                                                    int limit) {
+  const std::int64_t now_us = Now();
   Result<std::vector<OutboxItem>> items = [&] {
     ResetGuard reset(claim_select_);
     claim_select_.Bind(now_us, limit);
@@ -128,7 +139,8 @@ Result<bool> OutboxWriter::Complete(const std::string& owner, std::int64_t id) {
 }
 
 Result<bool> OutboxWriter::Fail(const std::string& owner, std::int64_t id, const std::string& error,
-                                std::int64_t retry_after_us, bool dead, std::int64_t now_us) {
+                                std::int64_t retry_after_us, bool dead) {
+  const std::int64_t now_us = Now();
   if (Status s = fail_.Run("record outbox delivery failure", id, owner, error,
                            now_us + retry_after_us, dead, now_us);
       !s) {
@@ -144,15 +156,16 @@ Result<std::vector<OutboxItem>> OutboxWriter::ListDead(const std::optional<std::
   return ReadItems(list_dead_, "list dead letters");
 }
 
-Result<bool> OutboxWriter::Replay(const std::optional<std::string>& tenant_id, std::int64_t id,
-                                  std::int64_t now_us) {
+Result<bool> OutboxWriter::Replay(const std::optional<std::string>& tenant_id, std::int64_t id) {
+  const std::int64_t now_us = Now();
   if (Status s = replay_.Run("replay dead letter", id, tenant_id, now_us); !s) {
     return std::move(s).error();
   }
   return replay_.Changes() > 0;
 }
 
-Result<OutboxStats> OutboxWriter::Stats(std::int64_t now_us) {
+Result<OutboxStats> OutboxWriter::Stats() {
+  const std::int64_t now_us = Now();
   ResetGuard reset(stats_);
   stats_.BindInt64(1, now_us);
   const int rc = stats_.Step();

@@ -382,7 +382,7 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(SqliteOptions optio
             {{"path", options.path}, {"from_version", *found}, {"to_version", SchemaVersion()}});
   }
   Result<std::unique_ptr<JobWriter>> writer =
-      JobWriter::Create(std::move(write_db).value(), options.write_outbox);
+      JobWriter::Create(std::move(write_db).value(), options.write_outbox, options.outbox_clock);
   if (!writer) return std::move(writer).error();
   std::unique_ptr<WalCheckpointer> checkpointer;
   if (options.wal_autocheckpoint_pages > 0 && options.background_checkpoint) {

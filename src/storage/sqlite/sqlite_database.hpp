@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/metrics.hpp"
 #include "storage/db_stores.hpp"
@@ -55,6 +56,11 @@ struct SqliteOptions {
   // false: refuse a schema that is behind (run `rtgw migrate`). A newer schema
   // is always refused.
   bool migrate = true;
+  // The clock of the outbox's leases and retry times (claim, fail, replay, stats); nullptr is the
+  // system clock. Its Now() is mapped onto the system clock read at Open. Tests pass a FakeClock
+  // so that a lease runs out when the test advances that clock, not when a loaded machine is
+  // slow. Must outlive the store.
+  const Clock* outbox_clock = nullptr;
 };
 
 // The stores on one SQLite file in WAL mode (storage/stores.hpp): jobs,

@@ -11,7 +11,6 @@
 namespace rtgw::storage {
 
 using sqlite::JobWriter;
-using sqlite::NowMicros;
 using sqlite::SqliteDatabase;
 
 namespace {
@@ -30,7 +29,7 @@ void DbOutboxStore<SqliteDatabase>::ClaimOutbox(std::string owner, std::chrono::
                                                 int limit, Callback<std::vector<OutboxItem>> done) {
   db_.Write<std::vector<OutboxItem>>(
       [owner = std::move(owner), lease_us = Micros(lease), limit](JobWriter& w) {
-        return w.outbox().Claim(owner, lease_us, limit, NowMicros());
+        return w.outbox().Claim(owner, lease_us, limit);
       },
       std::move(done), /*internal=*/true);
 }
@@ -50,9 +49,7 @@ void DbOutboxStore<SqliteDatabase>::FailOutbox(std::string owner, std::int64_t i
                                                Callback<bool> done) {
   db_.Write<bool>(
       [owner = std::move(owner), id, error = std::move(error), retry_us = Micros(retry_after),
-       dead](JobWriter& w) {
-        return w.outbox().Fail(owner, id, error, retry_us, dead, NowMicros());
-      },
+       dead](JobWriter& w) { return w.outbox().Fail(owner, id, error, retry_us, dead); },
       std::move(done), /*internal=*/true);
 }
 
@@ -70,14 +67,14 @@ template <>
 void DbOutboxStore<SqliteDatabase>::ReplayDeadLetter(std::optional<std::string> tenant_id,
                                                      std::int64_t id, Callback<bool> done) {
   db_.Write<bool>([tenant_id = std::move(tenant_id),
-                   id](JobWriter& w) { return w.outbox().Replay(tenant_id, id, NowMicros()); },
+                   id](JobWriter& w) { return w.outbox().Replay(tenant_id, id); },
                   std::move(done));
 }
 
 template <>
 void DbOutboxStore<SqliteDatabase>::GetOutboxStats(Callback<OutboxStats> done) {
-  db_.Write<OutboxStats>([](JobWriter& w) { return w.outbox().Stats(NowMicros()); },
-                         std::move(done), /*internal=*/true);
+  db_.Write<OutboxStats>([](JobWriter& w) { return w.outbox().Stats(); }, std::move(done),
+                         /*internal=*/true);
 }
 
 template <>
