@@ -1,10 +1,25 @@
-# Target-based warnings and sanitizers. Call rtgw_set_project_options(<target>) on every target.
+# Target-based warnings, hardening and sanitizers. Call rtgw_set_project_options(<target>) on every
+# target.
+
+# What ships is built as Debian builds its own packages (dpkg-buildflags with hardening=+all on
+# amd64): stack protector, stack clash and CET protection, _FORTIFY_SOURCE=2 (needs optimization,
+# so not in Debug), format checks, full RELRO with immediate binding; PIE is GCC's default here.
+# tests/package/test_deb.py checks the packaged binary has them. Off in sanitizer and fuzz builds,
+# whose instrumentation covers the same ground.
+option(RTGW_HARDENING "Build with Debian's hardening compiler and linker flags" ON)
+
 function(rtgw_set_project_options target)
   target_compile_options(${target} PRIVATE
     -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Woverloaded-virtual
     -Wimplicit-fallthrough -Wno-missing-field-initializers)
   if(RTGW_WARNINGS_AS_ERRORS)
     target_compile_options(${target} PRIVATE -Werror)
+  endif()
+  if(RTGW_HARDENING AND NOT RTGW_SANITIZE AND NOT RTGW_FUZZ)
+    target_compile_options(${target} PRIVATE
+      -fstack-protector-strong -fstack-clash-protection -fcf-protection
+      -Wformat -Werror=format-security $<$<NOT:$<CONFIG:Debug>>:-D_FORTIFY_SOURCE=2>)
+    target_link_options(${target} PRIVATE -Wl,-z,relro -Wl,-z,now)
   endif()
   if(RTGW_SANITIZE)
     string(REPLACE ";" "," _san "${RTGW_SANITIZE}")

@@ -3,7 +3,7 @@
 Builds rtgw_<version>_<arch>.deb with CPack (`cmake --build BUILD --target package`; BUILD is
 $RTGW_BUILD_DIR, default build/release), checks what it holds (control fields, the dependencies
 dpkg-shlibdeps found, paths, owners, modes, conffiles, a stripped binary with its symbols in the
-.ddeb), runs lintian on it when lintian is installed, then installs it with dpkg (root; CI's
+.ddeb, Debian's hardening flags in that binary), runs lintian on it when lintian is installed, then installs it with dpkg (root; CI's
 machine is fresh) and checks the installed system: the user rtgw, owners and modes, `dpkg -s`,
 the env files against the binary's --help, the man pages through man's own warnings,
 `systemd-analyze verify` and `systemd-analyze security --offline` on the units. This machine has
@@ -250,6 +250,28 @@ def test_contents_paths_modes_and_control_files(deb, tmp_path):
     for script in ("postinst", "prerm", "postrm"):
         assert (control / script).stat().st_mode & 0o777 == 0o755, script
         run(["sh", "-n", str(control / script)])
+
+
+def test_binary_is_built_with_debians_hardening_flags(deb, tmp_path):
+    """The packaged binary has what dpkg-buildflags' hardening=+all gives Debian's own packages
+    (cmake/ProjectOptions.cmake RTGW_HARDENING): PIE, full RELRO with immediate binding, a
+    non-executable stack, stack protector canaries and _FORTIFY_SOURCE's checked calls."""
+    run(["dpkg-deb", "-x", str(deb.path), str(tmp_path)])
+    binary = str(tmp_path / "usr/bin/rtgw")
+    header = run(["readelf", "-h", "-W", binary]).stdout
+    assert re.search(r"Type:\s+DYN", header), "a position-independent executable"
+    segments = run(["readelf", "-l", "-W", binary]).stdout
+    assert "GNU_RELRO" in segments, "RELRO"
+    stack = re.search(r"GNU_STACK(?:\s+\S+){5}\s+(\S+)", segments)
+    assert stack and "E" not in stack.group(1), f"non-executable stack: {stack and stack.group(0)}"
+    dynamic = run(["readelf", "-d", "-W", binary]).stdout
+    assert re.search(r"\(FLAGS\).*BIND_NOW", dynamic) or re.search(r"\(FLAGS_1\).*\bNOW\b", dynamic), \
+        "immediate binding (-z now), so all of the GOT is read-only after start"
+    symbols = run(["readelf", "--dyn-syms", "-W", binary]).stdout
+    assert "__stack_chk_fail" in symbols, "-fstack-protector-strong"
+    checked = sorted(set(re.findall(r"\b(__\w+_chk)\b", symbols)) - {"__stack_chk_fail"})
+    assert checked, "_FORTIFY_SOURCE=2: no checked libc call (__*_chk) is imported"
+    print(f"fortified libc calls: {', '.join(checked)}")
 
 
 def test_lintian(deb):
