@@ -6,7 +6,7 @@
 //   CONSOLE_SCREENSHOTS=docs/console ... also writes each page's screenshot there.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -27,6 +27,7 @@ const tenant = `console-${hex()}`;
 const NODE = "hpc-login-1";
 const sink = { refusing: false, received: [] }; // the relay's target
 let sinkServer;
+let scratch; // the validators file and the media root
 let live;
 let browser;
 let page;
@@ -134,7 +135,8 @@ before(async () => {
     });
   });
   await new Promise((r) => sinkServer.listen(0, "127.0.0.1", r));
-  const validators = join(tmpdir(), `rtgw-console-validators-${hex()}.json`);
+  scratch = mkdtempSync(join(tmpdir(), "rtgw-console-")); // removed by after()
+  const validators = join(scratch, "validators.json");
   writeFileSync(validators, JSON.stringify({ validators: [
     { name: "json-rules", version: "1.0.0", timeout_seconds: 30,
       command: ["/usr/bin/python3", SAMPLE_VALIDATOR] },
@@ -147,7 +149,7 @@ before(async () => {
       "--projection-secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
       "--relay-max-attempts", "2", "--relay-backoff-base-ms", "20", "--relay-backoff-max-ms", "200",
       "--relay-poll-interval-ms", "50",
-      "--validators-file", validators, "--media-root", join(tmpdir(), `rtgw-console-media-${hex()}`),
+      "--validators-file", validators, "--media-root", join(scratch, "media"),
     ],
   });
   tokens = {
@@ -179,6 +181,7 @@ after(async () => {
   if (browser) await browser.close();
   if (live) await live.close();
   if (sinkServer) await new Promise((r) => sinkServer.close(r));
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
 // Errors a step expects: Chromium logs every 4xx answer to fetch() as a console error.

@@ -8,6 +8,7 @@
 
 #include "agent/slurm/fake_slurm_cluster.hpp"
 #include "common/random.hpp"
+#include "common/temp_dir.hpp"
 
 namespace rtgw::agent {
 namespace {
@@ -63,7 +64,8 @@ TEST_P(SlurmExecutorTest, WalltimeOverPartitionLimitRefusedBeforeSbatch) {
 }
 
 TEST_P(SlurmExecutorTest, SubmitSnapshotByTagAndExitCode) {
-  SlurmExecutor ex(client_, {}, "/tmp");
+  TempDir work("rtgw-slurm-executor");  // the job's output file, removed with it
+  SlurmExecutor ex(client_, {}, work.path().string());
   JobSpec spec = Spec("inline://x?sleep=0&exit=9");
   SubmitOutcome s = ex.Submit(spec);
   ASSERT_EQ(s.kind, SubmitOutcome::Kind::kSubmitted) << s.message;
