@@ -1,10 +1,13 @@
 # Target-based warnings, hardening and sanitizers. Call rtgw_set_project_options(<target>) on every
 # target.
 
-# What ships is built as Debian builds its own packages (dpkg-buildflags with hardening=+all on
-# amd64): stack protector, stack clash and CET protection, _FORTIFY_SOURCE=2 (needs optimization,
-# so not in Debug), format checks, full RELRO with immediate binding; PIE is GCC's default here.
-# tests/package/test_deb.py checks the packaged binary has them. Off in sanitizer and fuzz builds,
+# What ships is built with what bookworm's dpkg-buildflags gives Debian's packages with
+# hardening=+all on amd64 (stack protector, _FORTIFY_SOURCE=2, which needs optimization and so is
+# not in Debug, format checks, full RELRO with immediate binding; PIE is GCC's default here), plus
+# -fstack-clash-protection and -fcf-protection, which Debian's later releases add. The binary is
+# not marked CET-compatible (bookworm's C start files are not), so -fcf-protection only emits the
+# instructions. tests/package/test_deb.py checks PIE, RELRO, BIND_NOW, a non-executable stack,
+# stack protector and fortified calls in the packaged binary. Off in sanitizer and fuzz builds,
 # whose instrumentation covers the same ground.
 option(RTGW_HARDENING "Build with Debian's hardening compiler and linker flags" ON)
 
